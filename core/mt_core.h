@@ -1,0 +1,259 @@
+/*  mt_core.h — the metactor actor runtime, public API.
+
+    An actor is a behaviour (a handler function), private state and a mailbox.
+    It handles one message at a time, so its state needs no lock. Many actors
+    share a small pool of worker threads (M:N); blocking work goes to pinned
+    actors, each on its own thread.
+
+    Life cycles
+    * Runtime: mt_runtime_new → … → mt_runtime_destroy (stops every actor,
+      runs their destructors, frees queued messages, joins every thread).
+    * Actor reference (mt_actor_t *): counted. mt_spawn returns one reference
+      that the caller owns; mt_actor_ref adds one, mt_actor_unref drops one.
+      A reference stays valid after the actor stopped: sends to a stopped
+      actor are dropped and counted. Drop your references before destroying
+      the runtime.
+    * Message (mt_msg_t *): created with mt_msg_new, owned by whoever holds
+      it. mt_send always takes ownership. The runtime frees a delivered
+      message after the behaviour returns unless the behaviour called
+      mt_msg_keep (then the behaviour owns it: mt_msg_free or send it on).
+
+    Threads: every function may be called from any thread unless it says
+    "actor only" (callable only from inside that actor's behaviour).
+*/
+#ifndef MT_CORE_H_INCLUDED
+#define MT_CORE_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors ------------------------------------------------------------ */
+
+/*  One error space for the whole project. 0 is success; public functions
+    that can fail return one of these (never a bare -1). Higher layers wrap
+    library codes (MySQL, zmq) into their own ranges. */
+typedef enum {
+    MT_OK = 0,
+    MT_ENOMEM,      /* out of memory */
+    MT_EINVAL,      /* invalid argument */
+    MT_ENOENT,      /* no such entity (name, timer, ...) */
+    MT_EEXIST,      /* already exists */
+    MT_ETIMEDOUT,   /* a wait or an ask ran out of time */
+    MT_ECLOSED,     /* the actor or runtime has stopped */
+    MT_ESYSTEM,     /* an operating system call failed; errno tells */
+    MT_ECOUNT_      /* first code free for other layers */
+} mt_err_t;
+
+const char *mt_strerror(int err);
+
+/* ---- messages ---------------------------------------------------------- */
+
+typedef struct mt_actor mt_actor_t;
+typedef struct mt_runtime mt_runtime_t;
+typedef struct mt_timer mt_timer_t;
+typedef struct mt_msg mt_msg_t;
+
+/*  Message types below MT_MSG_USER belong to the runtime. */
+enum {
+    MT_MSG_TIMEOUT = 1,   /* an ask ran out of time; corr says which */
+    MT_MSG_DOWN = 2,      /* a monitored actor stopped; payload mt_down_t */
+    MT_MSG_USER = 256
+};
+
+/*  A message is a small header followed by `size` payload bytes
+    (mt_msg_data). Fields marked (rt) are the runtime's; the others may be
+    read and set by the application. */
+struct mt_msg {
+    mt_msg_t *next;             /* (rt) mailbox link */
+    mt_actor_t *from;           /* reply-to: a reference, released with the message */
+    uint64_t corr;              /* correlation id of an ask and its reply, else 0 */
+    mt_timer_t *timer;          /* (rt) the timer that fired this message */
+    void (*drop)(mt_msg_t *);   /* frees what the payload owns; called by mt_msg_free */
+    uint16_t type;              /* application type, >= MT_MSG_USER */
+    uint16_t flags;             /* (rt) */
+    uint32_t size;              /* payload bytes */
+};
+
+/*  Allocates a message with `size` zeroed payload bytes. Aborts on OOM:
+    a runtime that cannot allocate a message cannot do anything useful. */
+mt_msg_t *mt_msg_new(uint16_t type, size_t size);
+void mt_msg_free(mt_msg_t *msg);
+/*  Actor only: the behaviour keeps the message it is handling. */
+void mt_msg_keep(mt_msg_t *msg);
+
+static inline void *mt_msg_data(mt_msg_t *msg) { return (void *) (msg + 1); }
+
+/*  A message carrying one int64 payload, the common case. */
+mt_msg_t *mt_msg_new_i64(uint16_t type, int64_t value);
+static inline int64_t mt_msg_i64(mt_msg_t *msg) { return *(int64_t *) mt_msg_data(msg); }
+
+/*  Payload of MT_MSG_DOWN. `actor` is a reference owned by the message. */
+typedef struct {
+    mt_actor_t *actor;
+    int reason;
+} mt_down_t;
+
+/* ---- runtime ----------------------------------------------------------- */
+
+typedef struct {
+    int workers;     /* worker threads; 0 = one per online CPU */
+    int batch;       /* messages an actor handles per turn; 0 = 64 */
+} mt_runtime_opts_t;
+
+/*  NULL opts = defaults. Returns NULL (and errno) if threads cannot start. */
+mt_runtime_t *mt_runtime_new(const mt_runtime_opts_t *opts);
+void mt_runtime_destroy(mt_runtime_t **rt_p);
+
+#define MT_MAX_WORKERS 64
+
+typedef struct {
+    uint64_t actors_alive;       /* spawned and not yet stopped */
+    uint64_t actors_spawned;
+    uint64_t msgs_sent;          /* accepted by mt_send */
+    uint64_t msgs_delivered;     /* handed to a behaviour */
+    uint64_t msgs_dropped;       /* sent to a stopped actor, stale timer, late reply */
+    uint64_t timers_armed;       /* live timers */
+    uint64_t worker_runs[MT_MAX_WORKERS];  /* actor turns per worker */
+    uint64_t steals;             /* actors taken from another worker */
+    uint64_t parks;              /* times a worker went to sleep */
+    int workers;
+} mt_stats_t;
+
+void mt_runtime_stats(mt_runtime_t *rt, mt_stats_t *out);
+
+/* ---- actors ------------------------------------------------------------ */
+
+typedef void (mt_behaviour_fn) (mt_actor_t *self, void *state, mt_msg_t *msg);
+
+/*  A pinned actor's wait hook: block until the mailbox fd is readable or the
+    actor's own I/O is ready (then handle that I/O), at most timeout_ms
+    (-1 = forever). Return 0, or an mt_err_t to stop the actor. Lets the
+    transport layer wait on zmq sockets without core knowing zmq. */
+typedef int (mt_wait_fn) (mt_actor_t *self, void *state, int mailbox_fd, int timeout_ms);
+/*  Called on a pinned actor's thread when a watched fd is ready. */
+typedef void (mt_fd_fn) (mt_actor_t *self, void *state, int fd, short revents);
+
+typedef struct {
+    mt_behaviour_fn *behaviour;    /* required */
+    void *state;                   /* the actor's state, or NULL with state_size */
+    size_t state_size;             /* > 0: the runtime allocates zeroed state inline */
+    void (*destroy)(void *state);  /* runs on stop, on the actor's thread */
+    const char *name;              /* optional: registered, unregistered on stop */
+    bool pinned;                   /* run on a dedicated thread (blocking work) */
+    mt_wait_fn *wait;              /* pinned only: custom wait (see above) */
+    mt_fd_fn *on_fd;               /* pinned only: called for watched fds */
+} mt_spawn_opts_t;
+
+/*  Returns a reference owned by the caller, or NULL (name taken, thread
+    could not start, runtime shutting down). */
+mt_actor_t *mt_spawn_opts(mt_runtime_t *rt, const mt_spawn_opts_t *opts);
+mt_actor_t *mt_spawn(mt_runtime_t *rt, mt_behaviour_fn *fn, void *state,
+                     void (*destroy)(void *state));
+
+mt_actor_t *mt_actor_ref(mt_actor_t *a);
+void mt_actor_unref(mt_actor_t **a_p);
+
+/*  Sends msg to `to` and takes ownership of it. Never blocks. Messages from
+    one sender to one receiver arrive in the order sent. Returns MT_ECLOSED
+    when `to` has stopped (the message was dropped and counted). */
+int mt_send(mt_actor_t *to, mt_msg_t *msg);
+static inline int mt_send_i64(mt_actor_t *to, uint16_t type, int64_t value)
+{ return mt_send(to, mt_msg_new_i64(type, value)); }
+
+/*  Stops `a` with `reason` (0 = normal). From inside a's behaviour the actor
+    stops when the handler returns; from elsewhere a stop request is queued
+    behind the messages already sent. Its destructor runs, its name is
+    unregistered, monitors get MT_MSG_DOWN, remaining messages are dropped. */
+void mt_stop(mt_actor_t *a, int reason);
+
+bool mt_actor_alive(mt_actor_t *a);
+uint64_t mt_actor_id(mt_actor_t *a);
+mt_runtime_t *mt_actor_runtime(mt_actor_t *a);
+/*  The actor whose behaviour runs on this thread, or NULL. */
+mt_actor_t *mt_self(void);
+
+/*  Pinned actors only, actor only: watch fd for `events` (POLLIN, ...);
+    on_fd is called when ready. At most MT_MAX_WATCH fds. */
+#define MT_MAX_WATCH 8
+int mt_actor_watch_fd(mt_actor_t *self, int fd, short events);
+int mt_actor_unwatch_fd(mt_actor_t *self, int fd);
+
+/* ---- monitors ---------------------------------------------------------- */
+
+/*  `watcher` receives MT_MSG_DOWN when `target` stops (at once if it has
+    stopped already). Each call adds one monitor. */
+int mt_monitor(mt_actor_t *watcher, mt_actor_t *target);
+/*  Removes one monitor of watcher on target; MT_ENOENT if none. */
+int mt_demonitor(mt_actor_t *watcher, mt_actor_t *target);
+
+/* ---- names ------------------------------------------------------------- */
+
+int mt_register(mt_runtime_t *rt, const char *name, mt_actor_t *a);  /* MT_EEXIST */
+/*  Returns a new reference, or NULL. */
+mt_actor_t *mt_lookup(mt_runtime_t *rt, const char *name);
+int mt_unregister(mt_runtime_t *rt, const char *name);               /* MT_ENOENT */
+
+/* ---- timers ------------------------------------------------------------ */
+
+/*  A re-armable timer owned by its creator (typically an actor's state).
+    Millisecond resolution; arm, re-arm and cancel cost O(log n). */
+mt_timer_t *mt_timer_new(mt_runtime_t *rt);
+/*  Cancels and frees. */
+void mt_timer_destroy(mt_timer_t **t_p);
+/*  Delivers msg to `to` after delay_ms. Re-arming cancels the previous
+    message. Takes ownership of msg. */
+void mt_timer_start(mt_timer_t *t, mt_actor_t *to, mt_msg_t *msg, uint64_t delay_ms);
+/*  After cancel returns the message is never handled, even if it had already
+    fired and sits in the mailbox. Returns true if the timer was armed. */
+bool mt_timer_cancel(mt_timer_t *t);
+bool mt_timer_armed(mt_timer_t *t);
+
+/*  One-shot, fire-and-forget form of mt_timer_start. */
+void mt_send_after(mt_actor_t *to, mt_msg_t *msg, uint64_t delay_ms);
+
+/*  Monotonic clock in milliseconds. */
+uint64_t mt_now_ms(void);
+
+/* ---- ask --------------------------------------------------------------- */
+
+/*  Actor only. Sends req to `to` with a fresh correlation id and self as
+    reply-to. Exactly one of these later reaches self as an ordinary message:
+    the reply (any type, msg->corr == the returned id), or MT_MSG_TIMEOUT
+    with the same corr after timeout_ms. A reply after the timeout is dropped.
+    Returns the correlation id. */
+uint64_t mt_ask(mt_actor_t *self, mt_actor_t *to, mt_msg_t *req, uint32_t timeout_ms);
+
+/*  Answers the request `req` (sets corr, sends to req->from). Takes
+    ownership of reply; does nothing but free it if req has no reply-to. */
+int mt_reply(mt_msg_t *req, mt_msg_t *reply);
+
+/*  Blocking ask for non-actor threads (tests, main). On MT_OK *reply is
+    owned by the caller. MT_ETIMEDOUT when no reply came in time. */
+int mt_ask_wait(mt_runtime_t *rt, mt_actor_t *to, mt_msg_t *req,
+                uint32_t timeout_ms, mt_msg_t **reply);
+
+/* ---- probe ------------------------------------------------------------- */
+
+/*  An actor whose messages a non-actor thread receives: for tests, and for
+    main threads that wait for an actor's answer. */
+typedef struct mt_probe mt_probe_t;
+
+mt_probe_t *mt_probe_new(mt_runtime_t *rt);
+void mt_probe_destroy(mt_probe_t **p_p);
+/*  Borrowed reference: mt_actor_ref it to keep it. */
+mt_actor_t *mt_probe_actor(mt_probe_t *p);
+/*  Next message, or NULL after timeout_ms (-1 = forever). Caller frees. */
+mt_msg_t *mt_probe_recv(mt_probe_t *p, int timeout_ms);
+/*  Receives until a message of `type` arrives, freeing others; NULL on timeout. */
+mt_msg_t *mt_probe_expect(mt_probe_t *p, uint16_t type, int timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
