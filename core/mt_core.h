@@ -69,7 +69,7 @@ enum {
     (mt_msg_data). Fields marked (rt) are the runtime's; the others may be
     read and set by the application. */
 struct mt_msg {
-    mt_msg_t *next;             /* (rt) mailbox link */
+    mt_msg_t *_Atomic next;     /* (rt) mailbox link */
     mt_actor_t *from;           /* reply-to: a reference, released with the message */
     uint64_t corr;              /* correlation id of an ask and its reply, else 0 */
     mt_timer_t *timer;          /* (rt) the timer that fired this message */

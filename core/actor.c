@@ -1,0 +1,229 @@
+/*  actor.c — spawning, references, sending, running and stopping actors.
+
+    Life of an actor: spawned (alive, holds a reference to itself) → runs
+    whenever its mailbox becomes non-empty → stopped (destructor, monitors,
+    name, pending asks; flagged dead; queued messages dropped; self
+    reference released) → freed when the last reference goes. */
+#include "internal.h"
+
+#include <string.h>
+
+_Thread_local mt__tls_t mt__tls;
+
+mt__counters_t *mt__counters(mt_runtime_t *rt)
+{
+    mt__tls_t *t = &mt__tls;
+    return t->ctr && t->rt == rt ? t->ctr : &rt->foreign;
+}
+
+static inline void count(_Atomic uint64_t *c)
+{
+    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+/* ---- spawn and references ---------------------------------------------- */
+
+mt_actor_t *mt_spawn_opts(mt_runtime_t *rt, const mt_spawn_opts_t *opts)
+{
+    if (!opts || !opts->behaviour || atomic_load(&rt->stopping))
+        return NULL;
+    size_t size = sizeof(mt_actor_t) + opts->state_size;
+    mt_actor_t *a = mt__pool_alloc(size);
+    memset(a, 0, size);
+    mt__mailbox_init(&a->mbox);
+    atomic_init(&a->refs, 2);          /* the caller's and its own */
+    atomic_flag_clear(&a->mon_lock);
+    a->rt = rt;
+    a->behaviour = opts->behaviour;
+    a->destroy = opts->destroy;
+    if (opts->state_size)
+        a->state = a + 1;
+    else
+        a->state = opts->state;
+    a->size = (uint32_t) size;
+    a->id = atomic_fetch_add_explicit(&rt->next_id, 1, memory_order_relaxed) + 1;
+    mt__runtime_link(rt, a);
+    atomic_fetch_add_explicit(&rt->actors_alive, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&rt->actors_spawned, 1, memory_order_relaxed);
+
+    if (opts->name && mt_register(rt, opts->name, a) != MT_OK)
+        goto fail;
+    if (opts->pinned && mt__pinned_start(a, opts) != MT_OK)
+        goto fail;
+    return a;
+fail:
+    /*  Never ran: terminate runs the destructor, as the caller expects
+        ownership of state to have passed. */
+    a->destroy = NULL;
+    mt__actor_terminate(a);
+    mt__actor_free(a);
+    return NULL;
+}
+
+mt_actor_t *mt_spawn(mt_runtime_t *rt, mt_behaviour_fn *fn, void *state,
+                     void (*destroy)(void *state))
+{
+    mt_spawn_opts_t o = { .behaviour = fn, .state = state, .destroy = destroy };
+    return mt_spawn_opts(rt, &o);
+}
+
+mt_actor_t *mt_actor_ref(mt_actor_t *a)
+{
+    /*  relaxed: the caller already holds a reference, as with any refcount. */
+    atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
+    return a;
+}
+
+void mt_actor_unref(mt_actor_t **a_p)
+{
+    mt_actor_t *a = *a_p;
+    if (!a)
+        return;
+    *a_p = NULL;
+    /*  acq_rel: every use of the actor by other holders happens before the
+        free by the last one. */
+    if (atomic_fetch_sub_explicit(&a->refs, 1, memory_order_acq_rel) == 1)
+        mt__actor_free(a);
+}
+
+void mt__actor_free(mt_actor_t *a)
+{
+    mt__runtime_unlink(a->rt, a);
+    mt__pinned_free(a);
+    mt__pool_free(a, a->size);
+}
+
+bool mt_actor_alive(mt_actor_t *a)
+{
+    return !(atomic_load_explicit(&a->flags, memory_order_acquire) & MT__A_DEAD);
+}
+
+uint64_t mt_actor_id(mt_actor_t *a) { return a->id; }
+mt_runtime_t *mt_actor_runtime(mt_actor_t *a) { return a->rt; }
+mt_actor_t *mt_self(void) { return mt__tls.current; }
+
+/* ---- sending ----------------------------------------------------------- */
+
+int mt_send(mt_actor_t *to, mt_msg_t *msg)
+{
+    count(&mt__counters(to->rt)->sent);
+    mt__mailbox_push(&to->mbox, msg);
+    /*  Read first: when the actor is already scheduled (the common case
+        under load) no store touches its cache line. Correct because both
+        this load and the consumer's release of the token are seq_cst and
+        ordered against the push above (see mt__actor_run). */
+    if (atomic_load_explicit(&to->sched, memory_order_seq_cst) == 0
+        && atomic_exchange_explicit(&to->sched, 1, memory_order_seq_cst) == 0)
+        mt__schedule(to);
+    return mt_actor_alive(to) ? MT_OK : MT_ECLOSED;
+}
+
+void mt_stop(mt_actor_t *a, int reason)
+{
+    if (mt__tls.current == a) {
+        a->stop_reason = reason;
+        atomic_fetch_or_explicit(&a->flags, MT__A_STOPPING, memory_order_relaxed);
+        return;
+    }
+    mt_msg_t *msg = mt_msg_new(MT__MSG_STOP, sizeof(int));
+    *(int *) mt_msg_data(msg) = reason;
+    mt_send(a, msg);
+}
+
+void mt__msg_drop(mt_runtime_t *rt, mt_msg_t *msg)
+{
+    count(&mt__counters(rt)->dropped);
+    mt_msg_free(msg);
+}
+
+/* ---- running ----------------------------------------------------------- */
+
+/*  Hands one message to the behaviour, or consumes it when it is the
+    runtime's own (stop request, stale timer, late reply). */
+static void deliver(mt_actor_t *a, mt_msg_t *msg, mt__counters_t *ctr)
+{
+    if (msg->timer && !mt__timer_claim(msg)) {
+        mt__msg_drop(a->rt, msg);
+        return;
+    }
+    if (msg->type == MT__MSG_STOP) {
+        a->stop_reason = *(int *) mt_msg_data(msg);
+        atomic_fetch_or_explicit(&a->flags, MT__A_STOPPING, memory_order_relaxed);
+        mt_msg_free(msg);
+        return;
+    }
+    /*  Only an actor that asked filters answers: a probe takes any. */
+    if ((msg->flags & MT__F_REPLY) && a->asks && !mt__ask_complete(a, msg)) {
+        mt__msg_drop(a->rt, msg);      /* answer to an ask that timed out */
+        return;
+    }
+    count(&ctr->delivered);
+    a->behaviour(a, a->state, msg);
+    if (msg->flags & MT__F_KEEP)
+        msg->flags &= (uint16_t) ~MT__F_KEEP;
+    else
+        mt_msg_free(msg);
+}
+
+bool mt__actor_run(mt_actor_t *a, int batch)
+{
+    mt__counters_t *ctr = mt__counters(a->rt);
+    mt_actor_t *prev = mt__tls.current;
+    mt__tls.current = a;
+    int n = 0;
+    for (; n < batch; n++) {
+        mt_msg_t *msg = mt__mailbox_pop(&a->mbox);
+        if (!msg)
+            break;
+        deliver(a, msg, ctr);
+        if (atomic_load_explicit(&a->flags, memory_order_relaxed) & MT__A_STOPPING) {
+            mt__actor_terminate(a);
+            mt__tls.current = prev;
+            return false;
+        }
+    }
+    mt__tls.current = prev;
+    if (n == batch)
+        return true;            /* probably more: keep the token, requeue */
+    /*  Give the token back, then look again: a sender that pushed after our
+        last pop but saw the token taken relies on us seeing its message. */
+    atomic_store_explicit(&a->sched, 0, memory_order_seq_cst);
+    if (mt__mailbox_empty(&a->mbox))
+        return false;
+    return atomic_exchange_explicit(&a->sched, 1, memory_order_seq_cst) == 0;
+}
+
+/*  Pops and drops everything, then gives the token back; repeats if a
+    sender slipped a message in meanwhile. The caller holds the token and
+    the actor is dead, so no behaviour runs. */
+void mt__actor_drain_dead(mt_actor_t *a)
+{
+    for (;;) {
+        mt_msg_t *msg;
+        while ((msg = mt__mailbox_pop(&a->mbox)))
+            mt__msg_drop(a->rt, msg);
+        atomic_store_explicit(&a->sched, 0, memory_order_seq_cst);
+        if (mt__mailbox_empty(&a->mbox)
+            || atomic_exchange_explicit(&a->sched, 1, memory_order_seq_cst) != 0)
+            return;
+    }
+}
+
+void mt__actor_terminate(mt_actor_t *a)
+{
+    mt_actor_t *prev = mt__tls.current;
+    mt__tls.current = a;
+    if (a->destroy)
+        a->destroy(a->state);
+    a->destroy = NULL;
+    mt__tls.current = prev;
+    /*  release: whoever sees DEAD also sees everything the actor did. */
+    atomic_fetch_or_explicit(&a->flags, MT__A_DEAD, memory_order_seq_cst);
+    if (atomic_load_explicit(&a->flags, memory_order_seq_cst) & MT__A_NAMED)
+        mt__registry_drop(a->rt, a);
+    mt__asks_free(a);
+    mt__monitors_fire(a, a->stop_reason);
+    atomic_fetch_sub_explicit(&a->rt->actors_alive, 1, memory_order_relaxed);
+    mt__actor_drain_dead(a);
+    mt_actor_unref(&a);         /* its reference to itself */
+}

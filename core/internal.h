@@ -1,0 +1,226 @@
+/*  internal.h — what the runtime's files share. Never included outside core/.
+    Internal names carry the mt__ prefix (as libuv's uv__). */
+#ifndef MT_INTERNAL_H_INCLUDED
+#define MT_INTERNAL_H_INCLUDED
+
+#include "mt_core.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define MT__CACHE_LINE 64
+
+/*  Abort with a message: for broken invariants and allocation failure only. */
+#define mt__panic(...) \
+    do { fprintf(stderr, "metactor core: " __VA_ARGS__); fputc('\n', stderr); abort(); } while (0)
+
+/* ---- memory pool (pool.c) ---------------------------------------------- */
+
+/*  Thread-cached size classes for messages, actors and timers; larger sizes
+    fall through to malloc. Blocks freed on one thread are reused by it and
+    returned to a global stock in batches, so a producer/consumer pair does
+    not take a lock per message. MT_POOL_DISABLE=1 (sanitizer builds) maps
+    everything to malloc so ASan sees every block. */
+void *mt__pool_alloc(size_t size);
+void *mt__pool_calloc(size_t size);
+void mt__pool_free(void *p, size_t size);
+
+/* ---- messages (msg.c) -------------------------------------------------- */
+
+enum {
+    MT__MSG_STOP = 3,          /* queued stop request; payload int reason */
+};
+enum {
+    MT__F_KEEP = 1u << 0,      /* the behaviour kept the message */
+    MT__F_REPLY = 1u << 1,     /* an answer to an ask (reply or timeout) */
+};
+
+/* ---- mailbox (mailbox.c) ----------------------------------------------- */
+
+/*  Vyukov's intrusive multi-producer single-consumer queue. Producers never
+    block or retry: a push is one exchange. The stub lets the consumer tell
+    "empty" from "a producer is between its two steps". */
+typedef struct {
+    mt_msg_t *_Atomic head;    /* producers: last pushed */
+    mt_msg_t *tail;            /* consumer: next to pop */
+    mt_msg_t stub;
+} mt__mailbox_t;
+
+void mt__mailbox_init(mt__mailbox_t *q);
+void mt__mailbox_push(mt__mailbox_t *q, mt_msg_t *msg);
+/*  Consumer only. NULL when empty or when a push is half done. */
+mt_msg_t *mt__mailbox_pop(mt__mailbox_t *q);
+/*  Consumer only, after a pop returned NULL: false when a push is under way. */
+bool mt__mailbox_empty(mt__mailbox_t *q);
+
+/* ---- actors (actor.c) -------------------------------------------------- */
+
+typedef struct mt__pinned mt__pinned_t;
+typedef struct mt__asks mt__asks_t;
+typedef struct mt__monitor mt__monitor_t;
+
+enum {
+    MT__A_DEAD = 1u << 0,       /* terminated: sends are dropped */
+    MT__A_STOPPING = 1u << 1,   /* owner only: stop after this message */
+    MT__A_NAMED = 1u << 2,      /* has (had) a registered name */
+};
+
+struct mt_actor {
+    mt__mailbox_t mbox;
+    /*  The scheduling token. A producer that turns it 0→1 (after its push)
+        must make the actor run; the consumer returns it to 0 only after
+        checking the mailbox again. Exactly one party holds it. */
+    _Atomic uint32_t sched;
+    _Atomic uint32_t refs;
+    _Atomic uint32_t flags;
+    int stop_reason;
+    mt_runtime_t *rt;
+    mt_behaviour_fn *behaviour;
+    void *state;
+    void (*destroy)(void *state);
+    mt_actor_t *runq_next;              /* run queue link (scheduler) */
+    mt_actor_t *all_prev, *all_next;    /* runtime's list of actors */
+    mt__monitor_t *monitors;            /* guarded by mon_lock */
+    atomic_flag mon_lock;
+    uint8_t shard;                      /* which actor list shard */
+    uint32_t size;                      /* bytes allocated, state included */
+    mt__asks_t *asks;                   /* owner only */
+    mt__pinned_t *pinned;
+    uint64_t id;
+};
+
+/*  Handles up to `batch` messages. Returns true if the actor is still
+    scheduled (it kept the token and must be queued again), false if it gave
+    the token back or terminated. */
+bool mt__actor_run(mt_actor_t *a, int batch);
+/*  Runs the destructor, notifies monitors, drops queued messages. */
+void mt__actor_terminate(mt_actor_t *a);
+/*  Sender side of a dead actor: the token holder drains and drops. */
+void mt__actor_drain_dead(mt_actor_t *a);
+void mt__actor_free(mt_actor_t *a);
+void mt__msg_drop(mt_runtime_t *rt, mt_msg_t *msg);
+
+/* ---- per-thread context ------------------------------------------------ */
+
+typedef struct mt__worker mt__worker_t;
+
+typedef struct {
+    _Atomic uint64_t sent, delivered, dropped;
+} mt__counters_t;
+
+typedef struct {
+    mt_runtime_t *rt;          /* runtime of the worker or pinned thread */
+    mt__worker_t *worker;      /* NULL on pinned and foreign threads */
+    mt_actor_t *current;       /* actor whose behaviour runs now */
+    mt__counters_t *ctr;       /* this thread's counters, or NULL */
+} mt__tls_t;
+
+extern _Thread_local mt__tls_t mt__tls;
+
+mt__counters_t *mt__counters(mt_runtime_t *rt);
+
+/* ---- scheduler (sched.c) ----------------------------------------------- */
+
+struct mt__worker {
+    mt_runtime_t *rt;
+    int index;
+    pthread_t thread;
+    pthread_mutex_t lock;           /* guards the run queue */
+    mt_actor_t *q_head, *q_tail;
+    _Atomic size_t q_len;           /* read without the lock by thieves */
+    mt_actor_t *next;               /* owner only: runs next, not stealable */
+    int next_streak;                /* turns in a row taken from `next` */
+    unsigned tick;
+    pthread_mutex_t park_lock;
+    pthread_cond_t park_cond;
+    bool park_signalled;            /* guarded by park_lock */
+    mt__counters_t ctr;
+    _Atomic uint64_t runs, steals, parks;
+} __attribute__((aligned(MT__CACHE_LINE)));
+
+int mt__sched_start(mt_runtime_t *rt);
+/*  Stops and joins the workers; queued actors stay queued. */
+void mt__sched_stop(mt_runtime_t *rt);
+/*  Makes a runnable actor run: the caller holds its token. */
+void mt__schedule(mt_actor_t *a);
+
+/* ---- timers (timer.c) -------------------------------------------------- */
+
+typedef struct mt__timers mt__timers_t;
+int mt__timers_start(mt_runtime_t *rt);
+void mt__timers_stop(mt_runtime_t *rt);     /* joins the thread */
+void mt__timers_free(mt_runtime_t *rt);     /* drops what is left */
+/*  Delivery side: true if a timer message may be handled (not stale). */
+bool mt__timer_claim(mt_msg_t *msg);
+/*  Drops the message's reference on its timer without delivering it. */
+void mt__timer_release_msg(mt_msg_t *msg);
+uint64_t mt__timers_count(mt_runtime_t *rt);
+
+/* ---- ask (ask.c), monitors (monitor.c), registry (registry.c) ---------- */
+
+/*  Owner side: true if msg answers a pending ask (and clears it). */
+bool mt__ask_complete(mt_actor_t *a, mt_msg_t *msg);
+void mt__asks_free(mt_actor_t *a);
+void mt__monitors_fire(mt_actor_t *a, int reason);
+void mt__registry_init(mt_runtime_t *rt);
+void mt__registry_free(mt_runtime_t *rt);
+void mt__registry_drop(mt_runtime_t *rt, mt_actor_t *a);
+
+/* ---- pinned actors (pinned.c) ------------------------------------------ */
+
+int mt__pinned_start(mt_actor_t *a, const mt_spawn_opts_t *opts);
+void mt__pinned_wake(mt_actor_t *a);
+void mt__pinned_stop_all(mt_runtime_t *rt);
+void mt__pinned_free(mt_actor_t *a);
+
+/* ---- runtime (runtime.c) ----------------------------------------------- */
+
+#define MT__SHARDS 16
+#define MT__REG_BUCKETS 256
+
+typedef struct mt__name mt__name_t;
+
+struct mt_runtime {
+    int nworkers;
+    int batch;
+    mt__worker_t *workers;
+
+    /*  Actors made runnable by threads that are not workers. */
+    pthread_mutex_t inject_lock;
+    mt_actor_t *inj_head, *inj_tail;
+    _Atomic size_t inj_len;
+
+    /*  Idle workers: counted so producers decide without a lock. */
+    pthread_mutex_t idle_lock;
+    int idle[MT_MAX_WORKERS];
+    _Atomic int nidle;
+    _Atomic int nspinning;
+    _Atomic bool stopping;
+
+    /*  Every actor not yet freed, for shutdown; sharded to keep spawn cheap. */
+    struct {
+        pthread_mutex_t lock;
+        mt_actor_t head;        /* sentinel */
+    } shards[MT__SHARDS];
+
+    pthread_mutex_t reg_lock;
+    mt__name_t *reg[MT__REG_BUCKETS];
+
+    mt__timers_t *timers;
+
+    pthread_mutex_t pinned_lock;
+    pthread_cond_t pinned_cond;
+    int pinned_running;             /* pinned threads not yet gone */
+
+    _Atomic uint64_t next_id;
+    _Atomic uint64_t next_corr;
+    _Atomic uint64_t actors_alive, actors_spawned;
+    mt__counters_t foreign;     /* counters of threads that are not ours */
+};
+
+void mt__runtime_link(mt_runtime_t *rt, mt_actor_t *a);
+void mt__runtime_unlink(mt_runtime_t *rt, mt_actor_t *a);
+
+#endif

@@ -1,0 +1,204 @@
+/*  pinned.c — actors on a thread of their own, for blocking work.
+
+    A MySQL connection or a zmq socket must stay on one thread and may block
+    it; such an actor gets a dedicated thread that waits on an eventfd (the
+    mailbox's doorbell, rung on the empty→non-empty transition only) and on
+    the actor's own descriptors at once. Core knows nothing of zmq: a
+    transport actor passes a `wait` hook that polls its sockets together
+    with the doorbell. */
+#include "internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+struct mt__pinned {
+    pthread_t thread;
+    int efd;
+    mt_wait_fn *wait;
+    mt_fd_fn *on_fd;
+    int nwatch;
+    struct pollfd watch[MT_MAX_WATCH];
+};
+
+void mt__pinned_wake(mt_actor_t *a)
+{
+    eventfd_write(a->pinned->efd, 1);
+}
+
+/*  Default wait: poll the doorbell and the watched fds. */
+static int wait_poll(mt_actor_t *a, int timeout_ms)
+{
+    mt__pinned_t *p = a->pinned;
+    struct pollfd fds[MT_MAX_WATCH + 1];
+    fds[0] = (struct pollfd) { .fd = p->efd, .events = POLLIN };
+    int n = p->nwatch;
+    memcpy(fds + 1, p->watch, (size_t) n * sizeof *fds);
+    int rc = poll(fds, (nfds_t) n + 1, timeout_ms);
+    if (rc < 0)
+        return errno == EINTR ? MT_OK : MT_ESYSTEM;
+    for (int i = 1; i <= n && p->on_fd; i++) {
+        if (fds[i].revents) {
+            mt__tls.current = a;
+            p->on_fd(a, a->state, fds[i].fd, fds[i].revents);
+            mt__tls.current = NULL;
+        }
+    }
+    return MT_OK;
+}
+
+static void *pinned_main(void *arg)
+{
+    mt_actor_t *a = arg;
+    mt__pinned_t *p = a->pinned;
+    mt_runtime_t *rt = a->rt;
+    mt__counters_t ctr = { 0 };
+    mt__tls.rt = rt;
+    mt__tls.ctr = &ctr;
+    for (;;) {
+        /*  Only this thread consumes this mailbox: it takes the token for
+            its turn (a sender may have set it already to ring the bell), so
+            terminate below drains as the token holder. */
+        atomic_store_explicit(&a->sched, 1, memory_order_seq_cst);
+        if (atomic_load_explicit(&rt->stopping, memory_order_acquire)) {
+            a->stop_reason = MT_ECLOSED;
+            mt__actor_terminate(a);
+            break;
+        }
+        bool more = mt__actor_run(a, rt->batch);
+        if (!mt_actor_alive(a))
+            break;
+        if (more)
+            continue;
+        int rc;
+        if (p->wait) {
+            mt__tls.current = a;
+            rc = p->wait(a, a->state, p->efd, -1);
+            mt__tls.current = NULL;
+        }
+        else
+            rc = wait_poll(a, -1);
+        eventfd_t v;
+        eventfd_read(p->efd, &v);    /* non-blocking: resets the doorbell */
+        if (rc != MT_OK) {
+            atomic_store_explicit(&a->sched, 1, memory_order_seq_cst);
+            a->stop_reason = rc;
+            mt__actor_terminate(a);
+            break;
+        }
+    }
+    /*  Fold this thread's counters into the runtime's before it goes. */
+    atomic_fetch_add(&rt->foreign.sent, atomic_load(&ctr.sent));
+    atomic_fetch_add(&rt->foreign.delivered, atomic_load(&ctr.delivered));
+    atomic_fetch_add(&rt->foreign.dropped, atomic_load(&ctr.dropped));
+    mt__tls = (mt__tls_t) { 0 };
+    mt_actor_unref(&a);             /* the thread's reference */
+    /*  Last touch of rt: the runtime may be freed once it sees zero. */
+    pthread_mutex_lock(&rt->pinned_lock);
+    if (--rt->pinned_running == 0)
+        pthread_cond_broadcast(&rt->pinned_cond);
+    pthread_mutex_unlock(&rt->pinned_lock);
+    return NULL;
+}
+
+int mt__pinned_start(mt_actor_t *a, const mt_spawn_opts_t *opts)
+{
+    mt__pinned_t *p = calloc(1, sizeof *p);
+    if (!p)
+        return MT_ENOMEM;
+    p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (p->efd < 0) {
+        free(p);
+        return MT_ESYSTEM;
+    }
+    p->wait = opts->wait;
+    p->on_fd = opts->on_fd;
+    a->pinned = p;
+    /*  The token starts taken, by the thread: sends only ring the doorbell
+        until its first turn gives it back. The thread holds a reference of
+        its own, so the actor outlives its terminate on that thread. */
+    atomic_store(&a->sched, 1);
+    mt_actor_ref(a);
+    pthread_mutex_lock(&a->rt->pinned_lock);
+    a->rt->pinned_running++;
+    pthread_mutex_unlock(&a->rt->pinned_lock);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&p->thread, &attr, pinned_main, a);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        pthread_mutex_lock(&a->rt->pinned_lock);
+        a->rt->pinned_running--;
+        pthread_mutex_unlock(&a->rt->pinned_lock);
+        atomic_fetch_sub(&a->refs, 1);
+        close(p->efd);
+        free(p);
+        a->pinned = NULL;
+        atomic_store(&a->sched, 0);
+        errno = rc;
+        return MT_ESYSTEM;
+    }
+    return MT_OK;
+}
+
+/*  Shutdown: every pinned thread terminates its actor when it sees the
+    runtime stopping; wait until the last one is gone. */
+void mt__pinned_stop_all(mt_runtime_t *rt)
+{
+    for (int s = 0; s < MT__SHARDS; s++) {
+        pthread_mutex_lock(&rt->shards[s].lock);
+        mt_actor_t *head = &rt->shards[s].head;
+        for (mt_actor_t *a = head->all_next; a != head; a = a->all_next)
+            if (a->pinned)
+                eventfd_write(a->pinned->efd, 1);
+        pthread_mutex_unlock(&rt->shards[s].lock);
+    }
+    pthread_mutex_lock(&rt->pinned_lock);
+    while (rt->pinned_running > 0)
+        pthread_cond_wait(&rt->pinned_cond, &rt->pinned_lock);
+    pthread_mutex_unlock(&rt->pinned_lock);
+}
+
+void mt__pinned_free(mt_actor_t *a)
+{
+    mt__pinned_t *p = a->pinned;
+    if (!p)
+        return;
+    close(p->efd);
+    free(p);
+    a->pinned = NULL;
+}
+
+int mt_actor_watch_fd(mt_actor_t *self, int fd, short events)
+{
+    mt__pinned_t *p = self->pinned;
+    if (!p || mt__tls.current != self || fd < 0)
+        return MT_EINVAL;
+    for (int i = 0; i < p->nwatch; i++) {
+        if (p->watch[i].fd == fd) {
+            p->watch[i].events = events;
+            return MT_OK;
+        }
+    }
+    if (p->nwatch == MT_MAX_WATCH)
+        return MT_ENOMEM;
+    p->watch[p->nwatch++] = (struct pollfd) { .fd = fd, .events = events };
+    return MT_OK;
+}
+
+int mt_actor_unwatch_fd(mt_actor_t *self, int fd)
+{
+    mt__pinned_t *p = self->pinned;
+    if (!p || mt__tls.current != self)
+        return MT_EINVAL;
+    for (int i = 0; i < p->nwatch; i++) {
+        if (p->watch[i].fd == fd) {
+            p->watch[i] = p->watch[--p->nwatch];
+            return MT_OK;
+        }
+    }
+    return MT_ENOENT;
+}

@@ -1,0 +1,375 @@
+/*  sched.c — the M:N scheduler: worker threads, run queues, parking.
+
+    Where a runnable actor goes (mt__schedule):
+    * made runnable by an actor running on a worker → that worker's `next`
+      slot, run as soon as the current actor's turn ends. A message chain
+      (ping-pong, a ring) thus stays on one core with no lock and no wake-up:
+      on these VMs waking a parked thread on the other core costs ~30 µs.
+      The actor that held `next` moves to the worker's run queue.
+    * made runnable by any other thread → the runtime's inject queue.
+    Run queues are mutex-guarded FIFOs; an idle worker takes from its own,
+    then the inject queue, then steals half of another worker's.
+
+    Parking: a worker with nothing to do spins briefly (nspinning), then
+    parks. A producer wakes a parked worker only when none is spinning
+    (a spinner will find the work), and a spinner that found work wakes one
+    more, so parallelism ramps up without a wake-up per message. */
+#include "internal.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <time.h>
+
+#define SPIN_ROUNDS 200            /* ~20-60 µs of looking before parking */
+#define NEXT_STREAK_MAX 64         /* fairness: then `next` goes to the queue */
+#define INJECT_EVERY 61            /* check the inject queue even when busy */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* ---- run queues -------------------------------------------------------- */
+
+static void runq_push(mt__worker_t *w, mt_actor_t *a)
+{
+    a->runq_next = NULL;
+    pthread_mutex_lock(&w->lock);
+    if (w->q_tail)
+        w->q_tail->runq_next = a;
+    else
+        w->q_head = a;
+    w->q_tail = a;
+    /*  seq_cst: pairs with a parking worker's "count me idle, then look". */
+    atomic_fetch_add_explicit(&w->q_len, 1, memory_order_seq_cst);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static mt_actor_t *runq_pop(mt__worker_t *w)
+{
+    if (atomic_load_explicit(&w->q_len, memory_order_relaxed) == 0)
+        return NULL;
+    pthread_mutex_lock(&w->lock);
+    mt_actor_t *a = w->q_head;
+    if (a) {
+        w->q_head = a->runq_next;
+        if (!w->q_head)
+            w->q_tail = NULL;
+        atomic_fetch_sub_explicit(&w->q_len, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return a;
+}
+
+/*  Moves half of victim's queue (at least one) to w's; returns one to run. */
+static mt_actor_t *steal(mt__worker_t *w, mt__worker_t *victim)
+{
+    if (atomic_load_explicit(&victim->q_len, memory_order_relaxed) == 0)
+        return NULL;
+    pthread_mutex_lock(&victim->lock);
+    size_t len = atomic_load_explicit(&victim->q_len, memory_order_relaxed);
+    size_t take = (len + 1) / 2;
+    mt_actor_t *first = victim->q_head, *last = NULL;
+    for (size_t i = 0; i < take && victim->q_head; i++) {
+        last = victim->q_head;
+        victim->q_head = last->runq_next;
+    }
+    if (!victim->q_head)
+        victim->q_tail = NULL;
+    if (last)
+        atomic_fetch_sub_explicit(&victim->q_len, take, memory_order_relaxed);
+    pthread_mutex_unlock(&victim->lock);
+    if (!last)
+        return NULL;
+    last->runq_next = NULL;
+    for (mt_actor_t *a = first->runq_next, *n; a; a = n) {
+        n = a->runq_next;
+        runq_push(w, a);
+    }
+    atomic_fetch_add_explicit(&w->steals, 1, memory_order_relaxed);
+    return first;
+}
+
+static void inject_push(mt_runtime_t *rt, mt_actor_t *a)
+{
+    a->runq_next = NULL;
+    pthread_mutex_lock(&rt->inject_lock);
+    if (rt->inj_tail)
+        rt->inj_tail->runq_next = a;
+    else
+        rt->inj_head = a;
+    rt->inj_tail = a;
+    atomic_fetch_add_explicit(&rt->inj_len, 1, memory_order_seq_cst);
+    pthread_mutex_unlock(&rt->inject_lock);
+}
+
+/*  Takes a fair share of the inject queue: one to run, the rest queued. */
+static mt_actor_t *inject_pop(mt__worker_t *w)
+{
+    mt_runtime_t *rt = w->rt;
+    if (atomic_load_explicit(&rt->inj_len, memory_order_relaxed) == 0)
+        return NULL;
+    pthread_mutex_lock(&rt->inject_lock);
+    size_t len = atomic_load_explicit(&rt->inj_len, memory_order_relaxed);
+    size_t take = len / (size_t) rt->nworkers + 1;
+    if (take > 32)
+        take = 32;
+    mt_actor_t *first = rt->inj_head, *last = NULL;
+    size_t n = 0;
+    for (; n < take && rt->inj_head; n++) {
+        last = rt->inj_head;
+        rt->inj_head = last->runq_next;
+    }
+    if (!rt->inj_head)
+        rt->inj_tail = NULL;
+    atomic_fetch_sub_explicit(&rt->inj_len, n, memory_order_relaxed);
+    pthread_mutex_unlock(&rt->inject_lock);
+    if (!last)
+        return NULL;
+    last->runq_next = NULL;
+    for (mt_actor_t *a = first->runq_next, *nx; a; a = nx) {
+        nx = a->runq_next;
+        runq_push(w, a);
+    }
+    return first;
+}
+
+/* ---- parking ----------------------------------------------------------- */
+
+/*  Wakes one parked worker if nobody is looking for work already. */
+static void wake_one(mt_runtime_t *rt)
+{
+    if (atomic_load_explicit(&rt->nidle, memory_order_seq_cst) == 0
+        || atomic_load_explicit(&rt->nspinning, memory_order_seq_cst) != 0)
+        return;
+    pthread_mutex_lock(&rt->idle_lock);
+    int n = atomic_load_explicit(&rt->nidle, memory_order_relaxed);
+    mt__worker_t *w = NULL;
+    if (n > 0) {
+        w = &rt->workers[rt->idle[n - 1]];
+        atomic_store_explicit(&rt->nidle, n - 1, memory_order_seq_cst);
+        /*  It starts out spinning, so other producers leave the rest of the
+            parked workers alone until it found something. */
+        atomic_fetch_add_explicit(&rt->nspinning, 1, memory_order_seq_cst);
+    }
+    pthread_mutex_unlock(&rt->idle_lock);
+    if (w) {
+        pthread_mutex_lock(&w->park_lock);
+        w->park_signalled = true;
+        pthread_cond_signal(&w->park_cond);
+        pthread_mutex_unlock(&w->park_lock);
+    }
+}
+
+static void wake_all(mt_runtime_t *rt)
+{
+    for (int i = 0; i < rt->nworkers; i++) {
+        mt__worker_t *w = &rt->workers[i];
+        pthread_mutex_lock(&w->park_lock);
+        w->park_signalled = true;
+        pthread_cond_signal(&w->park_cond);
+        pthread_mutex_unlock(&w->park_lock);
+    }
+}
+
+static bool work_visible(mt_runtime_t *rt)
+{
+    if (atomic_load_explicit(&rt->inj_len, memory_order_seq_cst))
+        return true;
+    for (int i = 0; i < rt->nworkers; i++)
+        if (atomic_load_explicit(&rt->workers[i].q_len, memory_order_seq_cst))
+            return true;
+    return atomic_load_explicit(&rt->stopping, memory_order_seq_cst);
+}
+
+/*  Returns true if woken by a producer (and thus counted as spinning). */
+static bool park(mt__worker_t *w)
+{
+    mt_runtime_t *rt = w->rt;
+    pthread_mutex_lock(&rt->idle_lock);
+    int n = atomic_load_explicit(&rt->nidle, memory_order_relaxed);
+    rt->idle[n] = w->index;
+    atomic_store_explicit(&rt->nidle, n + 1, memory_order_seq_cst);
+    pthread_mutex_unlock(&rt->idle_lock);
+
+    /*  Listed as idle before this last look: a producer that queued work
+        before we listed ourselves is seen here; one after sees us idle. */
+    if (work_visible(rt)) {
+        pthread_mutex_lock(&rt->idle_lock);
+        int m = atomic_load_explicit(&rt->nidle, memory_order_relaxed);
+        for (int i = 0; i < m; i++) {
+            if (rt->idle[i] == w->index) {
+                rt->idle[i] = rt->idle[m - 1];
+                atomic_store_explicit(&rt->nidle, m - 1, memory_order_seq_cst);
+                pthread_mutex_unlock(&rt->idle_lock);
+                return false;
+            }
+        }
+        pthread_mutex_unlock(&rt->idle_lock);
+        /*  A waker took us off the list already and will signal: fall
+            through and consume the signal. */
+    }
+    atomic_fetch_add_explicit(&w->parks, 1, memory_order_relaxed);
+    pthread_mutex_lock(&w->park_lock);
+    while (!w->park_signalled)
+        pthread_cond_wait(&w->park_cond, &w->park_lock);
+    w->park_signalled = false;
+    pthread_mutex_unlock(&w->park_lock);
+    return true;
+}
+
+/* ---- the worker loop --------------------------------------------------- */
+
+static mt_actor_t *find_local(mt__worker_t *w)
+{
+    mt_runtime_t *rt = w->rt;
+    if (++w->tick % INJECT_EVERY == 0) {
+        mt_actor_t *a = inject_pop(w);
+        if (a)
+            return a;
+    }
+    mt_actor_t *a = runq_pop(w);
+    if (!a)
+        a = inject_pop(w);
+    if (!a) {
+        for (int i = 1; i < rt->nworkers && !a; i++)
+            a = steal(w, &rt->workers[(w->index + i) % rt->nworkers]);
+    }
+    return a;
+}
+
+static mt_actor_t *find_work(mt__worker_t *w, bool *spinning)
+{
+    mt_runtime_t *rt = w->rt;
+    if (w->next) {
+        mt_actor_t *a = w->next;
+        w->next = NULL;
+        /*  Fair to the queue: a ping-pong pair must not starve it. */
+        if (++w->next_streak < NEXT_STREAK_MAX
+            || atomic_load_explicit(&w->q_len, memory_order_relaxed) == 0)
+            return a;
+        runq_push(w, a);
+    }
+    w->next_streak = 0;
+    for (;;) {
+        if (atomic_load_explicit(&rt->stopping, memory_order_acquire))
+            return NULL;
+        mt_actor_t *a = find_local(w);
+        if (a)
+            return a;
+        if (!*spinning) {
+            *spinning = true;
+            atomic_fetch_add_explicit(&rt->nspinning, 1, memory_order_seq_cst);
+        }
+        for (int i = 0; i < SPIN_ROUNDS; i++) {
+            for (int j = 0; j < 32; j++)
+                cpu_relax();
+            if (work_visible(rt))
+                break;
+        }
+        if (work_visible(rt))
+            continue;
+        *spinning = false;
+        atomic_fetch_sub_explicit(&rt->nspinning, 1, memory_order_seq_cst);
+        *spinning = park(w);    /* a waker counted us as spinning */
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    mt__worker_t *w = arg;
+    mt_runtime_t *rt = w->rt;
+    mt__tls.rt = rt;
+    mt__tls.worker = w;
+    mt__tls.ctr = &w->ctr;
+    bool spinning = false;
+    for (;;) {
+        mt_actor_t *a = find_work(w, &spinning);
+        if (!a)
+            break;
+        if (spinning) {
+            /*  We found work: let another parked worker look for more. */
+            spinning = false;
+            if (atomic_fetch_sub_explicit(&rt->nspinning, 1, memory_order_seq_cst) == 1)
+                wake_one(rt);
+        }
+        atomic_store_explicit(&w->runs,
+            atomic_load_explicit(&w->runs, memory_order_relaxed) + 1, memory_order_relaxed);
+        if (mt__actor_run(a, rt->batch))
+            runq_push(w, a);
+    }
+    if (spinning)
+        atomic_fetch_sub_explicit(&rt->nspinning, 1, memory_order_seq_cst);
+    mt__tls = (mt__tls_t) { 0 };
+    return NULL;
+}
+
+void mt__schedule(mt_actor_t *a)
+{
+    if (atomic_load_explicit(&a->flags, memory_order_acquire) & MT__A_DEAD) {
+        mt__actor_drain_dead(a);
+        return;
+    }
+    if (a->pinned) {
+        mt__pinned_wake(a);
+        return;
+    }
+    mt_runtime_t *rt = a->rt;
+    mt__worker_t *w = mt__tls.worker;
+    if (w && w->rt == rt) {
+        mt_actor_t *old = w->next;
+        w->next = a;
+        if (!old)
+            return;
+        runq_push(w, old);
+    }
+    else
+        inject_push(rt, a);
+    wake_one(rt);
+}
+
+int mt__sched_start(mt_runtime_t *rt)
+{
+    for (int i = 0; i < rt->nworkers; i++) {
+        mt__worker_t *w = &rt->workers[i];
+        w->rt = rt;
+        w->index = i;
+        pthread_mutex_init(&w->lock, NULL);
+        pthread_mutex_init(&w->park_lock, NULL);
+        pthread_cond_init(&w->park_cond, NULL);
+    }
+    for (int i = 0; i < rt->nworkers; i++) {
+        int rc = pthread_create(&rt->workers[i].thread, NULL, worker_main, &rt->workers[i]);
+        if (rc != 0) {
+            errno = rc;
+            atomic_store(&rt->stopping, true);
+            wake_all(rt);
+            for (int j = 0; j < i; j++)
+                pthread_join(rt->workers[j].thread, NULL);
+            return MT_ESYSTEM;
+        }
+    }
+    return MT_OK;
+}
+
+void mt__sched_stop(mt_runtime_t *rt)
+{
+    atomic_store(&rt->stopping, true);
+    wake_all(rt);
+    for (int i = 0; i < rt->nworkers; i++)
+        pthread_join(rt->workers[i].thread, NULL);
+    /*  Actors still queued are terminated by the runtime from its list;
+        the queues only held pointers. `next` slots too. */
+    for (int i = 0; i < rt->nworkers; i++) {
+        mt__worker_t *w = &rt->workers[i];
+        w->q_head = w->q_tail = w->next = NULL;
+        atomic_store(&w->q_len, 0);
+        pthread_mutex_destroy(&w->lock);
+        pthread_mutex_destroy(&w->park_lock);
+        pthread_cond_destroy(&w->park_cond);
+    }
+    rt->inj_head = rt->inj_tail = NULL;
+    atomic_store(&rt->inj_len, 0);
+}
