@@ -158,11 +158,11 @@ static void deliver(mt_actor_t *a, mt_msg_t *msg, mt__counters_t *ctr)
         return;
     }
     count(&ctr->delivered);
+    mt__tls.kept = NULL;
     a->behaviour(a, a->state, msg);
-    if (msg->flags & MT__F_KEEP)
-        msg->flags &= (uint16_t) ~MT__F_KEEP;
-    else
+    if (mt__tls.kept != msg)
         mt_msg_free(msg);
+    mt__tls.kept = NULL;
 }
 
 bool mt__actor_run(mt_actor_t *a, int batch)
@@ -187,8 +187,9 @@ bool mt__actor_run(mt_actor_t *a, int batch)
         return true;            /* probably more: keep the token, requeue */
     /*  Give the token back, then look again: a sender that pushed after our
         last pop but saw the token taken relies on us seeing its message. */
+    bool drained = mt__mailbox_drained(&a->mbox);
     atomic_store_explicit(&a->sched, 0, memory_order_seq_cst);
-    if (mt__mailbox_empty(&a->mbox))
+    if (drained && mt__mailbox_quiet(&a->mbox))
         return false;
     return atomic_exchange_explicit(&a->sched, 1, memory_order_seq_cst) == 0;
 }
@@ -202,8 +203,9 @@ void mt__actor_drain_dead(mt_actor_t *a)
         mt_msg_t *msg;
         while ((msg = mt__mailbox_pop(&a->mbox)))
             mt__msg_drop(a->rt, msg);
+        bool drained = mt__mailbox_drained(&a->mbox);
         atomic_store_explicit(&a->sched, 0, memory_order_seq_cst);
-        if (mt__mailbox_empty(&a->mbox)
+        if ((drained && mt__mailbox_quiet(&a->mbox))
             || atomic_exchange_explicit(&a->sched, 1, memory_order_seq_cst) != 0)
             return;
     }

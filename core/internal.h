@@ -33,8 +33,7 @@ enum {
     MT__MSG_STOP = 3,          /* queued stop request; payload int reason */
 };
 enum {
-    MT__F_KEEP = 1u << 0,      /* the behaviour kept the message */
-    MT__F_REPLY = 1u << 1,     /* an answer to an ask (reply or timeout) */
+    MT__F_REPLY = 1u << 0,     /* an answer to an ask (reply or timeout) */
 };
 
 /* ---- mailbox (mailbox.c) ----------------------------------------------- */
@@ -52,8 +51,12 @@ void mt__mailbox_init(mt__mailbox_t *q);
 void mt__mailbox_push(mt__mailbox_t *q, mt_msg_t *msg);
 /*  Consumer only. NULL when empty or when a push is half done. */
 mt_msg_t *mt__mailbox_pop(mt__mailbox_t *q);
-/*  Consumer only, after a pop returned NULL: false when a push is under way. */
-bool mt__mailbox_empty(mt__mailbox_t *q);
+/*  Consumer only, token held, after a pop returned NULL: true when every
+    message pushed so far was popped (false while a push is half done). */
+bool mt__mailbox_drained(mt__mailbox_t *q);
+/*  Any thread: no push since the consumer was last drained. Giving the
+    token back is safe when drained before and quiet after the release. */
+bool mt__mailbox_quiet(mt__mailbox_t *q);
 
 /* ---- actors (actor.c) -------------------------------------------------- */
 
@@ -115,6 +118,7 @@ typedef struct {
     mt__worker_t *worker;      /* NULL on pinned and foreign threads */
     mt_actor_t *current;       /* actor whose behaviour runs now */
     mt__counters_t *ctr;       /* this thread's counters, or NULL */
+    mt_msg_t *kept;            /* mt_msg_keep of the message being handled */
 } mt__tls_t;
 
 extern _Thread_local mt__tls_t mt__tls;

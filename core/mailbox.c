@@ -3,8 +3,8 @@
     push is wait-free (one exchange); pop is the consumer's alone. A message
     is linked in two steps (exchange head, then link the predecessor), so a
     consumer may briefly see a queue that is not empty but whose next node
-    is not linked yet: pop then returns NULL and mt__mailbox_empty says
-    false, and the scheduler keeps the actor runnable. */
+    is not linked yet: pop then returns NULL but the queue is not drained,
+    and the scheduler keeps the actor runnable. */
 #include "internal.h"
 
 void mt__mailbox_init(mt__mailbox_t *q)
@@ -53,10 +53,14 @@ mt_msg_t *mt__mailbox_pop(mt__mailbox_t *q)
     return NULL;
 }
 
-bool mt__mailbox_empty(mt__mailbox_t *q)
+bool mt__mailbox_drained(mt__mailbox_t *q)
 {
-    /*  After a NULL pop the consumer's tail is the stub when truly empty;
-        any push since moves head off the stub. seq_cst pairs with push. */
-    return q->tail == &q->stub
-        && atomic_load_explicit(&q->head, memory_order_seq_cst) == &q->stub;
+    return q->tail == &q->stub;
+}
+
+bool mt__mailbox_quiet(mt__mailbox_t *q)
+{
+    /*  seq_cst pairs with the exchange in push. Only head is read: the
+        caller may have given the token away, and tail is the consumer's. */
+    return atomic_load_explicit(&q->head, memory_order_seq_cst) == &q->stub;
 }

@@ -40,5 +40,7 @@ void mt_msg_free(mt_msg_t *msg)
 
 void mt_msg_keep(mt_msg_t *msg)
 {
-    msg->flags |= MT__F_KEEP;
+    /*  Recorded on the thread, not in the message: once kept, the message
+        may be handed to another thread before the behaviour returns. */
+    mt__tls.kept = msg;
 }
