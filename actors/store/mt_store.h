@@ -1,0 +1,168 @@
+/*  mt_store.h — persistence in MySQL/MariaDB, as actors.
+
+    A store is a small pool of pinned actors, each with its own connection
+    (Connector/C calls block, so they never run on a worker thread):
+    * writers (opts.writers, default 2): node writes, group-committed. A node
+      always goes to the same writer (hash of its id), so one node's writes
+      commit in the order its actor sent them.
+    * one reader: point loads and change scans for the reload actor, so a
+      long scan never delays a heartbeat's commit.
+
+    Messages (sent with mt_ask; the answer comes back as MT_STORE_DONE,
+    MT_STORE_LOADED or MT_STORE_SCANNED with the ask's corr):
+
+      MT_STORE_NODE_REG     mt_store_node_reg_t → DONE with the node's whole
+                            registration group as committed (reg, with its new
+                            reg_revision). REGISTER replaces every field but
+                            merges labels into the stored ones (the request
+                            wins a conflicting key) and rewrites versions
+                            only when versions_hash changed; LABELS sets and
+                            removes labels only. Both read the stored row
+                            inside the transaction, so a label set on another
+                            replica is never lost. LABELS on an unknown or
+                            deleted node: MT_ENOTFOUND.
+      MT_STORE_NODE_STATUS  mt_store_node_status_t → DONE with revision (the
+                            new status_revision). Batched with other writers'
+                            heartbeats into multi-row statements.
+      MT_STORE_NODE_DELETE  mt_store_node_delete_t → DONE with revision (of
+                            the tombstone); MT_ENOTFOUND if not stored.
+      MT_STORE_NODE_LOAD    (reader) mt_store_node_load_t → LOADED.
+      MT_STORE_SCAN         (reader) mt_store_scan_req_t → SCANNED.
+
+    Errors in DONE/LOADED/SCANNED: MT_OK, MT_ENOTFOUND, MT_EUNAVAIL (database
+    unreachable, timed out, or a COMMIT whose outcome is unknown — never
+    acknowledged as done), MT_EINTERNAL (a bug: SQL error), with a message.
+
+    Revisions: every write takes its revision from one database sequence
+    inside its transaction, so revisions grow across all replicas in the
+    order they were assigned. Transactions may commit out of that order;
+    see mt_store_scan_req_t for how a scan copes. */
+#ifndef MT_STORE_H_INCLUDED
+#define MT_STORE_H_INCLUDED
+
+#include "mt_core.h"
+#include "mt_model.h"
+
+enum {
+    MT_STORE_NODE_REG = MT_MSG_USER + 100,
+    MT_STORE_NODE_STATUS,
+    MT_STORE_NODE_DELETE,
+    MT_STORE_NODE_LOAD,
+    MT_STORE_SCAN,
+    MT_STORE_DONE,
+    MT_STORE_LOADED,
+    MT_STORE_SCANNED,
+};
+
+typedef enum { MT_STORE_REGISTER, MT_STORE_LABELS } mt_store_reg_op_t;
+
+/*  Payloads: every pointer in a request is owned by the message (its drop
+    callback frees them; use the mt_store_msg_* constructors). */
+typedef struct {
+    mt_store_reg_op_t op;
+    char id[MT_NODE_ID_MAX + 1];
+    mt_node_reg_t *reg;             /* REGISTER: the fields; its labels merge */
+    mt_node_reg_t *labels;          /* LABELS: labels to set (only nlabels/labels used) */
+    char **remove;                  /* LABELS: keys to remove */
+    uint32_t nremove;
+} mt_store_node_reg_t;
+
+typedef struct {
+    char id[MT_NODE_ID_MAX + 1];
+    mt_node_status_t *status;
+} mt_store_node_status_t;
+
+typedef struct { char id[MT_NODE_ID_MAX + 1]; } mt_store_node_delete_t;
+typedef struct { char id[MT_NODE_ID_MAX + 1]; } mt_store_node_load_t;
+
+typedef struct {
+    int err;
+    char message[200];
+    int64_t revision;               /* STATUS, DELETE */
+    mt_node_reg_t *reg;             /* REG: as committed (reference) */
+} mt_store_done_t;
+
+/*  One node as stored. */
+typedef struct {
+    char id[MT_NODE_ID_MAX + 1];
+    mt_node_reg_t *reg;             /* NULL if the scan did not cover it */
+    mt_node_status_t *status;       /* NULL if none or not covered */
+    bool deleted;                   /* tombstone: reg_revision is the delete's */
+    int64_t deleted_revision;
+} mt_store_row_t;
+
+typedef struct {
+    int err;
+    char message[200];
+    mt_store_row_t row;             /* err == MT_OK; NOT_FOUND if never stored */
+} mt_store_loaded_t;
+
+/*  A change scan returns every node group whose revision is > after
+    (registration and status groups separately; tombstones included), or
+    with `full` every stored row. `mark` is a revision drawn from the
+    sequence before the scan began: every revision assigned later is
+    greater than mark.
+
+    Why that is enough (the reload actor does this): a transaction holds a
+    revision for at most MT_STORE_TXN_MAX_MS before it commits or rolls back
+    (the store's timeouts enforce it). So once MT_STORE_TXN_MAX_MS have
+    passed since a scan with mark M started, every revision <= M is
+    committed or gone, and a later scan with after = M misses nothing
+    that committed out of order. */
+#define MT_STORE_TXN_MAX_MS 10000
+
+typedef struct {
+    int64_t after;
+    bool full;
+} mt_store_scan_req_t;
+
+typedef struct {
+    int err;
+    char message[200];
+    int64_t mark;
+    uint32_t nrows;
+    mt_store_row_t *rows;           /* sorted by id; owned by the message */
+} mt_store_scanned_t;
+
+/* ---- the pool ---------------------------------------------------------- */
+
+typedef struct mt_store mt_store_t;
+
+typedef struct {
+    const char *dsn;                /* required; see mt_dsn.h */
+    int writers;                    /* 0 = 2 */
+    int batch_max;                  /* rows per transaction; 0 = 256 */
+    int reconnect_ms;               /* retry interval while down; 0 = 1000 */
+} mt_store_opts_t;
+
+/*  Parses the DSN and starts the actors. Connecting (and creating or
+    migrating the schema, once, under a database lock so replicas may start
+    together) happens in the actors: a store starts even while the database
+    is down and answers MT_EUNAVAIL until it is back. Returns MT_OK or
+    MT_EINVAL with a message (bad DSN). */
+int mt_store_new(mt_runtime_t *rt, const mt_store_opts_t *opts, mt_store_t **out,
+                 char *err, size_t errlen);
+void mt_store_destroy(mt_store_t **store_p);
+
+/*  Borrowed references, valid until mt_store_destroy. */
+mt_actor_t *mt_store_writer(mt_store_t *store, const char *node_id);
+mt_actor_t *mt_store_reader(mt_store_t *store);
+
+/*  Blocks until every actor has connected and the schema is current, or
+    timeout_ms passed: MT_OK, MT_EUNAVAIL. For start-up and tests. */
+int mt_store_wait_ready(mt_store_t *store, int timeout_ms);
+
+/*  Message constructors: they copy ids and take the given references. */
+mt_msg_t *mt_store_msg_register(const char *id, mt_node_reg_t *reg);
+mt_msg_t *mt_store_msg_labels(const char *id, mt_node_reg_t *set,
+                              const char *const *remove, uint32_t nremove);
+mt_msg_t *mt_store_msg_status(const char *id, mt_node_status_t *status);
+mt_msg_t *mt_store_msg_delete(const char *id);
+mt_msg_t *mt_store_msg_load(const char *id);
+mt_msg_t *mt_store_msg_scan(int64_t after, bool full);
+
+/*  Frees a row's references (rows in SCANNED/LOADED are freed with their
+    message; call this on copies you made). */
+void mt_store_row_clear(mt_store_row_t *row);
+
+#endif
