@@ -36,8 +36,11 @@ mt_actor_t *mt_spawn_opts(mt_runtime_t *rt, const mt_spawn_opts_t *opts)
     a->rt = rt;
     a->behaviour = opts->behaviour;
     a->destroy = opts->destroy;
-    if (opts->state_size)
+    if (opts->state_size) {
         a->state = a + 1;
+        if (opts->init)
+            opts->init(a->state, opts->init_arg);
+    }
     else
         a->state = opts->state;
     a->size = (uint32_t) size;
@@ -52,9 +55,8 @@ mt_actor_t *mt_spawn_opts(mt_runtime_t *rt, const mt_spawn_opts_t *opts)
         goto fail;
     return a;
 fail:
-    /*  Never ran: terminate runs the destructor, as the caller expects
-        ownership of state to have passed. */
-    a->destroy = NULL;
+    if (!(opts->state_size && opts->init))
+        a->destroy = NULL;
     mt__actor_terminate(a);
     mt__actor_free(a);
     return NULL;

@@ -142,6 +142,8 @@ typedef struct {
     mt_behaviour_fn *behaviour;    /* required */
     void *state;                   /* the actor's state, or NULL with state_size */
     size_t state_size;             /* > 0: the runtime allocates zeroed state inline */
+    void (*init)(void *state, void *arg);  /* fills inline state before the actor can run */
+    void *init_arg;
     void (*destroy)(void *state);  /* runs on stop, on the actor's thread */
     const char *name;              /* optional: registered, unregistered on stop */
     bool pinned;                   /* run on a dedicated thread (blocking work) */
@@ -150,7 +152,9 @@ typedef struct {
 } mt_spawn_opts_t;
 
 /*  Returns a reference owned by the caller, or NULL (name taken, thread
-    could not start, runtime shutting down). */
+    could not start, runtime shutting down). On failure the destructor runs
+    only if `init` did (the state was the runtime's); otherwise the caller
+    keeps ownership of `state`. */
 mt_actor_t *mt_spawn_opts(mt_runtime_t *rt, const mt_spawn_opts_t *opts);
 mt_actor_t *mt_spawn(mt_runtime_t *rt, mt_behaviour_fn *fn, void *state,
                      void (*destroy)(void *state));

@@ -1,0 +1,308 @@
+/*  directory.c — finds node actors by id and answers node.list.
+
+    Messages handled:
+      MT_NODE_REQ       list → answered here from the snapshot; any other op
+                        → forwarded (sender and corr kept, so the node answers
+                        the asker directly) to the node's actor, spawned on
+                        first sight (it loads itself from the database).
+      MT_NODE_MERGE     from the reload actor: forwarded the same way.
+      MT_NODE_CHANGED   from a node actor: its new view goes into the
+                        snapshot, then on to the listener (the notice bus).
+      MT_NODE_RELOADED  from the reload actor: absent nodes (deleted, or
+                        asked for but never registered) are asked to retire.
+      MT__NODE_RETIRED / MT__NODE_KEPT
+                        a node's answer to RETIRE.
+
+    The snapshot holds, per node, references to its current registration and
+    status blocks (shared with the node actor, never copied), so a list is
+    answered without asking 100,000 actors. While a node is retiring, requests
+    for it wait here; once it has stopped they go to a fresh actor, so no
+    request is ever sent to an actor that is about to vanish. */
+#include "nodes_internal.h"
+
+#include <czmq.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    char *id;
+    mt_actor_t *actor;
+    mt_node_reg_t *reg;             /* NULL: absent */
+    mt_node_status_t *status;
+    bool retiring;
+    mt_msg_t *stash, *stash_tail;   /* requests waiting while retiring */
+} entry_t;
+
+typedef struct {
+    mt__nodes_cfg_t *cfg;
+    zhashx_t *by_id;                /* id → entry_t (owns entries) */
+    entry_t **sorted;               /* every entry, by id, when !dirty */
+    size_t nsorted, cap;
+    bool dirty;
+} directory_t;
+
+static void entry_free(void **item)
+{
+    entry_t *e = *item;
+    if (!e)
+        return;
+    *item = NULL;
+    if (e->actor)
+        mt_stop(e->actor, 0);
+    mt_actor_unref(&e->actor);
+    mt_node_reg_unref(&e->reg);
+    mt_node_status_unref(&e->status);
+    for (mt_msg_t *m = e->stash, *n; m; m = n) {
+        n = atomic_load_explicit(&m->next, memory_order_relaxed);
+        mt_msg_free(m);
+    }
+    free(e->id);
+    free(e);
+}
+
+/* ---- the sorted index -------------------------------------------------- */
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp((*(entry_t *const *) a)->id, (*(entry_t *const *) b)->id);
+}
+
+/*  Rebuilt only after ids came or went: steady heartbeats never sort. */
+static void ensure_sorted(directory_t *d)
+{
+    if (!d->dirty)
+        return;
+    size_t n = zhashx_size(d->by_id);
+    if (n > d->cap) {
+        d->cap = n * 2;
+        d->sorted = realloc(d->sorted, d->cap * sizeof *d->sorted);
+        if (!d->sorted)
+            abort();
+    }
+    size_t i = 0;
+    for (entry_t *e = zhashx_first(d->by_id); e; e = zhashx_next(d->by_id))
+        d->sorted[i++] = e;
+    qsort(d->sorted, i, sizeof *d->sorted, cmp_entry);
+    d->nsorted = i;
+    d->dirty = false;
+}
+
+/* ---- list -------------------------------------------------------------- */
+
+static bool selected(const entry_t *e, const mt_node_reg_t *sel)
+{
+    for (uint32_t i = 0; sel && i < sel->nlabels; i++) {
+        const char *v = mt_str_map_get(e->reg->labels, e->reg->nlabels, sel->labels[i].key);
+        if (!v || strcmp(v, sel->labels[i].value) != 0)
+            return false;
+    }
+    return true;
+}
+
+static void list(directory_t *d, mt_msg_t *msg)
+{
+    mt_node_req_t *r = mt_node_req(msg);
+    ensure_sorted(d);
+    size_t lo = 0, hi = d->nsorted;
+    if (r->after[0]) {             /* first id > after */
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (strcmp(d->sorted[mid]->id, r->after) <= 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+    }
+    mt_msg_t *reply = mt__node_reply_new(MT_OK, NULL);
+    mt_node_reply_t *out = mt_node_reply(reply);
+    size_t cap = 0;
+    int64_t now = mt_wall_ms(), timeout = d->cfg->health_timeout_ms;
+    for (size_t i = lo; i < d->nsorted; i++) {
+        entry_t *e = d->sorted[i];
+        if (!e->reg)
+            continue;
+        bool healthy = mt_node_healthy(e->status, now, timeout);
+        if ((r->healthy_only && !healthy) || !selected(e, r->selector))
+            continue;
+        if (r->limit && out->nviews == r->limit) {
+            snprintf(out->next, sizeof out->next, "%s", out->views[out->nviews - 1].id);
+            break;
+        }
+        if (out->nviews == cap) {
+            cap = cap ? cap * 2 : 64;
+            out->views = realloc(out->views, cap * sizeof *out->views);
+            if (!out->views)
+                abort();
+        }
+        mt_node_view_t *v = &out->views[out->nviews++];
+        memset(v, 0, sizeof *v);
+        snprintf(v->id, sizeof v->id, "%s", e->id);
+        v->reg = mt_node_reg_ref(e->reg);
+        v->status = mt_node_status_ref(e->status);
+        v->healthy = healthy;
+    }
+    mt_reply(msg, reply);
+}
+
+/* ---- routing ----------------------------------------------------------- */
+
+static void stash(entry_t *e, mt_msg_t *msg)
+{
+    mt_msg_keep(msg);
+    atomic_store_explicit(&msg->next, NULL, memory_order_relaxed);
+    if (e->stash_tail)
+        atomic_store_explicit(&e->stash_tail->next, msg, memory_order_relaxed);
+    else
+        e->stash = msg;
+    e->stash_tail = msg;
+}
+
+static entry_t *spawn_entry(mt_actor_t *self, directory_t *d, const char *id)
+{
+    entry_t *e = calloc(1, sizeof *e);
+    if (!e || !(e->id = strdup(id)))
+        abort();
+    e->actor = mt__node_spawn(mt_actor_runtime(self), d->cfg, id);
+    if (!e->actor) {               /* runtime shutting down */
+        free(e->id);
+        free(e);
+        return NULL;
+    }
+    mt_send(e->actor, mt_msg_new(MT__NODE_INIT, 0));
+    zhashx_insert(d->by_id, e->id, e);
+    d->dirty = true;
+    return e;
+}
+
+static void route(mt_actor_t *self, directory_t *d, const char *id, mt_msg_t *msg)
+{
+    entry_t *e = zhashx_lookup(d->by_id, id);
+    if (!e) {
+        if (msg->type == MT_NODE_MERGE && ((mt_node_merge_t *) mt_msg_data(msg))->deleted)
+            return;                 /* nothing here to delete */
+        char err[200];
+        if (mt_node_id_check(id, err, sizeof err) != MT_OK) {
+            if (msg->type == MT_NODE_REQ)
+                mt__node_reply_error(msg, MT_EBADREQ, "%s", err);
+            return;
+        }
+        if (!(e = spawn_entry(self, d, id)))
+            return;
+    }
+    if (e->retiring) {
+        stash(e, msg);
+        return;
+    }
+    mt_msg_keep(msg);
+    mt_send(e->actor, msg);
+}
+
+/*  The node stopped: requests that waited go to a fresh actor. */
+static void retired(mt_actor_t *self, directory_t *d, const char *id, bool stopped)
+{
+    entry_t *e = zhashx_lookup(d->by_id, id);
+    if (!e || !e->retiring)
+        return;
+    mt_msg_t *waiting = e->stash;
+    e->stash = e->stash_tail = NULL;
+    e->retiring = false;
+    if (stopped) {
+        mt_actor_unref(&e->actor);      /* stopped itself: nothing to stop */
+        zhashx_delete(d->by_id, id);     /* frees e */
+        d->dirty = true;
+    }
+    while (waiting) {
+        mt_msg_t *m = waiting;
+        waiting = atomic_load_explicit(&m->next, memory_order_relaxed);
+        const char *mid = m->type == MT_NODE_REQ ? mt_node_req(m)->id
+                                                 : ((mt_node_merge_t *) mt_msg_data(m))->id;
+        route(self, d, mid, m);
+        mt_msg_free(m);
+    }
+}
+
+static void changed(directory_t *d, mt_msg_t *msg)
+{
+    mt_node_changed_t *c = mt_node_changed(msg);
+    entry_t *e = zhashx_lookup(d->by_id, c->view.id);
+    if (e) {
+        mt_node_reg_unref(&e->reg);
+        mt_node_status_unref(&e->status);
+        if (c->change == MT_NODE_UPSERT) {
+            e->reg = mt_node_reg_ref(c->view.reg);
+            e->status = mt_node_status_ref(c->view.status);
+        }
+    }
+    if (d->cfg->listener) {
+        mt_msg_keep(msg);
+        mt_send(d->cfg->listener, msg);
+    }
+}
+
+static void retire_absent(directory_t *d)
+{
+    for (entry_t *e = zhashx_first(d->by_id); e; e = zhashx_next(d->by_id)) {
+        if (!e->reg && !e->retiring) {
+            e->retiring = true;
+            mt_send(e->actor, mt_msg_new(MT__NODE_RETIRE, 0));
+        }
+    }
+}
+
+static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
+{
+    directory_t *d = state;
+    switch (msg->type) {
+    case MT_NODE_REQ:
+        if (mt_node_req(msg)->op == MT_NODE_OP_LIST)
+            list(d, msg);
+        else
+            route(self, d, mt_node_req(msg)->id, msg);
+        break;
+    case MT_NODE_MERGE:
+        route(self, d, ((mt_node_merge_t *) mt_msg_data(msg))->id, msg);
+        break;
+    case MT_NODE_CHANGED:
+        changed(d, msg);
+        break;
+    case MT__NODE_RETIRED:
+    case MT__NODE_KEPT:
+        retired(self, d, mt_msg_data(msg), msg->type == MT__NODE_RETIRED);
+        break;
+    case MT_NODE_RELOADED:
+        retire_absent(d);
+        if (d->cfg->listener) {
+            mt_msg_keep(msg);
+            mt_send(d->cfg->listener, msg);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static void destroy(void *state)
+{
+    directory_t *d = state;
+    zhashx_destroy(&d->by_id);
+    free(d->sorted);
+    mt__nodes_cfg_unref(&d->cfg);
+    free(d);
+}
+
+mt_actor_t *mt__directory_spawn(mt_runtime_t *rt, mt__nodes_cfg_t *cfg)
+{
+    directory_t *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->by_id = zhashx_new();
+    /*  Keys point into the entries: no copies, freed with the entry. */
+    zhashx_set_key_duplicator(d->by_id, NULL);
+    zhashx_set_key_destructor(d->by_id, NULL);
+    zhashx_set_destructor(d->by_id, entry_free);
+    d->cfg = mt__nodes_cfg_ref(cfg);
+    mt_actor_t *a = mt_spawn(rt, behaviour, d, destroy);
+    if (!a)
+        destroy(d);
+    return a;
+}

@@ -1,0 +1,435 @@
+/*  node.c — one actor per node: its mailbox serialises every write to it.
+
+    Messages handled:
+      MT__NODE_INIT     from the directory, first: load the node from the
+                        database (LOADING) before anything else is handled.
+      MT_NODE_REQ       register / heartbeat / labels / delete → a store
+                        write (WRITING); get → answered from memory.
+      MT_NODE_MERGE     a group learned from a reload or a peer: taken only
+                        if its revision is newer than what we hold.
+      MT_STORE_DONE, MT_STORE_LOADED, MT_MSG_TIMEOUT
+                        the answer to our one store request in flight.
+      MT__NODE_HEALTH   our health timer: the last heartbeat just expired.
+      MT__NODE_RETIRE   the directory asks an absent node to stop.
+
+    States:
+      LOADING   waiting for the stored row; every other message is stashed.
+      IDLE      nothing in flight: messages are handled as they come.
+      WRITING   one store write in flight. Later messages are stashed and
+                handled in order once it is answered: database commit, then
+                memory, then the notice, then the reply, one write at a time.
+                When the stash holds a run of heartbeats, only the last is
+                written and the earlier ones are answered with its result:
+                a later heartbeat may supersede an earlier unsent one, never
+                the reverse.
+
+    Merge rule: a group is replaced only by a higher revision. A write's own
+    result goes through the same rule, so a reload snapshot taken before a
+    write (the seed's T0–T3 race) can never undo it. */
+#include "nodes_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { LOADING, IDLE, WRITING } state_t;
+
+typedef struct {
+    mt__nodes_cfg_t *cfg;
+    mt_node_reg_t *reg;             /* NULL: absent (never stored, or deleted) */
+    mt_node_status_t *status;
+    int64_t deleted_revision;       /* revision of the last delete seen */
+    mt_timer_t *health;             /* armed while a ready node is healthy */
+    state_t state;
+    bool healthy;
+    uint64_t corr;                  /* the store request in flight */
+    mt_msg_t *inflight;             /* the request being written */
+    mt_msg_t *waiters;              /* superseded heartbeats, answered with it */
+    mt_msg_t *stash, *stash_tail;   /* linked through msg->next */
+    char id[];
+} node_t;
+
+static void handle(mt_actor_t *self, node_t *n, mt_msg_t *msg);
+static void unstash(mt_actor_t *self, node_t *n);
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static mt_msg_t *link_next(mt_msg_t *m)
+{
+    return atomic_load_explicit(&m->next, memory_order_relaxed);
+}
+
+static void link_set(mt_msg_t *m, mt_msg_t *next)
+{
+    atomic_store_explicit(&m->next, next, memory_order_relaxed);
+}
+
+static void stash_push(node_t *n, mt_msg_t *msg)
+{
+    mt_msg_keep(msg);
+    link_set(msg, NULL);
+    if (n->stash_tail)
+        link_set(n->stash_tail, msg);
+    else
+        n->stash = msg;
+    n->stash_tail = msg;
+}
+
+static mt_msg_t *stash_pop(node_t *n)
+{
+    mt_msg_t *msg = n->stash;
+    if (msg) {
+        n->stash = link_next(msg);
+        if (!n->stash)
+            n->stash_tail = NULL;
+    }
+    return msg;
+}
+
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+static int64_t reg_rev(const node_t *n) { return n->reg ? n->reg->reg_revision : 0; }
+static int64_t status_rev(const node_t *n) { return n->status ? n->status->status_revision : 0; }
+
+static void view_of(const node_t *n, mt_node_view_t *v)
+{
+    memset(v, 0, sizeof *v);
+    snprintf(v->id, sizeof v->id, "%s", n->id);
+    v->reg = mt_node_reg_ref(n->reg);
+    v->status = mt_node_status_ref(n->status);
+    v->healthy = mt_node_healthy(n->status, mt_wall_ms(), n->cfg->health_timeout_ms);
+}
+
+/*  Tells the directory (which keeps the list snapshot and forwards to the
+    notice listener). */
+static void notify(node_t *n, mt_node_change_t change, int64_t revision)
+{
+    mt_node_view_t v;
+    view_of(n, &v);
+    n->healthy = v.healthy;
+    mt_send(n->cfg->directory, mt__node_changed_new(change, revision, &v));
+    mt_node_view_clear(&v);
+}
+
+static void reply_view(node_t *n, mt_msg_t *req)
+{
+    mt_msg_t *reply = mt__node_reply_new(MT_OK, NULL);
+    view_of(n, &mt_node_reply(reply)->view);
+    mt_reply(req, reply);
+}
+
+/*  Health turns false exactly when the last heartbeat gets too old: a timer
+    for that moment, not a poll. */
+static void arm_health(mt_actor_t *self, node_t *n)
+{
+    if (!n->status || !n->status->ready) {
+        if (n->health)
+            mt_timer_cancel(n->health);
+        return;
+    }
+    int64_t left = n->status->heartbeat_at + n->cfg->health_timeout_ms - mt_wall_ms();
+    if (left < 0) {
+        if (n->health)
+            mt_timer_cancel(n->health);
+        return;
+    }
+    if (!n->health)
+        n->health = mt_timer_new(mt_actor_runtime(self));
+    mt_timer_start(n->health, self, mt_msg_new(MT__NODE_HEALTH, 0), (uint64_t) left + 1);
+}
+
+/* ---- merging ----------------------------------------------------------- */
+
+/*  Takes whatever is newer; returns the highest revision taken, 0 if none. */
+static int64_t merge(mt_actor_t *self, node_t *n, mt_node_reg_t *reg,
+                     mt_node_status_t *status, bool deleted, int64_t deleted_revision,
+                     bool *was_deleted)
+{
+    int64_t taken = 0;
+    *was_deleted = false;
+    if (deleted && n->reg && deleted_revision > reg_rev(n)) {
+        mt_node_reg_unref(&n->reg);
+        mt_node_status_unref(&n->status);
+        n->deleted_revision = deleted_revision;
+        *was_deleted = true;
+        taken = deleted_revision;
+    }
+    else if (deleted)
+        n->deleted_revision = max64(n->deleted_revision, deleted_revision);
+    if (reg && reg->reg_revision > max64(reg_rev(n), n->deleted_revision)) {
+        mt_node_reg_unref(&n->reg);
+        n->reg = mt_node_reg_ref(reg);
+        taken = max64(taken, reg->reg_revision);
+        *was_deleted = false;
+    }
+    if (status && status->status_revision > max64(status_rev(n), n->deleted_revision)) {
+        mt_node_status_unref(&n->status);
+        n->status = mt_node_status_ref(status);
+        taken = max64(taken, status->status_revision);
+    }
+    arm_health(self, n);
+    return taken;
+}
+
+static void merge_and_notify(mt_actor_t *self, node_t *n, mt_node_reg_t *reg,
+                             mt_node_status_t *status, bool deleted, int64_t deleted_rev)
+{
+    bool was_deleted;
+    int64_t rev = merge(self, n, reg, status, deleted, deleted_rev, &was_deleted);
+    if (was_deleted)
+        notify(n, MT_NODE_DELETED, rev);
+    else if (rev && n->reg)
+        notify(n, MT_NODE_UPSERT, rev);
+}
+
+/* ---- writes ------------------------------------------------------------ */
+
+static void start_write(mt_actor_t *self, node_t *n, mt_msg_t *req, mt_msg_t *store_msg)
+{
+    mt_msg_keep(req);
+    n->inflight = req;
+    n->state = WRITING;
+    mt_actor_t *writer = mt_store_writer(n->cfg->store, n->id);
+    n->corr = mt_ask(self, writer, store_msg, (uint32_t) n->cfg->store_timeout_ms);
+}
+
+/*  A run of stashed heartbeats: all but the last become waiters. */
+static mt_msg_t *supersede(node_t *n, mt_msg_t *req)
+{
+    while (n->stash && n->stash->type == MT_NODE_REQ
+           && mt_node_req(n->stash)->op == MT_NODE_OP_HEARTBEAT) {
+        link_set(req, n->waiters);
+        n->waiters = req;
+        req = stash_pop(n);
+    }
+    return req;
+}
+
+static void handle_request(mt_actor_t *self, node_t *n, mt_msg_t *msg)
+{
+    mt_node_req_t *r = mt_node_req(msg);
+    char err[200];
+    if (r->op != MT_NODE_OP_REGISTER && !n->reg) {
+        mt__node_reply_error(msg, MT_ENOTFOUND, "node %s is not registered", n->id);
+        return;
+    }
+    switch (r->op) {
+    case MT_NODE_OP_GET:
+        reply_view(n, msg);
+        return;
+    case MT_NODE_OP_REGISTER:
+        if (!r->reg || mt_node_reg_check(r->reg, err, sizeof err) != MT_OK) {
+            mt__node_reply_error(msg, MT_EBADREQ, "%s", r->reg ? err : "node: missing");
+            return;
+        }
+        start_write(self, n, msg, mt_store_msg_register(n->id, mt_node_reg_ref(r->reg)));
+        return;
+    case MT_NODE_OP_HEARTBEAT:
+        msg = supersede(n, msg);
+        r = mt_node_req(msg);
+        if (!r->status || mt_node_status_check(r->status, err, sizeof err) != MT_OK) {
+            mt__node_reply_error(msg, MT_EBADREQ, "%s", r->status ? err : "status: missing");
+            return;
+        }
+        if (r->status->heartbeat_at == 0)   /* not yet shared: still ours to set */
+            r->status->heartbeat_at = mt_wall_ms();
+        start_write(self, n, msg, mt_store_msg_status(n->id, mt_node_status_ref(r->status)));
+        return;
+    case MT_NODE_OP_LABELS:
+        if (r->reg && mt_node_reg_check(r->reg, err, sizeof err) != MT_OK) {
+            mt__node_reply_error(msg, MT_EBADREQ, "%s", err);
+            return;
+        }
+        start_write(self, n, msg, mt_store_msg_labels(n->id, mt_node_reg_ref(r->reg),
+                                                      (const char *const *) r->remove, r->nremove));
+        return;
+    case MT_NODE_OP_DELETE:
+        start_write(self, n, msg, mt_store_msg_delete(n->id));
+        return;
+    case MT_NODE_OP_LIST:
+        break;
+    }
+    mt__node_reply_error(msg, MT_EINTERNAL, "node actor got a list request");
+}
+
+static void answer(node_t *n, mt_msg_t *req, int err, const char *message)
+{
+    if (err != MT_OK)
+        mt__node_reply_error(req, err, "%s", message);
+    else if (mt_node_req(req)->op == MT_NODE_OP_DELETE)
+        mt_reply(req, mt__node_reply_new(MT_OK, NULL));
+    else
+        reply_view(n, req);
+}
+
+/*  Commit is done (or failed): memory, notice, replies, then the stash. */
+static void finish_write(mt_actor_t *self, node_t *n, int err, const char *message,
+                         const mt_store_done_t *done)
+{
+    mt_msg_t *req = n->inflight;
+    mt_node_req_t *r = mt_node_req(req);
+    if (err == MT_OK) {
+        switch (r->op) {
+        case MT_NODE_OP_REGISTER:
+        case MT_NODE_OP_LABELS:
+            merge_and_notify(self, n, done->reg, NULL, false, 0);
+            break;
+        case MT_NODE_OP_HEARTBEAT:
+            r->status->status_revision = done->revision;
+            merge_and_notify(self, n, NULL, r->status, false, 0);
+            break;
+        case MT_NODE_OP_DELETE:
+            merge_and_notify(self, n, NULL, NULL, true, done->revision);
+            break;
+        default:
+            break;
+        }
+    }
+    answer(n, req, err, message);
+    mt_msg_free(req);
+    while (n->waiters) {
+        mt_msg_t *w = n->waiters;
+        n->waiters = link_next(w);
+        answer(n, w, err, message);
+        mt_msg_free(w);
+    }
+    n->inflight = NULL;
+    unstash(self, n);
+}
+
+/* ---- the behaviour ----------------------------------------------------- */
+
+/*  Back to IDLE: handle the stash in order until a write starts again. */
+static void unstash(mt_actor_t *self, node_t *n)
+{
+    n->state = IDLE;
+    n->corr = 0;
+    while (n->state == IDLE && n->stash) {
+        mt_msg_t *next = stash_pop(n);
+        handle(self, n, next);
+        mt_msg_free(next);
+    }
+}
+
+static void loaded(mt_actor_t *self, node_t *n, mt_msg_t *msg)
+{
+    mt_store_loaded_t *l = mt_msg_data(msg);
+    if (l->err == MT_OK)
+        merge_and_notify(self, n, l->row.reg, l->row.status, l->row.deleted,
+                         l->row.deleted_revision);
+    /*  Not found or unavailable: the node stays absent in memory; requests
+        answer not_found, and the next reload fills in what the database has. */
+    unstash(self, n);
+}
+
+static void handle(mt_actor_t *self, node_t *n, mt_msg_t *msg)
+{
+    switch (msg->type) {
+    case MT__NODE_INIT:
+        n->state = LOADING;
+        n->corr = mt_ask(self, mt_store_reader(n->cfg->store), mt_store_msg_load(n->id),
+                         (uint32_t) n->cfg->store_timeout_ms);
+        return;
+    case MT_STORE_DONE:
+        if (n->state == WRITING && msg->corr == n->corr) {
+            mt_store_done_t *d = mt_msg_data(msg);
+            finish_write(self, n, d->err, d->message, d);
+        }
+        return;
+    case MT_STORE_LOADED:
+        if (n->state == LOADING && msg->corr == n->corr)
+            loaded(self, n, msg);
+        return;
+    case MT_MSG_TIMEOUT:
+        if (n->state == WRITING && msg->corr == n->corr)
+            finish_write(self, n, MT_EUNAVAIL, "the database did not answer in time", NULL);
+        else if (n->state == LOADING && msg->corr == n->corr)
+            unstash(self, n);
+        return;
+    case MT__NODE_HEALTH: {
+        bool healthy = mt_node_healthy(n->status, mt_wall_ms(), n->cfg->health_timeout_ms);
+        if (healthy != n->healthy)
+            notify(n, MT_NODE_UPSERT, 0);
+        return;
+    }
+    default:
+        break;
+    }
+    if (n->state != IDLE) {
+        stash_push(n, msg);
+        return;
+    }
+    switch (msg->type) {
+    case MT_NODE_REQ:
+        handle_request(self, n, msg);
+        break;
+    case MT_NODE_MERGE: {
+        mt_node_merge_t *m = mt_msg_data(msg);
+        merge_and_notify(self, n, m->reg, m->status, m->deleted, m->deleted_revision);
+        break;
+    }
+    case MT__NODE_RETIRE: {
+        bool retire = !n->reg && !n->stash;
+        mt_msg_t *ack = mt_msg_new(retire ? MT__NODE_RETIRED : MT__NODE_KEPT,
+                                   strlen(n->id) + 1);
+        memcpy(mt_msg_data(ack), n->id, strlen(n->id) + 1);
+        mt_send(n->cfg->directory, ack);
+        if (retire)
+            mt_stop(self, 0);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
+{
+    handle(self, state, msg);
+}
+
+static void destroy(void *state)
+{
+    node_t *n = state;
+    mt_node_reg_unref(&n->reg);
+    mt_node_status_unref(&n->status);
+    mt_timer_destroy(&n->health);
+    mt_msg_free(n->inflight);
+    while (n->waiters) {
+        mt_msg_t *w = n->waiters;
+        n->waiters = link_next(w);
+        mt_msg_free(w);
+    }
+    mt_msg_t *m;
+    while ((m = stash_pop(n)))
+        mt_msg_free(m);
+    mt__nodes_cfg_unref(&n->cfg);
+}
+
+typedef struct {
+    mt__nodes_cfg_t *cfg;
+    const char *id;
+    size_t idlen;
+} init_t;
+
+static void init(void *state, void *arg)
+{
+    node_t *n = state;
+    init_t *in = arg;
+    n->cfg = mt__nodes_cfg_ref(in->cfg);
+    n->state = IDLE;
+    memcpy(n->id, in->id, in->idlen);
+}
+
+mt_actor_t *mt__node_spawn(mt_runtime_t *rt, mt__nodes_cfg_t *cfg, const char *id)
+{
+    init_t in = { cfg, id, strlen(id) + 1 };
+    mt_spawn_opts_t o = {
+        .behaviour = behaviour,
+        .state_size = sizeof(node_t) + in.idlen,
+        .init = init,
+        .init_arg = &in,
+        .destroy = destroy,
+    };
+    return mt_spawn_opts(rt, &o);
+}

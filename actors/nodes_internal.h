@@ -1,0 +1,47 @@
+/*  nodes_internal.h — what node.c, directory.c, reload.c and nodes.c share. */
+#ifndef MT_NODES_INTERNAL_H_INCLUDED
+#define MT_NODES_INTERNAL_H_INCLUDED
+
+#include "mt_nodes.h"
+
+#include <stdatomic.h>
+
+/*  Messages among the node service's own actors. */
+enum {
+    MT__NODE_INIT = MT_MSG_USER + 250,  /* directory → new node: load first */
+    MT__NODE_HEALTH,                    /* node's timer: heartbeat expired */
+    MT__NODE_RETIRE,                    /* directory → absent node: may stop? */
+    MT__NODE_RETIRED,                   /* node → directory: stopped (payload id) */
+    MT__NODE_KEPT,                      /* node → directory: did not stop */
+    MT__RELOAD_TICK,                    /* reload's interval timer */
+};
+
+/*  Settings every actor of one node service reads; refcounted because node
+    actors may outlive mt_nodes_destroy until the runtime stops them. */
+typedef struct {
+    _Atomic int refs;
+    mt_store_t *store;
+    int64_t health_timeout_ms;
+    int64_t reload_interval_ms;
+    int full_resync_every;
+    int64_t store_timeout_ms;
+    mt_actor_t *directory;              /* set once spawned */
+    mt_actor_t *listener;               /* or NULL */
+} mt__nodes_cfg_t;
+
+mt__nodes_cfg_t *mt__nodes_cfg_ref(mt__nodes_cfg_t *cfg);
+void mt__nodes_cfg_unref(mt__nodes_cfg_t **cfg_p);
+
+mt_actor_t *mt__node_spawn(mt_runtime_t *rt, mt__nodes_cfg_t *cfg, const char *id);
+mt_actor_t *mt__directory_spawn(mt_runtime_t *rt, mt__nodes_cfg_t *cfg);
+mt_actor_t *mt__reload_spawn(mt_runtime_t *rt, mt__nodes_cfg_t *cfg);
+
+/*  Builders for replies and notices. */
+mt_msg_t *mt__node_reply_new(int err, const char *message);
+mt_msg_t *mt__node_changed_new(mt_node_change_t change, int64_t revision,
+                               const mt_node_view_t *view);
+/*  Answers req with err (no view) — for validation failures and not_found. */
+void mt__node_reply_error(mt_msg_t *req, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,189 @@
+/*  reload.c — merges the database into the node actors.
+
+    Messages handled:
+      MT__RELOAD_TICK   the interval timer: run a pass (unless one runs).
+      MT_NODE_RELOAD    run a pass now (the notice bus sends it on a sequence
+                        gap; tests ask it and get MT_NODE_RELOADED back when
+                        the pass is merged).
+      MT_STORE_SCANNED  the reader's answer: every row is sent to the
+                        directory as an MT_NODE_MERGE (nodes merge by
+                        revision, so a stale row changes nothing).
+      MT_MSG_TIMEOUT    the reader did not answer: the pass failed.
+
+    Which rows a pass reads (see mt_store.h): an incremental scan reads rows
+    with revision > `after`. Revisions are drawn before commit, so a
+    transaction may commit after a scan that already saw higher revisions.
+    A transaction holds its revision at most MT_STORE_TXN_MAX_MS, so we use
+    as `after` the mark of the newest pass that finished at least that long
+    before the previous pass started: anything below it committed before
+    the previous pass read, and anything above it is read again. The cost is
+    re-reading about (interval + MT_STORE_TXN_MAX_MS) of changes — it grows
+    with the change rate, never with the number of rows. Every
+    full_resync_every-th pass reads everything, as a safety net. */
+#include "nodes_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define HISTORY 64
+
+typedef struct {
+    mt__nodes_cfg_t *cfg;
+    mt_timer_t *timer;
+    uint64_t corr;                  /* scan in flight, 0 if none */
+    bool again;                     /* a pass was asked for meanwhile */
+    bool full;                      /* the pass in flight is full */
+    uint64_t passes;
+    uint64_t started_ms, prev_started_ms;
+    struct { uint64_t done_ms; int64_t mark; } hist[HISTORY];
+    int nhist;
+    mt_msg_t *askers;               /* MT_NODE_RELOAD requests to answer */
+} reload_t;
+
+static int64_t safe_after(reload_t *r)
+{
+    int64_t after = 0;
+    for (int i = 0; i < r->nhist; i++)
+        if (r->hist[i].done_ms + MT_STORE_TXN_MAX_MS <= r->prev_started_ms)
+            after = r->hist[i].mark > after ? r->hist[i].mark : after;
+    return after;
+}
+
+static void start_pass(mt_actor_t *self, reload_t *r)
+{
+    if (r->corr) {
+        r->again = true;
+        return;
+    }
+    r->again = false;
+    r->full = r->passes % (uint64_t) r->cfg->full_resync_every == 0;
+    r->prev_started_ms = r->started_ms;
+    r->started_ms = mt_now_ms();
+    int64_t after = r->full ? 0 : safe_after(r);
+    r->corr = mt_ask(self, mt_store_reader(r->cfg->store), mt_store_msg_scan(after, r->full),
+                     (uint32_t) r->cfg->store_timeout_ms);
+}
+
+static void remember(reload_t *r, int64_t mark)
+{
+    if (r->nhist == HISTORY) {      /* keep the newest; old marks are no use */
+        memmove(r->hist, r->hist + 1, (HISTORY - 1) * sizeof r->hist[0]);
+        r->nhist--;
+    }
+    r->hist[r->nhist].done_ms = mt_now_ms();
+    r->hist[r->nhist].mark = mark;
+    r->nhist++;
+}
+
+static void finish_pass(mt_actor_t *self, reload_t *r, int err, uint32_t nrows)
+{
+    r->corr = 0;
+    if (err == MT_OK)
+        r->passes++;
+    while (r->askers) {
+        mt_msg_t *a = r->askers;
+        r->askers = atomic_load_explicit(&a->next, memory_order_relaxed);
+        mt_msg_t *done = mt_msg_new(MT_NODE_RELOADED, sizeof(int) + sizeof(uint32_t));
+        memcpy(mt_msg_data(done), &err, sizeof err);
+        memcpy((char *) mt_msg_data(done) + sizeof err, &nrows, sizeof nrows);
+        mt_reply(a, done);
+        mt_msg_free(a);
+    }
+    /*  The directory retires absent nodes after a pass. It is sent after the
+        merges, so it sees their effect. */
+    if (err == MT_OK)
+        mt_send(r->cfg->directory, mt_msg_new(MT_NODE_RELOADED, 0));
+    if (r->again)
+        start_pass(self, r);
+}
+
+static void scanned(mt_actor_t *self, reload_t *r, mt_msg_t *msg)
+{
+    mt_store_scanned_t *s = mt_msg_data(msg);
+    if (s->err != MT_OK) {
+        finish_pass(self, r, s->err, 0);
+        return;
+    }
+    for (uint32_t i = 0; i < s->nrows; i++) {
+        mt_store_row_t *row = &s->rows[i];
+        mt_send(r->cfg->directory,
+                mt_node_merge_new(row->id, mt_node_reg_ref(row->reg),
+                                  mt_node_status_ref(row->status), row->deleted,
+                                  row->deleted_revision));
+    }
+    remember(r, s->mark);
+    finish_pass(self, r, MT_OK, s->nrows);
+}
+
+static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
+{
+    reload_t *r = state;
+    switch (msg->type) {
+    case MT__RELOAD_TICK:
+        start_pass(self, r);
+        mt_timer_start(r->timer, self, mt_msg_new(MT__RELOAD_TICK, 0),
+                       (uint64_t) r->cfg->reload_interval_ms);
+        break;
+    case MT_NODE_RELOAD:
+        if (msg->from) {
+            mt_msg_keep(msg);
+            atomic_store_explicit(&msg->next, r->askers, memory_order_relaxed);
+            r->askers = msg;
+        }
+        start_pass(self, r);
+        break;
+    case MT_STORE_SCANNED:
+        if (msg->corr == r->corr)
+            scanned(self, r, msg);
+        break;
+    case MT_MSG_TIMEOUT:
+        if (msg->corr == r->corr)
+            finish_pass(self, r, MT_EUNAVAIL, 0);
+        break;
+    default:
+        break;
+    }
+}
+
+static void destroy(void *state)
+{
+    reload_t *r = state;
+    mt_timer_destroy(&r->timer);
+    while (r->askers) {
+        mt_msg_t *a = r->askers;
+        r->askers = atomic_load_explicit(&a->next, memory_order_relaxed);
+        mt_msg_free(a);
+    }
+    mt__nodes_cfg_unref(&r->cfg);
+}
+
+typedef struct {
+    mt__nodes_cfg_t *cfg;
+    mt_runtime_t *rt;
+} init_t;
+
+static void init(void *state, void *arg)
+{
+    reload_t *r = state;
+    init_t *in = arg;
+    r->cfg = mt__nodes_cfg_ref(in->cfg);
+    r->timer = mt_timer_new(in->rt);
+}
+
+mt_actor_t *mt__reload_spawn(mt_runtime_t *rt, mt__nodes_cfg_t *cfg)
+{
+    init_t in = { cfg, rt };
+    mt_spawn_opts_t o = {
+        .behaviour = behaviour,
+        .state_size = sizeof(reload_t),
+        .init = init,
+        .init_arg = &in,
+        .destroy = destroy,
+    };
+    mt_actor_t *a = mt_spawn_opts(rt, &o);
+    /*  The first pass runs at once: a replica that starts learns what the
+        others stored before it serves lists. */
+    if (a && cfg->reload_interval_ms > 0)
+        mt_send(a, mt_msg_new(MT__RELOAD_TICK, 0));
+    return a;
+}
