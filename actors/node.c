@@ -44,12 +44,14 @@ typedef struct {
     bool healthy;
     uint64_t corr;                  /* the store request in flight */
     mt_msg_t *inflight;             /* the request being written */
-    mt_msg_t *waiters;              /* superseded heartbeats, answered with it */
+    mt_msg_t *waiters, *waiters_tail;  /* superseded heartbeats, answered with it */
     mt_msg_t *stash, *stash_tail;   /* linked through msg->next */
     char id[];
 } node_t;
 
-static void handle(mt_actor_t *self, node_t *n, mt_msg_t *msg);
+/*  Returns true when it kept msg (stashed, in flight, waiting); the
+    caller frees it otherwise. */
+static bool handle(mt_actor_t *self, node_t *n, mt_msg_t *msg);
 static void unstash(mt_actor_t *self, node_t *n);
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -66,7 +68,6 @@ static void link_set(mt_msg_t *m, mt_msg_t *next)
 
 static void stash_push(node_t *n, mt_msg_t *msg)
 {
-    mt_msg_keep(msg);
     link_set(msg, NULL);
     if (n->stash_tail)
         link_set(n->stash_tail, msg);
@@ -186,70 +187,88 @@ static void merge_and_notify(mt_actor_t *self, node_t *n, mt_node_reg_t *reg,
 
 static void start_write(mt_actor_t *self, node_t *n, mt_msg_t *req, mt_msg_t *store_msg)
 {
-    mt_msg_keep(req);
     n->inflight = req;
     n->state = WRITING;
     mt_actor_t *writer = mt_store_writer(n->cfg->store, n->id);
     n->corr = mt_ask(self, writer, store_msg, (uint32_t) n->cfg->store_timeout_ms);
 }
 
-/*  A run of stashed heartbeats: all but the last become waiters. */
+static bool heartbeat_valid(mt_msg_t *msg, char *err, size_t errlen)
+{
+    mt_node_req_t *r = mt_node_req(msg);
+    if (!r->status) {
+        snprintf(err, errlen, "status: missing");
+        return false;
+    }
+    return mt_node_status_check(r->status, err, errlen) == MT_OK;
+}
+
+/*  A run of valid stashed heartbeats after req: all but the last become
+    waiters, answered with the last one's result. Returns the last. */
 static mt_msg_t *supersede(node_t *n, mt_msg_t *req)
 {
+    char err[200];
     while (n->stash && n->stash->type == MT_NODE_REQ
-           && mt_node_req(n->stash)->op == MT_NODE_OP_HEARTBEAT) {
-        link_set(req, n->waiters);
-        n->waiters = req;
+           && mt_node_req(n->stash)->op == MT_NODE_OP_HEARTBEAT
+           && heartbeat_valid(n->stash, err, sizeof err)) {
+        link_set(req, NULL);
+        if (n->waiters_tail)
+            link_set(n->waiters_tail, req);
+        else
+            n->waiters = req;
+        n->waiters_tail = req;
         req = stash_pop(n);
     }
     return req;
 }
 
-static void handle_request(mt_actor_t *self, node_t *n, mt_msg_t *msg)
+static bool handle_request(mt_actor_t *self, node_t *n, mt_msg_t *msg)
 {
     mt_node_req_t *r = mt_node_req(msg);
     char err[200];
     if (r->op != MT_NODE_OP_REGISTER && !n->reg) {
         mt__node_reply_error(msg, MT_ENOTFOUND, "node %s is not registered", n->id);
-        return;
+        return false;
     }
     switch (r->op) {
     case MT_NODE_OP_GET:
         reply_view(n, msg);
-        return;
+        return false;
     case MT_NODE_OP_REGISTER:
         if (!r->reg || mt_node_reg_check(r->reg, err, sizeof err) != MT_OK) {
             mt__node_reply_error(msg, MT_EBADREQ, "%s", r->reg ? err : "node: missing");
-            return;
+            return false;
         }
         start_write(self, n, msg, mt_store_msg_register(n->id, mt_node_reg_ref(r->reg)));
-        return;
-    case MT_NODE_OP_HEARTBEAT:
-        msg = supersede(n, msg);
-        r = mt_node_req(msg);
-        if (!r->status || mt_node_status_check(r->status, err, sizeof err) != MT_OK) {
-            mt__node_reply_error(msg, MT_EBADREQ, "%s", r->status ? err : "status: missing");
-            return;
+        return true;
+    case MT_NODE_OP_HEARTBEAT: {
+        if (!heartbeat_valid(msg, err, sizeof err)) {
+            mt__node_reply_error(msg, MT_EBADREQ, "%s", err);
+            return false;
         }
-        if (r->status->heartbeat_at == 0)   /* not yet shared: still ours to set */
-            r->status->heartbeat_at = mt_wall_ms();
-        start_write(self, n, msg, mt_store_msg_status(n->id, mt_node_status_ref(r->status)));
-        return;
+        mt_msg_t *last = supersede(n, msg);
+        mt_node_status_t *st = mt_node_req(last)->status;
+        if (st->heartbeat_at == 0)      /* not yet shared: still ours to set */
+            st->heartbeat_at = mt_wall_ms();
+        start_write(self, n, last, mt_store_msg_status(n->id, mt_node_status_ref(st)));
+        return true;                    /* msg is in flight or waiting */
+    }
     case MT_NODE_OP_LABELS:
         if (r->reg && mt_node_reg_check(r->reg, err, sizeof err) != MT_OK) {
             mt__node_reply_error(msg, MT_EBADREQ, "%s", err);
-            return;
+            return false;
         }
         start_write(self, n, msg, mt_store_msg_labels(n->id, mt_node_reg_ref(r->reg),
                                                       (const char *const *) r->remove, r->nremove));
-        return;
+        return true;
     case MT_NODE_OP_DELETE:
         start_write(self, n, msg, mt_store_msg_delete(n->id));
-        return;
+        return true;
     case MT_NODE_OP_LIST:
         break;
     }
     mt__node_reply_error(msg, MT_EINTERNAL, "node actor got a list request");
+    return false;
 }
 
 static void answer(node_t *n, mt_msg_t *req, int err, const char *message)
@@ -285,14 +304,16 @@ static void finish_write(mt_actor_t *self, node_t *n, int err, const char *messa
             break;
         }
     }
-    answer(n, req, err, message);
-    mt_msg_free(req);
+    /*  Superseded heartbeats were sent first: answered first. */
     while (n->waiters) {
         mt_msg_t *w = n->waiters;
         n->waiters = link_next(w);
         answer(n, w, err, message);
         mt_msg_free(w);
     }
+    n->waiters_tail = NULL;
+    answer(n, req, err, message);
+    mt_msg_free(req);
     n->inflight = NULL;
     unstash(self, n);
 }
@@ -306,8 +327,8 @@ static void unstash(mt_actor_t *self, node_t *n)
     n->corr = 0;
     while (n->state == IDLE && n->stash) {
         mt_msg_t *next = stash_pop(n);
-        handle(self, n, next);
-        mt_msg_free(next);
+        if (!handle(self, n, next))
+            mt_msg_free(next);
     }
 }
 
@@ -322,47 +343,46 @@ static void loaded(mt_actor_t *self, node_t *n, mt_msg_t *msg)
     unstash(self, n);
 }
 
-static void handle(mt_actor_t *self, node_t *n, mt_msg_t *msg)
+static bool handle(mt_actor_t *self, node_t *n, mt_msg_t *msg)
 {
     switch (msg->type) {
     case MT__NODE_INIT:
         n->state = LOADING;
         n->corr = mt_ask(self, mt_store_reader(n->cfg->store), mt_store_msg_load(n->id),
                          (uint32_t) n->cfg->store_timeout_ms);
-        return;
+        return false;
     case MT_STORE_DONE:
         if (n->state == WRITING && msg->corr == n->corr) {
             mt_store_done_t *d = mt_msg_data(msg);
             finish_write(self, n, d->err, d->message, d);
         }
-        return;
+        return false;
     case MT_STORE_LOADED:
         if (n->state == LOADING && msg->corr == n->corr)
             loaded(self, n, msg);
-        return;
+        return false;
     case MT_MSG_TIMEOUT:
         if (n->state == WRITING && msg->corr == n->corr)
             finish_write(self, n, MT_EUNAVAIL, "the database did not answer in time", NULL);
         else if (n->state == LOADING && msg->corr == n->corr)
             unstash(self, n);
-        return;
+        return false;
     case MT__NODE_HEALTH: {
         bool healthy = mt_node_healthy(n->status, mt_wall_ms(), n->cfg->health_timeout_ms);
         if (healthy != n->healthy)
             notify(n, MT_NODE_UPSERT, 0);
-        return;
+        return false;
     }
     default:
         break;
     }
     if (n->state != IDLE) {
         stash_push(n, msg);
-        return;
+        return true;
     }
     switch (msg->type) {
     case MT_NODE_REQ:
-        handle_request(self, n, msg);
-        break;
+        return handle_request(self, n, msg);
     case MT_NODE_MERGE: {
         mt_node_merge_t *m = mt_msg_data(msg);
         merge_and_notify(self, n, m->reg, m->status, m->deleted, m->deleted_revision);
@@ -381,11 +401,13 @@ static void handle(mt_actor_t *self, node_t *n, mt_msg_t *msg)
     default:
         break;
     }
+    return false;
 }
 
 static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
 {
-    handle(self, state, msg);
+    if (handle(self, state, msg))
+        mt_msg_keep(msg);
 }
 
 static void destroy(void *state)

@@ -18,12 +18,12 @@
                           "localhost" (not d->host) and d->socket to
                           mysql_real_connect. HOST:PORT stay in the DSN for
                           clients on other machines.
-    connect_timeout=S     seconds to establish a connection, 1-3600, default 5
+    connect_timeout=S     seconds to establish a connection, 1-3600, default 2
                           (MYSQL_OPT_CONNECT_TIMEOUT)
-    read_timeout=S        seconds to wait for a server reply, 1-3600, default 30
+    read_timeout=S        seconds to wait for a server reply, 1-3600, default 5
                           (MYSQL_OPT_READ_TIMEOUT)
     write_timeout=S       seconds to wait for a write to the server, 1-3600,
-                          default 30 (MYSQL_OPT_WRITE_TIMEOUT)
+                          default 5 (MYSQL_OPT_WRITE_TIMEOUT)
 
     Example (what scripts/mariadb prints):
         mysql://metactor:metactor@127.0.0.1:3407/metactor?socket=/repo/var/mariadb/mysqld.sock
@@ -42,9 +42,9 @@ extern "C" {
 #endif
 
 #define MT_DSN_DEFAULT_PORT 3306u
-#define MT_DSN_DEFAULT_CONNECT_TIMEOUT_S 5u
-#define MT_DSN_DEFAULT_READ_TIMEOUT_S 30u
-#define MT_DSN_DEFAULT_WRITE_TIMEOUT_S 30u
+#define MT_DSN_DEFAULT_CONNECT_TIMEOUT_S 2u
+#define MT_DSN_DEFAULT_READ_TIMEOUT_S 5u
+#define MT_DSN_DEFAULT_WRITE_TIMEOUT_S 5u
 
 typedef struct {
     char *user;         /* never NULL; "" if absent */

@@ -1,0 +1,200 @@
+/*  store_internal.h — what the store's files share; not a public header.
+
+    Files, one concept each:
+      conn.c      one connection: options, session, prepared-statement cache,
+                  parameters, result rows, error classes
+      sql.c       the statement texts, multi-row variants
+      schema.c    versioned, idempotent migrations under GET_LOCK
+      node_sql.c  node writes: heartbeat batches, register, labels, delete
+      scan.c      the reader: point loads, change scans, rows → blocks
+      store.c     the pool, the actors, group commit, the messages
+      json.c      the JSON of the LONGTEXT columns */
+#ifndef MT_STORE_INTERNAL_H_INCLUDED
+#define MT_STORE_INTERNAL_H_INCLUDED
+
+#include "json.h"
+#include "mt_dsn.h"
+#include "mt_store.h"
+
+#include <mysql.h>
+#include <stdatomic.h>
+
+/* ---- statements (sql.c) ------------------------------------------------------ */
+
+/*  Multi-row statements come in these row counts; a batch is cut into
+    chunks of them, the last chunk padded by repeating its last row (every
+    padded statement is idempotent for a repeated row). */
+#define MT_SQL_NVARIANTS 4
+extern const unsigned mt_sql_variants[MT_SQL_NVARIANTS];   /* 1, 8, 64, 256 */
+#define MT_SQL_ROWS_MAX 256
+
+/*  The next chunk for n rows: the variant index; *rows = rows it takes
+    from the batch (<= n), the rest of the variant is padding. */
+int mt_sql_chunk(unsigned n, unsigned *rows);
+
+typedef enum {
+    SQL_DRAW,               /* ? revisions: SELECT NEXTVAL … LIMIT ? */
+    SQL_MARK,               /* one revision */
+    SQL_LOCK,               /* + variant: live registrations FOR UPDATE */
+    SQL_STATUS_UPSERT = SQL_LOCK + MT_SQL_NVARIANTS,
+    SQL_VERS_INSERT = SQL_STATUS_UPSERT + MT_SQL_NVARIANTS,
+    SQL_REG_FOR_UPDATE = SQL_VERS_INSERT + MT_SQL_NVARIANTS,
+    SQL_REG_UPSERT,
+    SQL_REG_SET_LABELS,
+    SQL_REG_TOMBSTONE,
+    SQL_STATUS_DELETE,
+    SQL_VERS_DELETE,
+    SQL_LOAD_REG,
+    SQL_LOAD_STATUS,
+    SQL_LOAD_VERS,
+    SQL_SCAN_REG_ALL,
+    SQL_SCAN_REG_AFTER,
+    SQL_SCAN_STATUS_ALL,
+    SQL_SCAN_STATUS_AFTER,
+    SQL_SCAN_VERS_ALL,
+    SQL_SCAN_VERS_AFTER,
+    SQL_COUNT
+} mt_sql_id_t;
+
+const char *mt_sql_text(int id);
+
+/*  Columns read by every registration / status / versions query, in order. */
+#define MT_SQL_REG_KINDS "sisssssiiii"      /* after the id column */
+#define MT_SQL_STATUS_KINDS "iisssi"        /* after the id column */
+
+/* ---- one connection (conn.c) --------------------------------------------------- */
+
+typedef struct {
+    int kind;               /* 'i' int64, 's' string */
+    int64_t i;
+    const char *s;
+    unsigned long len;
+} mt_param_t;
+
+typedef struct {
+    mt_param_t *v;
+    MYSQL_BIND *b;
+    unsigned n, cap;
+} mt_params_t;
+
+void mt_params_reset(mt_params_t *ps);
+void mt_params_free(mt_params_t *ps);
+void mt_params_i64(mt_params_t *ps, int64_t v);
+void mt_params_str(mt_params_t *ps, const char *s, size_t len);   /* borrowed */
+void mt_params_cstr(mt_params_t *ps, const char *s);
+
+typedef struct {
+    char kind;
+    my_bool null, error;
+    unsigned long len, cap;
+    int64_t i;
+    char *buf;
+} mt_col_t;
+
+/*  The rows of one executed query, stored on the client. */
+typedef struct {
+    MYSQL_STMT *st;
+    unsigned ncols;
+    MYSQL_BIND *b;
+    mt_col_t *cols;
+} mt_rows_t;
+
+typedef struct {
+    MYSQL *m;                       /* NULL while down */
+    const mt_dsn_t *dsn;
+    bool reader;                    /* REPEATABLE READ snapshots, else READ COMMITTED */
+    MYSQL_STMT *stmts[SQL_COUNT];   /* prepared on first use, per connection */
+    unsigned err_no;
+    char err[256];
+    uint64_t last_used_ms;
+    uint64_t statements;            /* executed, for stats */
+} mt_conn_t;
+
+/*  Connects (creating the database if needed) and sets the session up.
+    MT_OK, MT_EUNAVAIL (cannot reach the server) or MT_EINTERNAL; c->err
+    says why. */
+int mt_conn_open(mt_conn_t *c);
+void mt_conn_close(mt_conn_t *c);
+static inline bool mt_conn_up(const mt_conn_t *c) { return c->m != NULL; }
+
+/*  Records the error of the last call (st may be NULL: the connection's)
+    and classifies it: a lost connection is closed → MT_EUNAVAIL; a lock wait
+    timeout, deadlock or statement timeout → MT_EUNAVAIL (connection kept,
+    roll back); anything else → MT_EINTERNAL. */
+int mt_conn_fail(mt_conn_t *c, MYSQL_STMT *st, const char *what);
+
+/*  Executes statement id (prepared once) with ps (NULL: none). rows NULL:
+    no result expected; else the result is stored and bound by kinds (one
+    char per column, 'i' or 's'); release it with mt_rows_close. */
+int mt_conn_exec(mt_conn_t *c, int id, mt_params_t *ps, const char *kinds, mt_rows_t *rows);
+/*  A one-off statement with no parameters and no result (DDL, session). */
+int mt_conn_sql(mt_conn_t *c, const char *sql);
+int mt_conn_commit(mt_conn_t *c);
+void mt_conn_rollback(mt_conn_t *c);
+/*  Affected rows of the last mt_conn_exec of statement id. */
+uint64_t mt_conn_affected(mt_conn_t *c, int id);
+
+/*  1: a row; 0: no more; < 0: an error (mt_conn_fail recorded). */
+int mt_rows_next(mt_conn_t *c, mt_rows_t *r);
+void mt_rows_close(mt_rows_t *r);
+static inline int64_t mt_rows_i64(const mt_rows_t *r, unsigned col) { return r->cols[col].i; }
+static inline const char *mt_rows_str(const mt_rows_t *r, unsigned col, size_t *len)
+{
+    if (len)
+        *len = r->cols[col].null ? 0 : r->cols[col].len;
+    return r->cols[col].null ? "" : r->cols[col].buf;
+}
+
+/* ---- schema (schema.c) ---------------------------------------------------------- */
+
+#define MT_SCHEMA_VERSION 1
+/*  Brings the schema to MT_SCHEMA_VERSION under GET_LOCK('metactor_schema').
+    Idempotent; safe when replicas run it at once. */
+int mt_schema_migrate(mt_conn_t *c);
+
+/* ---- node writes (node_sql.c) ----------------------------------------------------- */
+
+/*  Scratch memory of one store actor, reused from call to call. */
+typedef struct {
+    mt_params_t params;
+    mt_json_buf_t json;
+    mt_json_arena_t arena;
+} mt_scratch_t;
+
+void mt_scratch_free(mt_scratch_t *s);
+
+typedef struct {
+    const char *id;
+    const mt_node_status_t *status;
+    int err;                        /* out: MT_OK, MT_ENOTFOUND, MT_EBADREQ, ... */
+    int64_t revision;               /* out */
+} mt_status_entry_t;
+
+/*  One transaction for every entry: lock live registrations, draw
+    revisions in entry order, multi-row upserts, commit. Returns the batch's
+    result (MT_OK: entries carry theirs); *statements counts round trips. */
+int mt_sql_status_batch(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint32_t n);
+
+/*  REGISTER / LABELS: *out is the committed registration block. */
+int mt_sql_register(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_node_reg_t *reg,
+                    mt_node_reg_t **out);
+int mt_sql_labels(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_node_reg_t *set,
+                  char *const *remove, uint32_t nremove, mt_node_reg_t **out);
+int mt_sql_delete(mt_conn_t *c, mt_scratch_t *s, const char *id, int64_t *revision);
+
+/*  Draws n revisions (ascending) into rev. */
+int mt_sql_draw(mt_conn_t *c, mt_scratch_t *s, uint32_t n, int64_t *rev);
+
+/* ---- reads (scan.c) ------------------------------------------------------------- */
+
+int mt_sql_load(mt_conn_t *c, mt_scratch_t *s, const char *id, mt_store_row_t *row);
+int mt_sql_scan(mt_conn_t *c, mt_scratch_t *s, int64_t after, bool full, mt_store_scanned_t *out);
+
+/*  Blocks from a stored row: columns from `first` on, MT_SQL_*_KINDS.
+    vers: the node's versions (arena memory). MT_EINTERNAL on bad JSON. */
+int mt_sql_reg_from_row(const mt_rows_t *r, unsigned first, mt_json_arena_t *a,
+                        const mt_str_pair_t *vers, uint32_t nvers, mt_node_reg_t **out);
+int mt_sql_status_from_row(const mt_rows_t *r, unsigned first, mt_json_arena_t *a,
+                           mt_node_status_t **out);
+
+#endif

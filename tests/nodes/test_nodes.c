@@ -1,0 +1,381 @@
+/*  test_nodes.c — node actors, directory and reload against a real MariaDB.
+
+    Two node services on one database stand for two replicas (A and B): each
+    has its own directory, node actors and reload actor, and they share
+    nothing but the database. Reloads are run on demand (no interval), so
+    every interleaving below is deterministic. */
+#include "nodetest.h"
+
+#include <unistd.h>
+
+#define DB "metactor_t_nodes"
+
+static mt_runtime_t *rt;
+static mt_store_t *store;
+static mt_nodes_t *A, *B;
+static mt_probe_t *listener;
+static char *dsn;
+
+static mt_nodes_t *service(int64_t health_timeout_ms, mt_actor_t *to)
+{
+    mt_nodes_opts_t o = {
+        .store = store, .reload_interval_ms = -1,
+        .health_timeout_ms = health_timeout_ms, .listener = to,
+    };
+    mt_nodes_t *n = mt_nodes_new(rt, &o);
+    ck_assert_ptr_nonnull(n);
+    return n;
+}
+
+static void setup(void)
+{
+    nt_fresh_db(DB);
+    dsn = nt_dsn_for(DB);
+    rt = mt_runtime_new(NULL);
+    store = nt_store(rt, dsn);
+    listener = mt_probe_new(rt);
+    A = service(0, mt_probe_actor(listener));
+    B = service(0, NULL);
+}
+
+static void teardown(void)
+{
+    mt_nodes_destroy(&A);
+    mt_nodes_destroy(&B);
+    mt_probe_destroy(&listener);
+    mt_store_destroy(&store);
+    mt_runtime_destroy(&rt);
+    free(dsn);
+}
+
+static const char *L1[] = { "zone=a", "gpu=none", NULL };
+static const char *V1[] = { "cubelet=1.0", "runc=1.1", NULL };
+
+static mt_msg_t *get(mt_nodes_t *n, const char *id)
+{
+    return nt_ok(rt, n, mt_node_req_get(id));
+}
+
+static void register_node(mt_nodes_t *n, const char *id, const char *const *labels,
+                          const char *const *versions)
+{
+    mt_msg_free(nt_ok(rt, n, mt_node_req_register(id, nt_reg("10.0.0.1", 9000, labels, versions))));
+}
+
+/* ---- the seed's five tests --------------------------------------------- */
+
+START_TEST(registration_fields_updated_from_database)
+{
+    register_node(A, "n1", L1, V1);
+    mt_msg_t *r = get(B, "n1");             /* B loads it on first sight */
+    ck_assert_str_eq(nt_label(&mt_node_reply(r)->view, "zone"), "a");
+    mt_msg_free(r);
+
+    const char *l2[] = { "zone=b", NULL };
+    mt_msg_free(nt_ok(rt, A, mt_node_req_register("n1", nt_reg("10.0.0.2", 9001, l2, V1))));
+    nt_reload(rt, B);
+    r = get(B, "n1");
+    mt_node_view_t *v = &mt_node_reply(r)->view;
+    ck_assert_str_eq(nt_label(v, "zone"), "b");
+    ck_assert_str_eq(nt_label(v, "gpu"), "none");       /* merged, not replaced */
+    ck_assert_str_eq(v->reg->host_ip, "10.0.0.2");
+    ck_assert_int_eq(v->reg->grpc_port, 9001);
+    mt_msg_free(r);
+}
+END_TEST
+
+START_TEST(fresher_memory_heartbeat_kept)
+{
+    register_node(B, "n2", L1, V1);
+    mt_msg_free(nt_ok(rt, B, mt_node_req_heartbeat("n2", nt_status(true, 1000, "img:1"))));
+    /*  A scan taken now holds heartbeat 1000 ... */
+    mt_msg_t *scan = NULL;
+    ck_assert_int_eq(mt_ask_wait(rt, mt_store_reader(store), mt_store_msg_scan(0, true),
+                                 CALL_TIMEOUT_MS, &scan), MT_OK);
+    /*  ... then a fresher heartbeat lands in B's memory ... */
+    int64_t fresh = mt_wall_ms();
+    mt_msg_free(nt_ok(rt, B, mt_node_req_heartbeat("n2", nt_status(true, fresh, "img:2"))));
+    /*  ... and the stale scan is merged afterwards. */
+    mt_store_scanned_t *s = mt_msg_data(scan);
+    for (uint32_t i = 0; i < s->nrows; i++)
+        mt_send(mt_nodes_directory(B),
+                mt_node_merge_new(s->rows[i].id, mt_node_reg_ref(s->rows[i].reg),
+                                  mt_node_status_ref(s->rows[i].status), false, 0));
+    mt_msg_free(scan);
+    mt_msg_t *r = get(B, "n2");
+    mt_node_view_t *v = &mt_node_reply(r)->view;
+    ck_assert_int_eq(v->status->heartbeat_at, fresh);
+    ck_assert_str_eq(v->status->images[0], "img:2");
+    ck_assert(v->healthy);
+    mt_msg_free(r);
+}
+END_TEST
+
+START_TEST(fresher_database_heartbeat_taken)
+{
+    register_node(A, "n3", L1, V1);
+    mt_msg_free(nt_ok(rt, B, mt_node_req_heartbeat("n3", nt_status(true, 1000, "old"))));
+    int64_t fresh = mt_wall_ms();
+    mt_msg_free(nt_ok(rt, A, mt_node_req_heartbeat("n3", nt_status(true, fresh, "new"))));
+    nt_reload(rt, B);
+    mt_msg_t *r = get(B, "n3");
+    mt_node_view_t *v = &mt_node_reply(r)->view;
+    ck_assert_int_eq(v->status->heartbeat_at, fresh);
+    ck_assert_str_eq(v->status->images[0], "new");
+    mt_msg_free(r);
+}
+END_TEST
+
+START_TEST(versions_synced)
+{
+    register_node(A, "n4", L1, V1);
+    mt_msg_t *r = get(B, "n4");
+    char old_hash[17];
+    memcpy(old_hash, mt_node_reply(r)->view.reg->versions_hash, 17);
+    mt_msg_free(r);
+    const char *v2[] = { "cubelet=2.0", "runc=1.1", "shim=0.3", NULL };
+    register_node(A, "n4", L1, v2);
+    nt_reload(rt, B);
+    r = get(B, "n4");
+    mt_node_reg_t *reg = mt_node_reply(r)->view.reg;
+    ck_assert_uint_eq(reg->nversions, 3);
+    ck_assert_str_eq(mt_str_map_get(reg->versions, reg->nversions, "cubelet"), "2.0");
+    ck_assert_str_ne(reg->versions_hash, old_hash);
+    char h[17];
+    mt_versions_hash(reg->versions, reg->nversions, h);
+    ck_assert_str_eq(h, reg->versions_hash);
+    mt_msg_free(r);
+}
+END_TEST
+
+START_TEST(new_node_discovered)
+{
+    register_node(A, "n5", L1, V1);
+    nt_reload(rt, B);
+    mt_msg_t *r = nt_ok(rt, B, mt_node_req_list(false, NULL, "", 0));
+    mt_node_reply_t *l = mt_node_reply(r);
+    bool found = false;
+    for (uint32_t i = 0; i < l->nviews; i++)
+        found |= strcmp(l->views[i].id, "n5") == 0;
+    ck_assert_msg(found, "B's list lacks n5 after a reload");
+    mt_msg_free(r);
+}
+END_TEST
+
+/* ---- the race the seed accepts ------------------------------------------ */
+
+START_TEST(stale_snapshot_never_overwrites_registration)
+{
+    const char *l_old[] = { "tier=old", NULL };
+    const char *l_new[] = { "tier=new", NULL };
+    register_node(A, "race", l_old, V1);
+    /*  T0: a reload scan captures the old registration. */
+    mt_msg_t *scan = NULL;
+    ck_assert_int_eq(mt_ask_wait(rt, mt_store_reader(store), mt_store_msg_scan(0, true),
+                                 CALL_TIMEOUT_MS, &scan), MT_OK);
+    /*  T1/T2: a re-registration commits and updates memory. */
+    register_node(A, "race", l_new, V1);
+    /*  T3: the T0 snapshot is applied. */
+    mt_store_scanned_t *s = mt_msg_data(scan);
+    for (uint32_t i = 0; i < s->nrows; i++)
+        mt_send(mt_nodes_directory(A),
+                mt_node_merge_new(s->rows[i].id, mt_node_reg_ref(s->rows[i].reg),
+                                  mt_node_status_ref(s->rows[i].status), s->rows[i].deleted,
+                                  s->rows[i].deleted_revision));
+    mt_msg_free(scan);
+    mt_msg_t *r = get(A, "race");
+    ck_assert_str_eq(nt_label(&mt_node_reply(r)->view, "tier"), "new");
+    mt_msg_free(r);
+}
+END_TEST
+
+/* ---- deletes, labels, health, validation -------------------------------- */
+
+START_TEST(delete_seen_by_other_replica)
+{
+    register_node(A, "gone", L1, V1);
+    mt_msg_free(get(B, "gone"));
+    mt_msg_free(nt_ok(rt, A, mt_node_req_delete("gone")));
+    ck_assert_int_eq(nt_err(rt, A, mt_node_req_get("gone")), MT_ENOTFOUND);
+    nt_reload(rt, B);
+    ck_assert_int_eq(nt_err(rt, B, mt_node_req_get("gone")), MT_ENOTFOUND);
+    ck_assert_int_eq(nt_err(rt, B, mt_node_req_delete("gone")), MT_ENOTFOUND);
+    /*  Re-registering revives it, everywhere. */
+    register_node(B, "gone", L1, V1);
+    nt_reload(rt, A);
+    mt_msg_free(get(A, "gone"));
+}
+END_TEST
+
+START_TEST(labels_set_and_remove)
+{
+    register_node(A, "lab", L1, V1);
+    const char *set[] = { "gpu=a100", "rack=r7", NULL };
+    const char *rm[] = { "zone" };
+    mt_msg_t *r = nt_ok(rt, A, mt_node_req_labels("lab", nt_reg(NULL, 0, set, NULL), rm, 1));
+    mt_node_view_t *v = &mt_node_reply(r)->view;
+    ck_assert_str_eq(nt_label(v, "gpu"), "a100");
+    ck_assert_str_eq(nt_label(v, "rack"), "r7");
+    ck_assert_ptr_null(nt_label(v, "zone"));
+    ck_assert_str_eq(v->reg->host_ip, "10.0.0.1");      /* the rest untouched */
+    mt_msg_free(r);
+    /*  A re-registration merges: labels set through node.labels survive. */
+    const char *l3[] = { "zone=c", NULL };
+    register_node(A, "lab", l3, V1);
+    r = get(A, "lab");
+    v = &mt_node_reply(r)->view;
+    ck_assert_str_eq(nt_label(v, "rack"), "r7");
+    ck_assert_str_eq(nt_label(v, "zone"), "c");
+    mt_msg_free(r);
+    ck_assert_int_eq(nt_err(rt, A, mt_node_req_labels("nosuch", NULL, rm, 1)), MT_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(list_filters_and_pages)
+{
+    const char *gpu[] = { "gpu=yes", NULL };
+    const char *cpu[] = { "gpu=no", NULL };
+    char id[16];
+    for (int i = 0; i < 10; i++) {
+        snprintf(id, sizeof id, "p%02d", i);
+        register_node(A, id, i % 2 ? gpu : cpu, V1);
+        if (i < 6)
+            mt_msg_free(nt_ok(rt, A, mt_node_req_heartbeat(id, nt_status(true, 0, NULL))));
+    }
+    const char *sel[] = { "gpu=yes", NULL };
+    mt_msg_t *r = nt_ok(rt, A, mt_node_req_list(true, nt_reg(NULL, 0, sel, NULL), "", 0));
+    mt_node_reply_t *l = mt_node_reply(r);
+    ck_assert_uint_eq(l->nviews, 3);                    /* p01 p03 p05 */
+    ck_assert_str_eq(l->views[0].id, "p01");
+    ck_assert_str_eq(l->views[2].id, "p05");
+    mt_msg_free(r);
+    /*  Pages of 4 in id order, `next` to continue. */
+    r = nt_ok(rt, A, mt_node_req_list(false, NULL, "", 4));
+    l = mt_node_reply(r);
+    ck_assert_uint_eq(l->nviews, 4);
+    ck_assert_str_eq(l->next, "p03");
+    mt_msg_free(r);
+    r = nt_ok(rt, A, mt_node_req_list(false, NULL, "p07", 4));
+    l = mt_node_reply(r);
+    ck_assert_uint_eq(l->nviews, 2);
+    ck_assert_str_eq(l->next, "");
+    mt_msg_free(r);
+}
+END_TEST
+
+START_TEST(health_expires_by_timer)
+{
+    mt_probe_t *events = mt_probe_new(rt);
+    mt_nodes_t *fast = service(300, mt_probe_actor(events));
+    register_node(fast, "hb", L1, V1);
+    mt_msg_t *r = nt_ok(rt, fast, mt_node_req_heartbeat("hb", nt_status(true, 0, NULL)));
+    ck_assert(mt_node_reply(r)->view.healthy);
+    mt_msg_free(r);
+    /*  Nobody asks: the node's own timer must flip it and say so. */
+    bool unhealthy = false;
+    for (int i = 0; i < 50 && !unhealthy; i++) {
+        mt_msg_t *m = mt_probe_expect(events, MT_NODE_CHANGED, 5000);
+        ck_assert_ptr_nonnull(m);
+        mt_node_changed_t *c = mt_node_changed(m);
+        unhealthy = strcmp(c->view.id, "hb") == 0 && c->view.reg && !c->view.healthy
+                    && c->view.status && c->view.status->ready;
+        mt_msg_free(m);
+    }
+    ck_assert(unhealthy);
+    r = nt_ok(rt, fast, mt_node_req_list(true, NULL, "", 0));
+    ck_assert_uint_eq(mt_node_reply(r)->nviews, 0);
+    mt_msg_free(r);
+    mt_nodes_destroy(&fast);
+    mt_probe_destroy(&events);
+}
+END_TEST
+
+START_TEST(heartbeat_unknown_is_not_found)
+{
+    ck_assert_int_eq(nt_err(rt, A, mt_node_req_heartbeat("ghost", nt_status(true, 0, NULL))),
+                     MT_ENOTFOUND);
+    ck_assert_int_eq(nt_err(rt, A, mt_node_req_get("ghost")), MT_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(invalid_fields_rejected_nothing_written)
+{
+    ck_assert_int_eq(nt_err(rt, A, mt_node_req_register("bad id!", nt_reg("h", 1, L1, V1))),
+                     MT_EBADREQ);
+    ck_assert_int_eq(nt_err(rt, A, mt_node_req_register("p", nt_reg("h", 70000, L1, V1))),
+                     MT_EBADREQ);
+    const char *empty_key[] = { "=v", NULL };
+    ck_assert_int_eq(nt_err(rt, A, mt_node_req_register("p", nt_reg("h", 1, empty_key, V1))),
+                     MT_EBADREQ);
+    ck_assert_int_eq(nt_err(rt, A, mt_node_req_get("p")), MT_ENOTFOUND);
+    /*  Nothing reached the database either. */
+    MYSQL *m = nt_connect(dsn, true);
+    nt_sql(m, "SELECT COUNT(*) FROM node_registrations WHERE id IN ('p', 'bad id!')");
+    MYSQL_RES *res = mysql_store_result(m);
+    MYSQL_ROW row = mysql_fetch_row(res);
+    ck_assert_str_eq(row[0], "0");
+    mysql_free_result(res);
+    mysql_close(m);
+}
+END_TEST
+
+START_TEST(heartbeats_pipelined_all_answered_in_order)
+{
+    register_node(A, "pipe", L1, V1);
+    mt_probe_t *p = mt_probe_new(rt);
+    enum { N = 50 };
+    for (int i = 1; i <= N; i++) {
+        mt_msg_t *req = mt_node_req_heartbeat("pipe", nt_status(true, 1000 + i, NULL));
+        req->from = mt_actor_ref(mt_probe_actor(p));
+        req->corr = (uint64_t) i;
+        mt_send(mt_nodes_directory(A), req);
+    }
+    int64_t last_rev = 0;
+    for (int i = 1; i <= N; i++) {
+        mt_msg_t *r = mt_probe_recv(p, CALL_TIMEOUT_MS);
+        ck_assert_ptr_nonnull(r);
+        ck_assert_uint_eq(r->corr, (uint64_t) i);      /* answered in order */
+        mt_node_reply_t *rep = mt_node_reply(r);
+        ck_assert_int_eq(rep->err, MT_OK);
+        ck_assert_int_ge(rep->view.status->status_revision, last_rev);
+        last_rev = rep->view.status->status_revision;
+        mt_msg_free(r);
+    }
+    mt_msg_t *r = get(A, "pipe");
+    ck_assert_int_eq(mt_node_reply(r)->view.status->heartbeat_at, 1000 + N);  /* the last wins */
+    mt_msg_free(r);
+    mt_probe_destroy(&p);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("nodes");
+    TCase *tc = tcase_create("nodes");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, registration_fields_updated_from_database);
+    tcase_add_test(tc, fresher_memory_heartbeat_kept);
+    tcase_add_test(tc, fresher_database_heartbeat_taken);
+    tcase_add_test(tc, versions_synced);
+    tcase_add_test(tc, new_node_discovered);
+    tcase_add_test(tc, stale_snapshot_never_overwrites_registration);
+    tcase_add_test(tc, delete_seen_by_other_replica);
+    tcase_add_test(tc, labels_set_and_remove);
+    tcase_add_test(tc, list_filters_and_pages);
+    tcase_add_test(tc, health_expires_by_timer);
+    tcase_add_test(tc, heartbeat_unknown_is_not_found);
+    tcase_add_test(tc, invalid_fields_rejected_nothing_written);
+    tcase_add_test(tc, heartbeats_pipelined_all_answered_in_order);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
