@@ -117,13 +117,11 @@ typedef struct {
     mt_runtime_t *rt;          /* runtime of the worker or pinned thread */
     mt__worker_t *worker;      /* NULL on pinned and foreign threads */
     mt_actor_t *current;       /* actor whose behaviour runs now */
-    mt__counters_t *ctr;       /* this thread's counters, or NULL */
+    mt__counters_t *ctr;       /* a worker's own counters, or NULL */
     mt_msg_t *kept;            /* mt_msg_keep of the message being handled */
 } mt__tls_t;
 
 extern _Thread_local mt__tls_t mt__tls;
-
-mt__counters_t *mt__counters(mt_runtime_t *rt);
 
 /* ---- scheduler (sched.c) ----------------------------------------------- */
 

@@ -54,9 +54,7 @@ static void *pinned_main(void *arg)
     mt_actor_t *a = arg;
     mt__pinned_t *p = a->pinned;
     mt_runtime_t *rt = a->rt;
-    mt__counters_t ctr = { 0 };
-    mt__tls.rt = rt;
-    mt__tls.ctr = &ctr;
+    mt__tls.rt = rt;               /* counts go to rt->foreign */
     for (;;) {
         /*  Only this thread consumes this mailbox: it takes the token for
             its turn (a sender may have set it already to ring the bell), so
@@ -89,10 +87,6 @@ static void *pinned_main(void *arg)
             break;
         }
     }
-    /*  Fold this thread's counters into the runtime's before it goes. */
-    atomic_fetch_add(&rt->foreign.sent, atomic_load(&ctr.sent));
-    atomic_fetch_add(&rt->foreign.delivered, atomic_load(&ctr.delivered));
-    atomic_fetch_add(&rt->foreign.dropped, atomic_load(&ctr.dropped));
     mt__tls = (mt__tls_t) { 0 };
     mt_actor_unref(&a);             /* the thread's reference */
     /*  Last touch of rt: the runtime may be freed once it sees zero. */

@@ -38,8 +38,10 @@ void mt__pool_free(void *p, size_t size)
 
 #else
 
-#define CLASSES 5               /* 64, 128, 256, 512, 1024 bytes */
-#define MIN_SHIFT 6
+/*  Classes in steps of half a power of two: an actor (176 bytes) fits 192,
+    not 256, which is a quarter of an idle actor's memory. */
+#define CLASSES 9
+static const uint32_t s_class_size[CLASSES] = { 64, 96, 128, 192, 256, 384, 512, 768, 1024 };
 #define BATCH 64
 #define SLAB_BYTES (64 * 1024)
 
@@ -65,12 +67,17 @@ static struct {
 
 static _Thread_local cache_t s_cache;
 
+/*  (size - 1) / 32 → class, for sizes up to 1024. */
+static const int8_t s_class_of[32] = {
+    0, 0, 1, 2, 3, 3, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6,
+    7, 7, 7, 7, 7, 7, 7, 7, 8, 8, 8, 8, 8, 8, 8, 8,
+};
+
 static int class_of(size_t size)
 {
-    if (size <= 64)
+    if (size == 0)
         return 0;
-    int c = 64 - __builtin_clzll((unsigned long long) (size - 1)) - MIN_SHIFT;
-    return c < CLASSES ? c : -1;
+    return size <= 1024 ? s_class_of[(size - 1) / 32] : -1;
 }
 
 /*  Batches live in their first block: no allocation to return a batch. */
@@ -97,7 +104,7 @@ static unsigned stock_take(int c, block_t **out)
         *out = first;
         return BATCH;
     }
-    size_t bs = (size_t) 1 << (c + MIN_SHIFT);
+    size_t bs = s_class_size[c];
     size_t n = SLAB_BYTES / bs;
     if (n < BATCH)
         n = BATCH;
