@@ -29,6 +29,7 @@ typedef struct {
     mt_actor_t *actor;
     mt_node_reg_t *reg;             /* NULL: absent */
     mt_node_status_t *status;
+    int64_t deleted_revision;       /* of the last delete seen */
     bool retiring;
     mt_msg_t *stash, *stash_tail;   /* requests waiting while retiring */
 } entry_t;
@@ -174,6 +175,31 @@ static entry_t *spawn_entry(mt_actor_t *self, directory_t *d, const char *id)
     return e;
 }
 
+/*  A merge also updates the snapshot at once (by the nodes' own rule:
+    only a newer revision replaces), so a list right after a reload pass
+    shows what it brought; the node's MT_NODE_CHANGED follows and agrees. */
+static void snapshot_merge(entry_t *e, const mt_node_merge_t *m)
+{
+    if (m->deleted && m->deleted_revision > e->deleted_revision) {
+        e->deleted_revision = m->deleted_revision;
+        if (e->reg && m->deleted_revision > e->reg->reg_revision) {
+            mt_node_reg_unref(&e->reg);
+            mt_node_status_unref(&e->status);
+        }
+    }
+    int64_t floor = e->reg && e->reg->reg_revision > e->deleted_revision
+                  ? e->reg->reg_revision : e->deleted_revision;
+    if (m->reg && m->reg->reg_revision > floor) {
+        mt_node_reg_unref(&e->reg);
+        e->reg = mt_node_reg_ref(m->reg);
+    }
+    if (m->status && e->reg
+        && (!e->status || m->status->status_revision > e->status->status_revision)) {
+        mt_node_status_unref(&e->status);
+        e->status = mt_node_status_ref(m->status);
+    }
+}
+
 static void route(mt_actor_t *self, directory_t *d, const char *id, mt_msg_t *msg)
 {
     entry_t *e = zhashx_lookup(d->by_id, id);
@@ -193,6 +219,8 @@ static void route(mt_actor_t *self, directory_t *d, const char *id, mt_msg_t *ms
         stash(e, msg);
         return;
     }
+    if (msg->type == MT_NODE_MERGE)
+        snapshot_merge(e, mt_msg_data(msg));
     mt_msg_keep(msg);
     mt_send(e->actor, msg);
 }
@@ -232,6 +260,8 @@ static void changed(directory_t *d, mt_msg_t *msg)
             e->reg = mt_node_reg_ref(c->view.reg);
             e->status = mt_node_status_ref(c->view.status);
         }
+        else if (c->revision > e->deleted_revision)
+            e->deleted_revision = c->revision;
     }
     if (d->cfg->listener) {
         mt_msg_keep(msg);

@@ -116,6 +116,12 @@ mt_actor_t *mt_self(void) { return mt__tls.current; }
 
 int mt_send(mt_actor_t *to, mt_msg_t *msg)
 {
+    /*  Known dead: dropped here. Otherwise accepted — it may still be
+        dropped if the actor stops before handling it, as with any stop. */
+    if (atomic_load_explicit(&to->flags, memory_order_acquire) & MT__A_DEAD) {
+        mt__msg_drop(to->rt, msg);
+        return MT_ECLOSED;
+    }
     COUNT(to->rt, sent);
     mt__mailbox_push(&to->mbox, msg);
     /*  Read first: when the actor is already scheduled (the common case
@@ -125,7 +131,7 @@ int mt_send(mt_actor_t *to, mt_msg_t *msg)
     if (atomic_load_explicit(&to->sched, memory_order_seq_cst) == 0
         && atomic_exchange_explicit(&to->sched, 1, memory_order_seq_cst) == 0)
         mt__schedule(to);
-    return mt_actor_alive(to) ? MT_OK : MT_ECLOSED;
+    return MT_OK;
 }
 
 void mt_stop(mt_actor_t *a, int reason)

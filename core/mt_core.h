@@ -164,7 +164,8 @@ void mt_actor_unref(mt_actor_t **a_p);
 
 /*  Sends msg to `to` and takes ownership of it. Never blocks. Messages from
     one sender to one receiver arrive in the order sent. Returns MT_ECLOSED
-    when `to` has stopped (the message was dropped and counted). */
+    when `to` had stopped (the message was dropped and counted); MT_OK means
+    accepted — an actor that stops before handling it drops it (counted). */
 int mt_send(mt_actor_t *to, mt_msg_t *msg);
 static inline int mt_send_i64(mt_actor_t *to, uint16_t type, int64_t value)
 { return mt_send(to, mt_msg_new_i64(type, value)); }

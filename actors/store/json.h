@@ -71,4 +71,8 @@ int mt_json_get_conditions(const char *text, size_t len, mt_json_arena_t *a,
 int mt_json_get_str_array(const char *text, size_t len, mt_json_arena_t *a,
                           const char ***out, uint32_t *n);
 
+/*  (internal, json.c) Length of the well-formed UTF-8 sequence at s (at
+    most n bytes), 0 if malformed. */
+size_t mt_json__utf8_seq(const unsigned char *s, size_t n);
+
 #endif

@@ -152,6 +152,16 @@ mt_actor_t *mt_store_reader(mt_store_t *store);
     timeout_ms passed: MT_OK, MT_EUNAVAIL. For start-up and tests. */
 int mt_store_wait_ready(mt_store_t *store, int timeout_ms);
 
+/*  Counters since mt_store_new, summed over the store's actors. */
+typedef struct {
+    uint64_t status_batches;        /* heartbeat transactions committed */
+    uint64_t status_rows;           /* heartbeats committed in them */
+    uint64_t statements;            /* statements executed, COMMITs included */
+    uint64_t reconnects;            /* connections re-established after a loss */
+} mt_store_stats_t;
+
+void mt_store_stats(mt_store_t *store, mt_store_stats_t *out);
+
 /*  Message constructors: they copy ids and take the given references. */
 mt_msg_t *mt_store_msg_register(const char *id, mt_node_reg_t *reg);
 mt_msg_t *mt_store_msg_labels(const char *id, mt_node_reg_t *set,

@@ -5,10 +5,12 @@
                   parameters, result rows, error classes
       sql.c       the statement texts, multi-row variants
       schema.c    versioned, idempotent migrations under GET_LOCK
-      node_sql.c  node writes: heartbeat batches, register, labels, delete
+      node_sql.c  heartbeat batches, revision draws, what node writes share
+      node_reg.c  register, labels, delete
       scan.c      the reader: point loads, change scans, rows → blocks
-      store.c     the pool, the actors, group commit, the messages
-      json.c      the JSON of the LONGTEXT columns */
+      store.c     the pool, the actors, group commit
+      messages.c  request constructors, replies, what their payloads own
+      json.c      the JSON of the LONGTEXT columns (decoder: json_decode.c) */
 #ifndef MT_STORE_INTERNAL_H_INCLUDED
 #define MT_STORE_INTERNAL_H_INCLUDED
 
@@ -59,7 +61,7 @@ typedef enum {
 const char *mt_sql_text(int id);
 
 /*  Columns read by every registration / status / versions query, in order. */
-#define MT_SQL_REG_KINDS "sisssssiiii"      /* after the id column */
+#define MT_SQL_REG_KINDS "sisssssiii"      /* after the id column */
 #define MT_SQL_STATUS_KINDS "iisssi"        /* after the id column */
 
 /* ---- one connection (conn.c) --------------------------------------------------- */
@@ -92,14 +94,18 @@ typedef struct {
 } mt_col_t;
 
 /*  The rows of one executed query, stored on the client. */
+typedef struct mt_conn mt_conn_t;
+
 typedef struct {
     MYSQL_STMT *st;
+    mt_conn_t *c;                   /* st is c->stmts[id] while c is up */
+    int id;
     unsigned ncols;
     MYSQL_BIND *b;
     mt_col_t *cols;
 } mt_rows_t;
 
-typedef struct {
+struct mt_conn {
     MYSQL *m;                       /* NULL while down */
     const mt_dsn_t *dsn;
     bool reader;                    /* REPEATABLE READ snapshots, else READ COMMITTED */
@@ -108,7 +114,12 @@ typedef struct {
     char err[256];
     uint64_t last_used_ms;
     uint64_t statements;            /* executed, for stats */
-} mt_conn_t;
+};
+
+/*  Writers' sessions: a statement runs at most this long (with the 2 s row
+    lock wait, a transaction holding a revision stays well within
+    MT_STORE_TXN_MAX_MS). */
+#define MT_CONN_STATEMENT_TIME_S "3"
 
 /*  Connects (creating the database if needed) and sets the session up.
     MT_OK, MT_EUNAVAIL (cannot reach the server) or MT_EINTERNAL; c->err
@@ -184,6 +195,25 @@ int mt_sql_delete(mt_conn_t *c, mt_scratch_t *s, const char *id, int64_t *revisi
 
 /*  Draws n revisions (ascending) into rev. */
 int mt_sql_draw(mt_conn_t *c, mt_scratch_t *s, uint32_t n, int64_t *rev);
+
+/*  Shared by node_sql.c and node_reg.c. After a failure: rolls back; true
+    if the transaction is worth one more try (deadlock, lock wait). */
+bool mt_sql_retry(mt_conn_t *c, int rc, int *attempt);
+/*  Commits unless the transaction held its revision for too long. */
+int mt_sql_commit_by(mt_conn_t *c, uint64_t drawn_ms);
+int mt_sql_bad(mt_conn_t *c, const char *what);        /* MT_EBADREQ, message */
+int mt_sql_not_found(mt_conn_t *c, const char *id);    /* MT_ENOTFOUND, message */
+void *mt_sql_xmalloc(size_t n);                        /* aborts on OOM */
+
+/* ---- replies (messages.c) ------------------------------------------------------- */
+
+/*  Answer req (takes reg). An error's message defaults to mt_strerror. */
+void mt_store__reply_done(mt_msg_t *req, int err, const char *message, int64_t revision,
+                          mt_node_reg_t *reg);
+/*  An error answer of the type req expects (DONE, LOADED or SCANNED). */
+void mt_store__reply_error(mt_msg_t *req, int err, const char *message);
+void mt_store__loaded_drop(mt_msg_t *m);
+void mt_store__scanned_drop(mt_msg_t *m);
 
 /* ---- reads (scan.c) ------------------------------------------------------------- */
 

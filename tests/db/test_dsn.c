@@ -70,7 +70,7 @@ static const valid_case_t valid[] = {
     { "mysql://h/app?read_timeout=7&socket=/s&write_timeout=3600&connect_timeout=1",
       "", "", "h", "app", "/s", 0, 1, 7, 3600,
       "mysql://h:3306/app?socket=/s&connect_timeout=1&read_timeout=7&write_timeout=3600" },
-    { "mysql://h/app?connect_timeout=5", "", "", "h", "app", NULL, 0, 5, 0, 0, "mysql://h:3306/app" },
+    { "mysql://h/app?connect_timeout=2", "", "", "h", "app", NULL, 0, 2, 0, 0, "mysql://h:3306/app" },
 };
 
 static void assert_str(const char *what, const char *got, const char *want)

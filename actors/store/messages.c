@@ -1,0 +1,175 @@
+/*  messages.c — the store's request constructors and replies, and what
+    their payloads own. Every request owns its references; its drop callback releases
+    them, so a request dropped anywhere (stopped actor, shutdown) leaks
+    nothing. Ids longer than MT_NODE_ID_MAX become "" and are refused by
+    the store (bad_request) rather than truncated into another node's id. */
+#include "store_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void copy_id(char dst[MT_NODE_ID_MAX + 1], const char *id)
+{
+    if (id && strlen(id) <= MT_NODE_ID_MAX)
+        memcpy(dst, id, strlen(id) + 1);
+    else
+        dst[0] = '\0';
+}
+
+static void reg_drop(mt_msg_t *m)
+{
+    mt_store_node_reg_t *p = mt_msg_data(m);
+    mt_node_reg_unref(&p->reg);
+    mt_node_reg_unref(&p->labels);
+    for (uint32_t i = 0; i < p->nremove; i++)
+        free(p->remove[i]);
+    free(p->remove);
+    p->remove = NULL;
+    p->nremove = 0;
+}
+
+mt_msg_t *mt_store_msg_register(const char *id, mt_node_reg_t *reg)
+{
+    mt_msg_t *m = mt_msg_new(MT_STORE_NODE_REG, sizeof(mt_store_node_reg_t));
+    mt_store_node_reg_t *p = mt_msg_data(m);
+    p->op = MT_STORE_REGISTER;
+    copy_id(p->id, id);
+    p->reg = reg;
+    m->drop = reg_drop;
+    return m;
+}
+
+mt_msg_t *mt_store_msg_labels(const char *id, mt_node_reg_t *set,
+                              const char *const *remove, uint32_t nremove)
+{
+    mt_msg_t *m = mt_msg_new(MT_STORE_NODE_REG, sizeof(mt_store_node_reg_t));
+    mt_store_node_reg_t *p = mt_msg_data(m);
+    p->op = MT_STORE_LABELS;
+    copy_id(p->id, id);
+    p->labels = set;
+    m->drop = reg_drop;
+    if (nremove) {
+        p->remove = calloc(nremove, sizeof *p->remove);
+        if (!p->remove) {
+            fputs("metactor: out of memory (store message)\n", stderr);
+            abort();
+        }
+        for (uint32_t i = 0; i < nremove; i++) {
+            p->remove[i] = strdup(remove[i] ? remove[i] : "");
+            if (!p->remove[i]) {
+                fputs("metactor: out of memory (store message)\n", stderr);
+                abort();
+            }
+        }
+        p->nremove = nremove;
+    }
+    return m;
+}
+
+static void status_drop(mt_msg_t *m)
+{
+    mt_store_node_status_t *p = mt_msg_data(m);
+    mt_node_status_unref(&p->status);
+}
+
+mt_msg_t *mt_store_msg_status(const char *id, mt_node_status_t *status)
+{
+    mt_msg_t *m = mt_msg_new(MT_STORE_NODE_STATUS, sizeof(mt_store_node_status_t));
+    mt_store_node_status_t *p = mt_msg_data(m);
+    copy_id(p->id, id);
+    p->status = status;
+    m->drop = status_drop;
+    return m;
+}
+
+mt_msg_t *mt_store_msg_delete(const char *id)
+{
+    mt_msg_t *m = mt_msg_new(MT_STORE_NODE_DELETE, sizeof(mt_store_node_delete_t));
+    copy_id(((mt_store_node_delete_t *) mt_msg_data(m))->id, id);
+    return m;
+}
+
+mt_msg_t *mt_store_msg_load(const char *id)
+{
+    mt_msg_t *m = mt_msg_new(MT_STORE_NODE_LOAD, sizeof(mt_store_node_load_t));
+    copy_id(((mt_store_node_load_t *) mt_msg_data(m))->id, id);
+    return m;
+}
+
+mt_msg_t *mt_store_msg_scan(int64_t after, bool full)
+{
+    mt_msg_t *m = mt_msg_new(MT_STORE_SCAN, sizeof(mt_store_scan_req_t));
+    mt_store_scan_req_t *p = mt_msg_data(m);
+    p->after = after;
+    p->full = full;
+    return m;
+}
+
+void mt_store_row_clear(mt_store_row_t *row)
+{
+    mt_node_reg_unref(&row->reg);
+    mt_node_status_unref(&row->status);
+}
+
+/* ---- replies (for store.c) ------------------------------------------------- */
+
+static void done_drop(mt_msg_t *m)
+{
+    mt_store_done_t *d = mt_msg_data(m);
+    mt_node_reg_unref(&d->reg);
+}
+
+void mt_store__reply_done(mt_msg_t *req, int err, const char *message, int64_t revision,
+                       mt_node_reg_t *reg)
+{
+    mt_msg_t *r = mt_msg_new(MT_STORE_DONE, sizeof(mt_store_done_t));
+    mt_store_done_t *d = mt_msg_data(r);
+    d->err = err;
+    if (err != MT_OK)
+        snprintf(d->message, sizeof d->message, "%.199s", message ? message : mt_strerror(err));
+    d->revision = revision;
+    d->reg = reg;
+    r->drop = done_drop;
+    mt_reply(req, r);
+}
+
+void mt_store__loaded_drop(mt_msg_t *m)
+{
+    mt_store_loaded_t *l = mt_msg_data(m);
+    mt_store_row_clear(&l->row);
+}
+
+void mt_store__scanned_drop(mt_msg_t *m)
+{
+    mt_store_scanned_t *s = mt_msg_data(m);
+    for (uint32_t i = 0; i < s->nrows; i++)
+        mt_store_row_clear(&s->rows[i]);
+    free(s->rows);
+    s->rows = NULL;
+}
+
+/*  An error answer of the right type for any request. */
+void mt_store__reply_error(mt_msg_t *req, int err, const char *message)
+{
+    if (!message)
+        message = mt_strerror(err);
+    if (req->type == MT_STORE_NODE_LOAD) {
+        mt_msg_t *r = mt_msg_new(MT_STORE_LOADED, sizeof(mt_store_loaded_t));
+        mt_store_loaded_t *l = mt_msg_data(r);
+        l->err = err;
+        snprintf(l->message, sizeof l->message, "%.199s", message);
+        r->drop = mt_store__loaded_drop;
+        mt_reply(req, r);
+    }
+    else if (req->type == MT_STORE_SCAN) {
+        mt_msg_t *r = mt_msg_new(MT_STORE_SCANNED, sizeof(mt_store_scanned_t));
+        mt_store_scanned_t *s = mt_msg_data(r);
+        s->err = err;
+        snprintf(s->message, sizeof s->message, "%.199s", message);
+        r->drop = mt_store__scanned_drop;
+        mt_reply(req, r);
+    }
+    else
+        mt_store__reply_done(req, err, message, 0, NULL);
+}

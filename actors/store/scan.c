@@ -1,0 +1,274 @@
+/*  scan.c — the reader's work: point loads and change scans.
+
+    A scan is three queries in one REPEATABLE READ snapshot — registrations,
+    statuses, versions of the covered registrations — each sorted by id and
+    stored on the client, then merged in one pass. With `after`, every
+    query reads through a revision index, so a scan costs what changed, not
+    what is stored. The mark is drawn (and its transaction ended) before
+    the snapshot starts: every revision drawn later is greater. */
+#include "store_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*  Registration columns from `first`: host_ip, grpc_port, instance_type,
+    labels, capacity, quota, versions_hash, registered_at, reg_revision,
+    deleted (MT_SQL_REG_KINDS). */
+int mt_sql_reg_from_row(const mt_rows_t *r, unsigned first, mt_json_arena_t *a,
+                        const mt_str_pair_t *vers, uint32_t nvers, mt_node_reg_t **out)
+{
+    mt_node_reg_t t = { 0 };
+    size_t len;
+    const char *text;
+    mt_str_pair_t *labels = NULL;
+    mt_int_pair_t *cap = NULL, *quota = NULL;
+    text = mt_rows_str(r, first + 3, &len);
+    if (mt_json_get_str_map(text, len, a, &labels, &t.nlabels) != MT_OK)
+        return MT_EINTERNAL;
+    text = mt_rows_str(r, first + 4, &len);
+    if (mt_json_get_int_map(text, len, a, &cap, &t.ncapacity) != MT_OK)
+        return MT_EINTERNAL;
+    text = mt_rows_str(r, first + 5, &len);
+    if (mt_json_get_int_map(text, len, a, &quota, &t.nquota) != MT_OK)
+        return MT_EINTERNAL;
+    t.host_ip = mt_rows_str(r, first + 0, NULL);
+    t.grpc_port = (int32_t) mt_rows_i64(r, first + 1);
+    t.instance_type = mt_rows_str(r, first + 2, NULL);
+    t.labels = labels;
+    t.capacity = cap;
+    t.quota = quota;
+    t.versions = vers;
+    t.nversions = nvers;
+    t.registered_at = mt_rows_i64(r, first + 7);
+    t.reg_revision = mt_rows_i64(r, first + 8);
+    *out = mt_node_reg_build(&t);
+    return MT_OK;
+}
+
+/*  Status columns from `first`: heartbeat_at, ready, conditions, images,
+    local_templates, status_revision (MT_SQL_STATUS_KINDS). */
+int mt_sql_status_from_row(const mt_rows_t *r, unsigned first, mt_json_arena_t *a,
+                           mt_node_status_t **out)
+{
+    mt_node_status_t t = { 0 };
+    size_t len;
+    const char *text;
+    mt_condition_t *conds = NULL;
+    const char **images = NULL, **tpls = NULL;
+    text = mt_rows_str(r, first + 2, &len);
+    if (mt_json_get_conditions(text, len, a, &conds, &t.nconditions) != MT_OK)
+        return MT_EINTERNAL;
+    text = mt_rows_str(r, first + 3, &len);
+    if (mt_json_get_str_array(text, len, a, &images, &t.nimages) != MT_OK)
+        return MT_EINTERNAL;
+    text = mt_rows_str(r, first + 4, &len);
+    if (mt_json_get_str_array(text, len, a, &tpls, &t.ntemplates) != MT_OK)
+        return MT_EINTERNAL;
+    t.heartbeat_at = mt_rows_i64(r, first + 0);
+    t.ready = mt_rows_i64(r, first + 1) != 0;
+    t.conditions = conds;
+    t.images = images;
+    t.local_templates = tpls;
+    t.status_revision = mt_rows_i64(r, first + 5);
+    *out = mt_node_status_build(&t);
+    return MT_OK;
+}
+
+static int bad_row(mt_conn_t *c, const char *id)
+{
+    snprintf(c->err, sizeof c->err, "node %.200s: stored JSON is not valid", id);
+    c->err_no = 0;
+    return MT_EINTERNAL;
+}
+
+/*  Versions cursor over a (node_id, component, version) result sorted by
+    node_id: collects one node's pairs into arena memory. */
+typedef struct {
+    mt_rows_t r;
+    int have;               /* 1: r's current row is unread; 0: end; < 0 error */
+} vcursor_t;
+
+static int collect_versions(mt_conn_t *c, vcursor_t *v, const char *id, mt_json_arena_t *a,
+                            mt_str_pair_t **out, uint32_t *n)
+{
+    uint32_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    while (v->have == 1) {
+        const char *node = mt_rows_str(&v->r, 0, NULL);
+        int cmp = strcmp(node, id);
+        if (cmp > 0)
+            break;
+        if (cmp == 0) {
+            if (*n == cap) {
+                uint32_t bigger = cap ? cap * 2 : 8;
+                mt_str_pair_t *p = mt_json_arena_alloc(a, bigger * sizeof *p);
+                if (*n)
+                    memcpy(p, *out, *n * sizeof *p);
+                *out = p;
+                cap = bigger;
+            }
+            size_t kl, vl;
+            const char *k = mt_rows_str(&v->r, 1, &kl), *val = mt_rows_str(&v->r, 2, &vl);
+            char *kc = mt_json_arena_alloc(a, kl + 1), *vc = mt_json_arena_alloc(a, vl + 1);
+            memcpy(kc, k, kl + 1);
+            memcpy(vc, val, vl + 1);
+            (*out)[(*n)++] = (mt_str_pair_t) { kc, vc };
+        }
+        v->have = mt_rows_next(c, &v->r);
+    }
+    return v->have < 0 ? MT_EINTERNAL : MT_OK;
+}
+
+/*  The current registration row of ra (columns: id + MT_SQL_REG_KINDS) into row. */
+static int fill_reg(mt_conn_t *c, mt_scratch_t *s, mt_rows_t *ra, vcursor_t *v, mt_store_row_t *row)
+{
+    const char *id = row->id;
+    if (mt_rows_i64(ra, 10)) {
+        row->deleted = true;
+        row->deleted_revision = mt_rows_i64(ra, 9);
+        return MT_OK;
+    }
+    mt_str_pair_t *vers;
+    uint32_t nvers;
+    int rc = collect_versions(c, v, id, &s->arena, &vers, &nvers);
+    if (rc != MT_OK)
+        return rc;
+    return mt_sql_reg_from_row(ra, 1, &s->arena, vers, nvers, &row->reg) == MT_OK
+        ? MT_OK : bad_row(c, id);
+}
+
+int mt_sql_load(mt_conn_t *c, mt_scratch_t *s, const char *id, mt_store_row_t *row)
+{
+    memset(row, 0, sizeof *row);
+    snprintf(row->id, sizeof row->id, "%s", id);
+    mt_json_arena_reset(&s->arena);
+    mt_params_reset(&s->params);
+    mt_params_cstr(&s->params, id);
+    mt_rows_t ra, rb;
+    vcursor_t v = { 0 };
+    int rc = mt_conn_exec(c, SQL_LOAD_REG, &s->params, "s" MT_SQL_REG_KINDS, &ra);
+    if (rc != MT_OK)
+        goto out;
+    int f = mt_rows_next(c, &ra);
+    if (f <= 0) {
+        mt_rows_close(&ra);
+        rc = f < 0 ? MT_EINTERNAL : MT_ENOTFOUND;
+        if (f == 0)
+            snprintf(c->err, sizeof c->err, "node %.200s: not found", id);
+        goto out;
+    }
+    if (!mt_rows_i64(&ra, 10)) {
+        if ((rc = mt_conn_exec(c, SQL_LOAD_VERS, &s->params, "sss", &v.r)) != MT_OK) {
+            mt_rows_close(&ra);
+            goto out;
+        }
+        v.have = mt_rows_next(c, &v.r);
+    }
+    rc = fill_reg(c, s, &ra, &v, row);
+    mt_rows_close(&ra);
+    mt_rows_close(&v.r);
+    if (rc != MT_OK || row->deleted)
+        goto out;
+    if ((rc = mt_conn_exec(c, SQL_LOAD_STATUS, &s->params, "s" MT_SQL_STATUS_KINDS, &rb)) != MT_OK)
+        goto out;
+    if ((f = mt_rows_next(c, &rb)) == 1)
+        rc = mt_sql_status_from_row(&rb, 1, &s->arena, &row->status) == MT_OK
+            ? MT_OK : bad_row(c, id);
+    else if (f < 0)
+        rc = MT_EINTERNAL;
+    mt_rows_close(&rb);
+out:
+    mt_conn_rollback(c);        /* ends the snapshot */
+    if (rc != MT_OK)
+        mt_store_row_clear(row);
+    return rc;
+}
+
+static int draw_mark(mt_conn_t *c, int64_t *mark)
+{
+    mt_rows_t r;
+    int rc = mt_conn_exec(c, SQL_MARK, NULL, "i", &r);
+    if (rc != MT_OK)
+        return rc;
+    int f = mt_rows_next(c, &r);
+    if (f == 1)
+        *mark = mt_rows_i64(&r, 0);
+    mt_rows_close(&r);
+    if (f != 1)
+        return MT_EINTERNAL;
+    /*  End this transaction: the scan's snapshot must begin after the draw. */
+    mt_conn_rollback(c);
+    return mt_conn_up(c) ? MT_OK : MT_EUNAVAIL;
+}
+
+int mt_sql_scan(mt_conn_t *c, mt_scratch_t *s, int64_t after, bool full, mt_store_scanned_t *out)
+{
+    out->mark = 0;
+    out->nrows = 0;
+    out->rows = NULL;
+    mt_rows_t ra = { 0 }, rb = { 0 };
+    vcursor_t v = { 0 };
+    int rc = draw_mark(c, &out->mark);
+    if (rc != MT_OK)
+        return rc;
+    mt_params_reset(&s->params);
+    if (!full)
+        mt_params_i64(&s->params, after);
+    mt_params_t *ps = full ? NULL : &s->params;
+    if ((rc = mt_conn_exec(c, full ? SQL_SCAN_VERS_ALL : SQL_SCAN_VERS_AFTER, ps, "sss", &v.r))
+        || (rc = mt_conn_exec(c, full ? SQL_SCAN_REG_ALL : SQL_SCAN_REG_AFTER, ps,
+                              "s" MT_SQL_REG_KINDS, &ra))
+        || (rc = mt_conn_exec(c, full ? SQL_SCAN_STATUS_ALL : SQL_SCAN_STATUS_AFTER, ps,
+                              "s" MT_SQL_STATUS_KINDS, &rb)))
+        goto out;
+    mt_conn_rollback(c);        /* every row is on the client now */
+
+    /*  Merge registrations and statuses by id. */
+    uint32_t cap = 0;
+    int fa = mt_rows_next(c, &ra), fb = mt_rows_next(c, &rb);
+    v.have = mt_rows_next(c, &v.r);
+    while (rc == MT_OK && (fa == 1 || fb == 1)) {
+        const char *ida = fa == 1 ? mt_rows_str(&ra, 0, NULL) : NULL;
+        const char *idb = fb == 1 ? mt_rows_str(&rb, 0, NULL) : NULL;
+        int cmp = ida && idb ? strcmp(ida, idb) : (ida ? -1 : 1);
+        if (out->nrows == cap) {
+            cap = cap ? cap * 2 : 64;
+            mt_store_row_t *rows = realloc(out->rows, cap * sizeof *rows);
+            if (!rows) {
+                fputs("metactor: out of memory (scan)\n", stderr);
+                abort();
+            }
+            out->rows = rows;
+        }
+        mt_store_row_t *row = &out->rows[out->nrows++];
+        memset(row, 0, sizeof *row);
+        snprintf(row->id, sizeof row->id, "%s", cmp <= 0 ? ida : idb);
+        mt_json_arena_reset(&s->arena);
+        if (cmp <= 0) {
+            rc = fill_reg(c, s, &ra, &v, row);
+            fa = mt_rows_next(c, &ra);
+        }
+        if (rc == MT_OK && cmp >= 0) {
+            if (mt_sql_status_from_row(&rb, 1, &s->arena, &row->status) != MT_OK)
+                rc = bad_row(c, row->id);
+            fb = mt_rows_next(c, &rb);
+        }
+    }
+    if (rc == MT_OK && (fa < 0 || fb < 0 || v.have < 0))
+        rc = MT_EINTERNAL;
+out:
+    mt_rows_close(&v.r);
+    mt_rows_close(&ra);
+    mt_rows_close(&rb);
+    mt_conn_rollback(c);
+    if (rc != MT_OK) {
+        for (uint32_t i = 0; i < out->nrows; i++)
+            mt_store_row_clear(&out->rows[i]);
+        free(out->rows);
+        out->rows = NULL;
+        out->nrows = 0;
+    }
+    return rc;
+}

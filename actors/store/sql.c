@@ -1,0 +1,114 @@
+/*  sql.c — every statement the store prepares, by id (mt_sql_id_t).
+
+    Multi-row statements exist for 1, 8, 64 and 256 rows and are generated
+    once per process. Column lists of the reads are fixed: scan.c decodes
+    rows by position (MT_SQL_REG_KINDS, MT_SQL_STATUS_KINDS). */
+#include "store_internal.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const unsigned mt_sql_variants[MT_SQL_NVARIANTS] = { 1, 8, 64, 256 };
+
+int mt_sql_chunk(unsigned n, unsigned *rows)
+{
+    /*  The smallest variant that holds n, if padding wastes at most half of
+        it; else the largest that n fills. n = 40: one 64-row statement;
+        n = 20: 8 + 8 + (4 → 8). */
+    int v = 0;
+    while (v + 1 < MT_SQL_NVARIANTS && mt_sql_variants[v] < n)
+        v++;
+    if (mt_sql_variants[v] >= n && mt_sql_variants[v] <= 2 * n) {
+        *rows = n;
+        return v;
+    }
+    while (v > 0 && mt_sql_variants[v] > n)
+        v--;
+    *rows = mt_sql_variants[v] < n ? mt_sql_variants[v] : n;
+    return v;
+}
+
+#define REG_COLS "id, host_ip, grpc_port, instance_type, labels, capacity, quota, " \
+    "versions_hash, registered_at, reg_revision, deleted"
+#define STATUS_COLS "id, heartbeat_at, ready, conditions, images, local_templates, status_revision"
+
+static const char *fixed[SQL_COUNT] = {
+    [SQL_DRAW] = "SELECT NEXTVAL(mt_revision) FROM seq_1_to_256 LIMIT ?",
+    [SQL_MARK] = "SELECT NEXTVAL(mt_revision)",
+    [SQL_REG_FOR_UPDATE] = "SELECT " REG_COLS " FROM node_registrations WHERE id = ? FOR UPDATE",
+    [SQL_REG_UPSERT] =
+        "INSERT INTO node_registrations (" REG_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,0)"
+        " ON DUPLICATE KEY UPDATE host_ip = VALUES(host_ip), grpc_port = VALUES(grpc_port),"
+        " instance_type = VALUES(instance_type), labels = VALUES(labels),"
+        " capacity = VALUES(capacity), quota = VALUES(quota),"
+        " versions_hash = VALUES(versions_hash), registered_at = VALUES(registered_at),"
+        " reg_revision = VALUES(reg_revision), deleted = 0",
+    [SQL_REG_SET_LABELS] = "UPDATE node_registrations SET labels = ?, reg_revision = ? WHERE id = ?",
+    [SQL_REG_TOMBSTONE] = "UPDATE node_registrations SET deleted = 1, reg_revision = ? WHERE id = ?",
+    [SQL_STATUS_DELETE] = "DELETE FROM node_status WHERE id = ?",
+    [SQL_VERS_DELETE] = "DELETE FROM node_component_versions WHERE node_id = ?",
+    [SQL_LOAD_REG] = "SELECT " REG_COLS " FROM node_registrations WHERE id = ?",
+    [SQL_LOAD_STATUS] = "SELECT " STATUS_COLS " FROM node_status WHERE id = ?",
+    [SQL_LOAD_VERS] = "SELECT node_id, component, version FROM node_component_versions"
+        " WHERE node_id = ?",
+    [SQL_SCAN_REG_ALL] = "SELECT " REG_COLS " FROM node_registrations ORDER BY id",
+    [SQL_SCAN_REG_AFTER] = "SELECT " REG_COLS " FROM node_registrations"
+        " WHERE reg_revision > ? ORDER BY id",
+    [SQL_SCAN_STATUS_ALL] = "SELECT " STATUS_COLS " FROM node_status ORDER BY id",
+    [SQL_SCAN_STATUS_AFTER] = "SELECT " STATUS_COLS " FROM node_status"
+        " WHERE status_revision > ? ORDER BY id",
+    [SQL_SCAN_VERS_ALL] = "SELECT node_id, component, version FROM node_component_versions"
+        " ORDER BY node_id",
+    [SQL_SCAN_VERS_AFTER] = "SELECT v.node_id, v.component, v.version"
+        " FROM node_registrations r JOIN node_component_versions v ON v.node_id = r.id"
+        " WHERE r.reg_revision > ? ORDER BY v.node_id",
+};
+
+static char *generated[SQL_COUNT];
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+/*  head, then rows × row separated by ',', then tail. */
+static char *repeat(const char *head, const char *row, unsigned rows, const char *tail)
+{
+    size_t n = strlen(head) + rows * (strlen(row) + 1) + strlen(tail) + 1;
+    char *s = malloc(n), *w = s;
+    if (!s) {
+        fputs("metactor: out of memory (sql)\n", stderr);
+        abort();
+    }
+    w = stpcpy(w, head);
+    for (unsigned i = 0; i < rows; i++) {
+        if (i)
+            *w++ = ',';
+        w = stpcpy(w, row);
+    }
+    stpcpy(w, tail);
+    return s;
+}
+
+static void generate(void)
+{
+    for (int v = 0; v < MT_SQL_NVARIANTS; v++) {
+        unsigned n = mt_sql_variants[v];
+        generated[SQL_LOCK + v] = repeat(
+            "SELECT id FROM node_registrations WHERE deleted = 0 AND id IN (", "?", n,
+            ") FOR UPDATE");
+        generated[SQL_STATUS_UPSERT + v] = repeat(
+            "INSERT INTO node_status (" STATUS_COLS ") VALUES ", "(?,?,?,?,?,?,?)", n,
+            " ON DUPLICATE KEY UPDATE heartbeat_at = VALUES(heartbeat_at),"
+            " ready = VALUES(ready), conditions = VALUES(conditions), images = VALUES(images),"
+            " local_templates = VALUES(local_templates),"
+            " status_revision = VALUES(status_revision)");
+        generated[SQL_VERS_INSERT + v] = repeat(
+            "INSERT INTO node_component_versions (node_id, component, version) VALUES ",
+            "(?,?,?)", n, " ON DUPLICATE KEY UPDATE version = VALUES(version)");
+    }
+}
+
+const char *mt_sql_text(int id)
+{
+    pthread_once(&once, generate);
+    return generated[id] ? generated[id] : fixed[id];
+}

@@ -1,0 +1,228 @@
+/*  test_store_batch.c — group commit of heartbeats: many concurrent
+    writers, all answered after their commit with distinct revisions that
+    grow in each node's send order, in far fewer transactions and
+    statements than writes; and a lone heartbeat does not wait. */
+#include "store_testutil.h"
+
+#include <pthread.h>
+
+static mt_runtime_t *rt;
+static mt_store_t *store;
+static char *dsn;
+#define DB "metactor_t_store_batch"
+
+static void setup(void)
+{
+    rt = mt_runtime_new(NULL);
+    ck_assert_ptr_nonnull(rt);
+    tu_drop_db(NULL, DB);
+    dsn = tu_dsn_for(NULL, DB);
+    store = tu_store(rt, dsn, 2);
+}
+
+static void teardown(void)
+{
+    mt_store_destroy(&store);
+    mt_runtime_destroy(&rt);
+    free(dsn);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+    return (x > y) - (x < y);
+}
+
+enum { NODES = 200, ROUNDS = 10, TOTAL = NODES * ROUNDS };
+
+START_TEST(many_heartbeats_few_transactions)
+{
+    char id[32];
+    for (int n = 0; n < NODES; n++) {
+        snprintf(id, sizeof id, "node-%04d", n);
+        ck_assert_int_eq(tu_write(rt, store, id, mt_store_msg_register(id, tu_reg("h", NULL, NULL)),
+                                  NULL, NULL), MT_OK);
+    }
+    mt_store_stats_t before, after;
+    mt_store_stats(store, &before);
+
+    /* every heartbeat in flight at once: asks from one probe, corr = index */
+    mt_probe_t *probe = mt_probe_new(rt);
+    uint64_t t0 = mt_now_ms();
+    for (int i = 0; i < TOTAL; i++) {
+        int n = i % NODES, round = i / NODES;
+        snprintf(id, sizeof id, "node-%04d", n);
+        mt_msg_t *m = mt_store_msg_status(id, tu_status(1000 * round + n, round % 2 == 0));
+        m->from = mt_actor_ref(mt_probe_actor(probe));
+        m->corr = (uint64_t) i + 1;
+        ck_assert_int_eq(mt_send(mt_store_writer(store, id), m), MT_OK);
+    }
+    int64_t *rev = calloc(TOTAL, sizeof *rev);
+    for (int got = 0; got < TOTAL; got++) {
+        mt_msg_t *r = mt_probe_recv(probe, 20000);
+        ck_assert_msg(r != NULL, "only %d of %d answers", got, TOTAL);
+        ck_assert_int_eq(r->type, MT_STORE_DONE);
+        mt_store_done_t *d = mt_msg_data(r);
+        ck_assert_msg(d->err == MT_OK, "%s", d->message);
+        ck_assert(r->corr >= 1 && r->corr <= TOTAL);
+        ck_assert(rev[r->corr - 1] == 0);
+        rev[r->corr - 1] = d->revision;
+        mt_msg_free(r);
+    }
+    uint64_t ms = mt_now_ms() - t0;
+    mt_probe_destroy(&probe);
+    mt_store_stats(store, &after);
+
+    /* per node, revisions grow in send order */
+    for (int n = 0; n < NODES; n++)
+        for (int round = 1; round < ROUNDS; round++)
+            ck_assert(rev[round * NODES + n] > rev[(round - 1) * NODES + n]);
+    /* all distinct */
+    int64_t *sorted = malloc(TOTAL * sizeof *sorted);
+    memcpy(sorted, rev, TOTAL * sizeof *sorted);
+    qsort(sorted, TOTAL, sizeof *sorted, cmp_i64);
+    for (int i = 1; i < TOTAL; i++)
+        ck_assert(sorted[i] > sorted[i - 1]);
+
+    uint64_t batches = after.status_batches - before.status_batches;
+    uint64_t rows = after.status_rows - before.status_rows;
+    uint64_t stmts = after.statements - before.statements;
+    printf("store_batch: %d heartbeats in %llu ms: %llu transactions, %llu statements\n", TOTAL,
+           (unsigned long long) ms, (unsigned long long) batches, (unsigned long long) stmts);
+    ck_assert_uint_eq(rows, TOTAL);
+    ck_assert_msg(batches * 10 <= TOTAL, "%llu transactions for %d writes",
+                  (unsigned long long) batches, TOTAL);
+    ck_assert_msg(stmts * 4 <= TOTAL, "%llu statements for %d writes",
+                  (unsigned long long) stmts, TOTAL);
+
+    /* what is stored is the last heartbeat of each node, with its revision */
+    MYSQL *raw = tu_raw(dsn, DB);
+    for (int n = 0; n < NODES; n += 37) {
+        char sql[200];
+        snprintf(sql, sizeof sql, "SELECT status_revision FROM node_status WHERE id='node-%04d'", n);
+        ck_assert_int_eq(tu_i64(raw, sql), rev[(ROUNDS - 1) * NODES + n]);
+        snprintf(sql, sizeof sql, "SELECT heartbeat_at FROM node_status WHERE id='node-%04d'", n);
+        ck_assert_int_eq(tu_i64(raw, sql), 1000 * (ROUNDS - 1) + n);
+    }
+    mysql_close(raw);
+    free(sorted);
+    free(rev);
+}
+END_TEST
+
+/*  Heartbeats of unknown nodes in the same batch fail alone. */
+START_TEST(mixed_batch)
+{
+    ck_assert_int_eq(tu_write(rt, store, "known", mt_store_msg_register("known", tu_reg("h", NULL, NULL)),
+                              NULL, NULL), MT_OK);
+    mt_probe_t *probe = mt_probe_new(rt);
+    const char *ids[] = { "known", "unknown", "known", "unknown2", "known" };
+    for (int i = 0; i < 5; i++) {
+        mt_msg_t *m = mt_store_msg_status(ids[i], tu_status(i, true));
+        m->from = mt_actor_ref(mt_probe_actor(probe));
+        m->corr = (uint64_t) i + 1;
+        mt_send(mt_store_writer(store, "known"), m);   /* one writer: one batch */
+    }
+    int64_t last = 0;
+    for (int i = 0; i < 5; i++) {
+        mt_msg_t *r = mt_probe_recv(probe, 20000);
+        ck_assert_ptr_nonnull(r);
+        mt_store_done_t *d = mt_msg_data(r);
+        int k = (int) r->corr - 1;
+        if (k % 2 == 0) {
+            ck_assert_msg(d->err == MT_OK, "%s", d->message);
+            ck_assert(d->revision > last);
+            last = d->revision;
+        }
+        else
+            ck_assert_int_eq(d->err, MT_ENOTFOUND);
+        mt_msg_free(r);
+    }
+    mt_probe_destroy(&probe);
+}
+END_TEST
+
+/*  A lone heartbeat is committed at once: its latency is a commit, not a
+    batching delay. Reported, and bounded loosely (shared CI machines). */
+START_TEST(lone_heartbeat_does_not_wait)
+{
+    ck_assert_int_eq(tu_write(rt, store, "solo", mt_store_msg_register("solo", tu_reg("h", NULL, NULL)),
+                              NULL, NULL), MT_OK);
+    uint64_t worst = 0, total = 0;
+    for (int i = 0; i < 50; i++) {
+        uint64_t t0 = mt_now_ms();
+        ck_assert_int_eq(tu_write(rt, store, "solo", mt_store_msg_status("solo", tu_status(i, true)),
+                                  NULL, NULL), MT_OK);
+        uint64_t dt = mt_now_ms() - t0;
+        total += dt;
+        worst = dt > worst ? dt : worst;
+    }
+    printf("store_batch: lone heartbeat: %.2f ms average, %llu ms worst\n", total / 50.0,
+           (unsigned long long) worst);
+    ck_assert_msg(total / 50 < 100, "average %llu ms", (unsigned long long) (total / 50));
+}
+END_TEST
+
+/*  Threads asking concurrently, as node actors on several workers would. */
+typedef struct { int t; int errors; int64_t last; } worker_t;
+
+static void *worker(void *arg)
+{
+    worker_t *w = arg;
+    char id[32];
+    snprintf(id, sizeof id, "node-%04d", w->t);
+    for (int i = 0; i < 50; i++) {
+        mt_msg_t *reply = NULL;
+        if (mt_ask_wait(rt, mt_store_writer(store, id), mt_store_msg_status(id, tu_status(i, true)),
+                        20000, &reply) != MT_OK) {
+            w->errors++;
+            continue;
+        }
+        mt_store_done_t *d = mt_msg_data(reply);
+        if (d->err != MT_OK || d->revision <= w->last)
+            w->errors++;
+        w->last = d->revision;
+        mt_msg_free(reply);
+    }
+    return NULL;
+}
+
+START_TEST(threads_asking)
+{
+    enum { T = 16 };
+    char id[32];
+    for (int n = 0; n < T; n++) {
+        snprintf(id, sizeof id, "node-%04d", n);
+        ck_assert_int_eq(tu_write(rt, store, id, mt_store_msg_register(id, tu_reg("h", NULL, NULL)),
+                                  NULL, NULL), MT_OK);
+    }
+    pthread_t th[T];
+    worker_t w[T];
+    for (int i = 0; i < T; i++) {
+        w[i] = (worker_t) { .t = i };
+        pthread_create(&th[i], NULL, worker, &w[i]);
+    }
+    for (int i = 0; i < T; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(w[i].errors, 0);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *su = suite_create("store_batch");
+    TCase *tc = tcase_create("batch");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 180);
+    tcase_add_test(tc, many_heartbeats_few_transactions);
+    tcase_add_test(tc, mixed_batch);
+    tcase_add_test(tc, lone_heartbeat_does_not_wait);
+    tcase_add_test(tc, threads_asking);
+    suite_add_tcase(su, tc);
+    SRunner *sr = srunner_create(su);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

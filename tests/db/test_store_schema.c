@@ -1,0 +1,129 @@
+/*  test_store_schema.c — the store creates its database and schema, again
+    without harm, and twice at once (two replicas starting together). */
+#include "store_testutil.h"
+
+#include <pthread.h>
+
+static mt_runtime_t *rt;
+
+static void setup(void) { rt = mt_runtime_new(NULL); ck_assert_ptr_nonnull(rt); }
+static void teardown(void) { mt_runtime_destroy(&rt); }
+
+static void check_schema(const char *dsn, const char *db, char **uuid_out)
+{
+    MYSQL *m = tu_raw(dsn, db);
+    ck_assert_int_eq(tu_i64(m, "SELECT version FROM mt_schema WHERE id = 1"), 1);
+    ck_assert_int_eq(tu_i64(m, "SELECT COUNT(*) FROM mt_schema"), 1);
+    ck_assert_int_eq(tu_i64(m, "SELECT COUNT(*) FROM mt_cluster"), 1);
+    char *uuid = tu_str(m, "SELECT uuid FROM mt_cluster");
+    ck_assert_uint_eq(strlen(uuid), 36);
+    ck_assert_int_eq(uuid[14], '4');                    /* version 4 */
+    ck_assert_ptr_nonnull(strchr("89ab", uuid[19]));    /* RFC 4122 variant */
+    const char *tables[] = { "node_registrations", "node_status", "node_component_versions",
+                             "rc_refs", "replicas", "mt_cluster", "mt_schema" };
+    for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
+        char sql[300];
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM information_schema.tables WHERE"
+                 " table_schema = '%s' AND table_name = '%s'", db, tables[i]);
+        ck_assert_msg(tu_i64(m, sql) == 1, "missing table %s", tables[i]);
+    }
+    char sql[300];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM information_schema.tables WHERE"
+             " table_schema = '%s' AND table_name = 'mt_revision' AND table_type = 'SEQUENCE'", db);
+    ck_assert_int_eq(tu_i64(m, sql), 1);
+    snprintf(sql, sizeof sql, "SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.schemata"
+             " WHERE schema_name = '%s'", db);
+    char *cs = tu_str(m, sql);
+    ck_assert_str_eq(cs, "utf8mb4");
+    free(cs);
+    mysql_close(m);
+    *uuid_out = uuid;
+}
+
+START_TEST(creates_then_idempotent)
+{
+    const char *db = "metactor_t_store_schema";
+    tu_drop_db(NULL, db);
+    char *dsn = tu_dsn_for(NULL, db);
+    mt_store_t *s = tu_store(rt, dsn, 1);
+    char *uuid1, *uuid2;
+    check_schema(dsn, db, &uuid1);
+    mt_store_destroy(&s);
+    ck_assert_ptr_null(s);
+    /* a second start: nothing re-created, the cluster keeps its uuid */
+    s = tu_store(rt, dsn, 3);
+    check_schema(dsn, db, &uuid2);
+    ck_assert_str_eq(uuid1, uuid2);
+    mt_store_destroy(&s);
+    free(uuid1);
+    free(uuid2);
+    free(dsn);
+}
+END_TEST
+
+typedef struct { const char *dsn; mt_store_t *store; } start_t;
+
+static void *start_one(void *arg)
+{
+    start_t *st = arg;
+    char err[256];
+    mt_store_opts_t o = { .dsn = st->dsn, .writers = 2, .reconnect_ms = 100 };
+    if (mt_store_new(rt, &o, &st->store, err, sizeof err) != MT_OK)
+        st->store = NULL;
+    return NULL;
+}
+
+START_TEST(concurrent_starts)
+{
+    const char *db = "metactor_t_store_schema_conc";
+    tu_drop_db(NULL, db);
+    char *dsn = tu_dsn_for(NULL, db);
+    enum { N = 3 };
+    start_t st[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        st[i] = (start_t) { dsn, NULL };
+        pthread_create(&th[i], NULL, start_one, &st[i]);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < N; i++) {
+        ck_assert_ptr_nonnull(st[i].store);
+        ck_assert_int_eq(mt_store_wait_ready(st[i].store, 30000), MT_OK);
+    }
+    char *uuid;
+    check_schema(dsn, db, &uuid);
+    free(uuid);
+    for (int i = 0; i < N; i++)
+        mt_store_destroy(&st[i].store);
+    free(dsn);
+}
+END_TEST
+
+START_TEST(bad_dsn)
+{
+    mt_store_t *s = (mt_store_t *) 1;
+    char err[256] = "";
+    mt_store_opts_t o = { .dsn = "postgres://h/db" };
+    ck_assert_int_eq(mt_store_new(rt, &o, &s, err, sizeof err), MT_EINVAL);
+    ck_assert_ptr_null(s);
+    ck_assert_msg(strstr(err, "scheme"), "%s", err);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *su = suite_create("store_schema");
+    TCase *tc = tcase_create("schema");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, creates_then_idempotent);
+    tcase_add_test(tc, concurrent_starts);
+    tcase_add_test(tc, bad_dsn);
+    suite_add_tcase(su, tc);
+    SRunner *sr = srunner_create(su);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
