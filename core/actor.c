@@ -123,14 +123,8 @@ int mt_send(mt_actor_t *to, mt_msg_t *msg)
         return MT_ECLOSED;
     }
     COUNT(to->rt, sent);
-    mt__mailbox_push(&to->mbox, msg);
-    /*  Read first: when the actor is already scheduled (the common case
-        under load) no store touches its cache line. Correct because both
-        this load and the consumer's release of the token are seq_cst and
-        ordered against the push above (see mt__actor_run). */
-    if (atomic_load_explicit(&to->sched, memory_order_seq_cst) == 0
-        && atomic_exchange_explicit(&to->sched, 1, memory_order_seq_cst) == 0)
-        mt__schedule(to);
+    if (mt__mailbox_push(&to->mbox, msg))
+        mt__schedule(to);       /* it was empty: we hold its token */
     return MT_OK;
 }
 
@@ -200,30 +194,19 @@ bool mt__actor_run(mt_actor_t *a, int batch)
     mt__tls.current = prev;
     if (n == batch)
         return true;            /* probably more: keep the token, requeue */
-    /*  Give the token back, then look again: a sender that pushed after our
-        last pop but saw the token taken relies on us seeing its message. */
-    bool drained = mt__mailbox_drained(&a->mbox);
-    atomic_store_explicit(&a->sched, 0, memory_order_seq_cst);
-    if (drained && mt__mailbox_quiet(&a->mbox))
-        return false;
-    return atomic_exchange_explicit(&a->sched, 1, memory_order_seq_cst) == 0;
+    return !mt__mailbox_release(&a->mbox);
 }
 
-/*  Pops and drops everything, then gives the token back; repeats if a
+/*  Pops and drops everything, then gives the token back; goes on if a
     sender slipped a message in meanwhile. The caller holds the token and
     the actor is dead, so no behaviour runs. */
 void mt__actor_drain_dead(mt_actor_t *a)
 {
-    for (;;) {
+    do {
         mt_msg_t *msg;
         while ((msg = mt__mailbox_pop(&a->mbox)))
             mt__msg_drop(a->rt, msg);
-        bool drained = mt__mailbox_drained(&a->mbox);
-        atomic_store_explicit(&a->sched, 0, memory_order_seq_cst);
-        if ((drained && mt__mailbox_quiet(&a->mbox))
-            || atomic_exchange_explicit(&a->sched, 1, memory_order_seq_cst) != 0)
-            return;
-    }
+    } while (!mt__mailbox_release(&a->mbox));
 }
 
 void mt__actor_terminate(mt_actor_t *a)
@@ -241,6 +224,9 @@ void mt__actor_terminate(mt_actor_t *a)
     mt__asks_free(a);
     mt__monitors_fire(a, a->stop_reason);
     atomic_fetch_sub_explicit(&a->rt->actors_alive, 1, memory_order_relaxed);
+    /*  On a worker we hold the token already; a pinned thread or shutdown
+        may find it free and take it. */
+    mt__mailbox_acquire(&a->mbox);
     mt__actor_drain_dead(a);
     mt_actor_unref(&a);         /* its reference to itself */
 }

@@ -38,25 +38,28 @@ enum {
 
 /* ---- mailbox (mailbox.c) ----------------------------------------------- */
 
-/*  Vyukov's intrusive multi-producer single-consumer queue. Producers never
-    block or retry: a push is one exchange. The stub lets the consumer tell
-    "empty" from "a producer is between its two steps". */
+/*  Vyukov's intrusive multi-producer single-consumer queue, carrying the
+    actor's scheduling token in the low bit of head (see mailbox.c). Exactly
+    one party holds the token: it alone pops, and it makes the actor run. */
 typedef struct {
-    mt_msg_t *_Atomic head;    /* producers: last pushed */
+    mt_msg_t *_Atomic head;    /* producers: last pushed; bit 0 = empty, unscheduled */
     mt_msg_t *tail;            /* consumer: next to pop */
     mt_msg_t stub;
 } mt__mailbox_t;
 
+/*  A new mailbox is empty and its token is free. */
 void mt__mailbox_init(mt__mailbox_t *q);
-void mt__mailbox_push(mt__mailbox_t *q, mt_msg_t *msg);
-/*  Consumer only. NULL when empty or when a push is half done. */
+/*  Returns true if the mailbox was empty: the caller now holds the token. */
+bool mt__mailbox_push(mt__mailbox_t *q, mt_msg_t *msg);
+/*  Token holder only. NULL when empty or when a push is half done. */
 mt_msg_t *mt__mailbox_pop(mt__mailbox_t *q);
-/*  Consumer only, token held, after a pop returned NULL: true when every
-    message pushed so far was popped (false while a push is half done). */
-bool mt__mailbox_drained(mt__mailbox_t *q);
-/*  Any thread: no push since the consumer was last drained. Giving the
-    token back is safe when drained before and quiet after the release. */
-bool mt__mailbox_quiet(mt__mailbox_t *q);
+/*  Token holder only: gives the token back if every message pushed so far
+    was popped. After true the caller must not touch the actor again; false
+    means messages are (being) pushed and the caller still holds it. */
+bool mt__mailbox_release(mt__mailbox_t *q);
+/*  Takes the token if it is free (the mailbox is empty and unscheduled):
+    for a pinned actor's own thread, and for shutdown. */
+bool mt__mailbox_acquire(mt__mailbox_t *q);
 
 /* ---- actors (actor.c) -------------------------------------------------- */
 
@@ -71,11 +74,7 @@ enum {
 };
 
 struct mt_actor {
-    mt__mailbox_t mbox;
-    /*  The scheduling token. A producer that turns it 0→1 (after its push)
-        must make the actor run; the consumer returns it to 0 only after
-        checking the mailbox again. Exactly one party holds it. */
-    _Atomic uint32_t sched;
+    mt__mailbox_t mbox;                 /* messages and the scheduling token */
     _Atomic uint32_t refs;
     _Atomic uint32_t flags;
     int stop_reason;

@@ -56,10 +56,9 @@ static void *pinned_main(void *arg)
     mt_runtime_t *rt = a->rt;
     mt__tls.rt = rt;               /* counts go to rt->foreign */
     for (;;) {
-        /*  Only this thread consumes this mailbox: it takes the token for
-            its turn (a sender may have set it already to ring the bell), so
-            terminate below drains as the token holder. */
-        atomic_store_explicit(&a->sched, 1, memory_order_seq_cst);
+        /*  This thread is the mailbox's only consumer: the token is its own
+            whether a sender took it (and rang the doorbell) or it is free. */
+        mt__mailbox_acquire(&a->mbox);
         if (atomic_load_explicit(&rt->stopping, memory_order_acquire)) {
             a->stop_reason = MT_ECLOSED;
             mt__actor_terminate(a);
@@ -81,7 +80,6 @@ static void *pinned_main(void *arg)
         eventfd_t v;
         eventfd_read(p->efd, &v);    /* non-blocking: resets the doorbell */
         if (rc != MT_OK) {
-            atomic_store_explicit(&a->sched, 1, memory_order_seq_cst);
             a->stop_reason = rc;
             mt__actor_terminate(a);
             break;
@@ -110,10 +108,8 @@ int mt__pinned_start(mt_actor_t *a, const mt_spawn_opts_t *opts)
     p->wait = opts->wait;
     p->on_fd = opts->on_fd;
     a->pinned = p;
-    /*  The token starts taken, by the thread: sends only ring the doorbell
-        until its first turn gives it back. The thread holds a reference of
-        its own, so the actor outlives its terminate on that thread. */
-    atomic_store(&a->sched, 1);
+    /*  The thread holds a reference of its own, so the actor outlives its
+        terminate on that thread. */
     mt_actor_ref(a);
     pthread_mutex_lock(&a->rt->pinned_lock);
     a->rt->pinned_running++;
@@ -131,7 +127,6 @@ int mt__pinned_start(mt_actor_t *a, const mt_spawn_opts_t *opts)
         close(p->efd);
         free(p);
         a->pinned = NULL;
-        atomic_store(&a->sched, 0);
         errno = rc;
         return MT_ESYSTEM;
     }
