@@ -103,6 +103,8 @@ typedef struct {
     int64_t reload_interval_ms;     /* 0 = 30,000; < 0 = no periodic reload */
     int full_resync_every;          /* every Nth reload is a full resync; 0 = 10 */
     int64_t store_timeout_ms;       /* ask timeout towards the store; 0 = 30,000 */
+    int64_t txn_max_ms;             /* longest a write transaction holds a revision;
+                                       0 = MT_STORE_TXN_MAX_MS (see reload.c) */
     mt_actor_t *listener;           /* gets MT_NODE_CHANGED / MT_NODE_RELOADED, or NULL */
 } mt_nodes_opts_t;
 

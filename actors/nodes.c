@@ -214,6 +214,7 @@ mt_nodes_t *mt_nodes_new(mt_runtime_t *rt, const mt_nodes_opts_t *opts)
     cfg->reload_interval_ms = opts->reload_interval_ms ? opts->reload_interval_ms : 30000;
     cfg->full_resync_every = opts->full_resync_every > 0 ? opts->full_resync_every : 10;
     cfg->store_timeout_ms = opts->store_timeout_ms > 0 ? opts->store_timeout_ms : 30000;
+    cfg->txn_max_ms = opts->txn_max_ms > 0 ? opts->txn_max_ms : MT_STORE_TXN_MAX_MS;
     cfg->listener = opts->listener ? mt_actor_ref(opts->listener) : NULL;
     nodes->cfg = cfg;
     nodes->directory = mt__directory_spawn(rt, cfg);

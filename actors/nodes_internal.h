@@ -25,6 +25,7 @@ typedef struct {
     int64_t reload_interval_ms;
     int full_resync_every;
     int64_t store_timeout_ms;
+    int64_t txn_max_ms;
     mt_actor_t *directory;              /* set once spawned */
     mt_actor_t *listener;               /* or NULL */
 } mt__nodes_cfg_t;

@@ -13,11 +13,12 @@
     Which rows a pass reads (see mt_store.h): an incremental scan reads rows
     with revision > `after`. Revisions are drawn before commit, so a
     transaction may commit after a scan that already saw higher revisions.
-    A transaction holds its revision at most MT_STORE_TXN_MAX_MS, so we use
+    A transaction holds its revision at most txn_max_ms (the store's
+    MT_STORE_TXN_MAX_MS unless a test says otherwise), so we use
     as `after` the mark of the newest pass that finished at least that long
     before the previous pass started: anything below it committed before
     the previous pass read, and anything above it is read again. The cost is
-    re-reading about (interval + MT_STORE_TXN_MAX_MS) of changes — it grows
+    re-reading about (interval + txn_max_ms) of changes — it grows
     with the change rate, never with the number of rows. Every
     full_resync_every-th pass reads everything, as a safety net. */
 #include "nodes_internal.h"
@@ -44,7 +45,7 @@ static int64_t safe_after(reload_t *r)
 {
     int64_t after = 0;
     for (int i = 0; i < r->nhist; i++)
-        if (r->hist[i].done_ms + MT_STORE_TXN_MAX_MS <= r->prev_started_ms)
+        if (r->hist[i].done_ms + (uint64_t) r->cfg->txn_max_ms <= r->prev_started_ms)
             after = r->hist[i].mark > after ? r->hist[i].mark : after;
     return after;
 }

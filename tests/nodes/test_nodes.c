@@ -348,6 +348,50 @@ START_TEST(heartbeats_pipelined_all_answered_in_order)
 }
 END_TEST
 
+/*  Revisions are drawn before commit: a transaction can commit after a
+    reload already read higher revisions. Here one holds revision r1 open
+    while a later write (r2 > r1) commits and is reloaded; then r1 commits.
+    A reload that simply continued after the highest revision it had seen
+    would never read r1's row. */
+static bool listed(mt_nodes_t *n, const char *id)
+{
+    mt_msg_t *r = nt_ok(rt, n, mt_node_req_list(false, NULL, "", 0));
+    mt_node_reply_t *l = mt_node_reply(r);
+    bool found = false;
+    for (uint32_t i = 0; i < l->nviews; i++)
+        found |= strcmp(l->views[i].id, id) == 0;
+    mt_msg_free(r);
+    return found;
+}
+
+START_TEST(out_of_order_commit_reloaded)
+{
+    mt_nodes_opts_t o = { .store = store, .reload_interval_ms = -1, .txn_max_ms = 1000 };
+    mt_nodes_t *C = mt_nodes_new(rt, &o);
+    ck_assert_ptr_nonnull(C);
+    register_node(A, "early", L1, V1);
+    nt_reload(rt, C);                   /* pass 1: after = 0 */
+    usleep(1200 * 1000);                /* longer than txn_max: pass 1 is now safe */
+    nt_reload(rt, C);                   /* pass 2 */
+
+    MYSQL *m = nt_connect(dsn, true);
+    nt_sql(m, "BEGIN");
+    nt_sql(m, "INSERT INTO node_registrations (id, host_ip, grpc_port, instance_type,"
+              " labels, capacity, quota, versions_hash, registered_at, reg_revision)"
+              " VALUES ('ooo', '10.9.9.9', 9, 'late', '{}', '{}', '{}', '', 1,"
+              " NEXTVAL(mt_revision))");
+    register_node(A, "later", L1, V1);  /* draws a higher revision, commits first */
+    nt_reload(rt, C);                   /* pass 3 reads "later", not the open row */
+    ck_assert(listed(C, "later"));
+    ck_assert(!listed(C, "ooo"));
+    nt_sql(m, "COMMIT");
+    mysql_close(m);
+    nt_reload(rt, C);                   /* pass 4 must still read r1 */
+    ck_assert_msg(listed(C, "ooo"), "a row committed out of revision order was skipped");
+    mt_nodes_destroy(&C);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("nodes");
@@ -367,6 +411,7 @@ static Suite *suite(void)
     tcase_add_test(tc, heartbeat_unknown_is_not_found);
     tcase_add_test(tc, invalid_fields_rejected_nothing_written);
     tcase_add_test(tc, heartbeats_pipelined_all_answered_in_order);
+    tcase_add_test(tc, out_of_order_commit_reloaded);
     suite_add_tcase(s, tc);
     return s;
 }
