@@ -149,7 +149,6 @@ static void list(directory_t *d, mt_msg_t *msg)
 
 static void stash(entry_t *e, mt_msg_t *msg)
 {
-    mt_msg_keep(msg);
     atomic_store_explicit(&msg->next, NULL, memory_order_relaxed);
     if (e->stash_tail)
         atomic_store_explicit(&e->stash_tail->next, msg, memory_order_relaxed);
@@ -200,29 +199,31 @@ static void snapshot_merge(entry_t *e, const mt_node_merge_t *m)
     }
 }
 
-static void route(mt_actor_t *self, directory_t *d, const char *id, mt_msg_t *msg)
+/*  Returns true when msg was passed on (sent or stashed: no longer the
+    caller's), false when it was answered or dropped here. */
+static bool route(mt_actor_t *self, directory_t *d, const char *id, mt_msg_t *msg)
 {
     entry_t *e = zhashx_lookup(d->by_id, id);
     if (!e) {
         if (msg->type == MT_NODE_MERGE && ((mt_node_merge_t *) mt_msg_data(msg))->deleted)
-            return;                 /* nothing here to delete */
+            return false;           /* nothing here to delete */
         char err[200];
         if (mt_node_id_check(id, err, sizeof err) != MT_OK) {
             if (msg->type == MT_NODE_REQ)
                 mt__node_reply_error(msg, MT_EBADREQ, "%s", err);
-            return;
+            return false;
         }
         if (!(e = spawn_entry(self, d, id)))
-            return;
+            return false;
     }
     if (e->retiring) {
         stash(e, msg);
-        return;
+        return true;
     }
     if (msg->type == MT_NODE_MERGE)
         snapshot_merge(e, mt_msg_data(msg));
-    mt_msg_keep(msg);
     mt_send(e->actor, msg);
+    return true;
 }
 
 /*  The node stopped: requests that waited go to a fresh actor. */
@@ -244,8 +245,8 @@ static void retired(mt_actor_t *self, directory_t *d, const char *id, bool stopp
         waiting = atomic_load_explicit(&m->next, memory_order_relaxed);
         const char *mid = m->type == MT_NODE_REQ ? mt_node_req(m)->id
                                                  : ((mt_node_merge_t *) mt_msg_data(m))->id;
-        route(self, d, mid, m);
-        mt_msg_free(m);
+        if (!route(self, d, mid, m))
+            mt_msg_free(m);
     }
 }
 
@@ -286,11 +287,12 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
     case MT_NODE_REQ:
         if (mt_node_req(msg)->op == MT_NODE_OP_LIST)
             list(d, msg);
-        else
-            route(self, d, mt_node_req(msg)->id, msg);
+        else if (route(self, d, mt_node_req(msg)->id, msg))
+            mt_msg_keep(msg);
         break;
     case MT_NODE_MERGE:
-        route(self, d, ((mt_node_merge_t *) mt_msg_data(msg))->id, msg);
+        if (route(self, d, ((mt_node_merge_t *) mt_msg_data(msg))->id, msg))
+            mt_msg_keep(msg);
         break;
     case MT_NODE_CHANGED:
         changed(d, msg);

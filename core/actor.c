@@ -169,7 +169,9 @@ static void deliver(mt_actor_t *a, mt_msg_t *msg)
     }
     COUNT(a->rt, delivered);
     mt__tls.kept = NULL;
+    mt__tls.handling = msg;
     a->behaviour(a, a->state, msg);
+    mt__tls.handling = NULL;
     if (mt__tls.kept != msg)
         mt_msg_free(msg);
     mt__tls.kept = NULL;

@@ -117,7 +117,8 @@ typedef struct {
     mt__worker_t *worker;      /* NULL on pinned and foreign threads */
     mt_actor_t *current;       /* actor whose behaviour runs now */
     mt__counters_t *ctr;       /* a worker's own counters, or NULL */
-    mt_msg_t *kept;            /* mt_msg_keep of the message being handled */
+    mt_msg_t *handling;        /* the message the behaviour is handling */
+    mt_msg_t *kept;            /* == handling once mt_msg_keep was called */
 } mt__tls_t;
 
 extern _Thread_local mt__tls_t mt__tls;

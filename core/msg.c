@@ -42,5 +42,8 @@ void mt_msg_keep(mt_msg_t *msg)
 {
     /*  Recorded on the thread, not in the message: once kept, the message
         may be handed to another thread before the behaviour returns. */
+    if (msg != mt__tls.handling)
+        mt__panic("mt_msg_keep: only the message being handled can be kept "
+                  "(a stashed or sent message is already the caller's or gone)");
     mt__tls.kept = msg;
 }
