@@ -114,7 +114,7 @@ static void list(directory_t *d, mt_msg_t *msg)
                 hi = mid;
         }
     }
-    mt_msg_t *reply = mt__node_reply_new(MT_OK, NULL);
+    mt_msg_t *reply = mt_node_reply_new(MT_OK, NULL);
     mt_node_reply_t *out = mt_node_reply(reply);
     size_t cap = 0;
     int64_t now = mt_wall_ms(), timeout = d->cfg->health_timeout_ms;
@@ -210,7 +210,7 @@ static bool route(mt_actor_t *self, directory_t *d, const char *id, mt_msg_t *ms
         char err[200];
         if (mt_node_id_check(id, err, sizeof err) != MT_OK) {
             if (msg->type == MT_NODE_REQ)
-                mt__node_reply_error(msg, MT_EBADREQ, "%s", err);
+                mt_node_reply_error(msg, MT_EBADREQ, "%s", err);
             return false;
         }
         if (!(e = spawn_entry(self, d, id)))

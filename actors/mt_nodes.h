@@ -16,82 +16,13 @@
 
 #include "mt_core.h"
 #include "mt_model.h"
+#include "mt_node_msg.h"
 #include "mt_store.h"
 
 enum {
-    MT_NODE_REQ = MT_MSG_USER + 200,
-    MT_NODE_REPLY,
-    MT_NODE_CHANGED,
-    MT_NODE_MERGE,          /* mt_node_merge_t: a group learned from elsewhere */
-    MT_NODE_RELOAD,         /* to the reload actor: scan now */
-    MT_NODE_RELOADED,       /* reload actor → listener/asker: a pass finished */
+    MT_NODE_RELOAD = MT_MSG_USER + 210,  /* to the reload actor: scan now */
+    MT_NODE_RELOADED,                    /* reload actor → asker, directory: a pass is done */
 };
-
-typedef enum {
-    MT_NODE_OP_REGISTER,
-    MT_NODE_OP_HEARTBEAT,
-    MT_NODE_OP_LABELS,
-    MT_NODE_OP_GET,
-    MT_NODE_OP_DELETE,
-    MT_NODE_OP_LIST,
-} mt_node_op_t;
-
-typedef struct {
-    mt_node_op_t op;
-    char id[MT_NODE_ID_MAX + 1];
-    mt_node_reg_t *reg;             /* REGISTER; LABELS: labels to set */
-    mt_node_status_t *status;       /* HEARTBEAT (heartbeat_at 0: replica clock) */
-    char **remove;                  /* LABELS */
-    uint32_t nremove;
-    /* LIST */
-    bool healthy_only;
-    mt_node_reg_t *selector;        /* labels that must all be equal, or NULL */
-    char after[MT_NODE_ID_MAX + 1]; /* "" = from the start */
-    uint32_t limit;                 /* 0 = all */
-} mt_node_req_t;
-
-typedef struct {
-    int err;
-    char message[200];
-    mt_node_view_t view;            /* single-node ops except DELETE */
-    uint32_t nviews;                /* LIST */
-    mt_node_view_t *views;
-    char next[MT_NODE_ID_MAX + 1];  /* LIST: "" unless the limit cut the list */
-} mt_node_reply_t;
-
-typedef enum { MT_NODE_UPSERT, MT_NODE_DELETED } mt_node_change_t;
-
-typedef struct {
-    mt_node_change_t change;
-    int64_t revision;               /* the change's revision (0: health only) */
-    mt_node_view_t view;            /* after the change (DELETED: id only) */
-} mt_node_changed_t;
-
-/*  A group learned from the database or a peer; merged by revision. */
-typedef struct {
-    char id[MT_NODE_ID_MAX + 1];
-    mt_node_reg_t *reg;             /* or NULL */
-    mt_node_status_t *status;       /* or NULL */
-    bool deleted;
-    int64_t deleted_revision;
-} mt_node_merge_t;
-
-/* ---- constructors (take the references they are given) ---------------- */
-
-mt_msg_t *mt_node_req_register(const char *id, mt_node_reg_t *reg);
-mt_msg_t *mt_node_req_heartbeat(const char *id, mt_node_status_t *status);
-mt_msg_t *mt_node_req_labels(const char *id, mt_node_reg_t *set,
-                             const char *const *remove, uint32_t nremove);
-mt_msg_t *mt_node_req_get(const char *id);
-mt_msg_t *mt_node_req_delete(const char *id);
-mt_msg_t *mt_node_req_list(bool healthy_only, mt_node_reg_t *selector,
-                           const char *after, uint32_t limit);
-mt_msg_t *mt_node_merge_new(const char *id, mt_node_reg_t *reg, mt_node_status_t *status,
-                            bool deleted, int64_t deleted_revision);
-
-static inline mt_node_req_t *mt_node_req(mt_msg_t *m) { return mt_msg_data(m); }
-static inline mt_node_reply_t *mt_node_reply(mt_msg_t *m) { return mt_msg_data(m); }
-static inline mt_node_changed_t *mt_node_changed(mt_msg_t *m) { return mt_msg_data(m); }
 
 /* ---- the node service -------------------------------------------------- */
 

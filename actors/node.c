@@ -108,13 +108,13 @@ static void notify(node_t *n, mt_node_change_t change, int64_t revision)
     mt_node_view_t v;
     view_of(n, &v);
     n->healthy = v.healthy;
-    mt_send(n->cfg->directory, mt__node_changed_new(change, revision, &v));
+    mt_send(n->cfg->directory, mt_node_changed_new(change, revision, &v));
     mt_node_view_clear(&v);
 }
 
 static void reply_view(node_t *n, mt_msg_t *req)
 {
-    mt_msg_t *reply = mt__node_reply_new(MT_OK, NULL);
+    mt_msg_t *reply = mt_node_reply_new(MT_OK, NULL);
     view_of(n, &mt_node_reply(reply)->view);
     mt_reply(req, reply);
 }
@@ -227,7 +227,7 @@ static bool handle_request(mt_actor_t *self, node_t *n, mt_msg_t *msg)
     mt_node_req_t *r = mt_node_req(msg);
     char err[200];
     if (r->op != MT_NODE_OP_REGISTER && !n->reg) {
-        mt__node_reply_error(msg, MT_ENOTFOUND, "node %s is not registered", n->id);
+        mt_node_reply_error(msg, MT_ENOTFOUND, "node %s is not registered", n->id);
         return false;
     }
     switch (r->op) {
@@ -236,14 +236,14 @@ static bool handle_request(mt_actor_t *self, node_t *n, mt_msg_t *msg)
         return false;
     case MT_NODE_OP_REGISTER:
         if (!r->reg || mt_node_reg_check(r->reg, err, sizeof err) != MT_OK) {
-            mt__node_reply_error(msg, MT_EBADREQ, "%s", r->reg ? err : "node: missing");
+            mt_node_reply_error(msg, MT_EBADREQ, "%s", r->reg ? err : "node: missing");
             return false;
         }
         start_write(self, n, msg, mt_store_msg_register(n->id, mt_node_reg_ref(r->reg)));
         return true;
     case MT_NODE_OP_HEARTBEAT: {
         if (!heartbeat_valid(msg, err, sizeof err)) {
-            mt__node_reply_error(msg, MT_EBADREQ, "%s", err);
+            mt_node_reply_error(msg, MT_EBADREQ, "%s", err);
             return false;
         }
         mt_msg_t *last = supersede(n, msg);
@@ -255,7 +255,7 @@ static bool handle_request(mt_actor_t *self, node_t *n, mt_msg_t *msg)
     }
     case MT_NODE_OP_LABELS:
         if (r->reg && mt_node_reg_check(r->reg, err, sizeof err) != MT_OK) {
-            mt__node_reply_error(msg, MT_EBADREQ, "%s", err);
+            mt_node_reply_error(msg, MT_EBADREQ, "%s", err);
             return false;
         }
         start_write(self, n, msg, mt_store_msg_labels(n->id, mt_node_reg_ref(r->reg),
@@ -267,16 +267,16 @@ static bool handle_request(mt_actor_t *self, node_t *n, mt_msg_t *msg)
     case MT_NODE_OP_LIST:
         break;
     }
-    mt__node_reply_error(msg, MT_EINTERNAL, "node actor got a list request");
+    mt_node_reply_error(msg, MT_EINTERNAL, "node actor got a list request");
     return false;
 }
 
 static void answer(node_t *n, mt_msg_t *req, int err, const char *message)
 {
     if (err != MT_OK)
-        mt__node_reply_error(req, err, "%s", message);
+        mt_node_reply_error(req, err, "%s", message);
     else if (mt_node_req(req)->op == MT_NODE_OP_DELETE)
-        mt_reply(req, mt__node_reply_new(MT_OK, NULL));
+        mt_reply(req, mt_node_reply_new(MT_OK, NULL));
     else
         reply_view(n, req);
 }

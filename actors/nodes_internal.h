@@ -37,12 +37,4 @@ mt_actor_t *mt__node_spawn(mt_runtime_t *rt, mt__nodes_cfg_t *cfg, const char *i
 mt_actor_t *mt__directory_spawn(mt_runtime_t *rt, mt__nodes_cfg_t *cfg);
 mt_actor_t *mt__reload_spawn(mt_runtime_t *rt, mt__nodes_cfg_t *cfg);
 
-/*  Builders for replies and notices. */
-mt_msg_t *mt__node_reply_new(int err, const char *message);
-mt_msg_t *mt__node_changed_new(mt_node_change_t change, int64_t revision,
-                               const mt_node_view_t *view);
-/*  Answers req with err (no view) — for validation failures and not_found. */
-void mt__node_reply_error(mt_msg_t *req, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 #endif
