@@ -1,0 +1,81 @@
+/*  mt_codec.h — the wire format of PROTOCOL.md: msgpack request and reply
+    bodies, and change notices, to and from typed messages.
+
+    Decoding is strict and safe on untrusted input: the body must be one
+    msgpack map; before msgpack-c unpacks it (its unpacker allocates for a
+    declared element count before reading the elements), every declared
+    count is bounded by the bytes that remain and nesting by MT_CODEC_DEPTH.
+    Errors come back as mt_model.h codes with a message for the client. */
+#ifndef MT_CODEC_H_INCLUDED
+#define MT_CODEC_H_INCLUDED
+
+#include "mt_cluster_msg.h"
+#include "mt_core.h"
+#include "mt_model.h"
+#include "mt_node_msg.h"
+
+#include <msgpack.h>
+
+#define MT_CODEC_DEPTH 16
+#define MT_CODEC_MAX_BODY_DEFAULT (1024 * 1024)
+
+typedef enum {
+    MT_OP_NODE_REGISTER, MT_OP_NODE_HEARTBEAT, MT_OP_NODE_LABELS,
+    MT_OP_NODE_GET, MT_OP_NODE_LIST, MT_OP_NODE_DELETE,
+    MT_OP_RC_ADD, MT_OP_RC_SET, MT_OP_RC_DEL, MT_OP_RC_GET, MT_OP_RC_LIST,
+    MT_OP_CLUSTER_INFO, MT_OP_REPLICA_STATS,
+} mt_op_t;
+
+/*  "node.register", ... */
+const char *mt_op_name(mt_op_t op);
+
+typedef struct {
+    mt_op_t op;
+    bool has_rid;
+    uint64_t rid;
+    mt_msg_t *msg;          /* node ops: an MT_NODE_REQ ready to ask; else NULL */
+} mt_request_t;
+
+/*  Decodes one request body. On error returns MT_EBADREQ, MT_EUNKNOWNOP or
+    MT_ETOOLARGE with err filled; rid is still extracted when the body was a
+    map with a valid "rid", so the error reply can echo it. On MT_OK the
+    caller owns out->msg. */
+int mt_codec_decode_request(const void *body, size_t size, size_t max_size,
+                            mt_request_t *out, char *err, size_t errlen);
+
+/*  Replies, packed into buf (cleared first). `now_ms` is not needed: views
+    carry `healthy` as computed by their producer. */
+void mt_codec_encode_error(msgpack_sbuffer *buf, bool has_rid, uint64_t rid,
+                           int err, const char *message);
+/*  A node reply for op (get/register/...: {"node": view}; delete: {};
+    list: {"nodes": [...], "next"?}); an error reply if r->err != MT_OK. */
+void mt_codec_encode_node_reply(msgpack_sbuffer *buf, bool has_rid, uint64_t rid,
+                                mt_op_t op, const mt_node_reply_t *r);
+void mt_codec_encode_cluster_info(msgpack_sbuffer *buf, bool has_rid, uint64_t rid,
+                                  const mt_cluster_info_t *info);
+void mt_codec_encode_stats(msgpack_sbuffer *buf, bool has_rid, uint64_t rid,
+                           const mt_stats_list_t *stats);
+/*  A view as PROTOCOL.md's node view map (for replies and notices). */
+void mt_codec_pack_node_view(msgpack_packer *pk, const mt_node_view_t *view);
+
+/*  Change notices: topic "node/<id>" and the body map of PROTOCOL.md. */
+void mt_codec_encode_node_notice(msgpack_sbuffer *buf, const char *replica, uint64_t seq,
+                                 const mt_node_changed_t *change);
+typedef struct {
+    char replica[MT_REPLICA_ID_MAX + 1];
+    uint64_t seq;
+    bool node;              /* kind "node" (false: "rc") */
+    mt_node_change_t change;
+    int64_t revision;
+    mt_msg_t *merge;        /* node notices: an MT_NODE_MERGE of the view's groups */
+} mt_notice_t;
+/*  Decodes a notice body (same safety as requests). Caller owns out->merge. */
+int mt_codec_decode_notice(const void *body, size_t size, mt_notice_t *out,
+                           char *err, size_t errlen);
+
+/*  For clients (metactl): msgpack object → JSON text (caller frees). */
+char *mt_codec_to_json(const msgpack_object *obj);
+/*  Bounds-checks an untrusted msgpack body: MT_OK or MT_EBADREQ. */
+int mt_codec_check(const void *body, size_t size, char *err, size_t errlen);
+
+#endif
