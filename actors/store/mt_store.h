@@ -52,6 +52,9 @@ enum {
     MT_STORE_DONE,
     MT_STORE_LOADED,
     MT_STORE_SCANNED,
+    MT_STORE_REPLICA_BEAT,  /* (reader) mt_store_replica_beat_t → REPLICAS */
+    MT_STORE_REPLICA_LEAVE, /* (reader) mt_store_replica_leave_t → DONE */
+    MT_STORE_REPLICAS,
 };
 
 typedef enum { MT_STORE_REGISTER, MT_STORE_LABELS } mt_store_reg_op_t;
@@ -123,6 +126,46 @@ typedef struct {
     uint32_t nrows;
     mt_store_row_t *rows;           /* sorted by id; owned by the message */
 } mt_store_scanned_t;
+
+/* ---- replicas (membership) ----------------------------------------------
+
+    A replica upserts its own row every second (REPLICA_BEAT) and gets back
+    every row with `alive` computed by the database's clock (heartbeat_at
+    within alive_ms of the server's now), sorted by replica_id — so every
+    replica derives the same live list whatever its own clock says — and
+    the cluster uuid (created once per database by the schema). On a clean
+    shutdown it deletes its row (REPLICA_LEAVE). */
+typedef struct {
+    char replica_id[65];
+    char endpoint[256];
+    char pub_endpoint[256];
+    int64_t started_at;             /* ms, the replica's clock (informational) */
+    int64_t alive_ms;               /* liveness window, e.g. 3000 */
+} mt_store_replica_beat_t;
+
+typedef struct { char replica_id[65]; } mt_store_replica_leave_t;
+
+typedef struct {
+    char replica_id[65];
+    char endpoint[256];
+    char pub_endpoint[256];
+    int64_t heartbeat_at;           /* ms, the database's clock */
+    bool alive;
+} mt_store_replica_t;
+
+typedef struct {
+    int err;
+    char message[200];
+    char cluster_uuid[37];
+    int64_t now_ms;                 /* the database's clock */
+    uint32_t nreplicas;
+    mt_store_replica_t *replicas;   /* sorted by replica_id; owned by the message */
+} mt_store_replicas_t;
+
+mt_msg_t *mt_store_msg_replica_beat(const char *replica_id, const char *endpoint,
+                                    const char *pub_endpoint, int64_t started_at,
+                                    int64_t alive_ms);
+mt_msg_t *mt_store_msg_replica_leave(const char *replica_id);
 
 /* ---- the pool ---------------------------------------------------------- */
 
