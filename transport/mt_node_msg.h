@@ -17,6 +17,9 @@ enum {
     MT_NODE_REPLY,
     MT_NODE_CHANGED,
     MT_NODE_MERGE,          /* mt_node_merge_t: a group learned from elsewhere */
+    MT_NODE_RELOAD,         /* to the reload actor: read the database now (e.g. a
+                               notice sequence gap); asked, it answers RELOADED */
+    MT_NODE_RELOADED,       /* payload: int err, uint32_t rows */
 };
 
 typedef enum {

@@ -1,0 +1,35 @@
+/*  mt_membership.h — this replica's row in the replicas table, and the
+    sorted list of live replicas.
+
+    Messages handled:
+      (timer)               every beat_ms: upsert our row, read everyone's.
+      MT_CLUSTER_INFO_REQ   answered from the last read (cluster.info).
+      MT_MEMBERSHIP_LEAVE   asked at shutdown: delete our row, then answer.
+    When the live set changes it tells the bus (MT_BUS_PEERS) and the
+    listener (MT_MEMBERS, for the remote-cluster priority writer). */
+#ifndef MT_MEMBERSHIP_H_INCLUDED
+#define MT_MEMBERSHIP_H_INCLUDED
+
+#include "mt_bus.h"
+#include "mt_cluster_msg.h"
+#include "mt_core.h"
+#include "mt_store.h"
+
+enum {
+    MT_MEMBERSHIP_LEAVE = MT_MSG_USER + 330,
+    MT_MEMBERSHIP_LEFT,             /* payload int err */
+    MT_MEMBERS,                     /* mt_cluster_info_t: the live members only */
+};
+
+typedef struct {
+    mt_store_t *store;
+    const char *replica_id, *endpoint, *pub_endpoint;
+    int64_t beat_ms;                /* 0 = 1000 */
+    int64_t alive_ms;               /* 0 = 3000 */
+    mt_actor_t *bus;                /* or NULL */
+    mt_actor_t *listener;           /* or NULL */
+} mt_membership_opts_t;
+
+mt_actor_t *mt_membership_spawn(mt_runtime_t *rt, const mt_membership_opts_t *opts);
+
+#endif

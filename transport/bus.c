@@ -1,0 +1,269 @@
+/*  bus.c — change notices between replicas: PUB for ours, SUB for theirs.
+
+    Messages handled:
+      MT_NODE_CHANGED   a change of this replica's: one notice, topic
+                        "node/<id>", body per PROTOCOL.md with the next seq.
+                        Health flips (revision 0: a timer, not a write) go
+                        out too, carrying the view's revision, so watchers
+                        see a node turn unhealthy; peers merge them as no-ops.
+      MT_BUS_PEERS      the live peers: connect to new ones, disconnect gone.
+    From the SUB socket: a peer's notice becomes an MT_NODE_MERGE for the
+    directory. Sequence numbers per publisher: a gap, a publisher first
+    seen past seq 1 (we joined late), or a seq that went backwards (it
+    restarted) all ask the reload actor for a pass at once — the periodic
+    reload covers whatever else was lost. */
+#include "mt_bus.h"
+#include "mt_codec.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define BURST 512
+
+typedef struct {
+    zsock_t *pub, *sub;
+    mt_bus_opts_t opts;
+    char replica_id[MT_REPLICA_ID_MAX + 1];
+    uint64_t seq;
+    zhashx_t *last_seq;             /* publisher id → uint64_t* last seq seen */
+    zhashx_t *connected;            /* pub endpoint → replica id (strings) */
+    msgpack_sbuffer buf;
+    mt_bus_counters_t *ctr;
+} bus_t;
+
+static void bump(_Atomic uint64_t *c)
+{
+    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+/* ---- publishing -------------------------------------------------------- */
+
+static void publish(bus_t *b, mt_node_changed_t *c)
+{
+    if (c->revision == 0) {         /* a health flip: say which state it is */
+        int64_t r = 0;
+        if (c->view.reg)
+            r = c->view.reg->reg_revision;
+        if (c->view.status && c->view.status->status_revision > r)
+            r = c->view.status->status_revision;
+        c->revision = r;
+    }
+    mt_codec_encode_node_notice(&b->buf, b->replica_id, ++b->seq, c);
+    char topic[MT_NODE_ID_MAX + 8];
+    snprintf(topic, sizeof topic, "node/%s", c->view.id);
+    zmsg_t *m = zmsg_new();
+    zmsg_addstr(m, topic);
+    zmsg_addmem(m, b->buf.data, b->buf.size);
+    /*  PUB never blocks: past its high-water mark libzmq drops, and the
+        subscriber sees the gap in seq and reloads. */
+    if (zmsg_send(&m, b->pub) != 0) {
+        zmsg_destroy(&m);
+        bump(&b->ctr->dropped);
+    }
+    else
+        bump(&b->ctr->sent);
+}
+
+/* ---- subscribing ------------------------------------------------------- */
+
+static void ask_reload(bus_t *b)
+{
+    bump(&b->ctr->gaps);
+    if (b->opts.reload)
+        mt_send(b->opts.reload, mt_msg_new(MT_NODE_RELOAD, 0));
+}
+
+static void track_seq(bus_t *b, const char *publisher, uint64_t seq)
+{
+    uint64_t *last = zhashx_lookup(b->last_seq, publisher);
+    if (!last) {
+        last = malloc(sizeof *last);
+        if (!last)
+            abort();
+        zhashx_insert(b->last_seq, publisher, last);
+        if (seq != 1)
+            ask_reload(b);          /* joined late: earlier notices missed */
+    }
+    else if (seq != *last + 1)
+        ask_reload(b);              /* a gap, or the publisher restarted */
+    *last = seq;
+}
+
+static void receive(bus_t *b, zmsg_t *m)
+{
+    zframe_t *topic = zmsg_first(m);
+    zframe_t *body = zmsg_next(m);
+    if (!topic || !body)
+        return;
+    mt_notice_t n;
+    char err[200];
+    if (mt_codec_decode_notice(zframe_data(body), zframe_size(body), &n, err, sizeof err) != MT_OK) {
+        zsys_warning("bus: dropped a malformed notice: %s", err);
+        return;
+    }
+    bump(&b->ctr->received);
+    if (strcmp(n.replica, b->replica_id) != 0) {
+        track_seq(b, n.replica, n.seq);
+        if (n.merge) {
+            mt_send(b->opts.directory, n.merge);
+            n.merge = NULL;
+        }
+    }
+    mt_msg_free(n.merge);
+}
+
+static void set_peers(bus_t *b, const mt_bus_peers_t *p)
+{
+    if (!b->sub)
+        return;
+    /*  Disconnect from endpoints no longer listed. */
+    zlist_t *gone = zlist_new();
+    for (void *v = zhashx_first(b->connected); v; v = zhashx_next(b->connected)) {
+        const char *ep = zhashx_cursor(b->connected);
+        bool listed = false;
+        for (uint32_t i = 0; i < p->n && !listed; i++)
+            listed = strcmp(p->peers[i].pub_endpoint, ep) == 0;
+        if (!listed)
+            zlist_append(gone, (void *) ep);
+    }
+    for (const char *ep = zlist_first(gone); ep; ep = zlist_next(gone)) {
+        zsock_disconnect(b->sub, "%s", ep);
+        zhashx_delete(b->connected, ep);
+    }
+    zlist_destroy(&gone);
+    for (uint32_t i = 0; i < p->n; i++) {
+        const char *ep = p->peers[i].pub_endpoint;
+        if (strcmp(p->peers[i].replica_id, b->replica_id) == 0 || zhashx_lookup(b->connected, ep))
+            continue;
+        if (zsock_connect(b->sub, "%s", ep) == 0)
+            zhashx_insert(b->connected, ep, strdup(p->peers[i].replica_id));
+        else
+            zsys_warning("bus: cannot connect to %s", ep);
+    }
+    atomic_store_explicit(&b->ctr->peers, zhashx_size(b->connected), memory_order_relaxed);
+}
+
+/* ---- the actor --------------------------------------------------------- */
+
+static int wait_io(mt_actor_t *self, void *state, int mailbox_fd, int timeout_ms)
+{
+    bus_t *b = state;
+    zmq_pollitem_t items[] = {
+        { NULL, mailbox_fd, ZMQ_POLLIN, 0 },
+        { b->sub ? zsock_resolve(b->sub) : NULL, 0, ZMQ_POLLIN, 0 },
+    };
+    int rc = zmq_poll(items, b->sub ? 2 : 1, timeout_ms);
+    if (rc < 0)
+        return errno == ETERM ? MT_ECLOSED : MT_OK;     /* EINTR: go on */
+    if (b->sub && (items[1].revents & ZMQ_POLLIN)) {
+        for (int i = 0; i < BURST; i++) {
+            zmsg_t *m = zmsg_recv(b->sub);
+            if (!m)
+                break;
+            receive(b, m);
+            zmsg_destroy(&m);
+        }
+    }
+    return MT_OK;
+}
+
+static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
+{
+    bus_t *b = state;
+    switch (msg->type) {
+    case MT_NODE_CHANGED:
+        publish(b, mt_node_changed(msg));
+        break;
+    case MT_BUS_PEERS:
+        set_peers(b, mt_msg_data(msg));
+        break;
+    default:
+        break;
+    }
+}
+
+static void destroy(void *state)
+{
+    bus_t *b = state;
+    zsock_destroy(&b->pub);
+    zsock_destroy(&b->sub);
+    zhashx_destroy(&b->last_seq);
+    zhashx_destroy(&b->connected);
+    msgpack_sbuffer_destroy(&b->buf);
+    mt_actor_unref(&b->opts.directory);
+    mt_actor_unref(&b->opts.reload);
+    /*  The counters outlive the bus: the daemon's stats may still read
+        them; it frees them after the runtime is gone. */
+    free(b);
+}
+
+static void free_str(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+int mt_bus_start(mt_runtime_t *rt, const mt_bus_opts_t *opts, mt_actor_t **out,
+                 mt_bus_counters_t **counters, char *err, size_t errlen)
+{
+    *out = NULL;
+    bus_t *b = calloc(1, sizeof *b);
+    mt_bus_counters_t *ctr = calloc(1, sizeof *ctr);
+    if (!b || !ctr) {
+        free(b);
+        free(ctr);
+        return MT_ENOMEM;
+    }
+    b->opts = *opts;
+    b->ctr = ctr;
+    snprintf(b->replica_id, sizeof b->replica_id, "%s", opts->replica_id);
+    b->pub = zsock_new(ZMQ_PUB);
+    zsock_set_sndhwm(b->pub, 100000);
+    zsock_set_linger(b->pub, 500);          /* the last notices go out on close */
+    if (zsock_bind(b->pub, "%s", opts->endpoint) < 0) {
+        snprintf(err, errlen, "bus: cannot bind %s: %s", opts->endpoint, zmq_strerror(zmq_errno()));
+        zsock_destroy(&b->pub);
+        free(b);
+        free(ctr);
+        return MT_EINVAL;
+    }
+    if (opts->subscribe) {
+        b->sub = zsock_new(ZMQ_SUB);
+        zsock_set_rcvhwm(b->sub, 100000);
+        zsock_set_maxmsgsize(b->sub, 4 * MT_CODEC_MAX_BODY_DEFAULT);
+        zsock_set_linger(b->sub, 0);
+        zsock_set_rcvtimeo(b->sub, 0);
+        zsock_set_subscribe(b->sub, "");
+    }
+    b->last_seq = zhashx_new();
+    zhashx_set_destructor(b->last_seq, free_str);
+    b->connected = zhashx_new();            /* endpoint → replica id */
+    zhashx_set_destructor(b->connected, free_str);
+    b->opts.directory = opts->directory ? mt_actor_ref(opts->directory) : NULL;
+    b->opts.reload = opts->reload ? mt_actor_ref(opts->reload) : NULL;
+    msgpack_sbuffer_init(&b->buf);
+    mt_spawn_opts_t o = {
+        .behaviour = behaviour, .state = b, .destroy = destroy,
+        .pinned = true, .wait = wait_io,
+    };
+    *out = mt_spawn_opts(rt, &o);
+    if (!*out) {
+        destroy(b);
+        free(ctr);
+        snprintf(err, errlen, "bus: cannot start its thread");
+        return MT_ESYSTEM;
+    }
+    if (counters)
+        *counters = ctr;
+    return MT_OK;
+}
+
+mt_msg_t *mt_bus_peers_new(uint32_t n)
+{
+    mt_msg_t *m = mt_msg_new(MT_BUS_PEERS, sizeof(mt_bus_peers_t)
+                                           + n * sizeof(((mt_bus_peers_t *) 0)->peers[0]));
+    ((mt_bus_peers_t *) mt_msg_data(m))->n = n;
+    return m;
+}

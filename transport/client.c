@@ -1,0 +1,154 @@
+/*  client.c — calls over a DEALER socket. A timed-out call's late reply is
+    told apart by its rid and discarded by the next call. */
+#include "mt_client.h"
+#include "mt_codec.h"
+
+#include <czmq.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct mt_client {
+    zsock_t *sock;
+    uint64_t next_rid;
+    msgpack_sbuffer buf;
+};
+
+mt_client_t *mt_client_new(const char *endpoint)
+{
+    mt_client_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->sock = zsock_new(ZMQ_DEALER);
+    if (!c->sock || zsock_connect(c->sock, "%s", endpoint) != 0) {
+        zsock_destroy(&c->sock);
+        free(c);
+        return NULL;
+    }
+    zsock_set_linger(c->sock, 0);
+    c->next_rid = 1;
+    msgpack_sbuffer_init(&c->buf);
+    return c;
+}
+
+void mt_client_destroy(mt_client_t **c_p)
+{
+    mt_client_t *c = *c_p;
+    if (!c)
+        return;
+    *c_p = NULL;
+    zsock_destroy(&c->sock);
+    msgpack_sbuffer_destroy(&c->buf);
+    free(c);
+}
+
+const msgpack_object *mt_map_get(const msgpack_object *map, const char *key)
+{
+    if (!map || map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    size_t n = strlen(key);
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n
+            && memcmp(k->via.str.ptr, key, n) == 0)
+            return &map->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+static void copy_str(char *dst, size_t cap, const msgpack_object *o)
+{
+    if (o && o->type == MSGPACK_OBJECT_STR) {
+        size_t n = o->via.str.size < cap - 1 ? o->via.str.size : cap - 1;
+        memcpy(dst, o->via.str.ptr, n);
+        dst[n] = '\0';
+    }
+    else
+        dst[0] = '\0';
+}
+
+/*  Parses a reply body; MT_OK when it is a reply map with our rid. */
+static int parse(mt_reply_t *r, zframe_t *body, uint64_t rid)
+{
+    char err[128];
+    if (mt_codec_check(zframe_data(body), zframe_size(body), err, sizeof err) != MT_OK)
+        return MT_EBADREQ;
+    /*  msgpack_unpack_next's strings point into the buffer: keep a copy. */
+    free(r->body);
+    r->size = zframe_size(body);
+    r->body = malloc(r->size ? r->size : 1);
+    if (!r->body)
+        return MT_ENOMEM;
+    memcpy(r->body, zframe_data(body), r->size);
+    size_t off = 0;
+    if (msgpack_unpack_next(&r->unpacked, r->body, r->size, &off) != MSGPACK_UNPACK_SUCCESS)
+        return MT_EBADREQ;
+    const msgpack_object *top = &r->unpacked.data;
+    const msgpack_object *o = mt_map_get(top, "rid");
+    if (!o || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 != rid)
+        return MT_ENOENT;           /* someone else's (a timed-out call's) */
+    const msgpack_object *ok = mt_map_get(top, "ok");
+    if (!ok || ok->type != MSGPACK_OBJECT_BOOLEAN)
+        return MT_EBADREQ;
+    r->ok = ok->via.boolean;
+    if (r->ok)
+        r->result = mt_map_get(top, "result");
+    else {
+        const msgpack_object *e = mt_map_get(top, "error");
+        copy_str(r->code, sizeof r->code, mt_map_get(e, "code"));
+        copy_str(r->message, sizeof r->message, mt_map_get(e, "message"));
+    }
+    return MT_OK;
+}
+
+int mt_client_call(mt_client_t *c, const char *op, uint32_t nargs, mt_client_pack_fn *pack,
+                   void *arg, int timeout_ms, mt_reply_t *reply)
+{
+    memset(reply, 0, sizeof *reply);
+    msgpack_unpacked_init(&reply->unpacked);
+    uint64_t rid = c->next_rid++;
+    msgpack_sbuffer_clear(&c->buf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &c->buf, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, nargs + 2);
+    msgpack_pack_str_with_body(&pk, "op", 2);
+    msgpack_pack_str_with_body(&pk, op, strlen(op));
+    msgpack_pack_str_with_body(&pk, "rid", 3);
+    msgpack_pack_uint64(&pk, rid);
+    if (pack)
+        pack(&pk, arg);
+    zmsg_t *m = zmsg_new();
+    zmsg_addmem(m, NULL, 0);        /* the delimiter, as REQ would send */
+    zmsg_addmem(m, c->buf.data, c->buf.size);
+    if (zmsg_send(&m, c->sock) != 0) {
+        zmsg_destroy(&m);
+        return MT_ECLOSED;
+    }
+    int64_t deadline = zclock_mono() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - zclock_mono();
+        if (left <= 0)
+            return MT_ETIMEDOUT;
+        zmq_pollitem_t item = { zsock_resolve(c->sock), 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll(&item, 1, (long) left) <= 0)
+            continue;               /* timeout or EINTR: the loop decides */
+        zmsg_t *in = zmsg_recv(c->sock);
+        if (!in)
+            continue;
+        zframe_t *body = zmsg_last(in);
+        int rc = body ? parse(reply, body, rid) : MT_EBADREQ;
+        zmsg_destroy(&in);
+        if (rc == MT_ENOENT) {
+            msgpack_unpacked_destroy(&reply->unpacked);
+            msgpack_unpacked_init(&reply->unpacked);
+            continue;
+        }
+        return rc;
+    }
+}
+
+void mt_reply_free(mt_reply_t *reply)
+{
+    msgpack_unpacked_destroy(&reply->unpacked);
+    free(reply->body);
+    memset(reply, 0, sizeof *reply);
+}

@@ -1,0 +1,217 @@
+/*  codec_check.c — the bounds pre-check of untrusted msgpack, and UTF-8.
+
+    msgpack-c's unpacker allocates room for a container's declared element
+    count before it reads the elements (the five bytes `dd ff ff ff ff` ask
+    for 4 Gi objects, ~96 GiB) and recurses as deep as the input nests. So
+    before msgpack-c sees a body, this walker reads the raw bytes once,
+    without allocating:
+
+    * every str/bin/ext length must fit in the bytes that remain;
+    * every element announced by an array or map header needs at least one
+      byte, so the elements announced and not yet started never outnumber
+      the bytes that remain (this bounds msgpack-c's allocations by the body
+      size);
+    * containers nest at most MT_CODEC_DEPTH deep;
+    * the body is exactly one object: nothing missing, nothing trailing. */
+#include "codec_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int mt__fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return MT_EBADREQ;
+}
+
+/* ---- UTF-8 ------------------------------------------------------------- */
+
+size_t mt__utf8_seq(const unsigned char *p, size_t avail, uint32_t *cp_out)
+{
+    if (avail == 0)
+        return 0;
+    unsigned c = p[0];
+    size_t len;
+    uint32_t cp, min;
+    if (c < 0x80) {
+        len = 1, cp = c, min = 0;
+    } else if ((c & 0xe0) == 0xc0) {
+        len = 2, cp = c & 0x1f, min = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+        len = 3, cp = c & 0x0f, min = 0x800;
+    } else if ((c & 0xf8) == 0xf0) {
+        len = 4, cp = c & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (avail < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    if (cp_out)
+        *cp_out = cp;
+    return len;
+}
+
+bool mt__utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *) s;
+    size_t i = 0;
+    while (i < n) {
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len = mt__utf8_seq(p + i, n - i, NULL);
+        if (!len)
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+/* ---- the walker -------------------------------------------------------- */
+
+static uint64_t be(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/*  What one header byte says: `lenbytes` big-endian length bytes follow
+    (then `extra` + that length of payload), or a fixed payload of `fixed`
+    bytes, or a container of `count` elements (×2 for maps). */
+typedef struct {
+    int lenbytes;       /* 0, 1, 2 or 4 */
+    uint64_t fixed;     /* payload bytes when lenbytes == 0 */
+    uint64_t extra;     /* ext: the type byte, added to the read length */
+    bool container;
+    int per;            /* elements per counted entry: 1 array, 2 map */
+    uint64_t count;     /* fix containers: the count in the header */
+} header_t;
+
+static bool header(uint8_t t, header_t *h)
+{
+    memset(h, 0, sizeof *h);
+    if (t <= 0x7f || t >= 0xe0)             /* fixints */
+        return true;
+    if (t <= 0x8f) {                        /* fixmap */
+        h->container = true, h->per = 2, h->count = t & 0x0f;
+        return true;
+    }
+    if (t <= 0x9f) {                        /* fixarray */
+        h->container = true, h->per = 1, h->count = t & 0x0f;
+        return true;
+    }
+    if (t <= 0xbf) {                        /* fixstr */
+        h->fixed = t & 0x1f;
+        return true;
+    }
+    switch (t) {
+    case 0xc0: case 0xc2: case 0xc3: return true;           /* nil, false, true */
+    case 0xc4: case 0xd9: h->lenbytes = 1; return true;     /* bin8, str8 */
+    case 0xc5: case 0xda: h->lenbytes = 2; return true;     /* bin16, str16 */
+    case 0xc6: case 0xdb: h->lenbytes = 4; return true;     /* bin32, str32 */
+    case 0xc7: h->lenbytes = 1, h->extra = 1; return true;  /* ext8 */
+    case 0xc8: h->lenbytes = 2, h->extra = 1; return true;  /* ext16 */
+    case 0xc9: h->lenbytes = 4, h->extra = 1; return true;  /* ext32 */
+    case 0xca: h->fixed = 4; return true;                   /* float32 */
+    case 0xcb: h->fixed = 8; return true;                   /* float64 */
+    case 0xcc: case 0xd0: h->fixed = 1; return true;        /* (u)int8 */
+    case 0xcd: case 0xd1: h->fixed = 2; return true;
+    case 0xce: case 0xd2: h->fixed = 4; return true;
+    case 0xcf: case 0xd3: h->fixed = 8; return true;
+    case 0xd4: h->fixed = 2; return true;                   /* fixext1..16 */
+    case 0xd5: h->fixed = 3; return true;
+    case 0xd6: h->fixed = 5; return true;
+    case 0xd7: h->fixed = 9; return true;
+    case 0xd8: h->fixed = 17; return true;
+    case 0xdc: h->container = true, h->per = 1, h->lenbytes = 2; return true;
+    case 0xdd: h->container = true, h->per = 1, h->lenbytes = 4; return true;
+    case 0xde: h->container = true, h->per = 2, h->lenbytes = 2; return true;
+    case 0xdf: h->container = true, h->per = 2, h->lenbytes = 4; return true;
+    default: return false;                  /* 0xc1: never used */
+    }
+}
+
+int mt_codec_check(const void *body, size_t size, char *err, size_t errlen)
+{
+    if (!body || size == 0)
+        return mt__fail(err, errlen, "body: empty");
+    const uint8_t *p = body, *end = p + size;
+    uint64_t left[MT_CODEC_DEPTH];      /* elements still to come per open container */
+    int depth = 0;
+    uint64_t announced = 0;             /* elements announced, not yet started */
+    for (;;) {
+        if (p == end)
+            return mt__fail(err, errlen, "body: truncated msgpack");
+        size_t at = (size_t) (p - (const uint8_t *) body);
+        uint8_t t = *p++;
+        if (depth > 0)
+            announced--;
+        header_t h;
+        if (!header(t, &h))
+            return mt__fail(err, errlen, "body: invalid msgpack byte 0x%02x at offset %zu", t, at);
+        uint64_t n = h.count;
+        if (h.lenbytes) {
+            if ((size_t) (end - p) < (size_t) h.lenbytes)
+                return mt__fail(err, errlen, "body: truncated msgpack");
+            n = be(p, h.lenbytes);
+            p += h.lenbytes;
+        }
+        if (!h.container) {
+            uint64_t payload = h.lenbytes ? n + h.extra : h.fixed;
+            if (payload > (uint64_t) (end - p))
+                return mt__fail(err, errlen, "body: length at offset %zu exceeds the body", at);
+            p += payload;
+        } else {
+            if (depth == MT_CODEC_DEPTH)
+                return mt__fail(err, errlen, "body: nested deeper than %d", MT_CODEC_DEPTH);
+            uint64_t elements = n * (uint64_t) h.per;
+            if (elements > (uint64_t) (end - p) - announced)
+                return mt__fail(err, errlen,
+                                "body: container at offset %zu declares more elements than the body holds",
+                                at);
+            if (elements) {
+                announced += elements;
+                left[depth++] = elements;
+                continue;               /* its first element comes next */
+            }
+        }
+        /*  One element is complete: count it off its container, and every
+            container it completes in turn. */
+        while (depth > 0 && --left[depth - 1] == 0)
+            depth--;
+        if (depth == 0)
+            break;
+    }
+    if (p != end)
+        return mt__fail(err, errlen, "body: %zu trailing bytes after the msgpack object",
+                        (size_t) (end - p));
+    return MT_OK;
+}
+
+int mt__codec_unpack(const void *body, size_t size, msgpack_unpacked *u,
+                     char *err, size_t errlen)
+{
+    int rc = mt_codec_check(body, size, err, errlen);
+    if (rc != MT_OK)
+        return rc;
+    size_t off = 0;
+    msgpack_unpack_return r = msgpack_unpack_next(u, body, size, &off);
+    if (r != MSGPACK_UNPACK_SUCCESS || off != size)
+        return mt__fail(err, errlen, "body: malformed msgpack");
+    return MT_OK;
+}

@@ -1,0 +1,88 @@
+/*  codec_internal.h — shared pieces of the msgpack codec (codec_*.c).
+
+    Decoding is two steps: mt__codec_unpack bounds-checks the raw bytes
+    (codec_check.c) and only then lets msgpack-c unpack them; the typed
+    field readers below (codec_field.c) turn msgpack objects into node group
+    templates. Every copy a reader makes lives in the unpacked object's zone,
+    so one msgpack_unpacked_destroy frees all temporary memory and no error
+    path has anything else to release. */
+#ifndef MT_CODEC_INTERNAL_H_INCLUDED
+#define MT_CODEC_INTERNAL_H_INCLUDED
+
+#include "mt_codec.h"
+
+#include <stdarg.h>
+
+/*  Bodies of notices are not limited by the client's max_size: a node view
+    carries both groups. This only stops absurd input early. */
+#define MT__NOTICE_MAX_BODY (16u * 1024 * 1024)
+
+/*  Formats err (if any) and returns MT_EBADREQ. */
+int mt__fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*  Length of the valid UTF-8 sequence at p (1-4), or 0 if the bytes at p do
+    not start one (overlong forms, surrogates and code points above
+    U+10FFFF are invalid). */
+size_t mt__utf8_seq(const unsigned char *p, size_t avail, uint32_t *cp);
+bool mt__utf8_valid(const char *s, size_t n);
+
+/*  mt_codec_check, then msgpack-c. u must be initialised
+    (msgpack_unpacked_init); the caller destroys it in every case. */
+int mt__codec_unpack(const void *body, size_t size, msgpack_unpacked *u,
+                     char *err, size_t errlen);
+
+/* ---- typed fields ------------------------------------------------------ */
+
+typedef struct {
+    msgpack_zone *zone;     /* where decoded strings and arrays are copied */
+    char *err;
+    size_t errlen;
+} mt__dec_t;
+
+/*  True if o is the string key. */
+bool mt__key_is(const msgpack_object *o, const char *key);
+/*  The value of string key `key` in map (the last one if repeated), or NULL
+    when absent or nil: an optional field sent as nil counts as absent. */
+const msgpack_object *mt__map_get(const msgpack_object *map, const char *key);
+
+/*  Each reader checks the type ("grpc_port: expected an integer") and
+    returns MT_OK or MT_EBADREQ with d->err set. Strings must be UTF-8
+    without NUL bytes; the result is a NUL-terminated copy in d->zone. */
+int mt__dec_str(mt__dec_t *d, const msgpack_object *o, const char *field, const char **out);
+int mt__dec_i64(mt__dec_t *d, const msgpack_object *o, const char *field, int64_t *out);
+int mt__dec_u64(mt__dec_t *d, const msgpack_object *o, const char *field, uint64_t *out);
+int mt__dec_bool(mt__dec_t *d, const msgpack_object *o, const char *field, bool *out);
+int mt__dec_str_map(mt__dec_t *d, const msgpack_object *o, const char *field,
+                    mt_str_pair_t **out, uint32_t *n);
+int mt__dec_int_map(mt__dec_t *d, const msgpack_object *o, const char *field,
+                    mt_int_pair_t **out, uint32_t *n);
+int mt__dec_str_array(mt__dec_t *d, const msgpack_object *o, const char *field,
+                      const char ***out, uint32_t *n);
+
+/*  A required node id (key "id" of map), validated by mt_node_id_check. */
+int mt__dec_node_id(mt__dec_t *d, const msgpack_object *map, const char **id);
+
+/*  The registration keys of a node map into a template (pointers into
+    d->zone). In a request (view = false) grpc_port, when given, must be
+    1-65535, and reg_revision / versions_hash are ignored; in a view port 0
+    means "not given" and reg_revision is read. Runs mt_node_reg_check. */
+int mt__dec_reg(mt__dec_t *d, const msgpack_object *map, bool view, mt_node_reg_t *t);
+/*  The status keys of a map (heartbeat request or view) into a template.
+    `ready` is required in a request; status_revision is read from views
+    only. Runs mt_node_status_check. */
+int mt__dec_status(mt__dec_t *d, const msgpack_object *map, bool view, mt_node_status_t *t);
+/*  A label map under another name ("set", "selector"), checked by the rules
+    of labels. */
+int mt__dec_labels(mt__dec_t *d, const msgpack_object *o, const char *field,
+                   mt_node_reg_t *t);
+
+/* ---- packing ----------------------------------------------------------- */
+
+void mt__pack_str(msgpack_packer *pk, const char *s);
+/*  Clears buf, starts a reply map {"ok", "rid"?, "result"|"error": ...}
+    and leaves the packer ready for the result/error value. */
+void mt__reply_begin(msgpack_sbuffer *buf, msgpack_packer *pk, bool ok,
+                     bool has_rid, uint64_t rid);
+
+#endif

@@ -1,0 +1,302 @@
+/*  gateway.c — the request endpoint (ROUTER) on a pinned actor.
+
+    Messages handled:
+      (socket)          a request: decoded (mt_codec), then asked of the
+                        actor that owns the operation — never waited for, so
+                        thousands may be in flight; the envelope (routing
+                        frames) is kept under the ask's correlation id.
+      MT_NODE_REPLY, MT_CLUSTER_INFO
+                        an answer: encoded and sent to the envelope it
+                        belongs to, echoing the request's rid.
+      MT_MSG_TIMEOUT    no answer in request_timeout_ms: `unavailable`.
+
+    The socket lives and dies on this actor's thread (zmq sockets are not
+    thread-safe); it is created and bound by mt_gateway_start so a bind
+    error reaches the caller, and handed over before the thread starts.
+    ROUTER never blocks on send: a reply to a client that has gone is
+    dropped by libzmq. Bodies up to max_body are decoded; up to 4×max_body
+    they get `too_large`; beyond that libzmq (ZMQ_MAXMSGSIZE) drops the
+    connection without reading the rest into memory. */
+#include "mt_gateway.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define BURST 256                   /* requests read per wake-up (fairness) */
+#define STATS_CAP 64
+
+typedef struct {
+    uint64_t corr;
+    zmsg_t *envelope;               /* routing frames, delimiter included */
+    mt_op_t op;
+    bool has_rid;
+    uint64_t rid;
+} pending_t;
+
+typedef struct {
+    zsock_t *sock;
+    mt_gateway_opts_t opts;
+    zhashx_t *pending;              /* corr → pending_t */
+    msgpack_sbuffer buf;
+    uint64_t requests, errors, replies, timeouts;
+} gateway_t;
+
+/* ---- pending table: keys are the uint64 corr inside each entry ---------- */
+
+static size_t corr_hash(const void *key)
+{
+    uint64_t k = *(const uint64_t *) key;
+    return (size_t) (k * 0x9E3779B97F4A7C15ull >> 16);
+}
+
+static int corr_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return (x > y) - (x < y);
+}
+
+static void pending_free(void **item)
+{
+    pending_t *p = *item;
+    if (!p)
+        return;
+    zmsg_destroy(&p->envelope);
+    free(p);
+    *item = NULL;
+}
+
+/* ---- replies ----------------------------------------------------------- */
+
+/*  Sends the packed buffer to the envelope (consumed). */
+static void send_to(gateway_t *g, zmsg_t **envelope)
+{
+    zmsg_t *m = *envelope;
+    *envelope = NULL;
+    zmsg_addmem(m, g->buf.data, g->buf.size);
+    if (zmsg_send(&m, g->sock) != 0)
+        zmsg_destroy(&m);           /* peer gone: nothing to do */
+    g->replies++;
+}
+
+static void reply_error(gateway_t *g, zmsg_t **envelope, bool has_rid, uint64_t rid,
+                        int err, const char *message)
+{
+    g->errors++;
+    mt_codec_encode_error(&g->buf, has_rid, rid, err, message);
+    send_to(g, envelope);
+}
+
+static uint32_t collect_stats(gateway_t *g, mt_actor_t *self, mt_stat_t *out, uint32_t cap)
+{
+    mt_stats_t s;
+    mt_runtime_stats(mt_actor_runtime(self), &s);
+    uint64_t runs = 0;
+    for (int i = 0; i < s.workers; i++)
+        runs += s.worker_runs[i];
+    mt_stat_t own[] = {
+        { "actors", s.actors_alive },
+        { "actors_spawned", s.actors_spawned },
+        { "messages_sent", s.msgs_sent },
+        { "messages_delivered", s.msgs_delivered },
+        { "messages_dropped", s.msgs_dropped },
+        /*  Sent and not yet handled or dropped: the runtime's mailbox depth. */
+        { "mailbox_depth", s.msgs_sent > s.msgs_delivered + s.msgs_dropped
+                               ? s.msgs_sent - s.msgs_delivered - s.msgs_dropped : 0 },
+        { "timers", s.timers_armed },
+        { "workers", (uint64_t) s.workers },
+        { "worker_runs", runs },
+        { "steals", s.steals },
+        { "parks", s.parks },
+        { "requests", g->requests },
+        { "requests_in_flight", zhashx_size(g->pending) },
+        { "request_errors", g->errors },
+        { "request_timeouts", g->timeouts },
+    };
+    uint32_t n = 0;
+    for (size_t i = 0; i < sizeof own / sizeof own[0] && n < cap; i++)
+        out[n++] = own[i];
+    if (g->opts.stats_fn)
+        n += g->opts.stats_fn(g->opts.stats_arg, out + n, cap - n);
+    return n;
+}
+
+/* ---- requests ---------------------------------------------------------- */
+
+static void ask(mt_actor_t *self, gateway_t *g, mt_actor_t *to, mt_msg_t *msg,
+                zmsg_t **envelope, const mt_request_t *req)
+{
+    pending_t *p = calloc(1, sizeof *p);
+    if (!p)
+        abort();
+    p->envelope = *envelope;
+    *envelope = NULL;
+    p->op = req->op;
+    p->has_rid = req->has_rid;
+    p->rid = req->rid;
+    p->corr = mt_ask(self, to, msg, g->opts.request_timeout_ms);
+    zhashx_insert(g->pending, &p->corr, p);
+}
+
+static void handle_request(mt_actor_t *self, gateway_t *g, zmsg_t *m)
+{
+    g->requests++;
+    zframe_t *body = zmsg_last(m);
+    zmsg_remove(m, body);           /* m is now the envelope */
+    mt_request_t req = { 0 };
+    char err[256] = "";
+    int rc = mt_codec_decode_request(zframe_data(body), zframe_size(body), g->opts.max_body,
+                                     &req, err, sizeof err);
+    zframe_destroy(&body);
+    if (rc != MT_OK) {
+        reply_error(g, &m, req.has_rid, req.rid, rc, err);
+        return;
+    }
+    switch (req.op) {
+    case MT_OP_NODE_REGISTER: case MT_OP_NODE_HEARTBEAT: case MT_OP_NODE_LABELS:
+    case MT_OP_NODE_GET: case MT_OP_NODE_LIST: case MT_OP_NODE_DELETE:
+        ask(self, g, g->opts.nodes, req.msg, &m, &req);
+        return;
+    case MT_OP_CLUSTER_INFO:
+        if (!g->opts.cluster)
+            break;
+        ask(self, g, g->opts.cluster, mt_msg_new(MT_CLUSTER_INFO_REQ, 0), &m, &req);
+        return;
+    case MT_OP_REPLICA_STATS: {
+        mt_stat_t stats[STATS_CAP];
+        uint32_t n = collect_stats(g, self, stats, STATS_CAP);
+        size_t size = sizeof(mt_stats_list_t) + n * sizeof(mt_stat_t);
+        mt_stats_list_t *list = malloc(size);
+        if (!list)
+            abort();
+        list->n = n;
+        memcpy(list->stats, stats, n * sizeof(mt_stat_t));
+        mt_codec_encode_stats(&g->buf, req.has_rid, req.rid, list);
+        free(list);
+        send_to(g, &m);
+        return;
+    }
+    default:
+        break;
+    }
+    mt_msg_free(req.msg);
+    reply_error(g, &m, req.has_rid, req.rid, MT_EUNKNOWNOP,
+                "this replica does not serve that operation yet");
+}
+
+/*  The wait hook: the socket and the mailbox's doorbell, polled together. */
+static int wait_io(mt_actor_t *self, void *state, int mailbox_fd, int timeout_ms)
+{
+    gateway_t *g = state;
+    zmq_pollitem_t items[] = {
+        { zsock_resolve(g->sock), 0, ZMQ_POLLIN, 0 },
+        { NULL, mailbox_fd, ZMQ_POLLIN, 0 },
+    };
+    int rc = zmq_poll(items, 2, timeout_ms);
+    if (rc < 0)
+        /*  EINTR (e.g. SIGCHLD in a test harness) is not an end. */
+        return errno == EINTR ? MT_OK : (errno == ETERM ? MT_ECLOSED : MT_OK);
+    if (items[0].revents & ZMQ_POLLIN) {
+        for (int i = 0; i < BURST; i++) {
+            zmsg_t *m = zmsg_recv(g->sock);   /* rcvtimeo 0: NULL when drained */
+            if (!m)
+                break;
+            if (zmsg_size(m) < 2)
+                zmsg_destroy(&m);             /* no envelope: cannot answer */
+            else
+                handle_request(self, g, m);
+        }
+    }
+    return MT_OK;
+}
+
+static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
+{
+    gateway_t *g = state;
+    pending_t *p = zhashx_lookup(g->pending, &msg->corr);
+    if (!p)
+        return;                     /* late or foreign */
+    switch (msg->type) {
+    case MT_NODE_REPLY:
+        mt_codec_encode_node_reply(&g->buf, p->has_rid, p->rid, p->op, mt_node_reply(msg));
+        if (mt_node_reply(msg)->err != MT_OK)
+            g->errors++;
+        send_to(g, &p->envelope);
+        break;
+    case MT_CLUSTER_INFO:
+        mt_codec_encode_cluster_info(&g->buf, p->has_rid, p->rid, mt_msg_data(msg));
+        send_to(g, &p->envelope);
+        break;
+    case MT_MSG_TIMEOUT:
+        g->timeouts++;
+        reply_error(g, &p->envelope, p->has_rid, p->rid, MT_EUNAVAIL,
+                    "no answer in time; the outcome of a write is unknown until it is read back");
+        break;
+    default:
+        return;
+    }
+    zhashx_delete(g->pending, &msg->corr);
+}
+
+static void destroy(void *state)
+{
+    gateway_t *g = state;
+    zhashx_destroy(&g->pending);
+    zsock_destroy(&g->sock);
+    msgpack_sbuffer_destroy(&g->buf);
+    free(g);
+}
+
+int mt_gateway_start(mt_runtime_t *rt, const mt_gateway_opts_t *opts, mt_actor_t **out,
+                     char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!opts->endpoint || !opts->nodes) {
+        snprintf(err, errlen, "gateway: endpoint and node directory are required");
+        return MT_EINVAL;
+    }
+    gateway_t *g = calloc(1, sizeof *g);
+    if (!g)
+        return MT_ENOMEM;
+    g->opts = *opts;
+    if (!g->opts.max_body)
+        g->opts.max_body = MT_CODEC_MAX_BODY_DEFAULT;
+    if (!g->opts.request_timeout_ms)
+        g->opts.request_timeout_ms = 10000;
+    g->sock = zsock_new(ZMQ_ROUTER);
+    if (!g->sock) {
+        free(g);
+        snprintf(err, errlen, "gateway: cannot create a socket");
+        return MT_ESYSTEM;
+    }
+    zsock_set_maxmsgsize(g->sock, (int64_t) g->opts.max_body * 4);
+    zsock_set_rcvhwm(g->sock, 100000);
+    zsock_set_sndhwm(g->sock, 100000);
+    zsock_set_linger(g->sock, 500);     /* let the last replies out on close */
+    zsock_set_rcvtimeo(g->sock, 0);
+    if (zsock_bind(g->sock, "%s", opts->endpoint) < 0) {
+        snprintf(err, errlen, "gateway: cannot bind %s: %s", opts->endpoint, zmq_strerror(zmq_errno()));
+        zsock_destroy(&g->sock);
+        free(g);
+        return MT_EINVAL;
+    }
+    g->pending = zhashx_new();
+    zhashx_set_key_hasher(g->pending, corr_hash);
+    zhashx_set_key_comparator(g->pending, corr_cmp);
+    zhashx_set_key_duplicator(g->pending, NULL);
+    zhashx_set_key_destructor(g->pending, NULL);
+    zhashx_set_destructor(g->pending, pending_free);
+    msgpack_sbuffer_init(&g->buf);
+    mt_spawn_opts_t o = {
+        .behaviour = behaviour, .state = g, .destroy = destroy,
+        .pinned = true, .wait = wait_io,
+    };
+    *out = mt_spawn_opts(rt, &o);
+    if (!*out) {
+        destroy(g);
+        snprintf(err, errlen, "gateway: cannot start its thread");
+        return MT_ESYSTEM;
+    }
+    return MT_OK;
+}

@@ -1,0 +1,50 @@
+/*  mt_bus.h — the change-notice bus: a PUB socket for this replica's
+    notices and a SUB socket connected to every live peer's, on a pinned
+    actor.
+
+    Messages handled:
+      MT_NODE_CHANGED   a committed change of this replica (the node
+                        directory's listener): published as one notice,
+                        topic "node/<id>", with the next sequence number.
+      MT_BUS_PEERS      the live peers (from membership): SUB connects to
+                        new ones and disconnects from gone ones.
+    From the SUB socket: a peer's notice is merged (MT_NODE_MERGE to the
+    directory; revisions decide). A gap in a publisher's sequence — or a
+    publisher seen for the first time past seq 1, or restarted — asks the
+    reload actor for an immediate pass (MT_NODE_RELOAD). */
+#ifndef MT_BUS_H_INCLUDED
+#define MT_BUS_H_INCLUDED
+
+#include "mt_cluster_msg.h"
+#include "mt_core.h"
+
+enum {
+    MT_BUS_PEERS = MT_MSG_USER + 320,   /* mt_bus_peers_t */
+};
+
+typedef struct {
+    uint32_t n;
+    struct {
+        char replica_id[MT_REPLICA_ID_MAX + 1];
+        char pub_endpoint[MT_ENDPOINT_MAX];
+    } peers[];
+} mt_bus_peers_t;
+
+typedef struct {
+    const char *replica_id;
+    const char *endpoint;           /* PUB, bound */
+    mt_actor_t *directory;          /* gets MT_NODE_MERGE */
+    mt_actor_t *reload;             /* gets MT_NODE_RELOAD on a gap */
+    bool subscribe;                 /* false: publish only (tests, seed-style runs) */
+} mt_bus_opts_t;
+
+typedef struct {
+    _Atomic uint64_t sent, received, gaps, dropped, peers;
+} mt_bus_counters_t;
+
+int mt_bus_start(mt_runtime_t *rt, const mt_bus_opts_t *opts, mt_actor_t **out,
+                 mt_bus_counters_t **counters, char *err, size_t errlen);
+
+mt_msg_t *mt_bus_peers_new(uint32_t n);
+
+#endif

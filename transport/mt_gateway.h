@@ -1,0 +1,31 @@
+/*  mt_gateway.h — the request endpoint: a ROUTER socket on a pinned actor.
+
+    Messages handled (besides the socket): the answers to the asks it makes
+    on behalf of clients — MT_NODE_REPLY, MT_CLUSTER_INFO, MT_MSG_TIMEOUT —
+    each encoded and sent back to the client that asked, with its rid. */
+#ifndef MT_GATEWAY_H_INCLUDED
+#define MT_GATEWAY_H_INCLUDED
+
+#include "mt_codec.h"
+#include "mt_core.h"
+
+/*  Extra counters for replica.stats, read on the gateway's thread: the
+    function appends up to `cap` entries to out and returns how many. */
+typedef uint32_t (mt_stats_fn) (void *arg, mt_stat_t *out, uint32_t cap);
+
+typedef struct {
+    const char *endpoint;           /* e.g. tcp://127.0.0.1:7400 (bound) */
+    size_t max_body;                /* 0 = MT_CODEC_MAX_BODY_DEFAULT */
+    uint32_t request_timeout_ms;    /* 0 = 10,000: then `unavailable` */
+    mt_actor_t *nodes;              /* the node directory (required) */
+    mt_actor_t *cluster;            /* answers MT_CLUSTER_INFO_REQ, or NULL */
+    mt_stats_fn *stats_fn;          /* optional */
+    void *stats_arg;
+} mt_gateway_opts_t;
+
+/*  Binds and starts. MT_OK, or an error with a message (e.g. address in
+    use). *out is a reference the caller owns; mt_stop it to close. */
+int mt_gateway_start(mt_runtime_t *rt, const mt_gateway_opts_t *opts, mt_actor_t **out,
+                     char *err, size_t errlen);
+
+#endif
