@@ -104,7 +104,7 @@ static void answer_leave(membership_t *m, int err)
 static void beat(mt_actor_t *self, membership_t *m)
 {
     if (!m->beat_corr)
-        m->beat_corr = mt_ask(self, mt_store_reader(m->store),
+        m->beat_corr = mt_ask(self, mt_store_members(m->store),
                               mt_store_msg_replica_beat(m->replica_id, m->endpoint,
                                                         m->pub_endpoint, m->started_at,
                                                         m->alive_ms),
@@ -153,7 +153,7 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
         answer_leave(m, MT_ECLOSED);    /* a second leave supersedes */
         mt_msg_keep(msg);
         m->leaver = msg;
-        m->leave_corr = mt_ask(self, mt_store_reader(m->store),
+        m->leave_corr = mt_ask(self, mt_store_members(m->store),
                                mt_store_msg_replica_leave(m->replica_id), 5000);
         break;
     case MT_STORE_DONE:

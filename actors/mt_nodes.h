@@ -19,11 +19,6 @@
 #include "mt_node_msg.h"
 #include "mt_store.h"
 
-enum {
-    MT_NODE_RELOAD = MT_MSG_USER + 210,  /* to the reload actor: scan now */
-    MT_NODE_RELOADED,                    /* reload actor → asker, directory: a pass is done */
-};
-
 /* ---- the node service -------------------------------------------------- */
 
 typedef struct mt_nodes mt_nodes_t;

@@ -118,11 +118,11 @@ int mt_send(mt_actor_t *to, mt_msg_t *msg)
 {
     /*  Known dead: dropped here. Otherwise accepted — it may still be
         dropped if the actor stops before handling it, as with any stop. */
+    COUNT(to->rt, sent);
     if (atomic_load_explicit(&to->flags, memory_order_acquire) & MT__A_DEAD) {
         mt__msg_drop(to->rt, msg);
         return MT_ECLOSED;
     }
-    COUNT(to->rt, sent);
     if (mt__mailbox_push(&to->mbox, msg))
         mt__schedule(to);       /* it was empty: we hold its token */
     return MT_OK;
@@ -157,6 +157,7 @@ static void deliver(mt_actor_t *a, mt_msg_t *msg)
         return;
     }
     if (msg->type == MT__MSG_STOP) {
+        COUNT(a->rt, delivered);        /* handled, by the runtime */
         a->stop_reason = *(int *) mt_msg_data(msg);
         atomic_fetch_or_explicit(&a->flags, MT__A_STOPPING, memory_order_relaxed);
         mt_msg_free(msg);

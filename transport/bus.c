@@ -106,7 +106,7 @@ static void receive(bus_t *b, zmsg_t *m)
     bump(&b->ctr->received);
     if (strcmp(n.replica, b->replica_id) != 0) {
         track_seq(b, n.replica, n.seq);
-        if (n.merge) {
+        if (n.merge && b->opts.directory) {
             mt_send(b->opts.directory, n.merge);
             n.merge = NULL;
         }
@@ -179,6 +179,14 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
     case MT_BUS_PEERS:
         set_peers(b, mt_msg_data(msg));
         break;
+    case MT_BUS_ROUTE: {
+        mt_bus_route_t *r = mt_msg_data(msg);
+        mt_actor_unref(&b->opts.directory);
+        mt_actor_unref(&b->opts.reload);
+        b->opts.directory = r->directory ? mt_actor_ref(r->directory) : NULL;
+        b->opts.reload = r->reload ? mt_actor_ref(r->reload) : NULL;
+        break;
+    }
     default:
         break;
     }
@@ -265,5 +273,22 @@ mt_msg_t *mt_bus_peers_new(uint32_t n)
     mt_msg_t *m = mt_msg_new(MT_BUS_PEERS, sizeof(mt_bus_peers_t)
                                            + n * sizeof(((mt_bus_peers_t *) 0)->peers[0]));
     ((mt_bus_peers_t *) mt_msg_data(m))->n = n;
+    return m;
+}
+
+static void route_drop(mt_msg_t *msg)
+{
+    mt_bus_route_t *r = mt_msg_data(msg);
+    mt_actor_unref(&r->directory);
+    mt_actor_unref(&r->reload);
+}
+
+mt_msg_t *mt_bus_route_new(mt_actor_t *directory, mt_actor_t *reload)
+{
+    mt_msg_t *m = mt_msg_new(MT_BUS_ROUTE, sizeof(mt_bus_route_t));
+    mt_bus_route_t *r = mt_msg_data(m);
+    r->directory = directory ? mt_actor_ref(directory) : NULL;
+    r->reload = reload ? mt_actor_ref(reload) : NULL;
+    m->drop = route_drop;
     return m;
 }

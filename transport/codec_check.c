@@ -179,8 +179,8 @@ int mt_codec_check(const void *body, size_t size, char *err, size_t errlen)
         } else {
             if (depth == MT_CODEC_DEPTH)
                 return mt__fail(err, errlen, "body: nested deeper than %d", MT_CODEC_DEPTH);
-            uint64_t elements = n * (uint64_t) h.per;
-            if (elements > (uint64_t) (end - p) - announced)
+            uint64_t elements = n * (uint64_t) h.per, avail = (uint64_t) (end - p);
+            if (announced > avail || elements > avail - announced)
                 return mt__fail(err, errlen,
                                 "body: container at offset %zu declares more elements than the body holds",
                                 at);

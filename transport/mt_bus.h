@@ -20,7 +20,17 @@
 
 enum {
     MT_BUS_PEERS = MT_MSG_USER + 320,   /* mt_bus_peers_t */
+    MT_BUS_ROUTE,                       /* mt_bus_route_t: where merges and reloads go */
 };
+
+/*  The bus is started before the node service (which publishes through it),
+    so the service's actors reach it afterwards in this message. */
+typedef struct {
+    mt_actor_t *directory;          /* references, released with the message */
+    mt_actor_t *reload;
+} mt_bus_route_t;
+
+mt_msg_t *mt_bus_route_new(mt_actor_t *directory, mt_actor_t *reload);
 
 typedef struct {
     uint32_t n;

@@ -39,7 +39,7 @@ typedef struct {
 /*  Decodes one request body. On error returns MT_EBADREQ, MT_EUNKNOWNOP or
     MT_ETOOLARGE with err filled; rid is still extracted when the body was a
     map with a valid "rid", so the error reply can echo it. On MT_OK the
-    caller owns out->msg. */
+    caller owns out->msg. max_size 0 means MT_CODEC_MAX_BODY_DEFAULT. */
 int mt_codec_decode_request(const void *body, size_t size, size_t max_size,
                             mt_request_t *out, char *err, size_t errlen);
 
@@ -69,7 +69,8 @@ typedef struct {
     int64_t revision;
     mt_msg_t *merge;        /* node notices: an MT_NODE_MERGE of the view's groups */
 } mt_notice_t;
-/*  Decodes a notice body (same safety as requests). Caller owns out->merge. */
+/*  Decodes a notice body (same safety as requests; bodies over 16 MiB are
+    MT_ETOOLARGE, malformed ones MT_EBADREQ). Caller owns out->merge. */
 int mt_codec_decode_notice(const void *body, size_t size, mt_notice_t *out,
                            char *err, size_t errlen);
 

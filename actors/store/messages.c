@@ -1,8 +1,9 @@
 /*  messages.c — the store's request constructors and replies, and what
     their payloads own. Every request owns its references; its drop callback releases
     them, so a request dropped anywhere (stopped actor, shutdown) leaks
-    nothing. Ids longer than MT_NODE_ID_MAX become "" and are refused by
-    the store (bad_request) rather than truncated into another node's id. */
+    nothing. Ids longer than MT_NODE_ID_MAX (replica ids and endpoints
+    longer than their fields) become "" and are refused by the store
+    (bad_request) rather than truncated into another node's id. */
 #include "store_internal.h"
 
 #include <stdio.h>
@@ -106,6 +107,38 @@ mt_msg_t *mt_store_msg_scan(int64_t after, bool full)
     return m;
 }
 
+/*  Copies s into dst, or "" if it does not fit (refused by the store as a
+    bad request rather than cut into another replica's id or address). */
+static void copy_fit(char *dst, size_t size, const char *s)
+{
+    if (s && strlen(s) < size)
+        memcpy(dst, s, strlen(s) + 1);
+    else
+        dst[0] = '\0';
+}
+
+mt_msg_t *mt_store_msg_replica_beat(const char *replica_id, const char *endpoint,
+                                    const char *pub_endpoint, int64_t started_at,
+                                    int64_t alive_ms)
+{
+    mt_msg_t *m = mt_msg_new(MT_STORE_REPLICA_BEAT, sizeof(mt_store_replica_beat_t));
+    mt_store_replica_beat_t *p = mt_msg_data(m);
+    copy_fit(p->replica_id, sizeof p->replica_id, replica_id);
+    copy_fit(p->endpoint, sizeof p->endpoint, endpoint);
+    copy_fit(p->pub_endpoint, sizeof p->pub_endpoint, pub_endpoint);
+    p->started_at = started_at;
+    p->alive_ms = alive_ms;
+    return m;
+}
+
+mt_msg_t *mt_store_msg_replica_leave(const char *replica_id)
+{
+    mt_msg_t *m = mt_msg_new(MT_STORE_REPLICA_LEAVE, sizeof(mt_store_replica_leave_t));
+    mt_store_replica_leave_t *p = mt_msg_data(m);
+    copy_fit(p->replica_id, sizeof p->replica_id, replica_id);
+    return m;
+}
+
 void mt_store_row_clear(mt_store_row_t *row)
 {
     mt_node_reg_unref(&row->reg);
@@ -149,6 +182,14 @@ void mt_store__scanned_drop(mt_msg_t *m)
     s->rows = NULL;
 }
 
+void mt_store__replicas_drop(mt_msg_t *m)
+{
+    mt_store_replicas_t *r = mt_msg_data(m);
+    free(r->replicas);
+    r->replicas = NULL;
+    r->nreplicas = 0;
+}
+
 /*  An error answer of the right type for any request. */
 void mt_store__reply_error(mt_msg_t *req, int err, const char *message)
 {
@@ -168,6 +209,14 @@ void mt_store__reply_error(mt_msg_t *req, int err, const char *message)
         s->err = err;
         snprintf(s->message, sizeof s->message, "%.199s", message);
         r->drop = mt_store__scanned_drop;
+        mt_reply(req, r);
+    }
+    else if (req->type == MT_STORE_REPLICA_BEAT) {
+        mt_msg_t *r = mt_msg_new(MT_STORE_REPLICAS, sizeof(mt_store_replicas_t));
+        mt_store_replicas_t *l = mt_msg_data(r);
+        l->err = err;
+        snprintf(l->message, sizeof l->message, "%.199s", message);
+        r->drop = mt_store__replicas_drop;
         mt_reply(req, r);
     }
     else

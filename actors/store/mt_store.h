@@ -7,9 +7,14 @@
       commit in the order its actor sent them.
     * one reader: point loads and change scans for the reload actor, so a
       long scan never delays a heartbeat's commit.
+    * one members actor: this replica's membership row (REPLICA_BEAT/LEAVE),
+      so a beat never waits behind a scan or a batch (others judge a
+      replica's liveness by a window of a few seconds).
 
     Messages (sent with mt_ask; the answer comes back as MT_STORE_DONE,
-    MT_STORE_LOADED or MT_STORE_SCANNED with the ask's corr):
+    MT_STORE_LOADED, MT_STORE_SCANNED or MT_STORE_REPLICAS with the ask's
+    corr). Every store actor answers every message alike; the annotations
+    say where each belongs:
 
       MT_STORE_NODE_REG     mt_store_node_reg_t → DONE with the node's whole
                             registration group as committed (reg, with its new
@@ -28,10 +33,13 @@
                             the tombstone); MT_ENOTFOUND if not stored.
       MT_STORE_NODE_LOAD    (reader) mt_store_node_load_t → LOADED.
       MT_STORE_SCAN         (reader) mt_store_scan_req_t → SCANNED.
+      MT_STORE_REPLICA_BEAT (members) mt_store_replica_beat_t → REPLICAS.
+      MT_STORE_REPLICA_LEAVE (members) mt_store_replica_leave_t → DONE.
 
-    Errors in DONE/LOADED/SCANNED: MT_OK, MT_ENOTFOUND, MT_EUNAVAIL (database
-    unreachable, timed out, or a COMMIT whose outcome is unknown — never
-    acknowledged as done), MT_EINTERNAL (a bug: SQL error), with a message.
+    Errors in DONE/LOADED/SCANNED/REPLICAS: MT_OK, MT_ENOTFOUND, MT_EUNAVAIL
+    (database unreachable, timed out, or a COMMIT whose outcome is unknown —
+    never acknowledged as done), MT_EINTERNAL (a bug: SQL error), with a
+    message.
 
     Revisions: every write takes its revision from one database sequence
     inside its transaction, so revisions grow across all replicas in the
@@ -52,8 +60,8 @@ enum {
     MT_STORE_DONE,
     MT_STORE_LOADED,
     MT_STORE_SCANNED,
-    MT_STORE_REPLICA_BEAT,  /* (reader) mt_store_replica_beat_t → REPLICAS */
-    MT_STORE_REPLICA_LEAVE, /* (reader) mt_store_replica_leave_t → DONE */
+    MT_STORE_REPLICA_BEAT,  /* (members) mt_store_replica_beat_t → REPLICAS */
+    MT_STORE_REPLICA_LEAVE, /* (members) mt_store_replica_leave_t → DONE */
     MT_STORE_REPLICAS,
 };
 
@@ -134,7 +142,14 @@ typedef struct {
     within alive_ms of the server's now), sorted by replica_id — so every
     replica derives the same live list whatever its own clock says — and
     the cluster uuid (created once per database by the schema). On a clean
-    shutdown it deletes its row (REPLICA_LEAVE). */
+    shutdown it deletes its row (REPLICA_LEAVE; MT_OK also when there was
+    no row). A beat is one transaction (upsert, read, commit), answered
+    after its commit; the members actor serves it on a connection of its
+    own, so it waits for nothing but its own round trips. Bad ids (empty,
+    longer than 64, not printable ASCII without spaces), empty endpoints or
+    alive_ms <= 0: MT_EBADREQ. Rows of replicas that died without leaving
+    stay, not alive, until their id beats again or an operator deletes
+    them. */
 typedef struct {
     char replica_id[65];
     char endpoint[256];
@@ -190,6 +205,7 @@ void mt_store_destroy(mt_store_t **store_p);
 /*  Borrowed references, valid until mt_store_destroy. */
 mt_actor_t *mt_store_writer(mt_store_t *store, const char *node_id);
 mt_actor_t *mt_store_reader(mt_store_t *store);
+mt_actor_t *mt_store_members(mt_store_t *store);
 
 /*  Blocks until every actor has connected and the schema is current, or
     timeout_ms passed: MT_OK, MT_EUNAVAIL. For start-up and tests. */

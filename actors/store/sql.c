@@ -32,6 +32,9 @@ int mt_sql_chunk(unsigned n, unsigned *rows)
 
 #define REG_COLS "id, host_ip, grpc_port, instance_type, labels, capacity, quota, " \
     "versions_hash, registered_at, reg_revision, deleted"
+/*  The database's clock in ms since the epoch. The session's time zone is
+    +00:00 (conn.c), so UNIX_TIMESTAMP never meets a daylight-saving gap. */
+#define DB_NOW_MS "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)"
 #define STATUS_COLS "id, heartbeat_at, ready, conditions, images, local_templates, status_revision"
 
 static const char *fixed[SQL_COUNT] = {
@@ -64,6 +67,19 @@ static const char *fixed[SQL_COUNT] = {
     [SQL_SCAN_VERS_AFTER] = "SELECT v.node_id, v.component, v.version"
         " FROM node_registrations r JOIN node_component_versions v ON v.node_id = r.id"
         " WHERE r.reg_revision > ? ORDER BY v.node_id",
+    [SQL_REPLICA_UPSERT] =
+        "INSERT INTO replicas (replica_id, endpoint, pub_endpoint, heartbeat_at, started_at)"
+        " VALUES (?, ?, ?, " DB_NOW_MS ", ?)"
+        " ON DUPLICATE KEY UPDATE endpoint = VALUES(endpoint),"
+        " pub_endpoint = VALUES(pub_endpoint), heartbeat_at = VALUES(heartbeat_at),"
+        " started_at = VALUES(started_at)",
+    /*  One statement, so now_ms and every row are read at one instant. The
+        cluster row always exists (schema v1); with no replica rows the LEFT
+        JOIN gives one row of NULLs. */
+    [SQL_REPLICA_LIST] = "SELECT c.uuid, " DB_NOW_MS ", r.replica_id, r.endpoint,"
+        " r.pub_endpoint, r.heartbeat_at FROM mt_cluster c LEFT JOIN replicas r ON TRUE"
+        " WHERE c.id = 1 ORDER BY r.replica_id",
+    [SQL_REPLICA_DELETE] = "DELETE FROM replicas WHERE replica_id = ?",
 };
 
 static char *generated[SQL_COUNT];

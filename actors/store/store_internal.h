@@ -8,6 +8,7 @@
       node_sql.c  heartbeat batches, revision draws, what node writes share
       node_reg.c  register, labels, delete
       scan.c      the reader: point loads, change scans, rows → blocks
+      replicas.c  membership: a replica's beat and leave, the replica list
       store.c     the pool, the actors, group commit
       messages.c  request constructors, replies, what their payloads own
       json.c      the JSON of the LONGTEXT columns (decoder: json_decode.c) */
@@ -55,6 +56,9 @@ typedef enum {
     SQL_SCAN_STATUS_AFTER,
     SQL_SCAN_VERS_ALL,
     SQL_SCAN_VERS_AFTER,
+    SQL_REPLICA_UPSERT,
+    SQL_REPLICA_LIST,
+    SQL_REPLICA_DELETE,
     SQL_COUNT
 } mt_sql_id_t;
 
@@ -219,6 +223,19 @@ void mt_store__scanned_drop(mt_msg_t *m);
 
 int mt_sql_load(mt_conn_t *c, mt_scratch_t *s, const char *id, mt_store_row_t *row);
 int mt_sql_scan(mt_conn_t *c, mt_scratch_t *s, int64_t after, bool full, mt_store_scanned_t *out);
+
+/* ---- membership (replicas.c) ----------------------------------------------------- */
+
+/*  Upserts b's row (heartbeat_at = the database's clock), reads every row
+    and the cluster uuid, commits. out's err/message are left to the caller. */
+int mt_sql_replica_beat(mt_conn_t *c, mt_scratch_t *s, const mt_store_replica_beat_t *b,
+                        mt_store_replicas_t *out);
+/*  Deletes the replica's row (none: still MT_OK) and commits. */
+int mt_sql_replica_leave(mt_conn_t *c, mt_scratch_t *s, const char *replica_id);
+/*  MT_OK, or MT_EBADREQ with a message in why. */
+int mt_sql_replica_check(const mt_store_replica_beat_t *b, const char *replica_id,
+                         char *why, size_t whylen);
+void mt_store__replicas_drop(mt_msg_t *m);
 
 /*  Blocks from a stored row: columns from `first` on, MT_SQL_*_KINDS.
     vers: the node's versions (arena memory). MT_EINTERNAL on bad JSON. */

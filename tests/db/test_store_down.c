@@ -2,8 +2,8 @@
     server (its own directory and port, so tests running in parallel keep
     theirs) is stopped under a store that keeps writing: requests are
     answered MT_EUNAVAIL promptly, far below the client timeouts; after the
-    restart the store reconnects by itself, writes succeed again, and no
-    acknowledged heartbeat is lost. */
+    restart the store reconnects by itself, writes (and membership beats)
+    succeed again, and no acknowledged heartbeat is lost. */
 #include "store_testutil.h"
 
 #include <pthread.h>
@@ -130,6 +130,18 @@ START_TEST(stop_and_restart)
     m = tu_ask(rt, mt_store_reader(store), mt_store_msg_scan(0, true));
     ck_assert_int_eq(((mt_store_scanned_t *) mt_msg_data(m))->err, MT_EUNAVAIL);
     mt_msg_free(m);
+    /* membership too: a beat gets no list while down, promptly */
+    uint64_t t0 = mt_now_ms();
+    m = tu_ask(rt, mt_store_members(store),
+               mt_store_msg_replica_beat("r-a", "tcp://a:1", "tcp://a:2", 0, 3000));
+    ck_assert_uint_lt(mt_now_ms() - t0, 1000);
+    ck_assert_int_eq(m->type, MT_STORE_REPLICAS);
+    ck_assert_int_eq(((mt_store_replicas_t *) mt_msg_data(m))->err, MT_EUNAVAIL);
+    ck_assert_uint_eq(((mt_store_replicas_t *) mt_msg_data(m))->nreplicas, 0);
+    mt_msg_free(m);
+    m = tu_ask(rt, mt_store_members(store), mt_store_msg_replica_leave("r-a"));
+    ck_assert_int_eq(((mt_store_done_t *) mt_msg_data(m))->err, MT_EUNAVAIL);
+    mt_msg_free(m);
     ck_assert_int_eq(mt_store_wait_ready(store, 10), MT_EUNAVAIL);
     nanosleep(&(struct timespec) { .tv_nsec = 500000000 }, NULL);   /* retries meanwhile */
 
@@ -149,6 +161,11 @@ START_TEST(stop_and_restart)
     int64_t rev_after;
     ck_assert_int_eq(write_status("n2", 200, &rev_after, NULL), MT_OK);
     ck_assert(rev_after > rev_before);
+    m = tu_ask(rt, mt_store_members(store),
+               mt_store_msg_replica_beat("r-a", "tcp://a:1", "tcp://a:2", 0, 3000));
+    ck_assert_int_eq(((mt_store_replicas_t *) mt_msg_data(m))->err, MT_OK);
+    ck_assert_uint_eq(((mt_store_replicas_t *) mt_msg_data(m))->nreplicas, 1);
+    mt_msg_free(m);
     mt_store_stats_t st;
     mt_store_stats(store, &st);
     ck_assert_uint_ge(st.reconnects, 3);    /* every actor came back */

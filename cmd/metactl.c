@@ -1,0 +1,206 @@
+/*  metactl.c — the command line client of metactor: global options,
+    dispatch to the commands, calling the service and reporting its errors.
+    The commands live in metactl_<concept>.c; helpers in metactl_util.c. */
+#include "metactl.h"
+#include "mt_model.h"
+
+#include <czmq.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_main[] =
+    "usage: metactl [-e ENDPOINT] [-o table|json] [-t TIMEOUT_MS] COMMAND [ARGS...]\n"
+    "\n"
+    "A client of metactor replicas: every operation of PROTOCOL.md over ZeroMQ\n"
+    "(DEALER) and msgpack, a watch of change notices and a load generator.\n"
+    "\n"
+    "Global options (accepted after the command too):\n"
+    "  -e, --endpoint ENDPOINT  a replica's request endpoint (default: $METACTOR_ENDPOINT,\n"
+    "                           else " CTL_ENDPOINT_DEFAULT ")\n"
+    "  -o, --output FORMAT      table (default: human-readable) or json (the reply's\n"
+    "                           result as one line of JSON)\n"
+    "  -t, --timeout MS         wait at most MS milliseconds for a reply (default 5000)\n"
+    "  -h, --help               this help; `metactl COMMAND --help` documents a command\n"
+    "\n"
+    "Commands:\n"
+    "  node register ID [OPTIONS]   create a node, or replace its registration\n"
+    "  node heartbeat ID [OPTIONS]  report a node's status (ready by default)\n"
+    "  node labels ID [OPTIONS]     set and remove a node's labels\n"
+    "  node get ID                  show a node\n"
+    "  node delete ID               delete a node\n"
+    "  node list [OPTIONS]          list nodes, sorted by id\n"
+    "  cluster info                 the cluster's uuid, this replica and the members\n"
+    "  stats                        the replica's counters (replica.stats)\n"
+    "  watch [TOPIC_PREFIX]         print change notices as they are published\n"
+    "  load --nodes N --rate R --duration S [OPTIONS]\n"
+    "                               simulate N nodes heartbeating; print the rate\n"
+    "                               of acknowledged heartbeats and the latencies\n"
+    "\n"
+    "Exit status: 0 success; 1 the service answered an error, printed on stderr as\n"
+    "`code: message` (e.g. `not_found: node x is not registered`); 2 usage error;\n"
+    "3 no reply in time (timeout, replica down or unreachable).\n";
+
+void ctl_getopt_reset(void)
+{
+    optind = 0;                     /* GNU: full re-initialisation */
+    opterr = 0;
+}
+
+int ctl_usage_error(const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("metactl: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs("\n\n", stderr);
+    va_end(ap);
+    fputs(usage, stderr);
+    return CTL_EUSAGE;
+}
+
+int ctl_global_opt(ctl_t *g, int c, char **argv, const char *usage)
+{
+    const char *arg = optarg;
+    const char *bad = optind > 0 ? argv[optind - 1] : "?";
+    int64_t n;
+    switch (c) {
+    case 'e':
+        if (!*arg)
+            return ctl_usage_error(usage, "-e: the endpoint is empty");
+        g->endpoint = arg;
+        return CTL_OK;
+    case 'o':
+        if (strcmp(arg, "table") == 0)
+            g->output = CTL_TABLE;
+        else if (strcmp(arg, "json") == 0)
+            g->output = CTL_JSON;
+        else
+            return ctl_usage_error(usage, "-o: expected table or json, not '%s'", arg);
+        return CTL_OK;
+    case 't':
+        if (!ctl_parse_i64(arg, 1, 24 * 3600 * 1000, &n))
+            return ctl_usage_error(usage, "-t: expected a timeout in ms (1-86400000), not '%s'",
+                                   arg);
+        g->timeout_ms = (int) n;
+        return CTL_OK;
+    case 'h':
+        fputs(usage, stdout);
+        return CTL_HELP_DONE;
+    case ':':
+        return ctl_usage_error(usage, "option '%s' needs an argument", bad);
+    default:
+        if (strncmp(bad, "--", 2) == 0 || optopt == 0)
+            return ctl_usage_error(usage, "unknown option '%s'", bad);
+        return ctl_usage_error(usage, "unknown option '-%c'", optopt);
+    }
+}
+
+mt_client_t *ctl_connect(const ctl_t *g)
+{
+    mt_client_t *c = mt_client_new(g->endpoint);
+    if (!c)
+        fprintf(stderr, "metactl: cannot connect to '%s' (not a valid endpoint?)\n",
+                g->endpoint);
+    return c;
+}
+
+int ctl_call(const ctl_t *g, mt_client_t *c, const char *op, uint32_t nargs,
+             mt_client_pack_fn *pack, void *arg, mt_reply_t *reply)
+{
+    int rc = mt_client_call(c, op, nargs, pack, arg, g->timeout_ms, reply);
+    if (rc == MT_OK && reply->ok) {
+        if (reply->result && reply->result->type == MSGPACK_OBJECT_MAP)
+            return CTL_OK;
+        fprintf(stderr, "internal: the reply to %s has no result map\n", op);
+        mt_reply_free(reply);
+        return CTL_EFAIL;
+    }
+    if (rc == MT_OK) {
+        fprintf(stderr, "%s: %s\n", reply->code[0] ? reply->code : "internal",
+                reply->message[0] ? reply->message : "(no message)");
+        mt_reply_free(reply);
+        return CTL_EFAIL;
+    }
+    mt_reply_free(reply);
+    if (rc == MT_ETIMEDOUT) {
+        fprintf(stderr, "timeout: no reply from %s within %d ms (is a replica running there?)\n",
+                g->endpoint, g->timeout_ms);
+        return CTL_ETIMEOUT;
+    }
+    if (rc == MT_EBADREQ)
+        fprintf(stderr, "internal: an invalid reply from %s to %s\n", g->endpoint, op);
+    else
+        fprintf(stderr, "internal: cannot send %s to %s (error %d)\n", op, g->endpoint, rc);
+    return CTL_EFAIL;
+}
+
+volatile sig_atomic_t ctl_interrupted;
+
+static void on_signal(int sig)
+{
+    if (ctl_interrupted && sig == SIGINT) {
+        signal(sig, SIG_DFL);       /* a second ^C: stop now */
+        raise(sig);
+    }
+    ctl_interrupted = 1;
+}
+
+void ctl_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;      /* no SA_RESTART: zmq_poll returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static int cmd_help(ctl_t *g, int argc, char **argv)
+{
+    fputs(usage_main, stdout);
+    return CTL_OK;
+}
+
+static const struct {
+    const char *name;
+    int (*run)(ctl_t *g, int argc, char **argv);
+} commands[] = {
+    { "node", ctl_cmd_node },
+    { "cluster", ctl_cmd_cluster },
+    { "stats", ctl_cmd_stats },
+    { "watch", ctl_cmd_watch },
+    { "load", ctl_cmd_load },
+    { "help", cmd_help },
+};
+
+int main(int argc, char **argv)
+{
+    /*  No czmq signal handler: a plain command dies on ^C as usual; watch
+        and load install their own (ctl_catch_signals). */
+    zsys_handler_set(NULL);
+
+    ctl_t g = { .endpoint = CTL_ENDPOINT_DEFAULT, .output = CTL_TABLE,
+                .timeout_ms = CTL_TIMEOUT_DEFAULT };
+    const char *env = getenv("METACTOR_ENDPOINT");
+    if (env && *env)
+        g.endpoint = env;
+
+    static const struct option longopts[] = { CTL_GLOBAL_LONG, { NULL, 0, NULL, 0 } };
+    ctl_getopt_reset();
+    int c;
+    while ((c = getopt_long(argc, argv, "+" CTL_GLOBAL_SHORT, longopts, NULL)) != -1) {
+        int rc = ctl_global_opt(&g, c, argv, usage_main);
+        if (rc == CTL_HELP_DONE)
+            return CTL_OK;
+        if (rc != CTL_OK)
+            return rc;
+    }
+    if (optind >= argc)
+        return ctl_usage_error(usage_main, "no command given");
+    const char *name = argv[optind];
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return commands[i].run(&g, argc - optind, argv + optind);
+    return ctl_usage_error(usage_main, "unknown command '%s'", name);
+}

@@ -1,0 +1,176 @@
+/*  metactl.h — pieces shared by metactl's files: the global options,
+    calling the service, argument and output helpers, and the commands.
+
+    Exit status of every command: CTL_OK (0), CTL_EFAIL (1: the service
+    answered with an error, printed as "code: message" on stderr),
+    CTL_EUSAGE (2: bad command line, with a usage message), CTL_ETIMEOUT
+    (3: no reply in time — the service is down or unreachable). */
+#ifndef METACTL_H_INCLUDED
+#define METACTL_H_INCLUDED
+
+#include "mt_client.h"
+
+#include <getopt.h>
+#include <msgpack.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum { CTL_OK = 0, CTL_EFAIL = 1, CTL_EUSAGE = 2, CTL_ETIMEOUT = 3 };
+
+#define CTL_ENDPOINT_DEFAULT "tcp://127.0.0.1:7400"
+#define CTL_PUBLISH_DEFAULT "tcp://127.0.0.1:7401"
+#define CTL_TIMEOUT_DEFAULT 5000
+
+typedef enum { CTL_TABLE, CTL_JSON } ctl_output_t;
+
+/*  The global options. */
+typedef struct {
+    const char *endpoint;
+    ctl_output_t output;
+    int timeout_ms;
+} ctl_t;
+
+/*  Global options are accepted after the command too: every command's
+    getopt tables include these and hand other results to ctl_global_opt.
+    The leading ':' makes getopt return ':' for a missing argument. */
+#define CTL_GLOBAL_SHORT ":e:o:t:h"
+#define CTL_GLOBAL_LONG                                 \
+    { "endpoint", required_argument, NULL, 'e' },       \
+    { "output", required_argument, NULL, 'o' },         \
+    { "timeout", required_argument, NULL, 't' },        \
+    { "help", no_argument, NULL, 'h' }
+
+/*  Handles getopt's result c for a global option (-e, -o, -t), -h, and
+    getopt's errors ('?', ':'), printing `usage` (to stdout for -h, else
+    stderr). Returns CTL_OK to go on, -1 when help was printed (exit 0), or
+    CTL_EUSAGE. */
+int ctl_global_opt(ctl_t *g, int c, char **argv, const char *usage);
+/*  Prints "metactl: <msg>" and the usage on stderr; returns CTL_EUSAGE. */
+int ctl_usage_error(const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/*  Call before a command's getopt_long loop over its own argv (argv[0] is
+    the command's name): restarts getopt and silences its messages. */
+void ctl_getopt_reset(void);
+/*  The exit status for ctl_global_opt's -1 (help printed): 0. */
+#define CTL_HELP_DONE (-1)
+
+/* ---- calling the service ----------------------------------------------- */
+
+/*  A client of g->endpoint, or NULL after an error message. */
+mt_client_t *ctl_connect(const ctl_t *g);
+/*  Calls op; on CTL_OK *reply holds an ok reply (free it with
+    mt_reply_free). Otherwise the error is printed, *reply is freed and the
+    exit status returned. */
+int ctl_call(const ctl_t *g, mt_client_t *c, const char *op, uint32_t nargs,
+             mt_client_pack_fn *pack, void *arg, mt_reply_t *reply);
+
+/* ---- arguments --------------------------------------------------------- */
+
+/*  Parses a decimal integer in [min, max]. */
+bool ctl_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+/*  Like ctl_parse_i64, but prints a usage error naming the option. */
+int ctl_opt_i64(const char *usage, const char *opt, const char *s, int64_t min,
+                int64_t max, int64_t *out);
+
+/*  A growable list of "key=value" arguments (or of plain strings: value
+    NULL). Keys and values point into argv, except for split copies. */
+typedef struct {
+    char *key;
+    char *value;
+    int64_t num;                    /* the value as an integer (int maps) */
+} ctl_kv_t;
+
+typedef struct {
+    ctl_kv_t *items;
+    uint32_t n, cap;
+} ctl_list_t;
+
+/*  Splits "K=V" at the first '=' (an empty K is an error); with as_int the
+    value must be an integer. Prints a usage error naming the option and
+    returns CTL_EUSAGE, or CTL_OK. */
+int ctl_list_add_kv(ctl_list_t *l, const char *arg, bool as_int, const char *opt,
+                    const char *usage);
+void ctl_list_add(ctl_list_t *l, const char *s);
+void ctl_list_free(ctl_list_t *l);
+
+void ctl_pack_str(msgpack_packer *pk, const char *s);
+void ctl_pack_str_map(msgpack_packer *pk, const ctl_list_t *l);
+void ctl_pack_int_map(msgpack_packer *pk, const ctl_list_t *l);
+void ctl_pack_str_array(msgpack_packer *pk, const ctl_list_t *l);
+
+/* ---- reading replies --------------------------------------------------- */
+
+const msgpack_object *ctl_get(const msgpack_object *map, const char *key);
+bool ctl_get_i64(const msgpack_object *map, const char *key, int64_t *out);
+bool ctl_get_bool(const msgpack_object *map, const char *key, bool *out);
+/*  A string value as a NUL-terminated copy in buf (truncated to cap-1);
+    "" when absent or not a string. Returns buf. */
+char *ctl_get_str(const msgpack_object *map, const char *key, char *buf, size_t cap);
+bool ctl_str_eq(const msgpack_object *o, const char *s);
+
+/* ---- output ------------------------------------------------------------ */
+
+/*  A growable string. */
+typedef struct {
+    char *s;
+    size_t len, cap;
+} ctl_buf_t;
+
+void ctl_buf_printf(ctl_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ctl_buf_add(ctl_buf_t *b, const char *s, size_t n);
+/*  Appends o as plain text: strings raw, numbers, true/false, nil as "",
+    arrays and maps as JSON. */
+void ctl_buf_obj(ctl_buf_t *b, const msgpack_object *o);
+/*  Appends a map as "k=v,k=v" (values as ctl_buf_obj), an array as
+    "a,b,c". */
+void ctl_buf_pairs(ctl_buf_t *b, const msgpack_object *o, const char *sep);
+const char *ctl_buf_str(ctl_buf_t *b);     /* "" when empty */
+void ctl_buf_clear(ctl_buf_t *b);
+void ctl_buf_free(ctl_buf_t *b);
+
+/*  o as JSON text (mt_codec_to_json; "null" if that fails); free it. */
+char *ctl_json(const msgpack_object *o);
+/*  Prints o as one line of JSON on f. */
+void ctl_print_json(FILE *f, const msgpack_object *o);
+/*  Prints "key:<pad>value" lines: width is the widest key plus 2. */
+void ctl_print_kv(const char *key, int width, const char *value);
+
+/*  A table with a header row; cells are copied. Printed with columns as
+    wide as their widest cell, two spaces apart. */
+typedef struct {
+    uint32_t ncols, nrows, cap;
+    char **cells;                   /* (nrows + 1) * ncols, the header first */
+} ctl_table_t;
+
+void ctl_table_init(ctl_table_t *t, uint32_t ncols, const char *const *headers);
+void ctl_table_row(ctl_table_t *t, const char *const *cells);
+void ctl_table_print(const ctl_table_t *t, FILE *f);
+void ctl_table_free(ctl_table_t *t);
+
+/*  "2024-05-01T12:00:00.123Z"; "-" for 0. */
+char *ctl_fmt_time(int64_t ms, char *buf, size_t cap);
+/*  A duration: "850ms", "12.3s", "4m05s", "3h02m", "2d04h". */
+char *ctl_fmt_duration(int64_t ms, char *buf, size_t cap);
+
+/* ---- signals (watch, load) --------------------------------------------- */
+
+extern volatile sig_atomic_t ctl_interrupted;
+/*  SIGINT and SIGTERM set ctl_interrupted (no SA_RESTART: blocking calls
+    return EINTR); a second SIGINT kills as usual. */
+void ctl_catch_signals(void);
+
+/* ---- commands: argv[0] is the command's name --------------------------- */
+
+int ctl_cmd_node(ctl_t *g, int argc, char **argv);
+int ctl_cmd_cluster(ctl_t *g, int argc, char **argv);
+int ctl_cmd_stats(ctl_t *g, int argc, char **argv);
+int ctl_cmd_watch(ctl_t *g, int argc, char **argv);
+int ctl_cmd_load(ctl_t *g, int argc, char **argv);
+
+/*  Node views (metactl_view.c). */
+void ctl_print_node(const msgpack_object *view);
+void ctl_print_node_list(const msgpack_object *const *views, uint32_t n);
+
+#endif

@@ -1,0 +1,143 @@
+/*  metactl_cluster.c — `metactl cluster info` (cluster.info) and
+    `metactl stats` (replica.stats). */
+#include "metactl.h"
+
+#include <string.h>
+
+static const char usage_cluster[] =
+    "usage: metactl cluster info\n"
+    "  The cluster's uuid, the replica answering, and the members (cluster.info):\n"
+    "  REPLICA_ID ENDPOINT PUB_ENDPOINT ALIVE; with -o json the reply's result.\n"
+    "  Global options -e, -o, -t are accepted here too (`metactl --help`).\n";
+
+static const char usage_stats[] =
+    "usage: metactl stats\n"
+    "  The counters of the replica answering (replica.stats), one `name  value`\n"
+    "  line each (nested maps as dotted names); with -o json the reply's result.\n"
+    "  Global options -e, -o, -t are accepted here too (`metactl --help`).\n";
+
+/*  Parses argv (global options only) and leaves the positional arguments
+    at argv[optind..argc). */
+static int parse(ctl_t *g, int argc, char **argv, const char *usage)
+{
+    static const struct option opts[] = { CTL_GLOBAL_LONG, { NULL, 0, NULL, 0 } };
+    ctl_getopt_reset();
+    int c;
+    while ((c = getopt_long(argc, argv, CTL_GLOBAL_SHORT, opts, NULL)) != -1) {
+        int rc = ctl_global_opt(g, c, argv, usage);
+        if (rc != CTL_OK)
+            return rc;
+    }
+    return CTL_OK;
+}
+
+/*  One call without arguments; its result printed as JSON or by show. */
+static int call_and_show(ctl_t *g, const char *op, void (*show)(const msgpack_object *))
+{
+    mt_client_t *c = ctl_connect(g);
+    if (!c)
+        return CTL_EUSAGE;
+    mt_reply_t r;
+    int rc = ctl_call(g, c, op, 0, NULL, NULL, &r);
+    if (rc == CTL_OK) {
+        if (g->output == CTL_JSON)
+            ctl_print_json(stdout, r.result);
+        else
+            show(r.result);
+        mt_reply_free(&r);
+    }
+    mt_client_destroy(&c);
+    return rc;
+}
+
+static void show_info(const msgpack_object *res)
+{
+    ctl_buf_t b = { 0 };
+    ctl_buf_obj(&b, ctl_get(res, "cluster_uuid"));
+    ctl_print_kv("cluster_uuid", 14, ctl_buf_str(&b));
+    ctl_buf_clear(&b);
+    ctl_buf_obj(&b, ctl_get(res, "replica_id"));
+    ctl_print_kv("replica_id", 14, ctl_buf_str(&b));
+    ctl_buf_free(&b);
+
+    static const char *const headers[] = { "REPLICA_ID", "ENDPOINT", "PUB_ENDPOINT", "ALIVE" };
+    static const char *const keys[] = { "replica_id", "endpoint", "pub_endpoint", "alive" };
+    enum { NCOLS = 4 };
+    ctl_table_t t;
+    ctl_table_init(&t, NCOLS, headers);
+    ctl_buf_t cell[NCOLS] = { { 0 } };
+    const msgpack_object *m = ctl_get(res, "members");
+    uint32_t n = m && m->type == MSGPACK_OBJECT_ARRAY ? m->via.array.size : 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *row[NCOLS];
+        for (int k = 0; k < NCOLS; k++) {
+            ctl_buf_clear(&cell[k]);
+            ctl_buf_obj(&cell[k], ctl_get(&m->via.array.ptr[i], keys[k]));
+            row[k] = ctl_buf_str(&cell[k]);
+        }
+        ctl_table_row(&t, row);
+    }
+    printf("\n");
+    ctl_table_print(&t, stdout);
+    for (int k = 0; k < NCOLS; k++)
+        ctl_buf_free(&cell[k]);
+    ctl_table_free(&t);
+}
+
+/*  Flattens nested maps into rows "a.b  value". */
+static void stats_rows(ctl_table_t *t, const msgpack_object *map, const char *prefix)
+{
+    ctl_buf_t name = { 0 }, value = { 0 };
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        const msgpack_object *v = &map->via.map.ptr[i].val;
+        ctl_buf_clear(&name);
+        ctl_buf_clear(&value);
+        if (*prefix)
+            ctl_buf_printf(&name, "%s.", prefix);
+        ctl_buf_obj(&name, k);
+        if (v->type == MSGPACK_OBJECT_MAP && v->via.map.size > 0) {
+            stats_rows(t, v, ctl_buf_str(&name));
+            continue;
+        }
+        ctl_buf_obj(&value, v);
+        const char *row[2] = { ctl_buf_str(&name), ctl_buf_str(&value) };
+        ctl_table_row(t, row);
+    }
+    ctl_buf_free(&name);
+    ctl_buf_free(&value);
+}
+
+static void show_stats(const msgpack_object *res)
+{
+    static const char *const headers[] = { "NAME", "VALUE" };
+    ctl_table_t t;
+    ctl_table_init(&t, 2, headers);
+    stats_rows(&t, res, "");
+    ctl_table_print(&t, stdout);
+    ctl_table_free(&t);
+}
+
+int ctl_cmd_cluster(ctl_t *g, int argc, char **argv)
+{
+    int rc = parse(g, argc, argv, usage_cluster);
+    if (rc != CTL_OK)
+        return rc == CTL_HELP_DONE ? CTL_OK : rc;
+    if (optind >= argc)
+        return ctl_usage_error(usage_cluster, "cluster: which? (info)");
+    if (strcmp(argv[optind], "info") != 0)
+        return ctl_usage_error(usage_cluster, "unknown cluster command '%s'", argv[optind]);
+    if (optind + 1 < argc)
+        return ctl_usage_error(usage_cluster, "unexpected argument '%s'", argv[optind + 1]);
+    return call_and_show(g, "cluster.info", show_info);
+}
+
+int ctl_cmd_stats(ctl_t *g, int argc, char **argv)
+{
+    int rc = parse(g, argc, argv, usage_stats);
+    if (rc != CTL_OK)
+        return rc == CTL_HELP_DONE ? CTL_OK : rc;
+    if (optind < argc)
+        return ctl_usage_error(usage_stats, "unexpected argument '%s'", argv[optind]);
+    return call_and_show(g, "replica.stats", show_stats);
+}

@@ -1,0 +1,320 @@
+/*  metactl_watch.c — `metactl watch`: subscribes to replicas' publish
+    endpoints and prints each change notice as it arrives. A replica
+    publishes the changes committed through it, so a watch of the whole
+    cluster subscribes to every member (--cluster). Sequence gaps (notices
+    the publisher dropped) are reported on stderr.
+
+    czmq's zpoller/zsock_recv give up on any signal in Debian's build, so
+    waiting is plain zmq_poll, and EINTR only means "look at the flags". */
+#include "metactl.h"
+#include "mt_codec.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_watch[] =
+    "usage: metactl watch [-p PUB_ENDPOINT]... [--cluster] [-c N] [-t MS] [TOPIC_PREFIX]\n"
+    "  Subscribes to change notices and prints one line per notice, until ^C (or\n"
+    "  SIGTERM), N notices, or MS milliseconds without a notice. A replica\n"
+    "  publishes the changes committed through it: --cluster sees them all.\n"
+    "  Table mode: `seq=S replica=R change=C id=ID revision=N healthy=B ready=B`\n"
+    "  (remote cluster references: `kind=rc` instead of healthy/ready); with\n"
+    "  -o json each notice body as one line of JSON.\n"
+    "  TOPIC_PREFIX          only topics starting with it: `node/`, `rc/`, `node/n1`\n"
+    "                        (default: everything)\n"
+    "  -p, --publish EP      a replica's publish endpoint (repeatable; default:\n"
+    "                        $METACTOR_PUBLISH, else " CTL_PUBLISH_DEFAULT ")\n"
+    "  --cluster             subscribe to every member's publish endpoint, as\n"
+    "                        cluster.info of the replica at -e ENDPOINT lists them\n"
+    "  -c, --count N         stop after N notices\n"
+    "  -t, --timeout MS      stop after MS ms without a notice (after `watch`, -t is\n"
+    "                        this; `metactl -t MS watch --cluster` sets the request\n"
+    "                        timeout of cluster.info)\n"
+    "  -o table|json         output format, as for every command\n"
+    "  Exit status 0, except 3 when --timeout ends the watch before --count\n"
+    "  notices arrived, and 2 for usage errors.\n"
+    "  Notices published before the subscription is established are not seen\n"
+    "  (a ZeroMQ SUB socket joins after its connection completes). A gap in a\n"
+    "  replica's sequence numbers is reported on stderr (`metactl: replica R:\n"
+    "  N notices missed`).\n";
+
+typedef struct {
+    ctl_list_t pubs;                /* publish endpoints */
+    bool cluster;
+    const char *prefix;
+    int64_t count;                  /* 0: no limit */
+    int64_t idle_ms;                /* 0: wait forever */
+} watch_args_t;
+
+/*  The last sequence number seen per publisher (a few replicas). */
+typedef struct {
+    uint32_t n;
+    struct {
+        char replica[72];
+        uint64_t seq;
+    } pubs[64];
+} seqs_t;
+
+/*  Receives one whole message without waiting: its first two frames into
+    topic and body (initialised by the caller), the others dropped.
+    Returns the number of frames, 0 when nothing is waiting, -1 on EINTR
+    or another error. */
+static int recv_notice(void *sock, zmq_msg_t *topic, zmq_msg_t *body)
+{
+    int nframes = 0;
+    int more = 1;
+    while (more) {
+        zmq_msg_t scratch;
+        zmq_msg_t *f = nframes == 0 ? topic : nframes == 1 ? body : &scratch;
+        if (f == &scratch)
+            zmq_msg_init(&scratch);
+        /*  Within a message the frames are all there: only the first
+            receive may find nothing. */
+        int rc = zmq_msg_recv(f, sock, nframes == 0 ? ZMQ_DONTWAIT : 0);
+        if (rc < 0) {
+            if (f == &scratch)
+                zmq_msg_close(&scratch);
+            if (nframes == 0 && errno == EAGAIN)
+                return 0;
+            if (errno == EINTR && nframes > 0)
+                continue;           /* finish the message */
+            return -1;
+        }
+        more = zmq_msg_more(f);
+        if (f == &scratch)
+            zmq_msg_close(&scratch);
+        nframes++;
+    }
+    return nframes;
+}
+
+static void field(ctl_buf_t *b, const char *name, const msgpack_object *o)
+{
+    ctl_buf_printf(b, " %s=", name);
+    if (!o || o->type == MSGPACK_OBJECT_NIL)
+        ctl_buf_printf(b, "-");
+    else
+        ctl_buf_obj(b, o);
+}
+
+/*  Reports a gap in the publisher's sequence on stderr. The first notice
+    of a publisher may start anywhere (we joined late); seq 1 again means
+    it restarted. */
+static void check_seq(seqs_t *seqs, const msgpack_object *n)
+{
+    char replica[72];
+    int64_t seq;
+    ctl_get_str(n, "replica", replica, sizeof replica);
+    if (!ctl_get_i64(n, "seq", &seq))
+        return;
+    uint32_t i;
+    for (i = 0; i < seqs->n; i++)
+        if (strcmp(seqs->pubs[i].replica, replica) == 0)
+            break;
+    if (i == seqs->n) {
+        if (seqs->n == sizeof seqs->pubs / sizeof seqs->pubs[0])
+            return;
+        seqs->n++;
+        snprintf(seqs->pubs[i].replica, sizeof seqs->pubs[i].replica, "%s", replica);
+    }
+    else if (seq == 1 && seqs->pubs[i].seq > 1)
+        fprintf(stderr, "metactl: replica %s restarted (seq 1 again)\n", replica);
+    else if ((uint64_t) seq > seqs->pubs[i].seq + 1)
+        fprintf(stderr, "metactl: replica %s: %llu notices missed (seq %llu-%llu)\n", replica,
+                (unsigned long long) ((uint64_t) seq - seqs->pubs[i].seq - 1),
+                (unsigned long long) seqs->pubs[i].seq + 1, (unsigned long long) seq - 1);
+    seqs->pubs[i].seq = (uint64_t) seq;
+}
+
+static void print_notice(const ctl_t *g, const msgpack_object *n)
+{
+    if (g->output == CTL_JSON) {
+        ctl_print_json(stdout, n);
+        return;
+    }
+    ctl_buf_t b = { 0 };
+    ctl_buf_printf(&b, "seq=");
+    ctl_buf_obj(&b, ctl_get(n, "seq"));
+    field(&b, "replica", ctl_get(n, "replica"));
+    const msgpack_object *kind = ctl_get(n, "kind");
+    bool node = !kind || ctl_str_eq(kind, "node");
+    if (!node)
+        field(&b, "kind", kind);
+    field(&b, "change", ctl_get(n, "change"));
+    field(&b, "id", ctl_get(n, "id"));
+    field(&b, "revision", ctl_get(n, "revision"));
+    const msgpack_object *view = ctl_get(n, "view");
+    if (node) {
+        field(&b, "healthy", ctl_get(view, "healthy"));
+        field(&b, "ready", ctl_get(view, "ready"));
+    }
+    printf("%s\n", ctl_buf_str(&b));
+    ctl_buf_free(&b);
+}
+
+/*  One notice body: checked (it is untrusted input), unpacked, printed.
+    Returns false when it is not a notice map (a message on stderr). */
+static bool handle(const ctl_t *g, seqs_t *seqs, zmq_msg_t *body)
+{
+    char err[128];
+    const char *data = zmq_msg_data(body);
+    size_t size = zmq_msg_size(body);
+    if (mt_codec_check(data, size, err, sizeof err) != MT_OK) {
+        fprintf(stderr, "metactl: skipping an invalid notice: %s\n", err);
+        return false;
+    }
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    bool ok = msgpack_unpack_next(&u, data, size, &off) == MSGPACK_UNPACK_SUCCESS
+              && u.data.type == MSGPACK_OBJECT_MAP;
+    if (ok) {
+        print_notice(g, &u.data);
+        fflush(stdout);
+        check_seq(seqs, &u.data);
+    }
+    else
+        fprintf(stderr, "metactl: skipping a notice that is not a msgpack map\n");
+    msgpack_unpacked_destroy(&u);
+    return ok;
+}
+
+/*  Adds every member's pub_endpoint (cluster.info) to a->pubs. */
+static int add_members(const ctl_t *g, watch_args_t *a)
+{
+    mt_client_t *c = ctl_connect(g);
+    if (!c)
+        return CTL_EUSAGE;
+    mt_reply_t r;
+    int rc = ctl_call(g, c, "cluster.info", 0, NULL, NULL, &r);
+    if (rc == CTL_OK) {
+        const msgpack_object *m = ctl_get(r.result, "members");
+        uint32_t n = m && m->type == MSGPACK_OBJECT_ARRAY ? m->via.array.size : 0;
+        for (uint32_t i = 0; i < n; i++) {
+            char ep[512];
+            ctl_get_str(&m->via.array.ptr[i], "pub_endpoint", ep, sizeof ep);
+            bool dup = !ep[0];
+            for (uint32_t j = 0; j < a->pubs.n && !dup; j++)
+                dup = strcmp(a->pubs.items[j].key, ep) == 0;
+            if (!dup)
+                ctl_list_add(&a->pubs, ep);
+        }
+        if (a->pubs.n == 0) {
+            fprintf(stderr, "metactl: cluster.info lists no publish endpoint\n");
+            rc = CTL_EFAIL;
+        }
+        mt_reply_free(&r);
+    }
+    mt_client_destroy(&c);
+    return rc;
+}
+
+static int watch(const ctl_t *g, const watch_args_t *a)
+{
+    zsock_t *sub = zsock_new(ZMQ_SUB);
+    if (!sub) {
+        fprintf(stderr, "metactl: cannot create a SUB socket: %s\n", zmq_strerror(errno));
+        return CTL_EFAIL;
+    }
+    zsock_set_linger(sub, 0);
+    zsock_set_rcvhwm(sub, 0);       /* keep everything: the watch must not drop */
+    zsock_set_subscribe(sub, a->prefix);
+    for (uint32_t i = 0; i < a->pubs.n; i++)
+        if (zsock_connect(sub, "%s", a->pubs.items[i].key) != 0) {
+            zsock_destroy(&sub);
+            return ctl_usage_error(usage_watch, "cannot connect to '%s' (not a valid endpoint?)",
+                                   a->pubs.items[i].key);
+        }
+    ctl_catch_signals();
+    seqs_t seqs = { 0 };
+    void *sock = zsock_resolve(sub);
+    int64_t seen = 0;
+    int64_t last = zclock_mono();
+    int rc = CTL_OK;
+    while (!ctl_interrupted && (a->count == 0 || seen < a->count)) {
+        long wait = -1;
+        if (a->idle_ms) {
+            wait = (long) (last + a->idle_ms - zclock_mono());
+            if (wait <= 0) {
+                if (a->count)
+                    rc = CTL_ETIMEOUT;
+                break;
+            }
+        }
+        zmq_pollitem_t item = { sock, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll(&item, 1, wait) < 0) {
+            if (errno == EINTR)
+                continue;
+            fprintf(stderr, "metactl: zmq_poll: %s\n", zmq_strerror(errno));
+            rc = CTL_EFAIL;
+            break;
+        }
+        while (!ctl_interrupted && (a->count == 0 || seen < a->count)) {
+            zmq_msg_t topic, body;
+            zmq_msg_init(&topic);
+            zmq_msg_init(&body);
+            int n = recv_notice(sock, &topic, &body);
+            if (n >= 2) {
+                if (handle(g, &seqs, &body))
+                    seen++;
+                last = zclock_mono();
+            }
+            else if (n == 1)
+                fprintf(stderr, "metactl: skipping a one-frame message\n");
+            zmq_msg_close(&topic);
+            zmq_msg_close(&body);
+            if (n <= 0)
+                break;              /* nothing more now, or EINTR */
+        }
+    }
+    zsock_destroy(&sub);
+    return rc;
+}
+
+int ctl_cmd_watch(ctl_t *g, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "publish", required_argument, NULL, 'p' },
+        { "cluster", no_argument, NULL, 'C' },
+        { "count", required_argument, NULL, 'c' },
+        { "timeout", required_argument, NULL, 't' },
+        { "endpoint", required_argument, NULL, 'e' },
+        { "output", required_argument, NULL, 'o' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    watch_args_t a = { .prefix = "" };
+    ctl_getopt_reset();
+    int c, rc = CTL_OK;
+    while (rc == CTL_OK && (c = getopt_long(argc, argv, ":p:c:t:e:o:h", opts, NULL)) != -1) {
+        if (c == 'p') {
+            if (!*optarg)
+                rc = ctl_usage_error(usage_watch, "-p: the endpoint is empty");
+            ctl_list_add(&a.pubs, optarg);
+        }
+        else if (c == 'C')
+            a.cluster = true;
+        else if (c == 'c')
+            rc = ctl_opt_i64(usage_watch, "--count", optarg, 1, INT64_MAX, &a.count);
+        else if (c == 't')
+            rc = ctl_opt_i64(usage_watch, "--timeout", optarg, 1, INT32_MAX, &a.idle_ms);
+        else
+            rc = ctl_global_opt(g, c, argv, usage_watch);
+    }
+    if (rc == CTL_OK && optind < argc)
+        a.prefix = argv[optind++];
+    if (rc == CTL_OK && optind < argc)
+        rc = ctl_usage_error(usage_watch, "unexpected argument '%s'", argv[optind]);
+    if (rc == CTL_OK && a.cluster)
+        rc = add_members(g, &a);
+    if (rc == CTL_OK && a.pubs.n == 0) {
+        const char *env = getenv("METACTOR_PUBLISH");
+        ctl_list_add(&a.pubs, env && *env ? env : CTL_PUBLISH_DEFAULT);
+    }
+    if (rc == CTL_OK)
+        rc = watch(g, &a);
+    ctl_list_free(&a.pubs);
+    return rc == CTL_HELP_DONE ? CTL_OK : rc;
+}

@@ -1,0 +1,203 @@
+/*  metactord — one replica of metactor.
+
+    Start-up wires the actors bottom-up: runtime → store (it connects by
+    itself, and keeps answering `unavailable` while the database is away)
+    → notice bus → node service (publishing through the bus) → membership
+    (telling the bus its peers) → gateway (last: a request only arrives once
+    everything it may need exists).
+
+    Shutdown on SIGINT/SIGTERM, in the reverse order: the gateway stops
+    taking requests; the writes already in flight drain into the database
+    (a write is acknowledged only after its commit, so nothing acknowledged
+    can be lost, and nothing is removed); the replica's membership row is
+    deleted so peers stop waiting for it; then every actor is stopped and
+    every thread joined. */
+#include "mt_bus.h"
+#include "mt_config.h"
+#include "mt_core.h"
+#include "mt_gateway.h"
+#include "mt_membership.h"
+#include "mt_nodes.h"
+#include "mt_store.h"
+
+#include <czmq.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static mt_config_log_t s_level = MT_CONFIG_LOG_INFO;
+
+#define LOG_AT(lvl, fn, ...) do { if (s_level >= (lvl)) fn(__VA_ARGS__); } while (0)
+#define log_error(...) LOG_AT(MT_CONFIG_LOG_ERROR, zsys_error, __VA_ARGS__)
+#define log_info(...) LOG_AT(MT_CONFIG_LOG_INFO, zsys_info, __VA_ARGS__)
+#define log_debug(...) LOG_AT(MT_CONFIG_LOG_DEBUG, zsys_debug, __VA_ARGS__)
+
+typedef struct {
+    mt_store_t *store;
+    mt_bus_counters_t *bus;
+} stats_src_t;
+
+/*  replica.stats beyond the runtime's and the gateway's own counters. */
+static uint32_t extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
+{
+    stats_src_t *src = arg;
+    mt_store_stats_t s;
+    mt_store_stats(src->store, &s);
+    mt_stat_t all[] = {
+        { "store_batches", s.status_batches },
+        { "store_rows", s.status_rows },
+        { "store_statements", s.statements },
+        { "store_reconnects", s.reconnects },
+        { "notices_sent", atomic_load(&src->bus->sent) },
+        { "notices_received", atomic_load(&src->bus->received) },
+        { "notice_gaps", atomic_load(&src->bus->gaps) },
+        { "notices_dropped", atomic_load(&src->bus->dropped) },
+        { "peers", atomic_load(&src->bus->peers) },
+    };
+    uint32_t n = 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0] && n < cap; i++)
+        out[n++] = all[i];
+    return n;
+}
+
+/*  Waits until `a` has stopped (its DOWN reaches a probe). */
+static void await_stop(mt_runtime_t *rt, mt_actor_t *a, int timeout_ms)
+{
+    mt_probe_t *p = mt_probe_new(rt);
+    mt_monitor(mt_probe_actor(p), a);
+    mt_stop(a, 0);
+    mt_msg_t *down = mt_probe_expect(p, MT_MSG_DOWN, timeout_ms);
+    mt_msg_free(down);
+    mt_probe_destroy(&p);
+}
+
+/*  Lets messages already sent settle: in-flight writes reach the store and
+    are committed and answered. Bounded: a dead database must not hold the
+    shutdown (its writes are answered `unavailable`, never acknowledged). */
+static void drain(mt_runtime_t *rt, int timeout_ms)
+{
+    int64_t deadline = zclock_mono() + timeout_ms;
+    int quiet = 0;
+    while (quiet < 3 && zclock_mono() < deadline) {
+        mt_stats_t s;
+        mt_runtime_stats(rt, &s);
+        quiet = s.msgs_sent == s.msgs_delivered + s.msgs_dropped ? quiet + 1 : 0;
+        zclock_sleep(20);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    mt_config_t cfg;
+    char err[512];
+    if (mt_config_load(&cfg, argc, argv, err, sizeof err) != MT_OK) {
+        fprintf(stderr, "metactord: %s\n(try metactord --help)\n", err);
+        return 2;
+    }
+    if (cfg.help) {
+        fputs(mt_config_usage(), stdout);
+        mt_config_free(&cfg);
+        return 0;
+    }
+    s_level = cfg.log_level;
+
+    /*  Signals go to sigwait below, on this thread only: blocked before any
+        thread exists (czmq's own handler would only set a flag). */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    zsys_handler_set(NULL);
+    zsys_init();
+    zsys_set_logident("metactord");
+
+    int rc = 1;
+    mt_runtime_t *rt = mt_runtime_new(&(mt_runtime_opts_t) { .workers = cfg.workers });
+    mt_store_t *store = NULL;
+    mt_nodes_t *nodes = NULL;
+    mt_actor_t *bus = NULL, *membership = NULL, *gateway = NULL;
+    mt_bus_counters_t *bus_ctr = NULL;
+    if (!rt) {
+        log_error("cannot start the runtime");
+        goto out;
+    }
+    mt_store_opts_t so = { .dsn = cfg.dsn, .writers = cfg.store_writers };
+    if (mt_store_new(rt, &so, &store, err, sizeof err) != MT_OK) {
+        log_error("%s", err);
+        goto out;
+    }
+    if (mt_store_wait_ready(store, 3000) != MT_OK)
+        log_info("the database is not reachable yet; serving reads from memory and "
+                 "answering writes `unavailable` until it is");
+
+    mt_bus_opts_t bo = { .replica_id = cfg.replica_id, .endpoint = cfg.pub_endpoint,
+                         .subscribe = true };
+    if (mt_bus_start(rt, &bo, &bus, &bus_ctr, err, sizeof err) != MT_OK) {
+        log_error("%s", err);
+        goto out;
+    }
+    mt_nodes_opts_t no = {
+        .store = store, .health_timeout_ms = cfg.health_timeout_ms,
+        .reload_interval_ms = cfg.reload_interval_ms,
+        .full_resync_every = cfg.full_resync_every, .listener = bus,
+    };
+    nodes = mt_nodes_new(rt, &no);
+    if (!nodes) {
+        log_error("cannot start the node service");
+        goto out;
+    }
+    mt_send(bus, mt_bus_route_new(mt_nodes_directory(nodes), mt_nodes_reload(nodes)));
+
+    mt_membership_opts_t mo = {
+        .store = store, .replica_id = cfg.replica_id, .endpoint = cfg.endpoint,
+        .pub_endpoint = cfg.pub_endpoint, .beat_ms = cfg.beat_interval_ms,
+        .alive_ms = cfg.alive_window_ms, .bus = bus,
+    };
+    membership = mt_membership_spawn(rt, &mo);
+    if (!membership) {
+        log_error("cannot start membership");
+        goto out;
+    }
+
+    stats_src_t src = { store, bus_ctr };
+    mt_gateway_opts_t go = {
+        .endpoint = cfg.endpoint, .max_body = cfg.max_body,
+        .request_timeout_ms = (uint32_t) cfg.request_timeout_ms,
+        .nodes = mt_nodes_directory(nodes), .cluster = membership,
+        .stats_fn = extra_stats, .stats_arg = &src,
+    };
+    if (mt_gateway_start(rt, &go, &gateway, err, sizeof err) != MT_OK) {
+        log_error("%s", err);
+        goto out;
+    }
+    mt_stats_t rs;
+    mt_runtime_stats(rt, &rs);
+    log_info("replica %s: requests on %s, notices on %s, %d worker(s)",
+             cfg.replica_id, cfg.endpoint, cfg.pub_endpoint, rs.workers);
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+    log_info("%s: stopping (no new requests; draining writes in flight)",
+             sig == SIGINT ? "SIGINT" : "SIGTERM");
+    await_stop(rt, gateway, 5000);
+    drain(rt, 5000);
+    mt_msg_t *left = NULL;
+    if (mt_ask_wait(rt, membership, mt_msg_new(MT_MEMBERSHIP_LEAVE, 0), 3000, &left) == MT_OK)
+        log_debug("left the replicas table");
+    mt_msg_free(left);
+    rc = 0;
+out:
+    mt_actor_unref(&gateway);
+    mt_actor_unref(&membership);
+    mt_nodes_destroy(&nodes);
+    mt_actor_unref(&bus);
+    mt_store_destroy(&store);
+    mt_runtime_destroy(&rt);
+    free(bus_ctr);
+    mt_config_free(&cfg);
+    if (rc == 0)
+        log_info("stopped");
+    return rc;
+}

@@ -1,0 +1,117 @@
+/*  mt_config.h — the settings of the metactord daemon.
+
+    Every setting has a default and may be set, from weakest to strongest, by
+      1. the config file (czmq's ZPL format, read with zconfig), given by
+         --config FILE or METACTOR_CONFIG; without either no file is read;
+      2. an environment variable METACTOR_<NAME> (an empty variable counts
+         as unset, as shells and container files often export empty ones);
+      3. a command-line flag --<name> VALUE or --<name>=VALUE.
+    mt_config_usage() lists them all: flag, variable, ZPL path, default,
+    range. Everything is validated while loading and the first problem is
+    reported in one line naming where the value came from, e.g.
+        METACTOR_WORKERS: 'many' is not a number (0-64)
+        config /etc/metactord.cfg line 7: unknown setting 'transport/endpiont'
+
+    Replica id default: "<hostname>-<port of the request endpoint>" (for an
+    ipc:// endpoint "<hostname>-ipc-<8 hex digits of a hash of its path>"),
+    characters other than [A-Za-z0-9._-] replaced by '-', the hostname cut
+    so that the id fits 64 characters. It needs no state file and is the
+    same for every restart of a replica on the same host and endpoint (and
+    differs for two replicas on one host, which cannot share an endpoint).
+    It changes with the hostname; replicas on two hosts of the same name and
+    port would collide: give such replicas an explicit --replica-id.
+
+    Life cycle: mt_config_load fills a caller's mt_config_t (any previous
+    content is ignored: free it first); mt_config_free releases its strings.
+    No function here keeps global state; all may run on any thread, but
+    mt_config_load reads the process environment (getenv). */
+#ifndef MT_CONFIG_H_INCLUDED
+#define MT_CONFIG_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    MT_CONFIG_LOG_ERROR,
+    MT_CONFIG_LOG_WARNING,
+    MT_CONFIG_LOG_INFO,
+    MT_CONFIG_LOG_DEBUG,
+} mt_config_log_t;
+
+/*  Where a setting's value came from (mt_config_t.source). */
+typedef enum {
+    MT_CONFIG_DEFAULT,
+    MT_CONFIG_FILE,
+    MT_CONFIG_ENV,
+    MT_CONFIG_FLAG,
+} mt_config_source_t;
+
+/*  Indexes of mt_config_t.source, one per setting (--config included). */
+enum {
+    MT_CONFIG_S_CONFIG, MT_CONFIG_S_REPLICA_ID, MT_CONFIG_S_ENDPOINT, MT_CONFIG_S_PUBLISH,
+    MT_CONFIG_S_DB, MT_CONFIG_S_RELOAD_INTERVAL, MT_CONFIG_S_HEALTH_TIMEOUT,
+    MT_CONFIG_S_FULL_RESYNC_EVERY, MT_CONFIG_S_WORKERS, MT_CONFIG_S_STORE_WRITERS,
+    MT_CONFIG_S_MAX_BODY, MT_CONFIG_S_REQUEST_TIMEOUT, MT_CONFIG_S_BEAT_INTERVAL,
+    MT_CONFIG_S_ALIVE_WINDOW, MT_CONFIG_S_REFRESH_INTERVAL, MT_CONFIG_S_LOG_LEVEL,
+    MT_CONFIG_NSETTINGS
+};
+
+#define MT_CONFIG_REPLICA_ID_MAX 64     /* = MT_REPLICA_ID_MAX of the transport */
+#define MT_CONFIG_ENDPOINT_MAX 255      /* bytes; fits MT_ENDPOINT_MAX with its NUL */
+
+typedef struct {
+    char *config_file;          /* the file read, or NULL */
+    char *replica_id;           /* 1-64 of [A-Za-z0-9._-] */
+    char *endpoint;             /* requests (ROUTER): tcp://HOST:PORT or ipc://PATH */
+    char *pub_endpoint;         /* change notices (PUB), same forms */
+    char *dsn;                  /* as given; mt_dsn_parse accepted it */
+    int reload_interval_ms;     /* incremental reload period */
+    int health_timeout_ms;      /* node unhealthy after this long without heartbeat */
+    int full_resync_every;      /* a full resync every N reload passes */
+    int workers;                /* runtime worker threads; 0 = one per core */
+    int store_writers;          /* store writer connections */
+    size_t max_body;            /* largest request body accepted, bytes */
+    int request_timeout_ms;     /* a request's budget inside the service */
+    int beat_interval_ms;       /* membership row refresh period */
+    int alive_window_ms;        /* a replica is alive if it beat within this */
+    int refresh_interval_ms;    /* remote cluster reference refresh period */
+    mt_config_log_t log_level;
+    bool help;                  /* --help / -h was given: print usage, exit 0 */
+    unsigned char source[MT_CONFIG_NSETTINGS];  /* mt_config_source_t per setting */
+} mt_config_t;
+
+/*  Loads defaults, then the file, the environment and argv (argv[0] is the
+    program and is skipped). Returns MT_OK, or MT_EINVAL with one line in
+    err (cfg is then empty: mt_config_free is allowed but not needed).
+    With --help, cfg->help is set and the rest of argv is still checked. */
+int mt_config_load(mt_config_t *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/*  The --help text: every setting with its flag, variable, ZPL path,
+    default and range. A static string. */
+const char *mt_config_usage(void);
+
+/*  The effective settings as a ZPL file (loadable with --config), each
+    line's comment telling where the value came from; the database
+    password is shown as ***. */
+void mt_config_print(const mt_config_t *cfg, FILE *out);
+
+const char *mt_config_log_name(mt_config_log_t level);   /* "error", ... */
+
+/*  The default replica id for a hostname and a (valid) request endpoint,
+    as described at the top; MT_EINVAL if out is too small (65 bytes do). */
+int mt_config_default_replica_id(const char *hostname, const char *endpoint, char *out,
+                                 size_t outlen);
+
+/*  Frees the strings and zeroes cfg. NULL and repeated calls are fine. */
+void mt_config_free(mt_config_t *cfg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

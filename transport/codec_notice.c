@@ -1,0 +1,146 @@
+/*  codec_notice.c — change notices, both ways (PROTOCOL.md, "Change
+    notices"): {"replica", "seq", "kind", "change", "id", "revision", "view"}.
+
+    A node notice decodes into an MT_NODE_MERGE: the registration group is
+    rebuilt from the view when its reg_revision is > 0, the status group when
+    its status_revision is > 0 (a group with revision 0 was never written and
+    must not be merged); a "delete" carries no group, only deleted and the
+    notice's revision. "rc" notices are parsed (kind, change, revision) but
+    carry no merge until the reference agents exist. */
+#include "codec_internal.h"
+
+#include <string.h>
+
+#define FAIL(...) return mt__fail(d->err, d->errlen, __VA_ARGS__)
+#define TRY(x) do { int rc_ = (x); if (rc_ != MT_OK) return rc_; } while (0)
+
+void mt_codec_encode_node_notice(msgpack_sbuffer *buf, const char *replica, uint64_t seq,
+                                 const mt_node_changed_t *change)
+{
+    msgpack_packer pk;
+    msgpack_sbuffer_clear(buf);
+    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+    bool deleted = change->change == MT_NODE_DELETED;
+    msgpack_pack_map(&pk, 7);
+    mt__pack_str(&pk, "replica");
+    mt__pack_str(&pk, replica);
+    mt__pack_str(&pk, "seq");
+    msgpack_pack_uint64(&pk, seq);
+    mt__pack_str(&pk, "kind");
+    mt__pack_str(&pk, "node");
+    mt__pack_str(&pk, "change");
+    mt__pack_str(&pk, deleted ? "delete" : "upsert");
+    mt__pack_str(&pk, "id");
+    mt__pack_str(&pk, change->view.id);
+    mt__pack_str(&pk, "revision");
+    msgpack_pack_int64(&pk, change->revision);
+    mt__pack_str(&pk, "view");
+    if (deleted) {
+        msgpack_pack_map(&pk, 1);
+        mt__pack_str(&pk, "id");
+        mt__pack_str(&pk, change->view.id);
+    } else {
+        mt_codec_pack_node_view(&pk, &change->view);
+    }
+}
+
+static int required(mt__dec_t *d, const msgpack_object *map, const char *key,
+                    const msgpack_object **o)
+{
+    if (!(*o = mt__map_get(map, key)))
+        FAIL("%s: required", key);
+    return MT_OK;
+}
+
+static int node_merge(mt__dec_t *d, const msgpack_object *body, mt_notice_t *out)
+{
+    const char *id;
+    TRY(mt__dec_node_id(d, body, &id));
+    const msgpack_object *view = mt__map_get(body, "view");
+    if (view) {
+        if (view->type != MSGPACK_OBJECT_MAP)
+            FAIL("view: expected a map");
+        const msgpack_object *vid = mt__map_get(view, "id");
+        const char *s;
+        if (vid) {
+            TRY(mt__dec_str(d, vid, "view.id", &s));
+            if (strcmp(s, id) != 0)
+                FAIL("view.id: differs from id");
+        }
+    }
+    if (out->change == MT_NODE_DELETED) {
+        out->merge = mt_node_merge_new(id, NULL, NULL, true, out->revision);
+        return MT_OK;
+    }
+    if (!view)
+        FAIL("view: required");
+    mt_node_reg_t rt;
+    mt_node_status_t st;
+    TRY(mt__dec_reg(d, view, true, &rt));
+    TRY(mt__dec_status(d, view, true, &st));
+    out->merge = mt_node_merge_new(id, rt.reg_revision > 0 ? mt_node_reg_build(&rt) : NULL,
+                                   st.status_revision > 0 ? mt_node_status_build(&st) : NULL,
+                                   false, 0);
+    return MT_OK;
+}
+
+static int decode(mt__dec_t *d, const msgpack_object *body, mt_notice_t *out)
+{
+    if (body->type != MSGPACK_OBJECT_MAP)
+        FAIL("body: expected a map");
+    const msgpack_object *o;
+    const char *s;
+    TRY(required(d, body, "replica", &o));
+    TRY(mt__dec_str(d, o, "replica", &s));
+    if (!s[0] || strlen(s) > MT_REPLICA_ID_MAX)
+        FAIL("replica: must be 1-%d bytes", MT_REPLICA_ID_MAX);
+    memcpy(out->replica, s, strlen(s) + 1);
+    TRY(required(d, body, "seq", &o));
+    TRY(mt__dec_u64(d, o, "seq", &out->seq));
+    TRY(required(d, body, "kind", &o));
+    TRY(mt__dec_str(d, o, "kind", &s));
+    if (strcmp(s, "node") == 0)
+        out->node = true;
+    else if (strcmp(s, "rc") != 0)
+        FAIL("kind: expected \"node\" or \"rc\"");
+    TRY(required(d, body, "change", &o));
+    TRY(mt__dec_str(d, o, "change", &s));
+    if (strcmp(s, "upsert") == 0)
+        out->change = MT_NODE_UPSERT;
+    else if (strcmp(s, "delete") == 0)
+        out->change = MT_NODE_DELETED;
+    else
+        FAIL("change: expected \"upsert\" or \"delete\"");
+    TRY(required(d, body, "revision", &o));
+    TRY(mt__dec_i64(d, o, "revision", &out->revision));
+    if (out->revision < 0)
+        FAIL("revision: must not be negative");
+    return out->node ? node_merge(d, body, out) : MT_OK;
+}
+
+int mt_codec_decode_notice(const void *body, size_t size, mt_notice_t *out,
+                           char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (err && errlen)
+        err[0] = '\0';
+    if (size > MT__NOTICE_MAX_BODY) {
+        mt__fail(err, errlen, "notice: %zu bytes; the maximum is %u", size,
+                 MT__NOTICE_MAX_BODY);
+        return MT_ETOOLARGE;
+    }
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    int rc = mt__codec_unpack(body, size, &u, err, errlen);
+    if (rc == MT_OK) {
+        mt__dec_t d = { u.zone, err, errlen };
+        rc = decode(&d, &u.data, out);
+    }
+    msgpack_unpacked_destroy(&u);
+    if (rc != MT_OK) {
+        if (out->merge)
+            mt_msg_free(out->merge);
+        out->merge = NULL;
+    }
+    return rc;
+}

@@ -1,0 +1,205 @@
+/*  codec_request.c — request bodies (PROTOCOL.md, "Requests and replies")
+    into typed messages.
+
+    Order of the checks: the size (too_large) before anything else; then the
+    raw bytes (codec_check.c); the body must be a map; "rid" is read first so
+    that every later error can still echo it; every key must be a string;
+    "op" must be a known operation; then the operation's arguments. Node
+    operations become an MT_NODE_REQ built with the mt_node_req_*
+    constructors; the others are answered by the gateway from the op alone. */
+#include "codec_internal.h"
+
+#include <string.h>
+
+#define FAIL(...) return mt__fail(d->err, d->errlen, __VA_ARGS__)
+#define TRY(x) do { int rc_ = (x); if (rc_ != MT_OK) return rc_; } while (0)
+
+static const char *const op_names[] = {
+    [MT_OP_NODE_REGISTER] = "node.register",
+    [MT_OP_NODE_HEARTBEAT] = "node.heartbeat",
+    [MT_OP_NODE_LABELS] = "node.labels",
+    [MT_OP_NODE_GET] = "node.get",
+    [MT_OP_NODE_LIST] = "node.list",
+    [MT_OP_NODE_DELETE] = "node.delete",
+    [MT_OP_RC_ADD] = "rc.add",
+    [MT_OP_RC_SET] = "rc.set",
+    [MT_OP_RC_DEL] = "rc.del",
+    [MT_OP_RC_GET] = "rc.get",
+    [MT_OP_RC_LIST] = "rc.list",
+    [MT_OP_CLUSTER_INFO] = "cluster.info",
+    [MT_OP_REPLICA_STATS] = "replica.stats",
+};
+#define NOPS (sizeof op_names / sizeof op_names[0])
+
+const char *mt_op_name(mt_op_t op)
+{
+    return (unsigned) op < NOPS ? op_names[op] : "unknown";
+}
+
+/* ---- node operations --------------------------------------------------- */
+
+static int node_register(mt__dec_t *d, const msgpack_object *body, mt_msg_t **out)
+{
+    const msgpack_object *node = mt__map_get(body, "node");
+    if (!node)
+        FAIL("node: required");
+    if (node->type != MSGPACK_OBJECT_MAP)
+        FAIL("node: expected a map");
+    const char *id;
+    mt_node_reg_t t;
+    TRY(mt__dec_node_id(d, node, &id));
+    TRY(mt__dec_reg(d, node, false, &t));
+    *out = mt_node_req_register(id, mt_node_reg_build(&t));
+    return MT_OK;
+}
+
+static int node_heartbeat(mt__dec_t *d, const msgpack_object *body, mt_msg_t **out)
+{
+    const char *id;
+    mt_node_status_t t;
+    TRY(mt__dec_node_id(d, body, &id));
+    TRY(mt__dec_status(d, body, false, &t));
+    *out = mt_node_req_heartbeat(id, mt_node_status_build(&t));
+    return MT_OK;
+}
+
+static int node_labels(mt__dec_t *d, const msgpack_object *body, mt_msg_t **out)
+{
+    const char *id;
+    TRY(mt__dec_node_id(d, body, &id));
+    const msgpack_object *o;
+    mt_node_reg_t set;
+    bool has_set = false;
+    if ((o = mt__map_get(body, "set"))) {
+        TRY(mt__dec_labels(d, o, "set", &set));
+        has_set = true;
+    }
+    const char **remove = NULL;
+    uint32_t nremove = 0;
+    if ((o = mt__map_get(body, "remove"))) {
+        TRY(mt__dec_str_array(d, o, "remove", &remove, &nremove));
+        if (nremove > MT_MAP_MAX)
+            FAIL("remove: at most %d items", MT_MAP_MAX);
+        for (uint32_t i = 0; i < nremove; i++) {
+            size_t n = strlen(remove[i]);
+            if (n == 0 || n > MT_KEY_MAX)
+                FAIL("remove: label keys are 1-%d bytes", MT_KEY_MAX);
+        }
+    }
+    *out = mt_node_req_labels(id, has_set ? mt_node_reg_build(&set) : NULL, remove, nremove);
+    return MT_OK;
+}
+
+static int node_list(mt__dec_t *d, const msgpack_object *body, mt_msg_t **out)
+{
+    const msgpack_object *o;
+    bool healthy_only = false;
+    if ((o = mt__map_get(body, "healthy_only")))
+        TRY(mt__dec_bool(d, o, "healthy_only", &healthy_only));
+    mt_node_reg_t sel;
+    bool has_sel = false;
+    if ((o = mt__map_get(body, "selector"))) {
+        TRY(mt__dec_labels(d, o, "selector", &sel));
+        has_sel = sel.nlabels > 0;
+    }
+    const char *after = "";
+    if ((o = mt__map_get(body, "after"))) {
+        TRY(mt__dec_str(d, o, "after", &after));
+        char scratch[8];
+        if (after[0] && mt_node_id_check(after, scratch, sizeof scratch) != MT_OK)
+            FAIL("after: expected a node id (1-%d letters, digits, '.', '-', '_')",
+                 MT_NODE_ID_MAX);
+    }
+    int64_t limit = 0;
+    if ((o = mt__map_get(body, "limit"))) {
+        TRY(mt__dec_i64(d, o, "limit", &limit));
+        if (limit < 0 || limit > (int64_t) UINT32_MAX)
+            FAIL("limit: must be 0-%u", UINT32_MAX);
+    }
+    *out = mt_node_req_list(healthy_only, has_sel ? mt_node_reg_build(&sel) : NULL, after,
+                            (uint32_t) limit);
+    return MT_OK;
+}
+
+static int node_by_id(mt__dec_t *d, const msgpack_object *body, bool del, mt_msg_t **out)
+{
+    const char *id;
+    TRY(mt__dec_node_id(d, body, &id));
+    *out = del ? mt_node_req_delete(id) : mt_node_req_get(id);
+    return MT_OK;
+}
+
+/* ---- the body ---------------------------------------------------------- */
+
+static int find_op(mt__dec_t *d, const msgpack_object *o, mt_op_t *op)
+{
+    const char *name;
+    TRY(mt__dec_str(d, o, "op", &name));
+    for (size_t i = 0; i < NOPS; i++) {
+        if (strcmp(name, op_names[i]) == 0) {
+            *op = (mt_op_t) i;
+            return MT_OK;
+        }
+    }
+    /*  Echo the name when it is short; it is valid UTF-8 already. */
+    if (strlen(name) <= 64)
+        mt__fail(d->err, d->errlen, "unknown op \"%s\"", name);
+    else
+        mt__fail(d->err, d->errlen, "unknown op (a %zu-byte name)", strlen(name));
+    return MT_EUNKNOWNOP;
+}
+
+static int decode(mt__dec_t *d, const msgpack_object *body, mt_request_t *out)
+{
+    if (body->type != MSGPACK_OBJECT_MAP)
+        FAIL("body: expected a map");
+    bool bad_key = false;
+    for (uint32_t i = 0; i < body->via.map.size; i++)
+        bad_key |= body->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR;
+    const msgpack_object *o = mt__map_get(body, "rid");
+    if (o) {
+        TRY(mt__dec_u64(d, o, "rid", &out->rid));
+        out->has_rid = true;
+    }
+    if (bad_key)
+        FAIL("body: keys must be strings");
+    if (!(o = mt__map_get(body, "op")))
+        FAIL("op: required");
+    TRY(find_op(d, o, &out->op));
+    switch (out->op) {
+    case MT_OP_NODE_REGISTER: return node_register(d, body, &out->msg);
+    case MT_OP_NODE_HEARTBEAT: return node_heartbeat(d, body, &out->msg);
+    case MT_OP_NODE_LABELS: return node_labels(d, body, &out->msg);
+    case MT_OP_NODE_GET: return node_by_id(d, body, false, &out->msg);
+    case MT_OP_NODE_DELETE: return node_by_id(d, body, true, &out->msg);
+    case MT_OP_NODE_LIST: return node_list(d, body, &out->msg);
+    default: return MT_OK;      /* rc.*, cluster.info, replica.stats: the op is all */
+    }
+}
+
+int mt_codec_decode_request(const void *body, size_t size, size_t max_size,
+                            mt_request_t *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (err && errlen)
+        err[0] = '\0';
+    if (max_size == 0)
+        max_size = MT_CODEC_MAX_BODY_DEFAULT;
+    if (size > max_size) {
+        mt__fail(err, errlen, "body: %zu bytes; the maximum is %zu", size, max_size);
+        return MT_ETOOLARGE;
+    }
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    int rc = mt__codec_unpack(body, size, &u, err, errlen);
+    if (rc == MT_OK) {
+        mt__dec_t d = { u.zone, err, errlen };
+        rc = decode(&d, &u.data, out);
+    }
+    msgpack_unpacked_destroy(&u);
+    if (rc != MT_OK && out->msg)
+        mt_msg_free(out->msg);
+    if (rc != MT_OK)
+        out->msg = NULL;
+    return rc;
+}
