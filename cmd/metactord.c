@@ -133,7 +133,7 @@ int main(int argc, char **argv)
                  "answering writes `unavailable` until it is");
 
     mt_bus_opts_t bo = { .replica_id = cfg.replica_id, .endpoint = cfg.pub_endpoint,
-                         .subscribe = true };
+                         .subscribe = cfg.subscribe != 0 };
     if (mt_bus_start(rt, &bo, &bus, &bus_ctr, err, sizeof err) != MT_OK) {
         log_error("%s", err);
         goto out;

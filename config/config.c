@@ -102,6 +102,10 @@ static const setting_t settings[MT_CONFIG_NSETTINGS] = {
         "per-priority wait of their hostname update)." },
     [MT_CONFIG_S_LOG_LEVEL] = { "log-level", "log/level", "METACTOR_LOG_LEVEL", K_LOG, "LEVEL",
         0, 0, "info", OFF(log_level), "One of error, warning, info, debug." },
+    [MT_CONFIG_S_SUBSCRIBE] = { "subscribe", "transport/subscribe", "METACTOR_SUBSCRIBE", K_INT,
+        "0|1", 0, 1, "1", OFF(subscribe),
+        "1: merge the other replicas' change notices (milliseconds); 0: learn\n"
+        "their changes by reload only, as the seed did (for comparison)." },
 };
 
 static const char *const log_names[] = { "error", "warning", "info", "debug" };

@@ -58,6 +58,7 @@ enum {
     MT_CONFIG_S_FULL_RESYNC_EVERY, MT_CONFIG_S_WORKERS, MT_CONFIG_S_STORE_WRITERS,
     MT_CONFIG_S_MAX_BODY, MT_CONFIG_S_REQUEST_TIMEOUT, MT_CONFIG_S_BEAT_INTERVAL,
     MT_CONFIG_S_ALIVE_WINDOW, MT_CONFIG_S_REFRESH_INTERVAL, MT_CONFIG_S_LOG_LEVEL,
+    MT_CONFIG_S_SUBSCRIBE,
     MT_CONFIG_NSETTINGS
 };
 
@@ -80,6 +81,7 @@ typedef struct {
     int beat_interval_ms;       /* membership row refresh period */
     int alive_window_ms;        /* a replica is alive if it beat within this */
     int refresh_interval_ms;    /* remote cluster reference refresh period */
+    int subscribe;              /* 1: merge peers' notices; 0: reload only */
     mt_config_log_t log_level;
     bool help;                  /* --help / -h was given: print usage, exit 0 */
     unsigned char source[MT_CONFIG_NSETTINGS];  /* mt_config_source_t per setting */

@@ -110,6 +110,7 @@ static void assert_defaults(const mt_config_t *c)
     ck_assert_int_eq(c->alive_window_ms, 3000);
     ck_assert_int_eq(c->refresh_interval_ms, 15000);
     ck_assert_int_eq(c->log_level, MT_CONFIG_LOG_INFO);
+    ck_assert_int_eq(c->subscribe, 1);
 }
 
 static const char *full_file =
@@ -121,6 +122,7 @@ static const char *full_file =
     "    publish = tcp://10.0.0.5:9401\n"
     "    max_body = 2048\n"
     "    request_timeout = 2500\n"
+    "    subscribe = 0\n"
     "store\n"
     "    dsn = 'mysql://u:p%23w@db.example:3306/meta?connect_timeout=3'\n"
     "    writers = 4\n"
@@ -238,6 +240,7 @@ START_TEST(file)
     ck_assert_int_eq(c.alive_window_ms, 900);
     ck_assert_int_eq(c.refresh_interval_ms, 1234);
     ck_assert_int_eq(c.log_level, MT_CONFIG_LOG_DEBUG);
+    ck_assert_int_eq(c.subscribe, 0);
     ck_assert_int_eq(c.source[MT_CONFIG_S_CONFIG], MT_CONFIG_FLAG);
     for (int i = 1; i < MT_CONFIG_NSETTINGS; i++)
         ck_assert_msg(c.source[i] == MT_CONFIG_FILE, "setting %d from %d", i, c.source[i]);
@@ -348,7 +351,8 @@ START_TEST(flag_overrides_env)
                        "--full-resync-every", "1000000", "--workers", "64", "--store-writers", "64",
                        "--max-body", "268435456", "--request-timeout", "3600000",
                        "--beat-interval", "60000", "--alive-window", "120000",
-                       "--refresh-interval", "86400000", "--log-level", "debug") == MT_OK, "%s", err);
+                       "--refresh-interval", "86400000", "--log-level", "debug",
+                       "--subscribe", "0") == MT_OK, "%s", err);
     ck_assert_str_eq(c.replica_id, "r1");
     ck_assert_str_eq(c.endpoint, "ipc:///tmp/r1.sock");
     ck_assert_str_eq(c.pub_endpoint, "ipc:///tmp/r1.pub");
@@ -586,7 +590,7 @@ START_TEST(file_errors)
     char w[400];
     snprintf(w, sizeof w, "config %s line 3: unknown setting 'transport/endpiont'", path);
     EXPECT_FILE_ERR("# x\ntransport\n    endpiont = tcp://h:1\n", w,
-                    "(transport has: endpoint, publish, max_body, request_timeout)");
+                    "(transport has: endpoint, publish, max_body, request_timeout, subscribe)");
     snprintf(w, sizeof w, "config %s line 1: unknown section 'transprt'", path);
     EXPECT_FILE_ERR("transprt\n    endpoint = tcp://h:1\n", w);
     EXPECT_FILE_ERR("workers = 3\n", "line 1: unknown section 'workers' (did you mean runtime/workers?)");
