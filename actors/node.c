@@ -371,6 +371,8 @@ static bool handle(mt_actor_t *self, node_t *n, mt_msg_t *msg)
         bool healthy = mt_node_healthy(n->status, mt_wall_ms(), n->cfg->health_timeout_ms);
         if (healthy != n->healthy)
             notify(n, MT_NODE_UPSERT, 0);
+        else if (healthy)
+            arm_health(self, n);    /* the timer's clock ran a little ahead of the wall's */
         return false;
     }
     default:
