@@ -103,12 +103,14 @@ static void view_of(const node_t *n, mt_node_view_t *v)
 
 /*  Tells the directory (which keeps the list snapshot and forwards to the
     notice listener). */
-static void notify(node_t *n, mt_node_change_t change, int64_t revision)
+static void notify(node_t *n, mt_node_change_t change, int64_t revision, bool local)
 {
     mt_node_view_t v;
     view_of(n, &v);
     n->healthy = v.healthy;
-    mt_send(n->cfg->directory, mt_node_changed_new(change, revision, &v));
+    mt_msg_t *msg = mt_node_changed_new(change, revision, &v);
+    mt_node_changed(msg)->local = local;
+    mt_send(n->cfg->directory, msg);
     mt_node_view_clear(&v);
 }
 
@@ -172,15 +174,18 @@ static int64_t merge(mt_actor_t *self, node_t *n, mt_node_reg_t *reg,
     return taken;
 }
 
+/*  local: the change is this replica's own commit (the bus publishes only
+    those: one notice per committed change, never an echo of a peer's). */
 static void merge_and_notify(mt_actor_t *self, node_t *n, mt_node_reg_t *reg,
-                             mt_node_status_t *status, bool deleted, int64_t deleted_rev)
+                             mt_node_status_t *status, bool deleted, int64_t deleted_rev,
+                             bool local)
 {
     bool was_deleted;
     int64_t rev = merge(self, n, reg, status, deleted, deleted_rev, &was_deleted);
     if (was_deleted)
-        notify(n, MT_NODE_DELETED, rev);
+        notify(n, MT_NODE_DELETED, rev, local);
     else if (rev && n->reg)
-        notify(n, MT_NODE_UPSERT, rev);
+        notify(n, MT_NODE_UPSERT, rev, local);
 }
 
 /* ---- writes ------------------------------------------------------------ */
@@ -291,14 +296,14 @@ static void finish_write(mt_actor_t *self, node_t *n, int err, const char *messa
         switch (r->op) {
         case MT_NODE_OP_REGISTER:
         case MT_NODE_OP_LABELS:
-            merge_and_notify(self, n, done->reg, NULL, false, 0);
+            merge_and_notify(self, n, done->reg, NULL, false, 0, true);
             break;
         case MT_NODE_OP_HEARTBEAT:
             r->status->status_revision = done->revision;
-            merge_and_notify(self, n, NULL, r->status, false, 0);
+            merge_and_notify(self, n, NULL, r->status, false, 0, true);
             break;
         case MT_NODE_OP_DELETE:
-            merge_and_notify(self, n, NULL, NULL, true, done->revision);
+            merge_and_notify(self, n, NULL, NULL, true, done->revision, true);
             break;
         default:
             break;
@@ -337,7 +342,7 @@ static void loaded(mt_actor_t *self, node_t *n, mt_msg_t *msg)
     mt_store_loaded_t *l = mt_msg_data(msg);
     if (l->err == MT_OK)
         merge_and_notify(self, n, l->row.reg, l->row.status, l->row.deleted,
-                         l->row.deleted_revision);
+                         l->row.deleted_revision, false);
     /*  Not found or unavailable: the node stays absent in memory; requests
         answer not_found, and the next reload fills in what the database has. */
     unstash(self, n);
@@ -370,7 +375,7 @@ static bool handle(mt_actor_t *self, node_t *n, mt_msg_t *msg)
     case MT__NODE_HEALTH: {
         bool healthy = mt_node_healthy(n->status, mt_wall_ms(), n->cfg->health_timeout_ms);
         if (healthy != n->healthy)
-            notify(n, MT_NODE_UPSERT, 0);
+            notify(n, MT_NODE_UPSERT, 0, false);
         else if (healthy)
             arm_health(self, n);    /* the timer's clock ran a little ahead of the wall's */
         return false;
@@ -387,7 +392,7 @@ static bool handle(mt_actor_t *self, node_t *n, mt_msg_t *msg)
         return handle_request(self, n, msg);
     case MT_NODE_MERGE: {
         mt_node_merge_t *m = mt_msg_data(msg);
-        merge_and_notify(self, n, m->reg, m->status, m->deleted, m->deleted_revision);
+        merge_and_notify(self, n, m->reg, m->status, m->deleted, m->deleted_revision, false);
         break;
     }
     case MT__NODE_RETIRE: {

@@ -1,11 +1,12 @@
 /*  bus.c — change notices between replicas: PUB for ours, SUB for theirs.
 
     Messages handled:
-      MT_NODE_CHANGED   a change of this replica's: one notice, topic
-                        "node/<id>", body per PROTOCOL.md with the next seq.
-                        Health flips (revision 0: a timer, not a write) go
-                        out too, carrying the view's revision, so watchers
-                        see a node turn unhealthy; peers merge them as no-ops.
+      MT_NODE_CHANGED   a change committed by this replica: one notice,
+                        topic "node/<id>", body per PROTOCOL.md with the next
+                        seq. Changes learned from peers or reloads, and health
+                        flips (every replica derives those itself from
+                        heartbeat_at), are not published: one notice per
+                        committed change, never an echo.
       MT_BUS_PEERS      the live peers: connect to new ones, disconnect gone.
     From the SUB socket: a peer's notice becomes an MT_NODE_MERGE for the
     directory. Sequence numbers per publisher: a gap, a publisher first
@@ -42,14 +43,8 @@ static void bump(_Atomic uint64_t *c)
 
 static void publish(bus_t *b, mt_node_changed_t *c)
 {
-    if (c->revision == 0) {         /* a health flip: say which state it is */
-        int64_t r = 0;
-        if (c->view.reg)
-            r = c->view.reg->reg_revision;
-        if (c->view.status && c->view.status->status_revision > r)
-            r = c->view.status->status_revision;
-        c->revision = r;
-    }
+    if (!c->local)
+        return;
     mt_codec_encode_node_notice(&b->buf, b->replica_id, ++b->seq, c);
     char topic[MT_NODE_ID_MAX + 8];
     snprintf(topic, sizeof topic, "node/%s", c->view.id);

@@ -58,6 +58,7 @@ typedef enum { MT_NODE_UPSERT, MT_NODE_DELETED } mt_node_change_t;
 
 typedef struct {
     mt_node_change_t change;
+    bool local;                     /* committed by this replica (not learned) */
     int64_t revision;               /* the change's revision (0: health only) */
     mt_node_view_t view;            /* after the change (DELETED: id only) */
 } mt_node_changed_t;
