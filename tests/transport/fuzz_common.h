@@ -1,0 +1,70 @@
+/*  fuzz_common.h — shared checks of the codec fuzzers (fuzz_request.c,
+    fuzz_notice.c). A broken invariant aborts, which libFuzzer reports as a
+    crash and saves the input. */
+#ifndef FUZZ_COMMON_H_INCLUDED
+#define FUZZ_COMMON_H_INCLUDED
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec_internal.h"
+#include "json_check.h"
+
+#define FUZZ_ASSERT(cond) \
+    do { \
+        if (!(cond)) { \
+            fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #cond); \
+            abort(); \
+        } \
+    } while (0)
+
+/*  The error message that goes back to a client: set, bounded, UTF-8. */
+static inline void fuzz_check_message(const char *err, size_t errlen)
+{
+    size_t n = strnlen(err, errlen);
+    FUZZ_ASSERT(n > 0 && n < errlen);
+    FUZZ_ASSERT(mt__utf8_valid(err, n));
+}
+
+/*  Bytes that our own encoder wrote pass our own check, unpack with
+    msgpack-c in full, and turn into valid JSON. */
+static inline void fuzz_check_encoded(const msgpack_sbuffer *buf)
+{
+    char err[200];
+    FUZZ_ASSERT(mt_codec_check(buf->data, buf->size, err, sizeof err) == MT_OK);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    FUZZ_ASSERT(msgpack_unpack_next(&u, buf->data, buf->size, &off) == MSGPACK_UNPACK_SUCCESS);
+    FUZZ_ASSERT(off == buf->size);
+    char *json = mt_codec_to_json(&u.data);
+    FUZZ_ASSERT(json_valid(json));
+    free(json);
+    msgpack_unpacked_destroy(&u);
+}
+
+/*  Differential: whatever mt_codec_check accepts, msgpack-c unpacks whole
+    (and it is never asked to unpack what the check refused, whose declared
+    sizes may be absurd). The unpacked object converts to valid JSON. */
+static inline void fuzz_check_raw(const uint8_t *data, size_t size)
+{
+    char err[200];
+    int rc = mt_codec_check(data, size, err, sizeof err);
+    FUZZ_ASSERT(rc == MT_OK || rc == MT_EBADREQ);
+    if (rc != MT_OK) {
+        fuzz_check_message(err, sizeof err);
+        return;
+    }
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    FUZZ_ASSERT(msgpack_unpack_next(&u, (const char *) data, size, &off) == MSGPACK_UNPACK_SUCCESS);
+    FUZZ_ASSERT(off == size);
+    char *json = mt_codec_to_json(&u.data);
+    FUZZ_ASSERT(json_valid(json));
+    free(json);
+    msgpack_unpacked_destroy(&u);
+}
+
+#endif
