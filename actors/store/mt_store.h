@@ -50,6 +50,7 @@
 
 #include "mt_core.h"
 #include "mt_model.h"
+#include "mt_rc.h"
 
 enum {
     MT_STORE_NODE_REG = MT_MSG_USER + 100,
@@ -63,6 +64,11 @@ enum {
     MT_STORE_REPLICA_BEAT,  /* (members) mt_store_replica_beat_t → REPLICAS */
     MT_STORE_REPLICA_LEAVE, /* (members) mt_store_replica_leave_t → DONE */
     MT_STORE_REPLICAS,
+    MT_STORE_RC_ADD,        /* (writer) mt_store_rc_write_t → DONE with rc */
+    MT_STORE_RC_SET,        /* (writer) mt_store_rc_write_t → DONE with rc */
+    MT_STORE_RC_DEL,        /* (writer) mt_store_rc_write_t → DONE with revision */
+    MT_STORE_RC_SCAN,       /* (reader) mt_store_scan_req_t → RC_SCANNED */
+    MT_STORE_RC_SCANNED,    /* mt_store_rc_scanned_t */
 };
 
 typedef enum { MT_STORE_REGISTER, MT_STORE_LABELS } mt_store_reg_op_t;
@@ -89,8 +95,9 @@ typedef struct { char id[MT_NODE_ID_MAX + 1]; } mt_store_node_load_t;
 typedef struct {
     int err;
     char message[200];
-    int64_t revision;               /* STATUS, DELETE */
+    int64_t revision;               /* STATUS, DELETE, RC_DEL */
     mt_node_reg_t *reg;             /* REG: as committed (reference) */
+    mt_rc_t *rc;                    /* RC_ADD, RC_SET: as committed, no password */
 } mt_store_done_t;
 
 /*  One node as stored. */
@@ -181,6 +188,42 @@ mt_msg_t *mt_store_msg_replica_beat(const char *replica_id, const char *endpoint
                                     const char *pub_endpoint, int64_t started_at,
                                     int64_t alive_ms);
 mt_msg_t *mt_store_msg_replica_leave(const char *replica_id);
+
+/* ---- remote cluster references -------------------------------------------
+
+    RC_ADD inserts `ref` (id assigned by the caller; password stored, never
+    returned): MT_ECONFLICT if a live reference has the same name or the
+    same remote uuid. A deleted reference's name and uuid are free again.
+    RC_SET updates the fields whose has_* flag is set (new_name renames);
+    with expected_revision > 0 only if the stored revision still equals it
+    (compare-and-set: MT_ECONFLICT otherwise, also for a name taken);
+    MT_ENOTFOUND if the id is unknown or deleted. RC_DEL leaves a tombstone
+    (same expected_revision rule). node_list and refreshed_at are written
+    by ADD only: refreshes are local to each replica. RC_SCAN returns every
+    reference (tombstones included) with revision > after, sorted by name,
+    and a mark as for node scans. */
+typedef struct {
+    mt_rc_t *ref;                   /* ADD: the new reference (with password);
+                                       SET/DEL: ref->id selects; the fields below */
+    bool has_hostname, has_username, has_password, has_demand_encryption, has_name;
+    int64_t expected_revision;      /* SET/DEL: 0 = unconditional */
+} mt_store_rc_write_t;
+
+typedef struct {
+    int err;
+    char message[200];
+    int64_t mark;
+    uint32_t nrefs;
+    mt_rc_t **refs;                 /* without passwords; owned by the message */
+} mt_store_rc_scanned_t;
+
+/*  Take the reference given (its fields are what SET writes when flagged). */
+mt_msg_t *mt_store_msg_rc_add(mt_rc_t *ref);
+mt_msg_t *mt_store_msg_rc_set(mt_rc_t *ref, bool has_name, bool has_hostname,
+                              bool has_username, bool has_password,
+                              bool has_demand_encryption, int64_t expected_revision);
+mt_msg_t *mt_store_msg_rc_del(const char *id, int64_t expected_revision);
+mt_msg_t *mt_store_msg_rc_scan(int64_t after);
 
 /* ---- the pool ---------------------------------------------------------- */
 

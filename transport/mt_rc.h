@@ -1,0 +1,105 @@
+/*  mt_rc.h — remote cluster references: the reference block and its
+    messages (requests, replies, notices, merges).
+
+    A reference is one immutable, reference-counted block like a node group
+    (see mt_model.h): build it from a template, share it by reference, swap
+    it whole. The password travels only inside the messages that write it
+    to the store: a reference held in memory, replied, listed or published
+    never carries it (password is NULL there).
+
+    Requests (MT_RC_REQ, mt_rc_req_t) are asked of the rc registry; the
+    answer is MT_RC_REPLY (mt_rc_reply_t). */
+#ifndef MT_RC_H_INCLUDED
+#define MT_RC_H_INCLUDED
+
+#include "mt_core.h"
+#include "mt_model.h"
+#include "mt_node_msg.h"
+
+enum {
+    MT_RC_REQ = MT_MSG_USER + 400,
+    MT_RC_REPLY,
+    MT_RC_CHANGED,          /* mt_rc_changed_t: agent → registry → bus */
+    MT_RC_MERGE,            /* mt_rc_merge_t: learned from a notice or a reload */
+};
+
+#define MT_RC_ID_MAX 36             /* a uuid */
+#define MT_RC_NAME_MAX 255
+#define MT_RC_NODES_MAX 256
+
+typedef struct {
+    _Atomic uint32_t refs;          /* (internal) */
+    uint32_t size;                  /* (internal) */
+    const char *id;                 /* assigned by the service (uuid v4) */
+    const char *name;               /* unique */
+    const char *hostname;           /* request endpoint of a remote replica */
+    const char *uuid;               /* the remote cluster's uuid */
+    const char *username;
+    const char *password;           /* NULL except on the way to the store */
+    bool demand_encryption;
+    bool deleted;                   /* a tombstone (merges, scans) */
+    uint32_t nnodes;
+    const char *const *node_list;   /* remote request endpoints, sorted */
+    int64_t revision;
+    int64_t refreshed_at;           /* ms, 0 = never */
+} mt_rc_t;
+
+mt_rc_t *mt_rc_build(const mt_rc_t *tmpl);
+mt_rc_t *mt_rc_ref(mt_rc_t *rc);
+void mt_rc_unref(mt_rc_t **rc_p);
+/*  A copy of rc with the password dropped (what memory keeps). */
+mt_rc_t *mt_rc_without_password(const mt_rc_t *rc);
+
+/*  Validation with a message for the client: name 1-255 printable, no
+    control characters; hostname a tcp:// or ipc:// endpoint. */
+int mt_rc_name_check(const char *name, char *err, size_t errlen);
+int mt_rc_endpoint_check(const char *endpoint, char *err, size_t errlen);
+
+typedef enum { MT_RC_OP_ADD, MT_RC_OP_SET, MT_RC_OP_DEL, MT_RC_OP_GET, MT_RC_OP_LIST } mt_rc_op_t;
+
+/*  A request. Selector (set/del/get): name, id or uuid — the first given of
+    id, name, uuid is used. Fields marked has_* are optional. */
+typedef struct {
+    mt_rc_op_t op;
+    char id[MT_RC_ID_MAX + 1];
+    char name[MT_RC_NAME_MAX + 1];
+    char uuid[MT_RC_ID_MAX + 1];
+    char new_name[MT_RC_NAME_MAX + 1];      /* set: rename ("" = keep) */
+    char *hostname;                         /* add: required; set: optional */
+    char *username, *password;              /* optional (NULL: not given) */
+    bool has_demand_encryption, demand_encryption;
+    bool has_revision;                      /* set/del: compare-and-set */
+    int64_t revision;
+    bool refresh;                           /* get: refresh first */
+} mt_rc_req_t;
+
+typedef struct {
+    int err;
+    char message[200];
+    mt_rc_t *ref;                   /* add/set/get (reference) */
+    uint32_t nrefs;                 /* list, sorted by name */
+    mt_rc_t **refs;
+} mt_rc_reply_t;
+
+typedef struct {
+    mt_node_change_t change;        /* MT_NODE_UPSERT / MT_NODE_DELETED */
+    bool local;                     /* committed by this replica */
+    int64_t revision;
+    mt_rc_t *ref;                   /* without password */
+} mt_rc_changed_t;
+
+typedef struct {
+    mt_rc_t *ref;                   /* ref->deleted for a tombstone */
+} mt_rc_merge_t;
+
+static inline mt_rc_req_t *mt_rc_req(mt_msg_t *m) { return mt_msg_data(m); }
+static inline mt_rc_reply_t *mt_rc_reply(mt_msg_t *m) { return mt_msg_data(m); }
+
+mt_msg_t *mt_rc_req_new(mt_rc_op_t op);        /* fill the payload after */
+mt_msg_t *mt_rc_reply_new(int err, const char *message);
+void mt_rc_reply_error(mt_msg_t *req, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+mt_msg_t *mt_rc_changed_new(mt_node_change_t change, bool local, int64_t revision, mt_rc_t *ref);
+mt_msg_t *mt_rc_merge_new(mt_rc_t *ref);
+
+#endif
