@@ -10,23 +10,13 @@
                         revision, so a stale row changes nothing).
       MT_MSG_TIMEOUT    the reader did not answer: the pass failed.
 
-    Which rows a pass reads (see mt_store.h): an incremental scan reads rows
-    with revision > `after`. Revisions are drawn before commit, so a
-    transaction may commit after a scan that already saw higher revisions.
-    A transaction holds its revision at most txn_max_ms (the store's
-    MT_STORE_TXN_MAX_MS unless a test says otherwise), so we use
-    as `after` the mark of the newest pass that finished at least that long
-    before the previous pass started: anything below it committed before
-    the previous pass read, and anything above it is read again. The cost is
-    re-reading about (interval + txn_max_ms) of changes — it grows
-    with the change rate, never with the number of rows. Every
+    Which rows a pass reads: see mt_scan_window.h. Every
     full_resync_every-th pass reads everything, as a safety net. */
+#include "mt_scan_window.h"
 #include "nodes_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define HISTORY 64
 
 typedef struct {
     mt__nodes_cfg_t *cfg;
@@ -35,20 +25,9 @@ typedef struct {
     bool again;                     /* a pass was asked for meanwhile */
     bool full;                      /* the pass in flight is full */
     uint64_t passes;
-    uint64_t started_ms, prev_started_ms;
-    struct { uint64_t done_ms; int64_t mark; } hist[HISTORY];
-    int nhist;
+    mt_scan_window_t window;
     mt_msg_t *askers;               /* MT_NODE_RELOAD requests to answer */
 } reload_t;
-
-static int64_t safe_after(reload_t *r)
-{
-    int64_t after = 0;
-    for (int i = 0; i < r->nhist; i++)
-        if (r->hist[i].done_ms + (uint64_t) r->cfg->txn_max_ms <= r->prev_started_ms)
-            after = r->hist[i].mark > after ? r->hist[i].mark : after;
-    return after;
-}
 
 static void start_pass(mt_actor_t *self, reload_t *r)
 {
@@ -58,22 +37,11 @@ static void start_pass(mt_actor_t *self, reload_t *r)
     }
     r->again = false;
     r->full = r->passes % (uint64_t) r->cfg->full_resync_every == 0;
-    r->prev_started_ms = r->started_ms;
-    r->started_ms = mt_now_ms();
-    int64_t after = r->full ? 0 : safe_after(r);
+    int64_t after = mt_scan_window_start(&r->window, mt_now_ms());
+    if (r->full)
+        after = 0;
     r->corr = mt_ask(self, mt_store_reader(r->cfg->store), mt_store_msg_scan(after, r->full),
                      (uint32_t) r->cfg->store_timeout_ms);
-}
-
-static void remember(reload_t *r, int64_t mark)
-{
-    if (r->nhist == HISTORY) {      /* keep the newest; old marks are no use */
-        memmove(r->hist, r->hist + 1, (HISTORY - 1) * sizeof r->hist[0]);
-        r->nhist--;
-    }
-    r->hist[r->nhist].done_ms = mt_now_ms();
-    r->hist[r->nhist].mark = mark;
-    r->nhist++;
 }
 
 static void finish_pass(mt_actor_t *self, reload_t *r, int err, uint32_t nrows)
@@ -112,7 +80,7 @@ static void scanned(mt_actor_t *self, reload_t *r, mt_msg_t *msg)
                                   mt_node_status_ref(row->status), row->deleted,
                                   row->deleted_revision));
     }
-    remember(r, s->mark);
+    mt_scan_window_done(&r->window, mt_now_ms(), s->mark);
     finish_pass(self, r, MT_OK, s->nrows);
 }
 
@@ -168,6 +136,7 @@ static void init(void *state, void *arg)
     reload_t *r = state;
     init_t *in = arg;
     r->cfg = mt__nodes_cfg_ref(in->cfg);
+    r->window.txn_max_ms = in->cfg->txn_max_ms;
     r->timer = mt_timer_new(in->rt);
 }
 
