@@ -139,6 +139,55 @@ mt_msg_t *mt_store_msg_replica_leave(const char *replica_id)
     return m;
 }
 
+/* ---- remote cluster references ---------------------------------------------- */
+
+static void rc_write_drop(mt_msg_t *m)
+{
+    mt_rc_unref(&((mt_store_rc_write_t *) mt_msg_data(m))->ref);     /* wipes a password */
+}
+
+static mt_msg_t *rc_write(int type, mt_rc_t *ref)
+{
+    mt_msg_t *m = mt_msg_new(type, sizeof(mt_store_rc_write_t));
+    ((mt_store_rc_write_t *) mt_msg_data(m))->ref = ref;
+    m->drop = rc_write_drop;
+    return m;
+}
+
+mt_msg_t *mt_store_msg_rc_add(mt_rc_t *ref)
+{
+    return rc_write(MT_STORE_RC_ADD, ref);
+}
+
+mt_msg_t *mt_store_msg_rc_set(mt_rc_t *ref, bool has_name, bool has_hostname,
+                              bool has_username, bool has_password,
+                              bool has_demand_encryption, int64_t expected_revision)
+{
+    mt_msg_t *m = rc_write(MT_STORE_RC_SET, ref);
+    mt_store_rc_write_t *p = mt_msg_data(m);
+    p->has_name = has_name;
+    p->has_hostname = has_hostname;
+    p->has_username = has_username;
+    p->has_password = has_password;
+    p->has_demand_encryption = has_demand_encryption;
+    p->expected_revision = expected_revision;
+    return m;
+}
+
+mt_msg_t *mt_store_msg_rc_del(const char *id, int64_t expected_revision)
+{
+    mt_msg_t *m = rc_write(MT_STORE_RC_DEL, mt_rc_build(&(mt_rc_t) { .id = id }));
+    ((mt_store_rc_write_t *) mt_msg_data(m))->expected_revision = expected_revision;
+    return m;
+}
+
+mt_msg_t *mt_store_msg_rc_scan(int64_t after)
+{
+    mt_msg_t *m = mt_msg_new(MT_STORE_RC_SCAN, sizeof(mt_store_scan_req_t));
+    ((mt_store_scan_req_t *) mt_msg_data(m))->after = after;
+    return m;
+}
+
 void mt_store_row_clear(mt_store_row_t *row)
 {
     mt_node_reg_unref(&row->reg);
@@ -151,6 +200,7 @@ static void done_drop(mt_msg_t *m)
 {
     mt_store_done_t *d = mt_msg_data(m);
     mt_node_reg_unref(&d->reg);
+    mt_rc_unref(&d->rc);
 }
 
 void mt_store__reply_done(mt_msg_t *req, int err, const char *message, int64_t revision,
@@ -165,6 +215,30 @@ void mt_store__reply_done(mt_msg_t *req, int err, const char *message, int64_t r
     d->reg = reg;
     r->drop = done_drop;
     mt_reply(req, r);
+}
+
+void mt_store__reply_rc(mt_msg_t *req, int err, const char *message, int64_t revision,
+                        mt_rc_t *rc)
+{
+    mt_msg_t *r = mt_msg_new(MT_STORE_DONE, sizeof(mt_store_done_t));
+    mt_store_done_t *d = mt_msg_data(r);
+    d->err = err;
+    if (err != MT_OK)
+        snprintf(d->message, sizeof d->message, "%.199s", message ? message : mt_strerror(err));
+    d->revision = revision;
+    d->rc = rc;
+    r->drop = done_drop;
+    mt_reply(req, r);
+}
+
+void mt_store__rc_scanned_drop(mt_msg_t *m)
+{
+    mt_store_rc_scanned_t *s = mt_msg_data(m);
+    for (uint32_t i = 0; i < s->nrefs; i++)
+        mt_rc_unref(&s->refs[i]);
+    free(s->refs);
+    s->refs = NULL;
+    s->nrefs = 0;
 }
 
 void mt_store__loaded_drop(mt_msg_t *m)
@@ -190,6 +264,27 @@ void mt_store__replicas_drop(mt_msg_t *m)
     r->nreplicas = 0;
 }
 
+/*  What no request may be, whatever the database holds. */
+int mt_store__check(mt_msg_t *msg, char *why, size_t whylen)
+{
+    const char *id = NULL;
+    switch (msg->type) {
+    case MT_STORE_NODE_REG: id = ((mt_store_node_reg_t *) mt_msg_data(msg))->id; break;
+    case MT_STORE_NODE_DELETE: id = ((mt_store_node_delete_t *) mt_msg_data(msg))->id; break;
+    case MT_STORE_NODE_LOAD: id = ((mt_store_node_load_t *) mt_msg_data(msg))->id; break;
+    case MT_STORE_REPLICA_BEAT: {
+        mt_store_replica_beat_t *b = mt_msg_data(msg);
+        return mt_sql_replica_check(b, b->replica_id, why, whylen);
+    }
+    case MT_STORE_REPLICA_LEAVE:
+        return mt_sql_replica_check(NULL, ((mt_store_replica_leave_t *) mt_msg_data(msg))->replica_id,
+                                    why, whylen);
+    case MT_STORE_RC_ADD: case MT_STORE_RC_SET: case MT_STORE_RC_DEL:
+        return mt_sql_rc_check(msg, why, whylen);
+    }
+    return id ? mt_node_id_check(id, why, whylen) : MT_OK;
+}
+
 /*  An error answer of the right type for any request. */
 void mt_store__reply_error(mt_msg_t *req, int err, const char *message)
 {
@@ -209,6 +304,14 @@ void mt_store__reply_error(mt_msg_t *req, int err, const char *message)
         s->err = err;
         snprintf(s->message, sizeof s->message, "%.199s", message);
         r->drop = mt_store__scanned_drop;
+        mt_reply(req, r);
+    }
+    else if (req->type == MT_STORE_RC_SCAN) {
+        mt_msg_t *r = mt_msg_new(MT_STORE_RC_SCANNED, sizeof(mt_store_rc_scanned_t));
+        mt_store_rc_scanned_t *s = mt_msg_data(r);
+        s->err = err;
+        snprintf(s->message, sizeof s->message, "%.199s", message);
+        r->drop = mt_store__rc_scanned_drop;
         mt_reply(req, r);
     }
     else if (req->type == MT_STORE_REPLICA_BEAT) {

@@ -260,6 +260,8 @@ typedef struct {
     uint64_t status_rows;           /* heartbeats committed in them */
     uint64_t statements;            /* statements executed, COMMITs included */
     uint64_t reconnects;            /* connections re-established after a loss */
+    uint64_t rc_writes;             /* RC_ADD/SET/DEL committed */
+    uint64_t rc_conflicts;          /* RC_ADD/SET/DEL refused MT_ECONFLICT (CAS, name, uuid) */
 } mt_store_stats_t;
 
 void mt_store_stats(mt_store_t *store, mt_store_stats_t *out);

@@ -186,7 +186,7 @@ out:
     return rc;
 }
 
-static int draw_mark(mt_conn_t *c, int64_t *mark)
+int mt_sql_mark(mt_conn_t *c, int64_t *mark)
 {
     mt_rows_t r;
     int rc = mt_conn_exec(c, SQL_MARK, NULL, "i", &r);
@@ -210,7 +210,7 @@ int mt_sql_scan(mt_conn_t *c, mt_scratch_t *s, int64_t after, bool full, mt_stor
     out->rows = NULL;
     mt_rows_t ra = { 0 }, rb = { 0 };
     vcursor_t v = { 0 };
-    int rc = draw_mark(c, &out->mark);
+    int rc = mt_sql_mark(c, &out->mark);
     if (rc != MT_OK)
         return rc;
     mt_params_reset(&s->params);

@@ -84,7 +84,29 @@ static const char *const v1[] = {
     NULL,   /* then the cluster row, below: it needs a fresh uuid */
 };
 
-static const char *const *const migrations[] = { NULL, v1 };
+/*  Version 2: a reference's name and remote uuid are unique among live
+    references only, so a deleted reference's name and uuid are free again
+    while its tombstone stays for the other replicas. live_name and
+    live_uuid are the name and uuid of a live row and NULL in a tombstone
+    (an empty uuid, not known yet, is never unique); UNIQUE keys allow many
+    NULLs. live_name compares without padding: "a" and "a " are two names,
+    as everywhere else. The v1 key on name (tombstones included) goes. */
+static const char *const v2[] = {
+    "ALTER TABLE rc_refs ADD COLUMN IF NOT EXISTS live_name VARCHAR(255)"
+    " CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"
+    " AS (IF(deleted = 0, name, NULL)) PERSISTENT",
+
+    "ALTER TABLE rc_refs ADD COLUMN IF NOT EXISTS live_uuid CHAR(36)"
+    " CHARACTER SET ascii COLLATE ascii_bin"
+    " AS (IF(deleted = 0 AND uuid <> '', uuid, NULL)) PERSISTENT",
+
+    "ALTER TABLE rc_refs ADD UNIQUE KEY IF NOT EXISTS live_name (live_name)",
+    "ALTER TABLE rc_refs ADD UNIQUE KEY IF NOT EXISTS live_uuid (live_uuid)",
+    "ALTER TABLE rc_refs DROP KEY IF EXISTS name",
+    NULL,
+};
+
+static const char *const *const migrations[] = { NULL, v1, v2 };
 
 /*  A version 4 uuid from the kernel's random source. */
 static int uuid_v4(char out[37])

@@ -7,7 +7,8 @@
                            after reconnect_ms (an mt_timer)
       FLUSH (internal)     commit every pending heartbeat in one transaction
       MT_STORE_NODE_STATUS kept as pending: group commit (below)
-      MT_STORE_NODE_REG, _DELETE, _LOAD, _SCAN, MT_STORE_REPLICA_BEAT, _LEAVE
+      MT_STORE_NODE_REG, _DELETE, _LOAD, _SCAN, MT_STORE_REPLICA_BEAT, _LEAVE,
+      MT_STORE_RC_ADD, _SET, _DEL, _SCAN (rc_sql.c)
                            pending heartbeats are flushed first (a node's
                            writes commit in the order sent), then done at once
 
@@ -43,7 +44,7 @@
 #include <time.h>
 
 /*  Internal messages, above every public type of mt_store.h. */
-enum { MSG_CONNECT = MT_STORE_REPLICAS + 1, MSG_FLUSH };
+enum { MSG_CONNECT = MT_STORE_RC_SCANNED + 1, MSG_FLUSH };
 
 #define IDLE_PING_MS 5000   /* check a connection idle this long before use */
 
@@ -53,7 +54,7 @@ struct mt_store {
     int nwriters, nactors, batch_max, reconnect_ms;
     mt_actor_t **actors;            /* writers, the reader, the members actor */
     _Atomic int *ready;             /* per actor: connected, schema current */
-    _Atomic uint64_t batches, rows, statements, reconnects;
+    _Atomic uint64_t batches, rows, statements, reconnects, rc_writes, rc_conflicts;
 };
 
 typedef struct {
@@ -235,26 +236,10 @@ static void on_reg(sactor_t *a, mt_msg_t *msg)
 static void on_request(sactor_t *a, mt_msg_t *msg)
 {
     flush(a);       /* heartbeats sent before this request commit before it */
-    const char *id = NULL;
-    switch (msg->type) {
-    case MT_STORE_NODE_REG: id = ((mt_store_node_reg_t *) mt_msg_data(msg))->id; break;
-    case MT_STORE_NODE_DELETE: id = ((mt_store_node_delete_t *) mt_msg_data(msg))->id; break;
-    case MT_STORE_NODE_LOAD: id = ((mt_store_node_load_t *) mt_msg_data(msg))->id; break;
-    }
-    char why[128];
-    if (id && mt_node_id_check(id, why, sizeof why) != MT_OK) {
+    char why[200];
+    if (mt_store__check(msg, why, sizeof why) != MT_OK) {
         mt_store__reply_error(msg, MT_EBADREQ, why);
         return;
-    }
-    if (msg->type == MT_STORE_REPLICA_BEAT || msg->type == MT_STORE_REPLICA_LEAVE) {
-        bool beat = msg->type == MT_STORE_REPLICA_BEAT;
-        mt_store_replica_beat_t *b = beat ? mt_msg_data(msg) : NULL;
-        const char *rid = beat ? b->replica_id
-                               : ((mt_store_replica_leave_t *) mt_msg_data(msg))->replica_id;
-        if (mt_sql_replica_check(b, rid, why, sizeof why) != MT_OK) {
-            mt_store__reply_error(msg, MT_EBADREQ, why);
-            return;
-        }
     }
     if (!usable(a)) {
         mt_store__reply_error(msg, MT_EUNAVAIL, a->conn.err);
@@ -266,14 +251,16 @@ static void on_request(sactor_t *a, mt_msg_t *msg)
         break;
     case MT_STORE_NODE_DELETE: {
         int64_t rev = 0;
-        int rc = mt_sql_delete(&a->conn, &a->scratch, id, &rev);
+        int rc = mt_sql_delete(&a->conn, &a->scratch,
+                               ((mt_store_node_delete_t *) mt_msg_data(msg))->id, &rev);
         mt_store__reply_done(msg, rc, a->conn.err, rev, NULL);
         break;
     }
     case MT_STORE_NODE_LOAD: {
         mt_msg_t *r = mt_msg_new(MT_STORE_LOADED, sizeof(mt_store_loaded_t));
         mt_store_loaded_t *l = mt_msg_data(r);
-        l->err = mt_sql_load(&a->conn, &a->scratch, id, &l->row);
+        l->err = mt_sql_load(&a->conn, &a->scratch,
+                             ((mt_store_node_load_t *) mt_msg_data(msg))->id, &l->row);
         if (l->err != MT_OK)
             snprintf(l->message, sizeof l->message, "%.199s", a->conn.err);
         r->drop = mt_store__loaded_drop;
@@ -307,6 +294,12 @@ static void on_request(sactor_t *a, mt_msg_t *msg)
         mt_store__reply_done(msg, rc, a->conn.err, 0, NULL);
         break;
     }
+    case MT_STORE_RC_ADD: case MT_STORE_RC_SET: case MT_STORE_RC_DEL: case MT_STORE_RC_SCAN: {
+        int rc = mt_store__rc_serve(&a->conn, &a->scratch, msg);
+        if (msg->type != MT_STORE_RC_SCAN && (rc == MT_OK || rc == MT_ECONFLICT))
+            atomic_fetch_add(rc == MT_OK ? &a->store->rc_writes : &a->store->rc_conflicts, 1);
+        break;
+    }
     }
     publish_statements(a);
     if (!mt_conn_up(&a->conn))
@@ -333,6 +326,7 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
     case MT_STORE_SCAN:
     case MT_STORE_REPLICA_BEAT:
     case MT_STORE_REPLICA_LEAVE:
+    case MT_STORE_RC_ADD: case MT_STORE_RC_SET: case MT_STORE_RC_DEL: case MT_STORE_RC_SCAN:
         on_request(a, msg);
         break;
     default:
@@ -508,4 +502,6 @@ void mt_store_stats(mt_store_t *store, mt_store_stats_t *out)
     out->status_rows = atomic_load(&store->rows);
     out->statements = atomic_load(&store->statements);
     out->reconnects = atomic_load(&store->reconnects);
+    out->rc_writes = atomic_load(&store->rc_writes);
+    out->rc_conflicts = atomic_load(&store->rc_conflicts);
 }

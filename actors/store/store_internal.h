@@ -9,6 +9,7 @@
       node_reg.c  register, labels, delete
       scan.c      the reader: point loads, change scans, rows → blocks
       replicas.c  membership: a replica's beat and leave, the replica list
+      rc_sql.c    remote cluster references: add, set, delete, scan
       store.c     the pool, the actors, group commit
       messages.c  request constructors, replies, what their payloads own
       json.c      the JSON of the LONGTEXT columns (decoder: json_decode.c) */
@@ -59,6 +60,12 @@ typedef enum {
     SQL_REPLICA_UPSERT,
     SQL_REPLICA_LIST,
     SQL_REPLICA_DELETE,
+    SQL_RC_INSERT,
+    SQL_RC_FOR_UPDATE,
+    SQL_RC_UPDATE,
+    SQL_RC_TOMBSTONE,
+    SQL_RC_CLASH,
+    SQL_RC_SCAN,
     SQL_COUNT
 } mt_sql_id_t;
 
@@ -67,6 +74,9 @@ const char *mt_sql_text(int id);
 /*  Columns read by every registration / status / versions query, in order. */
 #define MT_SQL_REG_KINDS "sisssssiii"      /* after the id column */
 #define MT_SQL_STATUS_KINDS "iisssi"        /* after the id column */
+/*  rc_refs: id, name, hostname, uuid, username, demand_encryption,
+    node_list, revision, deleted, refreshed_at (never the password). */
+#define MT_SQL_RC_KINDS "sssssisiii"
 
 /* ---- one connection (conn.c) --------------------------------------------------- */
 
@@ -162,7 +172,7 @@ static inline const char *mt_rows_str(const mt_rows_t *r, unsigned col, size_t *
 
 /* ---- schema (schema.c) ---------------------------------------------------------- */
 
-#define MT_SCHEMA_VERSION 1
+#define MT_SCHEMA_VERSION 2
 /*  Brings the schema to MT_SCHEMA_VERSION under GET_LOCK('metactor_schema').
     Idempotent; safe when replicas run it at once. */
 int mt_schema_migrate(mt_conn_t *c);
@@ -214,7 +224,10 @@ void *mt_sql_xmalloc(size_t n);                        /* aborts on OOM */
 /*  Answer req (takes reg). An error's message defaults to mt_strerror. */
 void mt_store__reply_done(mt_msg_t *req, int err, const char *message, int64_t revision,
                           mt_node_reg_t *reg);
-/*  An error answer of the type req expects (DONE, LOADED or SCANNED). */
+/*  MT_OK, or MT_EBADREQ with a message in why: a request refused before
+    the database is asked (bad ids, replica fields, references). */
+int mt_store__check(mt_msg_t *msg, char *why, size_t whylen);
+/*  An error answer of the type req expects (DONE, LOADED, SCANNED, ...). */
 void mt_store__reply_error(mt_msg_t *req, int err, const char *message);
 void mt_store__loaded_drop(mt_msg_t *m);
 void mt_store__scanned_drop(mt_msg_t *m);
@@ -223,6 +236,9 @@ void mt_store__scanned_drop(mt_msg_t *m);
 
 int mt_sql_load(mt_conn_t *c, mt_scratch_t *s, const char *id, mt_store_row_t *row);
 int mt_sql_scan(mt_conn_t *c, mt_scratch_t *s, int64_t after, bool full, mt_store_scanned_t *out);
+/*  Draws a scan's mark and ends that transaction (a snapshot begun after
+    it sees every revision <= mark that committed before). */
+int mt_sql_mark(mt_conn_t *c, int64_t *mark);
 
 /* ---- membership (replicas.c) ----------------------------------------------------- */
 
@@ -236,6 +252,19 @@ int mt_sql_replica_leave(mt_conn_t *c, mt_scratch_t *s, const char *replica_id);
 int mt_sql_replica_check(const mt_store_replica_beat_t *b, const char *replica_id,
                          char *why, size_t whylen);
 void mt_store__replicas_drop(mt_msg_t *m);
+
+/* ---- remote cluster references (rc_sql.c) ------------------------------------------ */
+
+/*  MT_OK, or MT_EBADREQ with a message in why: what a RC_ADD/SET/DEL/SCAN
+    request may never write (checked before the database is asked). */
+int mt_sql_rc_check(mt_msg_t *req, char *why, size_t whylen);
+/*  Does the request and answers it (DONE or RC_SCANNED); returns its err. */
+int mt_store__rc_serve(mt_conn_t *c, mt_scratch_t *s, mt_msg_t *req);
+
+/*  DONE with a reference (takes rc) and its revision. */
+void mt_store__reply_rc(mt_msg_t *req, int err, const char *message, int64_t revision,
+                        mt_rc_t *rc);
+void mt_store__rc_scanned_drop(mt_msg_t *m);
 
 /*  Blocks from a stored row: columns from `first` on, MT_SQL_*_KINDS.
     vers: the node's versions (arena memory). MT_EINTERNAL on bad JSON. */

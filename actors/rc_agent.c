@@ -1,0 +1,558 @@
+/*  rc_agent.c — one actor per remote cluster reference.
+
+    Messages handled:
+      MT__RC_INIT       from the registry, first: a reference learned from a
+                        notice or a reload (passive), or none (an add follows).
+      MT_RC_REQ         add (probe the remote, then store), get (with refresh:
+                        after a probe round), set, del — the active writes:
+                        database (compare-and-set), memory, notice, reply.
+      MT_RC_MERGE       a newer revision learned from a peer or a reload:
+                        taken as is, never written back.
+      MT__RC_TICK       refresh: probe the remote cluster (every replica).
+      MT__RC_PROBED     a probe round's answer: the cached node list, then
+                        the hostname check below.
+      MT__RC_WRITE      this replica's turn to write the planned hostname.
+      MT__RC_PRIORITY   our index among this cluster's live replicas.
+      MT_STORE_DONE, MT_MSG_TIMEOUT
+                        the answer to our one store write in flight.
+
+    States: ADDING (the add's probe and insert), IDLE, WRITING (one store
+    write in flight; requests are stashed and handled in order after), GONE
+    (deleted: answers not_found until the registry lets it stop).
+
+    The hostname writer (updatekv in the seed): when a probe shows the
+    stored hostname is no longer a live member of the remote cluster (or
+    does not answer while other members do), every replica computes the same
+    replacement — the first live member in sorted order — and plans to
+    write it after priority × refresh_interval. A notice or reload showing
+    a new revision meanwhile cancels the plan; otherwise the write is a
+    compare-and-set on the revision the plan was made from. So replica 0
+    writes at once, replica 1 only if replica 0 has not written one interval
+    later, and a lost race costs a refused compare-and-set, never a second
+    write. A user write, or a delete, makes any probe in flight stale. */
+#include "rcs_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { ADDING, IDLE, WRITING, GONE } state_t;
+typedef enum { W_NONE, W_ADD, W_SET, W_DEL, W_HOSTNAME } write_t;
+
+typedef struct {
+    mt__rcs_cfg_t *cfg;
+    mt_rc_t *ref;                   /* current, without password; NULL while adding */
+    state_t state;
+    int priority;                   /* -1: unknown, never write */
+    mt_timer_t *tick, *writer;
+    uint64_t gen;                   /* bumped by writes: older probes are stale */
+    uint64_t probe_corr, probe_gen;
+    mt_msg_t *probe_waiters;        /* rc.get refresh requests */
+    bool planned;
+    char planned_host[MT_ENDPOINT_MAX];
+    int64_t planned_rev;
+    uint64_t store_corr;
+    write_t writing;
+    mt_msg_t *inflight;             /* the request being written, or NULL */
+    mt_msg_t *stash, *stash_tail;
+    char id[MT_RC_ID_MAX + 1];
+} agent_t;
+
+static bool handle(mt_actor_t *self, agent_t *a, mt_msg_t *msg);
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static mt_msg_t *next_of(mt_msg_t *m) { return atomic_load_explicit(&m->next, memory_order_relaxed); }
+static void set_next(mt_msg_t *m, mt_msg_t *n) { atomic_store_explicit(&m->next, n, memory_order_relaxed); }
+
+static void stash_push(agent_t *a, mt_msg_t *msg)
+{
+    set_next(msg, NULL);
+    if (a->stash_tail)
+        set_next(a->stash_tail, msg);
+    else
+        a->stash = msg;
+    a->stash_tail = msg;
+}
+
+static void notify(agent_t *a, mt_node_change_t change, bool local)
+{
+    mt_send(a->cfg->registry, mt_rc_changed_new(change, local, a->ref->revision, mt_rc_ref(a->ref)));
+}
+
+static void reply_ref(agent_t *a, mt_msg_t *req)
+{
+    mt_msg_t *r = mt_rc_reply_new(MT_OK, NULL);
+    if (mt_rc_req(req)->op != MT_RC_OP_DEL)
+        mt_rc_reply(r)->ref = mt_rc_ref(a->ref);
+    mt_reply(req, r);
+}
+
+/*  The reference with a new node list and refresh time (memory only). */
+static void take_refresh(agent_t *a, const mt__rc_probed_t *p)
+{
+    const char *nodes[MT_RC_NODES_MAX];
+    uint32_t n = p->nalive < MT_RC_NODES_MAX ? p->nalive : MT_RC_NODES_MAX;
+    for (uint32_t i = 0; i < n; i++)
+        nodes[i] = p->alive[i];
+    mt_rc_t t = *a->ref;
+    t.node_list = nodes;
+    t.nnodes = n;
+    t.refreshed_at = mt_wall_ms();
+    mt_rc_t *r = mt_rc_build(&t);
+    mt_rc_unref(&a->ref);
+    a->ref = r;
+}
+
+static void cancel_plan(agent_t *a, bool someone_else_wrote)
+{
+    if (!a->planned)
+        return;
+    a->planned = false;
+    mt_timer_cancel(a->writer);
+    if (someone_else_wrote)
+        atomic_fetch_add(&a->cfg->hostname_cancelled, 1);
+}
+
+/* ---- refresh and the hostname writer ----------------------------------- */
+
+static void start_probe(mt_actor_t *self, agent_t *a)
+{
+    if (a->probe_corr || !a->ref)
+        return;                     /* one round at a time; waiters share it */
+    a->probe_gen = a->gen;
+    a->probe_corr = mt_ask(self, mt__rcs_prober(a->cfg, a->id),
+                           mt__rc_probe_new(a->ref->uuid, a->ref->hostname, a->ref),
+                           a->cfg->probe_timeout_ms * (a->ref->nnodes + 2) + 1000);
+}
+
+/*  Is our hostname still a live, answering member? If not, plan the write. */
+static void evaluate(mt_actor_t *self, agent_t *a, const mt__rc_probed_t *p)
+{
+    bool listed = false;
+    const char *replacement = NULL;
+    for (uint32_t i = 0; i < p->nalive; i++) {
+        if (strcmp(p->alive[i], a->ref->hostname) == 0)
+            listed = true;
+        else if (!replacement)
+            replacement = p->alive[i];
+    }
+    if ((listed && p->first_answered) || !replacement) {
+        cancel_plan(a, false);
+        return;
+    }
+    if (a->priority < 0)
+        return;                     /* our place in the order is not known yet */
+    if (a->planned && a->planned_rev == a->ref->revision
+        && strcmp(a->planned_host, replacement) == 0)
+        return;                     /* already waiting for our turn */
+    a->planned = true;
+    a->planned_rev = a->ref->revision;
+    snprintf(a->planned_host, sizeof a->planned_host, "%s", replacement);
+    mt_timer_start(a->writer, self, mt_msg_new(MT__RC_WRITE, 0),
+                   (uint64_t) a->priority * (uint64_t) a->cfg->refresh_interval_ms);
+}
+
+static void answer_waiters(agent_t *a, int err, const char *message)
+{
+    while (a->probe_waiters) {
+        mt_msg_t *w = a->probe_waiters;
+        a->probe_waiters = next_of(w);
+        if (err != MT_OK)
+            mt_rc_reply_error(w, err, "%s", message);
+        else if (a->state == GONE)
+            mt_rc_reply_error(w, MT_ENOTFOUND, "the reference was deleted");
+        else
+            reply_ref(a, w);
+        mt_msg_free(w);
+    }
+}
+
+static void probed(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
+{
+    const mt__rc_probed_t *p = mt_msg_data(msg);
+    a->probe_corr = 0;
+    if (a->probe_gen != a->gen || a->state == GONE) {
+        /*  A write came in meanwhile: this answer is about an older state. */
+        answer_waiters(a, MT_OK, NULL);
+        return;
+    }
+    atomic_fetch_add(&a->cfg->refreshes, 1);
+    if (p->err == MT_OK) {
+        take_refresh(a, p);
+        notify(a, MT_NODE_UPSERT, false);
+        evaluate(self, a, p);
+    }
+    answer_waiters(a, p->err, p->message);
+}
+
+/* ---- writes ------------------------------------------------------------ */
+
+static void start_write(mt_actor_t *self, agent_t *a, write_t kind, mt_msg_t *req,
+                        mt_msg_t *store_msg)
+{
+    a->gen++;
+    a->writing = kind;
+    a->inflight = req;
+    a->state = kind == W_ADD ? ADDING : WRITING;
+    a->store_corr = mt_ask(self, mt_store_writer(a->cfg->store, a->id), store_msg,
+                           (uint32_t) a->cfg->store_timeout_ms);
+}
+
+/*  rc.add: the probe answered; insert what it learned. */
+static void add_probed(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
+{
+    const mt__rc_probed_t *p = mt_msg_data(msg);
+    mt_msg_t *req = a->inflight;
+    a->probe_corr = 0;
+    if (p->err != MT_OK) {
+        mt_rc_reply_error(req, p->err == MT_ECONFLICT ? MT_ECONFLICT : MT_EUNAVAIL,
+                          "cannot reach the remote cluster: %s", p->message);
+        mt_msg_free(req);
+        a->inflight = NULL;
+        a->state = GONE;
+        return;
+    }
+    mt_rc_req_t *r = mt_rc_req(req);
+    const char *nodes[MT_RC_NODES_MAX];
+    uint32_t n = p->nalive < MT_RC_NODES_MAX ? p->nalive : MT_RC_NODES_MAX;
+    for (uint32_t i = 0; i < n; i++)
+        nodes[i] = p->alive[i];
+    mt_rc_t t = {
+        .id = a->id, .name = r->name, .hostname = r->hostname, .uuid = p->uuid,
+        .username = r->username ? r->username : "", .password = r->password ? r->password : "",
+        .demand_encryption = r->demand_encryption, .node_list = nodes, .nnodes = n,
+        .refreshed_at = mt_wall_ms(),
+    };
+    a->inflight = NULL;             /* start_write takes it again */
+    start_write(self, a, W_ADD, req, mt_store_msg_rc_add(mt_rc_build(&t)));
+}
+
+static void set_request(mt_actor_t *self, agent_t *a, mt_msg_t *req)
+{
+    mt_rc_req_t *r = mt_rc_req(req);
+    mt_rc_t t = *a->ref;
+    t.password = r->password;
+    if (r->new_name[0])
+        t.name = r->new_name;
+    if (r->hostname)
+        t.hostname = r->hostname;
+    if (r->username)
+        t.username = r->username;
+    if (r->has_demand_encryption)
+        t.demand_encryption = r->demand_encryption;
+    start_write(self, a, W_SET, req,
+                mt_store_msg_rc_set(mt_rc_build(&t), r->new_name[0] != 0, r->hostname != NULL,
+                                    r->username != NULL, r->password != NULL,
+                                    r->has_demand_encryption,
+                                    r->has_revision ? r->revision : 0));
+}
+
+/*  A new hostname must belong to the same remote cluster: probe it first. */
+static void set_probed(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
+{
+    const mt__rc_probed_t *p = mt_msg_data(msg);
+    mt_msg_t *req = a->inflight;
+    a->probe_corr = 0;
+    a->inflight = NULL;
+    a->state = IDLE;
+    if (p->err == MT_OK) {
+        set_request(self, a, req);
+        return;
+    }
+    if (p->err == MT_ECONFLICT)
+        mt_rc_reply_error(req, MT_EBADREQ, "refused: %s", p->message);
+    else
+        mt_rc_reply_error(req, MT_EUNAVAIL, "cannot reach the new hostname: %s", p->message);
+    mt_msg_free(req);
+}
+
+static void unstash(mt_actor_t *self, agent_t *a)
+{
+    while ((a->state == IDLE || a->state == GONE) && a->stash) {
+        mt_msg_t *m = a->stash;
+        a->stash = next_of(m);
+        if (!a->stash)
+            a->stash_tail = NULL;
+        if (!handle(self, a, m))
+            mt_msg_free(m);
+    }
+}
+
+static void gone(agent_t *a)
+{
+    a->state = GONE;
+    cancel_plan(a, false);
+    mt_timer_cancel(a->tick);
+    size_t n = strlen(a->id) + 1;
+    mt_msg_t *m = mt_msg_new(MT__RC_GONE, n);
+    memcpy(mt_msg_data(m), a->id, n);
+    mt_send(a->cfg->registry, m);
+}
+
+static void write_done(mt_actor_t *self, agent_t *a, int err, const char *message,
+                       const mt_store_done_t *d)
+{
+    write_t kind = a->writing;
+    mt_msg_t *req = a->inflight;
+    a->writing = W_NONE;
+    a->inflight = NULL;
+    a->store_corr = 0;
+    a->state = IDLE;
+    if (err == MT_OK && (kind == W_ADD || kind == W_SET || kind == W_HOSTNAME)) {
+        mt_rc_unref(&a->ref);
+        a->ref = mt_rc_ref(d->rc);
+        cancel_plan(a, false);
+        notify(a, MT_NODE_UPSERT, true);
+        if (kind == W_HOSTNAME)
+            atomic_fetch_add(&a->cfg->hostname_writes, 1);
+        if (kind == W_ADD)
+            mt_timer_start(a->tick, self, mt_msg_new(MT__RC_TICK, 0),
+                           (uint64_t) a->cfg->refresh_interval_ms);
+    }
+    else if (err == MT_OK && kind == W_DEL) {
+        mt_rc_t t = *a->ref;
+        t.deleted = true;
+        t.revision = d->revision;
+        mt_rc_unref(&a->ref);
+        a->ref = mt_rc_build(&t);
+        notify(a, MT_NODE_DELETED, true);
+        gone(a);
+    }
+    else if (kind == W_ADD)
+        gone(a);                    /* nothing was stored: this agent has no reference */
+    if (req) {
+        if (err != MT_OK)
+            mt_rc_reply_error(req, err, "%s", message);
+        else
+            reply_ref(a, req);
+        mt_msg_free(req);
+    }
+    unstash(self, a);
+}
+
+/* ---- requests and merges ----------------------------------------------- */
+
+static bool request(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
+{
+    mt_rc_req_t *r = mt_rc_req(msg);
+    if (r->op == MT_RC_OP_ADD) {
+        if (a->ref || a->state == GONE) {
+            mt_rc_reply_error(msg, MT_ECONFLICT, "a reference named %s exists already", r->name);
+            return false;
+        }
+        a->state = ADDING;
+        a->inflight = msg;
+        a->probe_gen = a->gen;
+        a->probe_corr = mt_ask(self, mt__rcs_prober(a->cfg, a->id),
+                               mt__rc_probe_new(NULL, r->hostname, NULL),
+                               a->cfg->probe_timeout_ms + 1000);
+        return true;
+    }
+    if (a->state == GONE || !a->ref) {
+        mt_rc_reply_error(msg, MT_ENOTFOUND, "no such reference");
+        return false;
+    }
+    switch (r->op) {
+    case MT_RC_OP_GET:
+        if (!r->refresh) {
+            reply_ref(a, msg);
+            return false;
+        }
+        set_next(msg, a->probe_waiters);
+        a->probe_waiters = msg;
+        start_probe(self, a);
+        return true;
+    case MT_RC_OP_SET:
+        if (r->hostname && strcmp(r->hostname, a->ref->hostname) != 0) {
+            a->gen++;               /* a user write supersedes a refresh in flight */
+            a->state = WRITING;
+            a->inflight = msg;
+            a->probe_gen = a->gen;
+            a->probe_corr = mt_ask(self, mt__rcs_prober(a->cfg, a->id),
+                                   mt__rc_probe_new(a->ref->uuid, r->hostname, NULL),
+                                   a->cfg->probe_timeout_ms + 1000);
+            return true;
+        }
+        set_request(self, a, msg);
+        return true;
+    case MT_RC_OP_DEL:
+        start_write(self, a, W_DEL, msg,
+                    mt_store_msg_rc_del(a->id, r->has_revision ? r->revision : 0));
+        return true;
+    default:
+        mt_rc_reply_error(msg, MT_EINTERNAL, "agent got a list request");
+        return false;
+    }
+}
+
+static void merge(mt_actor_t *self, agent_t *a, mt_rc_t *m)
+{
+    if (a->ref && m->revision <= a->ref->revision)
+        return;                     /* not newer: nothing to learn */
+    if (a->ref && a->ref->revision != m->revision)
+        cancel_plan(a, true);       /* someone wrote meanwhile */
+    a->gen++;
+    /*  The node list is each replica's own cache: keep ours if fresher. */
+    mt_rc_t t = *m;
+    t.password = NULL;
+    if (a->ref && a->ref->refreshed_at > m->refreshed_at) {
+        t.node_list = a->ref->node_list;
+        t.nnodes = a->ref->nnodes;
+        t.refreshed_at = a->ref->refreshed_at;
+    }
+    mt_rc_t *r = mt_rc_build(&t);
+    mt_rc_unref(&a->ref);
+    a->ref = r;
+    if (m->deleted) {
+        notify(a, MT_NODE_DELETED, false);
+        gone(a);
+        return;
+    }
+    notify(a, MT_NODE_UPSERT, false);
+    if (!mt_timer_armed(a->tick))
+        mt_timer_start(a->tick, self, mt_msg_new(MT__RC_TICK, 0),
+                       (uint64_t) a->cfg->refresh_interval_ms);
+}
+
+/* ---- the behaviour ----------------------------------------------------- */
+
+static bool handle(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
+{
+    switch (msg->type) {
+    case MT__RC_INIT: {
+        mt__rc_init_t *in = mt_msg_data(msg);
+        a->priority = in->priority;
+        if (in->ref) {
+            merge(self, a, in->ref);
+            a->state = in->ref->deleted ? GONE : IDLE;
+        }
+        return false;
+    }
+    case MT__RC_PRIORITY:
+        a->priority = *(int *) mt_msg_data(msg);
+        return false;
+    case MT__RC_TICK:
+        if (a->state != GONE) {
+            start_probe(self, a);
+            mt_timer_start(a->tick, self, mt_msg_new(MT__RC_TICK, 0),
+                           (uint64_t) a->cfg->refresh_interval_ms);
+        }
+        return false;
+    case MT__RC_PROBED:
+        if (msg->corr != a->probe_corr)
+            return false;
+        if (a->state == ADDING && a->inflight)
+            add_probed(self, a, msg);
+        else if (a->state == WRITING && a->writing == W_NONE && a->inflight)
+            set_probed(self, a, msg);
+        else
+            probed(self, a, msg);
+        unstash(self, a);
+        return false;
+    case MT__RC_WRITE:
+        /*  Our turn, and nobody has written since the plan was made. */
+        if (a->planned && a->state == IDLE && a->ref && a->ref->revision == a->planned_rev) {
+            a->planned = false;
+            mt_rc_t t = *a->ref;
+            t.password = NULL;
+            t.hostname = a->planned_host;
+            start_write(self, a, W_HOSTNAME, NULL,
+                        mt_store_msg_rc_set(mt_rc_build(&t), false, true, false, false, false,
+                                            a->planned_rev));
+        }
+        return false;
+    case MT_STORE_DONE:
+        if (msg->corr == a->store_corr) {
+            mt_store_done_t *d = mt_msg_data(msg);
+            write_done(self, a, d->err, d->message, d);
+        }
+        return false;
+    case MT_MSG_TIMEOUT:
+        if (msg->corr == a->store_corr && a->store_corr)
+            write_done(self, a, MT_EUNAVAIL, "the database did not answer in time", NULL);
+        else if (msg->corr == a->probe_corr && a->probe_corr) {
+            a->probe_corr = 0;
+            if (a->inflight && (a->state == ADDING || a->writing == W_NONE)) {
+                mt_rc_reply_error(a->inflight, MT_EUNAVAIL, "the remote cluster did not answer");
+                mt_msg_free(a->inflight);
+                a->inflight = NULL;
+                if (a->state == ADDING)
+                    gone(a);
+                else
+                    a->state = IDLE;
+            }
+            answer_waiters(a, MT_EUNAVAIL, "the remote cluster did not answer");
+            unstash(self, a);
+        }
+        return false;
+    default:
+        break;
+    }
+    if (a->state == ADDING || a->state == WRITING) {
+        stash_push(a, msg);
+        return true;
+    }
+    switch (msg->type) {
+    case MT_RC_REQ:
+        return request(self, a, msg);
+    case MT_RC_MERGE:
+        if (a->state != GONE)
+            merge(self, a, ((mt_rc_merge_t *) mt_msg_data(msg))->ref);
+        return false;
+    default:
+        return false;
+    }
+}
+
+static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
+{
+    if (handle(self, state, msg))
+        mt_msg_keep(msg);
+}
+
+static void destroy(void *state)
+{
+    agent_t *a = state;
+    mt_rc_unref(&a->ref);
+    mt_timer_destroy(&a->tick);
+    mt_timer_destroy(&a->writer);
+    mt_msg_free(a->inflight);
+    for (mt_msg_t *m = a->probe_waiters, *n; m; m = n) {
+        n = next_of(m);
+        mt_msg_free(m);
+    }
+    for (mt_msg_t *m = a->stash, *n; m; m = n) {
+        n = next_of(m);
+        mt_msg_free(m);
+    }
+    mt__rcs_cfg_unref(&a->cfg);
+}
+
+typedef struct {
+    mt__rcs_cfg_t *cfg;
+    mt_runtime_t *rt;
+    const char *id;
+} init_t;
+
+static void init(void *state, void *arg)
+{
+    agent_t *a = state;
+    init_t *in = arg;
+    a->cfg = mt__rcs_cfg_ref(in->cfg);
+    a->priority = -1;
+    a->state = IDLE;
+    a->tick = mt_timer_new(in->rt);
+    a->writer = mt_timer_new(in->rt);
+    snprintf(a->id, sizeof a->id, "%s", in->id);
+}
+
+mt_actor_t *mt__rc_agent_spawn(mt_runtime_t *rt, mt__rcs_cfg_t *cfg, const char *id)
+{
+    init_t in = { cfg, rt, id };
+    mt_spawn_opts_t o = {
+        .behaviour = behaviour, .state_size = sizeof(agent_t),
+        .init = init, .init_arg = &in, .destroy = destroy,
+    };
+    return mt_spawn_opts(rt, &o);
+}

@@ -1,0 +1,429 @@
+/*  rc_sql.c — remote cluster references in rc_refs: RC_ADD, RC_SET and
+    RC_DEL (writers), RC_SCAN (the reader).
+
+    Writes go as node writes do (node_sql.c): lock the row (SELECT … FOR
+    UPDATE), draw the revision, write, commit — so a reference's revision
+    only grows whichever replica writes it, and any failure rolls the whole
+    transaction back. SET and DEL with expected_revision compare it with
+    the locked row's; the UPDATE itself is a compare-and-set on the
+    revision read under the lock (WHERE id = ? AND revision = ? AND
+    deleted = 0), so no write lands on a row that changed since it was read.
+
+    Uniqueness among live references belongs to the database (schema v2:
+    UNIQUE keys on live_name and live_uuid, NULL in tombstones). Two
+    replicas adding one name at once: the second insert waits for the
+    first's row, then fails on the key. A duplicate key is answered
+    MT_ECONFLICT, naming the live reference that holds the name or uuid.
+
+    The password goes into the table and nowhere else: no statement here
+    reads it back, every block answered is built without it, and a
+    tombstone's is wiped. */
+#include "store_internal.h"
+
+#include <mysqld_error.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*  Column sizes (characters there; bytes here, which is stricter). */
+#define HOSTNAME_MAX 1024
+#define USERNAME_MAX 255
+#define PASSWORD_MAX 1024
+
+/* ---- requests the store refuses (before asking the database) --------------------- */
+
+static int refuse(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int refuse(char *why, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, n, fmt, ap);
+    va_end(ap);
+    return MT_EBADREQ;
+}
+
+static int check_text(const char *what, const char *s, size_t max, bool required,
+                      char *why, size_t n)
+{
+    size_t len = s ? strlen(s) : 0;
+    if (required && !len)
+        return refuse(why, n, "%s: required", what);
+    if (len > max)
+        return refuse(why, n, "%s: longer than %zu bytes", what, max);
+    if (!mt_json_utf8_valid(s ? s : "", len))
+        return refuse(why, n, "%s: not valid UTF-8", what);
+    return MT_OK;
+}
+
+/*  Ids and uuids: printable ASCII without spaces, at most MT_RC_ID_MAX. */
+static int check_ascii(const char *what, const char *s, bool required, char *why, size_t n)
+{
+    size_t len = s ? strlen(s) : 0;
+    if ((required && !len) || len > MT_RC_ID_MAX)
+        return refuse(why, n, "%s: must be %d-%d characters", what, required, MT_RC_ID_MAX);
+    for (size_t i = 0; i < len; i++)
+        if (s[i] <= ' ' || s[i] > '~')
+            return refuse(why, n, "%s: printable ASCII without spaces only", what);
+    return MT_OK;
+}
+
+int mt_sql_rc_check(mt_msg_t *req, char *why, size_t n)
+{
+    if (req->type != MT_STORE_RC_ADD && req->type != MT_STORE_RC_SET
+        && req->type != MT_STORE_RC_DEL)
+        return MT_OK;
+    const mt_store_rc_write_t *w = mt_msg_data(req);
+    const mt_rc_t *r = w->ref;
+    bool add = req->type == MT_STORE_RC_ADD;
+    int rc;
+    if (!r)
+        return refuse(why, n, "remote cluster reference: missing");
+    if ((rc = check_ascii("id", r->id, true, why, n)) != MT_OK)
+        return rc;
+    if (w->expected_revision < 0)
+        return refuse(why, n, "expected revision: must be >= 0 (0: unconditional)");
+    if (req->type == MT_STORE_RC_DEL)
+        return MT_OK;
+    if ((add || w->has_name)
+        && ((rc = mt_rc_name_check(r->name, why, n)) != MT_OK
+            || (rc = check_text("name", r->name, MT_RC_NAME_MAX, true, why, n)) != MT_OK))
+        return rc;
+    if ((add || w->has_hostname)
+        && (rc = check_text("hostname", r->hostname, HOSTNAME_MAX, true, why, n)) != MT_OK)
+        return rc;
+    if ((add || w->has_username)
+        && (rc = check_text("username", r->username, USERNAME_MAX, false, why, n)) != MT_OK)
+        return rc;
+    if ((add || w->has_password)
+        && (rc = check_text("password", r->password, PASSWORD_MAX, false, why, n)) != MT_OK)
+        return rc;
+    if (add && (rc = check_ascii("uuid", r->uuid, false, why, n)) != MT_OK)
+        return rc;
+    if (add && r->nnodes > MT_RC_NODES_MAX)
+        return refuse(why, n, "node_list: more than %d nodes", MT_RC_NODES_MAX);
+    return MT_OK;
+}
+
+/* ---- rows ------------------------------------------------------------------------------ */
+
+static int say(mt_conn_t *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int say(mt_conn_t *c, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, sizeof c->err, fmt, ap);
+    va_end(ap);
+    c->err_no = 0;
+    return err;
+}
+
+/*  The current row of r (MT_SQL_RC_KINDS) as a template: its strings are
+    r's and the node list the arena's until r is closed or a reset. */
+static int from_row(mt_conn_t *c, const mt_rows_t *r, mt_json_arena_t *a, mt_rc_t *t)
+{
+    size_t len;
+    const char *text = mt_rows_str(r, 6, &len);
+    const char **nodes = NULL;
+    uint32_t nnodes = 0;
+    if (mt_json_get_str_array(text, len, a, &nodes, &nnodes) != MT_OK)
+        return say(c, MT_EINTERNAL, "remote cluster reference %.40s: stored node_list is not valid",
+                   mt_rows_str(r, 0, NULL));
+    *t = (mt_rc_t) {
+        .id = mt_rows_str(r, 0, NULL),
+        .name = mt_rows_str(r, 1, NULL),
+        .hostname = mt_rows_str(r, 2, NULL),
+        .uuid = mt_rows_str(r, 3, NULL),
+        .username = mt_rows_str(r, 4, NULL),
+        .demand_encryption = mt_rows_i64(r, 5) != 0,
+        .nnodes = nnodes,
+        .node_list = nodes,
+        .revision = mt_rows_i64(r, 7),
+        .deleted = mt_rows_i64(r, 8) != 0,
+        .refreshed_at = mt_rows_i64(r, 9),
+    };
+    return MT_OK;
+}
+
+/*  Locks a live reference and reads it into *cur (r stays open: the
+    caller closes it). Unknown or deleted: MT_ENOTFOUND. */
+static int lock_live(mt_conn_t *c, mt_scratch_t *s, const char *id, mt_rows_t *r, mt_rc_t *cur)
+{
+    mt_json_arena_reset(&s->arena);
+    mt_params_reset(&s->params);
+    mt_params_cstr(&s->params, id);
+    int rc = mt_conn_exec(c, SQL_RC_FOR_UPDATE, &s->params, MT_SQL_RC_KINDS, r);
+    if (rc != MT_OK)
+        return rc;
+    int f = mt_rows_next(c, r);
+    if (f == 1 && mt_rows_i64(r, 8) == 0)
+        rc = from_row(c, r, &s->arena, cur);
+    else
+        rc = f < 0 ? MT_EINTERNAL
+                   : say(c, MT_ENOTFOUND, "remote cluster reference %.40s: not found", id);
+    if (rc != MT_OK)
+        mt_rows_close(r);
+    return rc;
+}
+
+/*  expected > 0 and the stored revision moved on: MT_ECONFLICT. */
+static int stale(mt_conn_t *c, const char *id, int64_t stored, int64_t expected)
+{
+    if (expected <= 0 || stored == expected)
+        return MT_OK;
+    return say(c, MT_ECONFLICT, "remote cluster reference %.40s: revision is %lld, not %lld"
+               " (changed meanwhile)", id, (long long) stored, (long long) expected);
+}
+
+/*  After a duplicate key: roll back and say which reference holds the id,
+    live name or live uuid the write wanted ("" for what it did not). */
+static int clash(mt_conn_t *c, mt_scratch_t *s, const char *id, const char *name,
+                 const char *uuid)
+{
+    mt_conn_rollback(c);
+    mt_params_reset(&s->params);
+    mt_params_cstr(&s->params, id);
+    mt_params_cstr(&s->params, name);
+    mt_params_cstr(&s->params, uuid);
+    mt_rows_t r;
+    int rc = mt_conn_exec(c, SQL_RC_CLASH, &s->params, "sssi", &r);
+    if (rc != MT_OK)
+        return rc;
+    int best = 3, f;            /* 0 name, 1 uuid, 2 id, 3 none any more */
+    char holder[40] = "", holder_name[120] = "";
+    while ((f = mt_rows_next(c, &r)) == 1) {
+        bool live = mt_rows_i64(&r, 3) == 0;
+        const char *rid = mt_rows_str(&r, 0, NULL), *rname = mt_rows_str(&r, 1, NULL);
+        int kind = live && *name && strcmp(rname, name) == 0 ? 0
+                 : live && *uuid && strcmp(mt_rows_str(&r, 2, NULL), uuid) == 0 ? 1
+                 : strcmp(rid, id) == 0 ? 2 : 3;
+        if (kind < best) {
+            best = kind;
+            snprintf(holder, sizeof holder, "%s", rid);
+            snprintf(holder_name, sizeof holder_name, "%s", rname);
+        }
+    }
+    mt_rows_close(&r);
+    if (f < 0)
+        return MT_EINTERNAL;
+    switch (best) {
+    case 0:
+        return say(c, MT_ECONFLICT, "remote cluster reference name \"%.100s\" is taken (by %s)",
+                   name, holder);
+    case 1:
+        return say(c, MT_ECONFLICT, "remote cluster %s is already referenced by \"%.100s\" (%s):"
+                   " one live reference per remote cluster", uuid, holder_name, holder);
+    case 2:
+        return say(c, MT_ECONFLICT, "remote cluster reference id %s is already used", id);
+    default:
+        return say(c, MT_ECONFLICT, "remote cluster reference: its name or uuid was taken by"
+                   " a concurrent write");
+    }
+}
+
+/* ---- writes ---------------------------------------------------------------------------- */
+
+/*  s->json holds the node list, encoded before the transaction. */
+static int add_once(mt_conn_t *c, mt_scratch_t *s, const mt_rc_t *ref, int64_t *rev)
+{
+    uint64_t drawn = mt_now_ms();
+    int rc = mt_sql_draw(c, s, 1, rev);
+    if (rc != MT_OK)
+        return rc;
+    mt_params_reset(&s->params);
+    mt_params_cstr(&s->params, ref->id);
+    mt_params_cstr(&s->params, ref->name);
+    mt_params_cstr(&s->params, ref->hostname);
+    mt_params_cstr(&s->params, ref->uuid);
+    mt_params_cstr(&s->params, ref->username);
+    mt_params_cstr(&s->params, ref->password);
+    mt_params_i64(&s->params, ref->demand_encryption);
+    mt_params_str(&s->params, s->json.data, s->json.len);
+    mt_params_i64(&s->params, *rev);
+    mt_params_i64(&s->params, ref->refreshed_at);
+    rc = mt_conn_exec(c, SQL_RC_INSERT, &s->params, NULL, NULL);
+    if (rc != MT_OK && c->err_no == ER_DUP_ENTRY)
+        return clash(c, s, ref->id, ref->name, ref->uuid ? ref->uuid : "");
+    return rc == MT_OK ? mt_sql_commit_by(c, drawn) : rc;
+}
+
+static int set_once(mt_conn_t *c, mt_scratch_t *s, const mt_store_rc_write_t *w, mt_rc_t **out)
+{
+    const mt_rc_t *in = w->ref;
+    mt_rows_t r;
+    mt_rc_t t;
+    int rc = lock_live(c, s, in->id, &r, &t);
+    if (rc != MT_OK)
+        return rc;
+    int64_t stored = t.revision;
+    if ((rc = stale(c, in->id, stored, w->expected_revision)) != MT_OK) {
+        mt_rows_close(&r);
+        return rc;
+    }
+    if (w->has_name)
+        t.name = in->name;
+    if (w->has_hostname)
+        t.hostname = in->hostname;
+    if (w->has_username)
+        t.username = in->username;
+    if (w->has_demand_encryption)
+        t.demand_encryption = in->demand_encryption;
+    t.password = NULL;
+    mt_rc_t *nb = mt_rc_build(&t);      /* copies r's strings: close r */
+    mt_rows_close(&r);
+
+    int64_t rev = 0;
+    uint64_t drawn = mt_now_ms();
+    rc = mt_sql_draw(c, s, 1, &rev);
+    if (rc == MT_OK) {
+        mt_params_reset(&s->params);
+        mt_params_cstr(&s->params, nb->name);
+        mt_params_cstr(&s->params, nb->hostname);
+        mt_params_cstr(&s->params, nb->username);
+        mt_params_i64(&s->params, w->has_password);
+        mt_params_cstr(&s->params, w->has_password ? in->password : "");
+        mt_params_i64(&s->params, nb->demand_encryption);
+        mt_params_i64(&s->params, rev);
+        mt_params_cstr(&s->params, nb->id);
+        mt_params_i64(&s->params, stored);
+        rc = mt_conn_exec(c, SQL_RC_UPDATE, &s->params, NULL, NULL);
+        if (rc != MT_OK && c->err_no == ER_DUP_ENTRY)
+            rc = clash(c, s, "", nb->name, "");
+        else if (rc == MT_OK && mt_conn_affected(c, SQL_RC_UPDATE) != 1)
+            rc = say(c, MT_EINTERNAL, "remote cluster reference %.40s: changed under its row lock",
+                     nb->id);
+    }
+    if (rc == MT_OK)
+        rc = mt_sql_commit_by(c, drawn);
+    if (rc != MT_OK) {
+        mt_rc_unref(&nb);
+        return rc;
+    }
+    nb->revision = rev;
+    *out = nb;
+    return MT_OK;
+}
+
+static int del_once(mt_conn_t *c, mt_scratch_t *s, const mt_store_rc_write_t *w, int64_t *rev)
+{
+    const char *id = w->ref->id;
+    mt_rows_t r;
+    mt_rc_t t;
+    int rc = lock_live(c, s, id, &r, &t);
+    if (rc != MT_OK)
+        return rc;
+    int64_t stored = t.revision;
+    mt_rows_close(&r);
+    if ((rc = stale(c, id, stored, w->expected_revision)) != MT_OK)
+        return rc;
+    uint64_t drawn = mt_now_ms();
+    if ((rc = mt_sql_draw(c, s, 1, rev)) != MT_OK)
+        return rc;
+    mt_params_reset(&s->params);
+    mt_params_i64(&s->params, *rev);
+    mt_params_cstr(&s->params, id);
+    mt_params_i64(&s->params, stored);
+    rc = mt_conn_exec(c, SQL_RC_TOMBSTONE, &s->params, NULL, NULL);
+    if (rc == MT_OK && mt_conn_affected(c, SQL_RC_TOMBSTONE) != 1)
+        rc = say(c, MT_EINTERNAL, "remote cluster reference %.40s: changed under its row lock", id);
+    return rc == MT_OK ? mt_sql_commit_by(c, drawn) : rc;
+}
+
+/* ---- the scan ---------------------------------------------------------------------------- */
+
+static int scan(mt_conn_t *c, mt_scratch_t *s, int64_t after, mt_store_rc_scanned_t *out)
+{
+    int rc = mt_sql_mark(c, &out->mark);
+    if (rc != MT_OK)
+        return rc;
+    mt_params_reset(&s->params);
+    mt_params_i64(&s->params, after);
+    mt_rows_t r;
+    if ((rc = mt_conn_exec(c, SQL_RC_SCAN, &s->params, MT_SQL_RC_KINDS, &r)) != MT_OK)
+        return rc;
+    mt_conn_rollback(c);        /* every row is on the client now */
+    uint32_t cap = 0;
+    int f = 0;
+    while (rc == MT_OK && (f = mt_rows_next(c, &r)) == 1) {
+        mt_json_arena_reset(&s->arena);
+        mt_rc_t t;
+        if ((rc = from_row(c, &r, &s->arena, &t)) != MT_OK)
+            break;
+        if (out->nrefs == cap) {
+            cap = cap ? cap * 2 : 16;
+            mt_rc_t **refs = realloc(out->refs, cap * sizeof *refs);
+            if (!refs) {
+                fputs("metactor: out of memory (rc scan)\n", stderr);
+                abort();
+            }
+            out->refs = refs;
+        }
+        out->refs[out->nrefs++] = mt_rc_build(&t);
+    }
+    if (rc == MT_OK && f < 0)
+        rc = MT_EINTERNAL;
+    mt_rows_close(&r);
+    if (rc != MT_OK) {
+        for (uint32_t i = 0; i < out->nrefs; i++)
+            mt_rc_unref(&out->refs[i]);
+        free(out->refs);
+        out->refs = NULL;
+        out->nrefs = 0;
+    }
+    return rc;
+}
+
+/* ---- serving a request ---------------------------------------------------------------------- */
+
+int mt_store__rc_serve(mt_conn_t *c, mt_scratch_t *s, mt_msg_t *req)
+{
+    if (req->type == MT_STORE_RC_SCAN) {
+        const mt_store_scan_req_t *q = mt_msg_data(req);
+        mt_msg_t *r = mt_msg_new(MT_STORE_RC_SCANNED, sizeof(mt_store_rc_scanned_t));
+        mt_store_rc_scanned_t *o = mt_msg_data(r);
+        r->drop = mt_store__rc_scanned_drop;
+        o->err = scan(c, s, q->full ? 0 : q->after, o);
+        mt_conn_rollback(c);    /* ends the snapshot */
+        if (o->err != MT_OK)
+            snprintf(o->message, sizeof o->message, "%.199s", c->err);
+        int err = o->err;
+        mt_reply(req, r);
+        return err;
+    }
+    const mt_store_rc_write_t *w = mt_msg_data(req);
+    mt_rc_t *out = NULL;
+    int64_t rev = 0;
+    int rc = MT_OK, attempt = 0;
+    switch (req->type) {
+    case MT_STORE_RC_ADD:
+        /*  Encoded before the transaction begins: it stays short. */
+        mt_json_buf_reset(&s->json);
+        if (mt_json_put_str_array(&s->json, w->ref->node_list, w->ref->nnodes) != MT_OK) {
+            rc = mt_sql_bad(c, "node_list");
+            break;
+        }
+        do {
+            rc = add_once(c, s, w->ref, &rev);
+        } while (mt_sql_retry(c, rc, &attempt));
+        if (rc == MT_OK) {
+            mt_rc_t t = *w->ref;
+            t.password = NULL;
+            t.revision = rev;
+            t.deleted = false;
+            out = mt_rc_build(&t);
+        }
+        break;
+    case MT_STORE_RC_SET:
+        do {
+            rc = set_once(c, s, w, &out);
+        } while (mt_sql_retry(c, rc, &attempt));
+        break;
+    case MT_STORE_RC_DEL:
+        do {
+            rc = del_once(c, s, w, &rev);
+        } while (mt_sql_retry(c, rc, &attempt));
+        break;
+    }
+    mt_store__reply_rc(req, rc, c->err, out ? out->revision : rc == MT_OK ? rev : 0, out);
+    return rc;
+}
