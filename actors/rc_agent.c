@@ -59,6 +59,7 @@ typedef struct {
 } agent_t;
 
 static bool handle(mt_actor_t *self, agent_t *a, mt_msg_t *msg);
+static void gone(agent_t *a);
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -210,7 +211,7 @@ static void add_probed(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
                           "cannot reach the remote cluster: %s", p->message);
         mt_msg_free(req);
         a->inflight = NULL;
-        a->state = GONE;
+        gone(a);
         return;
     }
     mt_rc_req_t *r = mt_rc_req(req);

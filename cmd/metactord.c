@@ -2,9 +2,10 @@
 
     Start-up wires the actors bottom-up: runtime → store (it connects by
     itself, and keeps answering `unavailable` while the database is away)
-    → notice bus → node service (publishing through the bus) → membership
-    (telling the bus its peers) → gateway (last: a request only arrives once
-    everything it may need exists).
+    → notice bus → node and reference services (publishing through the bus)
+    → membership (telling the bus its peers and the references their
+    priority) → gateway (last: a request only arrives once everything it
+    may need exists).
 
     Shutdown on SIGINT/SIGTERM, in the reverse order: the gateway stops
     taking requests; the writes already in flight drain into the database
@@ -18,6 +19,7 @@
 #include "mt_gateway.h"
 #include "mt_membership.h"
 #include "mt_nodes.h"
+#include "mt_rcs.h"
 #include "mt_store.h"
 
 #include <czmq.h>
@@ -36,6 +38,7 @@ static mt_config_log_t s_level = MT_CONFIG_LOG_INFO;
 typedef struct {
     mt_store_t *store;
     mt_bus_counters_t *bus;
+    mt_rcs_t *rcs;
 } stats_src_t;
 
 /*  replica.stats beyond the runtime's and the gateway's own counters. */
@@ -44,6 +47,8 @@ static uint32_t extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
     stats_src_t *src = arg;
     mt_store_stats_t s;
     mt_store_stats(src->store, &s);
+    mt_rcs_stats_t r;
+    mt_rcs_stats(src->rcs, &r);
     mt_stat_t all[] = {
         { "store_batches", s.status_batches },
         { "store_rows", s.status_rows },
@@ -54,6 +59,9 @@ static uint32_t extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
         { "notice_gaps", atomic_load(&src->bus->gaps) },
         { "notices_dropped", atomic_load(&src->bus->dropped) },
         { "peers", atomic_load(&src->bus->peers) },
+        { "rc_refreshes", r.refreshes },
+        { "rc_hostname_writes", r.hostname_writes },
+        { "rc_hostname_cancelled", r.hostname_cancelled },
     };
     uint32_t n = 0;
     for (size_t i = 0; i < sizeof all / sizeof all[0] && n < cap; i++)
@@ -117,6 +125,7 @@ int main(int argc, char **argv)
     mt_runtime_t *rt = mt_runtime_new(&(mt_runtime_opts_t) { .workers = cfg.workers });
     mt_store_t *store = NULL;
     mt_nodes_t *nodes = NULL;
+    mt_rcs_t *rcs = NULL;
     mt_actor_t *bus = NULL, *membership = NULL, *gateway = NULL;
     mt_bus_counters_t *bus_ctr = NULL;
     if (!rt) {
@@ -148,12 +157,23 @@ int main(int argc, char **argv)
         log_error("cannot start the node service");
         goto out;
     }
-    mt_send(bus, mt_bus_route_new(mt_nodes_directory(nodes), mt_nodes_reload(nodes)));
+    mt_rcs_opts_t ro = {
+        .store = store, .replica_id = cfg.replica_id,
+        .refresh_interval_ms = cfg.refresh_interval_ms,
+        .reload_interval_ms = cfg.reload_interval_ms, .listener = bus,
+    };
+    rcs = mt_rcs_new(rt, &ro);
+    if (!rcs) {
+        log_error("cannot start the remote cluster reference service");
+        goto out;
+    }
+    mt_send(bus, mt_bus_route_new(mt_nodes_directory(nodes), mt_nodes_reload(nodes),
+                                  mt_rcs_registry(rcs)));
 
     mt_membership_opts_t mo = {
         .store = store, .replica_id = cfg.replica_id, .endpoint = cfg.endpoint,
         .pub_endpoint = cfg.pub_endpoint, .beat_ms = cfg.beat_interval_ms,
-        .alive_ms = cfg.alive_window_ms, .bus = bus,
+        .alive_ms = cfg.alive_window_ms, .bus = bus, .listener = mt_rcs_registry(rcs),
     };
     membership = mt_membership_spawn(rt, &mo);
     if (!membership) {
@@ -161,11 +181,12 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    stats_src_t src = { store, bus_ctr };
+    stats_src_t src = { store, bus_ctr, rcs };
     mt_gateway_opts_t go = {
         .endpoint = cfg.endpoint, .max_body = cfg.max_body,
         .request_timeout_ms = (uint32_t) cfg.request_timeout_ms,
         .nodes = mt_nodes_directory(nodes), .cluster = membership,
+        .rc = mt_rcs_registry(rcs),
         .stats_fn = extra_stats, .stats_arg = &src,
     };
     if (mt_gateway_start(rt, &go, &gateway, err, sizeof err) != MT_OK) {
@@ -191,6 +212,7 @@ int main(int argc, char **argv)
 out:
     mt_actor_unref(&gateway);
     mt_actor_unref(&membership);
+    mt_rcs_destroy(&rcs);
     mt_nodes_destroy(&nodes);
     mt_actor_unref(&bus);
     mt_store_destroy(&store);

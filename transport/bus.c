@@ -26,6 +26,7 @@
 typedef struct {
     zsock_t *pub, *sub;
     mt_bus_opts_t opts;
+    mt_actor_t *rc;                 /* reference registry, or NULL */
     char replica_id[MT_REPLICA_ID_MAX + 1];
     uint64_t seq;
     zhashx_t *last_seq;             /* publisher id → uint64_t* last seq seen */
@@ -41,6 +42,8 @@ static void bump(_Atomic uint64_t *c)
 
 /* ---- publishing -------------------------------------------------------- */
 
+static void send_notice(bus_t *b, const char *topic);
+
 static void publish(bus_t *b, mt_node_changed_t *c)
 {
     if (!c->local)
@@ -48,6 +51,21 @@ static void publish(bus_t *b, mt_node_changed_t *c)
     mt_codec_encode_node_notice(&b->buf, b->replica_id, ++b->seq, c);
     char topic[MT_NODE_ID_MAX + 8];
     snprintf(topic, sizeof topic, "node/%s", c->view.id);
+    send_notice(b, topic);
+}
+
+static void publish_rc(bus_t *b, mt_rc_changed_t *c)
+{
+    if (!c->local)
+        return;
+    mt_codec_encode_rc_notice(&b->buf, b->replica_id, ++b->seq, c);
+    char topic[MT_RC_ID_MAX + 8];
+    snprintf(topic, sizeof topic, "rc/%s", c->ref->id);
+    send_notice(b, topic);
+}
+
+static void send_notice(bus_t *b, const char *topic)
+{
     zmsg_t *m = zmsg_new();
     zmsg_addstr(m, topic);
     zmsg_addmem(m, b->buf.data, b->buf.size);
@@ -105,8 +123,13 @@ static void receive(bus_t *b, zmsg_t *m)
             mt_send(b->opts.directory, n.merge);
             n.merge = NULL;
         }
+        if (n.rc_merge && b->rc) {
+            mt_send(b->rc, n.rc_merge);
+            n.rc_merge = NULL;
+        }
     }
     mt_msg_free(n.merge);
+    mt_msg_free(n.rc_merge);
 }
 
 static void set_peers(bus_t *b, const mt_bus_peers_t *p)
@@ -171,6 +194,9 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
     case MT_NODE_CHANGED:
         publish(b, mt_node_changed(msg));
         break;
+    case MT_RC_CHANGED:
+        publish_rc(b, mt_msg_data(msg));
+        break;
     case MT_BUS_PEERS:
         set_peers(b, mt_msg_data(msg));
         break;
@@ -178,8 +204,10 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
         mt_bus_route_t *r = mt_msg_data(msg);
         mt_actor_unref(&b->opts.directory);
         mt_actor_unref(&b->opts.reload);
+        mt_actor_unref(&b->rc);
         b->opts.directory = r->directory ? mt_actor_ref(r->directory) : NULL;
         b->opts.reload = r->reload ? mt_actor_ref(r->reload) : NULL;
+        b->rc = r->rc ? mt_actor_ref(r->rc) : NULL;
         break;
     }
     default:
@@ -197,6 +225,7 @@ static void destroy(void *state)
     msgpack_sbuffer_destroy(&b->buf);
     mt_actor_unref(&b->opts.directory);
     mt_actor_unref(&b->opts.reload);
+    mt_actor_unref(&b->rc);
     /*  The counters outlive the bus: the daemon's stats may still read
         them; it frees them after the runtime is gone. */
     free(b);
@@ -276,14 +305,16 @@ static void route_drop(mt_msg_t *msg)
     mt_bus_route_t *r = mt_msg_data(msg);
     mt_actor_unref(&r->directory);
     mt_actor_unref(&r->reload);
+    mt_actor_unref(&r->rc);
 }
 
-mt_msg_t *mt_bus_route_new(mt_actor_t *directory, mt_actor_t *reload)
+mt_msg_t *mt_bus_route_new(mt_actor_t *directory, mt_actor_t *reload, mt_actor_t *rc)
 {
     mt_msg_t *m = mt_msg_new(MT_BUS_ROUTE, sizeof(mt_bus_route_t));
     mt_bus_route_t *r = mt_msg_data(m);
     r->directory = directory ? mt_actor_ref(directory) : NULL;
     r->reload = reload ? mt_actor_ref(reload) : NULL;
+    r->rc = rc ? mt_actor_ref(rc) : NULL;
     m->drop = route_drop;
     return m;
 }

@@ -5,7 +5,7 @@
                         actor that owns the operation — never waited for, so
                         thousands may be in flight; the envelope (routing
                         frames) is kept under the ask's correlation id.
-      MT_NODE_REPLY, MT_CLUSTER_INFO
+      MT_NODE_REPLY, MT_RC_REPLY, MT_CLUSTER_INFO
                         an answer: encoded and sent to the envelope it
                         belongs to, echoing the request's rid.
       MT_MSG_TIMEOUT    no answer in request_timeout_ms: `unavailable`.
@@ -158,6 +158,12 @@ static void handle_request(mt_actor_t *self, gateway_t *g, zmsg_t *m)
     case MT_OP_NODE_GET: case MT_OP_NODE_LIST: case MT_OP_NODE_DELETE:
         ask(self, g, g->opts.nodes, req.msg, &m, &req);
         return;
+    case MT_OP_RC_ADD: case MT_OP_RC_SET: case MT_OP_RC_DEL:
+    case MT_OP_RC_GET: case MT_OP_RC_LIST:
+        if (!g->opts.rc || !req.msg)
+            break;
+        ask(self, g, g->opts.rc, req.msg, &m, &req);
+        return;
     case MT_OP_CLUSTER_INFO:
         if (!g->opts.cluster)
             break;
@@ -221,6 +227,12 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
     case MT_NODE_REPLY:
         mt_codec_encode_node_reply(&g->buf, p->has_rid, p->rid, p->op, mt_node_reply(msg));
         if (mt_node_reply(msg)->err != MT_OK)
+            g->errors++;
+        send_to(g, &p->envelope);
+        break;
+    case MT_RC_REPLY:
+        mt_codec_encode_rc_reply(&g->buf, p->has_rid, p->rid, p->op, mt_rc_reply(msg));
+        if (mt_rc_reply(msg)->err != MT_OK)
             g->errors++;
         send_to(g, &p->envelope);
         break;

@@ -6,10 +6,11 @@
       MT_NODE_CHANGED   a committed change of this replica (the node
                         directory's listener): published as one notice,
                         topic "node/<id>", with the next sequence number.
+      MT_RC_CHANGED     the same for a remote cluster reference ("rc/<id>").
       MT_BUS_PEERS      the live peers (from membership): SUB connects to
                         new ones and disconnects from gone ones.
     From the SUB socket: a peer's notice is merged (MT_NODE_MERGE to the
-    directory; revisions decide). A gap in a publisher's sequence — or a
+    directory, MT_RC_MERGE to the reference registry; revisions decide). A gap in a publisher's sequence — or a
     publisher seen for the first time past seq 1, or restarted — asks the
     reload actor for an immediate pass (MT_NODE_RELOAD). */
 #ifndef MT_BUS_H_INCLUDED
@@ -28,9 +29,10 @@ enum {
 typedef struct {
     mt_actor_t *directory;          /* references, released with the message */
     mt_actor_t *reload;
+    mt_actor_t *rc;                 /* the reference registry: gets MT_RC_MERGE */
 } mt_bus_route_t;
 
-mt_msg_t *mt_bus_route_new(mt_actor_t *directory, mt_actor_t *reload);
+mt_msg_t *mt_bus_route_new(mt_actor_t *directory, mt_actor_t *reload, mt_actor_t *rc);
 
 typedef struct {
     uint32_t n;

@@ -1,7 +1,8 @@
 /*  mt_gateway.h — the request endpoint: a ROUTER socket on a pinned actor.
 
     Messages handled (besides the socket): the answers to the asks it makes
-    on behalf of clients — MT_NODE_REPLY, MT_CLUSTER_INFO, MT_MSG_TIMEOUT —
+    on behalf of clients — MT_NODE_REPLY, MT_RC_REPLY, MT_CLUSTER_INFO,
+    MT_MSG_TIMEOUT —
     each encoded and sent back to the client that asked, with its rid. */
 #ifndef MT_GATEWAY_H_INCLUDED
 #define MT_GATEWAY_H_INCLUDED
@@ -19,6 +20,7 @@ typedef struct {
     uint32_t request_timeout_ms;    /* 0 = 10,000: then `unavailable` */
     mt_actor_t *nodes;              /* the node directory (required) */
     mt_actor_t *cluster;            /* answers MT_CLUSTER_INFO_REQ, or NULL */
+    mt_actor_t *rc;                 /* the reference registry (rc.*), or NULL */
     mt_stats_fn *stats_fn;          /* optional */
     void *stats_arg;
 } mt_gateway_opts_t;
