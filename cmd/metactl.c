@@ -30,6 +30,14 @@ static const char usage_main[] =
     "  node get ID                  show a node\n"
     "  node delete ID               delete a node\n"
     "  node list [OPTIONS]          list nodes, sorted by id\n"
+    "  rc add NAME HOSTNAME [OPTIONS]\n"
+    "                               add a reference to a remote cluster\n"
+    "  rc set NAME|--id ID [OPTIONS]\n"
+    "                               change a reference (hostname, user, password, ...)\n"
+    "  rc del NAME|--id ID          delete a reference\n"
+    "  rc get NAME|--id ID|--uuid UUID [--refresh]\n"
+    "                               show a reference (never its password)\n"
+    "  rc list                      list the references, sorted by name\n"
     "  cluster info                 the cluster's uuid, this replica and the members\n"
     "  stats                        the replica's counters (replica.stats)\n"
     "  watch [TOPIC_PREFIX]         print change notices as they are published\n"
@@ -167,6 +175,7 @@ static const struct {
     int (*run)(ctl_t *g, int argc, char **argv);
 } commands[] = {
     { "node", ctl_cmd_node },
+    { "rc", ctl_cmd_rc },
     { "cluster", ctl_cmd_cluster },
     { "stats", ctl_cmd_stats },
     { "watch", ctl_cmd_watch },

@@ -164,6 +164,7 @@ void ctl_catch_signals(void);
 /* ---- commands: argv[0] is the command's name --------------------------- */
 
 int ctl_cmd_node(ctl_t *g, int argc, char **argv);
+int ctl_cmd_rc(ctl_t *g, int argc, char **argv);
 int ctl_cmd_cluster(ctl_t *g, int argc, char **argv);
 int ctl_cmd_stats(ctl_t *g, int argc, char **argv);
 int ctl_cmd_watch(ctl_t *g, int argc, char **argv);

@@ -19,9 +19,10 @@ static const char usage_watch[] =
     "  Subscribes to change notices and prints one line per notice, until ^C (or\n"
     "  SIGTERM), N notices, or MS milliseconds without a notice. A replica\n"
     "  publishes the changes committed through it: --cluster sees them all.\n"
-    "  Table mode: `seq=S replica=R change=C id=ID revision=N healthy=B ready=B`\n"
-    "  (remote cluster references: `kind=rc` instead of healthy/ready); with\n"
-    "  -o json each notice body as one line of JSON.\n"
+    "  Table mode: `seq=S replica=R change=C id=ID revision=N healthy=B ready=B`;\n"
+    "  remote cluster references: `seq=S replica=R kind=rc change=C id=ID\n"
+    "  revision=N name=NAME hostname=H`. With -o json each notice body as one\n"
+    "  line of JSON.\n"
     "  TOPIC_PREFIX          only topics starting with it: `node/`, `rc/`, `node/n1`\n"
     "                        (default: everything)\n"
     "  -p, --publish EP      a replica's publish endpoint (repeatable; default:\n"
@@ -149,6 +150,10 @@ static void print_notice(const ctl_t *g, const msgpack_object *n)
     if (node) {
         field(&b, "healthy", ctl_get(view, "healthy"));
         field(&b, "ready", ctl_get(view, "ready"));
+    }
+    else {
+        field(&b, "name", ctl_get(view, "name"));
+        field(&b, "hostname", ctl_get(view, "hostname"));
     }
     printf("%s\n", ctl_buf_str(&b));
     ctl_buf_free(&b);

@@ -77,6 +77,18 @@ int mt__dec_status(mt__dec_t *d, const msgpack_object *map, bool view, mt_node_s
 int mt__dec_labels(mt__dec_t *d, const msgpack_object *o, const char *field,
                    mt_node_reg_t *t);
 
+/* ---- remote cluster references (codec_rc.c) ---------------------------- */
+
+/*  The arguments of an rc.* op into a new MT_RC_REQ (*out, also set on an
+    error: the caller frees it). */
+int mt__dec_rc_request(mt__dec_t *d, const msgpack_object *body, mt_op_t op, mt_msg_t **out);
+/*  The id and view of an "rc" notice into an MT_RC_MERGE (*out, only on
+    MT_OK) whose reference has the notice's revision and `deleted`. */
+int mt__dec_rc_merge(mt__dec_t *d, const msgpack_object *body, bool deleted,
+                     int64_t revision, mt_msg_t **out);
+/*  A reference as PROTOCOL.md's reference view (never the password). */
+void mt__pack_rc_view(msgpack_packer *pk, const mt_rc_t *ref);
+
 /* ---- packing ----------------------------------------------------------- */
 
 void mt__pack_str(msgpack_packer *pk, const char *s);

@@ -5,8 +5,8 @@
     rebuilt from the view when its reg_revision is > 0, the status group when
     its status_revision is > 0 (a group with revision 0 was never written and
     must not be merged); a "delete" carries no group, only deleted and the
-    notice's revision. "rc" notices are parsed (kind, change, revision) but
-    carry no merge until the reference agents exist. */
+    notice's revision. An "rc" notice decodes into an MT_RC_MERGE
+    (codec_rc.c). */
 #include "codec_internal.h"
 
 #include <string.h>
@@ -115,7 +115,10 @@ static int decode(mt__dec_t *d, const msgpack_object *body, mt_notice_t *out)
     TRY(mt__dec_i64(d, o, "revision", &out->revision));
     if (out->revision < 0)
         FAIL("revision: must not be negative");
-    return out->node ? node_merge(d, body, out) : MT_OK;
+    if (out->node)
+        return node_merge(d, body, out);
+    return mt__dec_rc_merge(d, body, out->change == MT_NODE_DELETED, out->revision,
+                            &out->rc_merge);
 }
 
 int mt_codec_decode_notice(const void *body, size_t size, mt_notice_t *out,
@@ -140,7 +143,10 @@ int mt_codec_decode_notice(const void *body, size_t size, mt_notice_t *out,
     if (rc != MT_OK) {
         if (out->merge)
             mt_msg_free(out->merge);
+        if (out->rc_merge)
+            mt_msg_free(out->rc_merge);
         out->merge = NULL;
+        out->rc_merge = NULL;
     }
     return rc;
 }

@@ -6,7 +6,8 @@
     that every later error can still echo it; every key must be a string;
     "op" must be a known operation; then the operation's arguments. Node
     operations become an MT_NODE_REQ built with the mt_node_req_*
-    constructors; the others are answered by the gateway from the op alone. */
+    constructors, reference operations an MT_RC_REQ (codec_rc.c); the
+    others are answered by the gateway from the op alone. */
 #include "codec_internal.h"
 
 #include <string.h>
@@ -173,7 +174,10 @@ static int decode(mt__dec_t *d, const msgpack_object *body, mt_request_t *out)
     case MT_OP_NODE_GET: return node_by_id(d, body, false, &out->msg);
     case MT_OP_NODE_DELETE: return node_by_id(d, body, true, &out->msg);
     case MT_OP_NODE_LIST: return node_list(d, body, &out->msg);
-    default: return MT_OK;      /* rc.*, cluster.info, replica.stats: the op is all */
+    case MT_OP_RC_ADD: case MT_OP_RC_SET: case MT_OP_RC_DEL: case MT_OP_RC_GET:
+    case MT_OP_RC_LIST:
+        return mt__dec_rc_request(d, body, out->op, &out->msg);
+    default: return MT_OK;      /* cluster.info, replica.stats: the op is all */
     }
 }
 

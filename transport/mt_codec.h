@@ -13,6 +13,7 @@
 #include "mt_core.h"
 #include "mt_model.h"
 #include "mt_node_msg.h"
+#include "mt_rc.h"
 
 #include <msgpack.h>
 
@@ -33,7 +34,8 @@ typedef struct {
     mt_op_t op;
     bool has_rid;
     uint64_t rid;
-    mt_msg_t *msg;          /* node ops: an MT_NODE_REQ ready to ask; else NULL */
+    mt_msg_t *msg;          /* node ops: an MT_NODE_REQ ready to ask; rc ops: an
+                               MT_RC_REQ; else NULL */
 } mt_request_t;
 
 /*  Decodes one request body. On error returns MT_EBADREQ, MT_EUNKNOWNOP or
@@ -51,6 +53,11 @@ void mt_codec_encode_error(msgpack_sbuffer *buf, bool has_rid, uint64_t rid,
     list: {"nodes": [...], "next"?}); an error reply if r->err != MT_OK. */
 void mt_codec_encode_node_reply(msgpack_sbuffer *buf, bool has_rid, uint64_t rid,
                                 mt_op_t op, const mt_node_reply_t *r);
+/*  A reference reply for op (add/set/get: {"ref": view}; del: {}; list:
+    {"refs": [...]}); an error reply if r->err != MT_OK. The view never
+    carries the password. */
+void mt_codec_encode_rc_reply(msgpack_sbuffer *buf, bool has_rid, uint64_t rid,
+                              mt_op_t op, const mt_rc_reply_t *r);
 void mt_codec_encode_cluster_info(msgpack_sbuffer *buf, bool has_rid, uint64_t rid,
                                   const mt_cluster_info_t *info);
 void mt_codec_encode_stats(msgpack_sbuffer *buf, bool has_rid, uint64_t rid,
@@ -58,9 +65,13 @@ void mt_codec_encode_stats(msgpack_sbuffer *buf, bool has_rid, uint64_t rid,
 /*  A view as PROTOCOL.md's node view map (for replies and notices). */
 void mt_codec_pack_node_view(msgpack_packer *pk, const mt_node_view_t *view);
 
-/*  Change notices: topic "node/<id>" and the body map of PROTOCOL.md. */
+/*  Change notices: the body map of PROTOCOL.md (the publisher sends it
+    under the topic "node/<id>" or "rc/<id>"). An rc notice's view is the
+    reference view of change->ref, for a delete too. */
 void mt_codec_encode_node_notice(msgpack_sbuffer *buf, const char *replica, uint64_t seq,
                                  const mt_node_changed_t *change);
+void mt_codec_encode_rc_notice(msgpack_sbuffer *buf, const char *replica, uint64_t seq,
+                               const mt_rc_changed_t *change);
 typedef struct {
     char replica[MT_REPLICA_ID_MAX + 1];
     uint64_t seq;
@@ -68,9 +79,12 @@ typedef struct {
     mt_node_change_t change;
     int64_t revision;
     mt_msg_t *merge;        /* node notices: an MT_NODE_MERGE of the view's groups */
+    mt_msg_t *rc_merge;     /* rc notices: an MT_RC_MERGE (ref->deleted for "delete";
+                               its revision is the notice's) */
 } mt_notice_t;
 /*  Decodes a notice body (same safety as requests; bodies over 16 MiB are
-    MT_ETOOLARGE, malformed ones MT_EBADREQ). Caller owns out->merge. */
+    MT_ETOOLARGE, malformed ones MT_EBADREQ). On MT_OK exactly one of
+    out->merge, out->rc_merge is set, and the caller owns it. */
 int mt_codec_decode_notice(const void *body, size_t size, mt_notice_t *out,
                            char *err, size_t errlen);
 

@@ -3,7 +3,8 @@
     For every input: mt_codec_decode_notice never crashes or leaks; an
     error comes with a message and no merge; a node notice that decodes
     round-trips: its merge's groups, encoded again as a notice and decoded,
-    come back equal (ids, every field, revisions). */
+    come back equal (ids, every field, revisions); so does an rc notice's
+    reference (never with a password). */
 #include "fuzz_common.h"
 
 static bool str_pairs_equal(const mt_str_pair_t *a, const mt_str_pair_t *b, uint32_t n)
@@ -97,6 +98,52 @@ static void round_trip(const mt_notice_t *n)
     mt_msg_free(again.merge);
 }
 
+static void rc_round_trip(const mt_notice_t *n)
+{
+    FUZZ_ASSERT(n->rc_merge->type == MT_RC_MERGE);
+    mt_rc_t *ref = ((mt_rc_merge_t *) mt_msg_data(n->rc_merge))->ref;
+    char err[200];
+    FUZZ_ASSERT(ref && !ref->password);
+    FUZZ_ASSERT(ref->deleted == (n->change == MT_NODE_DELETED));
+    FUZZ_ASSERT(ref->revision == n->revision);
+    FUZZ_ASSERT(ref->id[0] && strlen(ref->id) <= MT_RC_ID_MAX);
+    if (!ref->deleted) {
+        FUZZ_ASSERT(mt_rc_name_check(ref->name, err, sizeof err) == MT_OK);
+        FUZZ_ASSERT(mt_rc_endpoint_check(ref->hostname, err, sizeof err) == MT_OK);
+    }
+    FUZZ_ASSERT(ref->nnodes <= MT_RC_NODES_MAX);
+    for (uint32_t i = 0; i < ref->nnodes; i++) {
+        FUZZ_ASSERT(mt_rc_endpoint_check(ref->node_list[i], err, sizeof err) == MT_OK);
+        FUZZ_ASSERT(i == 0 || strcmp(ref->node_list[i - 1], ref->node_list[i]) <= 0);
+    }
+
+    mt_msg_t *changed = mt_rc_changed_new(n->change, false, n->revision, mt_rc_ref(ref));
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    mt_codec_encode_rc_notice(&buf, n->replica, n->seq, mt_msg_data(changed));
+    mt_msg_free(changed);
+    fuzz_check_encoded(&buf);
+    mt_notice_t again;
+    int rc = mt_codec_decode_notice(buf.data, buf.size, &again, err, sizeof err);
+    if (rc != MT_OK)
+        fprintf(stderr, "re-decoding failed: %s\n", err);
+    FUZZ_ASSERT(rc == MT_OK);
+    msgpack_sbuffer_destroy(&buf);
+    FUZZ_ASSERT(!again.node && !again.merge && again.rc_merge);
+    FUZZ_ASSERT(!strcmp(again.replica, n->replica) && again.seq == n->seq);
+    FUZZ_ASSERT(again.change == n->change && again.revision == n->revision);
+    mt_rc_t *r2 = ((mt_rc_merge_t *) mt_msg_data(again.rc_merge))->ref;
+    FUZZ_ASSERT(!strcmp(r2->id, ref->id) && !strcmp(r2->name, ref->name)
+                && !strcmp(r2->hostname, ref->hostname) && !strcmp(r2->uuid, ref->uuid)
+                && !strcmp(r2->username, ref->username) && !r2->password
+                && r2->demand_encryption == ref->demand_encryption
+                && r2->deleted == ref->deleted && r2->revision == ref->revision
+                && r2->refreshed_at == ref->refreshed_at && r2->nnodes == ref->nnodes);
+    for (uint32_t i = 0; i < ref->nnodes; i++)
+        FUZZ_ASSERT(!strcmp(r2->node_list[i], ref->node_list[i]));
+    mt_msg_free(again.rc_merge);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -108,13 +155,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == MT_OK) {
         FUZZ_ASSERT(err[0] == '\0');
         FUZZ_ASSERT(n.node == (n.merge != NULL));
+        FUZZ_ASSERT(!n.node == (n.rc_merge != NULL));
         FUZZ_ASSERT(n.replica[0] && n.revision >= 0);
         if (n.merge) {
             round_trip(&n);
             mt_msg_free(n.merge);
         }
+        if (n.rc_merge) {
+            rc_round_trip(&n);
+            mt_msg_free(n.rc_merge);
+        }
     } else {
-        FUZZ_ASSERT(n.merge == NULL);
+        FUZZ_ASSERT(n.merge == NULL && n.rc_merge == NULL);
         fuzz_check_message(err, sizeof err);
     }
     fuzz_check_raw(data, size);

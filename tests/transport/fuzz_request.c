@@ -4,8 +4,11 @@
     codes, never crash, leak or read out of bounds (ASan, UBSan); an error
     comes with a UTF-8 message and no message object; a success builds an
     MT_NODE_REQ exactly for the node ops, whose groups pass the model's
-    validation; replies built from what was decoded are well-formed msgpack
-    and JSON. Independently, mt_codec_check agrees with msgpack-c.
+    validation; an MT_RC_REQ exactly for the rc ops, whose selector, names
+    and endpoints pass the reference checks, and whose replies and notices,
+    built around a reference holding a password, never carry it; replies
+    built from what was decoded are well-formed msgpack and JSON.
+    Independently, mt_codec_check agrees with msgpack-c.
 
     Build and run: scripts/fuzz [seconds] (see tests/transport/CMakeLists.txt). */
 #include "fuzz_common.h"
@@ -59,6 +62,112 @@ static void check_request(const mt_request_t *req)
     mt_msg_free(reply);
 }
 
+static bool utf8_str(const char *s)
+{
+    return mt__utf8_valid(s, strlen(s));
+}
+
+static bool id_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > MT_RC_ID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z')
+              || (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-'))
+            return false;
+    return true;
+}
+
+#define SENTINEL "\x01\x02fuzz-password\x03"
+
+static void check_rc_request(const mt_request_t *req)
+{
+    FUZZ_ASSERT(req->msg->type == MT_RC_REQ);
+    mt_rc_req_t *r = mt_rc_req(req->msg);
+    char err[200];
+    static const mt_rc_op_t rc_op[] = {
+        [MT_OP_RC_ADD] = MT_RC_OP_ADD, [MT_OP_RC_SET] = MT_RC_OP_SET, [MT_OP_RC_DEL] = MT_RC_OP_DEL,
+        [MT_OP_RC_GET] = MT_RC_OP_GET, [MT_OP_RC_LIST] = MT_RC_OP_LIST,
+    };
+    FUZZ_ASSERT(r->op == rc_op[req->op]);
+    /* selectors */
+    if (r->id[0])
+        FUZZ_ASSERT(id_ok(r->id));
+    if (r->uuid[0])
+        FUZZ_ASSERT(id_ok(r->uuid) && r->op == MT_RC_OP_GET);
+    if (r->name[0])
+        FUZZ_ASSERT(mt_rc_name_check(r->name, err, sizeof err) == MT_OK && utf8_str(r->name));
+    if (r->new_name[0])
+        FUZZ_ASSERT(mt_rc_name_check(r->new_name, err, sizeof err) == MT_OK
+                    && utf8_str(r->new_name) && r->op == MT_RC_OP_SET);
+    switch (r->op) {
+    case MT_RC_OP_ADD:
+        FUZZ_ASSERT(r->name[0] && r->hostname && !r->id[0]);
+        break;
+    case MT_RC_OP_SET:
+        FUZZ_ASSERT(r->id[0] || r->name[0]);
+        FUZZ_ASSERT(r->hostname || r->username || r->password || r->has_demand_encryption
+                    || r->new_name[0]);
+        break;
+    case MT_RC_OP_DEL:
+        FUZZ_ASSERT(r->id[0] || r->name[0]);
+        FUZZ_ASSERT(!r->hostname && !r->username && !r->password && !r->has_demand_encryption);
+        break;
+    case MT_RC_OP_GET:
+        FUZZ_ASSERT(r->id[0] || r->name[0] || r->uuid[0]);
+        FUZZ_ASSERT(!r->hostname && !r->username && !r->password);
+        break;
+    case MT_RC_OP_LIST:
+        FUZZ_ASSERT(!r->id[0] && !r->name[0] && !r->uuid[0] && !r->hostname);
+        break;
+    }
+    if (r->hostname)
+        FUZZ_ASSERT(mt_rc_endpoint_check(r->hostname, err, sizeof err) == MT_OK
+                    && utf8_str(r->hostname));
+    if (r->username)
+        FUZZ_ASSERT(strlen(r->username) <= 255 && utf8_str(r->username));
+    if (r->password)
+        FUZZ_ASSERT(strlen(r->password) <= 1024 && utf8_str(r->password));
+    FUZZ_ASSERT(!r->has_revision || r->revision >= 1);
+    FUZZ_ASSERT(r->has_revision || r->revision == 0);
+
+    /* replies and notices around a reference that holds a password */
+    mt_rc_t t = {
+        .id = r->id, .name = r->new_name[0] ? r->new_name : r->name, .hostname = r->hostname,
+        .uuid = r->uuid, .username = r->username, .password = SENTINEL,
+        .demand_encryption = r->demand_encryption, .revision = r->revision,
+    };
+    if (r->hostname) {
+        t.nnodes = 1;
+        t.node_list = (const char *const *) &r->hostname;
+    }
+    mt_rc_t *ref = mt_rc_build(&t);
+    /* (a client's value may contain the sentinel: then it proves nothing) */
+    bool quoted = (r->hostname && strstr(r->hostname, SENTINEL))
+                  || (r->username && strstr(r->username, SENTINEL));
+    mt_msg_t *reply = mt_rc_reply_new(MT_OK, NULL);
+    mt_rc_reply_t *out = mt_rc_reply(reply);
+    out->ref = mt_rc_ref(ref);
+    out->nrefs = 1;
+    out->refs = calloc(1, sizeof *out->refs);
+    FUZZ_ASSERT(out->refs);
+    out->refs[0] = mt_rc_ref(ref);
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    mt_codec_encode_rc_reply(&buf, req->has_rid, req->rid, req->op, out);
+    fuzz_check_encoded(&buf);
+    FUZZ_ASSERT(quoted || !memmem(buf.data, buf.size, SENTINEL, strlen(SENTINEL)));
+    mt_msg_free(reply);
+    mt_msg_t *changed = mt_rc_changed_new(r->op == MT_RC_OP_DEL ? MT_NODE_DELETED : MT_NODE_UPSERT,
+                                          true, r->revision, ref);
+    mt_codec_encode_rc_notice(&buf, "fuzz", 1, mt_msg_data(changed));
+    fuzz_check_encoded(&buf);
+    FUZZ_ASSERT(quoted || !memmem(buf.data, buf.size, SENTINEL, strlen(SENTINEL)));
+    mt_msg_free(changed);
+    msgpack_sbuffer_destroy(&buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -69,9 +178,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(rc == MT_OK || rc == MT_EBADREQ || rc == MT_EUNKNOWNOP || rc == MT_ETOOLARGE);
     if (rc == MT_OK) {
         FUZZ_ASSERT(err[0] == '\0');
-        FUZZ_ASSERT((req.op <= MT_OP_NODE_DELETE) == (req.msg != NULL));
+        FUZZ_ASSERT((req.op <= MT_OP_RC_LIST) == (req.msg != NULL));
         if (req.msg) {
-            check_request(&req);
+            if (req.op <= MT_OP_NODE_DELETE)
+                check_request(&req);
+            else
+                check_rc_request(&req);
             mt_msg_free(req.msg);
         }
     } else {

@@ -1,5 +1,6 @@
 /*  test_codec_notice.c — change notices: encode → decode round trips into
-    MT_NODE_MERGE, the body's keys, deletes, rc notices, malformed notices. */
+    MT_NODE_MERGE, the body's keys, deletes, malformed notices (rc notices:
+    test_codec_rc.c). */
 #include <check.h>
 #include <stdlib.h>
 
@@ -208,8 +209,10 @@ typedef struct {
 
 static const notice_case_t cases[] = {
     { "minimal delete", "{" N_HEAD ",'change':'delete','id':'n1','revision':4}", NULL, MT_OK, NULL },
-    { "rc notice", "{'replica':'r1','seq':1,'kind':'rc','change':'upsert','id':'x','revision':3,'view':{}}",
-      NULL, MT_OK, NULL },
+    { "rc notice", "{'replica':'r1','seq':1,'kind':'rc','change':'upsert','id':'x','revision':3,"
+      "'view':{'name':'east','hostname':'tcp://h:1'}}", NULL, MT_OK, NULL },
+    { "rc notice, empty view", "{'replica':'r1','seq':1,'kind':'rc','change':'upsert','id':'x',"
+      "'revision':3,'view':{}}", NULL, MT_EBADREQ, "name: must be 1-255 bytes" },
     { "upsert with a sparse view", "{" N_HEAD ",'change':'upsert','id':'n1','revision':4,"
       "'view':{'id':'n1','reg_revision':4,'labels':{'a':'b'}}}", NULL, MT_OK, NULL },
     { "malformed", NULL, "c1", MT_EBADREQ, "invalid msgpack byte" },
@@ -273,9 +276,12 @@ START_TEST(table)
     ck_assert_msg(rc == c->rc, "%s: rc %d (%s)", c->name, rc, err);
     if (rc == MT_OK) {
         ck_assert_int_eq(n.merge != NULL, n.node);
+        ck_assert_int_eq(n.rc_merge != NULL, !n.node);
         mt_msg_free(n.merge);
+        mt_msg_free(n.rc_merge);
     } else {
         ck_assert_ptr_null(n.merge);
+        ck_assert_ptr_null(n.rc_merge);
         ck_assert_msg(strstr(err, c->err), "%s: \"%s\", expected \"%s\"", c->name, err, c->err);
     }
     msgpack_sbuffer_destroy(&buf);

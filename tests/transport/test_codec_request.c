@@ -48,8 +48,9 @@ static const req_case_t cases[] = {
     OK("list full", "{'op':'node.list','healthy_only':true,'selector':{'zone':'a'},"
        "'after':'n1','limit':10}", MT_OP_NODE_LIST),
     OK("list empty after", "{'op':'node.list','after':'','limit':0}", MT_OP_NODE_LIST),
+    /* rc ops: minimal here; every argument and error in test_codec_rc.c */
     OK("rc.add", "{'op':'rc.add','name':'x','hostname':'tcp://h:1'}", MT_OP_RC_ADD),
-    OK("rc.set", "{'op':'rc.set','name':'x'}", MT_OP_RC_SET),
+    OK("rc.set", "{'op':'rc.set','name':'x','username':'u'}", MT_OP_RC_SET),
     OK("rc.del", "{'op':'rc.del','name':'x'}", MT_OP_RC_DEL),
     OK("rc.get", "{'op':'rc.get','id':'x'}", MT_OP_RC_GET),
     OK("rc.list", "{'op':'rc.list'}", MT_OP_RC_LIST),
@@ -206,9 +207,10 @@ START_TEST(table)
     if (c->rc == MT_OK) {
         ck_assert_str_eq(err, "");
         bool node_op = req.op <= MT_OP_NODE_DELETE;
-        ck_assert_msg(node_op == (req.msg != NULL), "%s: msg", c->name);
+        bool rc_op = req.op >= MT_OP_RC_ADD && req.op <= MT_OP_RC_LIST;
+        ck_assert_msg((node_op || rc_op) == (req.msg != NULL), "%s: msg", c->name);
         if (req.msg) {
-            ck_assert_int_eq(req.msg->type, MT_NODE_REQ);
+            ck_assert_int_eq(req.msg->type, node_op ? MT_NODE_REQ : MT_RC_REQ);
             mt_msg_free(req.msg);
         }
     } else {
@@ -625,8 +627,8 @@ START_TEST(op_names)
     /* every name decodes back to its op */
     for (int op = MT_OP_NODE_REGISTER; op <= MT_OP_REPLICA_STATS; op++) {
         char text[200];
-        snprintf(text, sizeof text, "{'op':'%s','id':'n','ready':true,'node':{'id':'n'}}",
-                 mt_op_name((mt_op_t) op));
+        snprintf(text, sizeof text, "{'op':'%s','id':'n','ready':true,'node':{'id':'n'},"
+                 "'name':'n','hostname':'tcp://h:1'}", mt_op_name((mt_op_t) op));
         mt_request_t req;
         char err[200];
         ck_assert_int_eq(decode_text(text, &req, err), MT_OK);

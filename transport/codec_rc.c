@@ -1,0 +1,416 @@
+/*  codec_rc.c — remote cluster references on the wire (PROTOCOL.md, "Remote
+    cluster references"): rc.* request bodies into MT_RC_REQ messages, the
+    replies and the reference view, and "rc" change notices both ways.
+
+    Requests. The selector of rc.set and rc.del is `name` or `id`; rc.get
+    also takes `uuid`. Every selector given is checked and copied (the
+    registry uses the first of id, name, uuid); none is bad_request. Ids and
+    uuids are 1-36 letters, digits or '-'; names pass mt_rc_name_check,
+    hostnames mt_rc_endpoint_check. rc.set must change something (hostname,
+    username, password, demand_encryption or new_name); its optional
+    `revision` (compare-and-set) must be positive, as must rc.del's (the
+    store supports it for deletes too). Strings are copied out of the
+    unpacked body; the zone's copy of a password is wiped once copied.
+
+    The password never leaves: the reference view has exactly the keys of
+    the table in PROTOCOL.md, and the view is the only thing replies and
+    notices say about a reference.
+
+    Notices. A notice's reference is rebuilt from its view: on "upsert" the
+    view is required, with a valid name and hostname; on "delete" it may be
+    absent or partial (only what it gives is checked). The merged block's
+    revision is the notice's `revision` (a tombstone's revision is the
+    delete's, whatever the view's last state said); a password in a view
+    is ignored. */
+#include "codec_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FAIL(...) return mt__fail(d->err, d->errlen, __VA_ARGS__)
+#define TRY(x) do { int rc_ = (x); if (rc_ != MT_OK) return rc_; } while (0)
+
+/*  Bounds of the store's columns (rc_refs: username VARCHAR(255),
+    password VARCHAR(1024)), in bytes. */
+#define RC_USERNAME_MAX 255
+#define RC_PASSWORD_MAX 1024
+
+#define ENDPOINT_FORM "request endpoints (tcp://HOST:PORT or ipc://PATH)"
+
+static char *dup_str(const char *s)
+{
+    char *p = strdup(s);
+    if (!p) {
+        fputs("metactor: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+static bool id_char(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+        || c == '-';
+}
+
+/*  A reference id or a cluster uuid. */
+static int id_check(mt__dec_t *d, const char *field, const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > MT_RC_ID_MAX)
+        FAIL("%s: must be 1-%d characters", field, MT_RC_ID_MAX);
+    for (size_t i = 0; i < n; i++)
+        if (!id_char(s[i]))
+            FAIL("%s: only letters, digits and '-' are allowed", field);
+    return MT_OK;
+}
+
+/*  mt_rc_name_check / mt_rc_endpoint_check under another field name: their
+    messages start with "name: " / "hostname: ". */
+static int renamed(mt__dec_t *d, int rc, const char *field, const char *msg)
+{
+    if (rc == MT_OK)
+        return MT_OK;
+    const char *colon = strstr(msg, ": ");
+    FAIL("%s: %s", field, colon ? colon + 2 : msg);
+}
+
+static int name_check(mt__dec_t *d, const char *field, const char *s)
+{
+    char msg[160];
+    return renamed(d, mt_rc_name_check(s, msg, sizeof msg), field, msg);
+}
+
+static int endpoint_check(mt__dec_t *d, const char *field, const char *s)
+{
+    char msg[160];
+    return renamed(d, mt_rc_endpoint_check(s, msg, sizeof msg), field, msg);
+}
+
+static int max_len(mt__dec_t *d, const char *field, const char *s, size_t max)
+{
+    if (strlen(s) > max)
+        FAIL("%s: at most %zu bytes", field, max);
+    return MT_OK;
+}
+
+/*  An optional string: *out stays as it is when the key is absent. */
+static int opt_str(mt__dec_t *d, const msgpack_object *map, const char *key, const char **out)
+{
+    const msgpack_object *o = mt__map_get(map, key);
+    return o ? mt__dec_str(d, o, key, out) : MT_OK;
+}
+
+/*  An optional integer that must not be negative. */
+static int opt_count(mt__dec_t *d, const msgpack_object *map, const char *key, int64_t *out)
+{
+    const msgpack_object *o = mt__map_get(map, key);
+    if (!o)
+        return MT_OK;
+    TRY(mt__dec_i64(d, o, key, out));
+    if (*out < 0)
+        FAIL("%s: must not be negative", key);
+    return MT_OK;
+}
+
+/* ---- requests ---------------------------------------------------------- */
+
+static int dec_selector(mt__dec_t *d, const msgpack_object *body, bool by_uuid, mt_rc_req_t *r)
+{
+    const msgpack_object *o;
+    const char *s;
+    bool any = false;
+    if ((o = mt__map_get(body, "id"))) {
+        TRY(mt__dec_str(d, o, "id", &s));
+        TRY(id_check(d, "id", s));
+        memcpy(r->id, s, strlen(s) + 1);
+        any = true;
+    }
+    if ((o = mt__map_get(body, "name"))) {
+        TRY(mt__dec_str(d, o, "name", &s));
+        TRY(name_check(d, "name", s));
+        memcpy(r->name, s, strlen(s) + 1);
+        any = true;
+    }
+    if (by_uuid && (o = mt__map_get(body, "uuid"))) {
+        TRY(mt__dec_str(d, o, "uuid", &s));
+        TRY(id_check(d, "uuid", s));
+        memcpy(r->uuid, s, strlen(s) + 1);
+        any = true;
+    }
+    if (!any)
+        FAIL(by_uuid ? "name: required (or id or uuid)" : "name: required (or id)");
+    return MT_OK;
+}
+
+/*  hostname, username, password, demand_encryption: whichever are given. */
+static int dec_fields(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
+{
+    const msgpack_object *o;
+    const char *s;
+    if ((o = mt__map_get(body, "hostname"))) {
+        TRY(mt__dec_str(d, o, "hostname", &s));
+        TRY(endpoint_check(d, "hostname", s));
+        r->hostname = dup_str(s);
+    }
+    if ((o = mt__map_get(body, "username"))) {
+        TRY(mt__dec_str(d, o, "username", &s));
+        TRY(max_len(d, "username", s, RC_USERNAME_MAX));
+        r->username = dup_str(s);
+    }
+    if ((o = mt__map_get(body, "password"))) {
+        TRY(mt__dec_str(d, o, "password", &s));
+        size_t n = strlen(s);
+        int rc = max_len(d, "password", s, RC_PASSWORD_MAX);
+        if (rc == MT_OK)
+            r->password = dup_str(s);
+        memset((char *) s, 0, n);       /* the zone's copy */
+        TRY(rc);
+    }
+    if ((o = mt__map_get(body, "demand_encryption"))) {
+        TRY(mt__dec_bool(d, o, "demand_encryption", &r->demand_encryption));
+        r->has_demand_encryption = true;
+    }
+    return MT_OK;
+}
+
+static int dec_revision(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
+{
+    const msgpack_object *o = mt__map_get(body, "revision");
+    if (!o)
+        return MT_OK;
+    TRY(mt__dec_i64(d, o, "revision", &r->revision));
+    if (r->revision < 1)
+        FAIL("revision: must be positive");
+    r->has_revision = true;
+    return MT_OK;
+}
+
+static int rc_add(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
+{
+    const msgpack_object *o;
+    const char *s;
+    if (!(o = mt__map_get(body, "name")))
+        FAIL("name: required");
+    TRY(mt__dec_str(d, o, "name", &s));
+    TRY(name_check(d, "name", s));
+    memcpy(r->name, s, strlen(s) + 1);
+    if (!mt__map_get(body, "hostname"))
+        FAIL("hostname: required");
+    return dec_fields(d, body, r);
+}
+
+static int rc_set(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
+{
+    TRY(dec_selector(d, body, false, r));
+    TRY(dec_fields(d, body, r));
+    const msgpack_object *o;
+    if ((o = mt__map_get(body, "new_name"))) {
+        const char *s;
+        TRY(mt__dec_str(d, o, "new_name", &s));
+        TRY(name_check(d, "new_name", s));
+        memcpy(r->new_name, s, strlen(s) + 1);
+    }
+    TRY(dec_revision(d, body, r));
+    if (!r->hostname && !r->username && !r->password && !r->has_demand_encryption
+        && !r->new_name[0])
+        FAIL("rc.set: nothing to change (give hostname, username, password, "
+             "demand_encryption or new_name)");
+    return MT_OK;
+}
+
+static int rc_get(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
+{
+    TRY(dec_selector(d, body, true, r));
+    const msgpack_object *o = mt__map_get(body, "refresh");
+    return o ? mt__dec_bool(d, o, "refresh", &r->refresh) : MT_OK;
+}
+
+int mt__dec_rc_request(mt__dec_t *d, const msgpack_object *body, mt_op_t op, mt_msg_t **out)
+{
+    static const mt_rc_op_t ops[] = {
+        [MT_OP_RC_ADD] = MT_RC_OP_ADD, [MT_OP_RC_SET] = MT_RC_OP_SET,
+        [MT_OP_RC_DEL] = MT_RC_OP_DEL, [MT_OP_RC_GET] = MT_RC_OP_GET,
+        [MT_OP_RC_LIST] = MT_RC_OP_LIST,
+    };
+    if (op < MT_OP_RC_ADD || op > MT_OP_RC_LIST)
+        FAIL("op: not a reference operation");
+    /*  Filled in place: on an error the caller frees the message, and its
+        drop callback what was copied so far. */
+    *out = mt_rc_req_new(ops[op]);
+    mt_rc_req_t *r = mt_rc_req(*out);
+    switch (op) {
+    case MT_OP_RC_ADD: return rc_add(d, body, r);
+    case MT_OP_RC_SET: return rc_set(d, body, r);
+    case MT_OP_RC_DEL:
+        TRY(dec_selector(d, body, false, r));
+        return dec_revision(d, body, r);
+    case MT_OP_RC_GET: return rc_get(d, body, r);
+    default: return MT_OK;          /* rc.list */
+    }
+}
+
+/* ---- the view and replies ---------------------------------------------- */
+
+static void pack_key_str(msgpack_packer *pk, const char *key, const char *value)
+{
+    mt__pack_str(pk, key);
+    mt__pack_str(pk, value);
+}
+
+static void pack_key_int(msgpack_packer *pk, const char *key, int64_t value)
+{
+    mt__pack_str(pk, key);
+    msgpack_pack_int64(pk, value);
+}
+
+#define RC_VIEW_KEYS 9
+
+void mt__pack_rc_view(msgpack_packer *pk, const mt_rc_t *ref)
+{
+    /*  Exactly PROTOCOL.md's keys, in its order; ref->password is never
+        read here. */
+    msgpack_pack_map(pk, RC_VIEW_KEYS);
+    pack_key_str(pk, "id", ref->id);
+    pack_key_str(pk, "name", ref->name);
+    pack_key_str(pk, "hostname", ref->hostname);
+    pack_key_str(pk, "uuid", ref->uuid);
+    pack_key_str(pk, "username", ref->username);
+    mt__pack_str(pk, "demand_encryption");
+    if (ref->demand_encryption)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
+    mt__pack_str(pk, "node_list");
+    uint32_t n = ref->node_list ? ref->nnodes : 0;
+    msgpack_pack_array(pk, n);
+    for (uint32_t i = 0; i < n; i++)
+        mt__pack_str(pk, ref->node_list[i]);
+    pack_key_int(pk, "revision", ref->revision);
+    pack_key_int(pk, "refreshed_at", ref->refreshed_at);
+}
+
+void mt_codec_encode_rc_reply(msgpack_sbuffer *buf, bool has_rid, uint64_t rid,
+                              mt_op_t op, const mt_rc_reply_t *r)
+{
+    if (r->err != MT_OK) {
+        mt_codec_encode_error(buf, has_rid, rid, r->err, r->message);
+        return;
+    }
+    msgpack_packer pk;
+    switch (op) {
+    case MT_OP_RC_ADD:
+    case MT_OP_RC_SET:
+    case MT_OP_RC_GET:
+        if (!r->ref) {
+            mt_codec_encode_error(buf, has_rid, rid, MT_EINTERNAL,
+                                  "a reference reply without a reference");
+            return;
+        }
+        mt__reply_begin(buf, &pk, true, has_rid, rid);
+        msgpack_pack_map(&pk, 1);
+        mt__pack_str(&pk, "ref");
+        mt__pack_rc_view(&pk, r->ref);
+        return;
+    case MT_OP_RC_DEL:
+        mt__reply_begin(buf, &pk, true, has_rid, rid);
+        msgpack_pack_map(&pk, 0);
+        return;
+    case MT_OP_RC_LIST: {
+        uint32_t n = 0;
+        for (uint32_t i = 0; r->refs && i < r->nrefs; i++)
+            n += r->refs[i] != NULL;
+        mt__reply_begin(buf, &pk, true, has_rid, rid);
+        msgpack_pack_map(&pk, 1);
+        mt__pack_str(&pk, "refs");
+        msgpack_pack_array(&pk, n);
+        for (uint32_t i = 0; r->refs && i < r->nrefs; i++)
+            if (r->refs[i])
+                mt__pack_rc_view(&pk, r->refs[i]);
+        return;
+    }
+    default:
+        mt_codec_encode_error(buf, has_rid, rid, MT_EINTERNAL,
+                              "a reference reply for another operation");
+        return;
+    }
+}
+
+/* ---- notices ----------------------------------------------------------- */
+
+void mt_codec_encode_rc_notice(msgpack_sbuffer *buf, const char *replica, uint64_t seq,
+                               const mt_rc_changed_t *change)
+{
+    static const mt_rc_t none;
+    const mt_rc_t *ref = change->ref ? change->ref : &none;
+    msgpack_packer pk;
+    msgpack_sbuffer_clear(buf);
+    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 7);
+    pack_key_str(&pk, "replica", replica);
+    mt__pack_str(&pk, "seq");
+    msgpack_pack_uint64(&pk, seq);
+    pack_key_str(&pk, "kind", "rc");
+    pack_key_str(&pk, "change", change->change == MT_NODE_DELETED ? "delete" : "upsert");
+    pack_key_str(&pk, "id", ref->id);
+    pack_key_int(&pk, "revision", change->revision);
+    mt__pack_str(&pk, "view");
+    mt__pack_rc_view(&pk, ref);
+}
+
+int mt__dec_rc_merge(mt__dec_t *d, const msgpack_object *body, bool deleted,
+                     int64_t revision, mt_msg_t **out)
+{
+    const msgpack_object *o = mt__map_get(body, "id");
+    const char *id;
+    if (!o)
+        FAIL("id: required");
+    TRY(mt__dec_str(d, o, "id", &id));
+    TRY(id_check(d, "id", id));
+    const msgpack_object *view = mt__map_get(body, "view");
+    if (view && view->type != MSGPACK_OBJECT_MAP)
+        FAIL("view: expected a map");
+    if (!view && !deleted)
+        FAIL("view: required");
+
+    mt_rc_t t = { .id = id, .name = "", .hostname = "", .uuid = "", .username = "" };
+    const char **nodes = NULL;
+    if (view) {
+        const char *vid = NULL;
+        TRY(opt_str(d, view, "id", &vid));
+        if (vid && strcmp(vid, id) != 0)
+            FAIL("view.id: differs from id");
+        TRY(opt_str(d, view, "name", &t.name));
+        if (t.name[0] || !deleted)
+            TRY(name_check(d, "name", t.name));
+        TRY(opt_str(d, view, "hostname", &t.hostname));
+        if (t.hostname[0] || !deleted)
+            TRY(endpoint_check(d, "hostname", t.hostname));
+        TRY(opt_str(d, view, "uuid", &t.uuid));
+        if (t.uuid[0])
+            TRY(id_check(d, "uuid", t.uuid));
+        TRY(opt_str(d, view, "username", &t.username));
+        TRY(max_len(d, "username", t.username, RC_USERNAME_MAX));
+        if ((o = mt__map_get(view, "demand_encryption")))
+            TRY(mt__dec_bool(d, o, "demand_encryption", &t.demand_encryption));
+        if ((o = mt__map_get(view, "node_list"))) {
+            TRY(mt__dec_str_array(d, o, "node_list", &nodes, &t.nnodes));
+            if (t.nnodes > MT_RC_NODES_MAX)
+                FAIL("node_list: at most %d items", MT_RC_NODES_MAX);
+            char scratch[8];
+            for (uint32_t i = 0; i < t.nnodes; i++)
+                if (mt_rc_endpoint_check(nodes[i], scratch, sizeof scratch) != MT_OK)
+                    FAIL("node_list: items must be " ENDPOINT_FORM);
+        }
+        int64_t view_revision = 0;
+        TRY(opt_count(d, view, "revision", &view_revision));
+        TRY(opt_count(d, view, "refreshed_at", &t.refreshed_at));
+    }
+    t.node_list = nodes;
+    t.password = NULL;
+    t.deleted = deleted;
+    t.revision = revision;
+    *out = mt_rc_merge_new(mt_rc_build(&t));
+    return MT_OK;
+}
