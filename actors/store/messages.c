@@ -217,8 +217,7 @@ void mt_store__reply_done(mt_msg_t *req, int err, const char *message, int64_t r
     mt_reply(req, r);
 }
 
-void mt_store__reply_rc(mt_msg_t *req, int err, const char *message, int64_t revision,
-                        mt_rc_t *rc)
+mt_msg_t *mt_store__done_rc(int err, const char *message, int64_t revision, mt_rc_t *rc)
 {
     mt_msg_t *r = mt_msg_new(MT_STORE_DONE, sizeof(mt_store_done_t));
     mt_store_done_t *d = mt_msg_data(r);
@@ -228,7 +227,7 @@ void mt_store__reply_rc(mt_msg_t *req, int err, const char *message, int64_t rev
     d->revision = revision;
     d->rc = rc;
     r->drop = done_drop;
-    mt_reply(req, r);
+    return r;
 }
 
 void mt_store__rc_scanned_drop(mt_msg_t *m)

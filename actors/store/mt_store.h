@@ -201,7 +201,18 @@ mt_msg_t *mt_store_msg_replica_leave(const char *replica_id);
     (same expected_revision rule). node_list and refreshed_at are written
     by ADD only: refreshes are local to each replica. RC_SCAN returns every
     reference (tombstones included) with revision > after, sorted by name,
-    and a mark as for node scans. */
+    and a mark as for node scans.
+    Details (rc_sql.c): uniqueness is the database's (UNIQUE keys on live
+    rows only, schema v2), so two replicas adding one name at once cannot
+    both succeed; a conflict's message names the reference that holds the
+    name or uuid. Names compare byte for byte; uuids (and ids) as ASCII
+    without case; an empty uuid (not known yet) never conflicts. A
+    tombstone keeps no password. An id is never reused: RC_ADD of a
+    deleted reference's id is MT_ECONFLICT. Refused with MT_EBADREQ before
+    the database is asked: no ref, ids/uuids not 1-36 (uuid 0-36) printable
+    ASCII, a bad name (mt_rc_name_check), an empty hostname, text that is
+    not UTF-8 or longer than its column, more than MT_RC_NODES_MAX nodes,
+    expected_revision < 0. mt_store_stats counts rc_writes/rc_conflicts. */
 typedef struct {
     mt_rc_t *ref;                   /* ADD: the new reference (with password);
                                        SET/DEL: ref->id selects; the fields below */

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /*  Column sizes (characters there; bytes here, which is stricter). */
 #define HOSTNAME_MAX 1024
@@ -195,8 +196,8 @@ static int clash(mt_conn_t *c, mt_scratch_t *s, const char *id, const char *name
         bool live = mt_rows_i64(&r, 3) == 0;
         const char *rid = mt_rows_str(&r, 0, NULL), *rname = mt_rows_str(&r, 1, NULL);
         int kind = live && *name && strcmp(rname, name) == 0 ? 0
-                 : live && *uuid && strcmp(mt_rows_str(&r, 2, NULL), uuid) == 0 ? 1
-                 : strcmp(rid, id) == 0 ? 2 : 3;
+                 : live && *uuid && strcasecmp(mt_rows_str(&r, 2, NULL), uuid) == 0 ? 1
+                 : strcasecmp(rid, id) == 0 ? 2 : 3;      /* ids, uuids: ascii_general_ci */
         if (kind < best) {
             best = kind;
             snprintf(holder, sizeof holder, "%s", rid);
@@ -375,7 +376,7 @@ static int scan(mt_conn_t *c, mt_scratch_t *s, int64_t after, mt_store_rc_scanne
 
 /* ---- serving a request ---------------------------------------------------------------------- */
 
-int mt_store__rc_serve(mt_conn_t *c, mt_scratch_t *s, mt_msg_t *req)
+mt_msg_t *mt_store__rc_serve(mt_conn_t *c, mt_scratch_t *s, mt_msg_t *req, int *err)
 {
     if (req->type == MT_STORE_RC_SCAN) {
         const mt_store_scan_req_t *q = mt_msg_data(req);
@@ -386,9 +387,8 @@ int mt_store__rc_serve(mt_conn_t *c, mt_scratch_t *s, mt_msg_t *req)
         mt_conn_rollback(c);    /* ends the snapshot */
         if (o->err != MT_OK)
             snprintf(o->message, sizeof o->message, "%.199s", c->err);
-        int err = o->err;
-        mt_reply(req, r);
-        return err;
+        *err = o->err;
+        return r;
     }
     const mt_store_rc_write_t *w = mt_msg_data(req);
     mt_rc_t *out = NULL;
@@ -424,6 +424,6 @@ int mt_store__rc_serve(mt_conn_t *c, mt_scratch_t *s, mt_msg_t *req)
         } while (mt_sql_retry(c, rc, &attempt));
         break;
     }
-    mt_store__reply_rc(req, rc, c->err, out ? out->revision : rc == MT_OK ? rev : 0, out);
-    return rc;
+    *err = rc;
+    return mt_store__done_rc(rc, c->err, out ? out->revision : rc == MT_OK ? rev : 0, out);
 }

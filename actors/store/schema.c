@@ -96,9 +96,12 @@ static const char *const v2[] = {
     " CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"
     " AS (IF(deleted = 0, name, NULL)) PERSISTENT",
 
+    /*  RTRIM: a CHAR column's value itself may not be generated from
+        (it would depend on sql_mode PAD_CHAR_TO_FULL_LENGTH). Compared
+        as uuid is: case-insensitive. */
     "ALTER TABLE rc_refs ADD COLUMN IF NOT EXISTS live_uuid CHAR(36)"
-    " CHARACTER SET ascii COLLATE ascii_bin"
-    " AS (IF(deleted = 0 AND uuid <> '', uuid, NULL)) PERSISTENT",
+    " CHARACTER SET ascii COLLATE ascii_general_ci"
+    " AS (IF(deleted = 0, NULLIF(RTRIM(uuid), ''), NULL)) PERSISTENT",
 
     "ALTER TABLE rc_refs ADD UNIQUE KEY IF NOT EXISTS live_name (live_name)",
     "ALTER TABLE rc_refs ADD UNIQUE KEY IF NOT EXISTS live_uuid (live_uuid)",

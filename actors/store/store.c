@@ -295,9 +295,11 @@ static void on_request(sactor_t *a, mt_msg_t *msg)
         break;
     }
     case MT_STORE_RC_ADD: case MT_STORE_RC_SET: case MT_STORE_RC_DEL: case MT_STORE_RC_SCAN: {
-        int rc = mt_store__rc_serve(&a->conn, &a->scratch, msg);
+        int rc;
+        mt_msg_t *answer = mt_store__rc_serve(&a->conn, &a->scratch, msg, &rc);
         if (msg->type != MT_STORE_RC_SCAN && (rc == MT_OK || rc == MT_ECONFLICT))
             atomic_fetch_add(rc == MT_OK ? &a->store->rc_writes : &a->store->rc_conflicts, 1);
+        mt_reply(msg, answer);  /* after counting: the asker may read the stats */
         break;
     }
     }

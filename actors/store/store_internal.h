@@ -258,12 +258,12 @@ void mt_store__replicas_drop(mt_msg_t *m);
 /*  MT_OK, or MT_EBADREQ with a message in why: what a RC_ADD/SET/DEL/SCAN
     request may never write (checked before the database is asked). */
 int mt_sql_rc_check(mt_msg_t *req, char *why, size_t whylen);
-/*  Does the request and answers it (DONE or RC_SCANNED); returns its err. */
-int mt_store__rc_serve(mt_conn_t *c, mt_scratch_t *s, mt_msg_t *req);
+/*  Does the request; returns its answer (DONE or RC_SCANNED, for the
+    caller to send) and its err in *err. */
+mt_msg_t *mt_store__rc_serve(mt_conn_t *c, mt_scratch_t *s, mt_msg_t *req, int *err);
 
-/*  DONE with a reference (takes rc) and its revision. */
-void mt_store__reply_rc(mt_msg_t *req, int err, const char *message, int64_t revision,
-                        mt_rc_t *rc);
+/*  A DONE with a reference (takes rc) and its revision. */
+mt_msg_t *mt_store__done_rc(int err, const char *message, int64_t revision, mt_rc_t *rc);
 void mt_store__rc_scanned_drop(mt_msg_t *m);
 
 /*  Blocks from a stored row: columns from `first` on, MT_SQL_*_KINDS.
