@@ -215,3 +215,61 @@ int mt__codec_unpack(const void *body, size_t size, msgpack_unpacked *u,
         return mt__fail(err, errlen, "body: malformed msgpack");
     return MT_OK;
 }
+
+/*  Skips one object; NULL if it is malformed, truncated or too deep. */
+static const uint8_t *skip(const uint8_t *p, const uint8_t *end, int depth)
+{
+    if (p >= end || depth > MT_CODEC_DEPTH)
+        return NULL;
+    header_t h;
+    if (!header(*p++, &h))
+        return NULL;
+    uint64_t n = h.count;
+    if (h.lenbytes) {
+        if ((size_t) (end - p) < (size_t) h.lenbytes)
+            return NULL;
+        n = be(p, h.lenbytes);
+        p += h.lenbytes;
+    }
+    if (!h.container) {
+        uint64_t payload = h.lenbytes ? n + h.extra : h.fixed;
+        return payload > (uint64_t) (end - p) ? NULL : p + payload;
+    }
+    for (uint64_t i = 0; i < n * (uint64_t) h.per && p; i++)
+        p = skip(p, end, depth + 1);
+    return p;
+}
+
+bool mt__codec_peek_rid(const void *body, size_t size, uint64_t *rid)
+{
+    const uint8_t *p = body, *end = p + size;
+    if (!body || size == 0)
+        return false;
+    header_t h;
+    if (!header(*p++, &h) || !h.container || h.per != 2)
+        return false;
+    uint64_t n = h.count;
+    if (h.lenbytes) {
+        if ((size_t) (end - p) < (size_t) h.lenbytes)
+            return false;
+        n = be(p, h.lenbytes);
+        p += h.lenbytes;
+    }
+    for (uint64_t i = 0; i < n && p < end; i++) {
+        bool is_rid = end - p >= 4 && p[0] == 0xa3 && memcmp(p + 1, "rid", 3) == 0;
+        p = skip(p, end, 1);
+        if (!p)
+            return false;
+        if (is_rid) {
+            uint8_t t = *p;
+            if (t <= 0x7f) { *rid = t; return true; }
+            int bytes = t == 0xcc ? 1 : t == 0xcd ? 2 : t == 0xce ? 4 : t == 0xcf ? 8 : 0;
+            if (!bytes || end - p < 1 + bytes)
+                return false;
+            *rid = be(p + 1, bytes);
+            return true;
+        }
+        p = skip(p, end, 1);
+    }
+    return false;
+}

@@ -97,4 +97,8 @@ void mt__pack_str(msgpack_packer *pk, const char *s);
 void mt__reply_begin(msgpack_sbuffer *buf, msgpack_packer *pk, bool ok,
                      bool has_rid, uint64_t rid);
 
+/*  The top-level map's "rid", found without unpacking (for bodies too
+    large to unpack); false when absent or not an unsigned integer. */
+bool mt__codec_peek_rid(const void *body, size_t size, uint64_t *rid);
+
 #endif

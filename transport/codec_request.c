@@ -190,6 +190,9 @@ int mt_codec_decode_request(const void *body, size_t size, size_t max_size,
     if (max_size == 0)
         max_size = MT_CODEC_MAX_BODY_DEFAULT;
     if (size > max_size) {
+        /*  A DEALER client matches replies by rid: find it without
+            unpacking (no allocation), so even this answer can be matched. */
+        out->has_rid = mt__codec_peek_rid(body, size, &out->rid);
         mt__fail(err, errlen, "body: %zu bytes; the maximum is %zu", size, max_size);
         return MT_ETOOLARGE;
     }

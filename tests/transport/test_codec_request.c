@@ -523,10 +523,11 @@ START_TEST(too_large)
     mt_msg_free(req.msg);
     ck_assert_int_eq(mt_codec_decode_request(buf.data, buf.size, buf.size - 1, &req, err, sizeof err),
                      MT_ETOOLARGE);
-    ck_assert(!req.has_rid);                        /* checked before anything else */
+    ck_assert(req.has_rid);                         /* found without unpacking */
+    ck_assert_uint_eq(req.rid, 3);
     ck_assert_ptr_null(req.msg);
     ck_assert_ptr_nonnull(strstr(err, "the maximum is"));
-    /* before anything else: the bytes are not even read */
+    /* before anything else: the size alone decides */
     ck_assert_int_eq(mt_codec_decode_request(NULL, 1u << 30, 0, &req, err, sizeof err), MT_ETOOLARGE);
     msgpack_sbuffer_destroy(&buf);
 
