@@ -351,7 +351,7 @@ static int run(const ctl_t *g, const load_args_t *a)
     FILE *out = a->bench ? stderr : stdout;
     load_report(out, g, a, a->reg ? reg : NULL, hb, ctl_interrupted);
     if (a->bench) {
-        printf("bench=e2e_heartbeat_ingest value=%.1f unit=acks/s\n", load_phase_rate(hb));
+        printf("bench=e2e_heartbeat_ingest value=%.3f unit=acks/s\n", load_phase_rate(hb));
         fflush(stdout);
     }
     if (rc == CTL_OK)

@@ -104,8 +104,9 @@ static const setting_t settings[MT_CONFIG_NSETTINGS] = {
         0, 0, "info", OFF(log_level), "One of error, warning, info, debug." },
     [MT_CONFIG_S_SUBSCRIBE] = { "subscribe", "transport/subscribe", "METACTOR_SUBSCRIBE", K_INT,
         "0|1", 0, 1, "1", OFF(subscribe),
-        "1: merge the other replicas' change notices (milliseconds); 0: learn\n"
-        "their changes by reload only, as the seed did (for comparison)." },
+        "1: merge the other replicas' change notices (changes arrive within\n"
+        "milliseconds); 0: learn them by reload only, as the seed did (for\n"
+        "comparison)." },
 };
 
 static const char *const log_names[] = { "error", "warning", "info", "debug" };

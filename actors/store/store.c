@@ -64,6 +64,7 @@ typedef struct {
     mt_conn_t conn;
     mt_scratch_t scratch;
     bool up, ever_up;
+    char last_failure[256];         /* the last connect failure reported */
     mt_timer_t *retry;
     uint64_t last_attempt_ms;
     mt_msg_t **pending;             /* kept STATUS requests, in arrival order */
@@ -122,11 +123,20 @@ static void try_connect(sactor_t *a)
         rc = mt_schema_migrate(&a->conn);
     publish_statements(a);
     if (rc != MT_OK || !mt_conn_up(&a->conn)) {
+        /*  Said once per distinct reason, not at every retry: an operator
+            must see why a replica cannot start (a failed migration, a
+            refused login), and a down server must not flood the log. */
+        if (strcmp(a->last_failure, a->conn.err) != 0) {
+            fprintf(stderr, "metactor store[%d]: cannot use the database: %s\n",
+                    a->index, a->conn.err);
+            snprintf(a->last_failure, sizeof a->last_failure, "%s", a->conn.err);
+        }
         mt_conn_close(&a->conn);
         if (!mt_timer_armed(a->retry))
             arm_retry(a);
         return;
     }
+    a->last_failure[0] = '\0';
     if (a->ever_up) {
         atomic_fetch_add(&a->store->reconnects, 1);
         fprintf(stderr, "metactor store[%d]: database available again\n", a->index);
