@@ -1,0 +1,208 @@
+/*  harness.h — multi-replica integration tests with real processes.
+
+    A test starts N `metactord` processes (the build's binary, passed by
+    CTest in METACTOR_TEST_METACTORD) on one database of its own, created
+    fresh in the fixture's MariaDB (METACTOR_TEST_DSN with the database
+    part replaced), and talks to them over real zmq sockets with plain
+    libzmq + msgpack-c: nothing of the service's own client or codec is
+    used here, so the tests check the wire contract (PROTOCOL.md) as any
+    other client sees it.
+
+    Processes. Replica i listens on 127.0.0.1:base+2i (requests) and
+    base+2i+1 (notices), `base` being the test program's port block
+    (METACTOR_TEST_PORT_BASE, one block per program so that programs can
+    run in parallel). Each replica's stderr and stdout go to
+    <METACTOR_TEST_LOGDIR>/<program>.<replica id>.log (started afresh by
+    each test, appended to over restarts, with a marker line per start);
+    every failure of an H_ASSERT or H_WAIT (and of h_ok, h_err, ...) prints
+    those logs, and so does a watchdog shortly before Check's timeout. Children get PR_SET_PDEATHSIG(SIGKILL), so
+    nothing survives a crashed test; in Check's fork mode the test's
+    process group is killed after each test as well. h_teardown stops every
+    running replica with SIGTERM and requires exit status 0 (a sanitizer
+    report, a leak at exit included, makes it fail).
+
+    Waits are "until X or timeout" (H_WAIT); nothing asserts speed.
+
+    Usage, in a Check fixture:
+        static void setup(void) { h_setup("metactor_it_x", 3); h_start_all(); }
+        static void teardown(void) { h_teardown(); }
+    and in a test:
+        h_reply_t *r = h_ok(0, "{s:s, s:{s:s, s:i}}", "op", "node.register",
+                            "node", "id", "n1", "grpc_port", 9000);
+        H_ASSERT(h_int(r->result, "node/grpc_port") == 9000, "port");
+        h_reply_free(&r);
+*/
+#ifndef MT_SVC_HARNESS_H_INCLUDED
+#define MT_SVC_HARNESS_H_INCLUDED
+
+#include <check.h>
+#include <msgpack.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define H_MAX_REPLICAS 6
+#define H_MAX_ARGS 24
+#define H_CALL_MS 15000         /* one request's reply */
+#define H_T 45000               /* something that must happen (sanitizer builds are slow) */
+#define H_STOP_MS 30000         /* SIGTERM to exit (drain, then LSan at exit) */
+
+/* ---- failures: print the replicas' logs, then fail the test ------------ */
+
+void h_dump_logs(const char *why);
+
+#define H_ASSERT(cond, ...)                                                  \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            h_dump_logs(#cond);                                              \
+            ck_abort_msg(__VA_ARGS__);                                       \
+        }                                                                    \
+    } while (0)
+
+int64_t h_now_ms(void);         /* monotonic */
+int64_t h_wall_ms(void);        /* since the Unix epoch */
+void h_sleep_ms(int ms);
+
+/*  Evaluates `cond` every 50 ms until it holds; fails after `ms`. */
+#define H_WAIT(cond, ms, ...)                                                \
+    do {                                                                     \
+        int64_t h_dl_ = h_now_ms() + (ms);                                   \
+        bool h_ok_;                                                          \
+        while (!(h_ok_ = (cond)) && h_now_ms() < h_dl_)                      \
+            h_sleep_ms(50);                                                  \
+        if (!h_ok_) {                                                        \
+            h_dump_logs("still false after the wait: " #cond);              \
+            ck_abort_msg(__VA_ARGS__);                                       \
+        }                                                                    \
+    } while (0)
+
+/* ---- the cluster ------------------------------------------------------- */
+
+typedef struct {
+    char id[16];                /* replica id: "A", "B", ... */
+    int port;                   /* request endpoint; port + 1 publishes */
+    char endpoint[64], pub_endpoint[64];
+    char log[512];
+    const char *args[H_MAX_ARGS];   /* extra flags, NULL-terminated */
+    pid_t pid;                  /* 0 when not running */
+    bool paused;
+    int starts;
+    void *sock;                 /* DEALER to the request endpoint, or NULL */
+    uint64_t next_rid;
+} h_replica_t;
+
+/*  Creates the database `db` fresh and describes n replicas (A, B, ...);
+    starts nothing. Sets a watchdog that prints the logs shortly before
+    Check's timeout of `timeout_s` would kill the test silently. */
+void h_setup(const char *db, int n, int timeout_s);
+void h_teardown(void);
+
+h_replica_t *h_replica(int i);
+const char *h_dsn(void);        /* the test database's DSN */
+void *h_zctx(void);             /* the test's zmq context */
+
+/*  Extra flags for replica i's next starts, e.g. "--max-body", "4096";
+    NULL-terminated. Later flags win over the harness's defaults. */
+void h_set_args(int i, ...);
+
+/*  Starts replica i and waits until it answers cluster.info (fails at once,
+    with its log, if it exits). */
+void h_start(int i);
+void h_start_all(void);
+/*  Until every running replica's cluster.info lists every running replica
+    alive (and the bus has had time to connect: see h_wait_cluster). */
+void h_wait_cluster(void);
+/*  SIGTERM, wait; fails unless the exit status is 0. */
+void h_stop(int i);
+/*  SIGKILL, reaped. */
+void h_kill(int i);
+void h_pause(int i);            /* SIGSTOP */
+void h_resume(int i);           /* SIGCONT */
+bool h_running(int i);
+
+/* ---- requests ---------------------------------------------------------- */
+
+/*  Packs msgpack from a format: `{` `}` map, `[` `]` array, `s` string
+    (const char *; NULL packs nil), `i` int, `I` int64_t, `U` uint64_t,
+    `b` bool (int),
+    `n` nil, `r` raw msgpack bytes (const void *, size_t) as one element.
+    Spaces, ',' and ':' are ignored. Counts are computed from the format. */
+void h_pack(msgpack_packer *pk, const char *fmt, ...);
+void h_vpack(msgpack_packer *pk, const char *fmt, va_list *ap);
+
+typedef struct {
+    char *data;
+    size_t size;
+    msgpack_unpacked u;
+    const msgpack_object *top;      /* the reply map */
+    bool ok;
+    bool has_rid;
+    uint64_t rid;
+    const msgpack_object *result;   /* ok: "result" */
+    char code[32];                  /* not ok: error code */
+    char message[512];
+} h_reply_t;
+
+/*  Parses a reply body (copied); NULL if it is not a msgpack map. */
+h_reply_t *h_reply_parse(const void *data, size_t size);
+void h_reply_free(h_reply_t **r);
+
+/*  Sends fmt (a map: "{...}") to replica i with a fresh "rid" added, waits
+    for the reply with that rid. NULL on timeout. */
+h_reply_t *h_call(int i, const char *fmt, ...);
+h_reply_t *h_call_ms(int i, int timeout_ms, const char *fmt, ...);
+h_reply_t *h_vcall(int i, int timeout_ms, const char *fmt, va_list *ap);
+/*  As h_call, expecting ok (fails the test otherwise, naming the caller's
+    line). */
+#define h_ok(i, ...) h_ok_at(__FILE__, __LINE__, i, __VA_ARGS__)
+h_reply_t *h_ok_at(const char *file, int line, int i, const char *fmt, ...);
+/*  As h_call, expecting error `code`; returns nothing. */
+#define h_err(i, code, ...) h_err_at(__FILE__, __LINE__, i, code, __VA_ARGS__)
+void h_err_at(const char *file, int line, int i, const char *code, const char *fmt, ...);
+/*  Sends a raw body (no rid added) on replica i's DEALER; the next reply. */
+h_reply_t *h_raw(int i, const void *body, size_t size, int timeout_ms);
+
+/*  Runs one SQL statement on the test's database over a raw connection:
+    a change that no replica makes, hence that no notice announces. */
+void h_db_exec(const char *sql);
+
+/*  Closes and reopens replica i's DEALER (after a restart, or after a
+    request whose reply never comes). */
+void h_reconnect(int i);
+
+/* ---- reading replies: paths are keys and array indexes split by '/' ---- */
+
+const msgpack_object *h_get(const msgpack_object *o, const char *path);
+bool h_has(const msgpack_object *o, const char *path);
+int64_t h_int(const msgpack_object *o, const char *path);       /* fails unless integer */
+bool h_bool(const msgpack_object *o, const char *path);         /* fails unless bool */
+bool h_is_str(const msgpack_object *o, const char *path, const char *s);
+char *h_sdup(const msgpack_object *o, const char *path);        /* fails unless string */
+uint32_t h_size(const msgpack_object *o, const char *path);     /* map/array size */
+bool h_obj_is_str(const msgpack_object *o, const char *s);
+bool h_is_int(const msgpack_object *o);
+
+/* ---- node shortcuts ----------------------------------------------------- */
+
+/*  node.get on replica i: the view's reply (caller frees), or NULL if
+    not_found; fails on any other outcome. */
+h_reply_t *h_node_get(int i, const char *id);
+/*  node.list (no filter, no limit) on replica i: ids joined by ',' in order
+    (caller frees). */
+char *h_list_ids(int i);
+/*  The int at `field` of node id's view on replica i, or -1 if not found. */
+int64_t h_node_int(int i, const char *id, const char *field);
+
+/*  A zmq socket of the test's context, linger 0, closed by h_teardown
+    (zmq_ctx_term would wait for it forever); h_close closes it earlier. */
+void *h_socket(int type);
+void h_close(void **sock);
+
+/*  A SUB socket on replica i's publish endpoint, subscribed to `prefix`. */
+void *h_sub(int i, const char *prefix);
+/*  Receives one notice (topic, body) within timeout_ms; NULL on timeout.
+    *topic (caller frees) gets the first frame. */
+h_reply_t *h_sub_recv(void *sub, char **topic, int timeout_ms);
+
+#endif

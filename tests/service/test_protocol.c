@@ -1,0 +1,708 @@
+/*  test_protocol.c — conformance with PROTOCOL.md as a client in another
+    language would see it: plain libzmq REQ and DEALER sockets, bodies
+    packed byte by byte or with msgpack-c, replies checked key by key and
+    type by type against the tables of PROTOCOL.md. Nothing of the
+    service's own client or codec is used. */
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define DB "metactor_it_protocol"
+#define TIMEOUT_S 180
+
+enum { A, B };
+
+static void *g_dealer[2];
+
+static void setup(void)
+{
+    g_dealer[A] = g_dealer[B] = NULL;
+    h_setup(DB, 2, TIMEOUT_S);
+    h_start_all();
+}
+
+static void teardown(void)
+{
+    h_teardown();
+}
+
+/* ---- raw sockets ---------------------------------------------------------- */
+
+static void *connect_to(int type, int i)
+{
+    void *s = h_socket(type);
+    ck_assert_int_eq(zmq_connect(s, h_replica(i)->endpoint), 0);
+    return s;
+}
+
+typedef struct {
+    int nframes;
+    size_t sizes[4];
+    char *frames[4];
+} frames_t;
+
+static void frames_free(frames_t *f)
+{
+    for (int k = 0; k < f->nframes && k < 4; k++)
+        free(f->frames[k]);
+    memset(f, 0, sizeof *f);
+}
+
+/*  Receives one whole message; false on timeout. */
+static bool recv_frames(void *s, frames_t *f, int timeout_ms)
+{
+    memset(f, 0, sizeof *f);
+    zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
+    if (zmq_poll(&it, 1, timeout_ms) != 1)
+        return false;
+    int more = 1;
+    while (more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        H_ASSERT(zmq_msg_recv(&m, s, 0) >= 0, "recv: %s", zmq_strerror(errno));
+        if (f->nframes < 4) {
+            size_t n = zmq_msg_size(&m);
+            f->sizes[f->nframes] = n;
+            f->frames[f->nframes] = malloc(n + 1);
+            memcpy(f->frames[f->nframes], zmq_msg_data(&m), n);
+        }
+        f->nframes++;
+        more = zmq_msg_more(&m);
+        zmq_msg_close(&m);
+    }
+    return true;
+}
+
+/*  REQ: one frame out (libzmq adds the delimiter), one frame back. */
+static h_reply_t *req_call(void *s, const void *body, size_t size)
+{
+    H_ASSERT(zmq_send(s, body, size, 0) == (int) size, "REQ send");
+    frames_t f;
+    H_ASSERT(recv_frames(s, &f, H_CALL_MS), "REQ: no reply");
+    H_ASSERT(f.nframes == 1, "REQ: the reply is one frame, not %d", f.nframes);
+    h_reply_t *r = h_reply_parse(f.frames[0], f.sizes[0]);
+    frames_free(&f);
+    H_ASSERT(r, "REQ: the reply is not a msgpack map");
+    return r;
+}
+
+/*  DEALER: an empty delimiter frame, then the body; the reply comes back
+    the same way. */
+static void dealer_send(void *s, const void *body, size_t size)
+{
+    H_ASSERT(zmq_send(s, "", 0, ZMQ_SNDMORE) == 0, "DEALER send delimiter");
+    H_ASSERT(zmq_send(s, body, size, 0) == (int) size, "DEALER send body");
+}
+
+static h_reply_t *dealer_recv(void *s)
+{
+    frames_t f;
+    H_ASSERT(recv_frames(s, &f, H_CALL_MS), "DEALER: no reply");
+    H_ASSERT(f.nframes == 2 && f.sizes[0] == 0,
+             "DEALER: the reply is [empty delimiter, body], got %d frames", f.nframes);
+    h_reply_t *r = h_reply_parse(f.frames[1], f.sizes[1]);
+    frames_free(&f);
+    H_ASSERT(r, "DEALER: the reply is not a msgpack map");
+    return r;
+}
+
+static h_reply_t *dealer_call(void *s, const void *body, size_t size)
+{
+    dealer_send(s, body, size);
+    return dealer_recv(s);
+}
+
+/*  Packs a format (see h_pack) into a new buffer. */
+static msgpack_sbuffer *pack(const char *fmt, ...)
+{
+    msgpack_sbuffer *b = msgpack_sbuffer_new();
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, b, msgpack_sbuffer_write);
+    va_list ap;
+    va_start(ap, fmt);
+    h_vpack(&pk, fmt, &ap);
+    va_end(ap);
+    return b;
+}
+
+/*  One call on replica i's DEALER, expecting ok: the reply. */
+static h_reply_t *call_ok(int i, msgpack_sbuffer *b)
+{
+    if (!g_dealer[i])
+        g_dealer[i] = connect_to(ZMQ_DEALER, i);
+    h_reply_t *r = dealer_call(g_dealer[i], b->data, b->size);
+    msgpack_sbuffer_free(b);
+    H_ASSERT(r->ok, "expected ok, got %s: %s", r->code, r->message);
+    return r;
+}
+
+/* ---- shapes ------------------------------------------------------------------ */
+
+static bool is_type(const msgpack_object *o, char t)
+{
+    if (!o)
+        return false;
+    switch (t) {
+    case 's': return o->type == MSGPACK_OBJECT_STR;
+    case 'i': return o->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                  || o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
+    case 'b': return o->type == MSGPACK_OBJECT_BOOLEAN;
+    case 'm': return o->type == MSGPACK_OBJECT_MAP;
+    case 'a': return o->type == MSGPACK_OBJECT_ARRAY;
+    default: return false;
+    }
+}
+
+/*  The map has exactly these keys with these types. */
+static void check_keys(const msgpack_object *m, const char *what, const char *const *keys,
+                       const char *types)
+{
+    H_ASSERT(is_type(m, 'm'), "%s: a map", what);
+    size_t n = strlen(types);
+    for (size_t k = 0; k < n; k++) {
+        const msgpack_object *v = h_get(m, keys[k]);
+        H_ASSERT(v, "%s: key %s missing", what, keys[k]);
+        H_ASSERT(is_type(v, types[k]), "%s: %s is not of type '%c' (msgpack type %d)", what,
+                 keys[k], types[k], v->type);
+    }
+    H_ASSERT(m->via.map.size == n, "%s: %u keys, PROTOCOL.md lists %zu", what, m->via.map.size,
+             n);
+    for (uint32_t k = 0; k < m->via.map.size; k++)
+        H_ASSERT(m->via.map.ptr[k].key.type == MSGPACK_OBJECT_STR, "%s: keys are strings", what);
+}
+
+static void check_str_map(const msgpack_object *m, const char *what, char vt)
+{
+    H_ASSERT(is_type(m, 'm'), "%s: a map", what);
+    for (uint32_t k = 0; k < m->via.map.size; k++) {
+        H_ASSERT(is_type(&m->via.map.ptr[k].key, 's'), "%s: keys are strings", what);
+        H_ASSERT(is_type(&m->via.map.ptr[k].val, vt), "%s: values of type '%c'", what, vt);
+    }
+}
+
+static void check_str_array(const msgpack_object *a, const char *what)
+{
+    H_ASSERT(is_type(a, 'a'), "%s: an array", what);
+    for (uint32_t k = 0; k < a->via.array.size; k++)
+        H_ASSERT(is_type(&a->via.array.ptr[k], 's'), "%s: strings", what);
+}
+
+/*  PROTOCOL.md's node view table, exactly. */
+static void check_view(const msgpack_object *v)
+{
+    static const char *const keys[] = {
+        "id", "host_ip", "grpc_port", "instance_type", "labels", "capacity", "quota",
+        "versions", "versions_hash", "registered_at", "reg_revision", "heartbeat_at", "ready",
+        "conditions", "images", "local_templates", "status_revision", "healthy",
+    };
+    check_keys(v, "node view", keys, "ssismmmmsiiibaaaib");
+    check_str_map(h_get(v, "labels"), "labels", 's');
+    check_str_map(h_get(v, "capacity"), "capacity", 'i');
+    check_str_map(h_get(v, "quota"), "quota", 'i');
+    check_str_map(h_get(v, "versions"), "versions", 's');
+    check_str_array(h_get(v, "images"), "images");
+    check_str_array(h_get(v, "local_templates"), "local_templates");
+    const msgpack_object *c = h_get(v, "conditions");
+    static const char *const ckeys[] = { "type", "status", "reason", "message" };
+    for (uint32_t k = 0; k < c->via.array.size; k++)
+        check_keys(&c->via.array.ptr[k], "condition", ckeys, "ssss");
+    int64_t port = h_int(v, "grpc_port");
+    H_ASSERT(port >= 0 && port <= 65535, "grpc_port %lld", (long long) port);
+    char *id = h_sdup(v, "id");
+    H_ASSERT(strlen(id) >= 1 && strlen(id) <= 253, "id length");
+    free(id);
+}
+
+/*  {"ok": true, ["rid": rid,] "result": {...}} and nothing else. */
+static void check_ok_reply(const h_reply_t *r, int64_t rid)
+{
+    H_ASSERT(r->ok, "ok: %s %s", r->code, r->message);
+    H_ASSERT(h_get(r->top, "ok")->type == MSGPACK_OBJECT_BOOLEAN, "ok is a boolean");
+    H_ASSERT(is_type(r->result, 'm'), "result is a map");
+    if (rid >= 0) {
+        H_ASSERT(h_get(r->top, "rid")->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                 && r->rid == (uint64_t) rid, "rid %lld echoed", (long long) rid);
+        H_ASSERT(r->top->via.map.size == 3, "{ok, rid, result}");
+    } else {
+        H_ASSERT(!h_has(r->top, "rid"), "no rid when the request had none");
+        H_ASSERT(r->top->via.map.size == 2, "{ok, result}");
+    }
+}
+
+/* ---- the tests ------------------------------------------------------------------- */
+
+START_TEST(req_client)
+{
+    void *s = connect_to(ZMQ_REQ, A);
+    msgpack_sbuffer *b = pack("{s:s, s:U}", "op", "cluster.info", "rid", (uint64_t) 7);
+    h_reply_t *r = req_call(s, b->data, b->size);
+    check_ok_reply(r, 7);
+    h_reply_free(&r);
+    msgpack_sbuffer_free(b);
+    b = pack("{s:s}", "op", "cluster.info");
+    r = req_call(s, b->data, b->size);
+    check_ok_reply(r, -1);
+    h_reply_free(&r);
+    msgpack_sbuffer_free(b);
+    /*  An error through REQ, then a success on the same socket. */
+    b = pack("{s:s, s:U}", "op", "no.such", "rid", (uint64_t) 8);
+    r = req_call(s, b->data, b->size);
+    H_ASSERT(!r->ok && strcmp(r->code, "unknown_op") == 0 && r->rid == 8, "unknown_op via REQ");
+    H_ASSERT(r->top->via.map.size == 3 && h_has(r->top, "error"), "{ok, rid, error}");
+    h_reply_free(&r);
+    msgpack_sbuffer_free(b);
+    b = pack("{s:s, s:{s:s}}", "op", "node.register", "node", "id", "req1");
+    r = req_call(s, b->data, b->size);
+    check_ok_reply(r, -1);
+    check_view(h_get(r->result, "node"));
+    h_reply_free(&r);
+    msgpack_sbuffer_free(b);
+}
+END_TEST
+
+START_TEST(dealer_client_pipelined)
+{
+    void *s = connect_to(ZMQ_DEALER, A);
+    enum { N = 100 };
+    /*  Mixed operations, all sent before any reply is read. */
+    for (int k = 0; k < N; k++) {
+        msgpack_sbuffer *b;
+        char id[16];
+        snprintf(id, sizeof id, "d%02d", k % 10);
+        uint64_t rid = 1000 + (uint64_t) k;
+        switch (k % 4) {
+        case 0:
+            b = pack("{s:U, s:s, s:{s:s}}", "rid", rid, "op", "node.register", "node", "id", id);
+            break;
+        case 1:
+            b = pack("{s:U, s:s}", "rid", rid, "op", "cluster.info");
+            break;
+        case 2:
+            b = pack("{s:U, s:s}", "rid", rid, "op", "replica.stats");
+            break;
+        default:
+            b = pack("{s:U, s:s}", "rid", rid, "op", "node.list");
+            break;
+        }
+        dealer_send(s, b->data, b->size);
+        msgpack_sbuffer_free(b);
+    }
+    bool seen[N] = { false };
+    for (int k = 0; k < N; k++) {
+        h_reply_t *r = dealer_recv(s);
+        H_ASSERT(r->has_rid && r->rid >= 1000 && r->rid < 1000 + N, "a rid of ours");
+        int idx = (int) (r->rid - 1000);
+        H_ASSERT(!seen[idx], "rid %d answered twice", idx + 1000);
+        seen[idx] = true;
+        check_ok_reply(r, (int64_t) r->rid);
+        switch (idx % 4) {
+        case 0: H_ASSERT(h_has(r->result, "node"), "register → node"); break;
+        case 1: H_ASSERT(h_has(r->result, "members"), "cluster.info → members"); break;
+        case 2: H_ASSERT(!h_has(r->result, "members"), "stats"); break;
+        default: H_ASSERT(h_has(r->result, "nodes"), "list → nodes"); break;
+        }
+        h_reply_free(&r);
+    }
+    /*  rid 0 and the largest rid are echoed as given. */
+    msgpack_sbuffer *b = pack("{s:s, s:U}", "op", "cluster.info", "rid", (uint64_t) 0);
+    h_reply_t *r = dealer_call(s, b->data, b->size);
+    check_ok_reply(r, 0);
+    h_reply_free(&r);
+    msgpack_sbuffer_free(b);
+    b = pack("{s:s, s:U}", "op", "cluster.info", "rid", UINT64_MAX);
+    r = dealer_call(s, b->data, b->size);
+    H_ASSERT(r->ok && r->has_rid && r->rid == UINT64_MAX, "rid 2^64-1 echoed");
+    h_reply_free(&r);
+    msgpack_sbuffer_free(b);
+}
+END_TEST
+
+START_TEST(node_ops_reply_shapes)
+{
+    /*  register: {"node": view} */
+    h_reply_t *r = call_ok(A, pack(
+        "{s:s, s:U, s:{s:s, s:s, s:i, s:s, s:{s:s, s:s}, s:{s:i, s:i}, s:{s:i},"
+        "              s:{s:s, s:s}, s:I}, s:s}",
+        "op", "node.register", "rid", (uint64_t) 1,
+        "node", "id", "v1", "host_ip", "192.168.7.7", "grpc_port", 50051,
+        "instance_type", "cube.2xlarge", "labels", "zone", "z1", "gpu", "a100",
+        "capacity", "cpu_milli", 64000, "memory_mb", 262144, "quota", "sandboxes", 500,
+        "versions", "cubelet", "1.4.2", "runc", "1.1.9", "registered_at",
+        (int64_t) 1700000000123, "unknown_extra_key", "ignored"));
+    check_ok_reply(r, 1);
+    H_ASSERT(r->result->via.map.size == 1, "register: {node}");
+    const msgpack_object *v = h_get(r->result, "node");
+    check_view(v);
+    H_ASSERT(h_is_str(v, "id", "v1") && h_is_str(v, "host_ip", "192.168.7.7")
+             && h_int(v, "grpc_port") == 50051 && h_is_str(v, "instance_type", "cube.2xlarge"),
+             "scalars round-trip");
+    H_ASSERT(h_size(v, "labels") == 2 && h_is_str(v, "labels/zone", "z1")
+             && h_is_str(v, "labels/gpu", "a100"), "labels round-trip");
+    H_ASSERT(h_size(v, "capacity") == 2 && h_int(v, "capacity/cpu_milli") == 64000
+             && h_int(v, "capacity/memory_mb") == 262144, "capacity round-trips");
+    H_ASSERT(h_size(v, "quota") == 1 && h_int(v, "quota/sandboxes") == 500, "quota");
+    H_ASSERT(h_size(v, "versions") == 2 && h_is_str(v, "versions/runc", "1.1.9"), "versions");
+    H_ASSERT(h_int(v, "registered_at") == 1700000000123, "registered_at round-trips");
+    H_ASSERT(h_int(v, "reg_revision") > 0, "reg_revision > 0");
+    H_ASSERT(h_int(v, "heartbeat_at") == 0 && h_int(v, "status_revision") == 0,
+             "no heartbeat yet: heartbeat_at 0");
+    H_ASSERT(!h_bool(v, "ready") && !h_bool(v, "healthy"), "not healthy before a heartbeat");
+    H_ASSERT(h_size(v, "conditions") == 0 && h_size(v, "images") == 0
+             && h_size(v, "local_templates") == 0, "empty status arrays");
+    char *hash = h_sdup(v, "versions_hash");
+    H_ASSERT(hash[0], "versions_hash not empty");
+    h_reply_free(&r);
+
+    /*  versions_hash: equal maps (in another order) hash equal; others not. */
+    r = call_ok(A, pack("{s:s, s:{s:s, s:{s:s, s:s}}}", "op", "node.register", "node",
+                        "id", "v2", "versions", "runc", "1.1.9", "cubelet", "1.4.2"));
+    H_ASSERT(h_is_str(r->result, "node/versions_hash", hash), "same versions, same hash");
+    h_reply_free(&r);
+    r = call_ok(A, pack("{s:s, s:{s:s, s:{s:s, s:s}}}", "op", "node.register", "node",
+                        "id", "v3", "versions", "runc", "1.1.10", "cubelet", "1.4.2"));
+    H_ASSERT(!h_is_str(r->result, "node/versions_hash", hash), "other versions, other hash");
+    h_reply_free(&r);
+    free(hash);
+
+    /*  heartbeat: conditions are maps of four strings. */
+    int64_t before = h_wall_ms();
+    r = call_ok(A, pack("{s:s, s:s, s:b, s:[{s:s, s:s, s:s, s:s}, {s:s, s:s}],"
+                        " s:[s, s, s], s:[s, s]}",
+                        "op", "node.heartbeat", "id", "v1", "ready", 1,
+                        "conditions", "type", "Ready", "status", "True", "reason", "KubeletReady",
+                        "message", "kubelet is posting ready status",
+                        "type", "DiskPressure", "status", "False",
+                        "images", "a:1", "b:2", "c:3", "local_templates", "t1", "t2"));
+    int64_t after = h_wall_ms();
+    check_ok_reply(r, -1);
+    H_ASSERT(r->result->via.map.size == 1, "heartbeat: {node}");
+    v = h_get(r->result, "node");
+    check_view(v);
+    H_ASSERT(h_bool(v, "ready") && h_bool(v, "healthy"), "ready and healthy");
+    H_ASSERT(h_int(v, "heartbeat_at") >= before - 1000 && h_int(v, "heartbeat_at") <= after + 1000,
+             "heartbeat_at: the replica's clock in ms");
+    H_ASSERT(h_int(v, "status_revision") > 0, "status_revision > 0");
+    H_ASSERT(h_size(v, "conditions") == 2, "two conditions");
+    H_ASSERT(h_is_str(v, "conditions/0/type", "Ready")
+             && h_is_str(v, "conditions/0/message", "kubelet is posting ready status")
+             && h_is_str(v, "conditions/1/type", "DiskPressure")
+             && h_is_str(v, "conditions/1/reason", "")
+             && h_is_str(v, "conditions/1/message", ""),
+             "conditions round-trip, missing strings empty");
+    H_ASSERT(h_size(v, "images") == 3 && h_is_str(v, "images/2", "c:3"), "images");
+    H_ASSERT(h_size(v, "local_templates") == 2 && h_is_str(v, "local_templates/1", "t2"),
+             "local_templates");
+    H_ASSERT(h_is_str(v, "labels/zone", "z1"), "the registration group is in the view too");
+    h_reply_free(&r);
+
+    /*  An explicit heartbeat_at. */
+    r = call_ok(A, pack("{s:s, s:s, s:b, s:I}", "op", "node.heartbeat", "id", "v2", "ready", 0,
+                        "heartbeat_at", (int64_t) 1600000000000));
+    H_ASSERT(h_int(r->result, "node/heartbeat_at") == 1600000000000, "heartbeat_at given");
+    H_ASSERT(!h_bool(r->result, "node/healthy"), "not ready: not healthy");
+    h_reply_free(&r);
+
+    /*  labels: {"node": view} */
+    r = call_ok(A, pack("{s:s, s:s, s:{s:s}, s:[s]}", "op", "node.labels", "id", "v1",
+                        "set", "team", "infra", "remove", "gpu"));
+    H_ASSERT(r->result->via.map.size == 1, "labels: {node}");
+    check_view(h_get(r->result, "node"));
+    H_ASSERT(h_size(r->result, "node/labels") == 2 && h_is_str(r->result, "node/labels/team", "infra")
+             && !h_has(r->result, "node/labels/gpu"), "labels set and removed");
+    h_reply_free(&r);
+
+    /*  get: {"node": view} */
+    r = call_ok(B, pack("{s:s, s:s}", "op", "node.get", "id", "v1"));
+    H_ASSERT(r->result->via.map.size == 1, "get: {node}");
+    check_view(h_get(r->result, "node"));
+    h_reply_free(&r);
+
+    /*  list: {"nodes": [view...]}, sorted by id, no "next" without a limit. */
+    r = call_ok(A, pack("{s:s}", "op", "node.list"));
+    H_ASSERT(r->result->via.map.size == 1 && h_size(r->result, "nodes") == 3,
+             "list: {nodes} with three views");
+    for (int k = 0; k < 3; k++) {
+        char p[16];
+        snprintf(p, sizeof p, "nodes/%d", k);
+        check_view(h_get(r->result, p));
+    }
+    H_ASSERT(h_is_str(r->result, "nodes/0/id", "v1") && h_is_str(r->result, "nodes/2/id", "v3"),
+             "sorted by id");
+    h_reply_free(&r);
+
+    /*  delete: {} */
+    r = call_ok(A, pack("{s:s, s:s, s:U}", "op", "node.delete", "id", "v3", "rid", (uint64_t) 9));
+    check_ok_reply(r, 9);
+    H_ASSERT(r->result->via.map.size == 0, "delete: an empty map");
+    h_reply_free(&r);
+}
+END_TEST
+
+static h_reply_t *list(int i, const char *after, int limit)
+{
+    if (after)
+        return call_ok(i, pack("{s:s, s:s, s:i}", "op", "node.list", "after", after,
+                               "limit", limit));
+    return call_ok(i, pack("{s:s, s:i}", "op", "node.list", "limit", limit));
+}
+
+static void check_page(h_reply_t *r, const char *const *ids, const char *next)
+{
+    uint32_t n = 0;
+    while (ids[n])
+        n++;
+    H_ASSERT(h_size(r->result, "nodes") == n, "a page of %u, got %u", n,
+             h_size(r->result, "nodes"));
+    for (uint32_t k = 0; k < n; k++) {
+        char p[32];
+        snprintf(p, sizeof p, "nodes/%u/id", k);
+        H_ASSERT(h_is_str(r->result, p, ids[k]), "page item %u is %s", k, ids[k]);
+    }
+    if (next) {
+        H_ASSERT(h_is_str(r->result, "next", next), "next is %s", next);
+        H_ASSERT(r->result->via.map.size == 2, "{nodes, next}");
+    } else {
+        H_ASSERT(!h_has(r->result, "next"), "no next on the last page");
+        H_ASSERT(r->result->via.map.size == 1, "{nodes}");
+    }
+}
+
+START_TEST(node_list_paging)
+{
+    const char *all[] = { "p1", "p2", "p3", "p4", "p5", "p6", "p7" };
+    for (int k = 6; k >= 0; k--) {                /* registered out of order */
+        h_reply_t *r = call_ok(A, pack("{s:s, s:{s:s, s:{s:s}}}", "op", "node.register",
+                                       "node", "id", all[k], "labels", "parity",
+                                       k % 2 ? "even" : "odd"));
+        h_reply_free(&r);
+    }
+    h_reply_t *r = list(A, NULL, 3);
+    check_page(r, (const char *[]) { "p1", "p2", "p3", NULL }, "p3");
+    h_reply_free(&r);
+    r = list(A, "p3", 3);
+    check_page(r, (const char *[]) { "p4", "p5", "p6", NULL }, "p6");
+    h_reply_free(&r);
+    r = list(A, "p6", 3);
+    check_page(r, (const char *[]) { "p7", NULL }, NULL);
+    h_reply_free(&r);
+    r = list(A, "p7", 3);
+    check_page(r, (const char *[]) { NULL }, NULL);
+    h_reply_free(&r);
+    r = list(A, NULL, 0);                          /* 0: no limit */
+    check_page(r, (const char *[]) { "p1", "p2", "p3", "p4", "p5", "p6", "p7", NULL }, NULL);
+    h_reply_free(&r);
+    r = list(A, "p25", 2);                          /* after an id that does not exist */
+    check_page(r, (const char *[]) { "p3", "p4", NULL }, "p4");
+    h_reply_free(&r);
+    r = list(A, NULL, 7);                           /* exactly all: not cut */
+    check_page(r, (const char *[]) { "p1", "p2", "p3", "p4", "p5", "p6", "p7", NULL }, NULL);
+    h_reply_free(&r);
+    /*  With a selector: pages of the selected nodes. */
+    r = call_ok(A, pack("{s:s, s:{s:s}, s:i}", "op", "node.list", "selector", "parity", "odd",
+                        "limit", 2));
+    check_page(r, (const char *[]) { "p1", "p3", NULL }, "p3");
+    h_reply_free(&r);
+    r = call_ok(A, pack("{s:s, s:{s:s}, s:i, s:s}", "op", "node.list", "selector", "parity",
+                        "odd", "limit", 2, "after", "p3"));
+    check_page(r, (const char *[]) { "p5", "p7", NULL }, NULL);
+    h_reply_free(&r);
+    /*  Paging through B (its own snapshot) gives the same pages. */
+    H_WAIT(({
+               h_reply_t *l = list(B, NULL, 0);
+               bool all7 = h_size(l->result, "nodes") == 7;
+               h_reply_free(&l);
+               all7;
+           }), H_T, "B never listed the seven nodes");
+    r = list(B, "p3", 3);
+    check_page(r, (const char *[]) { "p4", "p5", "p6", NULL }, "p6");
+    h_reply_free(&r);
+}
+END_TEST
+
+START_TEST(cluster_info_shape)
+{
+    char *uuid[2];
+    for (int i = A; i <= B; i++) {
+        h_reply_t *r = call_ok(i, pack("{s:s}", "op", "cluster.info"));
+        static const char *const keys[] = { "cluster_uuid", "replica_id", "members" };
+        check_keys(r->result, "cluster.info", keys, "ssa");
+        uuid[i] = h_sdup(r->result, "cluster_uuid");
+        H_ASSERT(strlen(uuid[i]) == 36 && uuid[i][8] == '-' && uuid[i][13] == '-',
+                 "cluster_uuid is a uuid: %s", uuid[i]);
+        H_ASSERT(h_is_str(r->result, "replica_id", h_replica(i)->id), "replica_id");
+        const msgpack_object *m = h_get(r->result, "members");
+        H_ASSERT(m->via.array.size == 2, "two members");
+        for (uint32_t k = 0; k < 2; k++) {
+            static const char *const mkeys[] = { "replica_id", "endpoint", "pub_endpoint",
+                                                 "alive" };
+            const msgpack_object *e = &m->via.array.ptr[k];
+            check_keys(e, "member", mkeys, "sssb");
+            h_replica_t *rep = h_replica(h_is_str(e, "replica_id", "A") ? A : B);
+            H_ASSERT(h_is_str(e, "replica_id", rep->id), "member id");
+            H_ASSERT(h_is_str(e, "endpoint", rep->endpoint), "member endpoint");
+            H_ASSERT(h_is_str(e, "pub_endpoint", rep->pub_endpoint), "member pub_endpoint");
+            H_ASSERT(h_bool(e, "alive"), "member alive");
+        }
+        H_ASSERT(!h_is_str(m, "0/replica_id", "B") || !h_is_str(m, "1/replica_id", "B"),
+                 "each member once");
+        h_reply_free(&r);
+    }
+    H_ASSERT(strcmp(uuid[A], uuid[B]) == 0, "one cluster uuid");
+    free(uuid[A]);
+    free(uuid[B]);
+}
+END_TEST
+
+START_TEST(replica_stats_shape)
+{
+    h_reply_t *r = call_ok(A, pack("{s:s, s:U}", "op", "replica.stats", "rid", (uint64_t) 3));
+    check_ok_reply(r, 3);
+    const msgpack_object *m = r->result;
+    H_ASSERT(m->via.map.size > 0, "some counters");
+    for (uint32_t k = 0; k < m->via.map.size; k++) {
+        const msgpack_object *key = &m->via.map.ptr[k].key;
+        H_ASSERT(key->type == MSGPACK_OBJECT_STR && key->via.str.size > 0, "keys are names");
+        H_ASSERT(is_type(&m->via.map.ptr[k].val, 'i'), "counter %.*s is an integer",
+                 (int) key->via.str.size, key->via.str.ptr);
+    }
+    h_reply_free(&r);
+}
+END_TEST
+
+/* ---- integer widths ---------------------------------------------------------- */
+
+typedef enum { FIX, U8, U16, U32, U64, I8, I16, I32, I64, NWIDTHS } width_t;
+static const char *const width_name[] = { "positive fixint", "uint8", "uint16", "uint32",
+                                          "uint64", "int8", "int16", "int32", "int64" };
+
+/*  Encodes v (>= 0) in exactly this width: out gets the bytes; returns
+    their count, 0 if v does not fit. */
+static size_t encode(width_t w, uint64_t v, unsigned char *out)
+{
+    static const unsigned char tag[] = { 0, 0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3 };
+    static const int bytes[] = { 0, 1, 2, 4, 8, 1, 2, 4, 8 };
+    static const uint64_t max[] = { 127, 0xff, 0xffff, 0xffffffffu, UINT64_MAX, 127, 32767,
+                                    2147483647, INT64_MAX };
+    if (v > max[w])
+        return 0;
+    if (w == FIX) {
+        out[0] = (unsigned char) v;
+        return 1;
+    }
+    out[0] = tag[w];
+    for (int k = 0; k < bytes[w]; k++)
+        out[1 + k] = (unsigned char) (v >> (8 * (bytes[w] - 1 - k)));
+    return (size_t) bytes[w] + 1;
+}
+
+START_TEST(integers_in_every_width)
+{
+    for (int w = FIX; w < NWIDTHS; w++) {
+        unsigned char rid[9], port[9], cap[9], ts[9], lim[9];
+        uint64_t port_v = w == FIX ? 80 : w == U8 || w == I8 ? 100 : 9000 + (uint64_t) w;
+        uint64_t cap_v = w == FIX ? 5 : w == U8 || w == I8 ? 120
+                       : w == I16 || w == U16 ? 30000 : 3000000000ull + (uint64_t) w;
+        if (w == I32 || w == U32)
+            cap_v = w == I32 ? 2000000000u : 4000000000u;
+        uint64_t ts_v = w == U64 || w == I64 ? 1700000000000ull + (uint64_t) w
+                      : w == U32 ? 4000000000u : w == I32 ? 2000000000u
+                      : w == U16 || w == I16 ? 30000 : w == FIX ? 99 : 120;
+        size_t nrid = encode((width_t) w, 40 + (uint64_t) w, rid);
+        size_t nport = encode((width_t) w, port_v, port);
+        size_t ncap = encode((width_t) w, cap_v, cap);
+        size_t nts = encode((width_t) w, ts_v, ts);
+        size_t nlim = encode((width_t) w, 2, lim);
+        H_ASSERT(nrid && nport && ncap && nts && nlim, "encodable");
+        char id[32];
+        snprintf(id, sizeof id, "w-%s", width_name[w]);
+        for (char *p = id; *p; p++)
+            if (*p == ' ')
+                *p = '-';
+        /*  register: rid, grpc_port, capacity and registered_at. */
+        h_reply_t *r = call_ok(A, pack("{s:r, s:s, s:{s:s, s:r, s:{s:r}, s:r}}",
+                                       "rid", rid, nrid, "op", "node.register", "node",
+                                       "id", id, "grpc_port", port, nport,
+                                       "capacity", "cpu_milli", cap, ncap,
+                                       "registered_at", ts, nts));
+        H_ASSERT(r->has_rid && r->rid == 40 + (uint64_t) w, "%s rid echoed", width_name[w]);
+        H_ASSERT(h_int(r->result, "node/grpc_port") == (int64_t) port_v, "%s grpc_port",
+                 width_name[w]);
+        H_ASSERT(h_int(r->result, "node/capacity/cpu_milli") == (int64_t) cap_v,
+                 "%s capacity", width_name[w]);
+        H_ASSERT(h_int(r->result, "node/registered_at") == (int64_t) ts_v,
+                 "%s registered_at", width_name[w]);
+        h_reply_free(&r);
+        /*  heartbeat_at and list's limit. */
+        r = call_ok(A, pack("{s:s, s:s, s:b, s:r}", "op", "node.heartbeat", "id", id,
+                            "ready", 0, "heartbeat_at", ts, nts));
+        H_ASSERT(h_int(r->result, "node/heartbeat_at") == (int64_t) ts_v, "%s heartbeat_at",
+                 width_name[w]);
+        h_reply_free(&r);
+        r = call_ok(A, pack("{s:s, s:r}", "op", "node.list", "limit", lim, nlim));
+        H_ASSERT(h_size(r->result, "nodes") == (w == FIX ? 1 : 2), "%s limit", width_name[w]);
+        h_reply_free(&r);
+    }
+    /*  Strings in every width too: op as str8, str16 and str32. */
+    static const unsigned char str8[] = { 0x81, 0xa2, 'o', 'p', 0xd9, 12, 'c', 'l', 'u', 's',
+                                          't', 'e', 'r', '.', 'i', 'n', 'f', 'o' };
+    static const unsigned char str16[] = { 0x81, 0xda, 0, 2, 'o', 'p', 0xda, 0, 12, 'c', 'l',
+                                           'u', 's', 't', 'e', 'r', '.', 'i', 'n', 'f', 'o' };
+    static const unsigned char str32[] = { 0x81, 0xdb, 0, 0, 0, 2, 'o', 'p', 0xdb, 0, 0, 0, 12,
+                                           'c', 'l', 'u', 's', 't', 'e', 'r', '.', 'i', 'n', 'f',
+                                           'o' };
+    const unsigned char *bodies[] = { str8, str16, str32 };
+    size_t sizes[] = { sizeof str8, sizeof str16, sizeof str32 };
+    for (int k = 0; k < 3; k++) {
+        void *s = g_dealer[A] ? g_dealer[A] : (g_dealer[A] = connect_to(ZMQ_DEALER, A));
+        h_reply_t *r = dealer_call(s, bodies[k], sizes[k]);
+        H_ASSERT(r->ok && h_has(r->result, "members"), "op as str%d", 8 << k);
+        h_reply_free(&r);
+    }
+    /*  map16 and array16 containers. */
+    static const unsigned char map16[] = { 0xde, 0, 2, 0xa2, 'o', 'p', 0xa8, 'n', 'o', 'd', 'e',
+                                           '.', 'g', 'e', 't', 0xa2, 'i', 'd', 0xa6, 'w', '-',
+                                           'i', 'n', 't', '8' };
+    h_reply_t *r = dealer_call(g_dealer[A], map16, sizeof map16);
+    H_ASSERT(r->ok && h_is_str(r->result, "node/id", "w-int8"), "map16 body: %s", r->code);
+    h_reply_free(&r);
+    /*  {"op": "node.list", "selector": map32 {}, "limit": 1} with an array16
+        of removals elsewhere: node.labels remove as array16. */
+    static const unsigned char arr16[] = { 0x83, 0xa2, 'o', 'p', 0xab, 'n', 'o', 'd', 'e', '.',
+                                           'l', 'a', 'b', 'e', 'l', 's', 0xa2, 'i', 'd', 0xa6,
+                                           'w', '-', 'i', 'n', 't', '8', 0xa6, 'r', 'e', 'm',
+                                           'o', 'v', 'e', 0xdc, 0, 1, 0xa1, 'x' };
+    r = dealer_call(g_dealer[A], arr16, sizeof arr16);
+    H_ASSERT(r->ok && h_is_str(r->result, "node/id", "w-int8"), "array16 in a body: %s %s",
+             r->code, r->message);
+    h_reply_free(&r);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("service_protocol");
+    TCase *tc = tcase_create("protocol");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, TIMEOUT_S);
+    tcase_add_test(tc, req_client);
+    tcase_add_test(tc, dealer_client_pipelined);
+    tcase_add_test(tc, node_ops_reply_shapes);
+    tcase_add_test(tc, node_list_paging);
+    tcase_add_test(tc, cluster_info_shape);
+    tcase_add_test(tc, replica_stats_shape);
+    tcase_add_test(tc, integers_in_every_width);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
