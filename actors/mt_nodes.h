@@ -40,4 +40,10 @@ void mt_nodes_destroy(mt_nodes_t **nodes_p);
 mt_actor_t *mt_nodes_directory(mt_nodes_t *nodes);
 mt_actor_t *mt_nodes_reload(mt_nodes_t *nodes);
 
+typedef struct {
+    uint64_t reloads;               /* reload passes completed */
+    uint64_t reload_rows;           /* rows they read and merged */
+} mt_nodes_stats_t;
+void mt_nodes_stats(mt_nodes_t *nodes, mt_nodes_stats_t *out);
+
 #endif

@@ -87,3 +87,9 @@ void mt_nodes_destroy(mt_nodes_t **nodes_p)
 
 mt_actor_t *mt_nodes_directory(mt_nodes_t *nodes) { return nodes->directory; }
 mt_actor_t *mt_nodes_reload(mt_nodes_t *nodes) { return nodes->reload; }
+
+void mt_nodes_stats(mt_nodes_t *nodes, mt_nodes_stats_t *out)
+{
+    out->reloads = atomic_load_explicit(&nodes->cfg->reloads, memory_order_relaxed);
+    out->reload_rows = atomic_load_explicit(&nodes->cfg->reload_rows, memory_order_relaxed);
+}

@@ -26,6 +26,7 @@ typedef struct {
     int full_resync_every;
     int64_t store_timeout_ms;
     int64_t txn_max_ms;
+    _Atomic uint64_t reloads, reload_rows;  /* passes done, rows they merged */
     mt_actor_t *directory;              /* set once spawned */
     mt_actor_t *listener;               /* or NULL */
 } mt__nodes_cfg_t;

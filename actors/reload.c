@@ -81,6 +81,8 @@ static void scanned(mt_actor_t *self, reload_t *r, mt_msg_t *msg)
                                   row->deleted_revision));
     }
     mt_scan_window_done(&r->window, mt_now_ms(), s->mark);
+    atomic_fetch_add_explicit(&r->cfg->reloads, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&r->cfg->reload_rows, s->nrows, memory_order_relaxed);
     finish_pass(self, r, MT_OK, s->nrows);
 }
 

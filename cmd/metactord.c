@@ -39,6 +39,7 @@ typedef struct {
     mt_store_t *store;
     mt_bus_counters_t *bus;
     mt_rcs_t *rcs;
+    mt_nodes_t *nodes;
 } stats_src_t;
 
 /*  replica.stats beyond the runtime's and the gateway's own counters. */
@@ -49,6 +50,8 @@ static uint32_t extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
     mt_store_stats(src->store, &s);
     mt_rcs_stats_t r;
     mt_rcs_stats(src->rcs, &r);
+    mt_nodes_stats_t ns;
+    mt_nodes_stats(src->nodes, &ns);
     mt_stat_t all[] = {
         { "store_batches", s.status_batches },
         { "store_rows", s.status_rows },
@@ -59,6 +62,8 @@ static uint32_t extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
         { "notice_gaps", atomic_load(&src->bus->gaps) },
         { "notices_dropped", atomic_load(&src->bus->dropped) },
         { "peers", atomic_load(&src->bus->peers) },
+        { "reloads", ns.reloads },
+        { "reload_rows", ns.reload_rows },
         { "rc_refreshes", r.refreshes },
         { "rc_hostname_writes", r.hostname_writes },
         { "rc_hostname_cancelled", r.hostname_cancelled },
@@ -181,7 +186,7 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    stats_src_t src = { store, bus_ctr, rcs };
+    stats_src_t src = { store, bus_ctr, rcs, nodes };
     mt_gateway_opts_t go = {
         .endpoint = cfg.endpoint, .max_body = cfg.max_body,
         .request_timeout_ms = (uint32_t) cfg.request_timeout_ms,
