@@ -57,6 +57,8 @@ static uint32_t extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
         { "store_rows", s.status_rows },
         { "store_statements", s.statements },
         { "store_reconnects", s.reconnects },
+        { "store_rc_writes", s.rc_writes },
+        { "store_rc_conflicts", s.rc_conflicts },
         { "notices_sent", atomic_load(&src->bus->sent) },
         { "notices_received", atomic_load(&src->bus->received) },
         { "notice_gaps", atomic_load(&src->bus->gaps) },
