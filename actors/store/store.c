@@ -37,6 +37,8 @@
     at once. Each request is answered after its own commit. */
 #include "store_internal.h"
 
+#include <czmq.h>
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +103,7 @@ static void go_down(sactor_t *a)
 {
     mt_conn_close(&a->conn);
     if (a->up)
-        fprintf(stderr, "metactor store[%d]: database unavailable: %s\n", a->index, a->conn.err);
+        zsys_warning("store[%d]: database unavailable: %s", a->index, a->conn.err);
     a->up = false;
     atomic_store(&a->store->ready[a->index], 0);
     for (uint32_t i = 0; i < a->npending; i++) {
@@ -127,8 +129,7 @@ static void try_connect(sactor_t *a)
             must see why a replica cannot start (a failed migration, a
             refused login), and a down server must not flood the log. */
         if (strcmp(a->last_failure, a->conn.err) != 0) {
-            fprintf(stderr, "metactor store[%d]: cannot use the database: %s\n",
-                    a->index, a->conn.err);
+            zsys_warning("store[%d]: cannot use the database: %s", a->index, a->conn.err);
             snprintf(a->last_failure, sizeof a->last_failure, "%s", a->conn.err);
         }
         mt_conn_close(&a->conn);
@@ -139,7 +140,7 @@ static void try_connect(sactor_t *a)
     a->last_failure[0] = '\0';
     if (a->ever_up) {
         atomic_fetch_add(&a->store->reconnects, 1);
-        fprintf(stderr, "metactor store[%d]: database available again\n", a->index);
+        zsys_info("store[%d]: database available again", a->index);
     }
     a->up = a->ever_up = true;
     atomic_store(&a->store->ready[a->index], 1);
