@@ -63,6 +63,7 @@ mt_actor_t *mt_spawn_opts(mt_runtime_t *rt, const mt_spawn_opts_t *opts)
         goto fail;
     return a;
 fail:
+    atomic_fetch_sub_explicit(&rt->actors_spawned, 1, memory_order_relaxed);
     if (!(opts->state_size && opts->init))
         a->destroy = NULL;
     mt__actor_terminate(a);

@@ -114,7 +114,7 @@ void mt_runtime_destroy(mt_runtime_t **rt_p);
 typedef struct {
     uint64_t actors_alive;       /* spawned and not yet stopped */
     uint64_t actors_spawned;
-    uint64_t msgs_sent;          /* accepted by mt_send */
+    uint64_t msgs_sent;          /* given to mt_send (= delivered + dropped + queued) */
     uint64_t msgs_delivered;     /* handed to a behaviour */
     uint64_t msgs_dropped;       /* sent to a stopped actor, stale timer, late reply */
     uint64_t timers_armed;       /* live timers */

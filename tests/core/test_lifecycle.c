@@ -67,9 +67,7 @@ START_TEST(stop_from_inside)
     ck_assert_int_eq(mt_monitor(t_probe_actor(), a), MT_OK);
 
     ck_assert_int_eq(mt_send(a, t_msg_counted(T_WORK, 0)), MT_OK);
-    /* (May say MT_ECLOSED if the actor already handled it and stopped: see
-       core_send:send_result_when_receiver_stops_itself.) */
-    (void) mt_send(a, t_msg_counted(T_STOP_SELF, 7));
+    ck_assert_int_eq(mt_send(a, t_msg_counted(T_STOP_SELF, 7)), MT_OK);
     /* Queued behind the stop: must never be handled. Their sends may
        succeed (queued, dropped later) or fail with MT_ECLOSED. */
     for (int i = 0; i < 5; i++) {
@@ -77,9 +75,11 @@ START_TEST(stop_from_inside)
         ck_assert(rc == MT_OK || rc == MT_ECLOSED);
     }
     ck_assert_int_eq(expect_down(a), 7);
-    ck_assert(WAIT_UNTIL(atomic_load(&st->destroyed) == 1, T_WAIT));
-    ck_assert(WAIT_UNTIL(!mt_actor_alive(a), T_WAIT));
-    ck_assert(WAIT_UNTIL(atomic_load(&t_drops) == 7, T_WAIT));   /* all freed */
+    ck_assert_eventually(atomic_load(&st->destroyed) >= 1, T_WAIT);
+    ck_assert_int_eq(atomic_load(&st->destroyed), 1);
+    ck_assert_eventually(!mt_actor_alive(a), T_WAIT);
+    ck_assert_eventually(atomic_load(&t_drops) >= 7, T_WAIT);   /* all freed */
+    ck_assert_int_eq(atomic_load(&t_drops), 7);
 
     mt_stop(a, 1);                       /* stopping again is a no-op */
     ck_assert_int_eq(mt_send(a, t_msg_counted(T_WORK, 0)), MT_ECLOSED);
@@ -117,8 +117,10 @@ START_TEST(stop_from_outside_is_queued)
     atomic_store(&st->gate_open, true);
 
     ck_assert_int_eq(expect_down(a), 3);
-    ck_assert(WAIT_UNTIL(atomic_load(&st->destroyed) == 1, T_WAIT));
-    ck_assert(WAIT_UNTIL(atomic_load(&t_drops) == 105, T_WAIT));
+    ck_assert_eventually(atomic_load(&st->destroyed) >= 1, T_WAIT);
+    ck_assert_int_eq(atomic_load(&st->destroyed), 1);
+    ck_assert_eventually(atomic_load(&t_drops) >= 105, T_WAIT);
+    ck_assert_int_eq(atomic_load(&t_drops), 105);
     ck_assert(!atomic_load(&st->gate_timeout));
     ck_assert_int_eq(atomic_load(&st->handled), 99);   /* all sent before stop */
     t_sleep_ms(T_QUIET);
@@ -157,7 +159,8 @@ START_TEST(destructor_once_on_runtime_destroy)
         mt_msg_free(m);
     }
     for (int i = 0; i < N; i += 2) {
-        ck_assert(WAIT_UNTIL(atomic_load(&st[i].destroyed) == 1, T_WAIT));
+        ck_assert_eventually(atomic_load(&st[i].destroyed) >= 1, T_WAIT);
+        ck_assert_int_eq(atomic_load(&st[i].destroyed), 1);
         ck_assert_int_eq(atomic_load(&st[i].handled), 10);
     }
     for (int i = 1; i < N; i += 2)
@@ -227,7 +230,8 @@ START_TEST(inline_state)
     ck_assert_int_eq(mt_monitor(t_probe_actor(), a), MT_OK);
     mt_stop(a, 0);
     ck_assert_int_eq(expect_down(a), 0);
-    ck_assert(WAIT_UNTIL(atomic_load(&inline_destroyed) == 1, T_WAIT));
+    ck_assert_eventually(atomic_load(&inline_destroyed) >= 1, T_WAIT);
+    ck_assert_int_eq(atomic_load(&inline_destroyed), 1);
     ck_assert_int_eq(atomic_load(&inline_destroy_ok), 1);
     mt_actor_unref(&a);
 
@@ -241,6 +245,102 @@ START_TEST(inline_state)
     t_destroy_runtime();
     ck_assert_int_eq(atomic_load(&inline_destroyed), 2);
     ck_assert_int_eq(atomic_load(&inline_destroy_ok), 2);
+}
+END_TEST
+
+/* ---- init hook, and who owns the state when spawn fails ------------------ */
+
+typedef struct { int64_t a, b; } init_state_t;
+static atomic_int init_calls, init_destroys, init_destroy_ok;
+
+static void init_fn(void *state, void *arg)
+{
+    init_state_t *st = state;
+    int64_t v = *(const int64_t *) arg;
+    /* Inline state arrives zeroed. */
+    st->a = st->a == 0 && st->b == 0 ? v : -1;
+    st->b = 2 * v;
+    atomic_fetch_add(&init_calls, 1);
+}
+
+static void init_behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
+{
+    init_state_t *st = state;
+    t_tell(t_probe_actor(), T_ACK, st->a + st->b);
+}
+
+static void init_destroy(void *state)
+{
+    init_state_t *st = state;
+    if (st->a > 0 && st->b == 2 * st->a)
+        atomic_fetch_add(&init_destroy_ok, 1);
+    atomic_fetch_add(&init_destroys, 1);
+}
+
+START_TEST(init_hook)
+{
+    atomic_store(&init_calls, 0);
+    atomic_store(&init_destroys, 0);
+    atomic_store(&init_destroy_ok, 0);
+    int64_t v = 21;
+    mt_spawn_opts_t o = { .behaviour = init_behaviour, .state_size = sizeof(init_state_t),
+                          .init = init_fn, .init_arg = &v, .destroy = init_destroy };
+    mt_actor_t *a = mt_spawn_opts(rt, &o);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_int_eq(atomic_load(&init_calls), 1);       /* before spawn returns */
+    ck_assert_int_eq(mt_send_i64(a, T_WORK, 0), MT_OK);
+    ck_assert_int_eq(t_recv_i64(T_ACK), 63);
+    ck_assert_int_eq(mt_monitor(t_probe_actor(), a), MT_OK);
+    mt_stop(a, 0);
+    ck_assert_int_eq(expect_down(a), 0);
+    ck_assert_eventually(atomic_load(&init_destroys) >= 1, T_WAIT);
+    ck_assert_int_eq(atomic_load(&init_destroys), 1);
+    ck_assert_int_eq(atomic_load(&init_destroy_ok), 1);
+    ck_assert_int_eq(atomic_load(&init_calls), 1);
+    mt_actor_unref(&a);
+}
+END_TEST
+
+/*  A spawn that fails (name taken): with `init` the state was the runtime's
+    and its destructor runs (once); without, the caller keeps its state and
+    the destructor does not run. Nothing is left alive either way. */
+START_TEST(spawn_failure_ownership)
+{
+    atomic_store(&init_calls, 0);
+    atomic_store(&init_destroys, 0);
+    atomic_store(&init_destroy_ok, 0);
+    mt_actor_t *holder = mt_spawn(rt, init_behaviour, NULL, NULL);
+    ck_assert_ptr_nonnull(holder);
+    ck_assert_int_eq(mt_register(rt, "taken", holder), MT_OK);
+    mt_stats_t s0 = t_stats();
+
+    int64_t v = 5;
+    mt_spawn_opts_t o = { .behaviour = init_behaviour, .state_size = sizeof(init_state_t),
+                          .init = init_fn, .init_arg = &v, .destroy = init_destroy,
+                          .name = "taken" };
+    ck_assert_ptr_null(mt_spawn_opts(rt, &o));
+    /* The destructor ran exactly when init did. */
+    ck_assert_int_eq(atomic_load(&init_destroys), atomic_load(&init_calls));
+    ck_assert_int_le(atomic_load(&init_calls), 1);
+    ck_assert_int_eq(atomic_load(&init_destroy_ok), atomic_load(&init_calls));
+
+    lc_state_t *st = calloc(1, sizeof *st);
+    mt_spawn_opts_t o2 = { .behaviour = lc_behaviour, .state = st, .destroy = lc_destroy,
+                           .name = "taken" };
+    ck_assert_ptr_null(mt_spawn_opts(rt, &o2));
+    ck_assert_int_eq(atomic_load(&st->destroyed), 0);    /* still ours */
+    o2.pinned = true;
+    ck_assert_ptr_null(mt_spawn_opts(rt, &o2));
+    ck_assert_int_eq(atomic_load(&st->destroyed), 0);
+
+    ck_assert_uint_eq(t_stats().actors_alive, s0.actors_alive);
+    mt_actor_t *l = mt_lookup(rt, "taken");
+    ck_assert_ptr_eq(l, holder);
+    mt_actor_unref(&l);
+    mt_actor_unref(&holder);
+    t_destroy_runtime();
+    ck_assert_int_eq(atomic_load(&st->destroyed), 0);
+    free(st);
 }
 END_TEST
 
@@ -328,8 +428,9 @@ START_TEST(hundred_thousand_actors)
         mt_stop(v[i], 0);
         mt_actor_unref(&v[i]);
     }
-    ck_assert(WAIT_UNTIL(atomic_load(&many_destroyed) == MANY, 240000));
-    ck_assert(WAIT_UNTIL(t_stats().actors_alive == s0.actors_alive, T_WAIT));
+    ck_assert_eventually(atomic_load(&many_destroyed) >= MANY, 240000);
+    ck_assert_int_eq(atomic_load(&many_destroyed), MANY);
+    ck_assert_eventually(t_stats().actors_alive == s0.actors_alive, T_WAIT);
     ck_assert_int_eq(atomic_load(&many_handled), MANY / 2);  /* stop is queued */
 
     /* Spawn-stop churn: never more than a few alive at once. */
@@ -340,8 +441,9 @@ START_TEST(hundred_thousand_actors)
         mt_stop(a, 0);
         mt_actor_unref(&a);
     }
-    ck_assert(WAIT_UNTIL(atomic_load(&many_destroyed) == 2 * MANY, 240000));
-    ck_assert(WAIT_UNTIL(t_stats().actors_alive == s0.actors_alive, T_WAIT));
+    ck_assert_eventually(atomic_load(&many_destroyed) >= 2 * MANY, 240000);
+    ck_assert_int_eq(atomic_load(&many_destroyed), 2 * MANY);
+    ck_assert_eventually(t_stats().actors_alive == s0.actors_alive, T_WAIT);
     ck_assert_int_eq(atomic_load(&many_handled), MANY / 2 + MANY);
     mt_stats_t s2 = t_stats();
     ck_assert_uint_eq(s2.actors_spawned, s0.actors_spawned + 2 * MANY);
@@ -386,8 +488,9 @@ START_TEST(churn_spawn_send_stop_unref)
         pthread_join(th[i], &r);
         ck_assert_ptr_null(r);
     }
-    ck_assert(WAIT_UNTIL(atomic_load(&many_destroyed) == NT * 20000, 240000));
-    ck_assert(WAIT_UNTIL(t_stats().actors_alive == s0.actors_alive, T_WAIT));
+    ck_assert_eventually(atomic_load(&many_destroyed) >= NT * 20000, 240000);
+    ck_assert_int_eq(atomic_load(&many_destroyed), NT * 20000);
+    ck_assert_eventually(t_stats().actors_alive == s0.actors_alive, T_WAIT);
     ck_assert_int_eq(atomic_load(&many_handled), NT * 20000 * 2);
 }
 END_TEST
@@ -400,6 +503,8 @@ static Suite *make_suite(void)
     tcase_add_test(tc, stop_from_outside_is_queued);
     tcase_add_test(tc, destructor_once_on_runtime_destroy);
     tcase_add_test(tc, inline_state);
+    tcase_add_test(tc, init_hook);
+    tcase_add_test(tc, spawn_failure_ownership);
     tcase_add_test(tc, self_and_ids);
     suite_add_tcase(s, tc);
 

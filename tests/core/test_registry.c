@@ -139,9 +139,9 @@ START_TEST(auto_unregister_on_stop)
     mt_actor_t *held = mt_lookup(rt, "auto1");
 
     stop_and_wait(a);
-    ck_assert(WAIT_UNTIL(lookup_is("auto1", NULL), T_WAIT));
+    ck_assert_eventually(lookup_is("auto1", NULL), T_WAIT);
     stop_and_wait(b);
-    ck_assert(WAIT_UNTIL(lookup_is("auto2", NULL), T_WAIT));
+    ck_assert_eventually(lookup_is("auto2", NULL), T_WAIT);
     ck_assert_int_eq(mt_unregister(rt, "auto1"), MT_ENOENT);
 
     /* The names are free again. */
@@ -213,7 +213,7 @@ START_TEST(many_names)
     }
     for (int i = 0; i < N; i++) {
         snprintf(name, sizeof name, "actor-%d", i);
-        ck_assert(WAIT_UNTIL(lookup_is(name, NULL), T_WAIT));
+        ck_assert_eventually(lookup_is(name, NULL), T_WAIT);
         mt_actor_unref(&v[i]);
     }
     free(v);

@@ -246,7 +246,7 @@ START_TEST(stop_while_sending)
         pthread_join(th[i], NULL);
         sent += s[i].sent;
     }
-    ck_assert(WAIT_UNTIL(!mt_actor_alive(a), T_WAIT));
+    ck_assert_eventually(!mt_actor_alive(a), T_WAIT);
     mt_actor_unref(&a);
     t_destroy_runtime();
     ck_assert_int_eq(atomic_load(&sd_bad), 0);

@@ -1,6 +1,8 @@
 /*  core_sched: many actors on several workers: a ring of 1000 actors
     passing a token 100,000 hops, many tokens at once, fan-out/fan-in,
     ping-pong, one worker and batch 1. */
+#include <sched.h>
+
 #include "testutil.h"
 
 enum { T_TOKEN = MT_MSG_USER, T_DONE, T_WORK, T_PING, T_PONG };
@@ -252,6 +254,69 @@ START_TEST(ping_pong_pairs)
 }
 END_TEST
 
+/*  Lost wake-ups: NT threads each send one message to an idle actor at the
+    same moment, then the test waits for all of them to be handled before
+    the next round. A message pushed while a worker is giving the actor's
+    turn back must still be handled; later traffic cannot rescue it here,
+    because there is none until it is. */
+#define WK_THREADS 3
+#define WK_ROUNDS 20000
+static atomic_long wk_count;
+static atomic_bool wk_stuck;
+static pthread_barrier_t wk_barrier;
+
+static void wk_behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
+{
+    atomic_fetch_add(&wk_count, 1);
+}
+
+static void *wk_main(void *arg)
+{
+    mt_actor_t *a = arg;
+    for (long r = 0; r < WK_ROUNDS && !atomic_load(&wk_stuck); r++) {
+        pthread_barrier_wait(&wk_barrier);
+        mt_send_i64(a, T_WORK, r);
+        pthread_barrier_wait(&wk_barrier);
+    }
+    return NULL;
+}
+
+START_TEST(no_lost_wakeup)
+{
+    atomic_store(&wk_count, 0);
+    atomic_store(&wk_stuck, false);
+    mt_actor_t *a = mt_spawn(rt, wk_behaviour, NULL, NULL);
+    ck_assert_ptr_nonnull(a);
+    pthread_barrier_init(&wk_barrier, NULL, WK_THREADS + 1);
+    pthread_t th[WK_THREADS];
+    for (int i = 0; i < WK_THREADS; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, wk_main, a), 0);
+    long r = 0, got = 0;
+    for (; r < WK_ROUNDS; r++) {
+        pthread_barrier_wait(&wk_barrier);          /* they send... */
+        pthread_barrier_wait(&wk_barrier);          /* ...sent */
+        long want = (r + 1) * WK_THREADS;
+        uint64_t dl = mt_now_ms() + 10000;
+        while (atomic_load(&wk_count) < want && mt_now_ms() < dl)
+            sched_yield();
+        if ((got = atomic_load(&wk_count)) < want) {
+            atomic_store(&wk_stuck, true);
+            break;
+        }
+    }
+    if (r < WK_ROUNDS) {                             /* release the threads */
+        pthread_barrier_wait(&wk_barrier);
+        pthread_barrier_wait(&wk_barrier);
+    }
+    for (int i = 0; i < WK_THREADS; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&wk_barrier);
+    ck_assert_msg(r == WK_ROUNDS, "round %ld: %ld of %ld messages handled after 10 s",
+                  r, got, (r + 1) * WK_THREADS);
+    mt_actor_unref(&a);
+}
+END_TEST
+
 /*  The same ring on one worker with a batch of 1, and on many workers. */
 static void setup_w1_b1(void)
 {
@@ -301,6 +366,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, ring_many_tokens);
     tcase_add_test(tc, fan_out_fan_in);
     tcase_add_test(tc, ping_pong_pairs);
+    tcase_add_test(tc, no_lost_wakeup);
     suite_add_tcase(s, tc);
 
     TCase *w1 = tcase_create("one_worker_batch_1");
@@ -308,6 +374,7 @@ static Suite *make_suite(void)
     tcase_set_timeout(w1, 600);
     tcase_add_test(w1, ring_small_config);
     tcase_add_test(w1, ping_pong_pairs);
+    tcase_add_test(w1, no_lost_wakeup);
     suite_add_tcase(s, w1);
 
     TCase *w16 = tcase_create("sixteen_workers");

@@ -160,6 +160,11 @@ static inline int64_t t_recv_i64(uint16_t type)
         wu_ok_;                                                              \
     })
 
+/*  Asserts that `cond` becomes true within `ms`; names it on failure. */
+#define ck_assert_eventually(cond, ms)                                       \
+    ck_assert_msg(WAIT_UNTIL(cond, ms), "still false after %d ms: %s",       \
+                  (int) (ms), #cond)
+
 /* ---- main ---------------------------------------------------------------- */
 
 /*  CK_ENV: CK_VERBOSITY=verbose shows every test. */

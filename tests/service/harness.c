@@ -19,11 +19,18 @@
 #include <unistd.h>
 #include <zmq.h>
 
+/*  One cluster: its replicas are r[first .. first + n - 1]. */
 typedef struct {
-    int n;
-    h_replica_t r[H_MAX_REPLICAS];
     char db[65];
     char *dsn;
+    int first, n;
+} cluster_t;
+
+typedef struct {
+    int n;                      /* replicas of every cluster */
+    h_replica_t r[H_MAX_REPLICAS];
+    int ncl;
+    cluster_t cl[H_MAX_CLUSTERS];
     void *zctx;
     void *socks[32];            /* the tests' own sockets, closed at teardown */
     int nsocks;
@@ -139,11 +146,11 @@ static char *dsn_for(const char *db)
     return out;
 }
 
-static MYSQL *db_connect(bool with_db)
+static MYSQL *db_connect(int c, bool with_db)
 {
     mt_dsn_t *dsn;
     char err[256];
-    ck_assert_msg(mt_dsn_parse(H.dsn, &dsn, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(mt_dsn_parse(H.cl[c].dsn, &dsn, err, sizeof err) == 0, "%s", err);
     MYSQL *m = mysql_init(NULL);
     const char *host = dsn->socket ? "localhost" : dsn->host;
     if (!mysql_real_connect(m, host, dsn->user, dsn->password, with_db ? dsn->db : NULL,
@@ -163,29 +170,57 @@ static void db_sql(MYSQL *m, const char *sql)
     ck_assert_msg(mysql_query(m, sql) == 0, "%s: %s", sql, mysql_error(m));
 }
 
+static void check_cluster(int c)
+{
+    ck_assert_msg(c >= 0 && c < H.ncl, "no cluster %d (%d set up)", c, H.ncl);
+}
+
+void h_db_exec_in(int c, const char *sql)
+{
+    check_cluster(c);
+    MYSQL *m = db_connect(c, true);
+    db_sql(m, sql);
+    mysql_close(m);
+}
+
 void h_db_exec(const char *sql)
 {
-    MYSQL *m = db_connect(true);
+    h_db_exec_in(0, sql);
+}
+
+char *h_db_query(int c, const char *sql)
+{
+    check_cluster(c);
+    MYSQL *m = db_connect(c, true);
+    db_sql(m, sql);
+    MYSQL_RES *res = mysql_store_result(m);
+    char *out = NULL;
+    if (res) {
+        MYSQL_ROW row = mysql_fetch_row(res);
+        if (row && mysql_num_fields(res) > 0 && row[0])
+            out = strdup(row[0]);
+        mysql_free_result(res);
+    }
+    mysql_close(m);
+    return out;
+}
+
+static void db_fresh(int c)
+{
+    MYSQL *m = db_connect(c, false);
+    char sql[256];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS `%s`", H.cl[c].db);
+    db_sql(m, sql);
+    snprintf(sql, sizeof sql, "CREATE DATABASE `%s`", H.cl[c].db);
     db_sql(m, sql);
     mysql_close(m);
 }
 
-static void db_fresh(void)
+static void db_drop(int c)
 {
-    MYSQL *m = db_connect(false);
+    MYSQL *m = db_connect(c, false);
     char sql[256];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS `%s`", H.db);
-    db_sql(m, sql);
-    snprintf(sql, sizeof sql, "CREATE DATABASE `%s`", H.db);
-    db_sql(m, sql);
-    mysql_close(m);
-}
-
-static void db_drop(void)
-{
-    MYSQL *m = db_connect(false);
-    char sql[256];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS `%s`", H.db);
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS `%s`", H.cl[c].db);
     db_sql(m, sql);
     mysql_close(m);
 }
@@ -224,14 +259,21 @@ static void wait_ports(void)
 
 /* ---- set-up and tear-down ------------------------------------------------------ */
 
-void h_setup(const char *db, int n, int timeout_s)
+void h_setup_clusters(const h_cluster_spec_t *spec, int ncl, int timeout_s)
 {
-    ck_assert_int_le(n, H_MAX_REPLICAS);
+    ck_assert_msg(ncl >= 1 && ncl <= H_MAX_CLUSTERS, "1-%d clusters", H_MAX_CLUSTERS);
     memset(&H, 0, sizeof H);
     s_dumped = false;
-    snprintf(H.db, sizeof H.db, "%s", db);
-    H.n = n;
-    H.dsn = dsn_for(db);
+    int total = 0;
+    for (int c = 0; c < ncl; c++) {
+        ck_assert_msg(spec[c].db && *spec[c].db && spec[c].n >= 1, "cluster %d: db and n", c);
+        ck_assert_msg(ncl == 1 || (spec[c].id_prefix && *spec[c].id_prefix),
+                      "cluster %d: several clusters need an id_prefix each", c);
+        total += spec[c].n;
+    }
+    /*  Ports come from the program's block of 20 (tests/service/CMakeLists.txt). */
+    ck_assert_msg(total <= H_MAX_REPLICAS, "at most %d replicas in all (got %d)",
+                  H_MAX_REPLICAS, total);
 
     const char *bin = getenv("METACTOR_TEST_METACTORD");
     ck_assert_msg(bin && access(bin, X_OK) == 0,
@@ -247,20 +289,43 @@ void h_setup(const char *db, int n, int timeout_s)
     snprintf(H.log_prefix, sizeof H.log_prefix, "%s/%s", logdir, program_invocation_short_name);
 
     int base = atoi(pb);
-    for (int i = 0; i < n; i++) {
-        h_replica_t *r = &H.r[i];
-        snprintf(r->id, sizeof r->id, "%c", 'A' + i);
-        r->port = base + 2 * i;
-        snprintf(r->endpoint, sizeof r->endpoint, "tcp://127.0.0.1:%d", r->port);
-        snprintf(r->pub_endpoint, sizeof r->pub_endpoint, "tcp://127.0.0.1:%d", r->port + 1);
-        snprintf(r->log, sizeof r->log, "%s.%s.log", H.log_prefix, r->id);
-        unlink(r->log);
-        r->next_rid = 1;
+    H.ncl = ncl;
+    for (int c = 0; c < ncl; c++) {
+        cluster_t *cl = &H.cl[c];
+        snprintf(cl->db, sizeof cl->db, "%s", spec[c].db);
+        cl->dsn = dsn_for(spec[c].db);
+        cl->first = H.n;
+        cl->n = spec[c].n;
+        for (int k = 0; k < spec[c].n; k++) {
+            int i = H.n++;
+            h_replica_t *r = &H.r[i];
+            r->cluster = c;
+            /*  One cluster without a prefix: A, B, C, ... as always. */
+            if (spec[c].id_prefix && *spec[c].id_prefix)
+                snprintf(r->id, sizeof r->id, "%s%d", spec[c].id_prefix, k);
+            else
+                snprintf(r->id, sizeof r->id, "%c", 'A' + k);
+            r->port = base + 2 * i;
+            snprintf(r->endpoint, sizeof r->endpoint, "tcp://127.0.0.1:%d", r->port);
+            snprintf(r->pub_endpoint, sizeof r->pub_endpoint, "tcp://127.0.0.1:%d", r->port + 1);
+            char log[sizeof r->log];
+            snprintf(log, sizeof log, "%s.%s.log", H.log_prefix, r->id);
+            memcpy(r->log, log, sizeof log);
+            unlink(r->log);
+            r->next_rid = 1;
+        }
     }
+    for (int i = 0; i < H.n; i++)
+        for (int k = 0; k < i; k++)
+            ck_assert_msg(strcmp(H.r[i].id, H.r[k].id) != 0, "replica id %s twice", H.r[i].id);
+    for (int c = 0; c < ncl; c++)
+        for (int k = 0; k < c; k++)
+            ck_assert_msg(strcmp(H.cl[c].db, H.cl[k].db) != 0, "database %s twice", H.cl[c].db);
     H.zctx = zmq_ctx_new();
     ck_assert_ptr_nonnull(H.zctx);
     wait_ports();
-    db_fresh();
+    for (int c = 0; c < ncl; c++)
+        db_fresh(c);
 
     struct sigaction sa = { .sa_handler = watchdog, .sa_flags = SA_RESTART };
     sigemptyset(&sa.sa_mask);
@@ -274,6 +339,12 @@ void h_setup(const char *db, int n, int timeout_s)
         alarm((unsigned) (timeout_s - 5));
 }
 
+void h_setup(const char *db, int n, int timeout_s)
+{
+    h_cluster_spec_t one = { db, n, NULL };
+    h_setup_clusters(&one, 1, timeout_s);
+}
+
 h_replica_t *h_replica(int i)
 {
     ck_assert(i >= 0 && i < H.n);
@@ -282,7 +353,30 @@ h_replica_t *h_replica(int i)
 
 const char *h_dsn(void)
 {
-    return H.dsn;
+    return H.cl[0].dsn;
+}
+
+int h_nclusters(void)
+{
+    return H.ncl;
+}
+
+int h_cluster_first(int c)
+{
+    check_cluster(c);
+    return H.cl[c].first;
+}
+
+int h_cluster_size(int c)
+{
+    check_cluster(c);
+    return H.cl[c].n;
+}
+
+const char *h_cluster_dsn(int c)
+{
+    check_cluster(c);
+    return H.cl[c].dsn;
 }
 
 void *h_zctx(void)
@@ -369,9 +463,11 @@ void h_teardown(void)
         zmq_ctx_term(H.zctx);
     H.zctx = NULL;
     H_ASSERT(bad[0] == '\0', "%s", bad);
-    db_drop();
-    free(H.dsn);
-    H.dsn = NULL;
+    for (int c = 0; c < H.ncl; c++) {
+        db_drop(c);
+        free(H.cl[c].dsn);
+        H.cl[c].dsn = NULL;
+    }
 }
 
 /* ---- processes ----------------------------------------------------------------- */
@@ -410,7 +506,7 @@ static void spawn(h_replica_t *r)
     argv[n++] = "--publish";
     argv[n++] = r->pub_endpoint;
     argv[n++] = "--db";
-    argv[n++] = H.dsn;
+    argv[n++] = H.cl[r->cluster].dsn;
     argv[n++] = "--reload-interval";
     argv[n++] = "1000";
     argv[n++] = "--beat-interval";
@@ -523,6 +619,8 @@ void h_start(int i)
     }
 }
 
+/*  Every running replica lists every running replica of its own cluster
+    alive (clusters do not know each other). */
 static bool cluster_formed(void)
 {
     for (int i = 0; i < H.n; i++) {
@@ -532,7 +630,7 @@ static bool cluster_formed(void)
         h_reply_t *info = h_call_ms(i, 2000, "{s:s}", "op", "cluster.info");
         bool all = info && info->ok;
         for (int k = 0; all && k < H.n; k++)
-            if (H.r[k].pid && !H.r[k].paused)
+            if (H.r[k].pid && !H.r[k].paused && H.r[k].cluster == H.r[i].cluster)
                 all = lists_alive(info, H.r[k].id);
         h_reply_free(&info);
         if (!all)

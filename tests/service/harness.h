@@ -23,6 +23,15 @@
 
     Waits are "until X or timeout" (H_WAIT); nothing asserts speed.
 
+    Several clusters (h_setup_clusters): each has its own database on the
+    fixture's server and replicas with ids <prefix>0, <prefix>1, ...; the
+    replicas of all clusters are numbered one after another (cluster 0's
+    first, then cluster 1's, ...: h_cluster_first), and every function
+    taking a replica index takes these global indexes; ports continue in
+    the program's block (replica i: base+2i), so the clusters together
+    have at most H_MAX_REPLICAS replicas. h_wait_cluster waits for each
+    cluster to see its own replicas.
+
     Usage, in a Check fixture:
         static void setup(void) { h_setup("metactor_it_x", 3); h_start_all(); }
         static void teardown(void) { h_teardown(); }
@@ -42,7 +51,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define H_MAX_REPLICAS 6
+#define H_MAX_REPLICAS 10       /* in all clusters: a program's block is 20 ports */
+#define H_MAX_CLUSTERS 4
 #define H_MAX_ARGS 24
 #define H_CALL_MS 15000         /* one request's reply */
 #define H_T 45000               /* something that must happen (sanitizer builds are slow) */
@@ -85,6 +95,7 @@ typedef struct {
     char endpoint[64], pub_endpoint[64];
     char log[512];
     const char *args[H_MAX_ARGS];   /* extra flags, NULL-terminated */
+    int cluster;                /* its cluster's index (0 with h_setup) */
     pid_t pid;                  /* 0 when not running */
     bool paused;
     int starts;
@@ -96,10 +107,24 @@ typedef struct {
     starts nothing. Sets a watchdog that prints the logs shortly before
     Check's timeout of `timeout_s` would kill the test silently. */
 void h_setup(const char *db, int n, int timeout_s);
+
+/*  Several clusters: cluster c has spec[c].n replicas with ids
+    "<id_prefix>0", "<id_prefix>1", ... (id_prefix required when there are
+    several) on the database spec[c].db, created fresh. Starts nothing. */
+typedef struct {
+    const char *db;
+    int n;
+    const char *id_prefix;      /* NULL with one cluster: ids A, B, C, ... */
+} h_cluster_spec_t;
+void h_setup_clusters(const h_cluster_spec_t *spec, int nclusters, int timeout_s);
 void h_teardown(void);
 
 h_replica_t *h_replica(int i);
-const char *h_dsn(void);        /* the test database's DSN */
+const char *h_dsn(void);        /* cluster 0's database's DSN */
+int h_nclusters(void);
+int h_cluster_first(int c);     /* the global index of cluster c's first replica */
+int h_cluster_size(int c);
+const char *h_cluster_dsn(int c);
 void *h_zctx(void);             /* the test's zmq context */
 
 /*  Extra flags for replica i's next starts, e.g. "--max-body", "4096";
@@ -111,7 +136,8 @@ void h_set_args(int i, ...);
 void h_start(int i);
 void h_start_all(void);
 /*  Until every running replica's cluster.info lists every running replica
-    alive (and the bus has had time to connect: see h_wait_cluster). */
+    of its cluster alive (and the bus has had time to connect: see
+    h_wait_cluster). */
 void h_wait_cluster(void);
 /*  SIGTERM, wait; fails unless the exit status is 0. */
 void h_stop(int i);
@@ -166,6 +192,11 @@ h_reply_t *h_raw(int i, const void *body, size_t size, int timeout_ms);
 /*  Runs one SQL statement on the test's database over a raw connection:
     a change that no replica makes, hence that no notice announces. */
 void h_db_exec(const char *sql);
+/*  The same on cluster c's database. */
+void h_db_exec_in(int c, const char *sql);
+/*  A query on cluster c's database: the first column of its first row
+    (caller frees), NULL if there is no row or the value is NULL. */
+char *h_db_query(int c, const char *sql);
 
 /*  Closes and reopens replica i's DEALER (after a restart, or after a
     request whose reply never comes). */
