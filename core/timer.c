@@ -153,7 +153,9 @@ void mt_timer_start(mt_timer_t *t, mt_actor_t *to, mt_msg_t *msg, uint64_t delay
     mt_actor_t *old_to = NULL;
     pthread_mutex_lock(&h->lock);
     disarm(t, &old_msg, &old_to);
-    t->deadline = mt_now_ms() + delay_ms;
+    /*  +1: the clock is read in whole milliseconds, so without it a timer
+        could fire up to 1 ms before delay_ms has passed. */
+    t->deadline = mt_now_ms() + delay_ms + 1;
     t->to = mt_actor_ref(to);
     t->msg = msg;
     atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);

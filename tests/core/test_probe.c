@@ -29,8 +29,8 @@ END_TEST
 /*  recv(-1) waits for a message that comes later from another thread. */
 START_TEST(recv_forever)
 {
+    uint64_t t0 = mt_now_ms();     /* before arming: the delay runs from the call */
     mt_send_after(t_probe_actor(), mt_msg_new_i64(T_C, 9), 100);
-    uint64_t t0 = mt_now_ms();
     mt_msg_t *m = mt_probe_recv(probe, -1);
     ck_assert_ptr_nonnull(m);
     ck_assert_uint_eq(m->type, T_C);
