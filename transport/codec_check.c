@@ -242,9 +242,9 @@ static const uint8_t *skip(const uint8_t *p, const uint8_t *end, int depth)
 
 bool mt__codec_peek_rid(const void *body, size_t size, uint64_t *rid)
 {
-    const uint8_t *p = body, *end = p + size;
     if (!body || size == 0)
         return false;
+    const uint8_t *p = body, *end = p + size;
     header_t h;
     if (!header(*p++, &h) || !h.container || h.per != 2)
         return false;
@@ -261,6 +261,8 @@ bool mt__codec_peek_rid(const void *body, size_t size, uint64_t *rid)
         if (!p)
             return false;
         if (is_rid) {
+            if (p >= end)
+                return false;
             uint8_t t = *p;
             if (t <= 0x7f) { *rid = t; return true; }
             int bytes = t == 0xcc ? 1 : t == 0xcd ? 2 : t == 0xce ? 4 : t == 0xcf ? 8 : 0;
@@ -269,7 +271,8 @@ bool mt__codec_peek_rid(const void *body, size_t size, uint64_t *rid)
             *rid = be(p + 1, bytes);
             return true;
         }
-        p = skip(p, end, 1);
+        if (!(p = skip(p, end, 1)))     /* the value of another key */
+            return false;
     }
     return false;
 }
