@@ -157,7 +157,10 @@ static void stash(entry_t *e, mt_msg_t *msg)
     e->stash_tail = msg;
 }
 
-static entry_t *spawn_entry(mt_actor_t *self, directory_t *d, const char *id)
+/*  load: the new node reads its row first. Not needed when the message that
+    made us spawn it is a merge carrying both groups (a full resync): it
+    would be 100,000 point reads queued behind one reader. */
+static entry_t *spawn_entry(mt_actor_t *self, directory_t *d, const char *id, bool load)
 {
     entry_t *e = calloc(1, sizeof *e);
     if (!e || !(e->id = strdup(id)))
@@ -168,7 +171,9 @@ static entry_t *spawn_entry(mt_actor_t *self, directory_t *d, const char *id)
         free(e);
         return NULL;
     }
-    mt_send(e->actor, mt_msg_new(MT__NODE_INIT, 0));
+    mt_msg_t *init = mt_msg_new(MT__NODE_INIT, sizeof(bool));
+    *(bool *) mt_msg_data(init) = load;
+    mt_send(e->actor, init);
     zhashx_insert(d->by_id, e->id, e);
     d->dirty = true;
     return e;
@@ -213,7 +218,8 @@ static bool route(mt_actor_t *self, directory_t *d, const char *id, mt_msg_t *ms
                 mt_node_reply_error(msg, MT_EBADREQ, "%s", err);
             return false;
         }
-        if (!(e = spawn_entry(self, d, id)))
+        const mt_node_merge_t *m = msg->type == MT_NODE_MERGE ? mt_msg_data(msg) : NULL;
+        if (!(e = spawn_entry(self, d, id, !m || !m->reg || !m->status)))
             return false;
     }
     if (e->retiring) {

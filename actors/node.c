@@ -2,7 +2,8 @@
 
     Messages handled:
       MT__NODE_INIT     from the directory, first: load the node from the
-                        database (LOADING) before anything else is handled.
+                        database (LOADING) before anything else is handled —
+                        unless a merge carrying both groups follows it.
       MT_NODE_REQ       register / heartbeat / labels / delete → a store
                         write (WRITING); get → answered from memory.
       MT_NODE_MERGE     a group learned from a reload or a peer: taken only
@@ -352,6 +353,8 @@ static bool handle(mt_actor_t *self, node_t *n, mt_msg_t *msg)
 {
     switch (msg->type) {
     case MT__NODE_INIT:
+        if (!*(bool *) mt_msg_data(msg))
+            return false;           /* the merge behind it carries the node */
         n->state = LOADING;
         n->corr = mt_ask(self, mt_store_reader(n->cfg->store), mt_store_msg_load(n->id),
                          (uint32_t) n->cfg->store_timeout_ms);

@@ -15,6 +15,7 @@
 #include "mt_scan_window.h"
 #include "nodes_internal.h"
 
+#include <czmq.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +71,7 @@ static void scanned(mt_actor_t *self, reload_t *r, mt_msg_t *msg)
 {
     mt_store_scanned_t *s = mt_msg_data(msg);
     if (s->err != MT_OK) {
+        zsys_warning("reload: the scan failed: %s: %s", mt_err_code(s->err), s->message);
         finish_pass(self, r, s->err, 0);
         return;
     }

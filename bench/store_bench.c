@@ -1416,17 +1416,17 @@ static pass_t reload_pass(mt_runtime_t *rt, mt_nodes_t *nodes)
     memcpy(&p.nrows, (char *) mt_msg_data(reply) + sizeof err, sizeof p.nrows);
     mt_msg_free(reply);
     if (err != MT_OK) {
-        /*  RELOADED carries no message: ask the reader for the same kind of
-            scan directly, to tell what went wrong. */
+        /*  RELOADED carries no message: ask the reader for an incremental
+            scan directly, to see whether the failure persists. */
         mt_msg_t *scan = NULL;
-        if (mt_ask_wait(rt, mt_store_reader(g_store), mt_store_msg_scan(1, false), ASK_MS, &scan)
+        if (mt_ask_wait(rt, mt_store_reader(g_store), mt_store_msg_scan(0, false), ASK_MS, &scan)
             == MT_OK) {
             mt_store_scanned_t *sc = mt_msg_data(scan);
-            note("reload failed; a direct incremental scan now gives %s: %s (%u rows)",
-                 mt_err_code(sc->err), sc->message, sc->nrows);
+            note("reload failed; a direct incremental scan right after: err=%d %s (%u rows)",
+                 sc->err, sc->err ? sc->message : "ok", sc->nrows);
             mt_msg_free(scan);
         }
-        die("reload: %s", mt_err_code(err));
+        die("reload: err=%d (%s: %s)", err, mt_err_code(err), mt_strerror(err));
     }
     if (mt_ask_wait(rt, mt_nodes_directory(nodes), mt_node_req_list(false, NULL, "", 1), ASK_MS,
                     &reply) != MT_OK)

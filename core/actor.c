@@ -165,7 +165,9 @@ static void deliver(mt_actor_t *a, mt_msg_t *msg)
         return;
     }
     /*  Only an actor that asked filters answers: a probe takes any. */
-    if ((msg->flags & MT__F_REPLY) && a->asks && !mt__ask_complete(a, msg)) {
+    if ((msg->flags & MT__F_REPLY)
+        && (atomic_load_explicit(&a->flags, memory_order_relaxed) & MT__A_ASKED)
+        && !mt__ask_complete(a, msg)) {
         mt__msg_drop(a->rt, msg);      /* answer to an ask that timed out */
         return;
     }

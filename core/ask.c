@@ -80,8 +80,10 @@ static mt_timer_t *table_take(mt__asks_t *t, uint64_t corr)
 uint64_t mt_ask(mt_actor_t *self, mt_actor_t *to, mt_msg_t *req, uint32_t timeout_ms)
 {
     uint64_t corr = atomic_fetch_add_explicit(&self->rt->next_corr, 1, memory_order_relaxed) + 1;
-    if (!self->asks)
+    if (!self->asks) {
         self->asks = mt__pool_calloc(sizeof(mt__asks_t));
+        atomic_fetch_or_explicit(&self->flags, MT__A_ASKED, memory_order_relaxed);
+    }
     mt_timer_t *timer = mt_timer_new(self->rt);
     mt_msg_t *timeout = mt_msg_new(MT_MSG_TIMEOUT, 0);
     timeout->corr = corr;
@@ -101,6 +103,10 @@ bool mt__ask_complete(mt_actor_t *a, mt_msg_t *msg)
     mt_timer_t *timer = table_take(a->asks, msg->corr);
     if (!timer)
         return false;
+    /*  Most actors ask one thing at a time: an empty table is freed rather
+        than kept (144 bytes on each of 100,000 node actors). */
+    if (a->asks->len == 0)
+        mt__asks_free(a);
     /*  The timeout being handled is this very message: it was claimed
         already, cancel finds nothing; for a reply it stops the timeout. */
     mt_timer_destroy(&timer);

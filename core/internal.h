@@ -71,6 +71,7 @@ enum {
     MT__A_DEAD = 1u << 0,       /* terminated: sends are dropped */
     MT__A_STOPPING = 1u << 1,   /* owner only: stop after this message */
     MT__A_NAMED = 1u << 2,      /* has (had) a registered name */
+    MT__A_ASKED = 1u << 3,      /* has asked: answers are matched to its asks */
 };
 
 struct mt_actor {

@@ -19,6 +19,7 @@ static void oom(void)
 const char *mt_err_code(int err)
 {
     switch (err) {
+    case MT_OK: return "ok";
     case MT_EBADREQ: return "bad_request";
     case MT_EUNKNOWNOP: return "unknown_op";
     case MT_ENOTFOUND: case MT_ENOENT: return "not_found";
