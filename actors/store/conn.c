@@ -405,8 +405,14 @@ int mt_rows_next(mt_conn_t *c, mt_rows_t *r)
 void mt_rows_close(mt_rows_t *r)
 {
     /*  The statement may be gone with a lost connection (closed there). */
-    if (r->st && r->c->stmts[r->id] == r->st)
+    if (r->st && r->c->stmts[r->id] == r->st) {
         mysql_stmt_free_result(r->st);
+        /*  Connector/C 3.3 keeps a stored result whose rows were all read
+            (≈1 KB per node after a full scan) until the next execution:
+            reset releases it now. */
+        if (r->ncols)
+            mysql_stmt_reset(r->st);
+    }
     for (unsigned i = 0; r->cols && i < r->ncols; i++)
         free(r->cols[i].buf);
     free(r->cols);
