@@ -41,6 +41,8 @@ typedef struct {
     mt_node_status_t *status;
     int64_t deleted_revision;       /* revision of the last delete seen */
     mt_timer_t *health;             /* armed while a ready node is healthy */
+    bool health_armed;
+    int64_t health_deadline;        /* wall ms the armed timer is for */
     state_t state;
     bool healthy;
     uint64_t corr;                  /* the store request in flight */
@@ -123,23 +125,33 @@ static void reply_view(node_t *n, mt_msg_t *req)
 }
 
 /*  Health turns false exactly when the last heartbeat gets too old: a timer
-    for that moment, not a poll. */
+    for that moment, not a poll. A heartbeat only moves that moment later,
+    so a timer already armed is left alone (no heap operation per
+    heartbeat): when it fires early it finds the node still healthy and is
+    armed again for the time that is left. */
 static void arm_health(mt_actor_t *self, node_t *n)
 {
     if (!n->status || !n->status->ready) {
-        if (n->health)
+        if (n->health_armed)
             mt_timer_cancel(n->health);
+        n->health_armed = false;
         return;
     }
     int64_t left = n->status->heartbeat_at + n->cfg->health_timeout_ms - mt_wall_ms();
     if (left < 0) {
-        if (n->health)
+        if (n->health_armed)
             mt_timer_cancel(n->health);
+        n->health_armed = false;
         return;
     }
+    int64_t deadline = n->status->heartbeat_at + n->cfg->health_timeout_ms;
+    if (n->health_armed && deadline >= n->health_deadline)
+        return;                 /* fires no later than needed; re-armed then */
     if (!n->health)
         n->health = mt_timer_new(mt_actor_runtime(self));
     mt_timer_start(n->health, self, mt_msg_new(MT__NODE_HEALTH, 0), (uint64_t) left + 1);
+    n->health_armed = true;
+    n->health_deadline = deadline;
 }
 
 /* ---- merging ----------------------------------------------------------- */
@@ -376,11 +388,12 @@ static bool handle(mt_actor_t *self, node_t *n, mt_msg_t *msg)
             unstash(self, n);
         return false;
     case MT__NODE_HEALTH: {
+        n->health_armed = false;
         bool healthy = mt_node_healthy(n->status, mt_wall_ms(), n->cfg->health_timeout_ms);
         if (healthy != n->healthy)
             notify(n, MT_NODE_UPSERT, 0, false);
         else if (healthy)
-            arm_health(self, n);    /* the timer's clock ran a little ahead of the wall's */
+            arm_health(self, n);    /* a later heartbeat moved the moment */
         return false;
     }
     default:
