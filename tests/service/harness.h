@@ -52,7 +52,7 @@
 #include <sys/types.h>
 
 #define H_MAX_REPLICAS 10       /* in all clusters: a program's block is 20 ports */
-#define H_MAX_CLUSTERS 4
+#define H_MAX_CLUSTERS H_MAX_REPLICAS
 #define H_MAX_ARGS 24
 #define H_CALL_MS 15000         /* one request's reply */
 #define H_T 45000               /* something that must happen (sanitizer builds are slow) */
