@@ -22,7 +22,7 @@ typedef struct {
     int64_t refresh_interval_ms;    /* 0 = 15,000 */
     int64_t reload_interval_ms;     /* 0 = 5,000; < 0: none */
     uint32_t probe_timeout_ms;      /* per remote endpoint; 0 = 1,000 */
-    int probers;                    /* 0 = 2 */
+    int probers;                    /* pinned threads asking remotes; 0 = 4 */
     int64_t txn_max_ms;             /* 0 = MT_STORE_TXN_MAX_MS */
     int64_t store_timeout_ms;       /* 0 = 30,000 */
     mt_actor_t *listener;           /* MT_RC_CHANGED, or NULL */

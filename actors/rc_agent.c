@@ -122,9 +122,9 @@ static void start_probe(mt_actor_t *self, agent_t *a)
     if (a->probe_corr || !a->ref)
         return;                     /* one round at a time; waiters share it */
     a->probe_gen = a->gen;
+    uint32_t wait = a->cfg->probe_timeout_ms * (a->ref->nnodes + 2) + 1000;
     a->probe_corr = mt_ask(self, mt__rcs_prober(a->cfg, a->id),
-                           mt__rc_probe_new(a->ref->uuid, a->ref->hostname, a->ref),
-                           a->cfg->probe_timeout_ms * (a->ref->nnodes + 2) + 1000);
+                           mt__rc_probe_new(a->ref->uuid, a->ref->hostname, a->ref, wait), wait);
 }
 
 /*  Is our hostname still a live, answering member? If not, plan the write. */
@@ -346,7 +346,8 @@ static bool request(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
         a->inflight = msg;
         a->probe_gen = a->gen;
         a->probe_corr = mt_ask(self, mt__rcs_prober(a->cfg, a->id),
-                               mt__rc_probe_new(NULL, r->hostname, NULL),
+                               mt__rc_probe_new(NULL, r->hostname, NULL,
+                                                a->cfg->probe_timeout_ms + 1000),
                                a->cfg->probe_timeout_ms + 1000);
         return true;
     }
@@ -371,7 +372,8 @@ static bool request(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
             a->inflight = msg;
             a->probe_gen = a->gen;
             a->probe_corr = mt_ask(self, mt__rcs_prober(a->cfg, a->id),
-                                   mt__rc_probe_new(a->ref->uuid, r->hostname, NULL),
+                                   mt__rc_probe_new(a->ref->uuid, r->hostname, NULL,
+                                                    a->cfg->probe_timeout_ms + 1000),
                                    a->cfg->probe_timeout_ms + 1000);
             return true;
         }

@@ -2,15 +2,20 @@
 
     Messages handled:
       MT__RC_PROBE   try the endpoints in order (the stored hostname first,
-                     then the cached node list) until one answers; check
-                     the uuid; answer MT__RC_PROBED with the remote's live
-                     members, sorted, and whether the hostname itself
-                     answered.
+                     then the cached node list) until one answers *for the
+                     expected cluster*: an endpoint that now belongs to
+                     another cluster counts as not answering, so the node
+                     list still gives the live members and the hostname gets
+                     replaced. Answer MT__RC_PROBED (to the agent that asked)
+                     with the remote's live members, sorted, and whether the
+                     hostname itself answered; then tell the dispatcher it is
+                     free (rc_dispatch.c). A probe whose asker has given up
+                     is not run.
 
-    A zmq call blocks, so probers are pinned actors (a small pool: one slow
-    remote does not hold every refresh). A client per endpoint is kept for
-    the next round; one that timed out is dropped, so messages queued to a
-    dead peer do not pile up. */
+    A zmq call blocks, so probers are pinned actors, and probes go to
+    whichever is free (rc_dispatch.c). A client
+    per endpoint is kept for the next round; one that timed out is dropped,
+    so messages queued to a dead peer do not pile up. */
 #include "mt_client.h"
 #include "rcs_internal.h"
 
@@ -20,6 +25,8 @@
 
 typedef struct {
     uint32_t timeout_ms;
+    int index;
+    mt_actor_t *dispatcher;
     zhashx_t *clients;              /* endpoint → mt_client_t */
 } prober_t;
 
@@ -99,42 +106,65 @@ static mt_msg_t *answer(const mt__rc_probe_t *req, const mt_reply_t *reply, bool
     return m;
 }
 
-static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
+static mt_msg_t *failure(int err, const char *fmt, uint32_t n)
 {
-    prober_t *p = state;
-    if (msg->type != MT__RC_PROBE)
-        return;
-    const mt__rc_probe_t *req = mt_msg_data(msg);
+    mt_msg_t *out = probed_new(0);
+    mt__rc_probed_t *o = mt_msg_data(out);
+    o->err = err;
+    snprintf(o->message, sizeof o->message, fmt, n);
+    return out;
+}
+
+static mt_msg_t *probe(prober_t *p, const mt__rc_probe_t *req)
+{
+    uint32_t other_cluster = 0;
     for (uint32_t i = 0; i < req->n; i++) {
+        if (mt_now_ms() >= req->deadline_ms)
+            break;                  /* the asker has given up */
         mt_reply_t reply;
         if (ask(p, req->endpoints[i], &reply) != MT_OK)
             continue;
         mt_msg_t *out = answer(req, &reply, i == 0);
         mt_reply_free(&reply);
-        mt_reply(msg, out);
-        return;
+        mt__rc_probed_t *o = mt_msg_data(out);
+        if (o->err != MT_ECONFLICT)
+            return out;
+        mt_msg_free(out);           /* moved to another cluster: go on */
+        other_cluster++;
     }
-    mt_msg_t *out = probed_new(0);
-    mt__rc_probed_t *o = mt_msg_data(out);
-    o->err = MT_EUNAVAIL;
-    snprintf(o->message, sizeof o->message, "no endpoint of the remote cluster answered (%u tried)",
-             req->n);
-    mt_reply(msg, out);
+    if (other_cluster)
+        return failure(MT_ECONFLICT, "the endpoint belongs to another cluster (%u tried)", req->n);
+    return failure(MT_EUNAVAIL, "no endpoint of the remote cluster answered (%u tried)", req->n);
+}
+
+static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
+{
+    prober_t *p = state;
+    if (msg->type != MT__RC_PROBE)
+        return;
+    mt_reply(msg, probe(p, mt_msg_data(msg)));
+    mt_msg_t *idle = mt_msg_new(MT__RC_IDLE, sizeof(int));
+    *(int *) mt_msg_data(idle) = p->index;
+    mt_send(p->dispatcher, idle);
 }
 
 static void destroy(void *state)
 {
     prober_t *p = state;
     zhashx_destroy(&p->clients);
+    mt_actor_unref(&p->dispatcher);
     free(p);
 }
 
-mt_actor_t *mt__rc_prober_spawn(mt_runtime_t *rt, uint32_t timeout_ms)
+mt_actor_t *mt__rc_prober_spawn(mt_runtime_t *rt, uint32_t timeout_ms, int index,
+                                mt_actor_t *dispatcher)
 {
     prober_t *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
     p->timeout_ms = timeout_ms;
+    p->index = index;
+    p->dispatcher = mt_actor_ref(dispatcher);
     p->clients = zhashx_new();
     zhashx_set_destructor(p->clients, client_free);
     mt_spawn_opts_t o = { .behaviour = behaviour, .state = p, .destroy = destroy, .pinned = true };
@@ -144,7 +174,8 @@ mt_actor_t *mt__rc_prober_spawn(mt_runtime_t *rt, uint32_t timeout_ms)
     return a;
 }
 
-mt_msg_t *mt__rc_probe_new(const char *uuid, const char *hostname, const mt_rc_t *ref)
+mt_msg_t *mt__rc_probe_new(const char *uuid, const char *hostname, const mt_rc_t *ref,
+                           uint64_t wait_ms)
 {
     uint32_t n = 1;
     for (uint32_t i = 0; ref && i < ref->nnodes; i++)
@@ -152,9 +183,11 @@ mt_msg_t *mt__rc_probe_new(const char *uuid, const char *hostname, const mt_rc_t
     mt_msg_t *m = mt_msg_new(MT__RC_PROBE, sizeof(mt__rc_probe_t) + n * MT_ENDPOINT_MAX);
     mt__rc_probe_t *p = mt_msg_data(m);
     snprintf(p->uuid, sizeof p->uuid, "%s", uuid ? uuid : "");
+    p->deadline_ms = mt_now_ms() + wait_ms;
     snprintf(p->endpoints[p->n++], MT_ENDPOINT_MAX, "%s", hostname);
     for (uint32_t i = 0; ref && i < ref->nnodes; i++)
         if (strcmp(ref->node_list[i], hostname) != 0)
             snprintf(p->endpoints[p->n++], MT_ENDPOINT_MAX, "%s", ref->node_list[i]);
     return m;
 }
+

@@ -26,6 +26,7 @@ void mt__rcs_cfg_unref(mt__rcs_cfg_t **cfg_p)
     for (int i = 0; i < cfg->nprobers; i++)
         mt_actor_unref(&cfg->probers[i]);
     free(cfg->probers);
+    mt_actor_unref(&cfg->dispatcher);
     mt_actor_unref(&cfg->registry);
     mt_actor_unref(&cfg->listener);
     free(cfg);
@@ -33,10 +34,8 @@ void mt__rcs_cfg_unref(mt__rcs_cfg_t **cfg_p)
 
 mt_actor_t *mt__rcs_prober(mt__rcs_cfg_t *cfg, const char *id)
 {
-    uint32_t h = 2166136261u;
-    for (const char *p = id; *p; p++)
-        h = (h ^ (uint8_t) *p) * 16777619u;
-    return cfg->probers[h % (uint32_t) cfg->nprobers];
+    (void) id;
+    return cfg->dispatcher;
 }
 
 mt_rcs_t *mt_rcs_new(mt_runtime_t *rt, const mt_rcs_opts_t *opts)
@@ -60,10 +59,13 @@ mt_rcs_t *mt_rcs_new(mt_runtime_t *rt, const mt_rcs_opts_t *opts)
     cfg->txn_max_ms = opts->txn_max_ms > 0 ? opts->txn_max_ms : MT_STORE_TXN_MAX_MS;
     cfg->store_timeout_ms = opts->store_timeout_ms > 0 ? opts->store_timeout_ms : 30000;
     cfg->listener = opts->listener ? mt_actor_ref(opts->listener) : NULL;
-    cfg->nprobers = opts->probers > 0 ? opts->probers : 2;
+    cfg->nprobers = opts->probers > 0 ? opts->probers : 4;
     cfg->probers = calloc((size_t) cfg->nprobers, sizeof *cfg->probers);
-    for (int i = 0; cfg->probers && i < cfg->nprobers; i++)
-        if (!(cfg->probers[i] = mt__rc_prober_spawn(rt, cfg->probe_timeout_ms)))
+    if (!cfg->probers || !(cfg->dispatcher = mt__rc_dispatcher_spawn(rt, cfg)))
+        goto fail;
+    for (int i = 0; i < cfg->nprobers; i++)
+        if (!(cfg->probers[i] = mt__rc_prober_spawn(rt, cfg->probe_timeout_ms, i,
+                                                    cfg->dispatcher)))
             goto fail;
     if (!cfg->probers || !(cfg->registry = mt__rc_registry_spawn(rt, cfg)))
         goto fail;
@@ -85,6 +87,8 @@ void mt_rcs_destroy(mt_rcs_t **rcs_p)
     for (int i = 0; cfg->probers && i < cfg->nprobers; i++)
         if (cfg->probers[i])
             mt_stop(cfg->probers[i], 0);
+    if (cfg->dispatcher)
+        mt_stop(cfg->dispatcher, 0);
     mt__rcs_cfg_unref(&rcs->cfg);
     free(rcs);
 }

@@ -16,12 +16,14 @@ enum {
     MT__RC_WRITE,                       /* agent's hostname-writer timer */
     MT__RC_RELOAD,                      /* registry's reload timer */
     MT__RC_INIT,                        /* registry → new agent: what it starts from */
+    MT__RC_IDLE,                        /* prober → dispatcher: int its index */
 };
 
 #define MT__RC_ENDPOINTS_MAX (MT_RC_NODES_MAX + 1)
 
 typedef struct {
     char uuid[MT_RC_ID_MAX + 1];        /* expected; "" = learn it (rc.add) */
+    uint64_t deadline_ms;               /* mt_now_ms after which nobody waits */
     uint32_t n;
     char endpoints[][MT_ENDPOINT_MAX];  /* the hostname first, then the cached list */
 } mt__rc_probe_t;
@@ -44,6 +46,7 @@ typedef struct {
     mt_actor_t *registry;
     mt_actor_t **probers;
     int nprobers;
+    mt_actor_t *dispatcher;             /* hands probes to idle probers */
     mt_actor_t *listener;
     _Atomic uint64_t refreshes, hostname_writes, hostname_cancelled;
 } mt__rcs_cfg_t;
@@ -60,9 +63,12 @@ typedef struct {
 
 mt_actor_t *mt__rc_agent_spawn(mt_runtime_t *rt, mt__rcs_cfg_t *cfg, const char *id);
 mt_actor_t *mt__rc_registry_spawn(mt_runtime_t *rt, mt__rcs_cfg_t *cfg);
-mt_actor_t *mt__rc_prober_spawn(mt_runtime_t *rt, uint32_t timeout_ms);
-mt_msg_t *mt__rc_probe_new(const char *uuid, const char *hostname, const mt_rc_t *ref);
-/*  A prober for this agent's id (spreads agents over the pool). */
+mt_actor_t *mt__rc_prober_spawn(mt_runtime_t *rt, uint32_t timeout_ms, int index,
+                                mt_actor_t *dispatcher);
+mt_actor_t *mt__rc_dispatcher_spawn(mt_runtime_t *rt, mt__rcs_cfg_t *cfg);
+mt_msg_t *mt__rc_probe_new(const char *uuid, const char *hostname, const mt_rc_t *ref,
+                           uint64_t wait_ms);
+/*  Where agents send probes: the dispatcher. */
 mt_actor_t *mt__rcs_prober(mt__rcs_cfg_t *cfg, const char *id);
 
 #endif
