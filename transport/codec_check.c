@@ -255,24 +255,22 @@ bool mt__codec_peek_rid(const void *body, size_t size, uint64_t *rid)
         n = be(p, h.lenbytes);
         p += h.lenbytes;
     }
+    /*  As the full decode: the last "rid" wins, and only an unsigned
+        integer is a rid. */
+    bool found = false;
     for (uint64_t i = 0; i < n && p < end; i++) {
         bool is_rid = end - p >= 4 && p[0] == 0xa3 && memcmp(p + 1, "rid", 3) == 0;
-        p = skip(p, end, 1);
-        if (!p)
+        if (!(p = skip(p, end, 1)) || p >= end)
             return false;
         if (is_rid) {
-            if (p >= end)
-                return false;
             uint8_t t = *p;
-            if (t <= 0x7f) { *rid = t; return true; }
-            int bytes = t == 0xcc ? 1 : t == 0xcd ? 2 : t == 0xce ? 4 : t == 0xcf ? 8 : 0;
-            if (!bytes || end - p < 1 + bytes)
-                return false;
-            *rid = be(p + 1, bytes);
-            return true;
+            int bytes = t <= 0x7f ? 0 : t == 0xcc ? 1 : t == 0xcd ? 2 : t == 0xce ? 4 : t == 0xcf ? 8 : -1;
+            found = bytes >= 0 && end - p >= 1 + bytes;
+            if (found)
+                *rid = bytes ? be(p + 1, bytes) : t;
         }
-        if (!(p = skip(p, end, 1)))     /* the value of another key */
+        if (!(p = skip(p, end, 1)))     /* the value */
             return false;
     }
-    return false;
+    return found;
 }
