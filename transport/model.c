@@ -5,6 +5,8 @@
     anyone else's memory. */
 #include "mt_model.h"
 
+#include "block.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,17 +215,15 @@ mt_node_reg_t *mt_node_reg_build(const mt_node_reg_t *t)
 mt_node_reg_t *mt_node_reg_ref(mt_node_reg_t *reg)
 {
     if (reg)
-        atomic_fetch_add_explicit(&reg->refs, 1, memory_order_relaxed);
+        mt__block_hold(&reg->refs);
     return reg;
 }
 
 void mt_node_reg_unref(mt_node_reg_t **reg_p)
 {
     mt_node_reg_t *reg = *reg_p;
-    if (!reg)
-        return;
     *reg_p = NULL;
-    if (atomic_fetch_sub_explicit(&reg->refs, 1, memory_order_acq_rel) == 1)
+    if (reg && mt__block_release(&reg->refs))
         free(reg);
 }
 
@@ -279,17 +279,15 @@ mt_node_status_t *mt_node_status_build(const mt_node_status_t *t)
 mt_node_status_t *mt_node_status_ref(mt_node_status_t *st)
 {
     if (st)
-        atomic_fetch_add_explicit(&st->refs, 1, memory_order_relaxed);
+        mt__block_hold(&st->refs);
     return st;
 }
 
 void mt_node_status_unref(mt_node_status_t **st_p)
 {
     mt_node_status_t *st = *st_p;
-    if (!st)
-        return;
     *st_p = NULL;
-    if (atomic_fetch_sub_explicit(&st->refs, 1, memory_order_acq_rel) == 1)
+    if (st && mt__block_release(&st->refs))
         free(st);
 }
 

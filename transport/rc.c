@@ -2,6 +2,8 @@
     constructors and drop callbacks of its messages. */
 #include "mt_rc.h"
 
+#include "block.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,22 +63,20 @@ mt_rc_t *mt_rc_build(const mt_rc_t *t)
 mt_rc_t *mt_rc_ref(mt_rc_t *rc)
 {
     if (rc)
-        atomic_fetch_add_explicit(&rc->refs, 1, memory_order_relaxed);
+        mt__block_hold(&rc->refs);
     return rc;
 }
 
 void mt_rc_unref(mt_rc_t **rc_p)
 {
     mt_rc_t *rc = *rc_p;
-    if (!rc)
-        return;
     *rc_p = NULL;
-    if (atomic_fetch_sub_explicit(&rc->refs, 1, memory_order_acq_rel) == 1) {
-        /*  Wipe a password before the memory goes back to malloc. */
-        if (rc->password)
-            memset((char *) rc->password, 0, strlen(rc->password));
-        free(rc);
-    }
+    if (!rc || !mt__block_release(&rc->refs))
+        return;
+    /*  Wipe a password before the memory goes back to malloc. */
+    if (rc->password)
+        memset((char *) rc->password, 0, strlen(rc->password));
+    free(rc);
 }
 
 mt_rc_t *mt_rc_without_password(const mt_rc_t *rc)

@@ -6,6 +6,7 @@
     (bad_request) rather than truncated into another node's id. */
 #include "store_internal.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,43 +285,45 @@ int mt_store__check(mt_msg_t *msg, char *why, size_t whylen)
     return id ? mt_node_id_check(id, why, whylen) : MT_OK;
 }
 
+/*  Every answer begins with `int err; char message[200];` (checked below),
+    so one table says which answer type, size and drop each request gets. */
+#define SAME_HEAD(T)                                                             \
+    _Static_assert(offsetof(T, err) == 0 && offsetof(T, message) == sizeof(int)  \
+                   && sizeof(((T *) 0)->message) == 200, #T " starts err, message")
+SAME_HEAD(mt_store_done_t);
+SAME_HEAD(mt_store_loaded_t);
+SAME_HEAD(mt_store_scanned_t);
+SAME_HEAD(mt_store_rc_scanned_t);
+SAME_HEAD(mt_store_replicas_t);
+
+static const struct {
+    uint16_t request, answer;
+    size_t size;
+    void (*drop)(mt_msg_t *);
+} s_answers[] = {
+    { MT_STORE_NODE_LOAD, MT_STORE_LOADED, sizeof(mt_store_loaded_t), mt_store__loaded_drop },
+    { MT_STORE_SCAN, MT_STORE_SCANNED, sizeof(mt_store_scanned_t), mt_store__scanned_drop },
+    { MT_STORE_RC_SCAN, MT_STORE_RC_SCANNED, sizeof(mt_store_rc_scanned_t),
+      mt_store__rc_scanned_drop },
+    { MT_STORE_REPLICA_BEAT, MT_STORE_REPLICAS, sizeof(mt_store_replicas_t),
+      mt_store__replicas_drop },
+};
+
 /*  An error answer of the right type for any request. */
 void mt_store__reply_error(mt_msg_t *req, int err, const char *message)
 {
     if (!message)
         message = mt_strerror(err);
-    if (req->type == MT_STORE_NODE_LOAD) {
-        mt_msg_t *r = mt_msg_new(MT_STORE_LOADED, sizeof(mt_store_loaded_t));
-        mt_store_loaded_t *l = mt_msg_data(r);
-        l->err = err;
-        snprintf(l->message, sizeof l->message, "%.199s", message);
-        r->drop = mt_store__loaded_drop;
+    for (size_t i = 0; i < sizeof s_answers / sizeof s_answers[0]; i++) {
+        if (s_answers[i].request != req->type)
+            continue;
+        mt_msg_t *r = mt_msg_new(s_answers[i].answer, s_answers[i].size);
+        char *data = mt_msg_data(r);
+        memcpy(data, &err, sizeof err);
+        snprintf(data + sizeof(int), 200, "%.199s", message);
+        r->drop = s_answers[i].drop;
         mt_reply(req, r);
+        return;
     }
-    else if (req->type == MT_STORE_SCAN) {
-        mt_msg_t *r = mt_msg_new(MT_STORE_SCANNED, sizeof(mt_store_scanned_t));
-        mt_store_scanned_t *s = mt_msg_data(r);
-        s->err = err;
-        snprintf(s->message, sizeof s->message, "%.199s", message);
-        r->drop = mt_store__scanned_drop;
-        mt_reply(req, r);
-    }
-    else if (req->type == MT_STORE_RC_SCAN) {
-        mt_msg_t *r = mt_msg_new(MT_STORE_RC_SCANNED, sizeof(mt_store_rc_scanned_t));
-        mt_store_rc_scanned_t *s = mt_msg_data(r);
-        s->err = err;
-        snprintf(s->message, sizeof s->message, "%.199s", message);
-        r->drop = mt_store__rc_scanned_drop;
-        mt_reply(req, r);
-    }
-    else if (req->type == MT_STORE_REPLICA_BEAT) {
-        mt_msg_t *r = mt_msg_new(MT_STORE_REPLICAS, sizeof(mt_store_replicas_t));
-        mt_store_replicas_t *l = mt_msg_data(r);
-        l->err = err;
-        snprintf(l->message, sizeof l->message, "%.199s", message);
-        r->drop = mt_store__replicas_drop;
-        mt_reply(req, r);
-    }
-    else
-        mt_store__reply_done(req, err, message, 0, NULL);
+    mt_store__reply_done(req, err, message, 0, NULL);
 }

@@ -73,13 +73,15 @@ START_TEST(unavailable_then_back_nothing_lost)
     mt_msg_free(r);
 
     server("stop");
-    uint64_t t0 = mt_now_ms();
-    int err = nt_err(rt, A, mt_node_req_heartbeat("d1", nt_status(true, 6000, "during")));
-    uint64_t took = mt_now_ms() - t0;
+    /*  The store answers `unavailable` itself (its message says why); the
+        node's own ask timeout would say "did not answer in time". How fast
+        is the store_down test's and the benchmarks' business, not this. */
+    mt_msg_t *r0 = nt_call(rt, A, mt_node_req_heartbeat("d1", nt_status(true, 6000, "during")));
+    int err = mt_node_reply(r0)->err;
     ck_assert_msg(err == MT_EUNAVAIL, "heartbeat while down: %s", mt_err_code(err));
-    /*  Promptly: a correctness bound (far below the 5 s read timeout the
-        client would otherwise wait), not a speed measurement. */
-    ck_assert_msg(took < 4000, "unavailable after %llu ms", (unsigned long long) took);
+    ck_assert_msg(!strstr(mt_node_reply(r0)->message, "in time"),
+                  "answered by a timeout, not by the store: %s", mt_node_reply(r0)->message);
+    mt_msg_free(r0);
     ck_assert_int_eq(nt_err(rt, A, mt_node_req_register("d2", nt_reg("h", 1, labels, NULL))),
                      MT_EUNAVAIL);
     /*  Reads are served from memory, unchanged by the failed write. */
