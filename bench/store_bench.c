@@ -1310,7 +1310,7 @@ static void fill_check(mt_runtime_t *rt, mt_store_t *store)
     mt_msg_free(store_call(rt, mt_store_writer(store, a),
                            mt_store_msg_register(a, typical_reg(7, "standard"))));
     mt_msg_free(store_call(rt, mt_store_writer(store, a),
-                           mt_store_msg_status(a, typical_status(hb))));
+                           mt_store_msg_status(a, typical_status(hb), true)));
     filler_t f;
     filler_open(&f, 1);
     char ids[1][32] = { "check-raw" };
@@ -1526,7 +1526,7 @@ static int64_t change_nodes(mt_runtime_t *rt, mt_store_t *store, uint32_t first,
             m->corr = ++sent;
             mt_send(mt_store_writer(store, id), m);
         }
-        mt_msg_t *m = mt_store_msg_status(id, typical_status(hb));
+        mt_msg_t *m = mt_store_msg_status(id, typical_status(hb), true);
         m->from = mt_actor_ref(mt_probe_actor(probe));
         m->corr = ++sent;
         mt_send(mt_store_writer(store, id), m);

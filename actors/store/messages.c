@@ -75,12 +75,13 @@ static void status_drop(mt_msg_t *m)
     mt_node_status_unref(&p->status);
 }
 
-mt_msg_t *mt_store_msg_status(const char *id, mt_node_status_t *status)
+mt_msg_t *mt_store_msg_status(const char *id, mt_node_status_t *status, bool registered)
 {
     mt_msg_t *m = mt_msg_new(MT_STORE_NODE_STATUS, sizeof(mt_store_node_status_t));
     mt_store_node_status_t *p = mt_msg_data(m);
     copy_id(p->id, id);
     p->status = status;
+    p->registered = registered;
     m->drop = status_drop;
     return m;
 }

@@ -87,6 +87,7 @@ typedef struct {
 typedef struct {
     char id[MT_NODE_ID_MAX + 1];
     mt_node_status_t *status;
+    bool registered;                /* see mt_store_msg_status */
 } mt_store_node_status_t;
 
 typedef struct { char id[MT_NODE_ID_MAX + 1]; } mt_store_node_delete_t;
@@ -269,6 +270,10 @@ int mt_store_wait_ready(mt_store_t *store, int timeout_ms);
 typedef struct {
     uint64_t status_batches;        /* heartbeat transactions committed */
     uint64_t status_rows;           /* heartbeats committed in them */
+    uint64_t status_rechecks;       /* batches that had to lock the registrations
+                                       after all (a first heartbeat, a node
+                                       deleted elsewhere, a newer heartbeat
+                                       committed elsewhere first) */
     uint64_t statements;            /* statements executed, COMMITs included */
     uint64_t reconnects;            /* connections re-established after a loss */
     uint64_t rc_writes;             /* RC_ADD/SET/DEL committed */
@@ -281,7 +286,11 @@ void mt_store_stats(mt_store_t *store, mt_store_stats_t *out);
 mt_msg_t *mt_store_msg_register(const char *id, mt_node_reg_t *reg);
 mt_msg_t *mt_store_msg_labels(const char *id, mt_node_reg_t *set,
                               const char *const *remove, uint32_t nremove);
-mt_msg_t *mt_store_msg_status(const char *id, mt_node_status_t *status);
+/*  registered: the sender knows the node as registered (a node actor
+    holding its registration). The store then skips the registration lock
+    and falls back on it only when the stored rows disagree; the answer is
+    the same either way (MT_ENOTFOUND for a node not live in the database). */
+mt_msg_t *mt_store_msg_status(const char *id, mt_node_status_t *status, bool registered);
 mt_msg_t *mt_store_msg_delete(const char *id);
 mt_msg_t *mt_store_msg_load(const char *id);
 mt_msg_t *mt_store_msg_scan(int64_t after, bool full);

@@ -1,15 +1,20 @@
 /*  node_sql.c — node writes, each one transaction.
 
-    Every write follows the same order, on every replica:
+    Registration writes (node_reg.c) and checked heartbeats follow one
+    order on every replica:
       1. lock the node's registration row (SELECT … FOR UPDATE),
       2. draw its revision(s) from the sequence,
       3. write, 4. commit.
-    Because the row lock is taken before the draw, two transactions touching
-    one node draw in the order they commit: a node's stored revision only
-    grows, even with several replicas writing it. Batches lock their rows in
-    id order (IN lists are read in primary-key order), so two batches never
+    Because the row lock is taken before the draw, two such transactions on
+    one node draw in the order they commit. Batches lock their rows in id
+    order (IN lists are read in primary-key order), so two batches never
     deadlock each other; a deadlock or lock wait timeout from elsewhere is
     retried once, then answered MT_EUNAVAIL.
+
+    Heartbeats of nodes their sender knows as registered skip step 1 (see
+    status_fast). The status upsert is conditional on the revision (sql.c),
+    so a node's stored status revision only grows and an older heartbeat
+    never overwrites a newer one, whatever order the commits come in.
 
     Nothing half-written: any failure rolls the transaction back. */
 #include "store_internal.h"
@@ -114,11 +119,71 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
-static int status_once(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint32_t n,
-                       const enc_t *enc)
+/*  Upserts e[rows[0..m)] with revisions rev[0..m) in multi-row chunks;
+    padding repeats a chunk's last row. *all_updated: every real row came
+    back "updated" (2 affected rows) and every padding row "found, left
+    alone" (1: the connection has CLIENT_FOUND_ROWS, conn.c). A row can
+    only count 1 (inserted, or left alone as older) or 2, so the sum tells. */
+static int upsert(mt_conn_t *c, mt_scratch_t *s, const mt_status_entry_t *e, const enc_t *enc,
+                  const uint32_t *rows, uint32_t m, const int64_t *rev, bool *all_updated)
 {
-    /*  1. Lock the live registrations, sorted and unique. */
-    const char **ids = mt_sql_xmalloc(n * sizeof *ids);
+    int rc = MT_OK;
+    *all_updated = true;
+    for (uint32_t k = 0; rc == MT_OK && k < m;) {
+        unsigned take;
+        int v = mt_sql_chunk(m - k, &take);
+        mt_params_reset(&s->params);
+        for (unsigned j = 0; j < mt_sql_variants[v]; j++) {
+            uint32_t x = k + (j < take ? j : take - 1);
+            const mt_status_entry_t *en = &e[rows[x]];
+            const enc_t *js = &enc[rows[x]];
+            mt_params_cstr(&s->params, en->id);
+            mt_params_i64(&s->params, en->status->heartbeat_at);
+            mt_params_i64(&s->params, en->status->ready);
+            for (int f = 0; f < 3; f++)
+                mt_params_str(&s->params, s->json.data + js->off[f], js->len[f]);
+            mt_params_i64(&s->params, rev[x]);
+        }
+        rc = mt_conn_exec(c, SQL_STATUS_UPSERT + v, &s->params, NULL, NULL);
+        if (rc == MT_OK
+            && mt_conn_affected(c, SQL_STATUS_UPSERT + v) != 2 * take + (mt_sql_variants[v] - take))
+            *all_updated = false;
+        k += take;
+    }
+    return rc;
+}
+
+/*  Draws m revisions, upserts, commits; entries get their revisions. With
+    fast, a batch whose rows did not all update is left uncommitted and
+    *recheck set: the caller rolls it back. */
+static int write_rows(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, const enc_t *enc,
+                      const uint32_t *rows, uint32_t m, bool fast, bool *recheck)
+{
+    int64_t *rev = mt_sql_xmalloc((m ? m : 1) * sizeof *rev);
+    uint64_t drawn = mt_now_ms();
+    bool all_updated = true;
+    int rc = m ? mt_sql_draw(c, s, m, rev) : MT_OK;
+    if (rc == MT_OK)
+        rc = upsert(c, s, e, enc, rows, m, rev, &all_updated);
+    *recheck = fast && !all_updated;
+    if (rc == MT_OK && !*recheck)
+        rc = mt_sql_commit_by(c, drawn);
+    if (rc == MT_OK && !*recheck)
+        for (uint32_t x = 0; x < m; x++)
+            e[rows[x]].revision = rev[x];
+    free(rev);
+    return rc;
+}
+
+/*  The checked path: lock the live registrations (sorted, unique: batches
+    never deadlock each other), answer MT_ENOTFOUND for the others, then
+    draw in entry order and write. Rows left alone are fine here: the lock
+    orders us after every checked writer, and a fast writer that drew a
+    newer revision simply won. */
+static int status_checked(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint32_t n,
+                          const enc_t *enc)
+{
+    const char **ids = mt_sql_xmalloc((n ? n : 1) * sizeof *ids);
     uint32_t nids = 0;
     for (uint32_t i = 0; i < n; i++)
         if (e[i].err == MT_OK || e[i].err == MT_ENOTFOUND)
@@ -131,8 +196,6 @@ static int status_once(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint
     nids = u;
     bool *live = mt_sql_xmalloc((nids ? nids : 1) * sizeof *live);
     memset(live, 0, (nids ? nids : 1) * sizeof *live);
-    uint32_t *rows = mt_sql_xmalloc((n ? n : 1) * sizeof *rows);
-    int64_t *rev = mt_sql_xmalloc((n ? n : 1) * sizeof *rev);
     int rc = MT_OK;
     for (uint32_t k = 0; rc == MT_OK && k < nids;) {
         unsigned take;
@@ -155,9 +218,7 @@ static int status_once(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint
             rc = MT_EINTERNAL;
         k += take;
     }
-
-    /*  2. Unknown or deleted nodes: not found. The rest draw in order. */
-    uint32_t m = 0;
+    uint32_t *rows = mt_sql_xmalloc((n ? n : 1) * sizeof *rows), m = 0;
     for (uint32_t i = 0; rc == MT_OK && i < n; i++) {
         if (e[i].err != MT_OK && e[i].err != MT_ENOTFOUND)
             continue;
@@ -166,50 +227,78 @@ static int status_once(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint
         if (e[i].err == MT_OK)
             rows[m++] = i;
     }
-    uint64_t drawn = mt_now_ms();
-    if (rc == MT_OK && m)
-        rc = mt_sql_draw(c, s, m, rev);
-
-    /*  3. Multi-row upserts; padding repeats the chunk's last row. */
-    for (uint32_t k = 0; rc == MT_OK && k < m;) {
-        unsigned take;
-        int v = mt_sql_chunk(m - k, &take);
-        mt_params_reset(&s->params);
-        for (unsigned j = 0; j < mt_sql_variants[v]; j++) {
-            uint32_t x = k + (j < take ? j : take - 1);
-            mt_status_entry_t *en = &e[rows[x]];
-            const enc_t *js = &enc[rows[x]];
-            mt_params_cstr(&s->params, en->id);
-            mt_params_i64(&s->params, en->status->heartbeat_at);
-            mt_params_i64(&s->params, en->status->ready);
-            for (int f = 0; f < 3; f++)
-                mt_params_str(&s->params, s->json.data + js->off[f], js->len[f]);
-            mt_params_i64(&s->params, rev[x]);
-        }
-        rc = mt_conn_exec(c, SQL_STATUS_UPSERT + v, &s->params, NULL, NULL);
-        k += take;
-    }
+    bool recheck;
     if (rc == MT_OK)
-        rc = mt_sql_commit_by(c, drawn);
-    if (rc == MT_OK)
-        for (uint32_t x = 0; x < m; x++)
-            e[rows[x]].revision = rev[x];
+        rc = write_rows(c, s, e, enc, rows, m, false, &recheck);
     free(ids);
     free(live);
     free(rows);
-    free(rev);
+    return rc;
+}
+typedef struct { const char *id; uint32_t i; } ord_t;
+
+static int cmp_ord(const void *a, const void *b)
+{
+    const ord_t *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/*  The fast path, for batches whose every sender knows its node as
+    registered (node actors send heartbeats for registered nodes only). It
+    takes no lock on the registrations — a fifth of a heartbeat's cost in
+    the database — and trusts the row counts instead: every row must come
+    back updated. A row inserted (the node's first heartbeat, or its
+    registration deleted since: a delete removes the status row under the
+    registration's lock, so a heartbeat after it inserts) or left alone (a
+    newer heartbeat from another replica committed first) sets *recheck
+    and nothing is committed. Rows go in id order, so two fast batches
+    lock status rows in one order and never deadlock each other. */
+static int status_fast(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint32_t n,
+                       const enc_t *enc, bool *recheck)
+{
+    ord_t *ord = mt_sql_xmalloc((n ? n : 1) * sizeof *ord);
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (e[i].err == MT_OK)
+            ord[m++] = (ord_t) { e[i].id, i };
+    qsort(ord, m, sizeof *ord, cmp_ord);
+    uint32_t *rows = mt_sql_xmalloc((m ? m : 1) * sizeof *rows);
+    for (uint32_t x = 0; x < m; x++)
+        rows[x] = ord[x].i;
+    int rc = write_rows(c, s, e, enc, rows, m, true, recheck);
+    free(ord);
+    free(rows);
     return rc;
 }
 
-int mt_sql_status_batch(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint32_t n)
+/*  One attempt: the fast path if every entry allows it, then — if it
+    found a row it cannot vouch for — the checked path in a new
+    transaction. */
+static int status_once(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint32_t n,
+                       const enc_t *enc, bool fast, bool *rechecked)
+{
+    if (fast) {
+        int rc = status_fast(c, s, e, n, enc, rechecked);
+        if (rc != MT_OK || !*rechecked)
+            return rc;
+        mt_conn_rollback(c);
+    }
+    return status_checked(c, s, e, n, enc);
+}
+
+int mt_sql_status_batch(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint32_t n,
+                        bool *rechecked)
 {
     /*  Encode before the transaction begins: it stays short. */
     enc_t *enc = mt_sql_xmalloc((n ? n : 1) * sizeof *enc);
+    bool fast = true;
     mt_json_buf_reset(&s->json);
     for (uint32_t i = 0; i < n; i++) {
         const mt_node_status_t *st = e[i].status;
         e[i].err = MT_OK;
         e[i].revision = 0;
+        fast = fast && e[i].registered;
         size_t start = s->json.len;
         int bad_json = 0;
         enc[i].off[0] = s->json.len;
@@ -226,8 +315,11 @@ int mt_sql_status_batch(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uin
         }
     }
     int rc, attempt = 0;
+    *rechecked = false;
     do {
-        rc = status_once(c, s, e, n, enc);
+        bool again = false;
+        rc = status_once(c, s, e, n, enc, fast && attempt == 0, &again);
+        *rechecked = *rechecked || again;
     } while (mt_sql_retry(c, rc, &attempt));
     free(enc);
     return rc;

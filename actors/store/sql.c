@@ -101,6 +101,13 @@ static const char *fixed[SQL_COUNT] = {
         " ORDER BY name COLLATE utf8mb4_nopad_bin, id",
 };
 
+/*  The status upsert keeps the newest revision whatever the commit order:
+    every column is taken only from a newer row, and status_revision is
+    assigned last because MariaDB evaluates the assignments left to right
+    (a column assigned earlier reads as its new value). A row left alone
+    counts as "found, unchanged" (node_sql.c relies on the counts). */
+#define NEWER "VALUES(status_revision) > status_revision"
+
 static char *generated[SQL_COUNT];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -132,10 +139,13 @@ static void generate(void)
             ") FOR UPDATE");
         generated[SQL_STATUS_UPSERT + v] = repeat(
             "INSERT INTO node_status (" STATUS_COLS ") VALUES ", "(?,?,?,?,?,?,?)", n,
-            " ON DUPLICATE KEY UPDATE heartbeat_at = VALUES(heartbeat_at),"
-            " ready = VALUES(ready), conditions = VALUES(conditions), images = VALUES(images),"
-            " local_templates = VALUES(local_templates),"
-            " status_revision = VALUES(status_revision)");
+            " ON DUPLICATE KEY UPDATE"
+            " heartbeat_at = IF(" NEWER ", VALUES(heartbeat_at), heartbeat_at),"
+            " ready = IF(" NEWER ", VALUES(ready), ready),"
+            " conditions = IF(" NEWER ", VALUES(conditions), conditions),"
+            " images = IF(" NEWER ", VALUES(images), images),"
+            " local_templates = IF(" NEWER ", VALUES(local_templates), local_templates),"
+            " status_revision = GREATEST(status_revision, VALUES(status_revision))");
         generated[SQL_VERS_INSERT + v] = repeat(
             "INSERT INTO node_component_versions (node_id, component, version) VALUES ",
             "(?,?,?)", n, " ON DUPLICATE KEY UPDATE version = VALUES(version)");

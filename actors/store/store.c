@@ -56,7 +56,7 @@ struct mt_store {
     int nwriters, nactors, batch_max, reconnect_ms;
     mt_actor_t **actors;            /* writers, the reader, the members actor */
     _Atomic int *ready;             /* per actor: connected, schema current */
-    _Atomic uint64_t batches, rows, statements, reconnects, rc_writes, rc_conflicts;
+    _Atomic uint64_t batches, rows, rechecks, statements, reconnects, rc_writes, rc_conflicts;
 };
 
 typedef struct {
@@ -176,9 +176,13 @@ static void flush(sactor_t *a)
     a->entries = xrealloc(a->entries, n * sizeof *a->entries);
     for (uint32_t i = 0; i < n; i++) {
         mt_store_node_status_t *p = mt_msg_data(a->pending[i]);
-        a->entries[i] = (mt_status_entry_t) { .id = p->id, .status = p->status };
+        a->entries[i] = (mt_status_entry_t) {
+            .id = p->id, .status = p->status, .registered = p->registered };
     }
-    int rc = mt_sql_status_batch(&a->conn, &a->scratch, a->entries, n);
+    bool rechecked;
+    int rc = mt_sql_status_batch(&a->conn, &a->scratch, a->entries, n, &rechecked);
+    if (rechecked)
+        atomic_fetch_add(&a->store->rechecks, 1);
     publish_statements(a);
     uint64_t ok = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -513,6 +517,7 @@ void mt_store_stats(mt_store_t *store, mt_store_stats_t *out)
 {
     out->status_batches = atomic_load(&store->batches);
     out->status_rows = atomic_load(&store->rows);
+    out->status_rechecks = atomic_load(&store->rechecks);
     out->statements = atomic_load(&store->statements);
     out->reconnects = atomic_load(&store->reconnects);
     out->rc_writes = atomic_load(&store->rc_writes);

@@ -191,14 +191,18 @@ void mt_scratch_free(mt_scratch_t *s);
 typedef struct {
     const char *id;
     const mt_node_status_t *status;
+    bool registered;                /* the sender knows the node as registered */
     int err;                        /* out: MT_OK, MT_ENOTFOUND, MT_EBADREQ, ... */
     int64_t revision;               /* out */
 } mt_status_entry_t;
 
-/*  One transaction for every entry: lock live registrations, draw
-    revisions in entry order, multi-row upserts, commit. Returns the batch's
-    result (MT_OK: entries carry theirs); *statements counts round trips. */
-int mt_sql_status_batch(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint32_t n);
+/*  One transaction for every entry (node_sql.c): when every entry is
+    registered, upserts without locking the registrations; else, or when the
+    row counts show a node the sender did not know about, locks the live
+    registrations first (*rechecked: that second transaction ran). Returns
+    the batch's result (MT_OK: entries carry theirs). */
+int mt_sql_status_batch(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint32_t n,
+                        bool *rechecked);
 
 /*  REGISTER / LABELS: *out is the committed registration block. */
 int mt_sql_register(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_node_reg_t *reg,

@@ -52,7 +52,7 @@ START_TEST(many_heartbeats_few_transactions)
     for (int i = 0; i < TOTAL; i++) {
         int n = i % NODES, round = i / NODES;
         snprintf(id, sizeof id, "node-%04d", n);
-        mt_msg_t *m = mt_store_msg_status(id, tu_status(1000 * round + n, round % 2 == 0));
+        mt_msg_t *m = mt_store_msg_status(id, tu_status(1000 * round + n, round % 2 == 0), false);
         m->from = mt_actor_ref(mt_probe_actor(probe));
         m->corr = (uint64_t) i + 1;
         ck_assert_int_eq(mt_send(mt_store_writer(store, id), m), MT_OK);
@@ -118,7 +118,7 @@ START_TEST(mixed_batch)
     mt_probe_t *probe = mt_probe_new(rt);
     const char *ids[] = { "known", "unknown", "known", "unknown2", "known" };
     for (int i = 0; i < 5; i++) {
-        mt_msg_t *m = mt_store_msg_status(ids[i], tu_status(i, true));
+        mt_msg_t *m = mt_store_msg_status(ids[i], tu_status(i, true), false);
         m->from = mt_actor_ref(mt_probe_actor(probe));
         m->corr = (uint64_t) i + 1;
         mt_send(mt_store_writer(store, "known"), m);   /* one writer: one batch */
@@ -142,6 +142,82 @@ START_TEST(mixed_batch)
 }
 END_TEST
 
+/*  Heartbeats sent as "registered" (as node actors send them) skip the
+    registration lock; the store still answers exactly as the checked path
+    would, and older never overwrites newer. The recheck counter shows which
+    path decided. */
+static uint64_t rechecks(void)
+{
+    mt_store_stats_t st;
+    mt_store_stats(store, &st);
+    return st.status_rechecks;
+}
+
+static int beat(const char *id, int64_t at, int64_t *rev)
+{
+    return tu_write(rt, store, id, mt_store_msg_status(id, tu_status(at, true), true), rev, NULL);
+}
+
+START_TEST(registered_heartbeats_skip_the_check)
+{
+    MYSQL *raw = tu_raw(dsn, DB);
+    char id[16], sql[160];
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof id, "f%d", i);
+        ck_assert_int_eq(tu_write(rt, store, id, mt_store_msg_register(id, tu_reg("h", NULL, NULL)),
+                                  NULL, NULL), MT_OK);
+    }
+    /*  A first heartbeat inserts its row: the counts cannot vouch for it. */
+    uint64_t before = rechecks();
+    int64_t rev, last[5] = { 0 };
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof id, "f%d", i);
+        ck_assert_int_eq(beat(id, 100 + i, &last[i]), MT_OK);
+    }
+    ck_assert_uint_eq(rechecks(), before + 5);
+
+    /*  Then they update: no recheck, revisions grow, values stored. */
+    before = rechecks();
+    for (int round = 1; round <= 3; round++)
+        for (int i = 0; i < 5; i++) {
+            snprintf(id, sizeof id, "f%d", i);
+            ck_assert_int_eq(beat(id, 1000 * round + i, &rev), MT_OK);
+            ck_assert_int_gt(rev, last[i]);
+            last[i] = rev;
+        }
+    ck_assert_uint_eq(rechecks(), before);
+    for (int i = 0; i < 5; i++) {
+        snprintf(sql, sizeof sql, "SELECT heartbeat_at FROM node_status WHERE id='f%d'", i);
+        ck_assert_int_eq(tu_i64(raw, sql), 3000 + i);
+        snprintf(sql, sizeof sql, "SELECT status_revision FROM node_status WHERE id='f%d'", i);
+        ck_assert_int_eq(tu_i64(raw, sql), last[i]);
+    }
+
+    /*  A node the sender wrongly believes registered: not found, nothing written. */
+    ck_assert_int_eq(beat("ghost", 5, &rev), MT_ENOTFOUND);
+    ck_assert_int_eq(tu_i64(raw, "SELECT COUNT(*) FROM node_status WHERE id='ghost'"), 0);
+
+    /*  Deleted (say by another replica) after the sender learnt of it. */
+    ck_assert_int_eq(tu_write(rt, store, "f3", mt_store_msg_delete("f3"), NULL, NULL), MT_OK);
+    ck_assert_int_eq(beat("f3", 6, &rev), MT_ENOTFOUND);
+    ck_assert_int_eq(tu_i64(raw, "SELECT COUNT(*) FROM node_status WHERE id='f3'"), 0);
+
+    /*  A newer heartbeat committed first (another replica's, forged here
+        with a far higher revision): this older one is acknowledged — it
+        happened — but the stored row keeps the newer values. */
+    tu_exec(raw, "UPDATE node_status SET heartbeat_at = 777,"
+                 " status_revision = status_revision + 1000000 WHERE id='f4'");
+    int64_t newer = tu_i64(raw, "SELECT status_revision FROM node_status WHERE id='f4'");
+    before = rechecks();
+    ck_assert_int_eq(beat("f4", 888, &rev), MT_OK);
+    ck_assert_int_lt(rev, newer);
+    ck_assert_uint_eq(rechecks(), before + 1);
+    ck_assert_int_eq(tu_i64(raw, "SELECT heartbeat_at FROM node_status WHERE id='f4'"), 777);
+    ck_assert_int_eq(tu_i64(raw, "SELECT status_revision FROM node_status WHERE id='f4'"), newer);
+    mysql_close(raw);
+}
+END_TEST
+
 /*  A lone heartbeat is committed at once: its latency is a commit, not a
     batching delay. Reported, and bounded loosely (shared CI machines). */
 START_TEST(lone_heartbeat_does_not_wait)
@@ -151,7 +227,7 @@ START_TEST(lone_heartbeat_does_not_wait)
     uint64_t worst = 0, total = 0;
     for (int i = 0; i < 50; i++) {
         uint64_t t0 = mt_now_ms();
-        ck_assert_int_eq(tu_write(rt, store, "solo", mt_store_msg_status("solo", tu_status(i, true)),
+        ck_assert_int_eq(tu_write(rt, store, "solo", mt_store_msg_status("solo", tu_status(i, true), false),
                                   NULL, NULL), MT_OK);
         uint64_t dt = mt_now_ms() - t0;
         total += dt;
@@ -173,7 +249,7 @@ static void *worker(void *arg)
     snprintf(id, sizeof id, "node-%04d", w->t);
     for (int i = 0; i < 50; i++) {
         mt_msg_t *reply = NULL;
-        if (mt_ask_wait(rt, mt_store_writer(store, id), mt_store_msg_status(id, tu_status(i, true)),
+        if (mt_ask_wait(rt, mt_store_writer(store, id), mt_store_msg_status(id, tu_status(i, true), false),
                         20000, &reply) != MT_OK) {
             w->errors++;
             continue;
@@ -217,6 +293,7 @@ int main(void)
     tcase_set_timeout(tc, 180);
     tcase_add_test(tc, many_heartbeats_few_transactions);
     tcase_add_test(tc, mixed_batch);
+    tcase_add_test(tc, registered_heartbeats_skip_the_check);
     tcase_add_test(tc, lone_heartbeat_does_not_wait);
     tcase_add_test(tc, threads_asking);
     suite_add_tcase(su, tc);

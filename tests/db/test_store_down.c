@@ -68,7 +68,7 @@ static void *beater(void *arg)
     for (int64_t at = 1; !atomic_load(&b->stop); at++) {
         mt_msg_t *reply = NULL;
         uint64_t t0 = mt_now_ms();
-        if (mt_ask_wait(rt, mt_store_writer(store, b->id), mt_store_msg_status(b->id, tu_status(at, true)),
+        if (mt_ask_wait(rt, mt_store_writer(store, b->id), mt_store_msg_status(b->id, tu_status(at, true), false),
                         20000, &reply) != MT_OK) {
             b->other++;
             continue;
@@ -95,7 +95,7 @@ static void *beater(void *arg)
 static int write_status(const char *id, int64_t at, int64_t *rev, uint64_t *ms)
 {
     uint64_t t0 = mt_now_ms();
-    int err = tu_write(rt, store, id, mt_store_msg_status(id, tu_status(at, true)), rev, NULL);
+    int err = tu_write(rt, store, id, mt_store_msg_status(id, tu_status(at, true), false), rev, NULL);
     if (ms)
         *ms = mt_now_ms() - t0;
     return err;

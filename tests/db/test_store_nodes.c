@@ -160,7 +160,7 @@ START_TEST(delete_tombstone_and_revive)
 {
     int64_t r1, rd, rs, rr;
     ck_assert_int_eq(reg_write("n4", tu_reg("h", "keep=no", "a=1"), &r1, NULL), MT_OK);
-    ck_assert_int_eq(tu_write(rt, store, "n4", mt_store_msg_status("n4", tu_status(111, true)),
+    ck_assert_int_eq(tu_write(rt, store, "n4", mt_store_msg_status("n4", tu_status(111, true), false),
                               &rs, NULL), MT_OK);
     ck_assert_int_gt(rs, r1);
     ck_assert_int_eq(tu_write(rt, store, "n4", mt_store_msg_delete("n4"), &rd, NULL), MT_OK);
@@ -178,7 +178,7 @@ START_TEST(delete_tombstone_and_revive)
     mt_msg_free(m);
 
     /* a tombstone takes no heartbeat, no labels, no second delete */
-    ck_assert_int_eq(tu_write(rt, store, "n4", mt_store_msg_status("n4", tu_status(222, true)),
+    ck_assert_int_eq(tu_write(rt, store, "n4", mt_store_msg_status("n4", tu_status(222, true), false),
                               NULL, NULL), MT_ENOTFOUND);
     ck_assert_int_eq(tu_write(rt, store, "n4", mt_store_msg_labels("n4", NULL, NULL, 0), NULL, NULL),
                      MT_ENOTFOUND);
@@ -197,14 +197,14 @@ START_TEST(delete_tombstone_and_revive)
     ck_assert_uint_eq(l->row.reg->nversions, 1);
     ck_assert_ptr_null(l->row.status);
     mt_msg_free(m);
-    ck_assert_int_eq(tu_write(rt, store, "n4", mt_store_msg_status("n4", tu_status(333, false)),
+    ck_assert_int_eq(tu_write(rt, store, "n4", mt_store_msg_status("n4", tu_status(333, false), false),
                               NULL, NULL), MT_OK);
 }
 END_TEST
 
 START_TEST(unknown_and_bad_requests)
 {
-    ck_assert_int_eq(tu_write(rt, store, "never", mt_store_msg_status("never", tu_status(1, true)),
+    ck_assert_int_eq(tu_write(rt, store, "never", mt_store_msg_status("never", tu_status(1, true), false),
                               NULL, NULL), MT_ENOTFOUND);
     ck_assert_int_eq(tu_write(rt, store, "never", mt_store_msg_delete("never"), NULL, NULL),
                      MT_ENOTFOUND);
@@ -225,7 +225,7 @@ START_TEST(unknown_and_bad_requests)
     ck_assert_int_eq(reg_write("n5", tu_reg("h", NULL, NULL), NULL, NULL), MT_OK);
     const char *img[1] = { "bad\xc0" };
     mt_node_status_t t = { .heartbeat_at = 5, .images = img, .nimages = 1 };
-    ck_assert_int_eq(tu_write(rt, store, "n5", mt_store_msg_status("n5", mt_node_status_build(&t)),
+    ck_assert_int_eq(tu_write(rt, store, "n5", mt_store_msg_status("n5", mt_node_status_build(&t), false),
                               NULL, NULL), MT_EBADREQ);
 }
 END_TEST
@@ -234,7 +234,7 @@ START_TEST(status_round_trip)
 {
     ck_assert_int_eq(reg_write("n6", tu_reg("h", NULL, NULL), NULL, NULL), MT_OK);
     int64_t rs;
-    ck_assert_int_eq(tu_write(rt, store, "n6", mt_store_msg_status("n6", tu_status(123456, true)),
+    ck_assert_int_eq(tu_write(rt, store, "n6", mt_store_msg_status("n6", tu_status(123456, true), false),
                               &rs, NULL), MT_OK);
     mt_msg_t *m;
     mt_store_loaded_t *l = load("n6", &m);

@@ -51,7 +51,7 @@ static void reg(const char *id, const char *versions, int64_t *rev)
 
 static void beat(const char *id, int64_t at, int64_t *rev)
 {
-    ck_assert_int_eq(tu_write(rt, store, id, mt_store_msg_status(id, tu_status(at, true)), rev, NULL),
+    ck_assert_int_eq(tu_write(rt, store, id, mt_store_msg_status(id, tu_status(at, true), false), rev, NULL),
                      MT_OK);
 }
 
@@ -225,7 +225,7 @@ START_TEST(many_nodes)
     char id[32];
     for (int i = 0; i < 1000; i++) {
         snprintf(id, sizeof id, "bulk-%06d", 1 + i * (N / 1000));
-        mt_msg_t *q = mt_store_msg_status(id, tu_status(99, true));
+        mt_msg_t *q = mt_store_msg_status(id, tu_status(99, true), false);
         q->from = mt_actor_ref(mt_probe_actor(probe));
         mt_send(mt_store_writer(store, id), q);
     }

@@ -207,6 +207,31 @@ START_TEST(delete_seen_by_other_replica)
 }
 END_TEST
 
+/*  B deletes a node while A still holds its registration (no reload, no
+    notice yet): A's next heartbeat must not outlive the delete — answered
+    not_found, and no status row written for the deleted node. */
+START_TEST(heartbeat_after_delete_elsewhere_not_found)
+{
+    register_node(A, "late", L1, V1);
+    mt_msg_free(nt_ok(rt, A, mt_node_req_heartbeat("late", nt_status(true, 0, "img:1"))));
+    mt_msg_free(nt_ok(rt, A, mt_node_req_heartbeat("late", nt_status(true, 0, "img:2"))));
+    mt_msg_free(get(B, "late"));
+    mt_msg_free(nt_ok(rt, B, mt_node_req_delete("late")));
+    ck_assert_int_eq(nt_err(rt, A, mt_node_req_heartbeat("late", nt_status(true, 0, "img:3"))),
+                     MT_ENOTFOUND);
+    MYSQL *raw = nt_connect(dsn, true);
+    nt_sql(raw, "SELECT COUNT(*) FROM node_status WHERE id = 'late'");
+    MYSQL_RES *res = mysql_store_result(raw);
+    ck_assert_ptr_nonnull(res);
+    MYSQL_ROW row = mysql_fetch_row(res);
+    ck_assert_str_eq(row[0], "0");
+    mysql_free_result(res);
+    mysql_close(raw);
+    nt_reload(rt, A);
+    ck_assert_int_eq(nt_err(rt, A, mt_node_req_get("late")), MT_ENOTFOUND);
+}
+END_TEST
+
 START_TEST(labels_set_and_remove)
 {
     register_node(A, "lab", L1, V1);
@@ -405,6 +430,7 @@ static Suite *suite(void)
     tcase_add_test(tc, new_node_discovered);
     tcase_add_test(tc, stale_snapshot_never_overwrites_registration);
     tcase_add_test(tc, delete_seen_by_other_replica);
+    tcase_add_test(tc, heartbeat_after_delete_elsewhere_not_found);
     tcase_add_test(tc, labels_set_and_remove);
     tcase_add_test(tc, list_filters_and_pages);
     tcase_add_test(tc, health_expires_by_timer);
