@@ -8,8 +8,10 @@
       MT_NODE_MERGE     from the reload actor: forwarded the same way.
       MT_NODE_CHANGED   from a node actor: its new view goes into the
                         snapshot, then on to the listener (the notice bus).
-      MT_NODE_RELOADED  from the reload actor: absent nodes (deleted, or
-                        asked for but never registered) are asked to retire.
+      MT_NODE_RELOADED  from the reload actor, after a pass's merges: after a
+                        full pass, nodes it did not meet are deleted (see
+                        delete_unmet); absent nodes (deleted, or asked for
+                        but never registered) are asked to retire.
       MT__NODE_RETIRED / MT__NODE_KEPT
                         a node's answer to RETIRE.
 
@@ -31,6 +33,7 @@ typedef struct {
     mt_node_status_t *status;
     int64_t deleted_revision;       /* of the last delete seen */
     bool retiring;
+    uint64_t met;                   /* passes when the last merge came */
     mt_msg_t *stash, *stash_tail;   /* requests waiting while retiring */
 } entry_t;
 
@@ -40,6 +43,7 @@ typedef struct {
     entry_t **sorted;               /* every entry, by id, when !dirty */
     size_t nsorted, cap;
     bool dirty;
+    uint64_t passes;                /* RELOADED messages seen */
 } directory_t;
 
 static void entry_free(void **item)
@@ -222,6 +226,8 @@ static bool route(mt_actor_t *self, directory_t *d, const char *id, mt_msg_t *ms
         if (!(e = spawn_entry(self, d, id, !m || !m->reg || !m->status)))
             return false;
     }
+    if (msg->type == MT_NODE_MERGE)
+        e->met = d->passes;
     if (e->retiring) {
         stash(e, msg);
         return true;
@@ -276,6 +282,25 @@ static void changed(directory_t *d, mt_msg_t *msg)
     }
 }
 
+/*  A full pass read every stored row, and every revision <= covered had
+    committed before it read. So a node it did not meet whose registration
+    is older than covered has no row at all: deleted, and its tombstone
+    purged before this replica saw it. The node itself decides (a merge of
+    a delete at revision covered): it may hold a newer registration than
+    this snapshot shows. Nodes registered since have higher revisions;
+    merges from elsewhere (notices) only spare a node, never condemn one. */
+static void delete_unmet(directory_t *d, const mt_node_reloaded_t *r)
+{
+    if (r->err != MT_OK || !r->full || r->covered <= 0)
+        return;
+    for (entry_t *e = zhashx_first(d->by_id); e; e = zhashx_next(d->by_id)) {
+        if (e->met == d->passes || e->retiring || !e->reg || e->reg->reg_revision >= r->covered)
+            continue;
+        atomic_fetch_add_explicit(&d->cfg->absent_deleted, 1, memory_order_relaxed);
+        mt_send(e->actor, mt_node_merge_new(e->id, NULL, NULL, true, r->covered));
+    }
+}
+
 static void retire_absent(directory_t *d)
 {
     for (entry_t *e = zhashx_first(d->by_id); e; e = zhashx_next(d->by_id)) {
@@ -308,6 +333,8 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
         retired(self, d, mt_msg_data(msg), msg->type == MT__NODE_RETIRED);
         break;
     case MT_NODE_RELOADED:
+        delete_unmet(d, mt_msg_data(msg));
+        d->passes++;
         retire_absent(d);
         if (d->cfg->listener) {
             mt_msg_keep(msg);

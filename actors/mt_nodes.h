@@ -28,6 +28,8 @@ typedef struct {
     int64_t health_timeout_ms;      /* 0 = 40,000 (seed: 30 s reload + 10 s) */
     int64_t reload_interval_ms;     /* 0 = 30,000; < 0 = no periodic reload */
     int full_resync_every;          /* every Nth reload is a full resync; 0 = 10 */
+    int64_t tombstone_retention_ms; /* after a full resync, purge node tombstones
+                                       older than this; 0 = 3,600,000; < 0 = never */
     int64_t store_timeout_ms;       /* ask timeout towards the store; 0 = 30,000 */
     int64_t txn_max_ms;             /* longest a write transaction holds a revision;
                                        0 = MT_STORE_TXN_MAX_MS (see reload.c) */
@@ -43,6 +45,10 @@ mt_actor_t *mt_nodes_reload(mt_nodes_t *nodes);
 typedef struct {
     uint64_t reloads;               /* reload passes completed */
     uint64_t reload_rows;           /* rows they read and merged */
+    uint64_t tombstones_purged;     /* node tombstones this replica purged */
+    uint64_t absent_deleted;        /* nodes dropped because a full resync no
+                                       longer found them (tombstone purged
+                                       before this replica saw it) */
 } mt_nodes_stats_t;
 void mt_nodes_stats(mt_nodes_t *nodes, mt_nodes_stats_t *out);
 

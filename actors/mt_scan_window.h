@@ -24,6 +24,10 @@ typedef struct {
 
 /*  A pass starts now: returns the revision it reads after (0: everything). */
 int64_t mt_scan_window_start(mt_scan_window_t *w, uint64_t now_ms);
+/*  For the pass just started: the newest mark M such that every revision
+    <= M had committed (or was gone) before the pass began — its pass ended
+    at least txn_max_ms before. 0 if none is old enough yet. */
+int64_t mt_scan_window_covered(const mt_scan_window_t *w);
 /*  The pass finished successfully now, with the mark the store drew. */
 void mt_scan_window_done(mt_scan_window_t *w, uint64_t now_ms, int64_t mark);
 

@@ -51,6 +51,8 @@ mt_nodes_t *mt_nodes_new(mt_runtime_t *rt, const mt_nodes_opts_t *opts)
     cfg->health_timeout_ms = opts->health_timeout_ms > 0 ? opts->health_timeout_ms : 40000;
     cfg->reload_interval_ms = opts->reload_interval_ms ? opts->reload_interval_ms : 30000;
     cfg->full_resync_every = opts->full_resync_every > 0 ? opts->full_resync_every : 10;
+    cfg->tombstone_retention_ms = opts->tombstone_retention_ms ? opts->tombstone_retention_ms
+                                                               : 3600000;
     cfg->store_timeout_ms = opts->store_timeout_ms > 0 ? opts->store_timeout_ms : 30000;
     cfg->txn_max_ms = opts->txn_max_ms > 0 ? opts->txn_max_ms : MT_STORE_TXN_MAX_MS;
     cfg->listener = opts->listener ? mt_actor_ref(opts->listener) : NULL;
@@ -92,4 +94,6 @@ void mt_nodes_stats(mt_nodes_t *nodes, mt_nodes_stats_t *out)
 {
     out->reloads = atomic_load_explicit(&nodes->cfg->reloads, memory_order_relaxed);
     out->reload_rows = atomic_load_explicit(&nodes->cfg->reload_rows, memory_order_relaxed);
+    out->tombstones_purged = atomic_load_explicit(&nodes->cfg->purged, memory_order_relaxed);
+    out->absent_deleted = atomic_load_explicit(&nodes->cfg->absent_deleted, memory_order_relaxed);
 }

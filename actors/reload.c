@@ -8,10 +8,15 @@
       MT_STORE_SCANNED  the reader's answer: every row is sent to the
                         directory as an MT_NODE_MERGE (nodes merge by
                         revision, so a stale row changes nothing).
-      MT_MSG_TIMEOUT    the reader did not answer: the pass failed.
+      MT_STORE_DONE     a writer's answer to the tombstone purge: counted.
+      MT_MSG_TIMEOUT    the reader did not answer: the pass failed (or the
+                        writer did not answer the purge: logged).
 
     Which rows a pass reads: see mt_scan_window.h. Every
-    full_resync_every-th pass reads everything, as a safety net. */
+    full_resync_every-th pass reads everything, as a safety net; it also
+    tells the directory which revisions it covered, so that nodes whose rows
+    are gone altogether are dropped (directory.c), and then purges the
+    tombstones older than the retention — they have done their job. */
 #include "mt_scan_window.h"
 #include "nodes_internal.h"
 
@@ -25,6 +30,8 @@ typedef struct {
     uint64_t corr;                  /* scan in flight, 0 if none */
     bool again;                     /* a pass was asked for meanwhile */
     bool full;                      /* the pass in flight is full */
+    int64_t covered;                /* of the pass in flight: mt_scan_window_covered */
+    uint64_t purge_corr;            /* purge in flight, 0 if none */
     uint64_t passes;
     mt_scan_window_t window;
     mt_msg_t *askers;               /* MT_NODE_RELOAD requests to answer */
@@ -39,30 +46,52 @@ static void start_pass(mt_actor_t *self, reload_t *r)
     r->again = false;
     r->full = r->passes % (uint64_t) r->cfg->full_resync_every == 0;
     int64_t after = mt_scan_window_start(&r->window, mt_now_ms());
+    r->covered = mt_scan_window_covered(&r->window);
     if (r->full)
         after = 0;
     r->corr = mt_ask(self, mt_store_reader(r->cfg->store), mt_store_msg_scan(after, r->full),
                      (uint32_t) r->cfg->store_timeout_ms);
 }
 
+static void purge(mt_actor_t *self, reload_t *r)
+{
+    if (r->cfg->tombstone_retention_ms < 0 || r->purge_corr)
+        return;
+    r->purge_corr = mt_ask(self, mt_store_writer(r->cfg->store, "tombstones"),
+                           mt_store_msg_purge(r->cfg->tombstone_retention_ms),
+                           (uint32_t) r->cfg->store_timeout_ms);
+}
+
+static void purged(reload_t *r, const mt_store_done_t *d)
+{
+    r->purge_corr = 0;
+    if (d->err != MT_OK)
+        zsys_warning("reload: the tombstone purge failed: %s: %s", mt_err_code(d->err),
+                     d->message);
+    else if (d->count > 0) {
+        atomic_fetch_add_explicit(&r->cfg->purged, (uint64_t) d->count, memory_order_relaxed);
+        zsys_info("reload: purged %lld node tombstones", (long long) d->count);
+    }
+}
+
 static void finish_pass(mt_actor_t *self, reload_t *r, int err, uint32_t nrows)
 {
+    bool full = r->full && err == MT_OK;
     r->corr = 0;
     if (err == MT_OK)
         r->passes++;
+    /*  The directory acts on a pass after its merges (sent before), and
+        before any request an asker sends once answered (sent after). */
+    if (err == MT_OK)
+        mt_send(r->cfg->directory, mt_node_reloaded_new(err, nrows, full, r->covered));
     while (r->askers) {
         mt_msg_t *a = r->askers;
         r->askers = atomic_load_explicit(&a->next, memory_order_relaxed);
-        mt_msg_t *done = mt_msg_new(MT_NODE_RELOADED, sizeof(int) + sizeof(uint32_t));
-        memcpy(mt_msg_data(done), &err, sizeof err);
-        memcpy((char *) mt_msg_data(done) + sizeof err, &nrows, sizeof nrows);
-        mt_reply(a, done);
+        mt_reply(a, mt_node_reloaded_new(err, nrows, full, r->covered));
         mt_msg_free(a);
     }
-    /*  The directory retires absent nodes after a pass. It is sent after the
-        merges, so it sees their effect. */
-    if (err == MT_OK)
-        mt_send(r->cfg->directory, mt_msg_new(MT_NODE_RELOADED, 0));
+    if (full)
+        purge(self, r);
     if (r->again)
         start_pass(self, r);
 }
@@ -109,9 +138,17 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
         if (msg->corr == r->corr)
             scanned(self, r, msg);
         break;
+    case MT_STORE_DONE:
+        if (msg->corr == r->purge_corr)
+            purged(r, mt_msg_data(msg));
+        break;
     case MT_MSG_TIMEOUT:
         if (msg->corr == r->corr)
             finish_pass(self, r, MT_EUNAVAIL, 0);
+        else if (msg->corr == r->purge_corr) {
+            r->purge_corr = 0;
+            zsys_warning("reload: the tombstone purge was not answered in time");
+        }
         break;
     default:
         break;

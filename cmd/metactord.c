@@ -67,6 +67,8 @@ static uint32_t extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
         { "peers", atomic_load(&src->bus->peers) },
         { "reloads", ns.reloads },
         { "reload_rows", ns.reload_rows },
+        { "tombstones_purged", ns.tombstones_purged },
+        { "nodes_absent_deleted", ns.absent_deleted },
         { "rc_refreshes", r.refreshes },
         { "rc_hostname_writes", r.hostname_writes },
         { "rc_hostname_cancelled", r.hostname_cancelled },
@@ -159,6 +161,7 @@ int main(int argc, char **argv)
         .store = store, .health_timeout_ms = cfg.health_timeout_ms,
         .reload_interval_ms = cfg.reload_interval_ms,
         .full_resync_every = cfg.full_resync_every, .listener = bus,
+        .tombstone_retention_ms = cfg.tombstone_retention_ms ? cfg.tombstone_retention_ms : -1,
     };
     nodes = mt_nodes_new(rt, &no);
     if (!nodes) {

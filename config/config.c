@@ -57,6 +57,12 @@ const setting_t mt__config_settings[MT_CONFIG_NSETTINGS] = {
     [MT_CONFIG_S_FULL_RESYNC_EVERY] = { "full-resync-every", "nodes/full_resync_every",
         "METACTOR_FULL_RESYNC_EVERY", K_INT, "N", 1, 1000000, "12", OFF(full_resync_every),
         "Every Nth reload pass is a full resync (the safety net)." },
+    [MT_CONFIG_S_TOMBSTONE_RETENTION] = { "tombstone-retention", "nodes/tombstone_retention",
+        "METACTOR_TOMBSTONE_RETENTION", K_INT, "MS", 0, 2000000000, "3600000",
+        OFF(tombstone_retention_ms),
+        "A deleted node's row stays this many milliseconds (database clock) so\n"
+        "that replicas learn the delete, then is purged; a replica that missed\n"
+        "it drops the node at its next full resync. 0: never purge." },
     [MT_CONFIG_S_WORKERS] = { "workers", "runtime/workers", "METACTOR_WORKERS", K_INT, "N",
         0, 64, "0", OFF(workers), "Actor runtime worker threads; 0 = one per core." },
     [MT_CONFIG_S_STORE_WRITERS] = { "store-writers", "store/writers", "METACTOR_STORE_WRITERS",

@@ -58,7 +58,7 @@ enum {
     MT_CONFIG_S_FULL_RESYNC_EVERY, MT_CONFIG_S_WORKERS, MT_CONFIG_S_STORE_WRITERS,
     MT_CONFIG_S_MAX_BODY, MT_CONFIG_S_REQUEST_TIMEOUT, MT_CONFIG_S_BEAT_INTERVAL,
     MT_CONFIG_S_ALIVE_WINDOW, MT_CONFIG_S_REFRESH_INTERVAL, MT_CONFIG_S_LOG_LEVEL,
-    MT_CONFIG_S_SUBSCRIBE,
+    MT_CONFIG_S_SUBSCRIBE, MT_CONFIG_S_TOMBSTONE_RETENTION,
     MT_CONFIG_NSETTINGS
 };
 
@@ -74,6 +74,7 @@ typedef struct {
     int reload_interval_ms;     /* incremental reload period */
     int health_timeout_ms;      /* node unhealthy after this long without heartbeat */
     int full_resync_every;      /* a full resync every N reload passes */
+    int tombstone_retention_ms; /* deleted nodes' rows purged after this; 0 = kept */
     int workers;                /* runtime worker threads; 0 = one per core */
     int store_writers;          /* store writer connections */
     size_t max_body;            /* largest request body accepted, bytes */

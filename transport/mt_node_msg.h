@@ -19,7 +19,7 @@ enum {
     MT_NODE_MERGE,          /* mt_node_merge_t: a group learned from elsewhere */
     MT_NODE_RELOAD,         /* to the reload actor: read the database now (e.g. a
                                notice sequence gap); asked, it answers RELOADED */
-    MT_NODE_RELOADED,       /* payload: int err, uint32_t rows */
+    MT_NODE_RELOADED,       /* mt_node_reloaded_t */
 };
 
 typedef enum {
@@ -72,7 +72,18 @@ typedef struct {
     int64_t deleted_revision;
 } mt_node_merge_t;
 
+/*  A reload pass ended (to whoever asked for it, and to the directory). */
+typedef struct {
+    int err;
+    uint32_t rows;                  /* rows merged */
+    bool full;                      /* the pass read every stored row */
+    int64_t covered;                /* every revision <= covered had committed
+                                       before the pass read (0: none known) */
+} mt_node_reloaded_t;
+
 /* ---- constructors (take the references they are given) ---------------- */
+
+mt_msg_t *mt_node_reloaded_new(int err, uint32_t rows, bool full, int64_t covered);
 
 mt_msg_t *mt_node_reply_new(int err, const char *message);
 mt_msg_t *mt_node_changed_new(mt_node_change_t change, int64_t revision,

@@ -114,6 +114,14 @@ mt_msg_t *mt_node_merge_new(const char *id, mt_node_reg_t *reg, mt_node_status_t
     return msg;
 }
 
+mt_msg_t *mt_node_reloaded_new(int err, uint32_t rows, bool full, int64_t covered)
+{
+    mt_msg_t *msg = mt_msg_new(MT_NODE_RELOADED, sizeof(mt_node_reloaded_t));
+    *(mt_node_reloaded_t *) mt_msg_data(msg) =
+        (mt_node_reloaded_t) { .err = err, .rows = rows, .full = full, .covered = covered };
+    return msg;
+}
+
 /* ---- replies and notices ----------------------------------------------- */
 
 static void reply_drop(mt_msg_t *msg)

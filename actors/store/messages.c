@@ -93,6 +93,13 @@ mt_msg_t *mt_store_msg_delete(const char *id)
     return m;
 }
 
+mt_msg_t *mt_store_msg_purge(int64_t older_than_ms)
+{
+    mt_msg_t *m = mt_msg_new(MT_STORE_NODE_PURGE, sizeof(mt_store_node_purge_t));
+    ((mt_store_node_purge_t *) mt_msg_data(m))->older_than_ms = older_than_ms;
+    return m;
+}
+
 mt_msg_t *mt_store_msg_load(const char *id)
 {
     mt_msg_t *m = mt_msg_new(MT_STORE_NODE_LOAD, sizeof(mt_store_node_load_t));
@@ -282,6 +289,12 @@ int mt_store__check(mt_msg_t *msg, char *why, size_t whylen)
                                     why, whylen);
     case MT_STORE_RC_ADD: case MT_STORE_RC_SET: case MT_STORE_RC_DEL:
         return mt_sql_rc_check(msg, why, whylen);
+    case MT_STORE_NODE_PURGE:
+        if (((mt_store_node_purge_t *) mt_msg_data(msg))->older_than_ms < 0) {
+            snprintf(why, whylen, "purge: older_than_ms must be >= 0");
+            return MT_EBADREQ;
+        }
+        return MT_OK;
     }
     return id ? mt_node_id_check(id, why, whylen) : MT_OK;
 }

@@ -31,6 +31,10 @@
                             heartbeats into multi-row statements.
       MT_STORE_NODE_DELETE  mt_store_node_delete_t → DONE with revision (of
                             the tombstone); MT_ENOTFOUND if not stored.
+      MT_STORE_NODE_PURGE   mt_store_node_purge_t → DONE with count: node
+                            tombstones older than older_than_ms (by the
+                            database's clock) removed, up to 10,000 a call.
+                            Safe on every replica at once.
       MT_STORE_NODE_LOAD    (reader) mt_store_node_load_t → LOADED.
       MT_STORE_SCAN         (reader) mt_store_scan_req_t → SCANNED.
       MT_STORE_REPLICA_BEAT (members) mt_store_replica_beat_t → REPLICAS.
@@ -69,6 +73,8 @@ enum {
     MT_STORE_RC_DEL,        /* (writer) mt_store_rc_write_t → DONE with revision */
     MT_STORE_RC_SCAN,       /* (reader) mt_store_scan_req_t → RC_SCANNED */
     MT_STORE_RC_SCANNED,    /* mt_store_rc_scanned_t */
+    MT_STORE_NODE_PURGE,    /* (writer) mt_store_node_purge_t → DONE with count */
+    MT_STORE_MSG_END_       /* first type free for the store actors' own */
 };
 
 typedef enum { MT_STORE_REGISTER, MT_STORE_LABELS } mt_store_reg_op_t;
@@ -92,11 +98,13 @@ typedef struct {
 
 typedef struct { char id[MT_NODE_ID_MAX + 1]; } mt_store_node_delete_t;
 typedef struct { char id[MT_NODE_ID_MAX + 1]; } mt_store_node_load_t;
+typedef struct { int64_t older_than_ms; } mt_store_node_purge_t;
 
 typedef struct {
     int err;
     char message[200];
     int64_t revision;               /* STATUS, DELETE, RC_DEL */
+    int64_t count;                  /* PURGE: rows removed */
     mt_node_reg_t *reg;             /* REG: as committed (reference) */
     mt_rc_t *rc;                    /* RC_ADD, RC_SET: as committed, no password */
 } mt_store_done_t;
@@ -292,6 +300,7 @@ mt_msg_t *mt_store_msg_labels(const char *id, mt_node_reg_t *set,
     the same either way (MT_ENOTFOUND for a node not live in the database). */
 mt_msg_t *mt_store_msg_status(const char *id, mt_node_status_t *status, bool registered);
 mt_msg_t *mt_store_msg_delete(const char *id);
+mt_msg_t *mt_store_msg_purge(int64_t older_than_ms);
 mt_msg_t *mt_store_msg_load(const char *id);
 mt_msg_t *mt_store_msg_scan(int64_t after, bool full);
 

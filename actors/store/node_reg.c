@@ -310,3 +310,29 @@ int mt_sql_delete(mt_conn_t *c, mt_scratch_t *s, const char *id, int64_t *revisi
     } while (mt_sql_retry(c, rc, &attempt));
     return rc;
 }
+
+/*  Purges tombstones deleted more than older_than_ms ago (database clock),
+    at most 10 chunks of 1,000 per call so the writer stays responsive; the
+    next call takes the rest. Replicas that had not seen a purged tombstone
+    learn the delete from the next full resync, where the node is absent
+    (directory.c). */
+int mt_sql_purge(mt_conn_t *c, mt_scratch_t *s, int64_t older_than_ms, int64_t *purged)
+{
+    *purged = 0;
+    for (int chunk = 0; chunk < 10; chunk++) {
+        mt_params_reset(&s->params);
+        mt_params_i64(&s->params, older_than_ms);
+        int rc = mt_conn_exec(c, SQL_REG_PURGE, &s->params, NULL, NULL);
+        uint64_t n = rc == MT_OK ? mt_conn_affected(c, SQL_REG_PURGE) : 0;
+        if (rc == MT_OK)
+            rc = mt_conn_commit(c);
+        if (rc != MT_OK) {
+            mt_conn_rollback(c);
+            return rc;
+        }
+        *purged += (int64_t) n;
+        if (n < 1000)
+            break;
+    }
+    return MT_OK;
+}

@@ -109,7 +109,20 @@ static const char *const v2[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = { NULL, v1, v2 };
+/*  Version 3: node tombstones can be purged (node_reg.c, mt_sql_purge).
+    deleted_at is the database's clock at the delete, so every replica
+    judges a tombstone's age alike; the key lets the purge find tombstones
+    without reading (and locking) every registration. Adding a column with
+    a default is instant in MariaDB; existing tombstones get 0 and are the
+    first to go. */
+static const char *const v3[] = {
+    "ALTER TABLE node_registrations ADD COLUMN IF NOT EXISTS"
+    " deleted_at BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE node_registrations ADD KEY IF NOT EXISTS tombstones (deleted, deleted_at)",
+    NULL,
+};
+
+static const char *const *const migrations[] = { NULL, v1, v2, v3 };
 
 /*  A version 4 uuid from the kernel's random source. */
 static int uuid_v4(char out[37])

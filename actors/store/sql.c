@@ -51,7 +51,12 @@ static const char *fixed[SQL_COUNT] = {
         " versions_hash = VALUES(versions_hash), registered_at = VALUES(registered_at),"
         " reg_revision = VALUES(reg_revision), deleted = 0",
     [SQL_REG_SET_LABELS] = "UPDATE node_registrations SET labels = ?, reg_revision = ? WHERE id = ?",
-    [SQL_REG_TOMBSTONE] = "UPDATE node_registrations SET deleted = 1, reg_revision = ? WHERE id = ?",
+    [SQL_REG_TOMBSTONE] = "UPDATE node_registrations SET deleted = 1, deleted_at = " DB_NOW_MS ","
+        " reg_revision = ? WHERE id = ?",
+    /*  In bounded chunks, each its own short transaction: the range of the
+        tombstones key is all it locks. */
+    [SQL_REG_PURGE] = "DELETE FROM node_registrations WHERE deleted = 1"
+        " AND deleted_at < " DB_NOW_MS " - ? LIMIT 1000",
     [SQL_STATUS_DELETE] = "DELETE FROM node_status WHERE id = ?",
     [SQL_VERS_DELETE] = "DELETE FROM node_component_versions WHERE node_id = ?",
     [SQL_LOAD_REG] = "SELECT " REG_COLS " FROM node_registrations WHERE id = ?",

@@ -46,7 +46,7 @@
 #include <time.h>
 
 /*  Internal messages, above every public type of mt_store.h. */
-enum { MSG_CONNECT = MT_STORE_RC_SCANNED + 1, MSG_FLUSH };
+enum { MSG_CONNECT = MT_STORE_MSG_END_, MSG_FLUSH };
 
 #define IDLE_PING_MS 5000   /* check a connection idle this long before use */
 
@@ -271,6 +271,15 @@ static void on_request(sactor_t *a, mt_msg_t *msg)
         mt_store__reply_done(msg, rc, a->conn.err, rev, NULL);
         break;
     }
+    case MT_STORE_NODE_PURGE: {
+        int64_t n = 0;
+        int rc = mt_sql_purge(&a->conn, &a->scratch,
+                              ((mt_store_node_purge_t *) mt_msg_data(msg))->older_than_ms, &n);
+        mt_msg_t *r = mt_store__done_rc(rc, a->conn.err, 0, NULL);
+        ((mt_store_done_t *) mt_msg_data(r))->count = n;
+        mt_reply(msg, r);
+        break;
+    }
     case MT_STORE_NODE_LOAD: {
         mt_msg_t *r = mt_msg_new(MT_STORE_LOADED, sizeof(mt_store_loaded_t));
         mt_store_loaded_t *l = mt_msg_data(r);
@@ -339,6 +348,7 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
         break;
     case MT_STORE_NODE_REG:
     case MT_STORE_NODE_DELETE:
+    case MT_STORE_NODE_PURGE:
     case MT_STORE_NODE_LOAD:
     case MT_STORE_SCAN:
     case MT_STORE_REPLICA_BEAT:

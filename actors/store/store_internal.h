@@ -46,6 +46,7 @@ typedef enum {
     SQL_REG_UPSERT,
     SQL_REG_SET_LABELS,
     SQL_REG_TOMBSTONE,
+    SQL_REG_PURGE,
     SQL_STATUS_DELETE,
     SQL_VERS_DELETE,
     SQL_LOAD_REG,
@@ -172,7 +173,7 @@ static inline const char *mt_rows_str(const mt_rows_t *r, unsigned col, size_t *
 
 /* ---- schema (schema.c) ---------------------------------------------------------- */
 
-#define MT_SCHEMA_VERSION 2
+#define MT_SCHEMA_VERSION 3
 /*  Brings the schema to MT_SCHEMA_VERSION under GET_LOCK('metactor_schema').
     Idempotent; safe when replicas run it at once. */
 int mt_schema_migrate(mt_conn_t *c);
@@ -210,6 +211,8 @@ int mt_sql_register(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_node
 int mt_sql_labels(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_node_reg_t *set,
                   char *const *remove, uint32_t nremove, mt_node_reg_t **out);
 int mt_sql_delete(mt_conn_t *c, mt_scratch_t *s, const char *id, int64_t *revision);
+/*  PURGE: *purged tombstones removed. */
+int mt_sql_purge(mt_conn_t *c, mt_scratch_t *s, int64_t older_than_ms, int64_t *purged);
 
 /*  Draws n revisions (ascending) into rev. */
 int mt_sql_draw(mt_conn_t *c, mt_scratch_t *s, uint32_t n, int64_t *rev);

@@ -102,6 +102,7 @@ static void assert_defaults(const mt_config_t *c)
     ck_assert_int_eq(c->reload_interval_ms, 5000);
     ck_assert_int_eq(c->health_timeout_ms, 40000);
     ck_assert_int_eq(c->full_resync_every, 12);
+    ck_assert_int_eq(c->tombstone_retention_ms, 3600000);
     ck_assert_int_eq(c->workers, 0);
     ck_assert_int_eq(c->store_writers, 2);
     ck_assert_uint_eq(c->max_body, 1048576);
@@ -131,6 +132,7 @@ static const char *full_file =
     "    reload_interval = 700\n"
     "    health_timeout = 9000\n"
     "    full_resync_every = 3\n"
+    "    tombstone_retention = 0\n"
     "runtime\n"
     "    workers = 5\n"
     "membership\n"
@@ -232,6 +234,7 @@ START_TEST(file)
     ck_assert_int_eq(c.reload_interval_ms, 700);
     ck_assert_int_eq(c.health_timeout_ms, 9000);
     ck_assert_int_eq(c.full_resync_every, 3);
+    ck_assert_int_eq(c.tombstone_retention_ms, 0);
     ck_assert_int_eq(c.workers, 5);
     ck_assert_int_eq(c.store_writers, 4);
     ck_assert_uint_eq(c.max_body, 2048);
@@ -352,7 +355,8 @@ START_TEST(flag_overrides_env)
                        "--max-body", "268435456", "--request-timeout", "3600000",
                        "--beat-interval", "60000", "--alive-window", "120000",
                        "--refresh-interval", "86400000", "--log-level", "debug",
-                       "--subscribe", "0") == MT_OK, "%s", err);
+                       "--subscribe", "0", "--tombstone-retention", "2000000000") == MT_OK,
+                  "%s", err);
     ck_assert_str_eq(c.replica_id, "r1");
     ck_assert_str_eq(c.endpoint, "ipc:///tmp/r1.sock");
     ck_assert_str_eq(c.pub_endpoint, "ipc:///tmp/r1.pub");
@@ -360,6 +364,7 @@ START_TEST(flag_overrides_env)
     ck_assert_int_eq(c.reload_interval_ms, 10);
     ck_assert_int_eq(c.health_timeout_ms, 100);
     ck_assert_int_eq(c.full_resync_every, 1000000);
+    ck_assert_int_eq(c.tombstone_retention_ms, 2000000000);
     ck_assert_int_eq(c.workers, 64);
     ck_assert_int_eq(c.store_writers, 64);
     ck_assert_uint_eq(c.max_body, 268435456);
@@ -402,6 +407,8 @@ START_TEST(help)
         "--health-timeout MS", "METACTOR_HEALTH_TIMEOUT", "nodes/health_timeout", "40000 ms",
         "--full-resync-every N", "METACTOR_FULL_RESYNC_EVERY", "nodes/full_resync_every",
         "Default: 12.",
+        "--tombstone-retention MS", "METACTOR_TOMBSTONE_RETENTION", "nodes/tombstone_retention",
+        "3600000 ms",
         "--workers N", "METACTOR_WORKERS", "runtime/workers", "Range: 0-64.",
         "--store-writers N", "METACTOR_STORE_WRITERS", "store/writers", "Default: 2.",
         "--max-body BYTES", "METACTOR_MAX_BODY", "transport/max_body", "1048576 bytes",
@@ -454,6 +461,7 @@ START_TEST(print_round_trip)
     ck_assert_int_eq(d.reload_interval_ms, c.reload_interval_ms);
     ck_assert_int_eq(d.health_timeout_ms, c.health_timeout_ms);
     ck_assert_int_eq(d.full_resync_every, c.full_resync_every);
+    ck_assert_int_eq(d.tombstone_retention_ms, c.tombstone_retention_ms);
     ck_assert_int_eq(d.workers, 6);
     ck_assert_int_eq(d.store_writers, c.store_writers);
     ck_assert_uint_eq(d.max_body, c.max_body);

@@ -202,6 +202,52 @@ START_TEST(delete_tombstone_and_revive)
 }
 END_TEST
 
+/*  PURGE removes tombstones older than the retention (by deleted_at, the
+    database clock at the delete), and nothing else. */
+static int purge(int64_t older_than_ms, int64_t *count)
+{
+    mt_msg_t *r = tu_ask(rt, mt_store_writer(store, "p"), mt_store_msg_purge(older_than_ms));
+    ck_assert_int_eq(r->type, MT_STORE_DONE);
+    mt_store_done_t *d = mt_msg_data(r);
+    int err = d->err;
+    *count = d->count;
+    mt_msg_free(r);
+    return err;
+}
+
+START_TEST(purge_old_tombstones_only)
+{
+    const char *ids[] = { "p-old", "p-new", "p-live", "p-revived" };
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(reg_write(ids[i], tu_reg("h", NULL, NULL), NULL, NULL), MT_OK);
+    for (int i = 0; i < 4; i++)
+        if (i != 2)
+            ck_assert_int_eq(tu_write(rt, store, ids[i], mt_store_msg_delete(ids[i]), NULL, NULL),
+                             MT_OK);
+    ck_assert_int_eq(reg_write("p-revived", tu_reg("h", NULL, NULL), NULL, NULL), MT_OK);
+    ck_assert_int_ge(tu_i64(raw, "SELECT deleted_at FROM node_registrations WHERE id='p-new'"),
+                     tu_i64(raw, "SELECT UNIX_TIMESTAMP(NOW(3)) * 1000") - 60000);
+    /*  Age two of them by two hours, as if deleted then. */
+    tu_exec(raw, "UPDATE node_registrations SET deleted_at = deleted_at - 7200000"
+                 " WHERE id IN ('p-old', 'p-revived')");
+    int64_t n;
+    ck_assert_int_eq(purge(3600000, &n), MT_OK);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(tu_i64(raw, "SELECT COUNT(*) FROM node_registrations WHERE id='p-old'"), 0);
+    ck_assert_int_eq(tu_i64(raw, "SELECT deleted FROM node_registrations WHERE id='p-new'"), 1);
+    ck_assert_int_eq(tu_i64(raw, "SELECT deleted FROM node_registrations WHERE id='p-live'"), 0);
+    ck_assert_int_eq(tu_i64(raw, "SELECT deleted FROM node_registrations WHERE id='p-revived'"), 0);
+    ck_assert_int_eq(purge(3600000, &n), MT_OK);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(purge(-1, &n), MT_EBADREQ);
+    /*  A purged node is simply unknown: registering it again starts afresh. */
+    mt_msg_t *m;
+    ck_assert_int_eq(load("p-old", &m)->err, MT_ENOTFOUND);
+    mt_msg_free(m);
+    ck_assert_int_eq(reg_write("p-old", tu_reg("h", NULL, NULL), NULL, NULL), MT_OK);
+}
+END_TEST
+
 START_TEST(unknown_and_bad_requests)
 {
     ck_assert_int_eq(tu_write(rt, store, "never", mt_store_msg_status("never", tu_status(1, true), false),
@@ -265,6 +311,7 @@ int main(void)
     tcase_add_test(tc, labels_merge_rule);
     tcase_add_test(tc, versions_rewritten_only_on_hash_change);
     tcase_add_test(tc, delete_tombstone_and_revive);
+    tcase_add_test(tc, purge_old_tombstones_only);
     tcase_add_test(tc, unknown_and_bad_requests);
     tcase_add_test(tc, status_round_trip);
     suite_add_tcase(su, tc);

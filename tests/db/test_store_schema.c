@@ -12,7 +12,7 @@ static void teardown(void) { mt_runtime_destroy(&rt); }
 static void check_schema(const char *dsn, const char *db, char **uuid_out)
 {
     MYSQL *m = tu_raw(dsn, db);
-    ck_assert_int_eq(tu_i64(m, "SELECT version FROM mt_schema WHERE id = 1"), 2);
+    ck_assert_int_eq(tu_i64(m, "SELECT version FROM mt_schema WHERE id = 1"), 3);
     ck_assert_int_eq(tu_i64(m, "SELECT COUNT(*) FROM mt_schema"), 1);
     ck_assert_int_eq(tu_i64(m, "SELECT COUNT(*) FROM mt_cluster"), 1);
     char *uuid = tu_str(m, "SELECT uuid FROM mt_cluster");
@@ -31,6 +31,10 @@ static void check_schema(const char *dsn, const char *db, char **uuid_out)
     snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM information_schema.tables WHERE"
              " table_schema = '%s' AND table_name = 'mt_revision' AND table_type = 'SEQUENCE'", db);
     ck_assert_int_eq(tu_i64(m, sql), 1);
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM information_schema.statistics WHERE"
+             " table_schema = '%s' AND table_name = 'node_registrations'"
+             " AND index_name = 'tombstones'", db);
+    ck_assert_int_eq(tu_i64(m, sql), 2);                /* (deleted, deleted_at) */
     snprintf(sql, sizeof sql, "SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.schemata"
              " WHERE schema_name = '%s'", db);
     char *cs = tu_str(m, sql);
@@ -57,6 +61,34 @@ START_TEST(creates_then_idempotent)
     mt_store_destroy(&s);
     free(uuid1);
     free(uuid2);
+    free(dsn);
+}
+END_TEST
+
+/*  A database of version 2 (before tombstones could be purged) is brought
+    to version 3 with its rows intact: deleted_at is added, 0 for the
+    tombstones already there. */
+START_TEST(migrates_v2_to_v3)
+{
+    const char *db = "metactor_t_store_schema_v2";
+    tu_drop_db(NULL, db);
+    char *dsn = tu_dsn_for(NULL, db);
+    mt_store_t *s = tu_store(rt, dsn, 1);
+    ck_assert_int_eq(tu_write(rt, s, "old", mt_store_msg_register("old", tu_reg("h", NULL, NULL)),
+                              NULL, NULL), MT_OK);
+    ck_assert_int_eq(tu_write(rt, s, "old", mt_store_msg_delete("old"), NULL, NULL), MT_OK);
+    mt_store_destroy(&s);
+    MYSQL *m = tu_raw(dsn, db);
+    tu_exec(m, "ALTER TABLE node_registrations DROP KEY tombstones, DROP COLUMN deleted_at");
+    tu_exec(m, "UPDATE mt_schema SET version = 2");
+    s = tu_store(rt, dsn, 1);
+    char *uuid;
+    check_schema(dsn, db, &uuid);
+    free(uuid);
+    ck_assert_int_eq(tu_i64(m, "SELECT deleted FROM node_registrations WHERE id = 'old'"), 1);
+    ck_assert_int_eq(tu_i64(m, "SELECT deleted_at FROM node_registrations WHERE id = 'old'"), 0);
+    mysql_close(m);
+    mt_store_destroy(&s);
     free(dsn);
 }
 END_TEST
@@ -119,6 +151,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, creates_then_idempotent);
     tcase_add_test(tc, concurrent_starts);
+    tcase_add_test(tc, migrates_v2_to_v3);
     tcase_add_test(tc, bad_dsn);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);

@@ -207,6 +207,27 @@ START_TEST(delete_seen_by_other_replica)
 }
 END_TEST
 
+/*  Raw SQL on the test database, for what no replica would do. */
+static long long raw_count(const char *sql)
+{
+    MYSQL *raw = nt_connect(dsn, true);
+    nt_sql(raw, sql);
+    MYSQL_RES *res = mysql_store_result(raw);
+    ck_assert_ptr_nonnull(res);
+    MYSQL_ROW row = mysql_fetch_row(res);
+    long long n = atoll(row[0]);
+    mysql_free_result(res);
+    mysql_close(raw);
+    return n;
+}
+
+static void raw_exec(const char *sql)
+{
+    MYSQL *raw = nt_connect(dsn, true);
+    nt_sql(raw, sql);
+    mysql_close(raw);
+}
+
 /*  B deletes a node while A still holds its registration (no reload, no
     notice yet): A's next heartbeat must not outlive the delete — answered
     not_found, and no status row written for the deleted node. */
@@ -219,16 +240,70 @@ START_TEST(heartbeat_after_delete_elsewhere_not_found)
     mt_msg_free(nt_ok(rt, B, mt_node_req_delete("late")));
     ck_assert_int_eq(nt_err(rt, A, mt_node_req_heartbeat("late", nt_status(true, 0, "img:3"))),
                      MT_ENOTFOUND);
-    MYSQL *raw = nt_connect(dsn, true);
-    nt_sql(raw, "SELECT COUNT(*) FROM node_status WHERE id = 'late'");
-    MYSQL_RES *res = mysql_store_result(raw);
-    ck_assert_ptr_nonnull(res);
-    MYSQL_ROW row = mysql_fetch_row(res);
-    ck_assert_str_eq(row[0], "0");
-    mysql_free_result(res);
-    mysql_close(raw);
+    ck_assert_int_eq(raw_count("SELECT COUNT(*) FROM node_status WHERE id = 'late'"), 0);
     nt_reload(rt, A);
     ck_assert_int_eq(nt_err(rt, A, mt_node_req_get("late")), MT_ENOTFOUND);
+}
+END_TEST
+
+/*  A node whose row vanished (its tombstone purged before this replica saw
+    it) is dropped by a full resync — but only once the pass covers the
+    node's registration revision, never a registration the scan might not
+    have seen yet. */
+START_TEST(full_resync_drops_nodes_whose_rows_are_gone)
+{
+    mt_nodes_opts_t o = { .store = store, .reload_interval_ms = -1, .full_resync_every = 1,
+                          .txn_max_ms = 50, .tombstone_retention_ms = -1 };
+    mt_nodes_t *C = mt_nodes_new(rt, &o);
+    ck_assert_ptr_nonnull(C);
+    register_node(A, "vanish", L1, V1);
+    mt_msg_free(get(C, "vanish"));
+    nt_reload(rt, C);                   /* its mark M1 is above vanish's revision */
+    usleep(100 * 1000);                 /* M1's pass ended more than txn_max ago */
+    register_node(C, "young", L1, V1);  /* above M1 */
+    raw_exec("DELETE FROM node_registrations WHERE id IN ('vanish', 'young')");
+    nt_reload(rt, C);                   /* covers M1 */
+    ck_assert_int_eq(nt_err(rt, C, mt_node_req_get("vanish")), MT_ENOTFOUND);
+    mt_msg_free(get(C, "young"));       /* not covered yet: kept */
+    mt_nodes_stats_t st;
+    mt_nodes_stats(C, &st);
+    ck_assert_uint_eq(st.absent_deleted, 1);
+    usleep(100 * 1000);
+    nt_reload(rt, C);                   /* covers the previous pass's mark, above young's */
+    ck_assert_int_eq(nt_err(rt, C, mt_node_req_get("young")), MT_ENOTFOUND);
+    mt_nodes_stats(C, &st);
+    ck_assert_uint_eq(st.absent_deleted, 2);
+    /*  A (default txn_max, no pass yet) is not affected: nothing covered. */
+    mt_msg_free(get(A, "vanish"));
+    mt_nodes_destroy(&C);
+}
+END_TEST
+
+/*  After a full resync, tombstones older than the retention are purged;
+    live rows and young tombstones stay. */
+START_TEST(full_resync_purges_old_tombstones)
+{
+    mt_nodes_opts_t o = { .store = store, .reload_interval_ms = -1, .full_resync_every = 1,
+                          .tombstone_retention_ms = 60000 };
+    mt_nodes_t *D = mt_nodes_new(rt, &o);
+    ck_assert_ptr_nonnull(D);
+    register_node(A, "t-old", L1, V1);
+    register_node(A, "t-young", L1, V1);
+    register_node(A, "t-live", L1, V1);
+    mt_msg_free(nt_ok(rt, A, mt_node_req_delete("t-old")));
+    mt_msg_free(nt_ok(rt, A, mt_node_req_delete("t-young")));
+    raw_exec("UPDATE node_registrations SET deleted_at = deleted_at - 120000 WHERE id = 't-old'");
+    nt_reload(rt, D);
+    mt_nodes_stats_t st = { 0 };
+    for (int i = 0; i < 500 && st.tombstones_purged == 0; i++) {    /* the purge is async */
+        usleep(10 * 1000);
+        mt_nodes_stats(D, &st);
+    }
+    ck_assert_uint_eq(st.tombstones_purged, 1);
+    ck_assert_int_eq(raw_count("SELECT COUNT(*) FROM node_registrations WHERE id = 't-old'"), 0);
+    ck_assert_int_eq(raw_count("SELECT deleted FROM node_registrations WHERE id = 't-young'"), 1);
+    ck_assert_int_eq(raw_count("SELECT deleted FROM node_registrations WHERE id = 't-live'"), 0);
+    mt_nodes_destroy(&D);
 }
 END_TEST
 
@@ -431,6 +506,8 @@ static Suite *suite(void)
     tcase_add_test(tc, stale_snapshot_never_overwrites_registration);
     tcase_add_test(tc, delete_seen_by_other_replica);
     tcase_add_test(tc, heartbeat_after_delete_elsewhere_not_found);
+    tcase_add_test(tc, full_resync_drops_nodes_whose_rows_are_gone);
+    tcase_add_test(tc, full_resync_purges_old_tombstones);
     tcase_add_test(tc, labels_set_and_remove);
     tcase_add_test(tc, list_filters_and_pages);
     tcase_add_test(tc, health_expires_by_timer);
