@@ -23,6 +23,7 @@
     Environment (optional, for experiments only; scripts/bench sets none):
       MT_BENCH_WORKERS  worker threads (default 0 = one per online CPU)
 */
+#include "benchutil.h"
 #include "mt_core.h"
 
 #include <errno.h>
@@ -59,30 +60,9 @@ enum {
 
 static mt_actor_t *g_coord;     /* the probe's actor (borrowed reference) */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static long rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    char line[256];
-    long kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0) {
-            kb = strtol(line + 6, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return kb < 0 ? -1 : kb * 1024;
-}
-
-static void emit(const char *bench, double value, const char *unit)
+/*  Our figure line: the peers' format (../shared/peers/summarize.sh reads
+    it), not benchutil.h's emit. */
+static void emit_peer(const char *bench, double value, const char *unit)
 {
     printf("peer=metactor bench=%s value=%.3f unit=%s\n", bench, value, unit);
     fflush(stdout);
@@ -93,9 +73,7 @@ static void die(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("# FAILED: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vfail(NULL, fmt, ap);
     va_end(ap);
     exit(1);
 }
@@ -276,7 +254,7 @@ static void run_pingpong(mt_runtime_t *rt, mt_probe_t *probe, int64_t n)
     stats_end(rt, "pingpong");
     if (last != n)
         die("pingpong: done carried %" PRId64 ", expected %" PRId64, last, n);
-    emit("pingpong", (double) n / (t1 - t0), "msgs/s");
+    emit_peer("pingpong", (double) n / (t1 - t0), "msgs/s");
     fprintf(stderr, "# pingpong N=%" PRId64 " elapsed=%.6f s\n", n, t1 - t0);
 
     mt_stop(a, 0);
@@ -370,7 +348,7 @@ static void run_fanin(mt_runtime_t *rt, mt_probe_t *probe, int64_t m)
     if (fd.count != total || fd.sum != want_sum)
         die("fanin: count=%" PRId64 " sum=%" PRId64 ", expected %" PRId64
             " and %" PRId64, fd.count, fd.sum, total, want_sum);
-    emit("fanin", (double) total / (t1 - t0), "msgs/s");
+    emit_peer("fanin", (double) total / (t1 - t0), "msgs/s");
     fprintf(stderr, "# fanin S=%d M=%" PRId64 " elapsed=%.6f s\n",
             FANIN_SENDERS, m, t1 - t0);
 
@@ -448,8 +426,8 @@ static void run_spawn(mt_runtime_t *rt, mt_probe_t *probe, int64_t k)
         die("spawn: collector counted %" PRId64 " acks, expected %" PRId64, acks, k);
     if (rss0 < 0 || rss1 < 0)
         die("spawn: cannot read VmRSS from /proc/self/status");
-    emit("spawn_time", (t1 - t0) * 1e6 / (double) k, "us/actor");
-    emit("spawn_rss", (double) (rss1 - rss0) / (double) k, "bytes/actor");
+    emit_peer("spawn_time", (t1 - t0) * 1e6 / (double) k, "us/actor");
+    emit_peer("spawn_rss", (double) (rss1 - rss0) / (double) k, "bytes/actor");
     fprintf(stderr, "# spawn K=%" PRId64 " elapsed=%.6f s rss0=%ld rss1=%ld\n",
             k, t1 - t0, rss0, rss1);
 
@@ -511,7 +489,7 @@ static void run_ring(mt_runtime_t *rt, mt_probe_t *probe, int64_t h)
     if (last != h % RING_SIZE)
         die("ring: token ended at node %" PRId64 ", expected %" PRId64,
             last, h % RING_SIZE);
-    emit("ring", (double) h / (t1 - t0), "hops/s");
+    emit_peer("ring", (double) h / (t1 - t0), "hops/s");
     fprintf(stderr, "# ring R=%d H=%" PRId64 " elapsed=%.6f s\n",
             RING_SIZE, h, t1 - t0);
 

@@ -56,6 +56,59 @@ void ctl_getopt_reset(void);
 /*  The exit status for ctl_global_opt's -1 (help printed): 0. */
 #define CTL_HELP_DONE (-1)
 
+/* ---- parsing and running commands (metactl_group.c) -------------------- */
+
+/*  A command's own options into its argument struct args: CTL_OK,
+    CTL_EUSAGE, or CTL_NOT_MINE for anything else (global options, getopt's
+    errors), which then goes to ctl_global_opt. */
+#define CTL_NOT_MINE (-2)
+typedef int ctl_opt_fn(void *args, int c, const char *arg, const char *usage);
+
+/*  getopt_long over argv (argv[0] is the command's name) with
+    CTL_GLOBAL_SHORT and opts: each result to opt (NULL: none of its own),
+    then to ctl_global_opt. Stops at the first error. Returns CTL_OK with
+    the positional arguments at argv[optind..argc), CTL_HELP_DONE or
+    CTL_EUSAGE. */
+int ctl_getopt_loop(ctl_t *g, int argc, char **argv, const struct option *opts,
+                    const char *usage, ctl_opt_fn *opt, void *args);
+
+/*  A subcommand of a command group (node, rc): its name, usage and long
+    options (CTL_GLOBAL_LONG first). */
+typedef struct {
+    const char *name;
+    const char *usage;
+    const struct option *opts;
+} ctl_subcmd_t;
+
+typedef struct {
+    const char *name;               /* "node" */
+    const char *title;              /* the first line of the group's usage */
+    const ctl_subcmd_t *cmds;
+    size_t ncmds;
+    ctl_opt_fn *opt;                /* every option of any of its subcommands */
+} ctl_group_t;
+
+/*  A ctl_group_t of the array cmds. */
+#define CTL_GROUP(name, title, cmds, opt) { name, title, cmds, sizeof cmds / sizeof cmds[0], opt }
+
+/*  argv[0] is the group's name, argv[1] the subcommand. Help and unknown
+    subcommands print the group's usage; otherwise the subcommand's options
+    are parsed (ctl_getopt_loop). Returns CTL_OK with *cmd and its
+    positional arguments (*npos of them at *pos), CTL_HELP_DONE or
+    CTL_EUSAGE. */
+int ctl_group_parse(const ctl_group_t *grp, ctl_t *g, int argc, char **argv, void *args,
+                    const ctl_subcmd_t **cmd, int *npos, char ***pos);
+
+/*  Shows an ok reply's result in table mode: CTL_OK, or CTL_EFAIL for a
+    reply it cannot show. arg: the caller's, as given to ctl_call_show. */
+typedef int ctl_show_fn(const msgpack_object *result, void *arg);
+
+/*  Connects to g->endpoint, calls op (nargs, pack and arg as ctl_call) and
+    prints the result: one line of JSON with -o json, else through show.
+    Returns the exit status. */
+int ctl_call_show(const ctl_t *g, const char *op, uint32_t nargs, mt_client_pack_fn *pack,
+                  void *arg, ctl_show_fn *show);
+
 /* ---- calling the service ----------------------------------------------- */
 
 /*  A client of g->endpoint, or NULL after an error message. */
@@ -149,6 +202,12 @@ void ctl_table_row(ctl_table_t *t, const char *const *cells);
 void ctl_table_print(const ctl_table_t *t, FILE *f);
 void ctl_table_free(ctl_table_t *t);
 
+/*  Fills row i's cells: ncols buffers, cleared. */
+typedef void ctl_row_fn(ctl_buf_t *cell, uint32_t i, void *arg);
+/*  A whole table of nrows rows, each filled by row, printed on f. */
+void ctl_table_show(uint32_t ncols, const char *const *headers, uint32_t nrows, ctl_row_fn *row,
+                    void *arg, FILE *f);
+
 /*  "2024-05-01T12:00:00.123Z"; "-" for 0. */
 char *ctl_fmt_time(int64_t ms, char *buf, size_t cap);
 /*  A duration: "850ms", "12.3s", "4m05s", "3h02m", "2d04h". */
@@ -170,7 +229,29 @@ int ctl_cmd_stats(ctl_t *g, int argc, char **argv);
 int ctl_cmd_watch(ctl_t *g, int argc, char **argv);
 int ctl_cmd_load(ctl_t *g, int argc, char **argv);
 
-/*  Node views (metactl_view.c). */
+/* ---- views (metactl_view.c) -------------------------------------------- */
+
+/*  Absent, nil, or an empty string, array or map. */
+bool ctl_is_empty(const msgpack_object *o);
+/*  view[key] as "2024-05-01T12:00:00.123Z (12.3s ago)" ("in" for the
+    future), "never" for 0; a value that is not an integer as it is. */
+void ctl_buf_time(ctl_buf_t *b, const msgpack_object *view, const char *key, int64_t now);
+/*  "-" when empty; maps and arrays as "k=v, k=v" and "a, b"; else the
+    plain value. */
+void ctl_buf_value(ctl_buf_t *b, const msgpack_object *o);
+
+/*  The text of view[key] for a key/value line. */
+typedef void ctl_value_fn(ctl_buf_t *b, const msgpack_object *view, const char *key,
+                          int64_t now);
+
+/*  A view as key/value lines, width as ctl_print_kv: the known keys it
+    holds in their order, each through value; then the keys this client
+    does not know (a newer service's), so that it never hides data.
+    "(no WHAT view)" when view is not a map. */
+void ctl_print_view(const msgpack_object *view, const char *what, const char *const *known,
+                    size_t nknown, int width, ctl_value_fn *value);
+
+/*  Node views. */
 void ctl_print_node(const msgpack_object *view);
 void ctl_print_node_list(const msgpack_object *const *views, uint32_t n);
 

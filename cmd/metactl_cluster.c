@@ -16,41 +16,18 @@ static const char usage_stats[] =
     "  line each (nested maps as dotted names); with -o json the reply's result.\n"
     "  Global options -e, -o, -t are accepted here too (`metactl --help`).\n";
 
-/*  Parses argv (global options only) and leaves the positional arguments
-    at argv[optind..argc). */
-static int parse(ctl_t *g, int argc, char **argv, const char *usage)
+/*  Global options only. */
+static const struct option opts[] = { CTL_GLOBAL_LONG, { NULL, 0, NULL, 0 } };
+
+static void member_row(ctl_buf_t *cell, uint32_t i, void *arg)
 {
-    static const struct option opts[] = { CTL_GLOBAL_LONG, { NULL, 0, NULL, 0 } };
-    ctl_getopt_reset();
-    int c;
-    while ((c = getopt_long(argc, argv, CTL_GLOBAL_SHORT, opts, NULL)) != -1) {
-        int rc = ctl_global_opt(g, c, argv, usage);
-        if (rc != CTL_OK)
-            return rc;
-    }
-    return CTL_OK;
+    static const char *const keys[] = { "replica_id", "endpoint", "pub_endpoint", "alive" };
+    const msgpack_object *m = arg;
+    for (int k = 0; k < 4; k++)
+        ctl_buf_obj(&cell[k], ctl_get(&m->via.array.ptr[i], keys[k]));
 }
 
-/*  One call without arguments; its result printed as JSON or by show. */
-static int call_and_show(ctl_t *g, const char *op, void (*show)(const msgpack_object *))
-{
-    mt_client_t *c = ctl_connect(g);
-    if (!c)
-        return CTL_EUSAGE;
-    mt_reply_t r;
-    int rc = ctl_call(g, c, op, 0, NULL, NULL, &r);
-    if (rc == CTL_OK) {
-        if (g->output == CTL_JSON)
-            ctl_print_json(stdout, r.result);
-        else
-            show(r.result);
-        mt_reply_free(&r);
-    }
-    mt_client_destroy(&c);
-    return rc;
-}
-
-static void show_info(const msgpack_object *res)
+static int show_info(const msgpack_object *res, void *arg)
 {
     ctl_buf_t b = { 0 };
     ctl_buf_obj(&b, ctl_get(res, "cluster_uuid"));
@@ -61,27 +38,11 @@ static void show_info(const msgpack_object *res)
     ctl_buf_free(&b);
 
     static const char *const headers[] = { "REPLICA_ID", "ENDPOINT", "PUB_ENDPOINT", "ALIVE" };
-    static const char *const keys[] = { "replica_id", "endpoint", "pub_endpoint", "alive" };
-    enum { NCOLS = 4 };
-    ctl_table_t t;
-    ctl_table_init(&t, NCOLS, headers);
-    ctl_buf_t cell[NCOLS] = { { 0 } };
     const msgpack_object *m = ctl_get(res, "members");
     uint32_t n = m && m->type == MSGPACK_OBJECT_ARRAY ? m->via.array.size : 0;
-    for (uint32_t i = 0; i < n; i++) {
-        const char *row[NCOLS];
-        for (int k = 0; k < NCOLS; k++) {
-            ctl_buf_clear(&cell[k]);
-            ctl_buf_obj(&cell[k], ctl_get(&m->via.array.ptr[i], keys[k]));
-            row[k] = ctl_buf_str(&cell[k]);
-        }
-        ctl_table_row(&t, row);
-    }
     printf("\n");
-    ctl_table_print(&t, stdout);
-    for (int k = 0; k < NCOLS; k++)
-        ctl_buf_free(&cell[k]);
-    ctl_table_free(&t);
+    ctl_table_show(4, headers, n, member_row, (void *) m, stdout);
+    return CTL_OK;
 }
 
 /*  Flattens nested maps into rows "a.b  value". */
@@ -108,7 +69,7 @@ static void stats_rows(ctl_table_t *t, const msgpack_object *map, const char *pr
     ctl_buf_free(&value);
 }
 
-static void show_stats(const msgpack_object *res)
+static int show_stats(const msgpack_object *res, void *arg)
 {
     static const char *const headers[] = { "NAME", "VALUE" };
     ctl_table_t t;
@@ -116,11 +77,12 @@ static void show_stats(const msgpack_object *res)
     stats_rows(&t, res, "");
     ctl_table_print(&t, stdout);
     ctl_table_free(&t);
+    return CTL_OK;
 }
 
 int ctl_cmd_cluster(ctl_t *g, int argc, char **argv)
 {
-    int rc = parse(g, argc, argv, usage_cluster);
+    int rc = ctl_getopt_loop(g, argc, argv, opts, usage_cluster, NULL, NULL);
     if (rc != CTL_OK)
         return rc == CTL_HELP_DONE ? CTL_OK : rc;
     if (optind >= argc)
@@ -129,15 +91,15 @@ int ctl_cmd_cluster(ctl_t *g, int argc, char **argv)
         return ctl_usage_error(usage_cluster, "unknown cluster command '%s'", argv[optind]);
     if (optind + 1 < argc)
         return ctl_usage_error(usage_cluster, "unexpected argument '%s'", argv[optind + 1]);
-    return call_and_show(g, "cluster.info", show_info);
+    return ctl_call_show(g, "cluster.info", 0, NULL, NULL, show_info);
 }
 
 int ctl_cmd_stats(ctl_t *g, int argc, char **argv)
 {
-    int rc = parse(g, argc, argv, usage_stats);
+    int rc = ctl_getopt_loop(g, argc, argv, opts, usage_stats, NULL, NULL);
     if (rc != CTL_OK)
         return rc == CTL_HELP_DONE ? CTL_OK : rc;
     if (optind < argc)
         return ctl_usage_error(usage_stats, "unexpected argument '%s'", argv[optind]);
-    return call_and_show(g, "replica.stats", show_stats);
+    return ctl_call_show(g, "replica.stats", 0, NULL, NULL, show_stats);
 }

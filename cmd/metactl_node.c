@@ -65,16 +65,6 @@ static const char usage_list[] =
     "  --all                 follow `next` until the end, N nodes per call (default\n"
     "                        1000); prints one list\n" GLOBALS;
 
-static const struct {
-    const char *name;
-    const char *usage;
-} node_usages[] = {
-    { "register", usage_register }, { "heartbeat", usage_heartbeat },
-    { "labels", usage_labels },     { "get", usage_get },
-    { "delete", usage_delete },     { "list", usage_list },
-};
-#define NCMDS (sizeof node_usages / sizeof node_usages[0])
-
 /*  Everything any node command takes. */
 typedef struct {
     const char *id;
@@ -136,9 +126,10 @@ static const struct option opts_list[] = {
     { NULL, 0, NULL, 0 },
 };
 
-/*  One option of any node command into a. */
-static int node_opt(node_args_t *a, int c, const char *arg, const char *u)
+/*  One option of any node command into a (a node_args_t). */
+static int node_opt(void *args, int c, const char *arg, const char *u)
 {
+    node_args_t *a = args;
     switch (c) {
     case O_HOST_IP: a->host_ip = arg; return CTL_OK;
     case O_INSTANCE_TYPE: a->instance_type = arg; return CTL_OK;
@@ -160,7 +151,7 @@ static int node_opt(node_args_t *a, int c, const char *arg, const char *u)
     case O_AFTER: a->after = arg; return CTL_OK;
     case O_LIMIT: return ctl_opt_i64(u, "--limit", arg, 0, UINT32_MAX, &a->limit);
     case O_ALL: a->all = true; return CTL_OK;
-    default: return -2;             /* not a node option */
+    default: return CTL_NOT_MINE;
     }
 }
 
@@ -412,93 +403,75 @@ static int run_list(ctl_t *g, mt_client_t *c, node_args_t *a)
 
 /* ---- dispatch ---------------------------------------------------------- */
 
-static void usage_all(FILE *f)
+static int show_node(const msgpack_object *result, void *arg)
 {
-    fputs("usage: metactl node COMMAND ID|... [OPTIONS]   (the node operations)\n\n", f);
-    for (size_t i = 0; i < NCMDS; i++)
-        fprintf(f, "%s%s", i ? "\n" : "", node_usages[i].usage);
+    ctl_print_node(ctl_get(result, "node"));
+    return CTL_OK;
+}
+
+static int show_deleted(const msgpack_object *result, void *arg)
+{
+    printf("node %s deleted\n", ((const node_args_t *) arg)->id);
+    return CTL_OK;
+}
+
+static const ctl_subcmd_t node_cmds[] = {
+    { "register", usage_register, opts_register },
+    { "heartbeat", usage_heartbeat, opts_heartbeat },
+    { "labels", usage_labels, opts_labels },
+    { "get", usage_get, opts_none },
+    { "delete", usage_delete, opts_none },
+    { "list", usage_list, opts_list },
+};
+
+static const ctl_group_t node_group = CTL_GROUP(
+    "node", "usage: metactl node COMMAND ID|... [OPTIONS]   (the node operations)", node_cmds,
+    node_opt);
+
+/*  The one call of a command other than list: its pairs and how its
+    reply is shown. */
+static int run_one(const ctl_t *g, const char *cmd, node_args_t *a)
+{
+    uint32_t n;
+    mt_client_pack_fn *pack;
+    char op[32];
+    snprintf(op, sizeof op, "node.%s", cmd);
+    if (strcmp(cmd, "register") == 0)
+        n = count_register(a), pack = pack_register;
+    else if (strcmp(cmd, "heartbeat") == 0)
+        n = count_heartbeat(a), pack = pack_heartbeat;
+    else if (strcmp(cmd, "labels") == 0)
+        n = count_labels(a), pack = pack_labels;
+    else
+        n = count_id(a), pack = pack_id;
+    return ctl_call_show(g, op, n, pack, a,
+                         strcmp(cmd, "delete") == 0 ? show_deleted : show_node);
 }
 
 int ctl_cmd_node(ctl_t *g, int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0
-        || strcmp(argv[1], "help") == 0) {
-        usage_all(argc < 2 ? stderr : stdout);
-        return argc < 2 ? CTL_EUSAGE : CTL_OK;
-    }
-    const char *cmd = argv[1];
-    const char *u = NULL;
-    for (size_t i = 0; i < NCMDS; i++)
-        if (strcmp(cmd, node_usages[i].name) == 0)
-            u = node_usages[i].usage;
-    if (!u) {
-        fprintf(stderr, "metactl: unknown node command '%s'\n\n", cmd);
-        usage_all(stderr);
-        return CTL_EUSAGE;
-    }
-    bool is_list = strcmp(cmd, "list") == 0;
-    const struct option *opts = strcmp(cmd, "register") == 0    ? opts_register
-                                : strcmp(cmd, "heartbeat") == 0 ? opts_heartbeat
-                                : strcmp(cmd, "labels") == 0    ? opts_labels
-                                : is_list                       ? opts_list
-                                                                : opts_none;
     node_args_t a = { .ready = true };
-    int rc = CTL_OK, c;
-    argc--, argv++;                 /* argv[0] is now the node command */
-    ctl_getopt_reset();
-    while (rc == CTL_OK && (c = getopt_long(argc, argv, CTL_GLOBAL_SHORT, opts, NULL)) != -1) {
-        rc = node_opt(&a, c, optarg, u);
-        if (rc == -2)
-            rc = ctl_global_opt(g, c, argv, u);
-    }
+    const ctl_subcmd_t *sc;
+    int npos;
+    char **pos;
+    int rc = ctl_group_parse(&node_group, g, argc, argv, &a, &sc, &npos, &pos);
+    bool is_list = rc == CTL_OK && strcmp(sc->name, "list") == 0;
     if (rc == CTL_OK) {
-        int npos = argc - optind;
         if (!is_list && npos < 1)
-            rc = ctl_usage_error(u, "node %s: the node ID is missing", cmd);
+            rc = ctl_usage_error(sc->usage, "node %s: the node ID is missing", sc->name);
         else if (npos > (is_list ? 0 : 1))
-            rc = ctl_usage_error(u, "node %s: unexpected argument '%s'", cmd,
-                                 argv[optind + (is_list ? 0 : 1)]);
+            rc = ctl_usage_error(sc->usage, "node %s: unexpected argument '%s'", sc->name,
+                                 pos[is_list ? 0 : 1]);
         else if (!is_list)
-            a.id = argv[optind];
+            a.id = pos[0];
     }
-    if (rc != CTL_OK) {
-        args_free(&a);
-        return rc == CTL_HELP_DONE ? CTL_OK : rc;
+    if (rc == CTL_OK && is_list) {
+        mt_client_t *client = ctl_connect(g);
+        rc = client ? run_list(g, client, &a) : CTL_EUSAGE;
+        mt_client_destroy(&client);
     }
-
-    mt_client_t *client = ctl_connect(g);
-    if (!client) {
-        args_free(&a);
-        return CTL_EUSAGE;
-    }
-    mt_reply_t r;
-    if (is_list)
-        rc = run_list(g, client, &a);
-    else {
-        uint32_t n;
-        mt_client_pack_fn *pack;
-        char op[32];
-        snprintf(op, sizeof op, "node.%s", cmd);
-        if (strcmp(cmd, "register") == 0)
-            n = count_register(&a), pack = pack_register;
-        else if (strcmp(cmd, "heartbeat") == 0)
-            n = count_heartbeat(&a), pack = pack_heartbeat;
-        else if (strcmp(cmd, "labels") == 0)
-            n = count_labels(&a), pack = pack_labels;
-        else
-            n = count_id(&a), pack = pack_id;
-        rc = ctl_call(g, client, op, n, pack, &a, &r);
-        if (rc == CTL_OK) {
-            if (g->output == CTL_JSON)
-                ctl_print_json(stdout, r.result);
-            else if (strcmp(cmd, "delete") == 0)
-                printf("node %s deleted\n", a.id);
-            else
-                ctl_print_node(ctl_get(r.result, "node"));
-            mt_reply_free(&r);
-        }
-    }
-    mt_client_destroy(&client);
+    else if (rc == CTL_OK)
+        rc = run_one(g, sc->name, &a);
     args_free(&a);
-    return rc;
+    return rc == CTL_HELP_DONE ? CTL_OK : rc;
 }

@@ -58,15 +58,6 @@ static const char usage_list[] =
     "  last refresh learned; REFRESHED: how long ago), or {\"refs\": [...]} with\n"
     "  -o json.\n" GLOBALS;
 
-static const struct {
-    const char *name;
-    const char *usage;
-} rc_usages[] = {
-    { "add", usage_add }, { "set", usage_set }, { "del", usage_del },
-    { "get", usage_get }, { "list", usage_list },
-};
-#define NCMDS (sizeof rc_usages / sizeof rc_usages[0])
-
 /*  Everything any rc command takes. */
 typedef struct {
     const char *name, *id, *uuid;   /* selectors (add: name) */
@@ -114,9 +105,10 @@ static const struct option opts_get[] = {
 };
 static const struct option opts_list[] = { CTL_GLOBAL_LONG, { NULL, 0, NULL, 0 } };
 
-/*  One option of any rc command into a. */
-static int rc_opt(rc_args_t *a, int c, const char *arg, const char *u)
+/*  One option of any rc command into a (an rc_args_t). */
+static int rc_opt(void *args, int c, const char *arg, const char *u)
 {
+    rc_args_t *a = args;
     switch (c) {
     case O_ID: a->id = arg; return CTL_OK;
     case O_UUID: a->uuid = arg; return CTL_OK;
@@ -128,7 +120,7 @@ static int rc_opt(rc_args_t *a, int c, const char *arg, const char *u)
     case O_NEW_NAME: a->new_name = arg; return CTL_OK;
     case O_REVISION: return ctl_opt_i64(u, "--revision", arg, 1, INT64_MAX, &a->revision);
     case O_REFRESH: a->refresh = true; return CTL_OK;
-    default: return -2;             /* not an rc option */
+    default: return CTL_NOT_MINE;
     }
 }
 
@@ -185,74 +177,45 @@ static const char *const known_keys[] = {
 };
 #define NKNOWN (sizeof known_keys / sizeof known_keys[0])
 
-static bool is_empty(const msgpack_object *o)
+static void ref_value(ctl_buf_t *b, const msgpack_object *view, const char *key, int64_t now)
 {
-    return !o || o->type == MSGPACK_OBJECT_NIL
-           || (o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 0)
-           || (o->type == MSGPACK_OBJECT_MAP && o->via.map.size == 0)
-           || (o->type == MSGPACK_OBJECT_STR && o->via.str.size == 0);
-}
-
-/*  "2024-05-01T12:00:00.123Z (12.3s ago)", "never" for 0. */
-static void add_time(ctl_buf_t *b, const msgpack_object *view, const char *key, int64_t now)
-{
-    int64_t ms;
-    if (!ctl_get_i64(view, key, &ms)) {
-        ctl_buf_obj(b, ctl_get(view, key));
-        return;
-    }
-    if (ms == 0) {
-        ctl_buf_printf(b, "never");
-        return;
-    }
-    char t[48], d[32];
-    ctl_fmt_time(ms, t, sizeof t);
-    if (now >= ms)
-        ctl_buf_printf(b, "%s (%s ago)", t, ctl_fmt_duration(now - ms, d, sizeof d));
+    if (strcmp(key, "refreshed_at") == 0)
+        ctl_buf_time(b, view, key, now);
     else
-        ctl_buf_printf(b, "%s (in %s)", t, ctl_fmt_duration(ms - now, d, sizeof d));
+        ctl_buf_value(b, ctl_get(view, key));
 }
 
-static void print_ref(const msgpack_object *view)
+typedef struct {
+    const msgpack_object *refs;     /* the array of views */
+    int64_t now;
+} ref_rows_t;
+
+static void ref_row(ctl_buf_t *cell, uint32_t i, void *arg)
 {
-    if (!view || view->type != MSGPACK_OBJECT_MAP) {
-        printf("(no reference view)\n");
-        return;
-    }
-    int64_t now = mt_wall_ms();
-    ctl_buf_t b = { 0 };
-    for (size_t i = 0; i < NKNOWN; i++) {
-        const msgpack_object *o = ctl_get(view, known_keys[i]);
-        if (!o)
-            continue;
-        ctl_buf_clear(&b);
-        if (strcmp(known_keys[i], "refreshed_at") == 0)
-            add_time(&b, view, known_keys[i], now);
-        else if (is_empty(o))
-            ctl_buf_printf(&b, "-");
-        else if (o->type == MSGPACK_OBJECT_ARRAY || o->type == MSGPACK_OBJECT_MAP)
-            ctl_buf_pairs(&b, o, ", ");
+    const ref_rows_t *rr = arg;
+    const msgpack_object *v = &rr->refs->via.array.ptr[i];
+    static const char *const str_keys[] = { "name", "id", "hostname", "uuid" };
+    for (int c = 0; c < 4; c++) {
+        const msgpack_object *o = ctl_get(v, str_keys[c]);
+        if (ctl_is_empty(o))
+            ctl_buf_printf(&cell[c], "-");
         else
-            ctl_buf_obj(&b, o);
-        ctl_print_kv(known_keys[i], KV_WIDTH, ctl_buf_str(&b));
+            ctl_buf_obj(&cell[c], o);
     }
-    /*  Keys this client does not know (a newer service). */
-    for (uint32_t i = 0; i < view->via.map.size; i++) {
-        const msgpack_object *k = &view->via.map.ptr[i].key;
-        bool known = false;
-        for (size_t j = 0; j < NKNOWN && !known; j++)
-            known = ctl_str_eq(k, known_keys[j]);
-        if (known || k->type != MSGPACK_OBJECT_STR)
-            continue;
-        char key[64];
-        size_t n = k->via.str.size < sizeof key - 1 ? k->via.str.size : sizeof key - 1;
-        memcpy(key, k->via.str.ptr, n);
-        key[n] = '\0';
-        ctl_buf_clear(&b);
-        ctl_buf_obj(&b, &view->via.map.ptr[i].val);
-        ctl_print_kv(key, KV_WIDTH, ctl_buf_str(&b));
-    }
-    ctl_buf_free(&b);
+    const msgpack_object *nodes = ctl_get(v, "node_list");
+    if (nodes && nodes->type == MSGPACK_OBJECT_ARRAY)
+        ctl_buf_printf(&cell[4], "%u", nodes->via.array.size);
+    else
+        ctl_buf_printf(&cell[4], "-");
+    ctl_buf_obj(&cell[5], ctl_get(v, "revision"));
+    int64_t at;
+    char d[32];
+    if (!ctl_get_i64(v, "refreshed_at", &at) || at == 0)
+        ctl_buf_printf(&cell[6], "-");
+    else if (rr->now >= at)
+        ctl_buf_printf(&cell[6], "%s ago", ctl_fmt_duration(rr->now - at, d, sizeof d));
+    else
+        ctl_buf_printf(&cell[6], "in %s", ctl_fmt_duration(at - rr->now, d, sizeof d));
 }
 
 static void print_ref_list(const msgpack_object *refs)
@@ -260,56 +223,48 @@ static void print_ref_list(const msgpack_object *refs)
     static const char *const headers[] = {
         "NAME", "ID", "HOSTNAME", "UUID", "NODES", "REVISION", "REFRESHED",
     };
-    enum { NCOLS = sizeof headers / sizeof headers[0] };
-    ctl_table_t t;
-    ctl_table_init(&t, NCOLS, headers);
-    ctl_buf_t cell[NCOLS] = { { 0 } };
-    int64_t now = mt_wall_ms();
-    for (uint32_t i = 0; i < refs->via.array.size; i++) {
-        const msgpack_object *v = &refs->via.array.ptr[i];
-        for (int c = 0; c < NCOLS; c++)
-            ctl_buf_clear(&cell[c]);
-        static const char *const str_keys[] = { "name", "id", "hostname", "uuid" };
-        for (int c = 0; c < 4; c++) {
-            const msgpack_object *o = ctl_get(v, str_keys[c]);
-            if (is_empty(o))
-                ctl_buf_printf(&cell[c], "-");
-            else
-                ctl_buf_obj(&cell[c], o);
-        }
-        const msgpack_object *nodes = ctl_get(v, "node_list");
-        if (nodes && nodes->type == MSGPACK_OBJECT_ARRAY)
-            ctl_buf_printf(&cell[4], "%u", nodes->via.array.size);
-        else
-            ctl_buf_printf(&cell[4], "-");
-        ctl_buf_obj(&cell[5], ctl_get(v, "revision"));
-        int64_t at;
-        char d[32];
-        if (!ctl_get_i64(v, "refreshed_at", &at) || at == 0)
-            ctl_buf_printf(&cell[6], "-");
-        else if (now >= at)
-            ctl_buf_printf(&cell[6], "%s ago", ctl_fmt_duration(now - at, d, sizeof d));
-        else
-            ctl_buf_printf(&cell[6], "in %s", ctl_fmt_duration(at - now, d, sizeof d));
-        const char *row[NCOLS];
-        for (int c = 0; c < NCOLS; c++)
-            row[c] = ctl_buf_str(&cell[c]);
-        ctl_table_row(&t, row);
-    }
-    ctl_table_print(&t, stdout);
-    for (int c = 0; c < NCOLS; c++)
-        ctl_buf_free(&cell[c]);
-    ctl_table_free(&t);
+    ref_rows_t rr = { .refs = refs, .now = mt_wall_ms() };
+    ctl_table_show(sizeof headers / sizeof headers[0], headers, refs->via.array.size, ref_row,
+                   &rr, stdout);
 }
 
 /* ---- dispatch ---------------------------------------------------------- */
 
-static void usage_all(FILE *f)
+static int show_ref(const msgpack_object *result, void *arg)
 {
-    fputs("usage: metactl rc COMMAND ...   (remote cluster references)\n\n", f);
-    for (size_t i = 0; i < NCMDS; i++)
-        fprintf(f, "%s%s", i ? "\n" : "", rc_usages[i].usage);
+    ctl_print_view(ctl_get(result, "ref"), "reference", known_keys, NKNOWN, KV_WIDTH, ref_value);
+    return CTL_OK;
 }
+
+static int show_deleted(const msgpack_object *result, void *arg)
+{
+    const rc_args_t *a = arg;
+    if (a->name)
+        printf("rc %s deleted\n", a->name);
+    else
+        printf("rc with id %s deleted\n", a->id);
+    return CTL_OK;
+}
+
+static int show_list(const msgpack_object *result, void *arg)
+{
+    const msgpack_object *refs = ctl_get(result, "refs");
+    if (!refs || refs->type != MSGPACK_OBJECT_ARRAY) {
+        fprintf(stderr, "internal: the rc.list reply has no \"refs\" array\n");
+        return CTL_EFAIL;
+    }
+    print_ref_list(refs);
+    return CTL_OK;
+}
+
+static const ctl_subcmd_t rc_cmds[] = {
+    { "add", usage_add, opts_add }, { "set", usage_set, opts_set },
+    { "del", usage_del, opts_del }, { "get", usage_get, opts_get },
+    { "list", usage_list, opts_list },
+};
+
+static const ctl_group_t rc_group = CTL_GROUP(
+    "rc", "usage: metactl rc COMMAND ...   (remote cluster references)", rc_cmds, rc_opt);
 
 /*  The positional arguments and selectors of cmd, checked. */
 static int check_args(const char *cmd, const char *u, rc_args_t *a, int npos, char **pos)
@@ -349,69 +304,20 @@ static int check_args(const char *cmd, const char *u, rc_args_t *a, int npos, ch
 
 int ctl_cmd_rc(ctl_t *g, int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0
-        || strcmp(argv[1], "help") == 0) {
-        usage_all(argc < 2 ? stderr : stdout);
-        return argc < 2 ? CTL_EUSAGE : CTL_OK;
-    }
-    const char *cmd = argv[1];
-    const char *u = NULL;
-    for (size_t i = 0; i < NCMDS; i++)
-        if (strcmp(cmd, rc_usages[i].name) == 0)
-            u = rc_usages[i].usage;
-    if (!u) {
-        fprintf(stderr, "metactl: unknown rc command '%s'\n\n", cmd);
-        usage_all(stderr);
-        return CTL_EUSAGE;
-    }
-    const struct option *opts = strcmp(cmd, "add") == 0   ? opts_add
-                                : strcmp(cmd, "set") == 0 ? opts_set
-                                : strcmp(cmd, "del") == 0 ? opts_del
-                                : strcmp(cmd, "get") == 0 ? opts_get
-                                                          : opts_list;
     rc_args_t a = { .demand = -1 };
-    int rc = CTL_OK, c;
-    argc--, argv++;                 /* argv[0] is now the rc command */
-    ctl_getopt_reset();
-    while (rc == CTL_OK && (c = getopt_long(argc, argv, CTL_GLOBAL_SHORT, opts, NULL)) != -1) {
-        rc = rc_opt(&a, c, optarg, u);
-        if (rc == -2)
-            rc = ctl_global_opt(g, c, argv, u);
-    }
+    const ctl_subcmd_t *sc;
+    int npos;
+    char **pos;
+    int rc = ctl_group_parse(&rc_group, g, argc, argv, &a, &sc, &npos, &pos);
     if (rc == CTL_OK)
-        rc = check_args(cmd, u, &a, argc - optind, argv + optind);
+        rc = check_args(sc->name, sc->usage, &a, npos, pos);
     if (rc != CTL_OK)
         return rc == CTL_HELP_DONE ? CTL_OK : rc;
 
-    mt_client_t *client = ctl_connect(g);
-    if (!client)
-        return CTL_EUSAGE;
     char op[16];
-    snprintf(op, sizeof op, "rc.%s", cmd);
-    mt_reply_t r;
-    rc = ctl_call(g, client, op, count_args(&a), pack_args, &a, &r);
-    if (rc == CTL_OK) {
-        if (g->output == CTL_JSON)
-            ctl_print_json(stdout, r.result);
-        else if (strcmp(cmd, "del") == 0) {
-            if (a.name)
-                printf("rc %s deleted\n", a.name);
-            else
-                printf("rc with id %s deleted\n", a.id);
-        }
-        else if (strcmp(cmd, "list") == 0) {
-            const msgpack_object *refs = ctl_get(r.result, "refs");
-            if (refs && refs->type == MSGPACK_OBJECT_ARRAY)
-                print_ref_list(refs);
-            else {
-                fprintf(stderr, "internal: the rc.list reply has no \"refs\" array\n");
-                rc = CTL_EFAIL;
-            }
-        }
-        else
-            print_ref(ctl_get(r.result, "ref"));
-        mt_reply_free(&r);
-    }
-    mt_client_destroy(&client);
-    return rc;
+    snprintf(op, sizeof op, "rc.%s", sc->name);
+    ctl_show_fn *show = strcmp(sc->name, "del") == 0    ? show_deleted
+                        : strcmp(sc->name, "list") == 0 ? show_list
+                                                        : show_ref;
+    return ctl_call_show(g, op, count_args(&a), pack_args, &a, show);
 }

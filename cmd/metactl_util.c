@@ -374,6 +374,30 @@ void ctl_table_free(ctl_table_t *t)
     memset(t, 0, sizeof *t);
 }
 
+void ctl_table_show(uint32_t ncols, const char *const *headers, uint32_t nrows, ctl_row_fn *row,
+                    void *arg, FILE *f)
+{
+    ctl_table_t t;
+    ctl_table_init(&t, ncols, headers);
+    ctl_buf_t *cell = xrealloc(NULL, ncols * sizeof *cell);
+    const char **cells = xrealloc(NULL, ncols * sizeof *cells);
+    memset(cell, 0, ncols * sizeof *cell);
+    for (uint32_t i = 0; i < nrows; i++) {
+        for (uint32_t c = 0; c < ncols; c++)
+            ctl_buf_clear(&cell[c]);
+        row(cell, i, arg);
+        for (uint32_t c = 0; c < ncols; c++)
+            cells[c] = ctl_buf_str(&cell[c]);
+        ctl_table_row(&t, cells);
+    }
+    ctl_table_print(&t, f);
+    for (uint32_t c = 0; c < ncols; c++)
+        ctl_buf_free(&cell[c]);
+    free(cell);
+    free(cells);
+    ctl_table_free(&t);
+}
+
 char *ctl_fmt_time(int64_t ms, char *buf, size_t cap)
 {
     if (ms == 0) {

@@ -1,0 +1,252 @@
+/*  benchproc.c — the child processes of a benchmark program: see
+    benchproc.h. */
+#include "benchproc.h"
+
+#include "benchutil.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *g_prog = "bench", *g_figure, *g_logdir = ".";
+static bp_proc_t g_procs[BP_MAX_PROCS];
+static int g_nprocs;
+
+static void on_signal(int sig)
+{
+    for (int i = 0; i < BP_MAX_PROCS; i++)
+        if (g_procs[i].pid > 0)
+            kill(g_procs[i].pid, SIGTERM);
+    _exit(128 + sig);
+}
+
+void bp_init(const char *prog, const char *figure, const char *logdir)
+{
+    g_prog = prog;
+    g_figure = figure;
+    g_logdir = logdir;
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+void bp_die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(g_figure ? g_figure : g_prog, fmt, ap);
+    va_end(ap);
+    bp_report_dead();
+    bp_stop_all();
+    exit(1);
+}
+
+/*  fork + exec of p->argv; stdout to out_fd (or the log), stderr to the
+    log (appended to over restarts). Called before any client thread
+    exists (fork copies only the caller). */
+static void launch(bp_proc_t *p, int out_fd)
+{
+    int log = open(p->log, O_WRONLY | O_CREAT | (p->starts ? O_APPEND : O_TRUNC) | O_CLOEXEC,
+                   0644);
+    if (log < 0)
+        bp_die("cannot open %s: %s", p->log, strerror(errno));
+    if (p->starts)
+        dprintf(log, "--- %s: start #%d\n", g_prog, p->starts + 1);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0)
+        bp_die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(127);
+        dup2(out_fd >= 0 ? out_fd : log, 1);
+        dup2(log, 2);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        execv(p->argv[0], p->argv);
+        dprintf(2, "exec %s: %s\n", p->argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(log);
+    p->pid = pid;
+    p->starts++;
+}
+
+bp_proc_t *bp_spawn(const char *name, char *const argv[], int out_fd)
+{
+    if (g_nprocs == BP_MAX_PROCS)
+        bp_die("too many processes");
+    bp_proc_t *p = &g_procs[g_nprocs++];
+    snprintf(p->name, sizeof p->name, "%s", name);
+    snprintf(p->log, sizeof p->log, "%s/%s-%s.log", g_logdir, g_figure, name);
+    size_t used = 0;
+    int n = 0;
+    for (; argv[n]; n++) {
+        size_t len = strlen(argv[n]) + 1;
+        if (n == BP_MAX_ARGS || used + len > sizeof p->args)
+            bp_die("%s: too many or too long arguments", name);
+        p->argv[n] = memcpy(p->args + used, argv[n], len);
+        used += len;
+    }
+    p->argv[n] = NULL;
+    launch(p, out_fd);
+    return p;
+}
+
+void bp_restart(bp_proc_t *p)
+{
+    launch(p, -1);
+}
+
+bp_proc_t *bp_start_replica(const char *name, const char *id, const char *bindir, int port,
+                            const char *dsn, const char *const *extra, const char *args_env)
+{
+    char path[512], ep[64], pub[64], more[512];
+    char *argv[BP_MAX_ARGS + 1];
+    int n = 0;
+    snprintf(path, sizeof path, "%s/metactord", bindir);
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+    snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", port + 1);
+    argv[n++] = path;
+    argv[n++] = "--replica-id";
+    argv[n++] = (char *) id;
+    argv[n++] = "--endpoint";
+    argv[n++] = ep;
+    argv[n++] = "--publish";
+    argv[n++] = pub;
+    argv[n++] = "--db";
+    argv[n++] = (char *) dsn;
+    for (int i = 0; extra && extra[i] && n < BP_MAX_ARGS; i++)
+        argv[n++] = (char *) extra[i];
+    const char *env = args_env ? getenv(args_env) : NULL;
+    snprintf(more, sizeof more, "%s", env ? env : "");
+    for (char *save = NULL, *t = strtok_r(more, " ", &save); t && n < BP_MAX_ARGS;
+         t = strtok_r(NULL, " ", &save))
+        argv[n++] = t;
+    argv[n] = NULL;
+    bp_proc_t *p = bp_spawn(name, argv, -1);
+    snprintf(p->id, sizeof p->id, "%s", id);
+    snprintf(p->endpoint, sizeof p->endpoint, "%s", ep);
+    fprintf(stderr, "# started %s (pid %d):", name, (int) p->pid);
+    for (int i = 1; i < n; i++)
+        if (strcmp(argv[i - 1], "--db") != 0)      /* the DSN holds a password */
+            fprintf(stderr, " %s", argv[i]);
+    fputc('\n', stderr);
+    return p;
+}
+
+int bp_wait(bp_proc_t *p)
+{
+    int st = 0;
+    if (p->pid > 0)
+        waitpid(p->pid, &st, 0);
+    p->pid = 0;
+    return st;
+}
+
+int bp_stop(bp_proc_t *p)
+{
+    if (p->pid <= 0)
+        return 0;
+    pid_t pid = p->pid;
+    kill(pid, SIGTERM);
+    int64_t deadline = now_us() + BP_STOP_MS * 1000LL;
+    int st = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            break;
+        if (r < 0) {
+            st = 0;
+            break;
+        }
+        if (now_us() > deadline) {
+            note("%s (pid %d) did not stop in %d ms: SIGKILL", p->name, (int) pid, BP_STOP_MS);
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            p->pid = 0;
+            return -1;
+        }
+        sleep_ms(10);
+    }
+    p->pid = 0;
+    if (WIFEXITED(st))
+        return WEXITSTATUS(st);
+    return -1;
+}
+
+void bp_kill(bp_proc_t *p)
+{
+    if (p->pid <= 0)
+        bp_die("%s is not running", p->name);
+    kill(p->pid, SIGKILL);
+    int st;
+    waitpid(p->pid, &st, 0);
+    p->pid = 0;
+}
+
+bool bp_running(const bp_proc_t *p)
+{
+    siginfo_t si = { 0 };
+    return p->pid > 0
+           && waitid(P_PID, (id_t) p->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0
+           && si.si_pid == 0;
+}
+
+void bp_tail_log(const bp_proc_t *p)
+{
+    FILE *f = fopen(p->log, "r");
+    if (!f)
+        return;
+    char line[1024];
+    long n = 0;
+    while (fgets(line, sizeof line, f))
+        n++;
+    rewind(f);
+    long i = 0;
+    while (fgets(line, sizeof line, f))
+        if (++i > n - 15)
+            fprintf(stderr, "#   %s: %s", p->name, line);
+    fclose(f);
+}
+
+void bp_report_dead(void)
+{
+    for (int i = 0; i < g_nprocs; i++) {
+        bp_proc_t *p = &g_procs[i];
+        int st = 0;
+        if (p->pid <= 0 || waitpid(p->pid, &st, WNOHANG) != p->pid)
+            continue;
+        if (WIFSIGNALED(st))
+            note("%s (pid %d) was killed by signal %d before the end", p->name, (int) p->pid,
+                 WTERMSIG(st));
+        else
+            note("%s (pid %d) exited with status %d before the end (a SIGTERM from outside "
+                 "ends it with status 0)", p->name, (int) p->pid, WEXITSTATUS(st));
+        p->pid = 0;
+        bp_tail_log(p);
+    }
+}
+
+int bp_stop_all(void)
+{
+    int bad = 0;
+    for (int i = 0; i < g_nprocs; i++)
+        if (g_procs[i].pid > 0)
+            kill(g_procs[i].pid, SIGTERM);      /* all at once: they drain in parallel */
+    for (int i = 0; i < g_nprocs; i++)
+        if (g_procs[i].pid > 0) {
+            int rc = bp_stop(&g_procs[i]);
+            if (rc != 0) {
+                note("%s exited with status %d; log %s", g_procs[i].name, rc, g_procs[i].log);
+                bad++;
+            }
+        }
+    return bad;
+}

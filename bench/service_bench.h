@@ -1,0 +1,58 @@
+/*  service_bench.h — what the files of mt_bench_service share: its
+    settings, the replicas, the CPU window, the node requests and the
+    figures (documented in service_bench.c). */
+#ifndef MT_SERVICE_BENCH_H_INCLUDED
+#define MT_SERVICE_BENCH_H_INCLUDED
+
+#include "benchcli.h"
+#include "benchproc.h"
+#include "benchutil.h"
+
+extern const char *g_dsn;           /* the figure's database */
+extern const char *g_bindir;        /* metactord and metactl */
+extern int g_port;                  /* MT_BENCH_SVC_PORT */
+
+/* ---- service_bench.c --------------------------------------------------- */
+
+/*  Replica A (index 0, port g_port) or B (1, g_port + 2); extra flags
+    (NULL-terminated, may be NULL) appended. */
+bp_proc_t *start_replica(int index, const char *const *extra);
+
+/*  CPU time over a window: named processes, the database server
+    (MT_BENCH_SERVER_PID), and the rest of the machine ("others": other
+    people's work on a shared machine shows up here). */
+typedef struct {
+    int n;
+    struct { const char *name; pid_t pid; unsigned long long t0, d; } p[8];
+    unsigned long long busy0, busy;
+    int64_t t0_us;
+    double secs;
+} cpu_win_t;
+
+void cpu_add(cpu_win_t *w, const char *name, pid_t pid);
+void cpu_add_db(cpu_win_t *w);
+void cpu_begin(cpu_win_t *w);
+/*  Prints the window's line; extra_ticks: CPU of processes already gone
+    (e.g. metactl), counted as "children". */
+void cpu_end(cpu_win_t *w, const char *what, unsigned long long extra_ticks);
+
+/* ---- service_nodes.c --------------------------------------------------- */
+
+void reg_node(cli_t *c, const char *id);
+/*  A heartbeat with the typical status; returns its status_revision. */
+uint64_t heartbeat(cli_t *c, const char *id, int64_t hb_at);
+/*  node.get: 0 and the node's status_revision, 1 not_found. */
+int get_rev(cli_t *c, const char *id, uint64_t *rev);
+/*  Until the replica's bus has at least n peers. */
+void wait_peers(cli_t *c, uint64_t n, int timeout_ms);
+/*  Until node `id` on c shows status_revision >= rev. */
+void wait_visible(cli_t *c, const char *id, uint64_t rev, int timeout_ms);
+
+/* ---- the figures ------------------------------------------------------- */
+
+int fig_convergence(void);              /* service_conv.c */
+int fig_convergence_reload_only(void);
+int fig_get(void);                      /* service_get.c */
+int fig_e2e(void);                      /* service_e2e.c */
+
+#endif
