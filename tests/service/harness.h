@@ -32,14 +32,27 @@
     have at most H_MAX_REPLICAS replicas. h_wait_cluster waits for each
     cluster to see its own replicas.
 
-    Usage, in a Check fixture:
-        static void setup(void) { h_setup("metactor_it_x", 3); h_start_all(); }
-        static void teardown(void) { h_teardown(); }
+    Usage: a set-up for the test case, whose tear-down is h_teardown,
+        static void setup(void) { h_setup("metactor_it_x", 3, TIMEOUT_S); h_start_all(); }
+        int main(void)
+        {
+            Suite *s = suite_create("service_x");
+            h_tcase(s, "x", setup, TIMEOUT_S, test_one, test_two, NULL);
+            return h_run(s);
+        }
     and in a test:
         h_reply_t *r = h_ok(0, "{s:s, s:{s:s, s:i}}", "op", "node.register",
                             "node", "id", "n1", "grpc_port", 9000);
         H_ASSERT(h_int(r->result, "node/grpc_port") == 9000, "port");
         h_reply_free(&r);
+
+    Files, one concept each: harness.c (the test's state, set-up and
+    tear-down, logs), harness_proc.c (processes), harness_db.c,
+    harness_pack.c (h_pack), harness_reply.c (reading replies),
+    harness_call.c (requests), harness_notice.c (the tests' own sockets,
+    notices), harness_node.c (node shortcuts), harness_suite.c (the Check
+    suite); harness_int.h is what they share. harness_rc.h: the helpers of
+    the remote cluster reference programs (test_rc*.c).
 */
 #ifndef MT_SVC_HARNESS_H_INCLUDED
 #define MT_SVC_HARNESS_H_INCLUDED
@@ -156,6 +169,9 @@ bool h_running(int i);
     Spaces, ',' and ':' are ignored. Counts are computed from the format. */
 void h_pack(msgpack_packer *pk, const char *fmt, ...);
 void h_vpack(msgpack_packer *pk, const char *fmt, va_list *ap);
+/*  Packs fmt into a new buffer (msgpack_sbuffer_free): a body to send as
+    it is, with no rid added. */
+msgpack_sbuffer *h_body(const char *fmt, ...);
 
 typedef struct {
     char *data;
@@ -188,6 +204,11 @@ h_reply_t *h_ok_at(const char *file, int line, int i, const char *fmt, ...);
 void h_err_at(const char *file, int line, int i, const char *code, const char *fmt, ...);
 /*  Sends a raw body (no rid added) on replica i's DEALER; the next reply. */
 h_reply_t *h_raw(int i, const void *body, size_t size, int timeout_ms);
+/*  A race: b1 to replica i and b2 to replica k at once, each on a DEALER of
+    its own (connected first); both replies, within H_CALL_MS each. Frees
+    the bodies (h_body's). */
+void h_at_once(int i, msgpack_sbuffer *b1, int k, msgpack_sbuffer *b2, h_reply_t **r1,
+               h_reply_t **r2);
 
 /*  Runs one SQL statement on the test's database over a raw connection:
     a change that no replica makes, hence that no notice announces. */
@@ -222,6 +243,10 @@ h_reply_t *h_node_get(int i, const char *id);
 /*  node.list (no filter, no limit) on replica i: ids joined by ',' in order
     (caller frees). */
 char *h_list_ids(int i);
+/*  h_list_ids(i) is `expect`. */
+bool h_list_is(int i, const char *expect);
+/*  node.list of replicas i and k are the same list of views. */
+bool h_lists_equal(int i, int k);
 /*  The int at `field` of node id's view on replica i, or -1 if not found. */
 int64_t h_node_int(int i, const char *id, const char *field);
 
@@ -230,10 +255,25 @@ int64_t h_node_int(int i, const char *id, const char *field);
 void *h_socket(int type);
 void h_close(void **sock);
 
+/*  One message of sock within timeout_ms, every frame received: how many
+    frames it had (0 on timeout, -1 on an error), the first `max` copied
+    with a NUL after each into frames/sizes (caller frees). */
+int h_recv_msg(void *sock, int timeout_ms, char **frames, size_t *sizes, int max);
+
 /*  A SUB socket on replica i's publish endpoint, subscribed to `prefix`. */
 void *h_sub(int i, const char *prefix);
 /*  Receives one notice (topic, body) within timeout_ms; NULL on timeout.
     *topic (caller frees) gets the first frame. */
 h_reply_t *h_sub_recv(void *sub, char **topic, int timeout_ms);
+
+/* ---- the test program --------------------------------------------------- */
+
+/*  Adds to s a test case: each test runs between `setup` and h_teardown,
+    within Check's timeout of timeout_s; the tests follow (the names
+    START_TEST defined), NULL-terminated. With MT_TEST_ONLY=NAME[,NAME...]
+    in the environment only those tests are added (to repeat one by hand). */
+TCase *h_tcase(Suite *s, const char *name, void (*setup)(void), int timeout_s, ...);
+/*  Runs s's tests: the program's exit status. */
+int h_run(Suite *s);
 
 #endif

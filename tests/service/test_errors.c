@@ -25,11 +25,6 @@ static void setup(void)
     h_reply_free(&r);
 }
 
-static void teardown(void)
-{
-    h_teardown();
-}
-
 /*  The replica still serves, and its state is what it was. */
 static void still_serving(void)
 {
@@ -366,29 +361,11 @@ START_TEST(flood_of_garbage)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-    Suite *s = suite_create("service_errors");
-    TCase *tc = tcase_create("errors");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, TIMEOUT_S);
-    tcase_add_test(tc, malformed_bodies);
-    tcase_add_test(tc, not_a_map);
-    tcase_add_test(tc, missing_or_bad_op);
-    tcase_add_test(tc, wrong_field_types);
-    tcase_add_test(tc, invalid_ids);
-    tcase_add_test(tc, oversized_bodies);
-    tcase_add_test(tc, too_large_echoes_rid);
-    tcase_add_test(tc, flood_of_garbage);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    Suite *s = suite_create("service_errors");
+    h_tcase(s, "errors", setup, TIMEOUT_S, malformed_bodies, not_a_map, missing_or_bad_op,
+            wrong_field_types, invalid_ids, oversized_bodies, too_large_echoes_rid,
+            flood_of_garbage, NULL);
+    return h_run(s);
 }

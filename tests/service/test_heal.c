@@ -28,11 +28,6 @@ static void setup(void)
     h_setup(DB, 3, TIMEOUT_S);
 }
 
-static void teardown(void)
-{
-    h_teardown();
-}
-
 static void reg(int i, const char *id, const char *zone)
 {
     h_reply_t *r = h_ok(i, "{s:s, s:{s:s, s:s, s:i, s:{s:s}, s:{s:s}}}", "op", "node.register",
@@ -52,24 +47,6 @@ static void del(int i, const char *id)
 {
     h_reply_t *r = h_ok(i, "{s:s, s:s}", "op", "node.delete", "id", id);
     h_reply_free(&r);
-}
-
-static bool list_is(int i, const char *expect)
-{
-    char *ids = h_list_ids(i);
-    bool eq = strcmp(ids, expect) == 0;
-    free(ids);
-    return eq;
-}
-
-static bool lists_equal(int i, int k)
-{
-    h_reply_t *a = h_ok(i, "{s:s}", "op", "node.list");
-    h_reply_t *b = h_ok(k, "{s:s}", "op", "node.list");
-    bool eq = msgpack_object_equal(*h_get(a->result, "nodes"), *h_get(b->result, "nodes"));
-    h_reply_free(&a);
-    h_reply_free(&b);
-    return eq;
 }
 
 static void print_lists(void)
@@ -109,7 +86,7 @@ static void churn(int i, const char *prefix, int n)
 
 static void converge(int ref, int i, const char *what)
 {
-    H_WAIT(lists_equal(ref, i), H_T, "%s: replica %c never converged with %c", what, 'A' + i,
+    H_WAIT(h_lists_equal(ref, i), H_T, "%s: replica %c never converged with %c", what, 'A' + i,
            'A' + ref);
 }
 
@@ -156,10 +133,10 @@ START_TEST(frozen_replica_converges)
     h_resume(C);
     h_wait_cluster();
     converge(A, B, "after the freeze");
-    H_WAIT(lists_equal(A, C), H_T, "C never converged after SIGCONT");
-    if (!lists_equal(B, C))
+    H_WAIT(h_lists_equal(A, C), H_T, "C never converged after SIGCONT");
+    if (!h_lists_equal(B, C))
         print_lists();
-    H_ASSERT(lists_equal(B, C), "B and C agree");
+    H_ASSERT(h_lists_equal(B, C), "B and C agree");
 }
 END_TEST
 
@@ -185,8 +162,8 @@ START_TEST(unsubscribed_replica_learns_by_reload)
              (long long) received);
     /*  C still publishes: its changes reach A and B. */
     reg(C, "c-1", "z");
-    H_WAIT(list_is(A, "a-001,a-002,a-003,a-004,a-006,a-007,a-008,a-009,a-011,a-012,a-013,"
-                      "a-014,a-016,a-017,a-018,a-019,b-1,c-1"), H_T, "A never saw c-1");
+    H_WAIT(h_list_is(A, "a-001,a-002,a-003,a-004,a-006,a-007,a-008,a-009,a-011,a-012,a-013,"
+                        "a-014,a-016,a-017,a-018,a-019,b-1,c-1"), H_T, "A never saw c-1");
     converge(A, B, "C's change");
     converge(A, C, "C's change");
 }
@@ -200,7 +177,7 @@ START_TEST(database_change_without_notice_reloaded)
     reg(A, "n2", "a");
     beat(A, "n1", true);
     for (int i = B; i <= C; i++)
-        H_WAIT(list_is(i, "n1,n2"), H_T, "replica %c never listed n1,n2", 'A' + i);
+        H_WAIT(h_list_is(i, "n1,n2"), H_T, "replica %c never listed n1,n2", 'A' + i);
     int64_t before = h_node_int(A, "n1", "reg_revision");
 
     h_db_exec("UPDATE node_registrations SET instance_type = 'set-in-db',"
@@ -215,7 +192,7 @@ START_TEST(database_change_without_notice_reloaded)
                    seen;
                }), H_T, "replica %c never reloaded n1's change", 'A' + i);
         H_ASSERT(h_node_int(i, "n1", "reg_revision") > before, "a newer revision");
-        H_WAIT(list_is(i, "n1"), H_T, "replica %c never reloaded n2's delete", 'A' + i);
+        H_WAIT(h_list_is(i, "n1"), H_T, "replica %c never reloaded n2's delete", 'A' + i);
     }
     converge(A, B, "database change");
     converge(A, C, "database change");
@@ -260,7 +237,7 @@ START_TEST(sequence_gap_triggers_reload)
     h_start(C);
     h_wait_cluster();
     reg(A, "n1", "a");
-    H_WAIT(list_is(C, "n1"), H_T, "C never listed n1");
+    H_WAIT(h_list_is(C, "n1"), H_T, "C never listed n1");
 
     /*  Publisher F: alive in the replicas table for an hour (the database's
         clock), publishing on an XPUB socket, which shows subscriptions. */
@@ -318,26 +295,11 @@ START_TEST(sequence_gap_triggers_reload)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-    Suite *s = suite_create("service_heal");
-    TCase *tc = tcase_create("heal");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, TIMEOUT_S);
-    tcase_add_test(tc, late_joiners_load_everything);
-    tcase_add_test(tc, frozen_replica_converges);
-    tcase_add_test(tc, unsubscribed_replica_learns_by_reload);
-    tcase_add_test(tc, database_change_without_notice_reloaded);
-    tcase_add_test(tc, sequence_gap_triggers_reload);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    Suite *s = suite_create("service_heal");
+    h_tcase(s, "heal", setup, TIMEOUT_S, late_joiners_load_everything, frozen_replica_converges,
+            unsubscribed_replica_learns_by_reload, database_change_without_notice_reloaded,
+            sequence_gap_triggers_reload, NULL);
+    return h_run(s);
 }

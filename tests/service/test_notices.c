@@ -23,11 +23,6 @@ static void setup(void)
     h_start_all();
 }
 
-static void teardown(void)
-{
-    h_teardown();
-}
-
 /*  What a change through A must produce. */
 typedef struct {
     char id[32];
@@ -260,23 +255,10 @@ START_TEST(seq_starts_at_one)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-    Suite *s = suite_create("service_notices");
-    TCase *tc = tcase_create("notices");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, TIMEOUT_S);
-    tcase_add_test(tc, every_change_through_a_in_seq_order);
-    tcase_add_test(tc, seq_starts_at_one);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    Suite *s = suite_create("service_notices");
+    h_tcase(s, "notices", setup, TIMEOUT_S, every_change_through_a_in_seq_order, seq_starts_at_one,
+            NULL);
+    return h_run(s);
 }

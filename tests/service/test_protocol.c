@@ -24,11 +24,6 @@ static void setup(void)
     h_start_all();
 }
 
-static void teardown(void)
-{
-    h_teardown();
-}
-
 /* ---- raw sockets ---------------------------------------------------------- */
 
 static void *connect_to(int type, int i)
@@ -113,19 +108,6 @@ static h_reply_t *dealer_call(void *s, const void *body, size_t size)
 {
     dealer_send(s, body, size);
     return dealer_recv(s);
-}
-
-/*  Packs a format (see h_pack) into a new buffer. */
-static msgpack_sbuffer *pack(const char *fmt, ...)
-{
-    msgpack_sbuffer *b = msgpack_sbuffer_new();
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, b, msgpack_sbuffer_write);
-    va_list ap;
-    va_start(ap, fmt);
-    h_vpack(&pk, fmt, &ap);
-    va_end(ap);
-    return b;
 }
 
 /*  One call on replica i's DEALER, expecting ok: the reply. */
@@ -237,24 +219,24 @@ static void check_ok_reply(const h_reply_t *r, int64_t rid)
 START_TEST(req_client)
 {
     void *s = connect_to(ZMQ_REQ, A);
-    msgpack_sbuffer *b = pack("{s:s, s:U}", "op", "cluster.info", "rid", (uint64_t) 7);
+    msgpack_sbuffer *b = h_body("{s:s, s:U}", "op", "cluster.info", "rid", (uint64_t) 7);
     h_reply_t *r = req_call(s, b->data, b->size);
     check_ok_reply(r, 7);
     h_reply_free(&r);
     msgpack_sbuffer_free(b);
-    b = pack("{s:s}", "op", "cluster.info");
+    b = h_body("{s:s}", "op", "cluster.info");
     r = req_call(s, b->data, b->size);
     check_ok_reply(r, -1);
     h_reply_free(&r);
     msgpack_sbuffer_free(b);
     /*  An error through REQ, then a success on the same socket. */
-    b = pack("{s:s, s:U}", "op", "no.such", "rid", (uint64_t) 8);
+    b = h_body("{s:s, s:U}", "op", "no.such", "rid", (uint64_t) 8);
     r = req_call(s, b->data, b->size);
     H_ASSERT(!r->ok && strcmp(r->code, "unknown_op") == 0 && r->rid == 8, "unknown_op via REQ");
     H_ASSERT(r->top->via.map.size == 3 && h_has(r->top, "error"), "{ok, rid, error}");
     h_reply_free(&r);
     msgpack_sbuffer_free(b);
-    b = pack("{s:s, s:{s:s}}", "op", "node.register", "node", "id", "req1");
+    b = h_body("{s:s, s:{s:s}}", "op", "node.register", "node", "id", "req1");
     r = req_call(s, b->data, b->size);
     check_ok_reply(r, -1);
     check_view(h_get(r->result, "node"));
@@ -275,16 +257,16 @@ START_TEST(dealer_client_pipelined)
         uint64_t rid = 1000 + (uint64_t) k;
         switch (k % 4) {
         case 0:
-            b = pack("{s:U, s:s, s:{s:s}}", "rid", rid, "op", "node.register", "node", "id", id);
+            b = h_body("{s:U, s:s, s:{s:s}}", "rid", rid, "op", "node.register", "node", "id", id);
             break;
         case 1:
-            b = pack("{s:U, s:s}", "rid", rid, "op", "cluster.info");
+            b = h_body("{s:U, s:s}", "rid", rid, "op", "cluster.info");
             break;
         case 2:
-            b = pack("{s:U, s:s}", "rid", rid, "op", "replica.stats");
+            b = h_body("{s:U, s:s}", "rid", rid, "op", "replica.stats");
             break;
         default:
-            b = pack("{s:U, s:s}", "rid", rid, "op", "node.list");
+            b = h_body("{s:U, s:s}", "rid", rid, "op", "node.list");
             break;
         }
         dealer_send(s, b->data, b->size);
@@ -307,12 +289,12 @@ START_TEST(dealer_client_pipelined)
         h_reply_free(&r);
     }
     /*  rid 0 and the largest rid are echoed as given. */
-    msgpack_sbuffer *b = pack("{s:s, s:U}", "op", "cluster.info", "rid", (uint64_t) 0);
+    msgpack_sbuffer *b = h_body("{s:s, s:U}", "op", "cluster.info", "rid", (uint64_t) 0);
     h_reply_t *r = dealer_call(s, b->data, b->size);
     check_ok_reply(r, 0);
     h_reply_free(&r);
     msgpack_sbuffer_free(b);
-    b = pack("{s:s, s:U}", "op", "cluster.info", "rid", UINT64_MAX);
+    b = h_body("{s:s, s:U}", "op", "cluster.info", "rid", UINT64_MAX);
     r = dealer_call(s, b->data, b->size);
     H_ASSERT(r->ok && r->has_rid && r->rid == UINT64_MAX, "rid 2^64-1 echoed");
     h_reply_free(&r);
@@ -323,7 +305,7 @@ END_TEST
 START_TEST(node_ops_reply_shapes)
 {
     /*  register: {"node": view} */
-    h_reply_t *r = call_ok(A, pack(
+    h_reply_t *r = call_ok(A, h_body(
         "{s:s, s:U, s:{s:s, s:s, s:i, s:s, s:{s:s, s:s}, s:{s:i, s:i}, s:{s:i},"
         "              s:{s:s, s:s}, s:I}, s:s}",
         "op", "node.register", "rid", (uint64_t) 1,
@@ -357,25 +339,25 @@ START_TEST(node_ops_reply_shapes)
     h_reply_free(&r);
 
     /*  versions_hash: equal maps (in another order) hash equal; others not. */
-    r = call_ok(A, pack("{s:s, s:{s:s, s:{s:s, s:s}}}", "op", "node.register", "node",
-                        "id", "v2", "versions", "runc", "1.1.9", "cubelet", "1.4.2"));
+    r = call_ok(A, h_body("{s:s, s:{s:s, s:{s:s, s:s}}}", "op", "node.register", "node",
+                          "id", "v2", "versions", "runc", "1.1.9", "cubelet", "1.4.2"));
     H_ASSERT(h_is_str(r->result, "node/versions_hash", hash), "same versions, same hash");
     h_reply_free(&r);
-    r = call_ok(A, pack("{s:s, s:{s:s, s:{s:s, s:s}}}", "op", "node.register", "node",
-                        "id", "v3", "versions", "runc", "1.1.10", "cubelet", "1.4.2"));
+    r = call_ok(A, h_body("{s:s, s:{s:s, s:{s:s, s:s}}}", "op", "node.register", "node",
+                          "id", "v3", "versions", "runc", "1.1.10", "cubelet", "1.4.2"));
     H_ASSERT(!h_is_str(r->result, "node/versions_hash", hash), "other versions, other hash");
     h_reply_free(&r);
     free(hash);
 
     /*  heartbeat: conditions are maps of four strings. */
     int64_t before = h_wall_ms();
-    r = call_ok(A, pack("{s:s, s:s, s:b, s:[{s:s, s:s, s:s, s:s}, {s:s, s:s}],"
-                        " s:[s, s, s], s:[s, s]}",
-                        "op", "node.heartbeat", "id", "v1", "ready", 1,
-                        "conditions", "type", "Ready", "status", "True", "reason", "KubeletReady",
-                        "message", "kubelet is posting ready status",
-                        "type", "DiskPressure", "status", "False",
-                        "images", "a:1", "b:2", "c:3", "local_templates", "t1", "t2"));
+    r = call_ok(A, h_body("{s:s, s:s, s:b, s:[{s:s, s:s, s:s, s:s}, {s:s, s:s}],"
+                          " s:[s, s, s], s:[s, s]}",
+                          "op", "node.heartbeat", "id", "v1", "ready", 1,
+                          "conditions", "type", "Ready", "status", "True", "reason", "KubeletReady",
+                          "message", "kubelet is posting ready status",
+                          "type", "DiskPressure", "status", "False",
+                          "images", "a:1", "b:2", "c:3", "local_templates", "t1", "t2"));
     int64_t after = h_wall_ms();
     check_ok_reply(r, -1);
     H_ASSERT(r->result->via.map.size == 1, "heartbeat: {node}");
@@ -399,15 +381,15 @@ START_TEST(node_ops_reply_shapes)
     h_reply_free(&r);
 
     /*  An explicit heartbeat_at. */
-    r = call_ok(A, pack("{s:s, s:s, s:b, s:I}", "op", "node.heartbeat", "id", "v2", "ready", 0,
-                        "heartbeat_at", (int64_t) 1600000000000));
+    r = call_ok(A, h_body("{s:s, s:s, s:b, s:I}", "op", "node.heartbeat", "id", "v2", "ready", 0,
+                          "heartbeat_at", (int64_t) 1600000000000));
     H_ASSERT(h_int(r->result, "node/heartbeat_at") == 1600000000000, "heartbeat_at given");
     H_ASSERT(!h_bool(r->result, "node/healthy"), "not ready: not healthy");
     h_reply_free(&r);
 
     /*  labels: {"node": view} */
-    r = call_ok(A, pack("{s:s, s:s, s:{s:s}, s:[s]}", "op", "node.labels", "id", "v1",
-                        "set", "team", "infra", "remove", "gpu"));
+    r = call_ok(A, h_body("{s:s, s:s, s:{s:s}, s:[s]}", "op", "node.labels", "id", "v1",
+                          "set", "team", "infra", "remove", "gpu"));
     H_ASSERT(r->result->via.map.size == 1, "labels: {node}");
     check_view(h_get(r->result, "node"));
     H_ASSERT(h_size(r->result, "node/labels") == 2 && h_is_str(r->result, "node/labels/team", "infra")
@@ -415,13 +397,13 @@ START_TEST(node_ops_reply_shapes)
     h_reply_free(&r);
 
     /*  get: {"node": view} */
-    r = call_ok(B, pack("{s:s, s:s}", "op", "node.get", "id", "v1"));
+    r = call_ok(B, h_body("{s:s, s:s}", "op", "node.get", "id", "v1"));
     H_ASSERT(r->result->via.map.size == 1, "get: {node}");
     check_view(h_get(r->result, "node"));
     h_reply_free(&r);
 
     /*  list: {"nodes": [view...]}, sorted by id, no "next" without a limit. */
-    r = call_ok(A, pack("{s:s}", "op", "node.list"));
+    r = call_ok(A, h_body("{s:s}", "op", "node.list"));
     H_ASSERT(r->result->via.map.size == 1 && h_size(r->result, "nodes") == 3,
              "list: {nodes} with three views");
     for (int k = 0; k < 3; k++) {
@@ -434,7 +416,8 @@ START_TEST(node_ops_reply_shapes)
     h_reply_free(&r);
 
     /*  delete: {} */
-    r = call_ok(A, pack("{s:s, s:s, s:U}", "op", "node.delete", "id", "v3", "rid", (uint64_t) 9));
+    r = call_ok(A, h_body("{s:s, s:s, s:U}", "op", "node.delete", "id", "v3", "rid",
+                          (uint64_t) 9));
     check_ok_reply(r, 9);
     H_ASSERT(r->result->via.map.size == 0, "delete: an empty map");
     h_reply_free(&r);
@@ -444,9 +427,9 @@ END_TEST
 static h_reply_t *list(int i, const char *after, int limit)
 {
     if (after)
-        return call_ok(i, pack("{s:s, s:s, s:i}", "op", "node.list", "after", after,
-                               "limit", limit));
-    return call_ok(i, pack("{s:s, s:i}", "op", "node.list", "limit", limit));
+        return call_ok(i, h_body("{s:s, s:s, s:i}", "op", "node.list", "after", after,
+                                 "limit", limit));
+    return call_ok(i, h_body("{s:s, s:i}", "op", "node.list", "limit", limit));
 }
 
 static void check_page(h_reply_t *r, const char *const *ids, const char *next)
@@ -474,9 +457,9 @@ START_TEST(node_list_paging)
 {
     const char *all[] = { "p1", "p2", "p3", "p4", "p5", "p6", "p7" };
     for (int k = 6; k >= 0; k--) {                /* registered out of order */
-        h_reply_t *r = call_ok(A, pack("{s:s, s:{s:s, s:{s:s}}}", "op", "node.register",
-                                       "node", "id", all[k], "labels", "parity",
-                                       k % 2 ? "even" : "odd"));
+        h_reply_t *r = call_ok(A, h_body("{s:s, s:{s:s, s:{s:s}}}", "op", "node.register",
+                                         "node", "id", all[k], "labels", "parity",
+                                         k % 2 ? "even" : "odd"));
         h_reply_free(&r);
     }
     h_reply_t *r = list(A, NULL, 3);
@@ -501,12 +484,12 @@ START_TEST(node_list_paging)
     check_page(r, (const char *[]) { "p1", "p2", "p3", "p4", "p5", "p6", "p7", NULL }, NULL);
     h_reply_free(&r);
     /*  With a selector: pages of the selected nodes. */
-    r = call_ok(A, pack("{s:s, s:{s:s}, s:i}", "op", "node.list", "selector", "parity", "odd",
-                        "limit", 2));
+    r = call_ok(A, h_body("{s:s, s:{s:s}, s:i}", "op", "node.list", "selector", "parity", "odd",
+                          "limit", 2));
     check_page(r, (const char *[]) { "p1", "p3", NULL }, "p3");
     h_reply_free(&r);
-    r = call_ok(A, pack("{s:s, s:{s:s}, s:i, s:s}", "op", "node.list", "selector", "parity",
-                        "odd", "limit", 2, "after", "p3"));
+    r = call_ok(A, h_body("{s:s, s:{s:s}, s:i, s:s}", "op", "node.list", "selector", "parity",
+                          "odd", "limit", 2, "after", "p3"));
     check_page(r, (const char *[]) { "p5", "p7", NULL }, NULL);
     h_reply_free(&r);
     /*  Paging through B (its own snapshot) gives the same pages. */
@@ -526,7 +509,7 @@ START_TEST(cluster_info_shape)
 {
     char *uuid[2];
     for (int i = A; i <= B; i++) {
-        h_reply_t *r = call_ok(i, pack("{s:s}", "op", "cluster.info"));
+        h_reply_t *r = call_ok(i, h_body("{s:s}", "op", "cluster.info"));
         static const char *const keys[] = { "cluster_uuid", "replica_id", "members" };
         check_keys(r->result, "cluster.info", keys, "ssa");
         uuid[i] = h_sdup(r->result, "cluster_uuid");
@@ -558,7 +541,7 @@ END_TEST
 
 START_TEST(replica_stats_shape)
 {
-    h_reply_t *r = call_ok(A, pack("{s:s, s:U}", "op", "replica.stats", "rid", (uint64_t) 3));
+    h_reply_t *r = call_ok(A, h_body("{s:s, s:U}", "op", "replica.stats", "rid", (uint64_t) 3));
     check_ok_reply(r, 3);
     const msgpack_object *m = r->result;
     H_ASSERT(m->via.map.size > 0, "some counters");
@@ -622,11 +605,11 @@ START_TEST(integers_in_every_width)
             if (*p == ' ')
                 *p = '-';
         /*  register: rid, grpc_port, capacity and registered_at. */
-        h_reply_t *r = call_ok(A, pack("{s:r, s:s, s:{s:s, s:r, s:{s:r}, s:r}}",
-                                       "rid", rid, nrid, "op", "node.register", "node",
-                                       "id", id, "grpc_port", port, nport,
-                                       "capacity", "cpu_milli", cap, ncap,
-                                       "registered_at", ts, nts));
+        h_reply_t *r = call_ok(A, h_body("{s:r, s:s, s:{s:s, s:r, s:{s:r}, s:r}}",
+                                         "rid", rid, nrid, "op", "node.register", "node",
+                                         "id", id, "grpc_port", port, nport,
+                                         "capacity", "cpu_milli", cap, ncap,
+                                         "registered_at", ts, nts));
         H_ASSERT(r->has_rid && r->rid == 40 + (uint64_t) w, "%s rid echoed", width_name[w]);
         H_ASSERT(h_int(r->result, "node/grpc_port") == (int64_t) port_v, "%s grpc_port",
                  width_name[w]);
@@ -636,12 +619,12 @@ START_TEST(integers_in_every_width)
                  "%s registered_at", width_name[w]);
         h_reply_free(&r);
         /*  heartbeat_at and list's limit. */
-        r = call_ok(A, pack("{s:s, s:s, s:b, s:r}", "op", "node.heartbeat", "id", id,
-                            "ready", 0, "heartbeat_at", ts, nts));
+        r = call_ok(A, h_body("{s:s, s:s, s:b, s:r}", "op", "node.heartbeat", "id", id,
+                              "ready", 0, "heartbeat_at", ts, nts));
         H_ASSERT(h_int(r->result, "node/heartbeat_at") == (int64_t) ts_v, "%s heartbeat_at",
                  width_name[w]);
         h_reply_free(&r);
-        r = call_ok(A, pack("{s:s, s:r}", "op", "node.list", "limit", lim, nlim));
+        r = call_ok(A, h_body("{s:s, s:r}", "op", "node.list", "limit", lim, nlim));
         H_ASSERT(h_size(r->result, "nodes") == (w == FIX ? 1 : 2), "%s limit", width_name[w]);
         h_reply_free(&r);
     }
@@ -681,28 +664,11 @@ START_TEST(integers_in_every_width)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-    Suite *s = suite_create("service_protocol");
-    TCase *tc = tcase_create("protocol");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, TIMEOUT_S);
-    tcase_add_test(tc, req_client);
-    tcase_add_test(tc, dealer_client_pipelined);
-    tcase_add_test(tc, node_ops_reply_shapes);
-    tcase_add_test(tc, node_list_paging);
-    tcase_add_test(tc, cluster_info_shape);
-    tcase_add_test(tc, replica_stats_shape);
-    tcase_add_test(tc, integers_in_every_width);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    Suite *s = suite_create("service_protocol");
+    h_tcase(s, "protocol", setup, TIMEOUT_S, req_client, dealer_client_pipelined,
+            node_ops_reply_shapes, node_list_paging, cluster_info_shape, replica_stats_shape,
+            integers_in_every_width, NULL);
+    return h_run(s);
 }

@@ -25,11 +25,6 @@ static void setup_short_health(void)
     h_start_all();
 }
 
-static void teardown(void)
-{
-    h_teardown();
-}
-
 static h_reply_t *reg(int i, const char *id, const char *zone)
 {
     return h_ok(i,
@@ -49,14 +44,6 @@ static bool gone(int i, const char *id)
     bool none = r == NULL;
     h_reply_free(&r);
     return none;
-}
-
-static bool list_is(int i, const char *expect)
-{
-    char *ids = h_list_ids(i);
-    bool eq = strcmp(ids, expect) == 0;
-    free(ids);
-    return eq;
 }
 
 /*  Replica i's view of id equals `want` (the whole node view). */
@@ -96,7 +83,7 @@ START_TEST(register_on_a_read_on_b_and_c)
         if (!view_is(i, "n1", view))
             print_views("n1");
         H_ASSERT(view_is(i, "n1", view), "replica %c's view of n1 differs from A's", 'A' + i);
-        H_WAIT(list_is(i, "n1"), H_T, "replica %c's node.list never showed n1", 'A' + i);
+        H_WAIT(h_list_is(i, "n1"), H_T, "replica %c's node.list never showed n1", 'A' + i);
     }
     h_reply_free(&r);
 
@@ -283,16 +270,16 @@ START_TEST(delete_on_a_gone_on_b_and_c)
     r = reg(A, "n2", "a");
     h_reply_free(&r);
     for (int i = B; i <= C; i++)
-        H_WAIT(list_is(i, "n1,n2"), H_T, "replica %c never listed n1,n2", 'A' + i);
+        H_WAIT(h_list_is(i, "n1,n2"), H_T, "replica %c never listed n1,n2", 'A' + i);
 
     r = h_ok(A, "{s:s, s:s}", "op", "node.delete", "id", "n1");
     H_ASSERT(h_size(r->result, "") == 0, "node.delete: an empty result map");
     h_reply_free(&r);
     h_err(A, "not_found", "{s:s, s:s}", "op", "node.get", "id", "n1");
-    H_ASSERT(list_is(A, "n2"), "A's list without n1");
+    H_ASSERT(h_list_is(A, "n2"), "A's list without n1");
     for (int i = B; i <= C; i++) {
         H_WAIT(gone(i, "n1"), H_T, "replica %c still has n1", 'A' + i);
-        H_WAIT(list_is(i, "n2"), H_T, "replica %c still lists n1", 'A' + i);
+        H_WAIT(h_list_is(i, "n2"), H_T, "replica %c still lists n1", 'A' + i);
         h_err(i, "not_found", "{s:s, s:s, s:b}", "op", "node.heartbeat", "id", "n1", "ready", 1);
         h_err(i, "not_found", "{s:s, s:s}", "op", "node.delete", "id", "n1");
     }
@@ -304,35 +291,17 @@ START_TEST(delete_on_a_gone_on_b_and_c)
     for (int i = A; i <= C; i++) {
         H_WAIT(h_node_int(i, "n1", "reg_revision") == rev, H_T,
                "replica %c never saw n1 registered again", 'A' + i);
-        H_WAIT(list_is(i, "n1,n2"), H_T, "replica %c never listed n1 again", 'A' + i);
+        H_WAIT(h_list_is(i, "n1,n2"), H_T, "replica %c never listed n1 again", 'A' + i);
     }
 }
 END_TEST
 
-static Suite *suite(void)
-{
-    Suite *s = suite_create("service_replication");
-    TCase *tc = tcase_create("replication");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, TIMEOUT_S);
-    tcase_add_test(tc, register_on_a_read_on_b_and_c);
-    tcase_add_test(tc, heartbeat_on_b_health_on_a);
-    tcase_add_test(tc, labels_on_c_seen_on_a_and_b);
-    tcase_add_test(tc, delete_on_a_gone_on_b_and_c);
-    suite_add_tcase(s, tc);
-    TCase *th = tcase_create("health");
-    tcase_add_checked_fixture(th, setup_short_health, teardown);
-    tcase_set_timeout(th, TIMEOUT_S);
-    tcase_add_test(th, health_expires_everywhere);
-    suite_add_tcase(s, th);
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    Suite *s = suite_create("service_replication");
+    h_tcase(s, "replication", setup, TIMEOUT_S, register_on_a_read_on_b_and_c,
+            heartbeat_on_b_health_on_a, labels_on_c_seen_on_a_and_b, delete_on_a_gone_on_b_and_c,
+            NULL);
+    h_tcase(s, "health", setup_short_health, TIMEOUT_S, health_expires_everywhere, NULL);
+    return h_run(s);
 }

@@ -25,11 +25,6 @@ static void setup2(void)
     h_start_all();
 }
 
-static void teardown(void)
-{
-    h_teardown();
-}
-
 static void reg(int i, const char *id, const char *type)
 {
     h_reply_t *r = h_ok(i, "{s:s, s:{s:s, s:s, s:i, s:s, s:{s:s}}}", "op", "node.register",
@@ -43,25 +38,6 @@ static void beat(int i, const char *id)
     h_reply_t *r = h_ok(i, "{s:s, s:s, s:b, s:[s]}", "op", "node.heartbeat", "id", id,
                         "ready", 1, "images", "img");
     h_reply_free(&r);
-}
-
-static bool list_is(int i, const char *expect)
-{
-    char *ids = h_list_ids(i);
-    bool eq = strcmp(ids, expect) == 0;
-    free(ids);
-    return eq;
-}
-
-/*  node.list of replicas i and k are the same list of views. */
-static bool lists_equal(int i, int k)
-{
-    h_reply_t *a = h_ok(i, "{s:s}", "op", "node.list");
-    h_reply_t *b = h_ok(k, "{s:s}", "op", "node.list");
-    bool eq = msgpack_object_equal(*h_get(a->result, "nodes"), *h_get(b->result, "nodes"));
-    h_reply_free(&a);
-    h_reply_free(&b);
-    return eq;
 }
 
 static void print_list(int i)
@@ -92,7 +68,7 @@ START_TEST(killed_replica_catches_up_on_restart)
     reg(A, "n2", "small");
     reg(A, "n3", "small");
     beat(A, "n1");
-    H_WAIT(list_is(C, "n1,n2,n3"), H_T, "C never listed n1..n3");
+    H_WAIT(h_list_is(C, "n1,n2,n3"), H_T, "C never listed n1..n3");
 
     h_kill(C);
     H_WAIT(member_state(A, "C") == 0, H_T, "A never saw C dead");
@@ -109,7 +85,7 @@ START_TEST(killed_replica_catches_up_on_restart)
     reg(B, "n5", "large");
     reg(B, "n1", "xlarge");
     beat(B, "n2");
-    H_WAIT(list_is(A, "n1,n2,n4,n5") && lists_equal(A, B), H_T, "A and B never agreed");
+    H_WAIT(h_list_is(A, "n1,n2,n4,n5") && h_lists_equal(A, B), H_T, "A and B never agreed");
 
     /*  Back, with no periodic reload to help: only the start-up pass (and
         whatever notices come from now on) can tell it. */
@@ -117,10 +93,10 @@ START_TEST(killed_replica_catches_up_on_restart)
     h_start(C);
     h_wait_cluster();
     H_ASSERT(member_state(A, "C") == 1, "A sees C alive again");
-    H_WAIT(lists_equal(A, C), H_T, "C never caught up");
-    if (!list_is(C, "n1,n2,n4,n5"))
+    H_WAIT(h_lists_equal(A, C), H_T, "C never caught up");
+    if (!h_list_is(C, "n1,n2,n4,n5"))
         print_list(C);
-    H_ASSERT(list_is(C, "n1,n2,n4,n5"), "C's list");
+    H_ASSERT(h_list_is(C, "n1,n2,n4,n5"), "C's list");
     h_reply_t *g = h_node_get(C, "n1");
     H_ASSERT(g && h_is_str(g->result, "node/instance_type", "xlarge"), "C: n1 re-registered");
     h_reply_free(&g);
@@ -133,17 +109,17 @@ START_TEST(killed_replica_catches_up_on_restart)
 
     /*  And it takes part again, both ways. */
     reg(C, "n6", "small");
-    H_WAIT(list_is(A, "n1,n2,n4,n5,n6") && list_is(B, "n1,n2,n4,n5,n6"), H_T,
+    H_WAIT(h_list_is(A, "n1,n2,n4,n5,n6") && h_list_is(B, "n1,n2,n4,n5,n6"), H_T,
            "C's change never reached A and B");
     reg(A, "n7", "small");
-    H_WAIT(list_is(C, "n1,n2,n4,n5,n6,n7"), H_T, "A's change never reached C");
+    H_WAIT(h_list_is(C, "n1,n2,n4,n5,n6,n7"), H_T, "A's change never reached C");
 }
 END_TEST
 
 START_TEST(stopped_replica_leaves_and_rejoins)
 {
     reg(A, "n1", "small");
-    H_WAIT(list_is(C, "n1"), H_T, "C never listed n1");
+    H_WAIT(h_list_is(C, "n1"), H_T, "C never listed n1");
     h_stop(C);                       /* exit status 0 checked */
     /*  A clean stop deletes the replica's membership row. */
     H_WAIT(member_state(A, "C") == -1 && member_state(B, "C") == -1, H_T,
@@ -155,10 +131,10 @@ START_TEST(stopped_replica_leaves_and_rejoins)
     reg(A, "n3", "small");
     h_start(C);
     h_wait_cluster();
-    H_WAIT(list_is(C, "n2,n3") && lists_equal(A, C), H_T, "C never caught up");
+    H_WAIT(h_list_is(C, "n2,n3") && h_lists_equal(A, C), H_T, "C never caught up");
     /*  Its seq restarted at 1: the others still take its notices. */
     reg(C, "n4", "small");
-    H_WAIT(list_is(A, "n2,n3,n4") && list_is(B, "n2,n3,n4"), H_T,
+    H_WAIT(h_list_is(A, "n2,n3,n4") && h_list_is(B, "n2,n3,n4"), H_T,
            "C's change never reached A and B");
 }
 END_TEST
@@ -224,32 +200,15 @@ START_TEST(acknowledged_writes_survive_sigkill)
     /*  A comes back and agrees with B on everything that was committed. */
     h_start(A);
     h_wait_cluster();
-    H_WAIT(lists_equal(A, B), H_T, "A and B never agreed after A's restart");
+    H_WAIT(h_lists_equal(A, B), H_T, "A and B never agreed after A's restart");
 }
 END_TEST
 
-static Suite *suite(void)
-{
-    Suite *s = suite_create("service_restart");
-    TCase *tc = tcase_create("restart");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, TIMEOUT_S);
-    tcase_add_test(tc, killed_replica_catches_up_on_restart);
-    tcase_add_test(tc, stopped_replica_leaves_and_rejoins);
-    suite_add_tcase(s, tc);
-    TCase *t2 = tcase_create("acknowledged");
-    tcase_add_checked_fixture(t2, setup2, teardown);
-    tcase_set_timeout(t2, TIMEOUT_S);
-    tcase_add_test(t2, acknowledged_writes_survive_sigkill);
-    suite_add_tcase(s, t2);
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    Suite *s = suite_create("service_restart");
+    h_tcase(s, "restart", setup, TIMEOUT_S, killed_replica_catches_up_on_restart,
+            stopped_replica_leaves_and_rejoins, NULL);
+    h_tcase(s, "acknowledged", setup2, TIMEOUT_S, acknowledged_writes_survive_sigkill, NULL);
+    return h_run(s);
 }

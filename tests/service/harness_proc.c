@@ -1,0 +1,320 @@
+/*  harness_proc.c — the replicas as processes: started with the harness's
+    flags and their log, stopped, killed, paused; waited for until they
+    answer and see each other (see harness.h). */
+#include "harness_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/*  Waits for pid to exit within ms; returns its status, or -1. */
+static int reap(pid_t pid, int ms)
+{
+    int64_t deadline = h_now_ms() + ms;
+    for (;;) {
+        int status;
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            return status;
+        if (w < 0 && errno != EINTR)
+            return -1;
+        if (h_now_ms() >= deadline)
+            return -2;
+        h_sleep_ms(20);
+    }
+}
+
+static void describe_status(int status, char *out, size_t n)
+{
+    if (status == -2)
+        snprintf(out, n, "still running");
+    else if (status < 0)
+        snprintf(out, n, "not a child");
+    else if (WIFEXITED(status))
+        snprintf(out, n, "exit status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(out, n, "killed by signal %d", WTERMSIG(status));
+    else
+        snprintf(out, n, "status 0x%x", status);
+}
+
+/*  SIGTERM (a paused replica gets SIGCONT first, or it could not exit). */
+static void terminate(h_replica_t *r)
+{
+    hi_close_sock(&r->sock);
+    if (r->paused)
+        kill(r->pid, SIGCONT);
+    r->paused = false;
+    kill(r->pid, SIGTERM);
+}
+
+/*  The exit status after terminate(); SIGKILL once H_STOP_MS have passed,
+    so that a hung replica fails its test instead of hanging it. */
+static int reap_terminated(h_replica_t *r)
+{
+    int st = reap(r->pid, H_STOP_MS);
+    if (st == -2) {
+        kill(r->pid, SIGKILL);
+        reap(r->pid, 10000);
+    }
+    r->pid = 0;
+    return st;
+}
+
+void hi_stop_all(char *bad, size_t cap)
+{
+    /*  All signalled first: they drain in parallel. */
+    for (int i = 0; i < h_state.n; i++) {
+        if (h_state.r[i].pid)
+            terminate(&h_state.r[i]);
+        else
+            hi_close_sock(&h_state.r[i].sock);
+    }
+    for (int i = 0; i < h_state.n; i++) {
+        h_replica_t *r = &h_state.r[i];
+        if (!r->pid)
+            continue;
+        int st = reap_terminated(r);
+        if (st != 0) {
+            char d[64];
+            describe_status(st, d, sizeof d);
+            size_t l = strlen(bad);
+            snprintf(bad + l, cap - l, "%s replica %s: %s after SIGTERM", l ? ";" : "", r->id, d);
+        }
+    }
+}
+
+void h_set_args(int i, ...)
+{
+    h_replica_t *r = h_replica(i);
+    va_list ap;
+    va_start(ap, i);
+    int n = 0;
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL) {
+        ck_assert_int_lt(n, H_MAX_ARGS - 1);
+        r->args[n++] = a;
+    }
+    r->args[n] = NULL;
+    va_end(ap);
+}
+
+bool h_running(int i)
+{
+    return h_replica(i)->pid != 0;
+}
+
+static void spawn(h_replica_t *r)
+{
+    const char *bin = getenv("METACTOR_TEST_METACTORD");
+    const char *level = getenv("METACTOR_TEST_LOG_LEVEL");
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = bin;
+    argv[n++] = "--replica-id";
+    argv[n++] = r->id;
+    argv[n++] = "--endpoint";
+    argv[n++] = r->endpoint;
+    argv[n++] = "--publish";
+    argv[n++] = r->pub_endpoint;
+    argv[n++] = "--db";
+    argv[n++] = h_state.cl[r->cluster].dsn;
+    argv[n++] = "--reload-interval";
+    argv[n++] = "1000";
+    argv[n++] = "--beat-interval";
+    argv[n++] = "250";
+    argv[n++] = "--alive-window";
+    argv[n++] = "2500";
+    argv[n++] = "--workers";
+    argv[n++] = "2";
+    argv[n++] = "--log-level";
+    argv[n++] = level && *level ? level : "info";
+    for (int k = 0; r->args[k]; k++)
+        argv[n++] = r->args[k];
+    argv[n] = NULL;
+
+    /*  The log: a marker line per start, so restarts are told apart. */
+    int fd = open(r->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    ck_assert_msg(fd >= 0, "cannot open %s: %s", r->log, strerror(errno));
+    char line[2048];
+    int len = snprintf(line, sizeof line, "--- harness: start #%d of replica %s:", r->starts + 1,
+                       r->id);
+    for (int k = 0; k < n && len < (int) sizeof line - 2; k++)
+        len += snprintf(line + len, sizeof line - (size_t) len, " %s", argv[k]);
+    if (len > (int) sizeof line - 2)
+        len = (int) sizeof line - 2;
+    line[len++] = '\n';
+    ck_assert_int_eq(write(fd, line, (size_t) len), len);
+
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        /*  Dies with the test process, whatever becomes of it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        int devnull = open("/dev/null", O_RDONLY);
+        dup2(devnull, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        for (int k = 3; k < 4096; k++)
+            close(k);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGALRM, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        execv(bin, (char *const *) argv);
+        dprintf(2, "harness: exec %s: %s\n", bin, strerror(errno));
+        _exit(127);
+    }
+    close(fd);
+    r->pid = pid;
+    r->paused = false;
+    r->starts++;
+}
+
+static bool lists_alive(const h_reply_t *info, const char *id)
+{
+    const msgpack_object *m = h_get(info->result, "members");
+    if (!m || m->type != MSGPACK_OBJECT_ARRAY)
+        return false;
+    for (uint32_t k = 0; k < m->via.array.size; k++) {
+        const msgpack_object *e = &m->via.array.ptr[k];
+        if (h_is_str(e, "replica_id", id)) {
+            const msgpack_object *a = h_get(e, "alive");
+            return a && a->type == MSGPACK_OBJECT_BOOLEAN && a->via.boolean;
+        }
+    }
+    return false;
+}
+
+/*  Fails at once if replica i has exited (with its status and logs). */
+static void check_process(int i)
+{
+    h_replica_t *r = &h_state.r[i];
+    if (!r->pid)
+        return;
+    int st = reap(r->pid, 0);
+    if (st >= 0) {
+        char d[64];
+        describe_status(st, d, sizeof d);
+        r->pid = 0;
+        H_ASSERT(false, "replica %s exited: %s", r->id, d);
+    }
+}
+
+void h_start(int i)
+{
+    h_replica_t *r = h_replica(i);
+    ck_assert_msg(r->pid == 0, "replica %s is running already", r->id);
+    spawn(r);
+    h_reconnect(i);
+    int64_t deadline = h_now_ms() + H_T;
+    char last[600] = "no reply";
+    for (;;) {
+        check_process(i);
+        /*  Short calls: a replica still starting may not have bound yet. */
+        h_reply_t *info = h_call_ms(i, 500, "{s:s}", "op", "cluster.info");
+        bool up = info && info->ok && lists_alive(info, r->id);
+        if (info && !info->ok)
+            snprintf(last, sizeof last, "%s: %s", info->code, info->message);
+        else if (info)
+            snprintf(last, sizeof last, "not listed alive by itself");
+        h_reply_free(&info);
+        if (up)
+            return;
+        H_ASSERT(h_now_ms() < deadline, "replica %s did not come up (cluster.info: %s)", r->id,
+                 last);
+        h_sleep_ms(100);
+    }
+}
+
+/*  Every running replica lists every running replica of its own cluster
+    alive (clusters do not know each other). */
+static bool cluster_formed(void)
+{
+    const h_replica_t *r = h_state.r;
+    for (int i = 0; i < h_state.n; i++) {
+        if (!r[i].pid || r[i].paused)
+            continue;
+        check_process(i);
+        h_reply_t *info = h_call_ms(i, 2000, "{s:s}", "op", "cluster.info");
+        bool all = info && info->ok;
+        for (int k = 0; all && k < h_state.n; k++)
+            if (r[k].pid && !r[k].paused && r[k].cluster == r[i].cluster)
+                all = lists_alive(info, r[k].id);
+        h_reply_free(&info);
+        if (!all)
+            return false;
+    }
+    return true;
+}
+
+void h_wait_cluster(void)
+{
+    H_WAIT(cluster_formed(), H_T, "the replicas did not all see each other alive");
+    /*  Every replica knows every other as alive; the bus connects its SUB
+        sockets when membership tells it, i.e. by now or at the next beat:
+        give it a couple of beats (the tests never depend on it: what a
+        lost notice would miss, the reload brings). */
+    h_sleep_ms(600);
+}
+
+void h_start_all(void)
+{
+    for (int i = 0; i < h_state.n; i++)
+        h_start(i);
+    h_wait_cluster();
+}
+
+void h_stop(int i)
+{
+    h_replica_t *r = h_replica(i);
+    ck_assert_msg(r->pid, "replica %s is not running", r->id);
+    terminate(r);
+    int st = reap_terminated(r);
+    char d[64];
+    describe_status(st, d, sizeof d);
+    H_ASSERT(st == 0, "replica %s: %s after SIGTERM (expected exit status 0)", r->id, d);
+}
+
+void h_kill(int i)
+{
+    h_replica_t *r = h_replica(i);
+    ck_assert_msg(r->pid, "replica %s is not running", r->id);
+    hi_close_sock(&r->sock);
+    kill(r->pid, SIGKILL);
+    int st = reap(r->pid, 20000);
+    r->pid = 0;
+    r->paused = false;
+    H_ASSERT(st >= 0, "replica %s did not die of SIGKILL", r->id);
+    int fd = open(r->log, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd >= 0) {
+        dprintf(fd, "--- harness: replica %s killed with SIGKILL\n", r->id);
+        close(fd);
+    }
+}
+
+void h_pause(int i)
+{
+    h_replica_t *r = h_replica(i);
+    ck_assert(r->pid && !r->paused);
+    ck_assert_int_eq(kill(r->pid, SIGSTOP), 0);
+    r->paused = true;
+}
+
+void h_resume(int i)
+{
+    h_replica_t *r = h_replica(i);
+    ck_assert(r->pid && r->paused);
+    ck_assert_int_eq(kill(r->pid, SIGCONT), 0);
+    r->paused = false;
+}
