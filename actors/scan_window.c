@@ -3,26 +3,27 @@
 
 #include <string.h>
 
+/*  The newest mark whose pass ended at least txn_max_ms before t: every
+    revision up to it had committed (or was gone) by t. */
+static int64_t mark_settled_by(const mt_scan_window_t *w, uint64_t t)
+{
+    int64_t mark = 0;
+    for (int i = 0; i < w->nhist; i++)
+        if (w->hist[i].done_ms + (uint64_t) w->txn_max_ms <= t && w->hist[i].mark > mark)
+            mark = w->hist[i].mark;
+    return mark;
+}
+
 int64_t mt_scan_window_start(mt_scan_window_t *w, uint64_t now_ms)
 {
     w->prev_started_ms = w->started_ms;
     w->started_ms = now_ms;
-    int64_t after = 0;
-    for (int i = 0; i < w->nhist; i++)
-        if (w->hist[i].done_ms + (uint64_t) w->txn_max_ms <= w->prev_started_ms
-            && w->hist[i].mark > after)
-            after = w->hist[i].mark;
-    return after;
+    return mark_settled_by(w, w->prev_started_ms);
 }
 
 int64_t mt_scan_window_covered(const mt_scan_window_t *w)
 {
-    int64_t covered = 0;
-    for (int i = 0; i < w->nhist; i++)
-        if (w->hist[i].done_ms + (uint64_t) w->txn_max_ms <= w->started_ms
-            && w->hist[i].mark > covered)
-            covered = w->hist[i].mark;
-    return covered;
+    return mark_settled_by(w, w->started_ms);
 }
 
 void mt_scan_window_done(mt_scan_window_t *w, uint64_t now_ms, int64_t mark)
