@@ -50,8 +50,9 @@
     tear-down, logs), harness_proc.c (processes), harness_db.c,
     harness_pack.c (h_pack), harness_reply.c (reading replies),
     harness_call.c (requests), harness_notice.c (the tests' own sockets,
-    notices), harness_node.c (node shortcuts), harness_suite.c (the Check
-    suite); harness_int.h is what they share. harness_rc.h: the helpers of
+    notices), harness_node.c (node shortcuts), harness_raw.c (bare REQ and
+    DEALER framing), harness_shape.c (reply shapes against PROTOCOL.md),
+    harness_suite.c (the Check suite); harness_int.h is what they share. harness_rc.h: the helpers of
     the remote cluster reference programs (test_rc*.c).
 */
 #ifndef MT_SVC_HARNESS_H_INCLUDED
@@ -265,6 +266,28 @@ void *h_sub(int i, const char *prefix);
 /*  Receives one notice (topic, body) within timeout_ms; NULL on timeout.
     *topic (caller frees) gets the first frame. */
 h_reply_t *h_sub_recv(void *sub, char **topic, int timeout_ms);
+
+/* ---- bare sockets and reply shapes (harness_raw.c, harness_shape.c) ------ */
+
+/*  A REQ or DEALER socket connected to replica i. */
+void *h_raw_connect(int type, int i);
+/*  REQ: one frame out (libzmq adds the delimiter), exactly one back. */
+h_reply_t *h_raw_req_call(void *s, const void *body, size_t size);
+/*  DEALER: [empty delimiter, body] out, and the same shape back. */
+void h_raw_dealer_send(void *s, const void *body, size_t size);
+h_reply_t *h_raw_dealer_recv(void *s);
+h_reply_t *h_raw_dealer_call(void *s, const void *body, size_t size);
+
+/*  t: 's' string, 'i' integer, 'b' boolean, 'm' map, 'a' array. */
+bool h_is_type(const msgpack_object *o, char t);
+/*  m is a map with exactly keys[k] of type types[k] (one letter each). */
+void h_check_keys(const msgpack_object *m, const char *what, const char *const *keys,
+                  const char *types);
+/*  PROTOCOL.md's node view table, exactly. */
+void h_check_view(const msgpack_object *v);
+/*  {"ok": true, ["rid": rid,] "result": {...}} and nothing else; rid < 0:
+    the request had none. */
+void h_check_ok_reply(const h_reply_t *r, int64_t rid);
 
 /* ---- the test program --------------------------------------------------- */
 

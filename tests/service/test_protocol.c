@@ -24,222 +24,49 @@ static void setup(void)
     h_start_all();
 }
 
-/* ---- raw sockets ---------------------------------------------------------- */
-
-static void *connect_to(int type, int i)
+/*  Replica i's DEALER, connected on first use. */
+static void *dealer(int i)
 {
-    void *s = h_socket(type);
-    ck_assert_int_eq(zmq_connect(s, h_replica(i)->endpoint), 0);
-    return s;
-}
-
-typedef struct {
-    int nframes;
-    size_t sizes[4];
-    char *frames[4];
-} frames_t;
-
-static void frames_free(frames_t *f)
-{
-    for (int k = 0; k < f->nframes && k < 4; k++)
-        free(f->frames[k]);
-    memset(f, 0, sizeof *f);
-}
-
-/*  Receives one whole message; false on timeout. */
-static bool recv_frames(void *s, frames_t *f, int timeout_ms)
-{
-    memset(f, 0, sizeof *f);
-    zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
-    if (zmq_poll(&it, 1, timeout_ms) != 1)
-        return false;
-    int more = 1;
-    while (more) {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        H_ASSERT(zmq_msg_recv(&m, s, 0) >= 0, "recv: %s", zmq_strerror(errno));
-        if (f->nframes < 4) {
-            size_t n = zmq_msg_size(&m);
-            f->sizes[f->nframes] = n;
-            f->frames[f->nframes] = malloc(n + 1);
-            memcpy(f->frames[f->nframes], zmq_msg_data(&m), n);
-        }
-        f->nframes++;
-        more = zmq_msg_more(&m);
-        zmq_msg_close(&m);
-    }
-    return true;
-}
-
-/*  REQ: one frame out (libzmq adds the delimiter), one frame back. */
-static h_reply_t *req_call(void *s, const void *body, size_t size)
-{
-    H_ASSERT(zmq_send(s, body, size, 0) == (int) size, "REQ send");
-    frames_t f;
-    H_ASSERT(recv_frames(s, &f, H_CALL_MS), "REQ: no reply");
-    H_ASSERT(f.nframes == 1, "REQ: the reply is one frame, not %d", f.nframes);
-    h_reply_t *r = h_reply_parse(f.frames[0], f.sizes[0]);
-    frames_free(&f);
-    H_ASSERT(r, "REQ: the reply is not a msgpack map");
-    return r;
-}
-
-/*  DEALER: an empty delimiter frame, then the body; the reply comes back
-    the same way. */
-static void dealer_send(void *s, const void *body, size_t size)
-{
-    H_ASSERT(zmq_send(s, "", 0, ZMQ_SNDMORE) == 0, "DEALER send delimiter");
-    H_ASSERT(zmq_send(s, body, size, 0) == (int) size, "DEALER send body");
-}
-
-static h_reply_t *dealer_recv(void *s)
-{
-    frames_t f;
-    H_ASSERT(recv_frames(s, &f, H_CALL_MS), "DEALER: no reply");
-    H_ASSERT(f.nframes == 2 && f.sizes[0] == 0,
-             "DEALER: the reply is [empty delimiter, body], got %d frames", f.nframes);
-    h_reply_t *r = h_reply_parse(f.frames[1], f.sizes[1]);
-    frames_free(&f);
-    H_ASSERT(r, "DEALER: the reply is not a msgpack map");
-    return r;
-}
-
-static h_reply_t *dealer_call(void *s, const void *body, size_t size)
-{
-    dealer_send(s, body, size);
-    return dealer_recv(s);
+    if (!g_dealer[i])
+        g_dealer[i] = h_raw_connect(ZMQ_DEALER, i);
+    return g_dealer[i];
 }
 
 /*  One call on replica i's DEALER, expecting ok: the reply. */
 static h_reply_t *call_ok(int i, msgpack_sbuffer *b)
 {
-    if (!g_dealer[i])
-        g_dealer[i] = connect_to(ZMQ_DEALER, i);
-    h_reply_t *r = dealer_call(g_dealer[i], b->data, b->size);
+    h_reply_t *r = h_raw_dealer_call(dealer(i), b->data, b->size);
     msgpack_sbuffer_free(b);
     H_ASSERT(r->ok, "expected ok, got %s: %s", r->code, r->message);
     return r;
-}
-
-/* ---- shapes ------------------------------------------------------------------ */
-
-static bool is_type(const msgpack_object *o, char t)
-{
-    if (!o)
-        return false;
-    switch (t) {
-    case 's': return o->type == MSGPACK_OBJECT_STR;
-    case 'i': return o->type == MSGPACK_OBJECT_POSITIVE_INTEGER
-                  || o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
-    case 'b': return o->type == MSGPACK_OBJECT_BOOLEAN;
-    case 'm': return o->type == MSGPACK_OBJECT_MAP;
-    case 'a': return o->type == MSGPACK_OBJECT_ARRAY;
-    default: return false;
-    }
-}
-
-/*  The map has exactly these keys with these types. */
-static void check_keys(const msgpack_object *m, const char *what, const char *const *keys,
-                       const char *types)
-{
-    H_ASSERT(is_type(m, 'm'), "%s: a map", what);
-    size_t n = strlen(types);
-    for (size_t k = 0; k < n; k++) {
-        const msgpack_object *v = h_get(m, keys[k]);
-        H_ASSERT(v, "%s: key %s missing", what, keys[k]);
-        H_ASSERT(is_type(v, types[k]), "%s: %s is not of type '%c' (msgpack type %d)", what,
-                 keys[k], types[k], v->type);
-    }
-    H_ASSERT(m->via.map.size == n, "%s: %u keys, PROTOCOL.md lists %zu", what, m->via.map.size,
-             n);
-    for (uint32_t k = 0; k < m->via.map.size; k++)
-        H_ASSERT(m->via.map.ptr[k].key.type == MSGPACK_OBJECT_STR, "%s: keys are strings", what);
-}
-
-static void check_str_map(const msgpack_object *m, const char *what, char vt)
-{
-    H_ASSERT(is_type(m, 'm'), "%s: a map", what);
-    for (uint32_t k = 0; k < m->via.map.size; k++) {
-        H_ASSERT(is_type(&m->via.map.ptr[k].key, 's'), "%s: keys are strings", what);
-        H_ASSERT(is_type(&m->via.map.ptr[k].val, vt), "%s: values of type '%c'", what, vt);
-    }
-}
-
-static void check_str_array(const msgpack_object *a, const char *what)
-{
-    H_ASSERT(is_type(a, 'a'), "%s: an array", what);
-    for (uint32_t k = 0; k < a->via.array.size; k++)
-        H_ASSERT(is_type(&a->via.array.ptr[k], 's'), "%s: strings", what);
-}
-
-/*  PROTOCOL.md's node view table, exactly. */
-static void check_view(const msgpack_object *v)
-{
-    static const char *const keys[] = {
-        "id", "host_ip", "grpc_port", "instance_type", "labels", "capacity", "quota",
-        "versions", "versions_hash", "registered_at", "reg_revision", "heartbeat_at", "ready",
-        "conditions", "images", "local_templates", "status_revision", "healthy",
-    };
-    check_keys(v, "node view", keys, "ssismmmmsiiibaaaib");
-    check_str_map(h_get(v, "labels"), "labels", 's');
-    check_str_map(h_get(v, "capacity"), "capacity", 'i');
-    check_str_map(h_get(v, "quota"), "quota", 'i');
-    check_str_map(h_get(v, "versions"), "versions", 's');
-    check_str_array(h_get(v, "images"), "images");
-    check_str_array(h_get(v, "local_templates"), "local_templates");
-    const msgpack_object *c = h_get(v, "conditions");
-    static const char *const ckeys[] = { "type", "status", "reason", "message" };
-    for (uint32_t k = 0; k < c->via.array.size; k++)
-        check_keys(&c->via.array.ptr[k], "condition", ckeys, "ssss");
-    int64_t port = h_int(v, "grpc_port");
-    H_ASSERT(port >= 0 && port <= 65535, "grpc_port %lld", (long long) port);
-    char *id = h_sdup(v, "id");
-    H_ASSERT(strlen(id) >= 1 && strlen(id) <= 253, "id length");
-    free(id);
-}
-
-/*  {"ok": true, ["rid": rid,] "result": {...}} and nothing else. */
-static void check_ok_reply(const h_reply_t *r, int64_t rid)
-{
-    H_ASSERT(r->ok, "ok: %s %s", r->code, r->message);
-    H_ASSERT(h_get(r->top, "ok")->type == MSGPACK_OBJECT_BOOLEAN, "ok is a boolean");
-    H_ASSERT(is_type(r->result, 'm'), "result is a map");
-    if (rid >= 0) {
-        H_ASSERT(h_get(r->top, "rid")->type == MSGPACK_OBJECT_POSITIVE_INTEGER
-                 && r->rid == (uint64_t) rid, "rid %lld echoed", (long long) rid);
-        H_ASSERT(r->top->via.map.size == 3, "{ok, rid, result}");
-    } else {
-        H_ASSERT(!h_has(r->top, "rid"), "no rid when the request had none");
-        H_ASSERT(r->top->via.map.size == 2, "{ok, result}");
-    }
 }
 
 /* ---- the tests ------------------------------------------------------------------- */
 
 START_TEST(req_client)
 {
-    void *s = connect_to(ZMQ_REQ, A);
+    void *s = h_raw_connect(ZMQ_REQ, A);
     msgpack_sbuffer *b = h_body("{s:s, s:U}", "op", "cluster.info", "rid", (uint64_t) 7);
-    h_reply_t *r = req_call(s, b->data, b->size);
-    check_ok_reply(r, 7);
+    h_reply_t *r = h_raw_req_call(s, b->data, b->size);
+    h_check_ok_reply(r, 7);
     h_reply_free(&r);
     msgpack_sbuffer_free(b);
     b = h_body("{s:s}", "op", "cluster.info");
-    r = req_call(s, b->data, b->size);
-    check_ok_reply(r, -1);
+    r = h_raw_req_call(s, b->data, b->size);
+    h_check_ok_reply(r, -1);
     h_reply_free(&r);
     msgpack_sbuffer_free(b);
     /*  An error through REQ, then a success on the same socket. */
     b = h_body("{s:s, s:U}", "op", "no.such", "rid", (uint64_t) 8);
-    r = req_call(s, b->data, b->size);
+    r = h_raw_req_call(s, b->data, b->size);
     H_ASSERT(!r->ok && strcmp(r->code, "unknown_op") == 0 && r->rid == 8, "unknown_op via REQ");
     H_ASSERT(r->top->via.map.size == 3 && h_has(r->top, "error"), "{ok, rid, error}");
     h_reply_free(&r);
     msgpack_sbuffer_free(b);
     b = h_body("{s:s, s:{s:s}}", "op", "node.register", "node", "id", "req1");
-    r = req_call(s, b->data, b->size);
-    check_ok_reply(r, -1);
-    check_view(h_get(r->result, "node"));
+    r = h_raw_req_call(s, b->data, b->size);
+    h_check_ok_reply(r, -1);
+    h_check_view(h_get(r->result, "node"));
     h_reply_free(&r);
     msgpack_sbuffer_free(b);
 }
@@ -247,7 +74,7 @@ END_TEST
 
 START_TEST(dealer_client_pipelined)
 {
-    void *s = connect_to(ZMQ_DEALER, A);
+    void *s = h_raw_connect(ZMQ_DEALER, A);
     enum { N = 100 };
     /*  Mixed operations, all sent before any reply is read. */
     for (int k = 0; k < N; k++) {
@@ -269,17 +96,17 @@ START_TEST(dealer_client_pipelined)
             b = h_body("{s:U, s:s}", "rid", rid, "op", "node.list");
             break;
         }
-        dealer_send(s, b->data, b->size);
+        h_raw_dealer_send(s, b->data, b->size);
         msgpack_sbuffer_free(b);
     }
     bool seen[N] = { false };
     for (int k = 0; k < N; k++) {
-        h_reply_t *r = dealer_recv(s);
+        h_reply_t *r = h_raw_dealer_recv(s);
         H_ASSERT(r->has_rid && r->rid >= 1000 && r->rid < 1000 + N, "a rid of ours");
         int idx = (int) (r->rid - 1000);
         H_ASSERT(!seen[idx], "rid %d answered twice", idx + 1000);
         seen[idx] = true;
-        check_ok_reply(r, (int64_t) r->rid);
+        h_check_ok_reply(r, (int64_t) r->rid);
         switch (idx % 4) {
         case 0: H_ASSERT(h_has(r->result, "node"), "register → node"); break;
         case 1: H_ASSERT(h_has(r->result, "members"), "cluster.info → members"); break;
@@ -290,12 +117,12 @@ START_TEST(dealer_client_pipelined)
     }
     /*  rid 0 and the largest rid are echoed as given. */
     msgpack_sbuffer *b = h_body("{s:s, s:U}", "op", "cluster.info", "rid", (uint64_t) 0);
-    h_reply_t *r = dealer_call(s, b->data, b->size);
-    check_ok_reply(r, 0);
+    h_reply_t *r = h_raw_dealer_call(s, b->data, b->size);
+    h_check_ok_reply(r, 0);
     h_reply_free(&r);
     msgpack_sbuffer_free(b);
     b = h_body("{s:s, s:U}", "op", "cluster.info", "rid", UINT64_MAX);
-    r = dealer_call(s, b->data, b->size);
+    r = h_raw_dealer_call(s, b->data, b->size);
     H_ASSERT(r->ok && r->has_rid && r->rid == UINT64_MAX, "rid 2^64-1 echoed");
     h_reply_free(&r);
     msgpack_sbuffer_free(b);
@@ -314,10 +141,10 @@ START_TEST(node_ops_reply_shapes)
         "capacity", "cpu_milli", 64000, "memory_mb", 262144, "quota", "sandboxes", 500,
         "versions", "cubelet", "1.4.2", "runc", "1.1.9", "registered_at",
         (int64_t) 1700000000123, "unknown_extra_key", "ignored"));
-    check_ok_reply(r, 1);
+    h_check_ok_reply(r, 1);
     H_ASSERT(r->result->via.map.size == 1, "register: {node}");
     const msgpack_object *v = h_get(r->result, "node");
-    check_view(v);
+    h_check_view(v);
     H_ASSERT(h_is_str(v, "id", "v1") && h_is_str(v, "host_ip", "192.168.7.7")
              && h_int(v, "grpc_port") == 50051 && h_is_str(v, "instance_type", "cube.2xlarge"),
              "scalars round-trip");
@@ -359,10 +186,10 @@ START_TEST(node_ops_reply_shapes)
                           "type", "DiskPressure", "status", "False",
                           "images", "a:1", "b:2", "c:3", "local_templates", "t1", "t2"));
     int64_t after = h_wall_ms();
-    check_ok_reply(r, -1);
+    h_check_ok_reply(r, -1);
     H_ASSERT(r->result->via.map.size == 1, "heartbeat: {node}");
     v = h_get(r->result, "node");
-    check_view(v);
+    h_check_view(v);
     H_ASSERT(h_bool(v, "ready") && h_bool(v, "healthy"), "ready and healthy");
     H_ASSERT(h_int(v, "heartbeat_at") >= before - 1000 && h_int(v, "heartbeat_at") <= after + 1000,
              "heartbeat_at: the replica's clock in ms");
@@ -391,7 +218,7 @@ START_TEST(node_ops_reply_shapes)
     r = call_ok(A, h_body("{s:s, s:s, s:{s:s}, s:[s]}", "op", "node.labels", "id", "v1",
                           "set", "team", "infra", "remove", "gpu"));
     H_ASSERT(r->result->via.map.size == 1, "labels: {node}");
-    check_view(h_get(r->result, "node"));
+    h_check_view(h_get(r->result, "node"));
     H_ASSERT(h_size(r->result, "node/labels") == 2 && h_is_str(r->result, "node/labels/team", "infra")
              && !h_has(r->result, "node/labels/gpu"), "labels set and removed");
     h_reply_free(&r);
@@ -399,7 +226,7 @@ START_TEST(node_ops_reply_shapes)
     /*  get: {"node": view} */
     r = call_ok(B, h_body("{s:s, s:s}", "op", "node.get", "id", "v1"));
     H_ASSERT(r->result->via.map.size == 1, "get: {node}");
-    check_view(h_get(r->result, "node"));
+    h_check_view(h_get(r->result, "node"));
     h_reply_free(&r);
 
     /*  list: {"nodes": [view...]}, sorted by id, no "next" without a limit. */
@@ -409,7 +236,7 @@ START_TEST(node_ops_reply_shapes)
     for (int k = 0; k < 3; k++) {
         char p[16];
         snprintf(p, sizeof p, "nodes/%d", k);
-        check_view(h_get(r->result, p));
+        h_check_view(h_get(r->result, p));
     }
     H_ASSERT(h_is_str(r->result, "nodes/0/id", "v1") && h_is_str(r->result, "nodes/2/id", "v3"),
              "sorted by id");
@@ -418,7 +245,7 @@ START_TEST(node_ops_reply_shapes)
     /*  delete: {} */
     r = call_ok(A, h_body("{s:s, s:s, s:U}", "op", "node.delete", "id", "v3", "rid",
                           (uint64_t) 9));
-    check_ok_reply(r, 9);
+    h_check_ok_reply(r, 9);
     H_ASSERT(r->result->via.map.size == 0, "delete: an empty map");
     h_reply_free(&r);
 }
@@ -511,7 +338,7 @@ START_TEST(cluster_info_shape)
     for (int i = A; i <= B; i++) {
         h_reply_t *r = call_ok(i, h_body("{s:s}", "op", "cluster.info"));
         static const char *const keys[] = { "cluster_uuid", "replica_id", "members" };
-        check_keys(r->result, "cluster.info", keys, "ssa");
+        h_check_keys(r->result, "cluster.info", keys, "ssa");
         uuid[i] = h_sdup(r->result, "cluster_uuid");
         H_ASSERT(strlen(uuid[i]) == 36 && uuid[i][8] == '-' && uuid[i][13] == '-',
                  "cluster_uuid is a uuid: %s", uuid[i]);
@@ -522,7 +349,7 @@ START_TEST(cluster_info_shape)
             static const char *const mkeys[] = { "replica_id", "endpoint", "pub_endpoint",
                                                  "alive" };
             const msgpack_object *e = &m->via.array.ptr[k];
-            check_keys(e, "member", mkeys, "sssb");
+            h_check_keys(e, "member", mkeys, "sssb");
             h_replica_t *rep = h_replica(h_is_str(e, "replica_id", "A") ? A : B);
             H_ASSERT(h_is_str(e, "replica_id", rep->id), "member id");
             H_ASSERT(h_is_str(e, "endpoint", rep->endpoint), "member endpoint");
@@ -542,13 +369,13 @@ END_TEST
 START_TEST(replica_stats_shape)
 {
     h_reply_t *r = call_ok(A, h_body("{s:s, s:U}", "op", "replica.stats", "rid", (uint64_t) 3));
-    check_ok_reply(r, 3);
+    h_check_ok_reply(r, 3);
     const msgpack_object *m = r->result;
     H_ASSERT(m->via.map.size > 0, "some counters");
     for (uint32_t k = 0; k < m->via.map.size; k++) {
         const msgpack_object *key = &m->via.map.ptr[k].key;
         H_ASSERT(key->type == MSGPACK_OBJECT_STR && key->via.str.size > 0, "keys are names");
-        H_ASSERT(is_type(&m->via.map.ptr[k].val, 'i'), "counter %.*s is an integer",
+        H_ASSERT(h_is_type(&m->via.map.ptr[k].val, 'i'), "counter %.*s is an integer",
                  (int) key->via.str.size, key->via.str.ptr);
     }
     h_reply_free(&r);
@@ -639,8 +466,8 @@ START_TEST(integers_in_every_width)
     const unsigned char *bodies[] = { str8, str16, str32 };
     size_t sizes[] = { sizeof str8, sizeof str16, sizeof str32 };
     for (int k = 0; k < 3; k++) {
-        void *s = g_dealer[A] ? g_dealer[A] : (g_dealer[A] = connect_to(ZMQ_DEALER, A));
-        h_reply_t *r = dealer_call(s, bodies[k], sizes[k]);
+        void *s = dealer(A);
+        h_reply_t *r = h_raw_dealer_call(s, bodies[k], sizes[k]);
         H_ASSERT(r->ok && h_has(r->result, "members"), "op as str%d", 8 << k);
         h_reply_free(&r);
     }
@@ -648,7 +475,7 @@ START_TEST(integers_in_every_width)
     static const unsigned char map16[] = { 0xde, 0, 2, 0xa2, 'o', 'p', 0xa8, 'n', 'o', 'd', 'e',
                                            '.', 'g', 'e', 't', 0xa2, 'i', 'd', 0xa6, 'w', '-',
                                            'i', 'n', 't', '8' };
-    h_reply_t *r = dealer_call(g_dealer[A], map16, sizeof map16);
+    h_reply_t *r = h_raw_dealer_call(g_dealer[A], map16, sizeof map16);
     H_ASSERT(r->ok && h_is_str(r->result, "node/id", "w-int8"), "map16 body: %s", r->code);
     h_reply_free(&r);
     /*  {"op": "node.list", "selector": map32 {}, "limit": 1} with an array16
@@ -657,7 +484,7 @@ START_TEST(integers_in_every_width)
                                            'l', 'a', 'b', 'e', 'l', 's', 0xa2, 'i', 'd', 0xa6,
                                            'w', '-', 'i', 'n', 't', '8', 0xa6, 'r', 'e', 'm',
                                            'o', 'v', 'e', 0xdc, 0, 1, 0xa1, 'x' };
-    r = dealer_call(g_dealer[A], arr16, sizeof arr16);
+    r = h_raw_dealer_call(g_dealer[A], arr16, sizeof arr16);
     H_ASSERT(r->ok && h_is_str(r->result, "node/id", "w-int8"), "array16 in a body: %s %s",
              r->code, r->message);
     h_reply_free(&r);
