@@ -16,10 +16,19 @@ void rc_args(int i, const char *alive_window, bool debug)
                    "--beat-interval", "200", "--alive-window", alive_window, NULL);
 }
 
-void rc_setup(void)
+const char *rc_db(const char *tag, const char *cluster)
+{
+    static char names[16][64];
+    static int next;
+    char *n = names[next++ % 16];
+    snprintf(n, sizeof names[0], "metactor_it_%s_%s", tag, cluster);
+    return n;
+}
+
+void rc_setup(const char *tag)
 {
     h_cluster_spec_t spec[] = {
-        { DB_A, 3, "a" }, { DB_B, 2, "b" }, { DB_C, 1, "c" },
+        { rc_db(tag, "a"), 3, "a" }, { rc_db(tag, "b"), 2, "b" }, { rc_db(tag, "c"), 1, "c" },
     };
     h_setup_clusters(spec, 3, TIMEOUT_S);
     ck_assert_int_eq(h_cluster_first(CL_B), B0);

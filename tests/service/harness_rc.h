@@ -3,9 +3,10 @@
     cluster A holds them. Everything goes through the wire protocol.
 
     Clusters (rc_setup): cluster A (replicas a0 a1 a2, database
-    metactor_it_rc_a) holds the references; cluster B (b0 b1,
-    metactor_it_rc_b) and cluster C (c0, metactor_it_rc_c) are the remote
-    clusters, each on its own database of the fixture's server.
+    metactor_it_TAG_a) holds the references; cluster B (b0 b1,
+    metactor_it_TAG_b) and cluster C (c0, metactor_it_TAG_c) are the remote
+    clusters, each on its own database of the fixture's server. TAG is the
+    program's: ctest runs the programs in parallel.
 
     Intervals (every replica, rc_args): --refresh-interval 1000
     --reload-interval 1000 --beat-interval 200 --alive-window 600.
@@ -33,9 +34,6 @@
 
 #include "harness.h"
 
-#define DB_A "metactor_it_rc_a"
-#define DB_B "metactor_it_rc_b"
-#define DB_C "metactor_it_rc_c"
 #define TIMEOUT_S 300
 #define REFRESH_MS 1000
 
@@ -50,7 +48,9 @@ enum { CL_A, CL_B, CL_C };
     window (ms); `debug`: at log level debug. */
 void rc_args(int i, const char *alive_window, bool debug);
 /*  Clusters A, B and C with rc_args(i, "600", false); starts nothing. */
-void rc_setup(void);
+void rc_setup(const char *tag);
+/*  The database of cluster `cluster` ('a', 'r0', ...) of program tag. */
+const char *rc_db(const char *tag, const char *cluster);
 const char *rc_ep(int i);       /* replica i's request endpoint */
 void rc_sleep_intervals(int n);
 

@@ -457,10 +457,12 @@ START_TEST(password_never_leaves)
 }
 END_TEST
 
+static void setup(void) { rc_setup("rc"); }
+
 int main(void)
 {
     Suite *s = suite_create("service_rc");
-    h_tcase(s, "rc", rc_setup, TIMEOUT_S, crud_on_every_replica, errors_store_nothing,
+    h_tcase(s, "rc", setup, TIMEOUT_S, crud_on_every_replica, errors_store_nothing,
             password_never_leaves, NULL);
     return h_run(s);
 }

@@ -133,10 +133,12 @@ START_TEST(delete_not_undone_by_a_reload)
 }
 END_TEST
 
+static void setup(void) { rc_setup("rc_delete"); }
+
 int main(void)
 {
     Suite *s = suite_create("service_rc_delete");
-    h_tcase(s, "rc", rc_setup, TIMEOUT_S, deleted_stays_deleted,
+    h_tcase(s, "rc", setup, TIMEOUT_S, deleted_stays_deleted,
             delete_not_undone_by_a_reload, NULL);
     return h_run(s);
 }

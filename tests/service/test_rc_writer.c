@@ -220,16 +220,14 @@ enum { M_A0, M_R0, M_NREMOTES = 9, M_DEAD = 8 };
 
 static void setup_many(void)
 {
-    static const char *const dbs[M_NREMOTES] = {
-        "metactor_it_rc_r0", "metactor_it_rc_r1", "metactor_it_rc_r2", "metactor_it_rc_r3",
-        "metactor_it_rc_r4", "metactor_it_rc_r5", "metactor_it_rc_r6", "metactor_it_rc_r7",
-        "metactor_it_rc_r8",
-    };
     static const char *const prefixes[M_NREMOTES] = { "r0-", "r1-", "r2-", "r3-", "r4-", "r5-",
                                                       "r6-", "r7-", "r8-" };
-    h_cluster_spec_t spec[1 + M_NREMOTES] = { { DB_A, 1, "a" } };
-    for (int r = 0; r < M_NREMOTES; r++)
-        spec[1 + r] = (h_cluster_spec_t) { dbs[r], 1, prefixes[r] };
+    h_cluster_spec_t spec[1 + M_NREMOTES] = { { rc_db("rc_many", "a"), 1, "a" } };
+    for (int r = 0; r < M_NREMOTES; r++) {
+        char cluster[8];
+        snprintf(cluster, sizeof cluster, "r%d", r);
+        spec[1 + r] = (h_cluster_spec_t) { rc_db("rc_many", cluster), 1, prefixes[r] };
+    }
     h_setup_clusters(spec, 1 + M_NREMOTES, TIMEOUT_S);
     for (int i = 0; i < 1 + M_NREMOTES; i++)
         rc_args(i, "600", false);
@@ -325,10 +323,12 @@ START_TEST(dead_remotes_do_not_starve_healthy_ones)
 }
 END_TEST
 
+static void setup(void) { rc_setup("rc_writer"); }
+
 int main(void)
 {
     Suite *s = suite_create("service_rc_writer");
-    h_tcase(s, "rc", rc_setup, TIMEOUT_S, passive_replicas_never_write,
+    h_tcase(s, "rc", setup, TIMEOUT_S, passive_replicas_never_write,
             priority_writer_one_write, priority_writer_takeover,
             priority_writer_takeover_while_listed, hostname_moved_to_another_cluster, NULL);
     h_tcase(s, "many", setup_many, TIMEOUT_S, dead_remotes_do_not_starve_healthy_ones, NULL);
