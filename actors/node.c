@@ -268,7 +268,11 @@ static bool handle_request(mt_actor_t *self, node_t *n, mt_msg_t *msg)
         mt_node_status_t *st = mt_node_req(last)->status;
         if (st->heartbeat_at == 0)      /* not yet shared: still ours to set */
             st->heartbeat_at = mt_wall_ms();
-        start_write(self, n, last, mt_store_msg_status(n->id, mt_node_status_ref(st), true));
+        /*  Registered: we hold the registration (checked above). A first
+            heartbeat (no status yet) inserts its row, which the store's
+            fast path would roll back and redo: send it checked at once. */
+        start_write(self, n, last, mt_store_msg_status(n->id, mt_node_status_ref(st),
+                                                       n->status != NULL));
         return true;                    /* msg is in flight or waiting */
     }
     case MT_NODE_OP_LABELS:

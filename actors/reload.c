@@ -62,7 +62,7 @@ static void purge(mt_actor_t *self, reload_t *r)
                            (uint32_t) r->cfg->store_timeout_ms);
 }
 
-static void purged(reload_t *r, const mt_store_done_t *d)
+static void purged(mt_actor_t *self, reload_t *r, const mt_store_done_t *d)
 {
     r->purge_corr = 0;
     if (d->err != MT_OK)
@@ -72,6 +72,8 @@ static void purged(reload_t *r, const mt_store_done_t *d)
         atomic_fetch_add_explicit(&r->cfg->purged, (uint64_t) d->count, memory_order_relaxed);
         zsys_info("reload: purged %lld node tombstones", (long long) d->count);
     }
+    if (d->err == MT_OK && d->count == MT_STORE_PURGE_CHUNK)
+        purge(self, r);         /* a full chunk: there may be more */
 }
 
 static void finish_pass(mt_actor_t *self, reload_t *r, int err, uint32_t nrows)
@@ -140,7 +142,7 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
         break;
     case MT_STORE_DONE:
         if (msg->corr == r->purge_corr)
-            purged(r, mt_msg_data(msg));
+            purged(self, r, mt_msg_data(msg));
         break;
     case MT_MSG_TIMEOUT:
         if (msg->corr == r->corr)

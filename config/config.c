@@ -62,7 +62,8 @@ const setting_t mt__config_settings[MT_CONFIG_NSETTINGS] = {
         OFF(tombstone_retention_ms),
         "A deleted node's row stays this many milliseconds (database clock) so\n"
         "that replicas learn the delete, then is purged; a replica that missed\n"
-        "it drops the node at its next full resync. 0: never purge." },
+        "it drops the node at its next full resync. 0: never purge; else at\n"
+        "least ten reload intervals." },
     [MT_CONFIG_S_WORKERS] = { "workers", "runtime/workers", "METACTOR_WORKERS", K_INT, "N",
         0, 64, "0", OFF(workers), "Actor runtime worker threads; 0 = one per core." },
     [MT_CONFIG_S_STORE_WRITERS] = { "store-writers", "store/writers", "METACTOR_STORE_WRITERS",
@@ -365,6 +366,14 @@ static int convert(mt_config_t *cfg, collected_t *c, char *err, size_t errlen)
         where(c, MT_CONFIG_S_ALIVE_WINDOW, w, sizeof w);
         return mt__config_fail(err, errlen, "%s: an alive window of %d ms must be at least twice the beat"
                     " interval (%d ms)", w, cfg->alive_window_ms, cfg->beat_interval_ms);
+    }
+    /*  A tombstone must outlive several incremental passes of every
+        replica, or deletes would travel only with full resyncs. */
+    if (cfg->tombstone_retention_ms && cfg->tombstone_retention_ms / 10 < cfg->reload_interval_ms) {
+        where(c, MT_CONFIG_S_TOMBSTONE_RETENTION, w, sizeof w);
+        return mt__config_fail(err, errlen, "%s: a retention of %d ms must be 0 (never purge) or at"
+                    " least ten reload intervals (%d ms)", w, cfg->tombstone_retention_ms,
+                    cfg->reload_interval_ms);
     }
     if (!cfg->replica_id) {
         char host[256] = "", id[MT_CONFIG_REPLICA_ID_MAX + 1];

@@ -33,8 +33,9 @@
                             the tombstone); MT_ENOTFOUND if not stored.
       MT_STORE_NODE_PURGE   mt_store_node_purge_t → DONE with count: node
                             tombstones older than older_than_ms (by the
-                            database's clock) removed, up to 10,000 a call.
-                            Safe on every replica at once.
+                            database's clock) removed, at most
+                            MT_STORE_PURGE_CHUNK a call (a full chunk: ask
+                            again). Safe on every replica at once.
       MT_STORE_NODE_LOAD    (reader) mt_store_node_load_t → LOADED.
       MT_STORE_SCAN         (reader) mt_store_scan_req_t → SCANNED.
       MT_STORE_REPLICA_BEAT (members) mt_store_replica_beat_t → REPLICAS.
@@ -99,6 +100,7 @@ typedef struct {
 typedef struct { char id[MT_NODE_ID_MAX + 1]; } mt_store_node_delete_t;
 typedef struct { char id[MT_NODE_ID_MAX + 1]; } mt_store_node_load_t;
 typedef struct { int64_t older_than_ms; } mt_store_node_purge_t;
+#define MT_STORE_PURGE_CHUNK 1000
 
 typedef struct {
     int err;

@@ -278,21 +278,27 @@ static int delete_once(mt_conn_t *c, mt_scratch_t *s, const char *id, int64_t *r
     mt_rows_close(&r);
     if (!live)
         return mt_sql_not_found(c, id);
+    /*  Status and versions go first: deleting the status row waits for a
+        heartbeat that holds it (heartbeats of registered nodes do not take
+        the registration's lock, node_sql.c), so the revision drawn next is
+        above every heartbeat committed before the delete, and a heartbeat
+        after it finds no row and is rechecked into not_found. */
+    for (int q = SQL_STATUS_DELETE; rc == MT_OK && q <= SQL_VERS_DELETE; q++) {
+        mt_params_reset(&s->params);
+        mt_params_cstr(&s->params, id);
+        rc = mt_conn_exec(c, q, &s->params, NULL, NULL);
+    }
     int64_t rev = 0;
     uint64_t drawn = mt_now_ms();
-    rc = mt_sql_draw(c, s, 1, &rev);
-    /*  The tombstone keeps the row (other replicas see the delete by its
-        revision); status and versions go. */
+    if (rc == MT_OK)
+        rc = mt_sql_draw(c, s, 1, &rev);
+    /*  The tombstone keeps the row: other replicas see the delete by its
+        revision. */
     if (rc == MT_OK) {
         mt_params_reset(&s->params);
         mt_params_i64(&s->params, rev);
         mt_params_cstr(&s->params, id);
         rc = mt_conn_exec(c, SQL_REG_TOMBSTONE, &s->params, NULL, NULL);
-    }
-    for (int q = SQL_STATUS_DELETE; rc == MT_OK && q <= SQL_VERS_DELETE; q++) {
-        mt_params_reset(&s->params);
-        mt_params_cstr(&s->params, id);
-        rc = mt_conn_exec(c, q, &s->params, NULL, NULL);
     }
     if (rc == MT_OK)
         rc = mt_sql_commit_by(c, drawn);
@@ -311,28 +317,25 @@ int mt_sql_delete(mt_conn_t *c, mt_scratch_t *s, const char *id, int64_t *revisi
     return rc;
 }
 
-/*  Purges tombstones deleted more than older_than_ms ago (database clock),
-    at most 10 chunks of 1,000 per call so the writer stays responsive; the
-    next call takes the rest. Replicas that had not seen a purged tombstone
-    learn the delete from the next full resync, where the node is absent
-    (directory.c). */
+/*  Purges up to MT_STORE_PURGE_CHUNK tombstones deleted more than
+    older_than_ms ago (database clock), in one short transaction: a writer
+    is never held long (the reload actor asks again while chunks come back
+    full). The key (deleted, deleted_at) keeps the locks on tombstones.
+    Replicas that had not seen a purged tombstone learn the delete from
+    their next full resync, where the node is absent (directory.c). */
 int mt_sql_purge(mt_conn_t *c, mt_scratch_t *s, int64_t older_than_ms, int64_t *purged)
 {
     *purged = 0;
-    for (int chunk = 0; chunk < 10; chunk++) {
-        mt_params_reset(&s->params);
-        mt_params_i64(&s->params, older_than_ms);
-        int rc = mt_conn_exec(c, SQL_REG_PURGE, &s->params, NULL, NULL);
-        uint64_t n = rc == MT_OK ? mt_conn_affected(c, SQL_REG_PURGE) : 0;
-        if (rc == MT_OK)
-            rc = mt_conn_commit(c);
-        if (rc != MT_OK) {
-            mt_conn_rollback(c);
-            return rc;
-        }
-        *purged += (int64_t) n;
-        if (n < 1000)
-            break;
+    mt_params_reset(&s->params);
+    mt_params_i64(&s->params, older_than_ms);
+    int rc = mt_conn_exec(c, SQL_REG_PURGE, &s->params, NULL, NULL);
+    uint64_t n = rc == MT_OK ? mt_conn_affected(c, SQL_REG_PURGE) : 0;
+    if (rc == MT_OK)
+        rc = mt_conn_commit(c);
+    if (rc != MT_OK) {
+        mt_conn_rollback(c);
+        return rc;
     }
+    *purged = (int64_t) n;
     return MT_OK;
 }

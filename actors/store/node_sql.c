@@ -6,15 +6,20 @@
       2. draw its revision(s) from the sequence,
       3. write, 4. commit.
     Because the row lock is taken before the draw, two such transactions on
-    one node draw in the order they commit. Batches lock their rows in id
-    order (IN lists are read in primary-key order), so two batches never
-    deadlock each other; a deadlock or lock wait timeout from elsewhere is
-    retried once, then answered MT_EUNAVAIL.
+    one node draw in the order they commit.
 
     Heartbeats of nodes their sender knows as registered skip step 1 (see
     status_fast). The status upsert is conditional on the revision (sql.c),
     so a node's stored status revision only grows and an older heartbeat
-    never overwrites a newer one, whatever order the commits come in.
+    never overwrites a newer one, whatever order the commits come in. A
+    delete takes the status row before it draws (node_reg.c), so its
+    revision is above every heartbeat committed before it.
+
+    Lock order: registrations in id order (IN lists are read in primary-key
+    order), then status rows in id order (sorted_rows), on every path. A
+    deadlock or lock wait timeout from elsewhere (e.g. a tombstone purge,
+    which locks tombstones in (deleted_at, id) order) is retried once, then
+    answered MT_EUNAVAIL.
 
     Nothing half-written: any failure rolls the transaction back. */
 #include "store_internal.h"
@@ -123,13 +128,16 @@ static int cmp_str(const void *a, const void *b)
     padding repeats a chunk's last row. *all_updated: every real row came
     back "updated" (2 affected rows) and every padding row "found, left
     alone" (1: the connection has CLIENT_FOUND_ROWS, conn.c). A row can
-    only count 1 (inserted, or left alone as older) or 2, so the sum tells. */
+    only count 1 (inserted, or left alone as older) or 2, so the sum tells.
+    With fast, the first chunk that tells otherwise ends it: the batch will
+    be rolled back anyway. */
 static int upsert(mt_conn_t *c, mt_scratch_t *s, const mt_status_entry_t *e, const enc_t *enc,
-                  const uint32_t *rows, uint32_t m, const int64_t *rev, bool *all_updated)
+                  const uint32_t *rows, uint32_t m, const int64_t *rev, bool fast,
+                  bool *all_updated)
 {
     int rc = MT_OK;
     *all_updated = true;
-    for (uint32_t k = 0; rc == MT_OK && k < m;) {
+    for (uint32_t k = 0; rc == MT_OK && k < m && (*all_updated || !fast);) {
         unsigned take;
         int v = mt_sql_chunk(m - k, &take);
         mt_params_reset(&s->params);
@@ -164,8 +172,8 @@ static int write_rows(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, const
     bool all_updated = true;
     int rc = m ? mt_sql_draw(c, s, m, rev) : MT_OK;
     if (rc == MT_OK)
-        rc = upsert(c, s, e, enc, rows, m, rev, &all_updated);
-    *recheck = fast && !all_updated;
+        rc = upsert(c, s, e, enc, rows, m, rev, fast, &all_updated);
+    *recheck = rc == MT_OK && fast && !all_updated;
     if (rc == MT_OK && !*recheck)
         rc = mt_sql_commit_by(c, drawn);
     if (rc == MT_OK && !*recheck)
@@ -173,6 +181,34 @@ static int write_rows(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, const
             e[rows[x]].revision = rev[x];
     free(rev);
     return rc;
+}
+
+typedef struct { const char *id; uint32_t i; } ord_t;
+
+static int cmp_ord(const void *a, const void *b)
+{
+    const ord_t *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/*  The entries still MT_OK, by id (a node's own entries in the order sent):
+    every path writes status rows in this one order, so no two batches —
+    fast or checked, on any replica — wait on each other in a cycle. */
+static uint32_t *sorted_rows(const mt_status_entry_t *e, uint32_t n, uint32_t *m)
+{
+    ord_t *ord = mt_sql_xmalloc((n ? n : 1) * sizeof *ord);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (e[i].err == MT_OK)
+            ord[k++] = (ord_t) { e[i].id, i };
+    qsort(ord, k, sizeof *ord, cmp_ord);
+    uint32_t *rows = mt_sql_xmalloc((k ? k : 1) * sizeof *rows);
+    for (uint32_t x = 0; x < k; x++)
+        rows[x] = ord[x].i;
+    free(ord);
+    *m = k;
+    return rows;
 }
 
 /*  The checked path: lock the live registrations (sorted, unique: batches
@@ -218,32 +254,23 @@ static int status_checked(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, u
             rc = MT_EINTERNAL;
         k += take;
     }
-    uint32_t *rows = mt_sql_xmalloc((n ? n : 1) * sizeof *rows), m = 0;
     for (uint32_t i = 0; rc == MT_OK && i < n; i++) {
         if (e[i].err != MT_OK && e[i].err != MT_ENOTFOUND)
             continue;
         const char **hit = bsearch(&e[i].id, ids, nids, sizeof *ids, cmp_str);
         e[i].err = hit && live[hit - ids] ? MT_OK : MT_ENOTFOUND;
-        if (e[i].err == MT_OK)
-            rows[m++] = i;
     }
-    bool recheck;
-    if (rc == MT_OK)
+    if (rc == MT_OK) {
+        uint32_t m;
+        uint32_t *rows = sorted_rows(e, n, &m);
+        bool recheck;
         rc = write_rows(c, s, e, enc, rows, m, false, &recheck);
+        free(rows);
+    }
     free(ids);
     free(live);
-    free(rows);
     return rc;
 }
-typedef struct { const char *id; uint32_t i; } ord_t;
-
-static int cmp_ord(const void *a, const void *b)
-{
-    const ord_t *x = a, *y = b;
-    int c = strcmp(x->id, y->id);
-    return c ? c : (x->i > y->i) - (x->i < y->i);
-}
-
 /*  The fast path, for batches whose every sender knows its node as
     registered (node actors send heartbeats for registered nodes only). It
     takes no lock on the registrations — a fifth of a heartbeat's cost in
@@ -252,22 +279,13 @@ static int cmp_ord(const void *a, const void *b)
     registration deleted since: a delete removes the status row under the
     registration's lock, so a heartbeat after it inserts) or left alone (a
     newer heartbeat from another replica committed first) sets *recheck
-    and nothing is committed. Rows go in id order, so two fast batches
-    lock status rows in one order and never deadlock each other. */
+    and nothing is committed. */
 static int status_fast(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint32_t n,
                        const enc_t *enc, bool *recheck)
 {
-    ord_t *ord = mt_sql_xmalloc((n ? n : 1) * sizeof *ord);
-    uint32_t m = 0;
-    for (uint32_t i = 0; i < n; i++)
-        if (e[i].err == MT_OK)
-            ord[m++] = (ord_t) { e[i].id, i };
-    qsort(ord, m, sizeof *ord, cmp_ord);
-    uint32_t *rows = mt_sql_xmalloc((m ? m : 1) * sizeof *rows);
-    for (uint32_t x = 0; x < m; x++)
-        rows[x] = ord[x].i;
+    uint32_t m;
+    uint32_t *rows = sorted_rows(e, n, &m);
     int rc = write_rows(c, s, e, enc, rows, m, true, recheck);
-    free(ord);
     free(rows);
     return rc;
 }

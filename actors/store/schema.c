@@ -113,12 +113,17 @@ static const char *const v2[] = {
     deleted_at is the database's clock at the delete, so every replica
     judges a tombstone's age alike; the key lets the purge find tombstones
     without reading (and locking) every registration. Adding a column with
-    a default is instant in MariaDB; existing tombstones get 0 and are the
-    first to go. */
+    a default is instant in MariaDB. The tombstones already there count as
+    deleted now: each gets a whole retention before it goes. (A replica of
+    an older build still running during an upgrade writes tombstones with
+    deleted_at 0; they go at the next purge, and replicas that missed one
+    drop the node at their next full resync — upgrade every replica.) */
 static const char *const v3[] = {
     "ALTER TABLE node_registrations ADD COLUMN IF NOT EXISTS"
     " deleted_at BIGINT NOT NULL DEFAULT 0",
     "ALTER TABLE node_registrations ADD KEY IF NOT EXISTS tombstones (deleted, deleted_at)",
+    "UPDATE node_registrations SET deleted_at = CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)"
+    " WHERE deleted = 1 AND deleted_at = 0",
     NULL,
 };
 

@@ -37,6 +37,8 @@ int mt_sql_chunk(unsigned n, unsigned *rows)
 #define DB_NOW_MS "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)"
 #define RC_COLS "id, name, hostname, uuid, username, demand_encryption, node_list, " \
     "revision, deleted, refreshed_at"
+#define STR(x) #x
+#define XSTR(x) STR(x)          /* a macro's value as a string literal */
 #define STATUS_COLS "id, heartbeat_at, ready, conditions, images, local_templates, status_revision"
 
 static const char *fixed[SQL_COUNT] = {
@@ -56,7 +58,7 @@ static const char *fixed[SQL_COUNT] = {
     /*  In bounded chunks, each its own short transaction: the range of the
         tombstones key is all it locks. */
     [SQL_REG_PURGE] = "DELETE FROM node_registrations WHERE deleted = 1"
-        " AND deleted_at < " DB_NOW_MS " - ? LIMIT 1000",
+        " AND deleted_at < " DB_NOW_MS " - ? LIMIT " XSTR(MT_STORE_PURGE_CHUNK),
     [SQL_STATUS_DELETE] = "DELETE FROM node_status WHERE id = ?",
     [SQL_VERS_DELETE] = "DELETE FROM node_component_versions WHERE node_id = ?",
     [SQL_LOAD_REG] = "SELECT " REG_COLS " FROM node_registrations WHERE id = ?",

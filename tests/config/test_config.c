@@ -515,6 +515,11 @@ START_TEST(flag_errors)
     EXPECT_ERR(ARGS("--alive-window", "1999"), "--alive-window: an alive window of 1999 ms",
                "twice the beat interval (1000 ms)");
     EXPECT_ERR(ARGS("--beat-interval", "2000"), "alive window of 3000 ms", "(2000 ms)");
+    EXPECT_ERR(ARGS("--tombstone-retention", "49999"),
+               "--tombstone-retention: a retention of 49999 ms", "ten reload intervals (5000 ms)");
+    EXPECT_ERR(ARGS("--reload-interval", "400000"), "a retention of 3600000 ms",
+               "(400000 ms)");
+    EXPECT_ERR(ARGS("--tombstone-retention", "-1"), "out of range (0-2000000000)");
     EXPECT_ERR(ARGS("--log-level", "verbose"),
                "--log-level: 'verbose' is not one of error|warning|info|debug");
     EXPECT_ERR(ARGS("--log-level", "INFO"), "'INFO' is not one of");

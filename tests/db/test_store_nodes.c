@@ -2,6 +2,9 @@
     point loads, observed through the store's answers and the tables. */
 #include "store_testutil.h"
 
+#include <pthread.h>
+#include <unistd.h>
+
 static mt_runtime_t *rt;
 static mt_store_t *store;
 static char *dsn;
@@ -202,6 +205,46 @@ START_TEST(delete_tombstone_and_revive)
 }
 END_TEST
 
+/*  A delete racing a heartbeat that holds the node's status row (a fast
+    heartbeat does not take the registration's lock): the delete waits for
+    it and only then draws, so the tombstone's revision is above the
+    heartbeat's and no replica can take that heartbeat as newer than the
+    delete. The heartbeat is played by a raw session. */
+typedef struct { const char *id; int64_t rev; int err; } delete_arg_t;
+
+static void *delete_thread(void *arg)
+{
+    delete_arg_t *d = arg;
+    d->err = tu_write(rt, store, d->id, mt_store_msg_delete(d->id), &d->rev, NULL);
+    return NULL;
+}
+
+START_TEST(delete_draws_after_a_heartbeat_in_flight)
+{
+    ck_assert_int_eq(reg_write("n7", tu_reg("h", NULL, NULL), NULL, NULL), MT_OK);
+    ck_assert_int_eq(tu_write(rt, store, "n7", mt_store_msg_status("n7", tu_status(1, true), false),
+                              NULL, NULL), MT_OK);
+    MYSQL *hb = tu_raw(dsn, DB);
+    tu_exec(hb, "START TRANSACTION");
+    tu_exec(hb, "UPDATE node_status SET heartbeat_at = 2 WHERE id = 'n7'");
+    delete_arg_t d = { "n7", 0, -1 };
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, delete_thread, &d), 0);
+    usleep(300 * 1000);             /* the delete reaches the status row's lock */
+    int64_t rh = tu_i64(hb, "SELECT NEXTVAL(mt_revision)");
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE node_status SET status_revision = %lld WHERE id = 'n7'",
+             (long long) rh);
+    tu_exec(hb, sql);
+    tu_exec(hb, "COMMIT");
+    pthread_join(t, NULL);
+    mysql_close(hb);
+    ck_assert_int_eq(d.err, MT_OK);
+    ck_assert_int_gt(d.rev, rh);
+    ck_assert_int_eq(tu_i64(raw, "SELECT COUNT(*) FROM node_status WHERE id='n7'"), 0);
+}
+END_TEST
+
 /*  PURGE removes tombstones older than the retention (by deleted_at, the
     database clock at the delete), and nothing else. */
 static int purge(int64_t older_than_ms, int64_t *count)
@@ -311,6 +354,7 @@ int main(void)
     tcase_add_test(tc, labels_merge_rule);
     tcase_add_test(tc, versions_rewritten_only_on_hash_change);
     tcase_add_test(tc, delete_tombstone_and_revive);
+    tcase_add_test(tc, delete_draws_after_a_heartbeat_in_flight);
     tcase_add_test(tc, purge_old_tombstones_only);
     tcase_add_test(tc, unknown_and_bad_requests);
     tcase_add_test(tc, status_round_trip);
