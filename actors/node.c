@@ -9,7 +9,9 @@
       MT_NODE_MERGE     a group learned from a reload or a peer: taken only
                         if its revision is newer than what we hold.
       MT_STORE_DONE, MT_STORE_LOADED, MT_MSG_TIMEOUT
-                        the answer to our one store request in flight.
+                        the answer to our one store request in flight. A
+                        write answered not_found while we hold the node
+                        means a delete we have not heard of: LOADING again.
       MT__NODE_HEALTH   our health timer: the last heartbeat just expired.
       MT__NODE_RETIRE   the directory asks an absent node to stop.
 
@@ -56,6 +58,7 @@ typedef struct {
     caller frees it otherwise. */
 static bool handle(mt_actor_t *self, node_t *n, mt_msg_t *msg);
 static void unstash(mt_actor_t *self, node_t *n);
+static void start_load(mt_actor_t *self, node_t *n);
 
 /* ---- small helpers ----------------------------------------------------- */
 
@@ -337,7 +340,14 @@ static void finish_write(mt_actor_t *self, node_t *n, int err, const char *messa
     answer(n, req, err, message);
     mt_msg_free(req);
     n->inflight = NULL;
-    unstash(self, n);
+    /*  The database says the node is not live while we hold it: deleted on
+        another replica, its notice not here yet. Learn the delete now from
+        the stored row rather than at the next notice or reload, so later
+        requests are answered from memory. */
+    if (err == MT_ENOTFOUND && n->reg)
+        start_load(self, n);
+    else
+        unstash(self, n);
 }
 
 /* ---- the behaviour ----------------------------------------------------- */
@@ -352,6 +362,14 @@ static void unstash(mt_actor_t *self, node_t *n)
         if (!handle(self, n, next))
             mt_msg_free(next);
     }
+}
+
+/*  LOADING: read the stored row; everything else waits in the stash. */
+static void start_load(mt_actor_t *self, node_t *n)
+{
+    n->state = LOADING;
+    n->corr = mt_ask(self, mt_store_reader(n->cfg->store), mt_store_msg_load(n->id),
+                     (uint32_t) n->cfg->store_timeout_ms);
 }
 
 static void loaded(mt_actor_t *self, node_t *n, mt_msg_t *msg)
@@ -371,9 +389,7 @@ static bool handle(mt_actor_t *self, node_t *n, mt_msg_t *msg)
     case MT__NODE_INIT:
         if (!*(bool *) mt_msg_data(msg))
             return false;           /* the merge behind it carries the node */
-        n->state = LOADING;
-        n->corr = mt_ask(self, mt_store_reader(n->cfg->store), mt_store_msg_load(n->id),
-                         (uint32_t) n->cfg->store_timeout_ms);
+        start_load(self, n);
         return false;
     case MT_STORE_DONE:
         if (n->state == WRITING && msg->corr == n->corr) {
