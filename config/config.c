@@ -63,7 +63,7 @@ const setting_t mt__config_settings[MT_CONFIG_NSETTINGS] = {
         "A deleted node's row stays this many milliseconds (database clock) so\n"
         "that replicas learn the delete, then is purged; a replica that missed\n"
         "it drops the node at its next full resync. 0: never purge; else at\n"
-        "least ten reload intervals." },
+        "least ten reload intervals (the default grows to that)." },
     [MT_CONFIG_S_WORKERS] = { "workers", "runtime/workers", "METACTOR_WORKERS", K_INT, "N",
         0, 64, "0", OFF(workers), "Actor runtime worker threads; 0 = one per core." },
     [MT_CONFIG_S_STORE_WRITERS] = { "store-writers", "store/writers", "METACTOR_STORE_WRITERS",
@@ -368,7 +368,11 @@ static int convert(mt_config_t *cfg, collected_t *c, char *err, size_t errlen)
                     " interval (%d ms)", w, cfg->alive_window_ms, cfg->beat_interval_ms);
     }
     /*  A tombstone must outlive several incremental passes of every
-        replica, or deletes would travel only with full resyncs. */
+        replica, or deletes would travel only with full resyncs. The
+        default follows a long reload interval; a value given must fit it. */
+    if (cfg->source[MT_CONFIG_S_TOMBSTONE_RETENTION] == MT_CONFIG_DEFAULT
+        && cfg->tombstone_retention_ms / 10 < cfg->reload_interval_ms)
+        cfg->tombstone_retention_ms = 10 * cfg->reload_interval_ms;
     if (cfg->tombstone_retention_ms && cfg->tombstone_retention_ms / 10 < cfg->reload_interval_ms) {
         where(c, MT_CONFIG_S_TOMBSTONE_RETENTION, w, sizeof w);
         return mt__config_fail(err, errlen, "%s: a retention of %d ms must be 0 (never purge) or at"

@@ -517,9 +517,15 @@ START_TEST(flag_errors)
     EXPECT_ERR(ARGS("--beat-interval", "2000"), "alive window of 3000 ms", "(2000 ms)");
     EXPECT_ERR(ARGS("--tombstone-retention", "49999"),
                "--tombstone-retention: a retention of 49999 ms", "ten reload intervals (5000 ms)");
-    EXPECT_ERR(ARGS("--reload-interval", "400000"), "a retention of 3600000 ms",
-               "(400000 ms)");
+    EXPECT_ERR(ARGS("--reload-interval", "400000", "--tombstone-retention", "3600000"),
+               "a retention of 3600000 ms", "(400000 ms)");
     EXPECT_ERR(ARGS("--tombstone-retention", "-1"), "out of range (0-2000000000)");
+    /*  Not given, the retention follows a long reload interval. */
+    mt_config_t c;
+    char err[512];
+    ck_assert_msg(LOAD(&c, err, "--reload-interval", "400000") == MT_OK, "%s", err);
+    ck_assert_int_eq(c.tombstone_retention_ms, 4000000);
+    mt_config_free(&c);
     EXPECT_ERR(ARGS("--log-level", "verbose"),
                "--log-level: 'verbose' is not one of error|warning|info|debug");
     EXPECT_ERR(ARGS("--log-level", "INFO"), "'INFO' is not one of");
