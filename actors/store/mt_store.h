@@ -296,10 +296,12 @@ void mt_store_stats(mt_store_t *store, mt_store_stats_t *out);
 mt_msg_t *mt_store_msg_register(const char *id, mt_node_reg_t *reg);
 mt_msg_t *mt_store_msg_labels(const char *id, mt_node_reg_t *set,
                               const char *const *remove, uint32_t nremove);
-/*  registered: the sender knows the node as registered (a node actor
-    holding its registration). The store then skips the registration lock
-    and falls back on it only when the stored rows disagree; the answer is
-    the same either way (MT_ENOTFOUND for a node not live in the database). */
+/*  registered: the sender knows the node as registered and its status row
+    as stored (a node actor holding both). The store then skips the
+    registration lock and falls back on it only when the stored rows
+    disagree — which costs the batch a second transaction, so a first
+    heartbeat is better sent unregistered. The answer is the same either
+    way (MT_ENOTFOUND for a node not live in the database). */
 mt_msg_t *mt_store_msg_status(const char *id, mt_node_status_t *status, bool registered);
 mt_msg_t *mt_store_msg_delete(const char *id);
 mt_msg_t *mt_store_msg_purge(int64_t older_than_ms);
