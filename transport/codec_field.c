@@ -202,14 +202,13 @@ int mt__dec_node_id(mt__dec_t *d, const msgpack_object *map, const char **id)
     return mt_node_id_check(*id, d->err, d->errlen);
 }
 
-static int opt_str(mt__dec_t *d, const msgpack_object *map, const char *key, const char **out)
+int mt__dec_opt_str(mt__dec_t *d, const msgpack_object *map, const char *key, const char **out)
 {
     const msgpack_object *o = mt__map_get(map, key);
     return o ? mt__dec_str(d, o, key, out) : MT_OK;
 }
 
-/*  An optional integer that must not be negative. */
-static int opt_count(mt__dec_t *d, const msgpack_object *map, const char *key, int64_t *out)
+int mt__dec_opt_count(mt__dec_t *d, const msgpack_object *map, const char *key, int64_t *out)
 {
     const msgpack_object *o = mt__map_get(map, key);
     if (!o)
@@ -224,7 +223,7 @@ int mt__dec_reg(mt__dec_t *d, const msgpack_object *map, bool view, mt_node_reg_
 {
     memset(t, 0, sizeof *t);
     const msgpack_object *o;
-    TRY(opt_str(d, map, "host_ip", &t->host_ip));
+    TRY(mt__dec_opt_str(d, map, "host_ip", &t->host_ip));
     if ((o = mt__map_get(map, "grpc_port"))) {
         int64_t port = 0;
         TRY(mt__dec_i64(d, o, "grpc_port", &port));
@@ -232,7 +231,7 @@ int mt__dec_reg(mt__dec_t *d, const msgpack_object *map, bool view, mt_node_reg_
             FAIL("grpc_port: must be 1-65535");
         t->grpc_port = (int32_t) port;
     }
-    TRY(opt_str(d, map, "instance_type", &t->instance_type));
+    TRY(mt__dec_opt_str(d, map, "instance_type", &t->instance_type));
     mt_str_pair_t *labels = NULL, *versions = NULL;
     mt_int_pair_t *capacity = NULL, *quota = NULL;
     if ((o = mt__map_get(map, "labels")))
@@ -247,9 +246,9 @@ int mt__dec_reg(mt__dec_t *d, const msgpack_object *map, bool view, mt_node_reg_
     t->capacity = capacity;
     t->quota = quota;
     t->versions = versions;
-    TRY(opt_count(d, map, "registered_at", &t->registered_at));
+    TRY(mt__dec_opt_count(d, map, "registered_at", &t->registered_at));
     if (view)
-        TRY(opt_count(d, map, "reg_revision", &t->reg_revision));
+        TRY(mt__dec_opt_count(d, map, "reg_revision", &t->reg_revision));
     return mt_node_reg_check(t, d->err, d->errlen);
 }
 
@@ -261,7 +260,7 @@ int mt__dec_status(mt__dec_t *d, const msgpack_object *map, bool view, mt_node_s
         TRY(mt__dec_bool(d, o, "ready", &t->ready));
     else if (!view)
         FAIL("ready: required");
-    TRY(opt_count(d, map, "heartbeat_at", &t->heartbeat_at));
+    TRY(mt__dec_opt_count(d, map, "heartbeat_at", &t->heartbeat_at));
     mt_condition_t *conds = NULL;
     if ((o = mt__map_get(map, "conditions")))
         TRY(dec_conditions(d, o, &conds, &t->nconditions));
@@ -274,7 +273,7 @@ int mt__dec_status(mt__dec_t *d, const msgpack_object *map, bool view, mt_node_s
     t->images = images;
     t->local_templates = templates;
     if (view)
-        TRY(opt_count(d, map, "status_revision", &t->status_revision));
+        TRY(mt__dec_opt_count(d, map, "status_revision", &t->status_revision));
     return mt_node_status_check(t, d->err, d->errlen);
 }
 

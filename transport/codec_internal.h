@@ -60,6 +60,11 @@ int mt__dec_int_map(mt__dec_t *d, const msgpack_object *o, const char *field,
 int mt__dec_str_array(mt__dec_t *d, const msgpack_object *o, const char *field,
                       const char ***out, uint32_t *n);
 
+/*  Optional keys of map: *out stays as it is when the key is absent (or
+    nil). A count is an integer that must not be negative. */
+int mt__dec_opt_str(mt__dec_t *d, const msgpack_object *map, const char *key, const char **out);
+int mt__dec_opt_count(mt__dec_t *d, const msgpack_object *map, const char *key, int64_t *out);
+
 /*  A required node id (key "id" of map), validated by mt_node_id_check. */
 int mt__dec_node_id(mt__dec_t *d, const msgpack_object *map, const char **id);
 
@@ -91,7 +96,16 @@ void mt__pack_rc_view(msgpack_packer *pk, const mt_rc_t *ref);
 
 /* ---- packing ----------------------------------------------------------- */
 
-void mt__pack_str(msgpack_packer *pk, const char *s);
+void mt__pack_str(msgpack_packer *pk, const char *s);     /* NULL packs "" */
+/*  Clears buf and packs a notice's head — {"replica", "seq", "kind",
+    "change", "id", "revision", then the key "view" — leaving pk ready for
+    the view (PROTOCOL.md, Notices). */
+void mt__notice_begin(msgpack_sbuffer *buf, msgpack_packer *pk, const char *replica,
+                      uint64_t seq, const char *kind, bool deleted, const char *id,
+                      int64_t revision);
+/*  A map entry: the key, then the value. */
+void mt__pack_key_str(msgpack_packer *pk, const char *key, const char *value);
+void mt__pack_key_int(msgpack_packer *pk, const char *key, int64_t value);
 /*  Clears buf, starts a reply map {"ok", "rid"?, "result"|"error": ...}
     and leaves the packer ready for the result/error value. */
 void mt__reply_begin(msgpack_sbuffer *buf, msgpack_packer *pk, bool ok,

@@ -14,27 +14,29 @@
 #define FAIL(...) return mt__fail(d->err, d->errlen, __VA_ARGS__)
 #define TRY(x) do { int rc_ = (x); if (rc_ != MT_OK) return rc_; } while (0)
 
+void mt__notice_begin(msgpack_sbuffer *buf, msgpack_packer *pk, const char *replica,
+                      uint64_t seq, const char *kind, bool deleted, const char *id,
+                      int64_t revision)
+{
+    msgpack_sbuffer_clear(buf);
+    msgpack_packer_init(pk, buf, msgpack_sbuffer_write);
+    msgpack_pack_map(pk, 7);
+    mt__pack_key_str(pk, "replica", replica);
+    mt__pack_str(pk, "seq");
+    msgpack_pack_uint64(pk, seq);
+    mt__pack_key_str(pk, "kind", kind);
+    mt__pack_key_str(pk, "change", deleted ? "delete" : "upsert");
+    mt__pack_key_str(pk, "id", id);
+    mt__pack_key_int(pk, "revision", revision);
+    mt__pack_str(pk, "view");
+}
+
 void mt_codec_encode_node_notice(msgpack_sbuffer *buf, const char *replica, uint64_t seq,
                                  const mt_node_changed_t *change)
 {
     msgpack_packer pk;
-    msgpack_sbuffer_clear(buf);
-    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
     bool deleted = change->change == MT_NODE_DELETED;
-    msgpack_pack_map(&pk, 7);
-    mt__pack_str(&pk, "replica");
-    mt__pack_str(&pk, replica);
-    mt__pack_str(&pk, "seq");
-    msgpack_pack_uint64(&pk, seq);
-    mt__pack_str(&pk, "kind");
-    mt__pack_str(&pk, "node");
-    mt__pack_str(&pk, "change");
-    mt__pack_str(&pk, deleted ? "delete" : "upsert");
-    mt__pack_str(&pk, "id");
-    mt__pack_str(&pk, change->view.id);
-    mt__pack_str(&pk, "revision");
-    msgpack_pack_int64(&pk, change->revision);
-    mt__pack_str(&pk, "view");
+    mt__notice_begin(buf, &pk, replica, seq, "node", deleted, change->view.id, change->revision);
     if (deleted) {
         msgpack_pack_map(&pk, 1);
         mt__pack_str(&pk, "id");

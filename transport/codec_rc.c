@@ -95,25 +95,6 @@ static int max_len(mt__dec_t *d, const char *field, const char *s, size_t max)
     return MT_OK;
 }
 
-/*  An optional string: *out stays as it is when the key is absent. */
-static int opt_str(mt__dec_t *d, const msgpack_object *map, const char *key, const char **out)
-{
-    const msgpack_object *o = mt__map_get(map, key);
-    return o ? mt__dec_str(d, o, key, out) : MT_OK;
-}
-
-/*  An optional integer that must not be negative. */
-static int opt_count(mt__dec_t *d, const msgpack_object *map, const char *key, int64_t *out)
-{
-    const msgpack_object *o = mt__map_get(map, key);
-    if (!o)
-        return MT_OK;
-    TRY(mt__dec_i64(d, o, key, out));
-    if (*out < 0)
-        FAIL("%s: must not be negative", key);
-    return MT_OK;
-}
-
 /* ---- requests ---------------------------------------------------------- */
 
 static int dec_selector(mt__dec_t *d, const msgpack_object *body, bool by_uuid, mt_rc_req_t *r)
@@ -253,18 +234,6 @@ int mt__dec_rc_request(mt__dec_t *d, const msgpack_object *body, mt_op_t op, mt_
 
 /* ---- the view and replies ---------------------------------------------- */
 
-static void pack_key_str(msgpack_packer *pk, const char *key, const char *value)
-{
-    mt__pack_str(pk, key);
-    mt__pack_str(pk, value);
-}
-
-static void pack_key_int(msgpack_packer *pk, const char *key, int64_t value)
-{
-    mt__pack_str(pk, key);
-    msgpack_pack_int64(pk, value);
-}
-
 #define RC_VIEW_KEYS 9
 
 void mt__pack_rc_view(msgpack_packer *pk, const mt_rc_t *ref)
@@ -272,11 +241,11 @@ void mt__pack_rc_view(msgpack_packer *pk, const mt_rc_t *ref)
     /*  Exactly PROTOCOL.md's keys, in its order; ref->password is never
         read here. */
     msgpack_pack_map(pk, RC_VIEW_KEYS);
-    pack_key_str(pk, "id", ref->id);
-    pack_key_str(pk, "name", ref->name);
-    pack_key_str(pk, "hostname", ref->hostname);
-    pack_key_str(pk, "uuid", ref->uuid);
-    pack_key_str(pk, "username", ref->username);
+    mt__pack_key_str(pk, "id", ref->id);
+    mt__pack_key_str(pk, "name", ref->name);
+    mt__pack_key_str(pk, "hostname", ref->hostname);
+    mt__pack_key_str(pk, "uuid", ref->uuid);
+    mt__pack_key_str(pk, "username", ref->username);
     mt__pack_str(pk, "demand_encryption");
     if (ref->demand_encryption)
         msgpack_pack_true(pk);
@@ -287,8 +256,8 @@ void mt__pack_rc_view(msgpack_packer *pk, const mt_rc_t *ref)
     msgpack_pack_array(pk, n);
     for (uint32_t i = 0; i < n; i++)
         mt__pack_str(pk, ref->node_list[i]);
-    pack_key_int(pk, "revision", ref->revision);
-    pack_key_int(pk, "refreshed_at", ref->refreshed_at);
+    mt__pack_key_int(pk, "revision", ref->revision);
+    mt__pack_key_int(pk, "refreshed_at", ref->refreshed_at);
 }
 
 void mt_codec_encode_rc_reply(msgpack_sbuffer *buf, bool has_rid, uint64_t rid,
@@ -345,17 +314,8 @@ void mt_codec_encode_rc_notice(msgpack_sbuffer *buf, const char *replica, uint64
     static const mt_rc_t none;
     const mt_rc_t *ref = change->ref ? change->ref : &none;
     msgpack_packer pk;
-    msgpack_sbuffer_clear(buf);
-    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 7);
-    pack_key_str(&pk, "replica", replica);
-    mt__pack_str(&pk, "seq");
-    msgpack_pack_uint64(&pk, seq);
-    pack_key_str(&pk, "kind", "rc");
-    pack_key_str(&pk, "change", change->change == MT_NODE_DELETED ? "delete" : "upsert");
-    pack_key_str(&pk, "id", ref->id);
-    pack_key_int(&pk, "revision", change->revision);
-    mt__pack_str(&pk, "view");
+    mt__notice_begin(buf, &pk, replica, seq, "rc", change->change == MT_NODE_DELETED, ref->id,
+                     change->revision);
     mt__pack_rc_view(&pk, ref);
 }
 
@@ -378,19 +338,19 @@ int mt__dec_rc_merge(mt__dec_t *d, const msgpack_object *body, bool deleted,
     const char **nodes = NULL;
     if (view) {
         const char *vid = NULL;
-        TRY(opt_str(d, view, "id", &vid));
+        TRY(mt__dec_opt_str(d, view, "id", &vid));
         if (vid && strcmp(vid, id) != 0)
             FAIL("view.id: differs from id");
-        TRY(opt_str(d, view, "name", &t.name));
+        TRY(mt__dec_opt_str(d, view, "name", &t.name));
         if (t.name[0] || !deleted)
             TRY(name_check(d, "name", t.name));
-        TRY(opt_str(d, view, "hostname", &t.hostname));
+        TRY(mt__dec_opt_str(d, view, "hostname", &t.hostname));
         if (t.hostname[0] || !deleted)
             TRY(endpoint_check(d, "hostname", t.hostname));
-        TRY(opt_str(d, view, "uuid", &t.uuid));
+        TRY(mt__dec_opt_str(d, view, "uuid", &t.uuid));
         if (t.uuid[0])
             TRY(id_check(d, "uuid", t.uuid));
-        TRY(opt_str(d, view, "username", &t.username));
+        TRY(mt__dec_opt_str(d, view, "username", &t.username));
         TRY(max_len(d, "username", t.username, RC_USERNAME_MAX));
         if ((o = mt__map_get(view, "demand_encryption")))
             TRY(mt__dec_bool(d, o, "demand_encryption", &t.demand_encryption));
@@ -404,8 +364,8 @@ int mt__dec_rc_merge(mt__dec_t *d, const msgpack_object *body, bool deleted,
                     FAIL("node_list: items must be " ENDPOINT_FORM);
         }
         int64_t view_revision = 0;
-        TRY(opt_count(d, view, "revision", &view_revision));
-        TRY(opt_count(d, view, "refreshed_at", &t.refreshed_at));
+        TRY(mt__dec_opt_count(d, view, "revision", &view_revision));
+        TRY(mt__dec_opt_count(d, view, "refreshed_at", &t.refreshed_at));
     }
     t.node_list = nodes;
     t.password = NULL;

@@ -17,6 +17,18 @@ void mt__pack_str(msgpack_packer *pk, const char *s)
     msgpack_pack_str_with_body(pk, s, strlen(s));
 }
 
+void mt__pack_key_str(msgpack_packer *pk, const char *key, const char *value)
+{
+    mt__pack_str(pk, key);
+    mt__pack_str(pk, value);
+}
+
+void mt__pack_key_int(msgpack_packer *pk, const char *key, int64_t value)
+{
+    mt__pack_str(pk, key);
+    msgpack_pack_int64(pk, value);
+}
+
 static void pack_bool(msgpack_packer *pk, bool b)
 {
     if (b)
@@ -82,18 +94,6 @@ static void pack_str_array(msgpack_packer *pk, const char *const *a, uint32_t n)
         mt__pack_str(pk, a[i]);
 }
 
-static void pack_key_str(msgpack_packer *pk, const char *key, const char *value)
-{
-    mt__pack_str(pk, key);
-    mt__pack_str(pk, value);
-}
-
-static void pack_key_int(msgpack_packer *pk, const char *key, int64_t value)
-{
-    mt__pack_str(pk, key);
-    msgpack_pack_int64(pk, value);
-}
-
 #define NODE_VIEW_KEYS 18
 
 void mt_codec_pack_node_view(msgpack_packer *pk, const mt_node_view_t *view)
@@ -110,11 +110,11 @@ void mt_codec_pack_node_view(msgpack_packer *pk, const mt_node_view_t *view)
     }
 
     msgpack_pack_map(pk, NODE_VIEW_KEYS);
-    pack_key_str(pk, "id", view->id);
+    mt__pack_key_str(pk, "id", view->id);
     /* registration */
-    pack_key_str(pk, "host_ip", r->host_ip);
-    pack_key_int(pk, "grpc_port", r->grpc_port);
-    pack_key_str(pk, "instance_type", r->instance_type);
+    mt__pack_key_str(pk, "host_ip", r->host_ip);
+    mt__pack_key_int(pk, "grpc_port", r->grpc_port);
+    mt__pack_key_str(pk, "instance_type", r->instance_type);
     mt__pack_str(pk, "labels");
     pack_str_map(pk, r->labels, r->nlabels);
     mt__pack_str(pk, "capacity");
@@ -123,11 +123,11 @@ void mt_codec_pack_node_view(msgpack_packer *pk, const mt_node_view_t *view)
     pack_int_map(pk, r->quota, r->nquota);
     mt__pack_str(pk, "versions");
     pack_str_map(pk, r->versions, r->nversions);
-    pack_key_str(pk, "versions_hash", hash);
-    pack_key_int(pk, "registered_at", r->registered_at);
-    pack_key_int(pk, "reg_revision", r->reg_revision);
+    mt__pack_key_str(pk, "versions_hash", hash);
+    mt__pack_key_int(pk, "registered_at", r->registered_at);
+    mt__pack_key_int(pk, "reg_revision", r->reg_revision);
     /* status */
-    pack_key_int(pk, "heartbeat_at", s->heartbeat_at);
+    mt__pack_key_int(pk, "heartbeat_at", s->heartbeat_at);
     mt__pack_str(pk, "ready");
     pack_bool(pk, s->ready);
     mt__pack_str(pk, "conditions");
@@ -135,16 +135,16 @@ void mt_codec_pack_node_view(msgpack_packer *pk, const mt_node_view_t *view)
     for (uint32_t i = 0; i < s->nconditions; i++) {
         const mt_condition_t *c = &s->conditions[i];
         msgpack_pack_map(pk, 4);
-        pack_key_str(pk, "type", c->type);
-        pack_key_str(pk, "status", c->status);
-        pack_key_str(pk, "reason", c->reason);
-        pack_key_str(pk, "message", c->message);
+        mt__pack_key_str(pk, "type", c->type);
+        mt__pack_key_str(pk, "status", c->status);
+        mt__pack_key_str(pk, "reason", c->reason);
+        mt__pack_key_str(pk, "message", c->message);
     }
     mt__pack_str(pk, "images");
     pack_str_array(pk, s->images, s->nimages);
     mt__pack_str(pk, "local_templates");
     pack_str_array(pk, s->local_templates, s->ntemplates);
-    pack_key_int(pk, "status_revision", s->status_revision);
+    mt__pack_key_int(pk, "status_revision", s->status_revision);
     /* derived */
     mt__pack_str(pk, "healthy");
     pack_bool(pk, view->healthy);
@@ -205,16 +205,16 @@ void mt_codec_encode_cluster_info(msgpack_sbuffer *buf, bool has_rid, uint64_t r
     msgpack_packer pk;
     mt__reply_begin(buf, &pk, true, has_rid, rid);
     msgpack_pack_map(&pk, 3);
-    pack_key_str(&pk, "cluster_uuid", info->cluster_uuid);
-    pack_key_str(&pk, "replica_id", info->replica_id);
+    mt__pack_key_str(&pk, "cluster_uuid", info->cluster_uuid);
+    mt__pack_key_str(&pk, "replica_id", info->replica_id);
     mt__pack_str(&pk, "members");
     msgpack_pack_array(&pk, info->nmembers);
     for (uint32_t i = 0; i < info->nmembers; i++) {
         const mt_member_t *m = &info->members[i];
         msgpack_pack_map(&pk, 4);
-        pack_key_str(&pk, "replica_id", m->replica_id);
-        pack_key_str(&pk, "endpoint", m->endpoint);
-        pack_key_str(&pk, "pub_endpoint", m->pub_endpoint);
+        mt__pack_key_str(&pk, "replica_id", m->replica_id);
+        mt__pack_key_str(&pk, "endpoint", m->endpoint);
+        mt__pack_key_str(&pk, "pub_endpoint", m->pub_endpoint);
         mt__pack_str(&pk, "alive");
         pack_bool(&pk, m->alive);
     }
