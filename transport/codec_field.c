@@ -57,7 +57,7 @@ static int str_of(mt__dec_t *d, const msgpack_object *o, const char *field,
             FAIL("%s: %s must not contain NUL bytes", field, part);
         FAIL("%s: must not contain NUL bytes", field);
     }
-    if (!mt__utf8_valid(s, n)) {
+    if (!mt_utf8_valid(s, n)) {
         if (part)
             FAIL("%s: %s must be valid UTF-8", field, part);
         FAIL("%s: not valid UTF-8", field);

@@ -21,12 +21,6 @@
 int mt__fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/*  Length of the valid UTF-8 sequence at p (1-4), or 0 if the bytes at p do
-    not start one (overlong forms, surrogates and code points above
-    U+10FFFF are invalid). */
-size_t mt__utf8_seq(const unsigned char *p, size_t avail, uint32_t *cp);
-bool mt__utf8_valid(const char *s, size_t n);
-
 /*  mt_codec_check, then msgpack-c. u must be initialised
     (msgpack_unpacked_init); the caller destroys it in every case. */
 int mt__codec_unpack(const void *body, size_t size, msgpack_unpacked *u,

@@ -83,7 +83,7 @@ static void put_string(sb_t *b, const char *s, size_t n)
             i++;
             continue;
         }
-        size_t len = mt__utf8_seq(p + i, n - i, NULL);
+        size_t len = mt_utf8_seq(p + i, n - i, NULL);
         if (len) {
             put(b, s + i, len);
             i += len;

@@ -62,7 +62,7 @@ void mt_codec_encode_error(msgpack_sbuffer *buf, bool has_rid, uint64_t rid,
     mt__pack_str(&pk, mt_err_code(err));
     mt__pack_str(&pk, "message");
     /*  Messages may quote client input; never send invalid UTF-8 back. */
-    if (message && !mt__utf8_valid(message, strlen(message)))
+    if (message && !mt_utf8_valid(message, strlen(message)))
         message = "(message not valid UTF-8)";
     mt__pack_str(&pk, message ? message : "");
 }

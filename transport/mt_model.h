@@ -93,6 +93,13 @@ void mt_node_status_unref(mt_node_status_t **st_p);
 /*  Validation, with a message for the client ("grpc_port: must be 1-65535").
     Return MT_OK or MT_EBADREQ. */
 int mt_node_id_check(const char *id, char *err, size_t errlen);
+
+/*  Length of the valid UTF-8 sequence at p (1-4), or 0 if the bytes at p do
+    not start one (overlong forms, surrogates and code points above
+    U+10FFFF are invalid); *cp (if not NULL) gets its code point. Every
+    string the service accepts or stores is checked with these. */
+size_t mt_utf8_seq(const unsigned char *p, size_t avail, uint32_t *cp);
+bool mt_utf8_valid(const char *s, size_t n);
 int mt_node_reg_check(const mt_node_reg_t *reg, char *err, size_t errlen);
 int mt_node_status_check(const mt_node_status_t *st, char *err, size_t errlen);
 

@@ -13,55 +13,6 @@ static void oom(void)
     abort();
 }
 
-/* ---- UTF-8 ----------------------------------------------------------------- */
-
-/*  Length of the well-formed UTF-8 sequence at s (at most n bytes), 0 if
-    malformed. Table 3-7 of the Unicode standard. */
-size_t mt_json__utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;          /* no surrogates */
-    }
-    else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;          /* <= U+10FFFF */
-    }
-    else
-        return 0;
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return len;
-}
-
-bool mt_json_utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *) s;
-    for (size_t i = 0; i < n;) {
-        size_t k = mt_json__utf8_seq(p + i, n - i);
-        if (!k)
-            return false;
-        i += k;
-    }
-    return true;
-}
-
 /* ---- encoding -------------------------------------------------------------- */
 
 void mt_json_buf_reset(mt_json_buf_t *b)
@@ -109,7 +60,7 @@ static int put_string(mt_json_buf_t *b, const char *s)
     if (!s)
         s = "";
     size_t n = strlen(s);
-    if (!mt_json_utf8_valid(s, n))
+    if (!mt_utf8_valid(s, n))
         return MT_EINVAL;
     reserve(b, n + 2);
     putc_(b, '"');

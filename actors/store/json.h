@@ -45,10 +45,6 @@ int mt_json_put_int_map(mt_json_buf_t *b, const mt_int_pair_t *m, uint32_t n);
 int mt_json_put_conditions(mt_json_buf_t *b, const mt_condition_t *c, uint32_t n);
 int mt_json_put_str_array(mt_json_buf_t *b, const char *const *a, uint32_t n);
 
-/*  True if s[0..n) is well-formed UTF-8 (no overlong forms, surrogates or
-    code points above U+10FFFF). */
-bool mt_json_utf8_valid(const char *s, size_t n);
-
 /* ---- decoding ----------------------------------------------------------- */
 
 typedef struct mt_json_chunk mt_json_chunk_t;
@@ -70,9 +66,5 @@ int mt_json_get_conditions(const char *text, size_t len, mt_json_arena_t *a,
                            mt_condition_t **out, uint32_t *n);
 int mt_json_get_str_array(const char *text, size_t len, mt_json_arena_t *a,
                           const char ***out, uint32_t *n);
-
-/*  (internal, json.c) Length of the well-formed UTF-8 sequence at s (at
-    most n bytes), 0 if malformed. */
-size_t mt_json__utf8_seq(const unsigned char *s, size_t n);
 
 #endif

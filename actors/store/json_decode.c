@@ -87,7 +87,7 @@ static int get_string(parser_t *ps, const char **out)
         if (c < 0x20)
             return MT_EINVAL;
         if (c >= 0x80) {
-            size_t k = mt_json__utf8_seq((const unsigned char *) p, (size_t) (q - p));
+            size_t k = mt_utf8_seq((const unsigned char *) p, (size_t) (q - p), NULL);
             if (!k)
                 return MT_EINVAL;
             memcpy(w, p, k);

@@ -9,12 +9,12 @@
 
 static bool reg_strings_valid(const mt_node_reg_t *r)
 {
-    if (!mt_json_utf8_valid(r->host_ip, strlen(r->host_ip))
-        || !mt_json_utf8_valid(r->instance_type, strlen(r->instance_type)))
+    if (!mt_utf8_valid(r->host_ip, strlen(r->host_ip))
+        || !mt_utf8_valid(r->instance_type, strlen(r->instance_type)))
         return false;
     for (uint32_t i = 0; i < r->nversions; i++)
-        if (!mt_json_utf8_valid(r->versions[i].key, strlen(r->versions[i].key))
-            || !mt_json_utf8_valid(r->versions[i].value, strlen(r->versions[i].value)))
+        if (!mt_utf8_valid(r->versions[i].key, strlen(r->versions[i].key))
+            || !mt_utf8_valid(r->versions[i].value, strlen(r->versions[i].value)))
             return false;
     return true;
 }

@@ -52,7 +52,7 @@ static int check_text(const char *what, const char *s, size_t max, bool required
         return refuse(why, n, "%s: required", what);
     if (len > max)
         return refuse(why, n, "%s: longer than %zu bytes", what, max);
-    if (!mt_json_utf8_valid(s ? s : "", len))
+    if (!mt_utf8_valid(s ? s : "", len))
         return refuse(why, n, "%s: not valid UTF-8", what);
     return MT_OK;
 }

@@ -24,7 +24,7 @@ static inline void fuzz_check_message(const char *err, size_t errlen)
 {
     size_t n = strnlen(err, errlen);
     FUZZ_ASSERT(n > 0 && n < errlen);
-    FUZZ_ASSERT(mt__utf8_valid(err, n));
+    FUZZ_ASSERT(mt_utf8_valid(err, n));
 }
 
 /*  Bytes that our own encoder wrote pass our own check, unpack with

@@ -37,7 +37,7 @@ static void check_request(const mt_request_t *req)
     FUZZ_ASSERT((r->op == MT_NODE_OP_REGISTER) == (r->reg != NULL) || r->op == MT_NODE_OP_LABELS);
     FUZZ_ASSERT((r->op == MT_NODE_OP_HEARTBEAT) == (r->status != NULL));
     for (uint32_t i = 0; i < r->nremove; i++)
-        FUZZ_ASSERT(r->remove[i][0] && mt__utf8_valid(r->remove[i], strlen(r->remove[i])));
+        FUZZ_ASSERT(r->remove[i][0] && mt_utf8_valid(r->remove[i], strlen(r->remove[i])));
 
     /* a reply carrying what was decoded */
     mt_msg_t *reply = mt_node_reply_new(MT_OK, NULL);
@@ -64,7 +64,7 @@ static void check_request(const mt_request_t *req)
 
 static bool utf8_str(const char *s)
 {
-    return mt__utf8_valid(s, strlen(s));
+    return mt_utf8_valid(s, strlen(s));
 }
 
 static bool id_ok(const char *s)
