@@ -212,8 +212,7 @@ static void done_drop(mt_msg_t *m)
     mt_rc_unref(&d->rc);
 }
 
-void mt_store__reply_done(mt_msg_t *req, int err, const char *message, int64_t revision,
-                       mt_node_reg_t *reg)
+mt_msg_t *mt_store__done(int err, const char *message, int64_t revision)
 {
     mt_msg_t *r = mt_msg_new(MT_STORE_DONE, sizeof(mt_store_done_t));
     mt_store_done_t *d = mt_msg_data(r);
@@ -221,21 +220,22 @@ void mt_store__reply_done(mt_msg_t *req, int err, const char *message, int64_t r
     if (err != MT_OK)
         snprintf(d->message, sizeof d->message, "%.199s", message ? message : mt_strerror(err));
     d->revision = revision;
-    d->reg = reg;
     r->drop = done_drop;
+    return r;
+}
+
+void mt_store__reply_done(mt_msg_t *req, int err, const char *message, int64_t revision,
+                       mt_node_reg_t *reg)
+{
+    mt_msg_t *r = mt_store__done(err, message, revision);
+    ((mt_store_done_t *) mt_msg_data(r))->reg = reg;
     mt_reply(req, r);
 }
 
 mt_msg_t *mt_store__done_rc(int err, const char *message, int64_t revision, mt_rc_t *rc)
 {
-    mt_msg_t *r = mt_msg_new(MT_STORE_DONE, sizeof(mt_store_done_t));
-    mt_store_done_t *d = mt_msg_data(r);
-    d->err = err;
-    if (err != MT_OK)
-        snprintf(d->message, sizeof d->message, "%.199s", message ? message : mt_strerror(err));
-    d->revision = revision;
-    d->rc = rc;
-    r->drop = done_drop;
+    mt_msg_t *r = mt_store__done(err, message, revision);
+    ((mt_store_done_t *) mt_msg_data(r))->rc = rc;
     return r;
 }
 

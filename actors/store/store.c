@@ -275,7 +275,7 @@ static void on_request(sactor_t *a, mt_msg_t *msg)
         int64_t n = 0;
         int rc = mt_sql_purge(&a->conn, &a->scratch,
                               ((mt_store_node_purge_t *) mt_msg_data(msg))->older_than_ms, &n);
-        mt_msg_t *r = mt_store__done_rc(rc, a->conn.err, 0, NULL);
+        mt_msg_t *r = mt_store__done(rc, a->conn.err, 0);
         ((mt_store_done_t *) mt_msg_data(r))->count = n;
         mt_reply(msg, r);
         break;

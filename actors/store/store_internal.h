@@ -269,7 +269,9 @@ int mt_sql_rc_check(mt_msg_t *req, char *why, size_t whylen);
     caller to send) and its err in *err. */
 mt_msg_t *mt_store__rc_serve(mt_conn_t *c, mt_scratch_t *s, mt_msg_t *req, int *err);
 
-/*  A DONE with a reference (takes rc) and its revision. */
+/*  A DONE answer (the message only when err != MT_OK); _rc also carries a
+    reference (takes rc). */
+mt_msg_t *mt_store__done(int err, const char *message, int64_t revision);
 mt_msg_t *mt_store__done_rc(int err, const char *message, int64_t revision, mt_rc_t *rc);
 void mt_store__rc_scanned_drop(mt_msg_t *m);
 
