@@ -3,6 +3,9 @@
     Usage: mt_bench_store FIGURE DSN
       heartbeat_ingest    acks/s    acknowledged heartbeats through the directory,
                                     the node actors and the store's group commit
+      lone_heartbeat      ms        p50 and p99 of one heartbeat at a time through a
+                                    node actor: a lone write's own commit, no batching
+                                    delay (prints lone_heartbeat_p50, _p99)
       raw_upsert          rows/s    the server's limit for the same rows: 256-row
                                     prepared upserts, one per transaction, 2 connections
       single_stmt         rows/s    one autocommit single-row prepared upsert per
@@ -212,6 +215,7 @@ mt_nodes_t *service(mt_runtime_t *rt, mt_store_t *store, int64_t health_timeout_
 
 static const struct { const char *name; void (*run)(void); } figures[] = {
     { "heartbeat_ingest", run_heartbeat_ingest },
+    { "lone_heartbeat", run_lone_heartbeat },
     { "raw_upsert", run_raw_upsert },
     { "single_stmt", run_single_stmt },
     { "reload_incremental", run_reload_incremental },

@@ -140,6 +140,7 @@ typedef struct {
 /*  Runs one drive to its end on the runtime. */
 void drive(mt_runtime_t *rt, mt_nodes_t *nodes, const drive_opts_t *o, drive_result_t *r);
 void drive_check(const char *what, const drive_result_t *r, uint64_t want_acks);
+/*  Notes p50/p90/p99/max; leaves r->lat_us sorted. */
 void latency_note(const char *what, drive_result_t *r);
 void runtime_note(const char *what, const drive_result_t *r);
 
@@ -151,6 +152,7 @@ void fill(mt_runtime_t *rt, mt_store_t *store, uint32_t n);
 /* ---- the figures ------------------------------------------------------- */
 
 void run_heartbeat_ingest(void);        /* store_ingest.c */
+void run_lone_heartbeat(void);
 void run_raw_upsert(void);
 void run_single_stmt(void);
 void run_store_txn(void);

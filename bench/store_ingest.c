@@ -58,6 +58,43 @@ void run_heartbeat_ingest(void)
     mt_runtime_destroy(&rt);
 }
 
+/* ------------------------------------------------------- lone_heartbeat -- */
+
+/*  One node, one heartbeat at a time through its actor: what a write waits
+    when nothing else is pending — its own FLUSH and commit, no batching
+    delay. Compare with single_stmt's commit latency (its rows/s inverted). */
+void run_lone_heartbeat(void)
+{
+    mt_runtime_t *rt = runtime();
+    mt_store_t *store = store_new(rt);
+    mt_nodes_t *nodes = service(rt, store, 0);
+    drive_result_t r;
+    drive_opts_t reg = { .op = OP_REGISTER, .nnodes = 1, .inflight = 1, .total = 1,
+                         .store = store };
+    drive(rt, nodes, &reg, &r);
+    drive_check("register", &r, 1);
+    free(r.lat_us);
+    drive_opts_t hb = {
+        .op = OP_HEARTBEAT, .nnodes = 1, .inflight = 1, .warmup_s = 0.5,
+        .window_s = (double) env_long("MT_BENCH_WINDOW_S", 3, 1, 3600), .window_max_s = 60.0,
+        .store = store,
+    };
+    drive(rt, nodes, &hb, &r);
+    drive_check("lone heartbeat", &r, 0);
+    uint64_t batches = r.st1.status_batches - r.st0.status_batches;
+    note("lone_heartbeat: %" PRIu64 " heartbeats in %" PRIu64 " transactions", r.window_acks,
+         batches);
+    if (!r.nlat)
+        die("lone_heartbeat: no latency samples");
+    latency_note("lone_heartbeat", &r);         /* sorts r.lat_us */
+    emit("lone_heartbeat_p50", r.lat_us[r.nlat / 2] / 1e3, "ms");
+    emit("lone_heartbeat_p99", r.lat_us[r.nlat * 99 / 100] / 1e3, "ms");
+    free(r.lat_us);
+    mt_nodes_destroy(&nodes);
+    mt_store_destroy(&store);
+    mt_runtime_destroy(&rt);
+}
+
 /* ----------------------------------------------- raw_upsert, single_stmt -- */
 
 typedef struct {

@@ -184,21 +184,24 @@ static void flush(sactor_t *a)
     if (rechecked)
         atomic_fetch_add(&a->store->rechecks, 1);
     publish_statements(a);
-    uint64_t ok = 0;
+    /*  Counted before anyone is answered: stats read after an answer
+        include its batch. */
+    if (rc == MT_OK) {
+        uint64_t ok = 0;
+        for (uint32_t i = 0; i < n; i++)
+            ok += a->entries[i].err == MT_OK;
+        atomic_fetch_add(&a->store->batches, 1);
+        atomic_fetch_add(&a->store->rows, ok);
+    }
     for (uint32_t i = 0; i < n; i++) {
         mt_status_entry_t *e = &a->entries[i];
         int err = e->err == MT_EBADREQ ? MT_EBADREQ : rc != MT_OK ? rc : e->err;
         const char *why = err == MT_EBADREQ ? "status: strings must be valid UTF-8"
                         : err == MT_ENOTFOUND ? "node not found" : a->conn.err;
-        ok += err == MT_OK;
         mt_store__reply_done(a->pending[i], err, why, err == MT_OK ? e->revision : 0, NULL);
         mt_msg_free(a->pending[i]);
     }
     a->npending = 0;
-    if (rc == MT_OK) {
-        atomic_fetch_add(&a->store->batches, 1);
-        atomic_fetch_add(&a->store->rows, ok);
-    }
     if (!mt_conn_up(&a->conn))
         go_down(a);
 }

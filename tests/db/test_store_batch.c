@@ -218,24 +218,22 @@ START_TEST(registered_heartbeats_skip_the_check)
 }
 END_TEST
 
-/*  A lone heartbeat is committed at once: its latency is a commit, not a
-    batching delay. Reported, and bounded loosely (shared CI machines). */
+/*  A lone heartbeat is committed on its own: it waits for no companion
+    (each one a transaction of one row). How long that takes is a benchmark
+    figure (scripts/bench store lone_heartbeat), not a test. */
 START_TEST(lone_heartbeat_does_not_wait)
 {
     ck_assert_int_eq(tu_write(rt, store, "solo", mt_store_msg_register("solo", tu_reg("h", NULL, NULL)),
                               NULL, NULL), MT_OK);
-    uint64_t worst = 0, total = 0;
-    for (int i = 0; i < 50; i++) {
-        uint64_t t0 = mt_now_ms();
+    for (int i = 0; i < 20; i++) {
+        mt_store_stats_t before, after;
+        mt_store_stats(store, &before);
         ck_assert_int_eq(tu_write(rt, store, "solo", mt_store_msg_status("solo", tu_status(i, true), false),
                                   NULL, NULL), MT_OK);
-        uint64_t dt = mt_now_ms() - t0;
-        total += dt;
-        worst = dt > worst ? dt : worst;
+        mt_store_stats(store, &after);
+        ck_assert_uint_eq(after.status_batches - before.status_batches, 1);
+        ck_assert_uint_eq(after.status_rows - before.status_rows, 1);
     }
-    printf("store_batch: lone heartbeat: %.2f ms average, %llu ms worst\n", total / 50.0,
-           (unsigned long long) worst);
-    ck_assert_msg(total / 50 < 100, "average %llu ms", (unsigned long long) (total / 50));
 }
 END_TEST
 
