@@ -13,21 +13,56 @@ struct mt_client {
     msgpack_sbuffer buf;
 };
 
-mt_client_t *mt_client_new(const char *endpoint)
+/*  CURVE client options; false when libzmq refuses a key (not Z85, or
+    not 40 characters). zmq_setsockopt with a 40-byte value decodes Z85
+    itself, so keys are never parsed here. */
+static bool set_curve(zsock_t *s, const mt_client_opts_t *o)
+{
+    void *h = zsock_resolve(s);
+    const char *pub = o->public_key, *sec = o->secret_key;
+    char gen_pub[41], gen_sec[41];
+    if (!pub || !*pub || !sec || !*sec) {
+        if (zmq_curve_keypair(gen_pub, gen_sec) != 0)
+            return false;
+        pub = gen_pub;
+        sec = gen_sec;
+    }
+    bool ok = strlen(o->server_key) == 40 && strlen(pub) == 40 && strlen(sec) == 40
+              && zmq_setsockopt(h, ZMQ_CURVE_SERVERKEY, o->server_key, 40) == 0
+              && zmq_setsockopt(h, ZMQ_CURVE_PUBLICKEY, pub, 40) == 0
+              && zmq_setsockopt(h, ZMQ_CURVE_SECRETKEY, sec, 40) == 0;
+    explicit_bzero(gen_sec, sizeof gen_sec);
+    return ok;
+}
+
+mt_client_t *mt_client_new_opts(const mt_client_opts_t *opts)
 {
     mt_client_t *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
     c->sock = zsock_new(ZMQ_DEALER);
-    if (!c->sock || zsock_connect(c->sock, "%s", endpoint) != 0) {
-        zsock_destroy(&c->sock);
+    if (!c->sock) {
         free(c);
         return NULL;
     }
     zsock_set_linger(c->sock, 0);
+    zsock_set_maxmsgsize(c->sock, opts->max_reply > 0 ? opts->max_reply
+                                                      : MT_CLIENT_MAX_REPLY_DEFAULT);
+    if ((opts->server_key && *opts->server_key && !set_curve(c->sock, opts))
+        || zsock_connect(c->sock, "%s", opts->endpoint) != 0) {
+        zsock_destroy(&c->sock);
+        free(c);
+        return NULL;
+    }
     c->next_rid = 1;
     msgpack_sbuffer_init(&c->buf);
     return c;
+}
+
+mt_client_t *mt_client_new(const char *endpoint)
+{
+    mt_client_opts_t o = { .endpoint = endpoint };
+    return mt_client_new_opts(&o);
 }
 
 void mt_client_destroy(mt_client_t **c_p)

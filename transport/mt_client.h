@@ -23,6 +23,26 @@ typedef struct {
     char message[256];
 } mt_reply_t;
 
+/*  How to connect. With server_key the connection is CURVE-encrypted and
+    the server must hold that key (pinned: a server with another key never
+    answers); the client presents public_key/secret_key, or a fresh
+    keypair when they are NULL. Keys are Z85 text (40 characters), checked
+    by libzmq. Replies longer than max_reply are not read: libzmq drops the
+    connection instead (ZMQ_MAXMSGSIZE), so a hostile server cannot make
+    the client allocate what it likes. */
+typedef struct {
+    const char *endpoint;
+    const char *server_key;         /* NULL or "": plain */
+    const char *public_key;         /* client keypair, or NULL */
+    const char *secret_key;
+    int64_t max_reply;              /* bytes; 0 = MT_CLIENT_MAX_REPLY_DEFAULT */
+} mt_client_opts_t;
+
+#define MT_CLIENT_MAX_REPLY_DEFAULT (256ll * 1024 * 1024)
+
+/*  NULL when the endpoint or a key is invalid. */
+mt_client_t *mt_client_new_opts(const mt_client_opts_t *opts);
+/*  A plain client (mt_client_new_opts with the endpoint only). */
 mt_client_t *mt_client_new(const char *endpoint);
 void mt_client_destroy(mt_client_t **c_p);
 

@@ -127,7 +127,25 @@ static const char *const v3[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = { NULL, v1, v2, v3 };
+/*  Version 4: security (PROTOCOL.md, "Security"). A reference keeps the
+    remote's pinned server key and the client keypair this cluster presents
+    to it (the secret, like the password, is never read back into memory
+    except on the way to a probe); a replica publishes its CURVE server key
+    so that peers can subscribe to it and clients find it in cluster.info.
+    Z85 keys are 40 ASCII characters; '' means none. */
+static const char *const v4[] = {
+    "ALTER TABLE rc_refs ADD COLUMN IF NOT EXISTS"
+    " server_key CHAR(40) CHARACTER SET ascii COLLATE ascii_bin NOT NULL DEFAULT ''",
+    "ALTER TABLE rc_refs ADD COLUMN IF NOT EXISTS"
+    " client_public CHAR(40) CHARACTER SET ascii COLLATE ascii_bin NOT NULL DEFAULT ''",
+    "ALTER TABLE rc_refs ADD COLUMN IF NOT EXISTS"
+    " client_secret CHAR(40) CHARACTER SET ascii COLLATE ascii_bin NOT NULL DEFAULT ''",
+    "ALTER TABLE replicas ADD COLUMN IF NOT EXISTS"
+    " public_key CHAR(40) CHARACTER SET ascii COLLATE ascii_bin NOT NULL DEFAULT ''",
+    NULL,
+};
+
+static const char *const *const migrations[] = { NULL, v1, v2, v3, v4 };
 
 /*  A version 4 uuid from the kernel's random source. */
 static int uuid_v4(char out[37])
