@@ -6,7 +6,12 @@
     password must be percent-encoded. The password is never copied into an
     error message: when an unencoded '/' or '?' in it would shift the
     password into the host or port, the parser sees an '@' after the host
-    and says so without echoing anything.
+    and says so without echoing anything. Nor is anything else of the
+    authority or the database name quoted: a forgotten '@' or host
+    (mysql://admin:hunter2/db, mysql://u:p@ss:word/db) moves a password into
+    the host, port or database, and the parser cannot tell. Messages name
+    the field and what is wrong with it instead; parameters (paths and
+    numbers) are quoted.
 */
 #include "mt_dsn.h"
 #include "mt_core.h"
@@ -23,6 +28,7 @@
 #define SOCKET_MAX_LEN 107   /* sockaddr_un.sun_path holds 108 bytes with the NUL */
 #define TIMEOUT_MAX_S 3600u
 #define ECHO_MAX 64          /* longest piece of input quoted in a message */
+#define FORM "(mysql://[USER[:PASSWORD]@]HOST[:PORT]/DB)"   /* instead of a port */
 
 typedef struct {
     const char *p;
@@ -99,21 +105,25 @@ static int decode(span_t s, const char *what, char **out, char *err, size_t errl
     return MT_OK;
 }
 
-/*  Parses decimal digits of s into *value, 1..max. what names the field. */
-static int parse_number(span_t s, unsigned max, const char *what, unsigned *value,
+/*  Parses decimal digits of s into *value, 1..max. what names the field;
+    the text is quoted only if echo (never a port: see the top). */
+static int parse_number(span_t s, unsigned max, const char *what, bool echo, unsigned *value,
                         char *err, size_t errlen)
 {
     if (s.n == 0)
         return fail(err, errlen, "dsn: empty %s", what);
+    span_t shown = echo ? s : (span_t){ FORM, sizeof FORM - 1 };
+    const char *colon = echo ? ": " : " ";
     unsigned long v = 0;
     for (size_t i = 0; i < s.n; i++) {
         if (!is_digit(s.p[i]))
-            return fail(err, errlen, "dsn: %s is not a number: %.*s", what, ECHO(s));
+            return fail(err, errlen, "dsn: %s is not a number%s%.*s", what, colon, ECHO(shown));
         if (v <= max)   /* stops growing past max: no overflow however long */
             v = v * 10 + (unsigned long)(s.p[i] - '0');
     }
     if (v < 1 || v > max)
-        return fail(err, errlen, "dsn: %s out of range (1-%u): %.*s", what, max, ECHO(s));
+        return fail(err, errlen, "dsn: %s out of range (1-%u)%s%.*s", what, max, colon,
+                    ECHO(shown));
     *value = (unsigned)v;
     return MT_OK;
 }
@@ -135,11 +145,11 @@ static int parse_hostport(span_t s, span_t *host, unsigned *port, char *err, siz
         for (size_t i = 0; ok && i < host->n; i++)
             ok = hex_value(host->p[i]) >= 0 || host->p[i] == ':' || host->p[i] == '.';
         if (!ok)
-            return fail(err, errlen, "dsn: invalid IPv6 address: [%.*s]", ECHO(*host));
+            return fail(err, errlen, "dsn: invalid IPv6 address in brackets (hex digits, ':' "
+                        "and '.')");
         if (close + 1 < end) {
             if (close[1] != ':')
-                return fail(err, errlen, "dsn: unexpected text after ']': %.*s",
-                            ECHO(span_between(close + 1, end)));
+                return fail(err, errlen, "dsn: unexpected text after ']' (expected :PORT)");
             has_port = true;
             port_text = span_between(close + 2, end);
         }
@@ -149,7 +159,8 @@ static int parse_hostport(span_t s, span_t *host, unsigned *port, char *err, siz
             has_port = true;
             port_text = span_between(colon + 1, end);
             if (span_find(port_text, ':'))
-                return fail(err, errlen, "dsn: IPv6 address must be in brackets: %.*s", ECHO(s));
+                return fail(err, errlen, "dsn: more than one ':' after the host (an IPv6 "
+                            "address goes in brackets: [::1]:3306)");
         }
         *host = span_between(s.p, colon ? colon : end);
         if (host->n > HOST_MAX_LEN)
@@ -157,15 +168,15 @@ static int parse_hostport(span_t s, span_t *host, unsigned *port, char *err, siz
         for (size_t i = 0; i < host->n; i++) {
             char c = host->p[i];
             if (!is_alnum(c) && c != '-' && c != '.' && c != '_')
-                return fail(err, errlen, "dsn: invalid character '%c' in host: %.*s", c,
-                            ECHO(*host));
+                return fail(err, errlen, "dsn: invalid character in host (letters, digits, "
+                            "'-', '.' and '_'; an IPv6 address in brackets)");
         }
         if (host->n == 0)
             host->p = NULL;
     }
     *port = MT_DSN_DEFAULT_PORT;
     if (has_port)
-        return parse_number(port_text, 65535, "port", port, err, errlen);
+        return parse_number(port_text, 65535, "port", false, port, err, errlen);
     return MT_OK;
 }
 
@@ -179,22 +190,38 @@ static int parse_db(span_t s, char *err, size_t errlen)
         char c = s.p[i];
         if (!is_alnum(c) && c != '_' && c != '$')
             return fail(err, errlen,
-                        "dsn: invalid character '%c' in database name (letters, digits, _ and $): %.*s",
-                        c, ECHO(s));
+                        "dsn: invalid character in database name (letters, digits, _ and $)");
     }
     return MT_OK;
 }
 
-enum { P_SOCKET, P_CONNECT_TIMEOUT, P_READ_TIMEOUT, P_WRITE_TIMEOUT, P_COUNT };
+enum { P_SOCKET, P_CONNECT_TIMEOUT, P_READ_TIMEOUT, P_WRITE_TIMEOUT, P_SSL_CA, P_SSL_CERT,
+       P_SSL_KEY, P_SSL_VERIFY, P_COUNT };
 static const char *const param_names[P_COUNT] = {
     [P_SOCKET] = "socket",
     [P_CONNECT_TIMEOUT] = "connect_timeout",
     [P_READ_TIMEOUT] = "read_timeout",
     [P_WRITE_TIMEOUT] = "write_timeout",
+    [P_SSL_CA] = "ssl_ca",
+    [P_SSL_CERT] = "ssl_cert",
+    [P_SSL_KEY] = "ssl_key",
+    [P_SSL_VERIFY] = "ssl_verify",
 };
 
-/*  One PARAM=VALUE into d. seen has a flag per parameter. */
-static int parse_param(span_t s, mt_dsn_t *d, bool seen[P_COUNT], char *err, size_t errlen)
+/*  ssl_verify's value; -1 if it is none of the spellings. */
+static int parse_bool(const char *t)
+{
+    if (strcmp(t, "true") == 0 || strcmp(t, "1") == 0)
+        return 1;
+    if (strcmp(t, "false") == 0 || strcmp(t, "0") == 0)
+        return 0;
+    return -1;
+}
+
+/*  One PARAM=VALUE into d. seen has a flag per parameter; *verify gets
+    ssl_verify's value (left alone if absent). */
+static int parse_param(span_t s, mt_dsn_t *d, bool seen[P_COUNT], int *verify, char *err,
+                       size_t errlen)
 {
     if (s.n == 0)
         return fail(err, errlen, "dsn: empty parameter (stray '?' or '&')");
@@ -231,13 +258,27 @@ static int parse_param(span_t s, mt_dsn_t *d, bool seen[P_COUNT], char *err, siz
         }
         break;
     case P_CONNECT_TIMEOUT:
-        rc = parse_number(v, TIMEOUT_MAX_S, param_names[k], &d->connect_timeout_s, err, errlen);
+        rc = parse_number(v, TIMEOUT_MAX_S, param_names[k], true, &d->connect_timeout_s, err,
+                          errlen);
         break;
     case P_READ_TIMEOUT:
-        rc = parse_number(v, TIMEOUT_MAX_S, param_names[k], &d->read_timeout_s, err, errlen);
+        rc = parse_number(v, TIMEOUT_MAX_S, param_names[k], true, &d->read_timeout_s, err, errlen);
         break;
     case P_WRITE_TIMEOUT:
-        rc = parse_number(v, TIMEOUT_MAX_S, param_names[k], &d->write_timeout_s, err, errlen);
+        rc = parse_number(v, TIMEOUT_MAX_S, param_names[k], true, &d->write_timeout_s, err,
+                          errlen);
+        break;
+    case P_SSL_CA:
+    case P_SSL_CERT:
+    case P_SSL_KEY:
+        /*  Paths are Connector/C's to open: relative ones are relative to
+            the process's working directory, as for the mariadb client. */
+        *(k == P_SSL_CA ? &d->ssl_ca : k == P_SSL_CERT ? &d->ssl_cert : &d->ssl_key) = text;
+        return MT_OK;
+    case P_SSL_VERIFY:
+        if ((*verify = parse_bool(text)) < 0)
+            rc = fail(err, errlen, "dsn: ssl_verify must be true or false (or 1 or 0): %.*s",
+                      ECHO(v));
         break;
     }
     free(text);
@@ -261,8 +302,16 @@ int mt_dsn_parse(const char *text, mt_dsn_t **out, char *err, size_t errlen)
     size_t len = strnlen(text, DSN_MAX_LEN + 1);
     if (len > DSN_MAX_LEN)
         return fail(err, errlen, "dsn: longer than %d characters", DSN_MAX_LEN);
+    /*  The authority (with the password) ends at the first '/' or '?'
+        after the scheme; a character in it is not described at all. */
+    const char *sep = strstr(text, "://");
+    size_t auth_from = sep ? (size_t)(sep + 3 - text) : 0;
+    size_t auth_to = auth_from + strcspn(text + auth_from, "/?");
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
+        if ((c <= ' ' || c == 0x7f) && i >= auth_from && i < auth_to)
+            return fail(err, errlen, "dsn: space or control character in the user, password "
+                        "or host (percent-encode it in the user and password)");
         if (c <= ' ' || c == 0x7f)
             return fail(err, errlen, "dsn: invalid character (code %u) at offset %zu", c, i);
     }
@@ -274,7 +323,6 @@ int mt_dsn_parse(const char *text, mt_dsn_t **out, char *err, size_t errlen)
     else if (strncmp(text, "mariadb://", 10) == 0)
         p = text + 10;
     else {
-        const char *sep = strstr(text, "://");
         if (sep && sep - text <= 16)
             return fail(err, errlen, "dsn: unsupported scheme \"%.*s\" (expected mysql://)",
                         (int)(sep - text), text);
@@ -314,18 +362,26 @@ int mt_dsn_parse(const char *text, mt_dsn_t **out, char *err, size_t errlen)
     d->write_timeout_s = MT_DSN_DEFAULT_WRITE_TIMEOUT_S;
 
     /* ?PARAM=VALUE&... */
+    int verify = -1;
     if (*q == '?') {
         bool seen[P_COUNT] = { false };
         const char *s = q + 1;
         for (;;) {
             const char *amp = s + strcspn(s, "&");
-            if ((rc = parse_param(span_between(s, amp), d, seen, err, errlen)) != MT_OK)
+            if ((rc = parse_param(span_between(s, amp), d, seen, &verify, err, errlen)) != MT_OK)
                 goto failed;
             if (*amp != '&')
                 break;
             s = amp + 1;
         }
     }
+    if (!d->ssl_cert != !d->ssl_key) {
+        rc = fail(err, errlen, "dsn: ssl_cert and ssl_key go together (a client certificate "
+                  "and its key)");
+        goto failed;
+    }
+    d->tls = d->ssl_ca || d->ssl_cert || verify == 1;
+    d->ssl_verify = d->tls && verify != 0;
     if (!host.p && !d->socket) {
         rc = fail(err, errlen, "dsn: host required (or ?socket=PATH)");
         goto failed;
@@ -365,8 +421,26 @@ void mt_dsn_destroy(mt_dsn_t **p)
     free(d->host);
     free(d->db);
     free(d->socket);
+    free(d->ssl_ca);
+    free(d->ssl_cert);
+    free(d->ssl_key);
     free(d);
     *p = NULL;
+}
+
+int mt_dsn_set_password(mt_dsn_t *d, const char *password)
+{
+    if (!d || !password)
+        return MT_EINVAL;
+    char *copy = strdup(password);
+    if (!copy)
+        return MT_ENOMEM;
+    if (d->password) {
+        explicit_bzero(d->password, strlen(d->password));
+        free(d->password);
+    }
+    d->password = copy;
+    return MT_OK;
 }
 
 /*  Writes s percent-encoding every byte outside RFC 3986's unreserved set
@@ -382,7 +456,8 @@ static void put_encoded(FILE *f, const char *s, const char *keep)
     }
 }
 
-char *mt_dsn_format_redacted(const mt_dsn_t *d)
+/*  The DSN as text; the password as "***" if redact. */
+static char *format(const mt_dsn_t *d, bool redact)
 {
     if (!d)
         return NULL;
@@ -396,7 +471,13 @@ char *mt_dsn_format_redacted(const mt_dsn_t *d)
     bool has_password = d->password && d->password[0];
     if ((d->user && d->user[0]) || has_password) {
         put_encoded(f, d->user ? d->user : "", NULL);
-        fputs(has_password ? ":***@" : "@", f);
+        if (has_password && redact)
+            fputs(":***", f);
+        else if (has_password) {
+            fputc(':', f);
+            put_encoded(f, d->password, NULL);
+        }
+        fputc('@', f);
     }
     if (d->host && strchr(d->host, ':'))
         fprintf(f, "[%s]", d->host);
@@ -407,10 +488,16 @@ char *mt_dsn_format_redacted(const mt_dsn_t *d)
     fprintf(f, "/%s", d->db ? d->db : "");
 
     char sep = '?';
-    if (d->socket) {
-        fprintf(f, "%csocket=", sep);
-        put_encoded(f, d->socket, "/+,;:=!$'()*");
-        sep = '&';
+    const struct { const char *name, *value; } paths[] = {
+        { "socket", d->socket }, { "ssl_ca", d->ssl_ca }, { "ssl_cert", d->ssl_cert },
+        { "ssl_key", d->ssl_key },
+    };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        if (paths[i].value) {
+            fprintf(f, "%c%s=", sep, paths[i].name);
+            put_encoded(f, paths[i].value, "/+,;:=!$'()*");
+            sep = '&';
+        }
     }
     const struct { const char *name; unsigned value, dflt; } t[] = {
         { "connect_timeout", d->connect_timeout_s, MT_DSN_DEFAULT_CONNECT_TIMEOUT_S },
@@ -423,9 +510,25 @@ char *mt_dsn_format_redacted(const mt_dsn_t *d)
             sep = '&';
         }
     }
+    /*  TLS verifies by default; only a departure from that is written
+        (ssl_verify=true alone is how TLS with the system's CAs is asked). */
+    if (d->tls && !d->ssl_verify)
+        fprintf(f, "%cssl_verify=false", sep);
+    else if (d->tls && !d->ssl_ca && !d->ssl_cert)
+        fprintf(f, "%cssl_verify=true", sep);
     if (fclose(f) != 0) {
         free(buf);
         return NULL;
     }
     return buf;
+}
+
+char *mt_dsn_format_redacted(const mt_dsn_t *d)
+{
+    return format(d, true);
+}
+
+char *mt_dsn_format(const mt_dsn_t *d)
+{
+    return format(d, false);
 }

@@ -24,17 +24,37 @@
                           (MYSQL_OPT_READ_TIMEOUT)
     write_timeout=S       seconds to wait for a write to the server, 1-3600,
                           default 5 (MYSQL_OPT_WRITE_TIMEOUT)
+    ssl_ca=PATH           TLS: the CA certificate(s) (PEM) the server's
+                          certificate must chain to (MYSQL_OPT_SSL_CA)
+    ssl_cert=PATH         TLS: this client's certificate (PEM), for servers
+    ssl_key=PATH          that require one (REQUIRE X509); given together
+                          (MYSQL_OPT_SSL_CERT, MYSQL_OPT_SSL_KEY)
+    ssl_verify=BOOL       true|false (or 1|0): verify the server's certificate
+                          and that it names HOST (MYSQL_OPT_SSL_VERIFY_SERVER_CERT)
+
+    TLS (d->tls) is on when any ssl_* parameter is given, except ssl_verify=
+    false alone. It is then required (MYSQL_OPT_SSL_ENFORCE: never a silent
+    fall-back to plain text), and the server's certificate is verified —
+    against ssl_ca, or the system's CAs without it — unless ssl_verify=false
+    (encryption without authentication of the server: only against passive
+    eavesdroppers).
+
+    Errors never quote the authority (USER:PASSWORD@HOST:PORT) or the
+    database name: a mistyped DSN such as mysql://admin:hunter2/db puts the
+    password where the port belongs, and the message must not show it.
 
     Example (what scripts/mariadb prints):
         mysql://metactor:metactor@127.0.0.1:3407/metactor?socket=/repo/var/mariadb/mysqld.sock
 
     Life cycle: mt_dsn_parse creates, mt_dsn_destroy frees (and sets the
-    caller's pointer to NULL). A parsed DSN is immutable by convention and
-    may be read from any thread. No function here does I/O.
+    caller's pointer to NULL). A parsed DSN is immutable by convention once
+    shared (mt_dsn_set_password is for its owner, before) and may be read
+    from any thread. No function here does I/O.
 */
 #ifndef MT_DSN_H_INCLUDED
 #define MT_DSN_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -54,11 +74,14 @@ typedef struct {
     char *socket;       /* NULL if not given */
     unsigned port;
     unsigned connect_timeout_s, read_timeout_s, write_timeout_s;
+    char *ssl_ca, *ssl_cert, *ssl_key;  /* NULL if not given */
+    bool tls;           /* TLS required (see above) */
+    bool ssl_verify;    /* verify the server's certificate; false without tls */
 } mt_dsn_t;
 
 /*  Parses text into a new mt_dsn_t stored in *out. Returns MT_OK, or
     MT_EINVAL (bad text or arguments; *out is NULL and err holds one line
-    such as "dsn: port out of range (1-65535): 70000") or MT_ENOMEM.
+    such as "dsn: port out of range (1-65535)") or MT_ENOMEM.
     err may be NULL; errlen counts its bytes, including the final NUL. */
 int mt_dsn_parse(const char *text, mt_dsn_t **out, char *err, size_t errlen);
 
@@ -72,6 +95,15 @@ void mt_dsn_destroy(mt_dsn_t **p);
     result parses back to the same DSN except for the password. Caller
     frees; NULL if out of memory or d is NULL. */
 char *mt_dsn_format_redacted(const mt_dsn_t *d);
+
+/*  The DSN as text with its password (percent-encoded), for a program that
+    passes it on to the store; never for a log. Parses back to the same
+    DSN. Caller frees (and should wipe); NULL if out of memory or d is NULL. */
+char *mt_dsn_format(const mt_dsn_t *d);
+
+/*  Replaces d's password (the old one wiped). MT_OK, MT_EINVAL (NULL
+    arguments) or MT_ENOMEM (d unchanged). */
+int mt_dsn_set_password(mt_dsn_t *d, const char *password);
 
 #ifdef __cplusplus
 }

@@ -1,9 +1,12 @@
 /*  test_dsn.c — the DSN parser: valid forms, every malformed input with its
-    message, percent-decoding, redaction. Each table row is one named case. */
+    message, percent-decoding, redaction, formatting with the password, the
+    TLS parameters. Each table row is one named case. No message ever quotes
+    a password, wherever a mistyped DSN puts it. */
 #include "mt_core.h"
 #include "mt_dsn.h"
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,6 +99,8 @@ static void assert_fields(const mt_dsn_t *d, const valid_case_t *c)
                       c->read_timeout_s ? c->read_timeout_s : MT_DSN_DEFAULT_READ_TIMEOUT_S);
     ck_assert_uint_eq(d->write_timeout_s,
                       c->write_timeout_s ? c->write_timeout_s : MT_DSN_DEFAULT_WRITE_TIMEOUT_S);
+    ck_assert(!d->tls && !d->ssl_verify);
+    ck_assert(!d->ssl_ca && !d->ssl_cert && !d->ssl_key);
 }
 
 START_TEST(parses_valid)
@@ -134,12 +139,121 @@ START_TEST(redacts)
 }
 END_TEST
 
+/*  mt_dsn_format keeps the password: the text parses back to the same DSN. */
+START_TEST(formats_with_password)
+{
+    const valid_case_t *c = &valid[_i];
+    mt_dsn_t *d = NULL, *back = NULL;
+    ck_assert_int_eq(mt_dsn_parse(c->text, &d, NULL, 0), MT_OK);
+    char *text = mt_dsn_format(d);
+    ck_assert_ptr_nonnull(text);
+    char err[256];
+    ck_assert_msg(mt_dsn_parse(text, &back, err, sizeof err) == MT_OK, "%s: %s", text, err);
+    assert_fields(back, c);
+    free(text);
+    mt_dsn_destroy(&back);
+    mt_dsn_destroy(&d);
+}
+END_TEST
+
+/*  A password set after parsing (from a file or the environment) goes into
+    the formatted DSN percent-encoded, whatever it holds. */
+START_TEST(set_password)
+{
+    mt_dsn_t *d = NULL, *back = NULL;
+    ck_assert_int_eq(mt_dsn_parse("mysql://u:old@h/app?socket=/s", &d, NULL, 0), MT_OK);
+    const char *pw = "p@ss:/?&%w rd\t\"'#\xc3\xa9";
+    ck_assert_int_eq(mt_dsn_set_password(d, pw), MT_OK);
+    ck_assert_str_eq(d->password, pw);
+    char *text = mt_dsn_format(d);
+    ck_assert_str_eq(text, "mysql://u:p%40ss%3A%2F%3F%26%25w%20rd%09%22%27%23%C3%A9@h:3306/app"
+                     "?socket=/s");
+    char err[256];
+    ck_assert_msg(mt_dsn_parse(text, &back, err, sizeof err) == MT_OK, "%s", err);
+    ck_assert_str_eq(back->password, pw);
+    free(text);
+    mt_dsn_destroy(&back);
+    /* an empty password: no ':' at all */
+    ck_assert_int_eq(mt_dsn_set_password(d, ""), MT_OK);
+    text = mt_dsn_format(d);
+    ck_assert_str_eq(text, "mysql://u@h:3306/app?socket=/s");
+    free(text);
+    ck_assert_int_eq(mt_dsn_set_password(d, NULL), MT_EINVAL);
+    ck_assert_int_eq(mt_dsn_set_password(NULL, "x"), MT_EINVAL);
+    mt_dsn_destroy(&d);
+    ck_assert_ptr_null(mt_dsn_format(NULL));
+}
+END_TEST
+
+/* ---- TLS parameters ------------------------------------------------------------ */
+
+typedef struct {
+    const char *text;
+    const char *ca, *cert, *key;
+    bool tls, verify;
+    const char *redacted;
+} tls_case_t;
+
+static const tls_case_t tls_valid[] = {
+    { "mysql://u:p@h/app?ssl_ca=/etc/ca.pem", "/etc/ca.pem", NULL, NULL, true, true,
+      "mysql://u:***@h:3306/app?ssl_ca=/etc/ca.pem" },
+    { "mysql://h/app?ssl_ca=/ca.pem&ssl_verify=false", "/ca.pem", NULL, NULL, true, false,
+      "mysql://h:3306/app?ssl_ca=/ca.pem&ssl_verify=false" },
+    { "mysql://h/app?ssl_ca=/ca.pem&ssl_verify=0", "/ca.pem", NULL, NULL, true, false,
+      "mysql://h:3306/app?ssl_ca=/ca.pem&ssl_verify=false" },
+    { "mysql://h/app?ssl_verify=true", NULL, NULL, NULL, true, true,
+      "mysql://h:3306/app?ssl_verify=true" },
+    { "mysql://h/app?ssl_verify=1&ssl_ca=/a", "/a", NULL, NULL, true, true,
+      "mysql://h:3306/app?ssl_ca=/a" },
+    /* ssl_verify=false alone: no TLS, as without it */
+    { "mysql://h/app?ssl_verify=false", NULL, NULL, NULL, false, false, "mysql://h:3306/app" },
+    { "mysql://h/app?ssl_verify=0", NULL, NULL, NULL, false, false, "mysql://h:3306/app" },
+    /* a client certificate; relative paths are kept as given */
+    { "mysql://h/app?ssl_cert=c.pem&ssl_key=k.pem", NULL, "c.pem", "k.pem", true, true,
+      "mysql://h:3306/app?ssl_cert=c.pem&ssl_key=k.pem" },
+    { "mysql://h/app?ssl_key=/k&ssl_verify=false&ssl_cert=/c&socket=/s&ssl_ca=/a%20b%26c",
+      "/a b&c", "/c", "/k", true, false,
+      "mysql://h:3306/app?socket=/s&ssl_ca=/a%20b%26c&ssl_cert=/c&ssl_key=/k&ssl_verify=false" },
+};
+
+START_TEST(tls_parses)
+{
+    const tls_case_t *c = &tls_valid[_i];
+    mt_dsn_t *d = NULL, *back = NULL;
+    char err[256];
+    ck_assert_msg(mt_dsn_parse(c->text, &d, err, sizeof err) == MT_OK, "%s: %s", c->text, err);
+    assert_str("ssl_ca", d->ssl_ca, c->ca);
+    assert_str("ssl_cert", d->ssl_cert, c->cert);
+    assert_str("ssl_key", d->ssl_key, c->key);
+    ck_assert_msg(d->tls == c->tls && d->ssl_verify == c->verify, "%s: tls %d verify %d", c->text,
+                  d->tls, d->ssl_verify);
+    char *text = mt_dsn_format_redacted(d);
+    ck_assert_str_eq(text, c->redacted);
+    ck_assert_msg(mt_dsn_parse(text, &back, err, sizeof err) == MT_OK, "%s: %s", text, err);
+    assert_str("ssl_ca", back->ssl_ca, c->ca);
+    assert_str("ssl_cert", back->ssl_cert, c->cert);
+    assert_str("ssl_key", back->ssl_key, c->key);
+    ck_assert(back->tls == c->tls && back->ssl_verify == c->verify);
+    free(text);
+    mt_dsn_destroy(&back);
+    mt_dsn_destroy(&d);
+}
+END_TEST
+
 /* ---- malformed input --------------------------------------------------------- */
 
 typedef struct {
     const char *text;
     const char *message;
 } invalid_case_t;
+
+#define FORM " (mysql://[USER[:PASSWORD]@]HOST[:PORT]/DB)"
+#define HOSTCHAR "dsn: invalid character in host (letters, digits, '-', '.' and '_'; an IPv6 " \
+    "address in brackets)"
+#define COLONS "dsn: more than one ':' after the host (an IPv6 address goes in brackets: " \
+    "[::1]:3306)"
+#define BADV6 "dsn: invalid IPv6 address in brackets (hex digits, ':' and '.')"
+#define DBCHAR "dsn: invalid character in database name (letters, digits, _ and $)"
 
 static const invalid_case_t invalid[] = {
     { "", "dsn: empty" },
@@ -149,43 +263,41 @@ static const invalid_case_t invalid[] = {
     { "mysql:/h/app", "dsn: must start with mysql://" },
     { "mysql://h/app ", "dsn: invalid character (code 32) at offset 13" },
     { "mysql://h/app\n", "dsn: invalid character (code 10) at offset 13" },
-    { "mysql://h\t/app", "dsn: invalid character (code 9) at offset 9" },
+    { "mysql://h\t/app", "dsn: space or control character in the user, password or host "
+      "(percent-encode it in the user and password)" },
+    { "mysql://h/app?socket=/a\tb", "dsn: invalid character (code 9) at offset 23" },
     /* port */
-    { "mysql://h:70000/app", "dsn: port out of range (1-65535): 70000" },
-    { "mysql://h:65536/app", "dsn: port out of range (1-65535): 65536" },
-    { "mysql://h:0/app", "dsn: port out of range (1-65535): 0" },
-    { "mysql://h:99999999999999999999999/app",
-      "dsn: port out of range (1-65535): 99999999999999999999999" },
+    { "mysql://h:70000/app", "dsn: port out of range (1-65535)" FORM },
+    { "mysql://h:65536/app", "dsn: port out of range (1-65535)" FORM },
+    { "mysql://h:0/app", "dsn: port out of range (1-65535)" FORM },
+    { "mysql://h:99999999999999999999999/app", "dsn: port out of range (1-65535)" FORM },
     { "mysql://h:/app", "dsn: empty port" },
-    { "mysql://h:abc/app", "dsn: port is not a number: abc" },
-    { "mysql://h:-1/app", "dsn: port is not a number: -1" },
-    { "mysql://h:33o6/app", "dsn: port is not a number: 33o6" },
+    { "mysql://h:abc/app", "dsn: port is not a number" FORM },
+    { "mysql://h:-1/app", "dsn: port is not a number" FORM },
+    { "mysql://h:33o6/app", "dsn: port is not a number" FORM },
     /* host */
     { "mysql://u:p@/app", "dsn: host required (or ?socket=PATH)" },
     { "mysql:///app", "dsn: host required (or ?socket=PATH)" },
     { "mysql://:3306/app", "dsn: host required (or ?socket=PATH)" },
-    { "mysql://h$t/app", "dsn: invalid character '$' in host: h$t" },
-    { "mysql://h%41/app", "dsn: invalid character '%' in host: h%41" },
-    { "mysql://::1/app", "dsn: IPv6 address must be in brackets: ::1" },
-    { "mysql://h:1:2/app", "dsn: IPv6 address must be in brackets: h:1:2" },
+    { "mysql://h$t/app", HOSTCHAR },
+    { "mysql://h%41/app", HOSTCHAR },
+    { "mysql://::1/app", COLONS },
+    { "mysql://h:1:2/app", COLONS },
     { "mysql://[::1/app", "dsn: missing ']' after IPv6 address" },
-    { "mysql://[]/app", "dsn: invalid IPv6 address: []" },
-    { "mysql://[h]/app", "dsn: invalid IPv6 address: [h]" },
-    { "mysql://[1.2.3.4]/app", "dsn: invalid IPv6 address: [1.2.3.4]" },
-    { "mysql://[::1]x/app", "dsn: unexpected text after ']': x" },
+    { "mysql://[]/app", BADV6 },
+    { "mysql://[h]/app", BADV6 },
+    { "mysql://[1.2.3.4]/app", BADV6 },
+    { "mysql://[::1]x/app", "dsn: unexpected text after ']' (expected :PORT)" },
     { "mysql://[::1]:/app", "dsn: empty port" },
-    { "mysql://[::1]:0/app", "dsn: port out of range (1-65535): 0" },
+    { "mysql://[::1]:0/app", "dsn: port out of range (1-65535)" FORM },
     /* database */
     { "mysql://h", "dsn: database name required (mysql://HOST/DB)" },
     { "mysql://h/", "dsn: database name required (mysql://HOST/DB)" },
     { "mysql://h?socket=/s", "dsn: database name required (mysql://HOST/DB)" },
     { "mysql://h/?socket=/s", "dsn: database name required (mysql://HOST/DB)" },
-    { "mysql://h/my-db",
-      "dsn: invalid character '-' in database name (letters, digits, _ and $): my-db" },
-    { "mysql://h/app/x",
-      "dsn: invalid character '/' in database name (letters, digits, _ and $): app/x" },
-    { "mysql://h/app#x",
-      "dsn: invalid character '#' in database name (letters, digits, _ and $): app#x" },
+    { "mysql://h/my-db", DBCHAR },
+    { "mysql://h/app/x", DBCHAR },
+    { "mysql://h/app#x", DBCHAR },
     { "mysql://h/" S64 "x", "dsn: database name longer than 64 characters" },
     /* parameters */
     { "mysql://h/app?", "dsn: empty parameter (stray '?' or '&')" },
@@ -205,6 +317,16 @@ static const invalid_case_t invalid[] = {
     { "mysql://h/app?read_timeout=3601", "dsn: read_timeout out of range (1-3600): 3601" },
     { "mysql://h/app?write_timeout=1s", "dsn: write_timeout is not a number: 1s" },
     { "mysql://h/app?write_timeout=", "dsn: empty value for parameter: write_timeout" },
+    { "mysql://h/app?ssl_verify=yes", "dsn: ssl_verify must be true or false (or 1 or 0): yes" },
+    { "mysql://h/app?ssl_verify=", "dsn: empty value for parameter: ssl_verify" },
+    { "mysql://h/app?ssl_cert=/c", "dsn: ssl_cert and ssl_key go together (a client "
+      "certificate and its key)" },
+    { "mysql://h/app?ssl_key=/k&ssl_ca=/a", "dsn: ssl_cert and ssl_key go together (a client "
+      "certificate and its key)" },
+    { "mysql://h/app?ssl_ca=", "dsn: empty value for parameter: ssl_ca" },
+    { "mysql://h/app?ssl_ca=/a&ssl_ca=/b", "dsn: duplicate parameter: ssl_ca" },
+    { "mysql://h/app?ssl_key=/a%00", "dsn: NUL byte (%00) in ssl_key" },
+    { "mysql://h/app?ssl_capath=/a", "dsn: unknown parameter: ssl_capath" },
     /* user and password: the message never quotes them */
     { "mysql://u:SECRET%zz@h/app", "dsn: bad percent-escape in password (expected %XX)" },
     { "mysql://u:SECRET%4@h/app", "dsn: bad percent-escape in password (expected %XX)" },
@@ -221,7 +343,22 @@ static const invalid_case_t invalid[] = {
     { "mysql://u:SECRET@h/app?socket=/a@b",
       "dsn: '@' after the host: percent-encode '/', '?' and '@' in the user and password "
       "(%2F %3F %40) and '@' in a socket path" },
-    { "mysql://u:SECRET@h:SECRET/app", "dsn: port is not a number: SECRET" },  /* it is the port here */
+    /* a password where the host, port or database belongs: never quoted either */
+    { "mysql://admin:SECRET/db", "dsn: port is not a number" FORM },
+    { "mysql://admin:123456/db", "dsn: port out of range (1-65535)" FORM },
+    { "mysql://admin:SECRET:x/db", COLONS },
+    { "mysql://u:p@SECRET:x/db", "dsn: port is not a number" FORM },  /* password "p@SECRET:x" */
+    { "mysql://u:p@SEC$RET/db", HOSTCHAR },
+    { "mysql://u:SECRET@h:SECRET/app", "dsn: port is not a number" FORM },
+    { "mysql://u:SECRET@[SECRET]/app", BADV6 },
+    { "mysql://u:SECRET@[::1]SECRET/app", "dsn: unexpected text after ']' (expected :PORT)" },
+    { "mysql://u:12/SEC-RET/db", DBCHAR },               /* password "12/SEC-RET/db" */
+    { "mysql://u:12:SEC-RET/db", COLONS },
+    { "mysql://u:1/SEC-RET", DBCHAR },                  /* password "1/SEC-RET", host forgotten */
+    { "mysql://u:SEC RET@h/app", "dsn: space or control character in the user, password or "
+      "host (percent-encode it in the user and password)" },
+    { "mysql://u:SEC\x7fRET@h/app", "dsn: space or control character in the user, password or "
+      "host (percent-encode it in the user and password)" },
 };
 
 START_TEST(rejects_invalid)
@@ -235,8 +372,9 @@ START_TEST(rejects_invalid)
     ck_assert_ptr_null(d);
     ck_assert_msg(strcmp(err, c->message) == 0, "%s:\n got \"%s\"\nwant \"%s\"", c->text, err,
                   c->message);
-    if (strstr(c->text, ":SECRET") && !strstr(c->text, "h:SECRET"))
-        ck_assert_msg(!strstr(err, "SEC"), "%s: message quotes the password: %s", c->text, err);
+    /*  Whatever part of the DSN a secret ended up in, it is never quoted. */
+    ck_assert_msg(!strstr(err, "SEC") && !strstr(err, "RET") && !strstr(err, "123456"),
+                  "%s: message quotes the password: %s", c->text, err);
 }
 END_TEST
 
@@ -273,12 +411,13 @@ START_TEST(api_edges)
     ck_assert_str_eq(err, "dsn: longer than 4096 characters");
     free(big);
 
-    /* a long bad port is quoted only in part */
-    char longport[200] = "mysql://h:";
-    memset(longport + 10, '9', 150);
-    strcpy(longport + 160, "/app");
-    ck_assert_int_eq(mt_dsn_parse(longport, &d, err, sizeof err), MT_EINVAL);
-    ck_assert_uint_eq(strlen(err), strlen("dsn: port out of range (1-65535): ") + 64);
+    /* a long bad parameter is quoted only in part */
+    char longparam[200] = "mysql://h/app?read_timeout=";
+    size_t at = strlen(longparam);
+    memset(longparam + at, '9', 150);
+    longparam[at + 150] = '\0';
+    ck_assert_int_eq(mt_dsn_parse(longparam, &d, err, sizeof err), MT_EINVAL);
+    ck_assert_uint_eq(strlen(err), strlen("dsn: read_timeout out of range (1-3600): ") + 64);
 
     mt_dsn_destroy(NULL);
     d = NULL;
@@ -294,9 +433,12 @@ static Suite *dsn_suite(void)
     tcase_add_loop_test(tc, parses_valid, 0, (int)N_ELEMS(valid));
     tcase_add_loop_test(tc, rejects_invalid, 0, (int)N_ELEMS(invalid));
     tcase_add_test(tc, api_edges);
+    tcase_add_loop_test(tc, tls_parses, 0, (int)N_ELEMS(tls_valid));
     suite_add_tcase(s, tc);
     tc = tcase_create("redact");
     tcase_add_loop_test(tc, redacts, 0, (int)N_ELEMS(valid));
+    tcase_add_loop_test(tc, formats_with_password, 0, (int)N_ELEMS(valid));
+    tcase_add_test(tc, set_password);
     suite_add_tcase(s, tc);
     return s;
 }
