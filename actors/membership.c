@@ -16,6 +16,7 @@ typedef struct {
     mt_store_t *store;
     char replica_id[MT_REPLICA_ID_MAX + 1];
     char endpoint[MT_ENDPOINT_MAX], pub_endpoint[MT_ENDPOINT_MAX];
+    char public_key[41];            /* published for peers and clients */
     int64_t beat_ms, alive_ms, started_at;
     mt_actor_t *bus, *listener;
     mt_timer_t *timer;
@@ -43,6 +44,7 @@ static mt_msg_t *info_new(const membership_t *m, const mt_store_replicas_t *r, b
         snprintf(d->replica_id, sizeof d->replica_id, "%s", s->replica_id);
         snprintf(d->endpoint, sizeof d->endpoint, "%s", s->endpoint);
         snprintf(d->pub_endpoint, sizeof d->pub_endpoint, "%s", s->pub_endpoint);
+        memcpy(d->public_key, s->public_key, sizeof d->public_key);
         d->alive = s->alive;
     }
     return msg;
@@ -62,9 +64,9 @@ static void live_changed(membership_t *m, const mt_store_replicas_t *r)
     size_t off = 0;
     for (uint32_t i = 0; i < r->nreplicas && off < sizeof key; i++)
         if (r->replicas[i].alive)
-            off += (size_t) snprintf(key + off, sizeof key - off, "%s %s %s;",
+            off += (size_t) snprintf(key + off, sizeof key - off, "%s %s %s %s;",
                                      r->replicas[i].replica_id, r->replicas[i].endpoint,
-                                     r->replicas[i].pub_endpoint);
+                                     r->replicas[i].pub_endpoint, r->replicas[i].public_key);
     if (strcmp(key, m->live_key) == 0)
         return;
     memcpy(m->live_key, key, sizeof key);
@@ -81,6 +83,7 @@ static void live_changed(membership_t *m, const mt_store_replicas_t *r)
                 continue;
             snprintf(p->peers[j].replica_id, sizeof p->peers[j].replica_id, "%s", s->replica_id);
             snprintf(p->peers[j].pub_endpoint, sizeof p->peers[j].pub_endpoint, "%s", s->pub_endpoint);
+            memcpy(p->peers[j].public_key, s->public_key, sizeof p->peers[j].public_key);
             j++;
         }
         mt_send(m->bus, peers);
@@ -103,12 +106,13 @@ static void answer_leave(membership_t *m, int err)
 
 static void beat(mt_actor_t *self, membership_t *m)
 {
-    if (!m->beat_corr)
-        m->beat_corr = mt_ask(self, mt_store_members(m->store),
-                              mt_store_msg_replica_beat(m->replica_id, m->endpoint,
-                                                        m->pub_endpoint, m->started_at,
-                                                        m->alive_ms),
-                              (uint32_t) (m->beat_ms * 3));
+    if (!m->beat_corr) {
+        mt_msg_t *req = mt_store_msg_replica_beat(m->replica_id, m->endpoint, m->pub_endpoint,
+                                                  m->started_at, m->alive_ms);
+        mt_store_replica_beat_t *b = mt_msg_data(req);
+        memcpy(b->public_key, m->public_key, sizeof b->public_key);
+        m->beat_corr = mt_ask(self, mt_store_members(m->store), req, (uint32_t) (m->beat_ms * 3));
+    }
     mt_timer_start(m->timer, self, mt_msg_new(TICK, 0), (uint64_t) m->beat_ms);
 }
 
@@ -189,6 +193,7 @@ static void init(void *state, void *arg)
     snprintf(m->replica_id, sizeof m->replica_id, "%s", o->replica_id);
     snprintf(m->endpoint, sizeof m->endpoint, "%s", o->endpoint);
     snprintf(m->pub_endpoint, sizeof m->pub_endpoint, "%s", o->pub_endpoint);
+    snprintf(m->public_key, sizeof m->public_key, "%s", o->public_key ? o->public_key : "");
     m->beat_ms = o->beat_ms > 0 ? o->beat_ms : 1000;
     m->alive_ms = o->alive_ms > 0 ? o->alive_ms : 3000;
     m->started_at = mt_wall_ms();

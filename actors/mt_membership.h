@@ -24,6 +24,7 @@ enum {
 typedef struct {
     mt_store_t *store;
     const char *replica_id, *endpoint, *pub_endpoint;
+    const char *public_key;         /* this replica's CURVE server key (Z85), or NULL */
     int64_t beat_ms;                /* 0 = 1000 */
     int64_t alive_ms;               /* 0 = 3000 */
     mt_actor_t *bus;                /* or NULL */

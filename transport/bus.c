@@ -30,7 +30,7 @@ typedef struct {
     char replica_id[MT_REPLICA_ID_MAX + 1];
     uint64_t seq;
     zhashx_t *last_seq;             /* publisher id → uint64_t* last seq seen */
-    zhashx_t *connected;            /* pub endpoint → replica id (strings) */
+    zhashx_t *connected;            /* pub endpoint → its server key ("" plain) */
     msgpack_sbuffer buf;
     mt_bus_counters_t *ctr;
 } bus_t;
@@ -132,17 +132,37 @@ static void receive(bus_t *b, zmsg_t *m)
     mt_msg_free(n.rc_merge);
 }
 
+/*  With security, each connection is made with the peer's own server key
+    (set on the socket just before its connect: libzmq copies a socket's
+    options into each connection as it is made). A peer that publishes no
+    key cannot be subscribed to; the periodic reload still brings its
+    changes. */
+static void connect_peer(bus_t *b, const char *ep, const char *key)
+{
+    if (b->opts.security && (!*key || mt_security_client(b->opts.security, b->sub, key) != MT_OK)) {
+        bump(&b->ctr->peers_without_key);
+        zsys_warning("bus: peer %s publishes no usable CURVE key: not subscribed", ep);
+        return;
+    }
+    if (zsock_connect(b->sub, "%s", ep) == 0)
+        zhashx_insert(b->connected, ep, strdup(key));
+    else
+        zsys_warning("bus: cannot connect to %s", ep);
+}
+
 static void set_peers(bus_t *b, const mt_bus_peers_t *p)
 {
     if (!b->sub)
         return;
-    /*  Disconnect from endpoints no longer listed. */
+    /*  Disconnect from endpoints no longer listed, or listed with another
+        key (a replica restarted with a new certificate). */
     zlist_t *gone = zlist_new();
-    for (void *v = zhashx_first(b->connected); v; v = zhashx_next(b->connected)) {
+    for (const char *key = zhashx_first(b->connected); key; key = zhashx_next(b->connected)) {
         const char *ep = zhashx_cursor(b->connected);
         bool listed = false;
         for (uint32_t i = 0; i < p->n && !listed; i++)
-            listed = strcmp(p->peers[i].pub_endpoint, ep) == 0;
+            listed = strcmp(p->peers[i].pub_endpoint, ep) == 0
+                     && (!b->opts.security || strcmp(p->peers[i].public_key, key) == 0);
         if (!listed)
             zlist_append(gone, (void *) ep);
     }
@@ -155,10 +175,7 @@ static void set_peers(bus_t *b, const mt_bus_peers_t *p)
         const char *ep = p->peers[i].pub_endpoint;
         if (strcmp(p->peers[i].replica_id, b->replica_id) == 0 || zhashx_lookup(b->connected, ep))
             continue;
-        if (zsock_connect(b->sub, "%s", ep) == 0)
-            zhashx_insert(b->connected, ep, strdup(p->peers[i].replica_id));
-        else
-            zsys_warning("bus: cannot connect to %s", ep);
+        connect_peer(b, ep, p->peers[i].public_key);
     }
     atomic_store_explicit(&b->ctr->peers, zhashx_size(b->connected), memory_order_relaxed);
 }
@@ -254,6 +271,8 @@ int mt_bus_start(mt_runtime_t *rt, const mt_bus_opts_t *opts, mt_actor_t **out,
     b->pub = zsock_new(ZMQ_PUB);
     zsock_set_sndhwm(b->pub, 100000);
     zsock_set_linger(b->pub, 500);          /* the last notices go out on close */
+    if (opts->security)
+        mt_security_serve(opts->security, b->pub, MT_ZAP_NOTICES);
     if (zsock_bind(b->pub, "%s", opts->endpoint) < 0) {
         snprintf(err, errlen, "bus: cannot bind %s: %s", opts->endpoint, zmq_strerror(zmq_errno()));
         zsock_destroy(&b->pub);
@@ -271,7 +290,7 @@ int mt_bus_start(mt_runtime_t *rt, const mt_bus_opts_t *opts, mt_actor_t **out,
     }
     b->last_seq = zhashx_new();
     zhashx_set_destructor(b->last_seq, free_str);
-    b->connected = zhashx_new();            /* endpoint → replica id */
+    b->connected = zhashx_new();            /* endpoint → server key */
     zhashx_set_destructor(b->connected, free_str);
     b->opts.directory = opts->directory ? mt_actor_ref(opts->directory) : NULL;
     b->opts.reload = opts->reload ? mt_actor_ref(opts->reload) : NULL;

@@ -211,10 +211,12 @@ void mt_codec_encode_cluster_info(msgpack_sbuffer *buf, bool has_rid, uint64_t r
     msgpack_pack_array(&pk, info->nmembers);
     for (uint32_t i = 0; i < info->nmembers; i++) {
         const mt_member_t *m = &info->members[i];
-        msgpack_pack_map(&pk, 4);
+        msgpack_pack_map(&pk, 5);
         mt__pack_key_str(&pk, "replica_id", m->replica_id);
         mt__pack_key_str(&pk, "endpoint", m->endpoint);
         mt__pack_key_str(&pk, "pub_endpoint", m->pub_endpoint);
+        /*  "" when the member runs without a certificate. */
+        mt__pack_key_str(&pk, "public_key", m->public_key);
         mt__pack_str(&pk, "alive");
         pack_bool(&pk, m->alive);
     }

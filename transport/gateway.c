@@ -18,6 +18,7 @@
     they get `too_large`; beyond that libzmq (ZMQ_MAXMSGSIZE) drops the
     connection without reading the rest into memory. */
 #include "mt_gateway.h"
+#include "mt_authz.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -40,7 +41,7 @@ typedef struct {
     mt_gateway_opts_t opts;
     zhashx_t *pending;              /* corr → pending_t */
     msgpack_sbuffer buf;
-    uint64_t requests, errors, replies, timeouts;
+    uint64_t requests, errors, replies, timeouts, unauthorized;
 } gateway_t;
 
 /* ---- pending table: keys are the uint64 corr inside each entry ---------- */
@@ -113,6 +114,10 @@ static uint32_t collect_stats(gateway_t *g, mt_actor_t *self, mt_stat_t *out, ui
         { "requests_in_flight", zhashx_size(g->pending) },
         { "request_errors", g->errors },
         { "request_timeouts", g->timeouts },
+        { "requests_unauthorized", g->unauthorized },
+        { "connections_refused", g->opts.security ? mt_security_refused(g->opts.security) : 0 },
+        { "trusted_certificates",
+          g->opts.security ? mt_trust_size(mt_security_trust(g->opts.security)) : 0 },
     };
     uint32_t n = 0;
     for (size_t i = 0; i < sizeof own / sizeof own[0] && n < cap; i++)
@@ -139,6 +144,21 @@ static void ask(mt_actor_t *self, gateway_t *g, mt_actor_t *to, mt_msg_t *msg,
     zhashx_insert(g->pending, &p->corr, p);
 }
 
+/*  With security on, whoever sent the request must be allowed it by the
+    trust store as it is now: a certificate removed since the connection
+    was made is refused here. Nothing has been done yet when this refuses. */
+static int authorize(gateway_t *g, zframe_t *body, const mt_request_t *req,
+                     char *err, size_t errlen)
+{
+    if (!g->opts.security)
+        return MT_OK;
+    char node[MT_NODE_ID_MAX + 1];
+    mt_role_t role = mt_security_sender(g->opts.security, body, node);
+    int rc = mt_authz_check(role, node, req, err, errlen);
+    g->unauthorized += rc != MT_OK;
+    return rc;
+}
+
 static void handle_request(mt_actor_t *self, gateway_t *g, zmsg_t *m)
 {
     g->requests++;
@@ -148,6 +168,8 @@ static void handle_request(mt_actor_t *self, gateway_t *g, zmsg_t *m)
     char err[256] = "";
     int rc = mt_codec_decode_request(zframe_data(body), zframe_size(body), g->opts.max_body,
                                      &req, err, sizeof err);
+    if (rc == MT_OK && (rc = authorize(g, body, &req, err, sizeof err)) != MT_OK)
+        mt_msg_free(req.msg);
     zframe_destroy(&body);
     if (rc != MT_OK) {
         reply_error(g, &m, req.has_rid, req.rid, rc, err);
@@ -287,6 +309,8 @@ int mt_gateway_start(mt_runtime_t *rt, const mt_gateway_opts_t *opts, mt_actor_t
     zsock_set_sndhwm(g->sock, 100000);
     zsock_set_linger(g->sock, 500);     /* let the last replies out on close */
     zsock_set_rcvtimeo(g->sock, 0);
+    if (g->opts.security)
+        mt_security_serve(g->opts.security, g->sock, MT_ZAP_REQUESTS);
     if (zsock_bind(g->sock, "%s", opts->endpoint) < 0) {
         snprintf(err, errlen, "gateway: cannot bind %s: %s", opts->endpoint, zmq_strerror(zmq_errno()));
         zsock_destroy(&g->sock);

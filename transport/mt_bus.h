@@ -18,6 +18,7 @@
 
 #include "mt_cluster_msg.h"
 #include "mt_core.h"
+#include "mt_security.h"
 
 enum {
     MT_BUS_PEERS = MT_MSG_USER + 320,   /* mt_bus_peers_t */
@@ -39,6 +40,7 @@ typedef struct {
     struct {
         char replica_id[MT_REPLICA_ID_MAX + 1];
         char pub_endpoint[MT_ENDPOINT_MAX];
+        char public_key[MT_KEY_Z85_LEN + 1];   /* its CURVE server key, or "" */
     } peers[];
 } mt_bus_peers_t;
 
@@ -48,10 +50,12 @@ typedef struct {
     mt_actor_t *directory;          /* gets MT_NODE_MERGE */
     mt_actor_t *reload;             /* gets MT_NODE_RELOAD on a gap */
     bool subscribe;                 /* false: publish only (tests, seed-style runs) */
+    mt_security_t *security;        /* CURVE on PUB and SUB, or NULL */
 } mt_bus_opts_t;
 
 typedef struct {
     _Atomic uint64_t sent, received, gaps, dropped, peers;
+    _Atomic uint64_t peers_without_key;     /* security on, peer publishes no key */
 } mt_bus_counters_t;
 
 int mt_bus_start(mt_runtime_t *rt, const mt_bus_opts_t *opts, mt_actor_t **out,

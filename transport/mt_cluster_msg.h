@@ -20,6 +20,7 @@ typedef struct {
     char replica_id[MT_REPLICA_ID_MAX + 1];
     char endpoint[MT_ENDPOINT_MAX];
     char pub_endpoint[MT_ENDPOINT_MAX];
+    char public_key[41];            /* CURVE server key (Z85), or "" */
     bool alive;
 } mt_member_t;
 

@@ -9,6 +9,7 @@
 
 #include "mt_codec.h"
 #include "mt_core.h"
+#include "mt_security.h"
 
 /*  Extra counters for replica.stats, read on the gateway's thread: the
     function appends up to `cap` entries to out and returns how many. */
@@ -21,6 +22,7 @@ typedef struct {
     mt_actor_t *nodes;              /* the node directory (required) */
     mt_actor_t *cluster;            /* answers MT_CLUSTER_INFO_REQ, or NULL */
     mt_actor_t *rc;                 /* the reference registry (rc.*), or NULL */
+    mt_security_t *security;        /* CURVE + roles, or NULL: plain, all allowed */
     mt_stats_fn *stats_fn;          /* optional */
     void *stats_arg;
 } mt_gateway_opts_t;

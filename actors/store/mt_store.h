@@ -174,6 +174,7 @@ typedef struct {
     char pub_endpoint[256];
     int64_t started_at;             /* ms, the replica's clock (informational) */
     int64_t alive_ms;               /* liveness window, e.g. 3000 */
+    char public_key[41];            /* CURVE server key (Z85), or "" */
 } mt_store_replica_beat_t;
 
 typedef struct { char replica_id[65]; } mt_store_replica_leave_t;
@@ -184,6 +185,7 @@ typedef struct {
     char pub_endpoint[256];
     int64_t heartbeat_at;           /* ms, the database's clock */
     bool alive;
+    char public_key[41];            /* CURVE server key (Z85), or "" */
 } mt_store_replica_t;
 
 typedef struct {

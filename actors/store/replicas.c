@@ -55,7 +55,7 @@ int mt_sql_replica_check(const mt_store_replica_beat_t *b, const char *replica_i
 static int read_list(mt_conn_t *c, int64_t alive_ms, mt_store_replicas_t *out)
 {
     mt_rows_t r;
-    int rc = mt_conn_exec(c, SQL_REPLICA_LIST, NULL, "sisssi", &r);
+    int rc = mt_conn_exec(c, SQL_REPLICA_LIST, NULL, "sisssis", &r);
     if (rc != MT_OK)
         return rc;
     uint32_t cap = 0;
@@ -84,6 +84,11 @@ static int read_list(mt_conn_t *c, int64_t alive_ms, mt_store_replicas_t *out)
         snprintf(e->endpoint, sizeof e->endpoint, "%s", mt_rows_str(&r, 3, NULL));
         snprintf(e->pub_endpoint, sizeof e->pub_endpoint, "%s", mt_rows_str(&r, 4, NULL));
         e->heartbeat_at = mt_rows_i64(&r, 5);
+        /*  A key of any other length is not a key: the bus will not
+            subscribe to that replica rather than to a wrong one. */
+        const char *key = mt_rows_str(&r, 6, NULL);
+        if (key && strlen(key) == sizeof e->public_key - 1)
+            memcpy(e->public_key, key, sizeof e->public_key);
         e->alive = out->now_ms - e->heartbeat_at <= alive_ms;
     }
     mt_rows_close(&r);
@@ -117,6 +122,7 @@ int mt_sql_replica_beat(mt_conn_t *c, mt_scratch_t *s, const mt_store_replica_be
         mt_params_cstr(&s->params, b->endpoint);
         mt_params_cstr(&s->params, b->pub_endpoint);
         mt_params_i64(&s->params, b->started_at);
+        mt_params_cstr(&s->params, b->public_key);
         rc = mt_conn_exec(c, SQL_REPLICA_UPSERT, &s->params, NULL, NULL);
         if (rc == MT_OK)
             rc = read_list(c, b->alive_ms, out);

@@ -77,16 +77,17 @@ static const char *fixed[SQL_COUNT] = {
         " FROM node_registrations r JOIN node_component_versions v ON v.node_id = r.id"
         " WHERE r.reg_revision > ? ORDER BY v.node_id",
     [SQL_REPLICA_UPSERT] =
-        "INSERT INTO replicas (replica_id, endpoint, pub_endpoint, heartbeat_at, started_at)"
-        " VALUES (?, ?, ?, " DB_NOW_MS ", ?)"
+        "INSERT INTO replicas (replica_id, endpoint, pub_endpoint, heartbeat_at, started_at,"
+        " public_key) VALUES (?, ?, ?, " DB_NOW_MS ", ?, ?)"
         " ON DUPLICATE KEY UPDATE endpoint = VALUES(endpoint),"
         " pub_endpoint = VALUES(pub_endpoint), heartbeat_at = VALUES(heartbeat_at),"
-        " started_at = VALUES(started_at)",
+        " started_at = VALUES(started_at), public_key = VALUES(public_key)",
     /*  One statement, so now_ms and every row are read at one instant. The
         cluster row always exists (schema v1); with no replica rows the LEFT
         JOIN gives one row of NULLs. */
     [SQL_REPLICA_LIST] = "SELECT c.uuid, " DB_NOW_MS ", r.replica_id, r.endpoint,"
-        " r.pub_endpoint, r.heartbeat_at FROM mt_cluster c LEFT JOIN replicas r ON TRUE"
+        " r.pub_endpoint, r.heartbeat_at, r.public_key FROM mt_cluster c"
+        " LEFT JOIN replicas r ON TRUE"
         " WHERE c.id = 1 ORDER BY r.replica_id",
     [SQL_REPLICA_DELETE] = "DELETE FROM replicas WHERE replica_id = ?",
     [SQL_RC_INSERT] = "INSERT INTO rc_refs (id, name, hostname, uuid, username, password,"

@@ -289,6 +289,34 @@ void h_check_view(const msgpack_object *v);
     the request had none. */
 void h_check_ok_reply(const h_reply_t *r, int64_t rid);
 
+/* ---- CURVE (harness_curve.c) --------------------------------------------
+
+    h_curve_init, after h_setup: makes real czmq certificates under the
+    test's log directory — "cluster" (role replica: every replica's own),
+    "admin", "reader", "n1" and "n2" (role node, as nodes n1 and n2), and
+    "stranger" (role admin, but not in the trust store) — puts the public
+    files of all but the stranger in <dir>/trust, gives every replica
+    `--cert <dir>/cluster --trust <dir>/trust` (h_set_args: a test that
+    sets other flags repeats these, h_curve_args), and makes every socket
+    the harness opens from then on a CURVE client as "admin". */
+void h_curve_init(void);
+/*  The path of certificate `who` (its secret is <path>_secret). */
+const char *h_curve_cert(const char *who);
+const char *h_curve_trust_dir(void);
+/*  Public key (Z85) of certificate `who`. */
+const char *h_curve_public(const char *who);
+/*  A new certificate `who` with role (and node, or NULL), not trusted. */
+void h_curve_make(const char *who, const char *role, const char *node);
+/*  Adds who's public file to the trust store, or removes it. */
+void h_curve_trust(const char *who, bool trusted);
+/*  A socket connected to replica i as `who` (NULL: plain, no CURVE):
+    ZMQ_DEALER/ZMQ_REQ to its request endpoint, ZMQ_SUB (subscribed to
+    everything) to its publish endpoint. server_key NULL: the cluster's. */
+void *h_curve_socket(int type, int i, const char *who, const char *server_key);
+/*  A request (map format, a rid added) on a DEALER from h_curve_socket;
+    the reply, or NULL when none came within timeout_ms. */
+h_reply_t *h_curve_call(void *dealer, int timeout_ms, const char *fmt, ...);
+
 /* ---- the test program --------------------------------------------------- */
 
 /*  Adds to s a test case: each test runs between `setup` and h_teardown,

@@ -15,6 +15,7 @@ void h_reconnect(int i)
     ck_assert_ptr_nonnull(r->sock);
     int zero = 0;
     zmq_setsockopt(r->sock, ZMQ_LINGER, &zero, sizeof zero);
+    hi_curve_default(r->sock, ZMQ_DEALER);
     ck_assert_int_eq(zmq_connect(r->sock, r->endpoint), 0);
 }
 

@@ -25,6 +25,14 @@ typedef struct {
     void *socks[32];            /* the tests' own sockets, closed at teardown */
     int nsocks;
     char log_prefix[400];
+    /*  harness_curve.c: with h_curve_init, the identity of every socket
+        the harness makes (DEALER, REQ, SUB) unless a test picks another. */
+    struct {
+        bool on;
+        char dir[512];              /* certificates; dir/trust is the trust store */
+        char server[41];            /* the replicas' public key */
+        char pub[41], sec[41];      /* the harness's own (admin) keypair */
+    } curve;
 } harness_t;
 
 /*  One test at a time per process (Check forks each test). */
@@ -33,6 +41,11 @@ extern harness_t h_state;
 void hi_check_cluster(int c);
 /*  Linger 0 first: zmq_ctx_term would otherwise wait for unsent messages. */
 void hi_close_sock(void **s);
+
+/*  harness_curve.c: CURVE client options with the default identity on a
+    DEALER, REQ or SUB socket, before it connects (nothing without
+    h_curve_init). */
+void hi_curve_default(void *sock, int type);
 
 /*  harness_db.c */
 char *hi_dsn_for(const char *db);

@@ -15,6 +15,7 @@ void *h_socket(int type)
     ck_assert_ptr_nonnull(s);
     int zero = 0;
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    hi_curve_default(s, type);
     h_state.socks[h_state.nsocks++] = s;
     return s;
 }
