@@ -7,9 +7,21 @@
     (isolation level, lock wait timeout, autocommit off), the prepared
     statements and, worst, an open transaction whose outcome the caller
     must learn. A lost connection is closed here; the actor reconnects (and
-    statements are prepared again lazily) on its own schedule. */
+    statements are prepared again lazily) on its own schedule.
+
+    Errors are split in two. c->err, which the store sends to clients (and
+    its own log lines repeat), says only the class and the number: "the
+    database is unavailable (error 2003)", "the database refused access
+    (error 1045)", "database error 1213". The server's text — it names the
+    user, the host, tables and columns, and quotes SQL and values — goes to
+    the log (zsys_warning, as the store's other database messages), with
+    the statement that failed: once per distinct reason while the server
+    cannot be reached, never for errors the callers turn into answers of
+    their own (duplicate keys, lock waits and deadlocks, the missing
+    database of a first start). */
 #include "store_internal.h"
 
+#include <czmq.h>
 #include <errmsg.h>
 #include <mysqld_error.h>
 #include <stdio.h>
@@ -114,17 +126,53 @@ static bool transient_error(unsigned e)
         || e == ER_QUERY_INTERRUPTED;
 }
 
-/*  Copies the error of st (or of the connection) into c. */
-static void record(mt_conn_t *c, MYSQL_STMT *st, const char *what)
+static bool access_error(unsigned e)
 {
-    unsigned e = st ? mysql_stmt_errno(st) : (c->m ? mysql_errno(c->m) : CR_SERVER_GONE_ERROR);
-    const char *msg = st ? mysql_stmt_error(st) : (c->m ? mysql_error(c->m) : "not connected");
+    return e == ER_ACCESS_DENIED_ERROR || e == ER_DBACCESS_DENIED_ERROR
+        || e == ER_ACCESS_DENIED_NO_PASSWORD_ERROR || e == ER_TABLEACCESS_DENIED_ERROR
+        || e == ER_SPECIFIC_ACCESS_DENIED_ERROR || e == ER_ACCOUNT_HAS_BEEN_LOCKED;
+}
+
+/*  Whether the server's text for e goes to the log: not for what callers
+    handle themselves, and a connection error only when it is news. */
+static bool worth_logging(unsigned e, unsigned previous, const char *what)
+{
+    if (e == ER_DUP_ENTRY || transient_error(e))
+        return false;
+    if (e == ER_BAD_DB_ERROR && strcmp(what, "connect") == 0)
+        return false;               /* first start: mt_conn_open creates it */
+    return !(connection_error(e) || access_error(e)) || e != previous;
+}
+
+/*  Records error e (the server's text msg, while doing what) in c: the
+    text for clients in c->err, the server's own in the log. */
+static void note(mt_conn_t *c, unsigned e, const char *msg, const char *what)
+{
     if (e == 0) {
         e = CR_UNKNOWN_ERROR;
         msg = "unknown error";
     }
+    if (worth_logging(e, c->err_no, what))
+        zsys_warning("store: database error %u while %.160s%s: %s", e, what,
+                     strlen(what) > 160 ? "..." : "", msg);
     c->err_no = e;
-    snprintf(c->err, sizeof c->err, "%.60s: %s (%u)", what, msg, e);
+    if (access_error(e))
+        snprintf(c->err, sizeof c->err, "the database refused access (error %u)", e);
+    else if (connection_error(e))
+        snprintf(c->err, sizeof c->err, "the database is unavailable (error %u)", e);
+    else
+        snprintf(c->err, sizeof c->err, "database error %u", e);
+}
+
+/*  Records the error of st (or of the connection) in c. */
+static void record(mt_conn_t *c, MYSQL_STMT *st, const char *what)
+{
+    if (st)
+        note(c, mysql_stmt_errno(st), mysql_stmt_error(st), what);
+    else if (c->m)
+        note(c, mysql_errno(c->m), mysql_error(c->m), what);
+    else
+        note(c, CR_SERVER_GONE_ERROR, "not connected", what);
 }
 
 static int classify(mt_conn_t *c)
@@ -158,6 +206,24 @@ void mt_conn_close(mt_conn_t *c)
     }
 }
 
+/*  The DSN's TLS parameters (mt_dsn.h), with Connector/C's own options:
+    TLS enforced (no plain-text fall-back when the server offers none), the
+    server's certificate and host name verified unless ssl_verify=false.
+    Non-zero if the library refused one of them. */
+static int set_tls(MYSQL *m, const mt_dsn_t *d)
+{
+    my_bool on = 1, verify = d->ssl_verify;
+    int bad = mysql_options(m, MYSQL_OPT_SSL_ENFORCE, &on);
+    bad |= mysql_options(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+    if (d->ssl_ca)
+        bad |= mysql_options(m, MYSQL_OPT_SSL_CA, d->ssl_ca);
+    if (d->ssl_cert) {
+        bad |= mysql_options(m, MYSQL_OPT_SSL_CERT, d->ssl_cert);
+        bad |= mysql_options(m, MYSQL_OPT_SSL_KEY, d->ssl_key);
+    }
+    return bad;
+}
+
 static MYSQL *try_connect(mt_conn_t *c, const char *db)
 {
     const mt_dsn_t *d = c->dsn;
@@ -175,11 +241,15 @@ static MYSQL *try_connect(mt_conn_t *c, const char *db)
         unsigned proto = MYSQL_PROTOCOL_SOCKET;
         mysql_options(m, MYSQL_OPT_PROTOCOL, &proto);
     }
+    if (d->tls && set_tls(m, d) != 0) {
+        note(c, CR_SSL_CONNECTION_ERROR, "this Connector/C refused a TLS option", "connect");
+        mysql_close(m);
+        return NULL;
+    }
     const char *host = d->socket ? "localhost" : d->host;
     if (!mysql_real_connect(m, host, d->user, d->password, db, d->socket ? 0 : d->port,
                             d->socket, CLIENT_FOUND_ROWS)) {
-        c->err_no = mysql_errno(m);
-        snprintf(c->err, sizeof c->err, "connect: %s (%u)", mysql_error(m), c->err_no);
+        note(c, mysql_errno(m), mysql_error(m), "connect");
         mysql_close(m);
         return NULL;
     }
@@ -233,6 +303,7 @@ int mt_conn_open(mt_conn_t *c)
     if (mysql_autocommit(c->m, 0) != 0)
         return mt_conn_fail(c, NULL, "autocommit off");
     c->last_used_ms = mt_now_ms();
+    c->err_no = 0;      /* the next outage is news again (see worth_logging) */
     return MT_OK;
 }
 
@@ -246,7 +317,7 @@ static MYSQL_STMT *prepare(mt_conn_t *c, const char *sql, int *rc)
         return NULL;
     }
     if (mysql_stmt_prepare(st, sql, (unsigned long) strlen(sql)) != 0) {
-        record(c, st, "prepare");
+        record(c, st, sql);
         mysql_stmt_close(st);
         *rc = classify(c);
         return NULL;
