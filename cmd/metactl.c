@@ -10,7 +10,8 @@
 #include <string.h>
 
 static const char usage_main[] =
-    "usage: metactl [-e ENDPOINT] [-o table|json] [-t TIMEOUT_MS] COMMAND [ARGS...]\n"
+    "usage: metactl [-e ENDPOINT] [-o table|json] [-t TIMEOUT_MS] [--server-key KEY|FILE]\n"
+    "               [--cert FILE] COMMAND [ARGS...]\n"
     "\n"
     "A client of metactor replicas: every operation of PROTOCOL.md over ZeroMQ\n"
     "(DEALER) and msgpack, a watch of change notices and a load generator.\n"
@@ -21,7 +22,19 @@ static const char usage_main[] =
     "  -o, --output FORMAT      table (default: human-readable) or json (the reply's\n"
     "                           result as one line of JSON)\n"
     "  -t, --timeout MS         wait at most MS milliseconds for a reply (default 5000)\n"
-    "  -h, --help               this help; `metactl COMMAND --help` documents a command\n"
+    "  --server-key KEY|FILE    connect with CURVE (encrypted, the replica authenticated)\n"
+    "                           to a replica holding this key: its public key in Z85 (40\n"
+    "                           characters), or the path of its public certificate file\n"
+    "                           (default: $METACTL_SERVER_KEY; none: plain connections).\n"
+    "                           `metactl watch --cluster` uses each member's own key\n"
+    "                           when cluster.info lists one\n"
+    "  --cert FILE              the client certificate to authenticate with: FILE and its\n"
+    "                           secret file FILE_secret, as `metactl cert new` makes them\n"
+    "                           (default: $METACTL_CERT). Needs --server-key. Without\n"
+    "                           --cert a CURVE connection presents a fresh key, which\n"
+    "                           replicas refuse unless they trust it. A replica that\n"
+    "                           does not trust the certificate, or whose key is not\n"
+    "                           --server-key, never answers: a timeout (exit 3)\n"    "  -h, --help               this help; `metactl COMMAND --help` documents a command\n"
     "\n"
     "Commands:\n"
     "  node register ID [OPTIONS]   create a node, or replace its registration\n"
@@ -44,10 +57,14 @@ static const char usage_main[] =
     "  load --nodes N --rate R --duration S [OPTIONS]\n"
     "                               simulate N nodes heartbeating; print the rate\n"
     "                               of acknowledged heartbeats and the latencies\n"
+    "  cert new NAME --role ROLE [--node ID] [--dir DIR] [--force]\n"
+    "                               create a certificate: DIR/NAME and DIR/NAME_secret\n"
+    "  cert show FILE               a certificate's public key and metadata\n"
     "\n"
     "Exit status: 0 success; 1 the service answered an error, printed on stderr as\n"
     "`code: message` (e.g. `not_found: node x is not registered`); 2 usage error;\n"
-    "3 no reply in time (timeout, replica down or unreachable).\n";
+    "3 no reply in time (timeout, replica down or unreachable; over CURVE also a\n"
+    "wrong --server-key or an untrusted --cert).\n";
 
 void ctl_getopt_reset(void)
 {
@@ -92,6 +109,12 @@ int ctl_global_opt(ctl_t *g, int c, char **argv, const char *usage)
                                    arg);
         g->timeout_ms = (int) n;
         return CTL_OK;
+    case CTL_O_CERT:
+        g->cert = arg;              /* loaded when a command connects */
+        return CTL_OK;
+    case CTL_O_SERVER_KEY:
+        g->server_key = arg;
+        return CTL_OK;
     case 'h':
         fputs(usage, stdout);
         return CTL_HELP_DONE;
@@ -106,7 +129,16 @@ int ctl_global_opt(ctl_t *g, int c, char **argv, const char *usage)
 
 mt_client_t *ctl_connect(const ctl_t *g)
 {
-    mt_client_t *c = mt_client_new(g->endpoint);
+    ctl_keys_t k;
+    if (ctl_keys_load(g, &k) != CTL_OK)
+        return NULL;
+    mt_client_t *c = mt_client_new_opts(&(mt_client_opts_t) {
+        .endpoint = g->endpoint,
+        .server_key = k.curve ? k.server_key : NULL,
+        .public_key = k.public_key,
+        .secret_key = k.secret_key,
+    });
+    ctl_keys_wipe(&k);
     if (!c)
         fprintf(stderr, "metactl: cannot connect to '%s' (not a valid endpoint?)\n",
                 g->endpoint);
@@ -132,8 +164,7 @@ int ctl_call(const ctl_t *g, mt_client_t *c, const char *op, uint32_t nargs,
     }
     mt_reply_free(reply);
     if (rc == MT_ETIMEDOUT) {
-        fprintf(stderr, "timeout: no reply from %s within %d ms (is a replica running there?)\n",
-                g->endpoint, g->timeout_ms);
+        ctl_timeout_error(g);
         return CTL_ETIMEOUT;
     }
     if (rc == MT_EBADREQ)
@@ -180,6 +211,7 @@ static const struct {
     { "stats", ctl_cmd_stats },
     { "watch", ctl_cmd_watch },
     { "load", ctl_cmd_load },
+    { "cert", ctl_cmd_cert },
     { "help", cmd_help },
 };
 
@@ -194,6 +226,12 @@ int main(int argc, char **argv)
     const char *env = getenv("METACTOR_ENDPOINT");
     if (env && *env)
         g.endpoint = env;
+    env = getenv("METACTL_SERVER_KEY");
+    if (env && *env)
+        g.server_key = env;
+    env = getenv("METACTL_CERT");
+    if (env && *env)
+        g.cert = env;
 
     static const struct option longopts[] = { CTL_GLOBAL_LONG, { NULL, 0, NULL, 0 } };
     ctl_getopt_reset();

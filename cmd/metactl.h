@@ -30,19 +30,26 @@ typedef struct {
     const char *endpoint;
     ctl_output_t output;
     int timeout_ms;
+    const char *cert;               /* --cert FILE: the client certificate, or NULL */
+    const char *server_key;         /* --server-key KEY|FILE as given, or NULL: plain */
 } ctl_t;
 
 /*  Global options are accepted after the command too: every command's
     getopt tables include these and hand other results to ctl_global_opt.
     The leading ':' makes getopt return ':' for a missing argument. */
 #define CTL_GLOBAL_SHORT ":e:o:t:h"
-#define CTL_GLOBAL_LONG                                 \
-    { "endpoint", required_argument, NULL, 'e' },       \
-    { "output", required_argument, NULL, 'o' },         \
-    { "timeout", required_argument, NULL, 't' },        \
+/*  Long-only global options: values far from the commands' own (256...). */
+enum { CTL_O_CERT = 0x1000, CTL_O_SERVER_KEY };
+#define CTL_GLOBAL_LONG                                         \
+    { "endpoint", required_argument, NULL, 'e' },               \
+    { "output", required_argument, NULL, 'o' },                 \
+    { "timeout", required_argument, NULL, 't' },                \
+    { "cert", required_argument, NULL, CTL_O_CERT },            \
+    { "server-key", required_argument, NULL, CTL_O_SERVER_KEY }, \
     { "help", no_argument, NULL, 'h' }
 
-/*  Handles getopt's result c for a global option (-e, -o, -t), -h, and
+/*  Handles getopt's result c for a global option (-e, -o, -t, --cert,
+    --server-key), -h, and
     getopt's errors ('?', ':'), printing `usage` (to stdout for -h, else
     stderr). Returns CTL_OK to go on, -1 when help was printed (exit 0), or
     CTL_EUSAGE. */
@@ -109,9 +116,57 @@ typedef int ctl_show_fn(const msgpack_object *result, void *arg);
 int ctl_call_show(const ctl_t *g, const char *op, uint32_t nargs, mt_client_pack_fn *pack,
                   void *arg, ctl_show_fn *show);
 
+/* ---- keys (metactl_keys.c) --------------------------------------------- */
+
+/*  What a connection needs for CURVE: the server's public key (when the
+    user gave one) and the client's keypair (--cert, or a fresh one). All
+    Z85 text. Wipe it (ctl_keys_wipe) when the sockets are set up. */
+typedef struct {
+    bool curve;                     /* a server key was given: connect with CURVE */
+    bool has_cert;                  /* the keypair is --cert's, not a fresh one */
+    char server_key[41];            /* "" without --server-key */
+    char public_key[41];
+    char secret_key[41];
+} ctl_keys_t;
+
+/*  Resolves g->cert and g->server_key into k. Returns CTL_OK, or
+    CTL_EUSAGE after a message on stderr (unreadable file, not a key, a
+    certificate without a server key). */
+int ctl_keys_load(const ctl_t *g, ctl_keys_t *k);
+/*  s is a CURVE key: 40 Z85 characters that decode, to anything but the
+    all-zero key (what czmq puts in a certificate it had no key for). */
+bool ctl_is_key(const char *s);
+void ctl_keys_wipe(ctl_keys_t *k);
+/*  A server key from KEY|FILE: 40 characters of Z85, else the public key
+    of the zcert file at that path. what names the option in messages.
+    Returns CTL_OK or CTL_EUSAGE after a message. */
+int ctl_key_arg(const char *arg, const char *what, char out[41]);
+/*  The keypair of the zcert at path (path and path_secret, as zcert_load):
+    the secret must be there and belong to the public key. Warns when the
+    secret file is readable by others. Returns CTL_OK or CTL_EUSAGE after
+    a message. */
+int ctl_cert_keys(const char *path, const char *what, char pub[41], char sec[41]);
+/*  Before a zsock_connect: server_key non-empty makes the connections
+    made next CURVE connections to that server with k's client keypair;
+    NULL or "" makes them plain. Returns false when libzmq refuses a key. */
+bool ctl_sock_keys(void *zsock, const ctl_keys_t *k, const char *server_key);
+/*  Prints the timeout error for g->endpoint: with CURVE, a wrong server
+    key or an untrusted certificate looks the same as a replica that is
+    down. */
+void ctl_timeout_error(const ctl_t *g);
+
+/*  zcert_load of path (path_secret first, as czmq does) with a message
+    naming what on failure (missing, not a certificate, no usable public
+    key), or NULL. Destroy it with ctl_cert_destroy, which wipes the
+    secret key first. */
+struct _zcert_t;
+struct _zcert_t *ctl_cert_load(const char *path, const char *what);
+void ctl_cert_destroy(struct _zcert_t **c_p);
+
 /* ---- calling the service ----------------------------------------------- */
 
-/*  A client of g->endpoint, or NULL after an error message. */
+/*  A client of g->endpoint (CURVE with a server key), or NULL after an
+    error message. */
 mt_client_t *ctl_connect(const ctl_t *g);
 /*  Calls op; on CTL_OK *reply holds an ok reply (free it with
     mt_reply_free). Otherwise the error is printed, *reply is freed and the
@@ -228,6 +283,7 @@ int ctl_cmd_cluster(ctl_t *g, int argc, char **argv);
 int ctl_cmd_stats(ctl_t *g, int argc, char **argv);
 int ctl_cmd_watch(ctl_t *g, int argc, char **argv);
 int ctl_cmd_load(ctl_t *g, int argc, char **argv);
+int ctl_cmd_cert(ctl_t *g, int argc, char **argv);
 
 /* ---- views (metactl_view.c) -------------------------------------------- */
 

@@ -7,24 +7,46 @@
 static const char usage_cluster[] =
     "usage: metactl cluster info\n"
     "  The cluster's uuid, the replica answering, and the members (cluster.info):\n"
-    "  REPLICA_ID ENDPOINT PUB_ENDPOINT ALIVE; with -o json the reply's result.\n"
-    "  Global options -e, -o, -t are accepted here too (`metactl --help`).\n";
+    "  REPLICA_ID ENDPOINT PUB_ENDPOINT [PUBLIC_KEY] ALIVE (PUBLIC_KEY: each\n"
+    "  replica's CURVE server key, when the cluster has keys); with -o json the\n"
+    "  reply's result.\n"
+    "  Global options -e, -o, -t, --server-key, --cert are accepted here too\n"
+    "  (`metactl --help`).\n";
 
 static const char usage_stats[] =
     "usage: metactl stats\n"
     "  The counters of the replica answering (replica.stats), one `name  value`\n"
     "  line each (nested maps as dotted names); with -o json the reply's result.\n"
-    "  Global options -e, -o, -t are accepted here too (`metactl --help`).\n";
+    "  Global options -e, -o, -t, --server-key, --cert are accepted here too\n"
+    "  (`metactl --help`).\n";
 
 /*  Global options only. */
 static const struct option opts[] = { CTL_GLOBAL_LONG, { NULL, 0, NULL, 0 } };
 
+/*  ALIVE stays last: scripts/service greps for ' true$'. */
+static const char *const member_keys[] = {
+    "replica_id", "endpoint", "pub_endpoint", "public_key", "alive",
+};
+
+typedef struct {
+    const msgpack_object *members;
+    bool keys;                      /* the PUBLIC_KEY column is shown */
+} members_t;
+
 static void member_row(ctl_buf_t *cell, uint32_t i, void *arg)
 {
-    static const char *const keys[] = { "replica_id", "endpoint", "pub_endpoint", "alive" };
-    const msgpack_object *m = arg;
-    for (int k = 0; k < 4; k++)
-        ctl_buf_obj(&cell[k], ctl_get(&m->via.array.ptr[i], keys[k]));
+    const members_t *ms = arg;
+    const msgpack_object *m = &ms->members->via.array.ptr[i];
+    int c = 0;
+    for (int k = 0; k < 5; k++) {
+        if (k == 3 && !ms->keys)
+            continue;
+        const msgpack_object *o = ctl_get(m, member_keys[k]);
+        if (k == 3 && ctl_is_empty(o))
+            ctl_buf_printf(&cell[c++], "-");
+        else
+            ctl_buf_obj(&cell[c++], o);
+    }
 }
 
 static int show_info(const msgpack_object *res, void *arg)
@@ -37,11 +59,20 @@ static int show_info(const msgpack_object *res, void *arg)
     ctl_print_kv("replica_id", 14, ctl_buf_str(&b));
     ctl_buf_free(&b);
 
-    static const char *const headers[] = { "REPLICA_ID", "ENDPOINT", "PUB_ENDPOINT", "ALIVE" };
+    static const char *const headers[] = {
+        "REPLICA_ID", "ENDPOINT", "PUB_ENDPOINT", "PUBLIC_KEY", "ALIVE",
+    };
+    static const char *const headers_plain[] = {
+        "REPLICA_ID", "ENDPOINT", "PUB_ENDPOINT", "ALIVE",
+    };
     const msgpack_object *m = ctl_get(res, "members");
     uint32_t n = m && m->type == MSGPACK_OBJECT_ARRAY ? m->via.array.size : 0;
+    members_t ms = { .members = m };
+    for (uint32_t i = 0; i < n && !ms.keys; i++)
+        ms.keys = !ctl_is_empty(ctl_get(&m->via.array.ptr[i], "public_key"));
     printf("\n");
-    ctl_table_show(4, headers, n, member_row, (void *) m, stdout);
+    ctl_table_show(ms.keys ? 5 : 4, ms.keys ? headers : headers_plain, n, member_row, &ms,
+                   stdout);
     return CTL_OK;
 }
 

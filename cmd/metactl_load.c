@@ -46,7 +46,8 @@ static const char usage_load[] =
     "  ^C stops sending early; the replies in flight are still awaited and counted.\n"
     "  Exit status: 0 all acknowledged; 1 some failed; 3 no reply at all (replica\n"
     "  down or unreachable); 2 usage error.\n"
-    "  Global options -e, -o, -t are accepted here too (`metactl --help`).\n";
+    "  Global options -e, -o, -t, --server-key, --cert are accepted here too\n"
+    "  (`metactl --help`): over CURVE every request is encrypted, as in production.\n";
 
 typedef struct {
     uint64_t rid;                   /* 0: free */
@@ -297,6 +298,16 @@ static int engine_init(engine_t *e, const ctl_t *g, const load_args_t *a)
     zsock_set_linger(e->zs, 0);
     zsock_set_sndhwm(e->zs, 0);     /* the concurrency cap bounds the queues */
     zsock_set_rcvhwm(e->zs, 0);
+    zsock_set_maxmsgsize(e->zs, MT_CLIENT_MAX_REPLY_DEFAULT);
+    ctl_keys_t k;
+    if (ctl_keys_load(g, &k) != CTL_OK)
+        return CTL_EUSAGE;
+    bool keys_ok = ctl_sock_keys(e->zs, &k, k.curve ? k.server_key : NULL);
+    ctl_keys_wipe(&k);
+    if (!keys_ok) {
+        fprintf(stderr, "metactl: cannot set the CURVE keys: %s\n", zmq_strerror(errno));
+        return CTL_EFAIL;
+    }
     if (zsock_connect(e->zs, "%s", g->endpoint) != 0) {
         fprintf(stderr, "metactl: cannot connect to '%s' (not a valid endpoint?)\n",
                 g->endpoint);
@@ -359,8 +370,7 @@ static int run(const ctl_t *g, const load_args_t *a)
     if (rc == CTL_OK && a->reg)
         rc = phase_status(reg);
     if (rc == CTL_ETIMEOUT)
-        fprintf(stderr, "timeout: no reply from %s within %d ms (is a replica running there?)\n",
-                g->endpoint, g->timeout_ms);
+        ctl_timeout_error(g);
     free(reg);
     free(hb);
     return rc;

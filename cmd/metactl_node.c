@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GLOBALS "  Global options -e, -o, -t are accepted here too (`metactl --help`).\n"
+#define GLOBALS "  Global options -e, -o, -t, --server-key, --cert are accepted here too\n" \
+    "  (`metactl --help`).\n"
 
 static const char usage_register[] =
     "usage: metactl node register ID [--host-ip IP] [--grpc-port N] [--instance-type T]\n"

@@ -1,16 +1,22 @@
 /*  metactl_rc.c — `metactl rc ...`: rc.add, rc.set, rc.del, rc.get and
     rc.list of PROTOCOL.md (remote cluster references), and how a reference
-    view is shown: key/value lines for one, a table for many. */
+    view is shown: key/value lines for one, a table for many.
+
+    A reference may pin the remote's server key and carry the keypair this
+    cluster presents to it (client_public + client_secret, from a zcert
+    file). The secret is sent, never printed, and wiped after the call. */
 #include "metactl.h"
 #include "mt_model.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define GLOBALS "  Global options -e, -o, -t are accepted here too (`metactl --help`).\n"
+#define GLOBALS "  Global options -e, -o, -t, --server-key, --cert are accepted here too\n" \
+    "  (`metactl --help`).\n"
 
 static const char usage_add[] =
-    "usage: metactl rc add NAME HOSTNAME [--username U] [--password P] [--demand-encryption]\n"
+    "usage: metactl rc add NAME HOSTNAME [--username U] [--password P]\n"
+    "           [--remote-key KEY|FILE] [--client-cert FILE] [--demand-encryption]\n"
     "  Adds a reference named NAME to the remote cluster whose replica answers at\n"
     "  HOSTNAME, a request endpoint (tcp://HOST:PORT or ipc://PATH) (rc.add). The\n"
     "  service contacts the remote cluster first (unavailable if it cannot) and\n"
@@ -18,11 +24,23 @@ static const char usage_add[] =
     "  --username U          the user to authenticate as (default: none)\n"
     "  --password P          its password: stored, never shown again (note that\n"
     "                        command lines are visible to other local users)\n"
-    "  --demand-encryption   require an encrypted connection to the remote cluster\n"
+    "  --remote-key KEY|FILE\n"
+    "                        the remote cluster's public server key, pinned: Z85 (40\n"
+    "                        characters) or its public certificate file. The remote\n"
+    "                        is then contacted over CURVE, and a remote answering\n"
+    "                        with another key is not answering\n"
+    "  --client-cert FILE    the certificate this cluster presents to the remote (FILE\n"
+    "                        and FILE_secret, from `metactl cert new ... --role\n"
+    "                        replica`): its keypair is sent (client_public,\n"
+    "                        client_secret) and stored; the secret is never shown.\n"
+    "                        Send it over CURVE (--server-key), or a warning says so\n"
+    "  --demand-encryption   contact the remote cluster only ever over CURVE (needs\n"
+    "                        --remote-key)\n"
     "  Prints the reference (as `rc get`).\n" GLOBALS;
 
 static const char usage_set[] =
     "usage: metactl rc set NAME|--id ID [--hostname H] [--username U] [--password P]\n"
+    "           [--remote-key KEY|FILE] [--client-cert FILE]\n"
     "           [--demand-encryption|--no-demand-encryption] [--new-name N] [--revision R]\n"
     "  Changes the reference NAME (or the one with id ID) (rc.set): only what is\n"
     "  given changes; at least one change is required.\n"
@@ -30,6 +48,11 @@ static const char usage_set[] =
     "  --hostname H          a new request endpoint of the remote cluster\n"
     "  --username U          a new user (empty: none)\n"
     "  --password P          a new password\n"
+    "  --remote-key KEY|FILE\n"
+    "                        a new pinned server key of the remote (as for rc add);\n"
+    "                        '' removes the pin\n"
+    "  --client-cert FILE    a new keypair to present to the remote (as for rc add);\n"
+    "                        '' removes it\n"
     "  --demand-encryption, --no-demand-encryption\n"
     "                        require an encrypted connection, or stop requiring it\n"
     "  --new-name N          rename the reference to N\n"
@@ -65,11 +88,17 @@ typedef struct {
     int demand;                     /* -1: not given, else 0 / 1 */
     int64_t revision;               /* 0: not given */
     bool refresh;
+    const char *remote_key;         /* --remote-key as given */
+    const char *client_cert;        /* --client-cert as given */
+    /*  What they resolve to ("" clears, on rc set), packed as given. */
+    char server_key[41];
+    char client_public[41];
+    char client_secret[41];
 } rc_args_t;
 
 enum {
     O_ID = 256, O_UUID, O_HOSTNAME, O_USERNAME, O_PASSWORD, O_DEMAND, O_NO_DEMAND,
-    O_NEW_NAME, O_REVISION, O_REFRESH,
+    O_NEW_NAME, O_REVISION, O_REFRESH, O_REMOTE_KEY, O_CLIENT_CERT,
 };
 
 static const struct option opts_add[] = {
@@ -77,6 +106,8 @@ static const struct option opts_add[] = {
     { "username", required_argument, NULL, O_USERNAME },
     { "password", required_argument, NULL, O_PASSWORD },
     { "demand-encryption", no_argument, NULL, O_DEMAND },
+    { "remote-key", required_argument, NULL, O_REMOTE_KEY },
+    { "client-cert", required_argument, NULL, O_CLIENT_CERT },
     { NULL, 0, NULL, 0 },
 };
 static const struct option opts_set[] = {
@@ -87,6 +118,8 @@ static const struct option opts_set[] = {
     { "password", required_argument, NULL, O_PASSWORD },
     { "demand-encryption", no_argument, NULL, O_DEMAND },
     { "no-demand-encryption", no_argument, NULL, O_NO_DEMAND },
+    { "remote-key", required_argument, NULL, O_REMOTE_KEY },
+    { "client-cert", required_argument, NULL, O_CLIENT_CERT },
     { "new-name", required_argument, NULL, O_NEW_NAME },
     { "revision", required_argument, NULL, O_REVISION },
     { NULL, 0, NULL, 0 },
@@ -120,6 +153,8 @@ static int rc_opt(void *args, int c, const char *arg, const char *u)
     case O_NEW_NAME: a->new_name = arg; return CTL_OK;
     case O_REVISION: return ctl_opt_i64(u, "--revision", arg, 1, INT64_MAX, &a->revision);
     case O_REFRESH: a->refresh = true; return CTL_OK;
+    case O_REMOTE_KEY: a->remote_key = arg; return CTL_OK;
+    case O_CLIENT_CERT: a->client_cert = arg; return CTL_OK;
     default: return CTL_NOT_MINE;
     }
 }
@@ -129,7 +164,8 @@ static int rc_opt(void *args, int c, const char *arg, const char *u)
 static uint32_t count_args(const rc_args_t *a)
 {
     return !!a->name + !!a->id + !!a->uuid + !!a->hostname + !!a->username + !!a->password
-           + (a->demand >= 0) + !!a->new_name + !!a->revision + !!a->refresh;
+           + (a->demand >= 0) + !!a->new_name + !!a->revision + !!a->refresh + !!a->remote_key
+           + 2 * !!a->client_cert;
 }
 
 static void pack_pair(msgpack_packer *pk, const char *key, const char *value)
@@ -157,6 +193,12 @@ static void pack_args(msgpack_packer *pk, void *arg)
             msgpack_pack_false(pk);
     }
     pack_pair(pk, "new_name", a->new_name);
+    if (a->remote_key)
+        pack_pair(pk, "server_key", a->server_key);
+    if (a->client_cert) {
+        pack_pair(pk, "client_public", a->client_public);
+        pack_pair(pk, "client_secret", a->client_secret);
+    }
     if (a->revision) {
         ctl_pack_str(pk, "revision");
         msgpack_pack_int64(pk, a->revision);
@@ -169,10 +211,11 @@ static void pack_args(msgpack_packer *pk, void *arg)
 
 /* ---- views ------------------------------------------------------------- */
 
-#define KV_WIDTH 20                 /* "demand_encryption:" + 2 */
+#define KV_WIDTH 28                 /* "restrict_hostname_replace:" + 2 */
 
 static const char *const known_keys[] = {
-    "id", "name", "hostname", "uuid", "username", "demand_encryption", "node_list",
+    "id", "name", "hostname", "uuid", "username", "demand_encryption", "server_key",
+    "client_public", "restrict_hostname_replace", "node_list", "connectivity", "errors",
     "revision", "refreshed_at",
 };
 #define NKNOWN (sizeof known_keys / sizeof known_keys[0])
@@ -296,9 +339,31 @@ static int check_args(const char *cmd, const char *u, rc_args_t *a, int npos, ch
         return ctl_usage_error(u, "rc %s: give only one of NAME%s", cmd,
                                get ? ", --id, --uuid" : " and --id");
     if (strcmp(cmd, "set") == 0 && !a->hostname && !a->username && !a->password
-        && a->demand < 0 && !a->new_name)
+        && a->demand < 0 && !a->new_name && !a->remote_key && !a->client_cert)
         return ctl_usage_error(u, "rc set: nothing to change (give --hostname, --username, "
-                               "--password, --[no-]demand-encryption or --new-name)");
+                               "--password, --remote-key, --client-cert, "
+                               "--[no-]demand-encryption or --new-name)");
+    return CTL_OK;
+}
+
+/*  Resolves --remote-key and --client-cert (files are read now, so that a
+    mistake is told before the service is asked). On rc set '' clears. */
+static int load_keys(const ctl_t *g, const char *cmd, const char *u, rc_args_t *a)
+{
+    bool add = strcmp(cmd, "add") == 0;
+    if (a->remote_key && (*a->remote_key || add)
+        && ctl_key_arg(a->remote_key, "--remote-key", a->server_key) != CTL_OK)
+        return CTL_EUSAGE;
+    if (a->client_cert && (*a->client_cert || add)
+        && ctl_cert_keys(a->client_cert, "--client-cert", a->client_public,
+                         a->client_secret) != CTL_OK)
+        return CTL_EUSAGE;
+    if (a->demand == 1 && (add ? !a->remote_key : a->remote_key && !*a->remote_key))
+        return ctl_usage_error(u, "rc %s: --demand-encryption needs the remote's key "
+                               "(--remote-key KEY|FILE)", cmd);
+    if (a->client_secret[0] && !g->server_key)
+        fprintf(stderr, "metactl: warning: client_secret is sent to %s without CURVE (no "
+                "--server-key): whoever sees the traffic can read it\n", g->endpoint);
     return CTL_OK;
 }
 
@@ -311,13 +376,19 @@ int ctl_cmd_rc(ctl_t *g, int argc, char **argv)
     int rc = ctl_group_parse(&rc_group, g, argc, argv, &a, &sc, &npos, &pos);
     if (rc == CTL_OK)
         rc = check_args(sc->name, sc->usage, &a, npos, pos);
-    if (rc != CTL_OK)
+    if (rc == CTL_OK)
+        rc = load_keys(g, sc->name, sc->usage, &a);
+    if (rc != CTL_OK) {
+        explicit_bzero(a.client_secret, sizeof a.client_secret);
         return rc == CTL_HELP_DONE ? CTL_OK : rc;
+    }
 
     char op[16];
     snprintf(op, sizeof op, "rc.%s", sc->name);
     ctl_show_fn *show = strcmp(sc->name, "del") == 0    ? show_deleted
                         : strcmp(sc->name, "list") == 0 ? show_list
                                                         : show_ref;
-    return ctl_call_show(g, op, count_args(&a), pack_args, &a, show);
+    rc = ctl_call_show(g, op, count_args(&a), pack_args, &a, show);
+    explicit_bzero(a.client_secret, sizeof a.client_secret);
+    return rc;
 }

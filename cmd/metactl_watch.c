@@ -15,7 +15,8 @@
 #include <string.h>
 
 static const char usage_watch[] =
-    "usage: metactl watch [-p PUB_ENDPOINT]... [--cluster] [-c N] [-t MS] [TOPIC_PREFIX]\n"
+    "usage: metactl watch [-p PUB_ENDPOINT]... [--cluster] [-c N] [-t MS]\n"
+    "           [--server-key KEY|FILE] [--cert FILE] [TOPIC_PREFIX]\n"
     "  Subscribes to change notices and prints one line per notice, until ^C (or\n"
     "  SIGTERM), N notices, or MS milliseconds without a notice. A replica\n"
     "  publishes the changes committed through it: --cluster sees them all.\n"
@@ -34,6 +35,14 @@ static const char usage_watch[] =
     "                        this; `metactl -t MS watch --cluster` sets the request\n"
     "                        timeout of cluster.info)\n"
     "  -o table|json         output format, as for every command\n"
+    "  --server-key KEY|FILE\n"
+    "                        subscribe over CURVE to publishers holding this key (as\n"
+    "                        for every command); with --cluster each member's\n"
+    "                        public_key from cluster.info is used when it has one\n"
+    "  --cert FILE           the client certificate: a replica sends notices only to\n"
+    "                        a subscriber it trusts with a role that may watch\n"
+    "                        (admin, reader, replica); any other receives nothing,\n"
+    "                        silently\n"
     "  Exit status 0, except 3 when --timeout ends the watch before --count\n"
     "  notices arrived, and 2 for usage errors.\n"
     "  Notices published before the subscription is established are not seen\n"
@@ -42,7 +51,8 @@ static const char usage_watch[] =
     "  N notices missed`).\n";
 
 typedef struct {
-    ctl_list_t pubs;                /* publish endpoints */
+    ctl_list_t pubs;                /* publish endpoints (key), their server keys
+                                       (value: a member's public_key, or NULL) */
     bool cluster;
     const char *prefix;
     int64_t count;                  /* 0: no limit */
@@ -186,7 +196,29 @@ static bool handle(const ctl_t *g, seqs_t *seqs, zmq_msg_t *body)
     return ok;
 }
 
-/*  Adds every member's pub_endpoint (cluster.info) to a->pubs. */
+/*  A member's public_key (cluster.info) as pub's server key. A key that
+    is not one is skipped with a warning: the member is then subscribed to
+    as the -p endpoints are (--server-key, or plain). */
+static void member_key(ctl_kv_t *pub, const msgpack_object *member)
+{
+    char key[64];
+    ctl_get_str(member, "public_key", key, sizeof key);
+    if (!key[0])
+        return;
+    if (!ctl_is_key(key)) {
+        fprintf(stderr, "metactl: warning: cluster.info: the public_key of the member "
+                "publishing at %s is not a Z85 key; ignored\n", pub->key);
+        return;
+    }
+    pub->value = strdup(key);
+    if (!pub->value) {
+        fputs("metactl: out of memory\n", stderr);
+        abort();
+    }
+}
+
+/*  Adds every member's pub_endpoint (cluster.info) to a->pubs, with the
+    member's public_key when it has one. */
 static int add_members(const ctl_t *g, watch_args_t *a)
 {
     mt_client_t *c = ctl_connect(g);
@@ -203,8 +235,10 @@ static int add_members(const ctl_t *g, watch_args_t *a)
             bool dup = !ep[0];
             for (uint32_t j = 0; j < a->pubs.n && !dup; j++)
                 dup = strcmp(a->pubs.items[j].key, ep) == 0;
-            if (!dup)
+            if (!dup) {
                 ctl_list_add(&a->pubs, ep);
+                member_key(&a->pubs.items[a->pubs.n - 1], &m->via.array.ptr[i]);
+            }
         }
         if (a->pubs.n == 0) {
             fprintf(stderr, "metactl: cluster.info lists no publish endpoint\n");
@@ -213,6 +247,30 @@ static int add_members(const ctl_t *g, watch_args_t *a)
         mt_reply_free(&r);
     }
     mt_client_destroy(&c);
+    return rc;
+}
+
+/*  Connects sub to every publisher: CURVE with the publisher's own key,
+    else --server-key's, else plain. */
+static int connect_all(const ctl_t *g, const watch_args_t *a, zsock_t *sub)
+{
+    ctl_keys_t k;
+    if (ctl_keys_load(g, &k) != CTL_OK)
+        return CTL_EUSAGE;
+    int rc = CTL_OK;
+    for (uint32_t i = 0; i < a->pubs.n && rc == CTL_OK; i++) {
+        const ctl_kv_t *p = &a->pubs.items[i];
+        const char *key = p->value ? p->value : k.curve ? k.server_key : NULL;
+        if (!ctl_sock_keys(sub, &k, key)) {
+            fprintf(stderr, "metactl: cannot set the CURVE keys for '%s': %s\n", p->key,
+                    zmq_strerror(errno));
+            rc = CTL_EFAIL;
+        }
+        else if (zsock_connect(sub, "%s", p->key) != 0)
+            rc = ctl_usage_error(usage_watch, "cannot connect to '%s' (not a valid endpoint?)",
+                                 p->key);
+    }
+    ctl_keys_wipe(&k);
     return rc;
 }
 
@@ -225,13 +283,15 @@ static int watch(const ctl_t *g, const watch_args_t *a)
     }
     zsock_set_linger(sub, 0);
     zsock_set_rcvhwm(sub, 0);       /* keep everything: the watch must not drop */
+    /*  A publisher is a server like any other: it does not get to make
+        this process allocate what it likes. */
+    zsock_set_maxmsgsize(sub, MT_CLIENT_MAX_REPLY_DEFAULT);
     zsock_set_subscribe(sub, a->prefix);
-    for (uint32_t i = 0; i < a->pubs.n; i++)
-        if (zsock_connect(sub, "%s", a->pubs.items[i].key) != 0) {
-            zsock_destroy(&sub);
-            return ctl_usage_error(usage_watch, "cannot connect to '%s' (not a valid endpoint?)",
-                                   a->pubs.items[i].key);
-        }
+    int crc = connect_all(g, a, sub);
+    if (crc != CTL_OK) {
+        zsock_destroy(&sub);
+        return crc;
+    }
     ctl_catch_signals();
     seqs_t seqs = { 0 };
     void *sock = zsock_resolve(sub);
@@ -275,6 +335,13 @@ static int watch(const ctl_t *g, const watch_args_t *a)
         }
     }
     zsock_destroy(&sub);
+    bool curve = g->server_key != NULL;
+    for (uint32_t i = 0; i < a->pubs.n; i++)
+        curve |= a->pubs.items[i].value != NULL;
+    if (rc == CTL_ETIMEOUT && seen == 0 && curve)
+        fprintf(stderr, "metactl: no notice within %lld ms. Over CURVE a publisher also "
+                "sends nothing when its key is not the one given, or when it does not trust "
+                "--cert with a role that may watch\n", (long long) a->idle_ms);
     return rc;
 }
 
@@ -287,6 +354,8 @@ int ctl_cmd_watch(ctl_t *g, int argc, char **argv)
         { "timeout", required_argument, NULL, 't' },
         { "endpoint", required_argument, NULL, 'e' },
         { "output", required_argument, NULL, 'o' },
+        { "cert", required_argument, NULL, CTL_O_CERT },
+        { "server-key", required_argument, NULL, CTL_O_SERVER_KEY },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
