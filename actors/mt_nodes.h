@@ -34,6 +34,10 @@ typedef struct {
     int64_t txn_max_ms;             /* longest a write transaction holds a revision;
                                        0 = MT_STORE_TXN_MAX_MS (see reload.c) */
     mt_actor_t *listener;           /* gets MT_NODE_CHANGED / MT_NODE_RELOADED, or NULL */
+    /*  Raised to every reload's mark (a revision the database has issued),
+        for whoever judges notices (mt_bus_counters_t.horizon); or NULL.
+        Must outlive the node service. */
+    _Atomic int64_t *revision_horizon;
 } mt_nodes_opts_t;
 
 mt_nodes_t *mt_nodes_new(mt_runtime_t *rt, const mt_nodes_opts_t *opts);

@@ -159,13 +159,32 @@ static void arm_health(mt_actor_t *self, node_t *n)
 
 /* ---- merging ----------------------------------------------------------- */
 
-/*  Takes whatever is newer; returns the highest revision taken, 0 if none. */
+/*  A full resync's row against memory: a revision in memory above the
+    row's yet within what the resync covered was never committed (a forged
+    notice): the row wins. See mt_node_merge_t.resync_upto. */
+static bool never_committed(int64_t mine, int64_t row, int64_t upto)
+{
+    return upto > 0 && mine > row && mine <= upto;
+}
+
+/*  Takes whatever is newer — or, from a full resync, what is stored
+    (never_committed); returns the highest revision taken, 0 if none. */
 static int64_t merge(mt_actor_t *self, node_t *n, mt_node_reg_t *reg,
                      mt_node_status_t *status, bool deleted, int64_t deleted_revision,
-                     bool *was_deleted)
+                     int64_t upto, bool *was_deleted)
 {
     int64_t taken = 0;
     *was_deleted = false;
+    if (upto && reg && !deleted) {
+        int64_t row = max64(reg->reg_revision, status ? status->status_revision : 0);
+        if (never_committed(n->deleted_revision, row, upto))
+            n->deleted_revision = 0;            /* a delete that never happened */
+        if (n->reg && never_committed(reg_rev(n), reg->reg_revision, upto))
+            mt_node_reg_unref(&n->reg);
+    }
+    if (upto && status && !deleted && n->status
+        && never_committed(status_rev(n), status->status_revision, upto))
+        mt_node_status_unref(&n->status);
     if (deleted && n->reg && deleted_revision > reg_rev(n)) {
         mt_node_reg_unref(&n->reg);
         mt_node_status_unref(&n->status);
@@ -194,10 +213,10 @@ static int64_t merge(mt_actor_t *self, node_t *n, mt_node_reg_t *reg,
     those: one notice per committed change, never an echo of a peer's). */
 static void merge_and_notify(mt_actor_t *self, node_t *n, mt_node_reg_t *reg,
                              mt_node_status_t *status, bool deleted, int64_t deleted_rev,
-                             bool local)
+                             bool local, int64_t upto)
 {
     bool was_deleted;
-    int64_t rev = merge(self, n, reg, status, deleted, deleted_rev, &was_deleted);
+    int64_t rev = merge(self, n, reg, status, deleted, deleted_rev, upto, &was_deleted);
     if (was_deleted)
         notify(n, MT_NODE_DELETED, rev, local);
     else if (rev && n->reg)
@@ -316,14 +335,14 @@ static void finish_write(mt_actor_t *self, node_t *n, int err, const char *messa
         switch (r->op) {
         case MT_NODE_OP_REGISTER:
         case MT_NODE_OP_LABELS:
-            merge_and_notify(self, n, done->reg, NULL, false, 0, true);
+            merge_and_notify(self, n, done->reg, NULL, false, 0, true, 0);
             break;
         case MT_NODE_OP_HEARTBEAT:
             r->status->status_revision = done->revision;
-            merge_and_notify(self, n, NULL, r->status, false, 0, true);
+            merge_and_notify(self, n, NULL, r->status, false, 0, true, 0);
             break;
         case MT_NODE_OP_DELETE:
-            merge_and_notify(self, n, NULL, NULL, true, done->revision, true);
+            merge_and_notify(self, n, NULL, NULL, true, done->revision, true, 0);
             break;
         default:
             break;
@@ -377,7 +396,7 @@ static void loaded(mt_actor_t *self, node_t *n, mt_msg_t *msg)
     mt_store_loaded_t *l = mt_msg_data(msg);
     if (l->err == MT_OK)
         merge_and_notify(self, n, l->row.reg, l->row.status, l->row.deleted,
-                         l->row.deleted_revision, false);
+                         l->row.deleted_revision, false, 0);
     /*  Not found or unavailable: the node stays absent in memory; requests
         answer not_found, and the next reload fills in what the database has. */
     unstash(self, n);
@@ -428,7 +447,8 @@ static bool handle(mt_actor_t *self, node_t *n, mt_msg_t *msg)
         return handle_request(self, n, msg);
     case MT_NODE_MERGE: {
         mt_node_merge_t *m = mt_msg_data(msg);
-        merge_and_notify(self, n, m->reg, m->status, m->deleted, m->deleted_revision, false);
+        merge_and_notify(self, n, m->reg, m->status, m->deleted, m->deleted_revision, false,
+                         m->resync_upto);
         break;
     }
     case MT__NODE_RETIRE: {

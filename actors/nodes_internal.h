@@ -31,6 +31,7 @@ typedef struct {
     _Atomic uint64_t purged, absent_deleted;
     mt_actor_t *directory;              /* set once spawned */
     mt_actor_t *listener;               /* or NULL */
+    _Atomic int64_t *horizon;           /* or NULL: see mt_nodes_opts_t */
 } mt__nodes_cfg_t;
 
 mt__nodes_cfg_t *mt__nodes_cfg_ref(mt__nodes_cfg_t *cfg);

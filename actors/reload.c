@@ -108,10 +108,20 @@ static void scanned(mt_actor_t *self, reload_t *r, mt_msg_t *msg)
     }
     for (uint32_t i = 0; i < s->nrows; i++) {
         mt_store_row_t *row = &s->rows[i];
-        mt_send(r->cfg->directory,
-                mt_node_merge_new(row->id, mt_node_reg_ref(row->reg),
-                                  mt_node_status_ref(row->status), row->deleted,
-                                  row->deleted_revision));
+        mt_msg_t *m = mt_node_merge_new(row->id, mt_node_reg_ref(row->reg),
+                                        mt_node_status_ref(row->status), row->deleted,
+                                        row->deleted_revision);
+        if (r->full)
+            ((mt_node_merge_t *) mt_msg_data(m))->resync_upto = r->covered;
+        mt_send(r->cfg->directory, m);
+    }
+    /*  The mark is a revision the database has issued: notices far beyond
+        it are implausible (bus.c). */
+    if (r->cfg->horizon) {
+        int64_t h = atomic_load_explicit(r->cfg->horizon, memory_order_relaxed);
+        while (s->mark > h && !atomic_compare_exchange_weak_explicit(
+                   r->cfg->horizon, &h, s->mark, memory_order_relaxed, memory_order_relaxed))
+            ;
     }
     mt_scan_window_done(&r->window, mt_now_ms(), s->mark);
     atomic_fetch_add_explicit(&r->cfg->reloads, 1, memory_order_relaxed);

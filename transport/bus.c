@@ -44,10 +44,21 @@ static void bump(_Atomic uint64_t *c)
 
 static void send_notice(bus_t *b, const char *topic);
 
+/*  Our own commits' revisions were issued by the database: they raise the
+    horizon as the reload's marks do. */
+static void raise_horizon(bus_t *b, int64_t revision)
+{
+    int64_t h = atomic_load_explicit(&b->ctr->horizon, memory_order_relaxed);
+    while (revision > h && !atomic_compare_exchange_weak_explicit(
+               &b->ctr->horizon, &h, revision, memory_order_relaxed, memory_order_relaxed))
+        ;
+}
+
 static void publish(bus_t *b, mt_node_changed_t *c)
 {
     if (!c->local)
         return;
+    raise_horizon(b, c->revision);
     mt_codec_encode_node_notice(&b->buf, b->replica_id, ++b->seq, c);
     char topic[MT_NODE_ID_MAX + 8];
     snprintf(topic, sizeof topic, "node/%s", c->view.id);
@@ -58,6 +69,7 @@ static void publish_rc(bus_t *b, mt_rc_changed_t *c)
 {
     if (!c->local)
         return;
+    raise_horizon(b, c->revision);
     mt_codec_encode_rc_notice(&b->buf, b->replica_id, ++b->seq, c);
     char topic[MT_RC_ID_MAX + 8];
     snprintf(topic, sizeof topic, "rc/%s", c->ref->id);
@@ -104,6 +116,16 @@ static void track_seq(bus_t *b, const char *publisher, uint64_t seq)
     *last = seq;
 }
 
+/*  Defence in depth: even from a trusted peer, a revision far beyond any
+    the database is known to have issued is not merged (it would shadow
+    every real write below it); the reload reads what is stored. Until the
+    first reload nothing is known, and nothing is refused. */
+static bool plausible(bus_t *b, int64_t revision)
+{
+    int64_t h = atomic_load_explicit(&b->ctr->horizon, memory_order_relaxed);
+    return h <= 0 || revision <= h || revision - h <= MT_BUS_REVISION_MARGIN;
+}
+
 static void receive(bus_t *b, zmsg_t *m)
 {
     zframe_t *topic = zmsg_first(m);
@@ -119,6 +141,13 @@ static void receive(bus_t *b, zmsg_t *m)
     bump(&b->ctr->received);
     if (strcmp(n.replica, b->replica_id) != 0) {
         track_seq(b, n.replica, n.seq);
+        if (!plausible(b, n.revision)) {
+            bump(&b->ctr->implausible);
+            ask_reload(b);
+            mt_msg_free(n.merge);
+            mt_msg_free(n.rc_merge);
+            return;
+        }
         if (n.merge && b->opts.directory) {
             mt_send(b->opts.directory, n.merge);
             n.merge = NULL;

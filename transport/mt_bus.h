@@ -56,7 +56,18 @@ typedef struct {
 typedef struct {
     _Atomic uint64_t sent, received, gaps, dropped, peers;
     _Atomic uint64_t peers_without_key;     /* security on, peer publishes no key */
+    _Atomic uint64_t implausible;           /* notices dropped: revision beyond the horizon */
+    /*  The highest revision this replica knows the database has issued
+        (reload marks, its own commits); 0 until known. A notice beyond it
+        by more than MT_BUS_REVISION_MARGIN is not merged, and the database
+        is read instead: a notice is a hint, the database is the truth. */
+    _Atomic int64_t horizon;
 } mt_bus_counters_t;
+
+/*  Revisions other replicas may have drawn since this replica last read
+    the database: a second of writes at far beyond this machine's rate,
+    plus every connection's cached block of the sequence. */
+#define MT_BUS_REVISION_MARGIN 1000000
 
 int mt_bus_start(mt_runtime_t *rt, const mt_bus_opts_t *opts, mt_actor_t **out,
                  mt_bus_counters_t **counters, char *err, size_t errlen);

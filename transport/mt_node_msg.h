@@ -70,6 +70,11 @@ typedef struct {
     mt_node_status_t *status;       /* or NULL */
     bool deleted;
     int64_t deleted_revision;
+    /*  A full resync's row (0 otherwise): every revision <= resync_upto had
+        committed when the database was read, so a group in memory with a
+        revision in (the row's, resync_upto] was never committed — a forged
+        notice, say — and the row replaces it. */
+    int64_t resync_upto;
 } mt_node_merge_t;
 
 /*  A reload pass ended (to whoever asked for it, and to the directory). */

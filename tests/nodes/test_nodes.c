@@ -282,6 +282,47 @@ START_TEST(full_resync_drops_nodes_whose_rows_are_gone)
 }
 END_TEST
 
+/*  A forged notice (a plausible revision no write ever drew) is merged
+    like any other; the next full resync reads what is stored, covers that
+    revision, and puts the stored registration back. A forged delete of a
+    live node is undone the same way. */
+START_TEST(forged_view_does_not_survive_a_full_resync)
+{
+    mt_nodes_opts_t o = { .store = store, .reload_interval_ms = -1, .full_resync_every = 1,
+                          .txn_max_ms = 50, .tombstone_retention_ms = -1 };
+    mt_nodes_t *C = mt_nodes_new(rt, &o);
+    ck_assert_ptr_nonnull(C);
+    const char *l_forged[] = { "tier=forged", NULL };
+    register_node(C, "forged", L1, V1);
+    register_node(C, "undeleted", L1, V1);
+    mt_msg_t *r = get(C, "forged");
+    int64_t rev = mt_node_reply(r)->view.reg->reg_revision;
+    mt_msg_free(r);
+    mt_node_reg_t *fake = nt_reg("6.6.6.6", 1, l_forged, V1);
+    fake->reg_revision = rev + 10;
+    mt_send(mt_nodes_directory(C), mt_node_merge_new("forged", fake, NULL, false, 0));
+    mt_send(mt_nodes_directory(C), mt_node_merge_new("undeleted", NULL, NULL, true, rev + 11));
+    r = get(C, "forged");
+    ck_assert_str_eq(nt_label(&mt_node_reply(r)->view, "tier"), "forged");
+    mt_msg_free(r);
+    ck_assert_int_eq(nt_err(rt, C, mt_node_req_get("undeleted")), MT_ENOTFOUND);
+    /*  Writes elsewhere draw past the forged revisions; the first pass's
+        mark is above them, the second pass covers it. */
+    for (int k = 0; k < 12; k++)
+        register_node(A, "filler", L1, V1);
+    nt_reload(rt, C);
+    usleep(100 * 1000);
+    nt_reload(rt, C);
+    r = get(C, "forged");
+    ck_assert_ptr_null(nt_label(&mt_node_reply(r)->view, "tier"));
+    ck_assert_str_eq(nt_label(&mt_node_reply(r)->view, "zone"), "a");
+    ck_assert_int_eq(mt_node_reply(r)->view.reg->reg_revision, rev);
+    mt_msg_free(r);
+    mt_msg_free(get(C, "undeleted"));
+    mt_nodes_destroy(&C);
+}
+END_TEST
+
 /*  After a full resync, tombstones older than the retention are purged;
     live rows and young tombstones stay. */
 START_TEST(full_resync_purges_old_tombstones)
@@ -511,6 +552,7 @@ static Suite *suite(void)
     tcase_add_test(tc, heartbeat_after_delete_elsewhere_not_found);
     tcase_add_test(tc, full_resync_drops_nodes_whose_rows_are_gone);
     tcase_add_test(tc, full_resync_purges_old_tombstones);
+    tcase_add_test(tc, forged_view_does_not_survive_a_full_resync);
     tcase_add_test(tc, labels_set_and_remove);
     tcase_add_test(tc, list_filters_and_pages);
     tcase_add_test(tc, health_expires_by_timer);
