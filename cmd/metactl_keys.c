@@ -10,6 +10,7 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 /*  zcert_load and zcert_save build "FILE_secret" in a 256-byte buffer and
     silently truncate: a longer path would load or write another file. */
 #define CERT_PATH_MAX (255 - 7)
+#define CERT_FILE_MAX 65536         /* bytes: a certificate has well under 1 KiB */
 
 bool ctl_is_key(const char *s)
 {
@@ -42,6 +44,65 @@ void ctl_cert_destroy(struct _zcert_t **c_p)
     zcert_destroy(c_p);
 }
 
+/*  czmq 4.2's ZPL parser reports syntax errors with zclock_log, which
+    prints on stdout (it would corrupt -o json output): while it parses
+    files, stdout goes to /dev/null. Returns the saved descriptor. */
+static int quiet_begin(void)
+{
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    int null = open("/dev/null", O_WRONLY);
+    if (saved >= 0 && null >= 0)
+        dup2(null, STDOUT_FILENO);
+    if (null >= 0)
+        close(null);
+    return saved;
+}
+
+static void quiet_end(int saved)
+{
+    fflush(stdout);
+    if (saved >= 0) {
+        dup2(saved, STDOUT_FILENO);
+        close(saved);
+    }
+}
+
+/*  Whether the file at path is ZPL: 1 yes, 0 no (a message said why), -1
+    it does not exist. zcert_load is only given files that parse: czmq
+    4.2's zconfig_load leaks its file handle on a syntax error. A
+    certificate is small; anything big is refused before it is read. */
+static int zpl_check(const char *path, const char *what)
+{
+    struct stat st;
+    const char *why = NULL;
+    zchunk_t *chunk = NULL;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT)
+            return -1;
+        why = strerror(errno);
+    }
+    else if (!S_ISREG(st.st_mode))
+        why = "not a regular file";
+    else if (st.st_size > CERT_FILE_MAX)
+        why = "too large to be a certificate";
+    else if (!(chunk = zchunk_slurp(path, CERT_FILE_MAX)))
+        why = access(path, R_OK) != 0 ? strerror(errno) : "cannot read it";
+    else {
+        int saved = quiet_begin();
+        zconfig_t *cfg = zconfig_chunk_load(chunk);
+        quiet_end(saved);
+        if (!cfg)
+            why = "not a zcert file (ZPL syntax error)";
+        zconfig_destroy(&cfg);
+        explicit_bzero(zchunk_data(chunk), zchunk_size(chunk));   /* a secret file's */
+        zchunk_destroy(&chunk);
+    }
+    if (why)
+        fprintf(stderr, "metactl: %s: cannot load the certificate '%s': %s\n", what, path, why);
+    return why ? 0 : 1;
+}
+
 struct _zcert_t *ctl_cert_load(const char *path, const char *what)
 {
     if (!*path) {
@@ -53,16 +114,26 @@ struct _zcert_t *ctl_cert_load(const char *path, const char *what)
                 CERT_PATH_MAX);
         return NULL;
     }
+    /*  zcert_load reads path_secret when there is one, else path. */
+    char secret_file[CERT_PATH_MAX + 8];
+    snprintf(secret_file, sizeof secret_file, "%s_secret", path);
+    const char *read = secret_file;
+    int ok = zpl_check(secret_file, what);
+    if (ok < 0)
+        ok = zpl_check(read = path, what);
+    if (ok < 0)
+        fprintf(stderr, "metactl: %s: cannot load the certificate '%s': %s\n", what, path,
+                strerror(ENOENT));
+    if (ok <= 0)
+        return NULL;
+    int saved = quiet_begin();
     zcert_t *c = zcert_load(path);
+    quiet_end(saved);
     if (c && !ctl_is_key(zcert_public_txt(c)))
         ctl_cert_destroy(&c);       /* ZPL, but without a usable public key */
-    if (!c) {
-        /*  zcert_load says nothing: the file is missing, or not a cert. */
-        const char *why = "not a zcert file with a public key";
-        if (access(path, R_OK) != 0)
-            why = strerror(errno);
-        fprintf(stderr, "metactl: %s: cannot load the certificate '%s': %s\n", what, path, why);
-    }
+    if (!c)
+        fprintf(stderr, "metactl: %s: cannot load the certificate '%s': %s has no public key\n",
+                what, path, read);
     return c;
 }
 
