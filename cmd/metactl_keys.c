@@ -69,16 +69,17 @@ static void quiet_end(int saved)
 }
 
 /*  Whether the file at path is ZPL: 1 yes, 0 no (a message said why), -1
-    it does not exist. zcert_load is only given files that parse: czmq
-    4.2's zconfig_load leaks its file handle on a syntax error. A
-    certificate is small; anything big is refused before it is read. */
-static int zpl_check(const char *path, const char *what)
+    it does not exist (or, when optional, cannot be read). zcert_load is
+    only given files that parse: czmq 4.2's zconfig_load leaks its file
+    handle on a syntax error. A certificate is small; anything big is
+    refused before it is read. */
+static int zpl_check(const char *path, bool optional, const char *what)
 {
     struct stat st;
     const char *why = NULL;
     zchunk_t *chunk = NULL;
-    if (stat(path, &st) != 0) {
-        if (errno == ENOENT)
+    if (stat(path, &st) != 0 || (optional && access(path, R_OK) != 0)) {
+        if (errno == ENOENT || optional)
             return -1;
         why = strerror(errno);
     }
@@ -114,13 +115,15 @@ struct _zcert_t *ctl_cert_load(const char *path, const char *what)
                 CERT_PATH_MAX);
         return NULL;
     }
-    /*  zcert_load reads path_secret when there is one, else path. */
+    /*  zcert_load reads path_secret when it can (a server's public file
+        may well sit next to a secret file this user cannot read), else
+        path. */
     char secret_file[CERT_PATH_MAX + 8];
     snprintf(secret_file, sizeof secret_file, "%s_secret", path);
     const char *read = secret_file;
-    int ok = zpl_check(secret_file, what);
+    int ok = zpl_check(secret_file, true, what);
     if (ok < 0)
-        ok = zpl_check(read = path, what);
+        ok = zpl_check(read = path, false, what);
     if (ok < 0)
         fprintf(stderr, "metactl: %s: cannot load the certificate '%s': %s\n", what, path,
                 strerror(ENOENT));
@@ -187,8 +190,8 @@ int ctl_cert_keys(const char *path, const char *what, char pub[41], char sec[41]
     int rc = CTL_OK;
     if (!ctl_is_key(zcert_secret_txt(c))) {
         fprintf(stderr, "metactl: %s: '%s' has no secret key: a client certificate needs "
-                "its secret file too (%s, made by `metactl cert new`)\n", what, path,
-                secret_file);
+                "its secret file too (%s, made by `metactl cert new`: missing or "
+                "unreadable)\n", what, path, secret_file);
         rc = CTL_EUSAGE;
     }
     else if (zmq_curve_public(derived, zcert_secret_txt(c)) != 0
