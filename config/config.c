@@ -5,8 +5,9 @@
     the help line. Loading collects each setting's text from the weakest to
     the strongest source (default, file — config_file.c —, environment,
     flag), then converts and checks every value once, so an error always
-    names the source that gave the bad value. The help text and printing
-    are in config_text.c. */
+    names the source that gave the bad value. The table is in
+    config_settings.c, the help text and printing in config_text.c; the certificate, the trust store and the bind
+    rule in config_security.c; the database password in config_password.c. */
 #include "config_internal.h"
 
 #include "mt_core.h"
@@ -25,77 +26,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---- the settings ------------------------------------------------------------ */
-
-#define OFF(f) offsetof(mt_config_t, f)
-
-const setting_t mt__config_settings[MT_CONFIG_NSETTINGS] = {
-    [MT_CONFIG_S_CONFIG] = { "config", NULL, "METACTOR_CONFIG", K_FILE, "FILE", 0, 0, NULL,
-        OFF(config_file), "Config file (czmq ZPL format, see etc/metactord.cfg) to read.\n"
-        "Default: none (defaults, environment and flags only)." },
-    [MT_CONFIG_S_REPLICA_ID] = { "replica-id", "replica/id", "METACTOR_REPLICA_ID", K_ID, "ID",
-        0, 0, NULL, OFF(replica_id), "This replica's id: 1-64 characters of A-Z a-z 0-9 . _ -.\n"
-        "Default: HOSTNAME-PORT of the request endpoint (ipc: HOSTNAME-ipc-HASH of\n"
-        "its path), the same at every restart on the same host and endpoint." },
-    [MT_CONFIG_S_ENDPOINT] = { "endpoint", "transport/endpoint", "METACTOR_ENDPOINT", K_ENDPOINT,
-        "ENDPOINT", 0, 0, "tcp://127.0.0.1:7400", OFF(endpoint),
-        "Client requests (zmq ROUTER): tcp://HOST:PORT or ipc://PATH." },
-    [MT_CONFIG_S_PUBLISH] = { "publish", "transport/publish", "METACTOR_PUBLISH", K_ENDPOINT,
-        "ENDPOINT", 0, 0, "tcp://127.0.0.1:7401", OFF(pub_endpoint),
-        "Change notices to the other replicas (zmq PUB): tcp://HOST:PORT or\n"
-        "ipc://PATH; must differ from the request endpoint." },
-    [MT_CONFIG_S_DB] = { "db", "store/dsn", "METACTOR_DB", K_DSN, "DSN", 0, 0,
-        "mysql://metactor:metactor@127.0.0.1:3407/metactor", OFF(dsn),
-        "The database: mysql://[USER[:PASSWORD]@]HOST[:PORT]/DB[?socket=PATH&...]\n"
-        "(the default is the server of scripts/mariadb)." },
-    [MT_CONFIG_S_RELOAD_INTERVAL] = { "reload-interval", "nodes/reload_interval",
-        "METACTOR_RELOAD_INTERVAL", K_INT, "MS", 10, 3600000, "5000", OFF(reload_interval_ms),
-        "Milliseconds between incremental reloads from the database." },
-    [MT_CONFIG_S_HEALTH_TIMEOUT] = { "health-timeout", "nodes/health_timeout",
-        "METACTOR_HEALTH_TIMEOUT", K_INT, "MS", 100, 86400000, "40000", OFF(health_timeout_ms),
-        "A node is unhealthy this many milliseconds after its last heartbeat." },
-    [MT_CONFIG_S_FULL_RESYNC_EVERY] = { "full-resync-every", "nodes/full_resync_every",
-        "METACTOR_FULL_RESYNC_EVERY", K_INT, "N", 1, 1000000, "12", OFF(full_resync_every),
-        "Every Nth reload pass is a full resync (the safety net)." },
-    [MT_CONFIG_S_TOMBSTONE_RETENTION] = { "tombstone-retention", "nodes/tombstone_retention",
-        "METACTOR_TOMBSTONE_RETENTION", K_INT, "MS", 0, 2000000000, "3600000",
-        OFF(tombstone_retention_ms),
-        "A deleted node's row stays this many milliseconds (database clock) so\n"
-        "that replicas learn the delete, then is purged; a replica that missed\n"
-        "it drops the node at its next full resync. 0: never purge; else at\n"
-        "least ten reload intervals (the default grows to that)." },
-    [MT_CONFIG_S_WORKERS] = { "workers", "runtime/workers", "METACTOR_WORKERS", K_INT, "N",
-        0, 64, "0", OFF(workers), "Actor runtime worker threads; 0 = one per core." },
-    [MT_CONFIG_S_STORE_WRITERS] = { "store-writers", "store/writers", "METACTOR_STORE_WRITERS",
-        K_INT, "N", 1, 64, "2", OFF(store_writers),
-        "Database connections that write nodes (plus one reader)." },
-    [MT_CONFIG_S_MAX_BODY] = { "max-body", "transport/max_body", "METACTOR_MAX_BODY", K_SIZE,
-        "BYTES", 1024, 268435456, "1048576", OFF(max_body),
-        "Largest request body accepted; larger ones are refused (too_large)." },
-    [MT_CONFIG_S_REQUEST_TIMEOUT] = { "request-timeout", "transport/request_timeout",
-        "METACTOR_REQUEST_TIMEOUT", K_INT, "MS", 10, 3600000, "10000", OFF(request_timeout_ms),
-        "Milliseconds a request may take inside the service before it is\n"
-        "answered unavailable." },
-    [MT_CONFIG_S_BEAT_INTERVAL] = { "beat-interval", "membership/beat_interval",
-        "METACTOR_BEAT_INTERVAL", K_INT, "MS", 10, 60000, "1000", OFF(beat_interval_ms),
-        "Milliseconds between refreshes of this replica's membership row." },
-    [MT_CONFIG_S_ALIVE_WINDOW] = { "alive-window", "membership/alive_window",
-        "METACTOR_ALIVE_WINDOW", K_INT, "MS", 20, 3600000, "3000", OFF(alive_window_ms),
-        "A replica is alive if its row was refreshed within this many\n"
-        "milliseconds (database clock); at least twice the beat interval." },
-    [MT_CONFIG_S_REFRESH_INTERVAL] = { "refresh-interval", "rc/refresh_interval",
-        "METACTOR_REFRESH_INTERVAL", K_INT, "MS", 10, 86400000, "15000", OFF(refresh_interval_ms),
-        "Milliseconds between refreshes of remote cluster references (and the\n"
-        "per-priority wait of their hostname update)." },
-    [MT_CONFIG_S_LOG_LEVEL] = { "log-level", "log/level", "METACTOR_LOG_LEVEL", K_LOG, "LEVEL",
-        0, 0, "info", OFF(log_level), "One of error, warning, info, debug." },
-    [MT_CONFIG_S_SUBSCRIBE] = { "subscribe", "transport/subscribe", "METACTOR_SUBSCRIBE", K_INT,
-        "0|1", 0, 1, "1", OFF(subscribe),
-        "1: merge the other replicas' change notices (changes arrive within\n"
-        "milliseconds); 0: learn them by reload only, as the seed did (for\n"
-        "comparison)." },
-};
-
 static const char *const log_names[] = { "error", "warning", "info", "debug" };
 
 const char *mt_config_log_name(mt_config_log_t level)
@@ -105,7 +35,7 @@ const char *mt_config_log_name(mt_config_log_t level)
 
 /* ---- errors ------------------------------------------------------------------- */
 
-static void where(const collected_t *c, int i, char *out, size_t n)
+void mt__config_where(const collected_t *c, int i, char *out, size_t n)
 {
     const setting_t *s = &mt__config_settings[i];
     switch (c->src[i]) {
@@ -114,6 +44,30 @@ static void where(const collected_t *c, int i, char *out, size_t n)
     case MT_CONFIG_FILE: snprintf(out, n, "config %s line %d: %s", c->file, c->line[i], s->path); break;
     default: snprintf(out, n, "default of --%s", s->flag); break;
     }
+}
+
+void mt__config_warn(mt_config_t *cfg, const char *fmt, ...)
+{
+    char line[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    size_t had = cfg->warnings ? strlen(cfg->warnings) : 0;
+    char *w = realloc(cfg->warnings, had + strlen(line) + 2);
+    if (!w)
+        return;         /* a warning lost to a full memory is the least of it */
+    sprintf(w + had, "%s\n", line);
+    cfg->warnings = w;
+}
+
+int mt__config_bool(const char *text)
+{
+    if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0)
+        return 1;
+    if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0)
+        return 0;
+    return -1;
 }
 
 int mt__config_fail(char *err, size_t errlen, const char *fmt, ...)
@@ -273,9 +227,16 @@ static int parse_argv(int argc, char **argv, const char **flags, bool *help, cha
         int s = find_flag(name, n);
         if (s < 0)
             return mt__config_fail(err, errlen, "unknown flag '--%.*s' (see --help)", (int) n, name);
+        const setting_t *st = &mt__config_settings[s];
+        if (st->kind == K_SECRET)       /* the value is never quoted back */
+            return mt__config_fail(err, errlen, "--%s: not a flag: every user of the machine can"
+                        " read a command line (ps); use --db-password-file FILE, %s or %s in the"
+                        " config file", st->flag, st->env, st->path);
         const char *v;
         if (eq)
             v = eq + 1;
+        else if (st->kind == K_BOOL)
+            v = "true";                 /* --insecure alone; never takes the next word */
         else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
             v = argv[++i];
         else
@@ -305,7 +266,7 @@ static int convert(mt_config_t *cfg, collected_t *c, char *err, size_t errlen)
         cfg->source[i] = (unsigned char) c->src[i];
         if (!t)
             continue;       /* config file not given; replica id: generated below */
-        where(c, i, w, sizeof w);
+        mt__config_where(c, i, w, sizeof w);
         if (!*t && s->kind != K_FILE)
             return mt__config_fail(err, errlen, "%s: empty value", w);
         void *field = (char *) cfg + s->offset;
@@ -343,6 +304,28 @@ static int convert(mt_config_t *cfg, collected_t *c, char *err, size_t errlen)
                 *(size_t *) field = (size_t) v;
             break;
         }
+        case K_BOOL: {
+            int b = mt__config_bool(t);
+            if (b < 0)
+                return mt__config_fail(err, errlen, "%s: '%s' is not true or false (or 1 or 0)", w, t);
+            *(bool *) field = b == 1;
+            break;
+        }
+        case K_CERT:
+            if (mt__config_check_cert(cfg, w, t, err, errlen) != MT_OK)
+                return MT_EINVAL;
+            *(char **) field = xstrdup(t, &oom);
+            break;
+        case K_DIR:
+            if (mt__config_check_dir(w, t, err, errlen) != MT_OK)
+                return MT_EINVAL;
+            *(char **) field = xstrdup(t, &oom);
+            break;
+        case K_PWFILE:
+            *(char **) field = xstrdup(t, &oom);     /* read by mt__config_password */
+            break;
+        case K_SECRET:
+            break;                                  /* likewise; never kept */
         case K_LOG: {
             int l = -1;
             for (int k = 0; k < 4; k++)
@@ -358,12 +341,12 @@ static int convert(mt_config_t *cfg, collected_t *c, char *err, size_t errlen)
             return mt__config_fail(err, errlen, "config: out of memory");
     }
     if (strcmp(cfg->endpoint, cfg->pub_endpoint) == 0) {
-        where(c, MT_CONFIG_S_PUBLISH, w, sizeof w);
+        mt__config_where(c, MT_CONFIG_S_PUBLISH, w, sizeof w);
         return mt__config_fail(err, errlen, "%s: '%s' is also the request endpoint; they must differ",
                     w, cfg->pub_endpoint);
     }
     if (cfg->alive_window_ms < 2 * cfg->beat_interval_ms) {
-        where(c, MT_CONFIG_S_ALIVE_WINDOW, w, sizeof w);
+        mt__config_where(c, MT_CONFIG_S_ALIVE_WINDOW, w, sizeof w);
         return mt__config_fail(err, errlen, "%s: an alive window of %d ms must be at least twice the beat"
                     " interval (%d ms)", w, cfg->alive_window_ms, cfg->beat_interval_ms);
     }
@@ -374,11 +357,14 @@ static int convert(mt_config_t *cfg, collected_t *c, char *err, size_t errlen)
         && cfg->tombstone_retention_ms / 10 < cfg->reload_interval_ms)
         cfg->tombstone_retention_ms = 10 * cfg->reload_interval_ms;
     if (cfg->tombstone_retention_ms && cfg->tombstone_retention_ms / 10 < cfg->reload_interval_ms) {
-        where(c, MT_CONFIG_S_TOMBSTONE_RETENTION, w, sizeof w);
+        mt__config_where(c, MT_CONFIG_S_TOMBSTONE_RETENTION, w, sizeof w);
         return mt__config_fail(err, errlen, "%s: a retention of %d ms must be 0 (never purge) or at"
                     " least ten reload intervals (%d ms)", w, cfg->tombstone_retention_ms,
                     cfg->reload_interval_ms);
     }
+    if (mt__config_check_security(cfg, c, err, errlen) != MT_OK
+        || mt__config_password(cfg, c, err, errlen) != MT_OK)
+        return MT_EINVAL;
     if (!cfg->replica_id) {
         char host[256] = "", id[MT_CONFIG_REPLICA_ID_MAX + 1];
         if (gethostname(host, sizeof host - 1) != 0)
@@ -449,6 +435,10 @@ void mt_config_free(mt_config_t *cfg)
     free(cfg->replica_id);
     free(cfg->endpoint);
     free(cfg->pub_endpoint);
+    free(cfg->cert);
+    free(cfg->trust);
+    free(cfg->db_password_file);
+    free(cfg->warnings);
     if (cfg->dsn) {
         /*  It may hold the database password. */
         memset(cfg->dsn, 0, strlen(cfg->dsn));

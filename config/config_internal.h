@@ -7,10 +7,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef enum { K_FILE, K_ID, K_ENDPOINT, K_DSN, K_INT, K_SIZE, K_LOG } kind_t;
+/*  K_BOOL: bool field; as a flag, --NAME alone means true.
+    K_CERT, K_DIR, K_PWFILE: a path (char *), checked in config_security.c
+    and config_password.c. K_SECRET: never a flag and never stored in a
+    field (offset unused): the password, merged into the DSN. */
+typedef enum {
+    K_FILE, K_ID, K_ENDPOINT, K_DSN, K_INT, K_SIZE, K_LOG, K_BOOL, K_CERT, K_DIR, K_PWFILE,
+    K_SECRET
+} kind_t;
 
 typedef struct {
-    const char *flag;           /* without "--" */
+    const char *flag;           /* without "--"; K_SECRET: refused as a flag */
     const char *path;           /* ZPL path; NULL: not in the file */
     const char *env;
     kind_t kind;
@@ -21,7 +28,7 @@ typedef struct {
     const char *help;
 } setting_t;
 
-/*  The table behind every setting (config.c). */
+/*  The table behind every setting (config_settings.c). */
 extern const setting_t mt__config_settings[MT_CONFIG_NSETTINGS];
 
 /*  Where a setting's text came from, for messages. */
@@ -31,6 +38,30 @@ typedef struct {
     int line[MT_CONFIG_NSETTINGS];          /* file: line of the setting */
     const char *file;                       /* the config file's name */
 } collected_t;
+
+/*  "--workers", "METACTOR_WORKERS", "config FILE line N: runtime/workers". */
+void mt__config_where(const collected_t *c, int i, char *out, size_t n);
+
+/*  Appends one line to cfg->warnings (no secret in it, ever). */
+void mt__config_warn(mt_config_t *cfg, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*  true|false|1|0 → 1|0; -1 otherwise. */
+int mt__config_bool(const char *text);
+
+/*  config_security.c: the certificate (w: where it came from), the trust
+    directory, and after everything is converted: cert and trust go
+    together, and the bind rule (see mt_config.h). */
+int mt__config_check_cert(mt_config_t *cfg, const char *w, const char *path, char *err,
+                          size_t errlen);
+int mt__config_check_dir(const char *w, const char *path, char *err, size_t errlen);
+int mt__config_check_security(mt_config_t *cfg, const collected_t *c, char *err,
+                              size_t errlen);
+
+/*  config_password.c: puts the password (file, environment or config
+    file) into cfg->dsn; warns of a password on the command line and of
+    secrets that other users can read. */
+int mt__config_password(mt_config_t *cfg, const collected_t *c, char *err, size_t errlen);
 
 /*  Writes the message and returns MT_EINVAL. */
 int mt__config_fail(char *err, size_t errlen, const char *fmt, ...)

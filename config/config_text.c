@@ -1,4 +1,7 @@
-/*  config_text.c — the --help text and printing the effective settings. */
+/*  config_text.c — the --help text and printing the effective settings.
+    The printout never shows a password: the DSN's as ***, the password
+    setting as a comment; settings not set are comments too, so that the
+    printout loads again with --config. */
 #include "config_internal.h"
 
 #include "mt_core.h"
@@ -11,7 +14,7 @@
 
 /* ---- usage and print ------------------------------------------------------------------- */
 
-static char usage_text[8192];
+static char usage_text[16384];
 static pthread_once_t usage_once = PTHREAD_ONCE_INIT;
 
 static void build_usage(void)
@@ -29,7 +32,11 @@ static void build_usage(void)
     for (int i = 0; i < MT_CONFIG_NSETTINGS; i++) {
         const setting_t *s = &mt__config_settings[i];
         char head[64];
-        snprintf(head, sizeof head, "--%s %s", s->flag, s->metavar);
+        if (s->kind == K_SECRET)
+            snprintf(head, sizeof head, "(no flag)");
+        else
+            snprintf(head, sizeof head, "--%s%s%s", s->flag, s->kind == K_BOOL ? "" : " ",
+                     s->metavar);
         PUT("  %-28s env %s%s%s\n", head, s->env, s->path ? ", file " : "", s->path ? s->path : "");
         for (const char *p = s->help; *p;) {
             const char *e = strchr(p, '\n');
@@ -79,7 +86,19 @@ void mt_config_print(const mt_config_t *cfg, FILE *out)
                 continue;
             const void *field = (const char *) cfg + s->offset;
             char value[600];
+            unsigned src = cfg->source[j] < 4 ? cfg->source[j] : 0;
+            if (s->kind == K_SECRET || ((s->kind == K_CERT || s->kind == K_DIR
+                                         || s->kind == K_PWFILE) && !*(char *const *) field)) {
+                /*  Not set, or a password: a comment, so the output loads. */
+                fprintf(out, "    # %s = %s\n", strchr(s->path, '/') + 1,
+                        s->kind != K_SECRET || src == MT_CONFIG_DEFAULT ? "(not set)"
+                        : src == MT_CONFIG_ENV ? "***   (env, not shown)" : "***   (file, not shown)");
+                continue;
+            }
             switch (s->kind) {
+            case K_BOOL:
+                snprintf(value, sizeof value, "%s", *(const bool *) field ? "true" : "false");
+                break;
             case K_INT:
                 snprintf(value, sizeof value, "%d", *(const int *) field);
                 break;
@@ -108,7 +127,6 @@ void mt_config_print(const mt_config_t *cfg, FILE *out)
                 break;
             }
             }
-            unsigned src = cfg->source[j] < 4 ? cfg->source[j] : 0;
             char note[80];
             if (j == MT_CONFIG_S_REPLICA_ID && src == MT_CONFIG_DEFAULT)
                 snprintf(note, sizeof note, "generated from the hostname and endpoint");

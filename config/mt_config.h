@@ -12,6 +12,23 @@
         METACTOR_WORKERS: 'many' is not a number (0-64)
         config /etc/metactord.cfg line 7: unknown setting 'transport/endpiont'
 
+    Secrets. The database password is best kept off the command line (every
+    user of the machine reads it with ps): --db-password-file FILE, the
+    variable METACTOR_DB_PASSWORD or store/password in the config file; the
+    first of those given wins over the others, and any of them over a
+    password inside the DSN. A DSN with a password given as --db still
+    works and adds a warning. No message, warning or printout shows a
+    password (***). Boolean settings (--insecure, --rc-allow-ipc) are
+    flags without a value (or --NAME=true|false); elsewhere true|false|1|0.
+
+    Binding. Without a certificate (--cert, with its --trust store) a
+    replica is unauthenticated, so the request and publish endpoints must
+    be loopback (127.0.0.0/8, ::1, localhost) or ipc:// unless --insecure
+    is given; tcp:// with * or 0.0.0.0 is not loopback. The certificate
+    is checked here (both files readable, loadable with zcert_load, the
+    secret file holding a secret key that matches the public file); using
+    it is the transport's business.
+
     Replica id default: "<hostname>-<port of the request endpoint>" (for an
     ipc:// endpoint "<hostname>-ipc-<8 hex digits of a hash of its path>"),
     characters other than [A-Za-z0-9._-] replaced by '-', the hostname cut
@@ -54,11 +71,13 @@ typedef enum {
 /*  Indexes of mt_config_t.source, one per setting (--config included). */
 enum {
     MT_CONFIG_S_CONFIG, MT_CONFIG_S_REPLICA_ID, MT_CONFIG_S_ENDPOINT, MT_CONFIG_S_PUBLISH,
-    MT_CONFIG_S_DB, MT_CONFIG_S_RELOAD_INTERVAL, MT_CONFIG_S_HEALTH_TIMEOUT,
+    MT_CONFIG_S_CERT, MT_CONFIG_S_TRUST, MT_CONFIG_S_INSECURE,
+    MT_CONFIG_S_DB, MT_CONFIG_S_DB_PASSWORD_FILE, MT_CONFIG_S_DB_PASSWORD,
+    MT_CONFIG_S_RELOAD_INTERVAL, MT_CONFIG_S_HEALTH_TIMEOUT,
     MT_CONFIG_S_FULL_RESYNC_EVERY, MT_CONFIG_S_WORKERS, MT_CONFIG_S_STORE_WRITERS,
     MT_CONFIG_S_MAX_BODY, MT_CONFIG_S_REQUEST_TIMEOUT, MT_CONFIG_S_BEAT_INTERVAL,
-    MT_CONFIG_S_ALIVE_WINDOW, MT_CONFIG_S_REFRESH_INTERVAL, MT_CONFIG_S_LOG_LEVEL,
-    MT_CONFIG_S_SUBSCRIBE, MT_CONFIG_S_TOMBSTONE_RETENTION,
+    MT_CONFIG_S_ALIVE_WINDOW, MT_CONFIG_S_REFRESH_INTERVAL, MT_CONFIG_S_RC_ALLOW_IPC,
+    MT_CONFIG_S_LOG_LEVEL, MT_CONFIG_S_SUBSCRIBE, MT_CONFIG_S_TOMBSTONE_RETENTION,
     MT_CONFIG_NSETTINGS
 };
 
@@ -70,7 +89,13 @@ typedef struct {
     char *replica_id;           /* 1-64 of [A-Za-z0-9._-] */
     char *endpoint;             /* requests (ROUTER): tcp://HOST:PORT or ipc://PATH */
     char *pub_endpoint;         /* change notices (PUB), same forms */
-    char *dsn;                  /* as given; mt_dsn_parse accepted it */
+    char *cert;                 /* zcert public file (FILE_secret beside it), or NULL */
+    char *trust;                /* trust store directory; set iff cert is */
+    bool insecure;              /* non-loopback binds allowed without a cert */
+    char *dsn;                  /* to connect: as given, or with the password of
+                                   db_password_file / METACTOR_DB_PASSWORD /
+                                   store/password put in (mt_dsn_format) */
+    char *db_password_file;     /* the file the password came from, or NULL */
     int reload_interval_ms;     /* incremental reload period */
     int health_timeout_ms;      /* node unhealthy after this long without heartbeat */
     int full_resync_every;      /* a full resync every N reload passes */
@@ -82,9 +107,14 @@ typedef struct {
     int beat_interval_ms;       /* membership row refresh period */
     int alive_window_ms;        /* a replica is alive if it beat within this */
     int refresh_interval_ms;    /* remote cluster reference refresh period */
+    bool rc_allow_ipc;          /* remote cluster references may name ipc:// */
     int subscribe;              /* 1: merge peers' notices; 0: reload only */
     mt_config_log_t log_level;
     bool help;                  /* --help / -h was given: print usage, exit 0 */
+    char *warnings;             /* lines the caller logs as warnings (a password
+                                   on the command line, files others can read),
+                                   each ending in '\n'; NULL if none. Never
+                                   holds a secret. */
     unsigned char source[MT_CONFIG_NSETTINGS];  /* mt_config_source_t per setting */
 } mt_config_t;
 

@@ -1,9 +1,13 @@
 /*  test_config.c — metactord's settings: defaults, the ZPL file, the
     environment over the file, flags over the environment, the generated
     replica id, the printed form (loadable again, password hidden), the
-    help text, and every error with its message. */
+    help text, and every error with its message. The security settings
+    (certificate, trust store, bind rule, database password) are in
+    test_config_security.c. */
 #include "mt_config.h"
 #include "mt_core.h"
+
+#include "test_config_util.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -11,88 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-extern char **environ;
-
-static char dir[256];
-static char path[300];          /* dir/test.cfg */
-
-static void clear_env(void)
-{
-    for (bool again = true; again;) {
-        again = false;
-        for (char **e = environ; *e; e++) {
-            if (strncmp(*e, "METACTOR_", 9) == 0) {
-                char name[128];
-                snprintf(name, sizeof name, "%.*s", (int) strcspn(*e, "="), *e);
-                unsetenv(name);
-                again = true;
-                break;
-            }
-        }
-    }
-}
-
-static void setup(void)
-{
-    clear_env();
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/mt_config_XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/test.cfg", dir);
-}
-
-static void teardown(void)
-{
-    unlink(path);
-    rmdir(dir);
-    clear_env();
-}
-
-static void write_file(const char *p, const char *text)
-{
-    FILE *f = fopen(p, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-/*  mt_config_load with argv "metactord" + the NULL-terminated arguments. */
-#define LOAD(cfg, err, ...) load_v((cfg), (err), (const char *[]) { "metactord", __VA_ARGS__, NULL })
-#define LOAD0(cfg, err) load_v((cfg), (err), (const char *[]) { "metactord", NULL })
-
-static int load_v(mt_config_t *cfg, char err[512], const char **args)
-{
-    int argc = 0;
-    while (args[argc])
-        argc++;
-    err[0] = '\0';
-    return mt_config_load(cfg, argc, (char **) args, err, 512);
-}
-
-/*  The load must fail and its message contain every one of the strings. */
-static void expect_err_v(const char **args, const char *const *want)
-{
-    mt_config_t cfg;
-    char err[512];
-    int rc = load_v(&cfg, err, args);
-    ck_assert_msg(rc == MT_EINVAL, "expected an error containing '%s', got rc %d", want[0], rc);
-    for (int i = 0; want[i]; i++)
-        ck_assert_msg(strstr(err, want[i]), "message '%s' lacks '%s'", err, want[i]);
-    ck_assert_ptr_null(cfg.replica_id);
-    ck_assert_ptr_null(cfg.dsn);
-    mt_config_free(&cfg);
-}
-
-#define ARGS(...) ((const char *[]) { "metactord", __VA_ARGS__, NULL })
-#define WANT(...) ((const char *const[]) { __VA_ARGS__, NULL })
-#define EXPECT_ERR(args, ...) expect_err_v(args, WANT(__VA_ARGS__))
-
-/*  The file must fail to load and the message contain the strings. */
-#define EXPECT_FILE_ERR(text, ...) do { \
-        write_file(path, text); \
-        expect_err_v(ARGS("--config", path), WANT(__VA_ARGS__)); \
-    } while (0)
 
 static void assert_defaults(const mt_config_t *c)
 {
@@ -112,6 +34,18 @@ static void assert_defaults(const mt_config_t *c)
     ck_assert_int_eq(c->refresh_interval_ms, 15000);
     ck_assert_int_eq(c->log_level, MT_CONFIG_LOG_INFO);
     ck_assert_int_eq(c->subscribe, 1);
+    ck_assert_ptr_null(c->cert);
+    ck_assert_ptr_null(c->trust);
+    ck_assert_ptr_null(c->db_password_file);
+    ck_assert(!c->insecure);
+    ck_assert(!c->rc_allow_ipc);
+}
+
+/*  Set only in test_config_security.c (they need files). */
+static bool security_file_setting(int i)
+{
+    return i == MT_CONFIG_S_CERT || i == MT_CONFIG_S_TRUST || i == MT_CONFIG_S_DB_PASSWORD_FILE
+        || i == MT_CONFIG_S_DB_PASSWORD;
 }
 
 static const char *full_file =
@@ -124,6 +58,8 @@ static const char *full_file =
     "    max_body = 2048\n"
     "    request_timeout = 2500\n"
     "    subscribe = 0\n"
+    "security\n"
+    "    insecure = true                   # 10.0.0.5 without a certificate\n"
     "store\n"
     "    dsn = 'mysql://u:p%23w@db.example:3306/meta?connect_timeout=3'\n"
     "    writers = 4\n"
@@ -140,6 +76,7 @@ static const char *full_file =
     "    alive_window = 900\n"
     "rc\n"
     "    refresh_interval = 1234\n"
+    "    allow_ipc = 1\n"
     "log\n"
     "    level = debug\n";
 
@@ -244,9 +181,12 @@ START_TEST(file)
     ck_assert_int_eq(c.refresh_interval_ms, 1234);
     ck_assert_int_eq(c.log_level, MT_CONFIG_LOG_DEBUG);
     ck_assert_int_eq(c.subscribe, 0);
+    ck_assert(c.insecure);
+    ck_assert(c.rc_allow_ipc);
     ck_assert_int_eq(c.source[MT_CONFIG_S_CONFIG], MT_CONFIG_FLAG);
     for (int i = 1; i < MT_CONFIG_NSETTINGS; i++)
-        ck_assert_msg(c.source[i] == MT_CONFIG_FILE, "setting %d from %d", i, c.source[i]);
+        ck_assert_msg(c.source[i] == MT_CONFIG_FILE || security_file_setting(i),
+                      "setting %d from %d", i, c.source[i]);
     mt_config_free(&c);
 
     /* a partial file: the rest keeps its defaults; an empty file is fine */
@@ -278,9 +218,10 @@ START_TEST(example_file)
     char err[512];
     ck_assert_msg(LOAD(&c, err, "--config", MT_SOURCE_DIR "/etc/metactord.cfg") == MT_OK, "%s", err);
     assert_defaults(&c);
-    /* every setting but the (generated) replica id is written out */
+    /* every setting but the (generated) replica id and those naming files
+       (commented out) is written out */
     for (int i = 0; i < MT_CONFIG_NSETTINGS; i++) {
-        if (i == MT_CONFIG_S_CONFIG || i == MT_CONFIG_S_REPLICA_ID)
+        if (i == MT_CONFIG_S_CONFIG || i == MT_CONFIG_S_REPLICA_ID || security_file_setting(i))
             continue;
         ck_assert_msg(c.source[i] == MT_CONFIG_FILE, "setting %d not in the example", i);
     }
@@ -315,9 +256,14 @@ START_TEST(env_overrides_file)
     /* the environment over the defaults, without a file */
     unsetenv("METACTOR_CONFIG");
     setenv("METACTOR_ENDPOINT", "tcp://*:8000", 1);
+    setenv("METACTOR_INSECURE", "true", 1);
+    setenv("METACTOR_RC_ALLOW_IPC", "1", 1);
     ck_assert_msg(LOAD0(&c, err) == MT_OK, "%s", err);
     ck_assert_ptr_null(c.config_file);
     ck_assert_str_eq(c.endpoint, "tcp://*:8000");
+    ck_assert(c.insecure);
+    ck_assert_int_eq(c.source[MT_CONFIG_S_INSECURE], MT_CONFIG_ENV);
+    ck_assert(c.rc_allow_ipc);
     ck_assert_int_eq(c.store_writers, 2);
     mt_config_free(&c);
 }
@@ -355,7 +301,8 @@ START_TEST(flag_overrides_env)
                        "--max-body", "268435456", "--request-timeout", "3600000",
                        "--beat-interval", "60000", "--alive-window", "120000",
                        "--refresh-interval", "86400000", "--log-level", "debug",
-                       "--subscribe", "0", "--tombstone-retention", "2000000000") == MT_OK,
+                       "--subscribe", "0", "--tombstone-retention", "2000000000",
+                       "--insecure", "--rc-allow-ipc=true") == MT_OK,
                   "%s", err);
     ck_assert_str_eq(c.replica_id, "r1");
     ck_assert_str_eq(c.endpoint, "ipc:///tmp/r1.sock");
@@ -373,8 +320,10 @@ START_TEST(flag_overrides_env)
     ck_assert_int_eq(c.alive_window_ms, 120000);
     ck_assert_int_eq(c.refresh_interval_ms, 86400000);
     ck_assert_int_eq(c.log_level, MT_CONFIG_LOG_DEBUG);
+    ck_assert(c.insecure);
+    ck_assert(c.rc_allow_ipc);
     for (int i = 1; i < MT_CONFIG_NSETTINGS; i++)
-        ck_assert_int_eq(c.source[i], MT_CONFIG_FLAG);
+        ck_assert(c.source[i] == MT_CONFIG_FLAG || security_file_setting(i));
     mt_config_free(&c);
 }
 END_TEST
@@ -419,6 +368,12 @@ START_TEST(help)
         "--refresh-interval MS", "METACTOR_REFRESH_INTERVAL", "rc/refresh_interval", "15000 ms",
         "--log-level LEVEL", "METACTOR_LOG_LEVEL", "log/level", "Default: info.",
         "error, warning, info, debug", "--help",
+        "--cert FILE", "METACTOR_CERT", "security/cert", "FILE_secret",
+        "--trust DIR", "METACTOR_TRUST", "security/trust",
+        "--insecure[=true|false]", "METACTOR_INSECURE", "security/insecure", "Default: false.",
+        "--db-password-file FILE", "METACTOR_DB_PASSWORD_FILE", "store/password_file",
+        "(no flag)", "env METACTOR_DB_PASSWORD, file store/password", "never a flag",
+        "--rc-allow-ipc[=true|false]", "METACTOR_RC_ALLOW_IPC", "rc/allow_ipc",
     };
     for (size_t i = 0; i < sizeof need / sizeof *need; i++)
         ck_assert_msg(strstr(u, need[i]), "usage lacks '%s':\n%s", need[i], u);
@@ -575,10 +530,10 @@ START_TEST(endpoint_errors)
     mt_config_t c;
     char err[512];
     ck_assert_msg(LOAD(&c, err, "--endpoint", "tcp://[::1]:7400", "--publish",
-                       "tcp://my-host.example_1:7401") == MT_OK, "%s", err);
+                       "tcp://my-host.example_1:7401", "--insecure") == MT_OK, "%s", err);
     mt_config_free(&c);
     ck_assert_msg(LOAD(&c, err, "--endpoint", "tcp://*:7400", "--publish",
-                       "ipc://@abstract-name") == MT_OK, "%s", err);
+                       "ipc://@abstract-name", "--insecure") == MT_OK, "%s", err);
     mt_config_free(&c);
 }
 END_TEST
