@@ -1,6 +1,8 @@
 /*  metactord — one replica of metactor.
 
-    Start-up wires the actors bottom-up: runtime → store (it connects by
+    Start-up wires the actors bottom-up: security (the ZAP handler must be
+    up before any socket is bound, or libzmq would admit every CURVE
+    client) → runtime → store (it connects by
     itself, and keeps answering `unavailable` while the database is away)
     → notice bus → node and reference services (publishing through the bus)
     → membership (telling the bus its peers and the references their
@@ -20,6 +22,7 @@
 #include "mt_membership.h"
 #include "mt_nodes.h"
 #include "mt_rcs.h"
+#include "mt_security.h"
 #include "mt_store.h"
 
 #include <czmq.h>
@@ -65,6 +68,8 @@ static uint32_t extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
         { "notice_gaps", atomic_load(&src->bus->gaps) },
         { "notices_dropped", atomic_load(&src->bus->dropped) },
         { "peers", atomic_load(&src->bus->peers) },
+        { "peers_without_key", atomic_load(&src->bus->peers_without_key) },
+        { "notices_implausible", atomic_load(&src->bus->implausible) },
         { "reloads", ns.reloads },
         { "reload_rows", ns.reload_rows },
         { "tombstones_purged", ns.tombstones_purged },
@@ -132,6 +137,15 @@ int main(int argc, char **argv)
     zsys_set_logident("metactord");
 
     int rc = 1;
+    mt_security_t *sec = NULL;
+    if (cfg.cert && mt_security_new(cfg.cert, cfg.trust, &sec, err, sizeof err) != MT_OK) {
+        log_error("%s", err);
+        mt_config_free(&cfg);
+        return 1;
+    }
+    if (!sec)
+        log_info("no certificate: requests and notices are neither authenticated nor "
+                 "encrypted%s", cfg.insecure ? " (--insecure)" : "");
     mt_runtime_t *rt = mt_runtime_new(&(mt_runtime_opts_t) { .workers = cfg.workers });
     mt_store_t *store = NULL;
     mt_nodes_t *nodes = NULL;
@@ -152,7 +166,7 @@ int main(int argc, char **argv)
                  "answering writes `unavailable` until it is");
 
     mt_bus_opts_t bo = { .replica_id = cfg.replica_id, .endpoint = cfg.pub_endpoint,
-                         .subscribe = cfg.subscribe != 0 };
+                         .subscribe = cfg.subscribe != 0, .security = sec };
     if (mt_bus_start(rt, &bo, &bus, &bus_ctr, err, sizeof err) != MT_OK) {
         log_error("%s", err);
         goto out;
@@ -162,6 +176,7 @@ int main(int argc, char **argv)
         .reload_interval_ms = cfg.reload_interval_ms,
         .full_resync_every = cfg.full_resync_every, .listener = bus,
         .tombstone_retention_ms = cfg.tombstone_retention_ms ? cfg.tombstone_retention_ms : -1,
+        .revision_horizon = &bus_ctr->horizon,
     };
     nodes = mt_nodes_new(rt, &no);
     if (!nodes) {
@@ -172,6 +187,7 @@ int main(int argc, char **argv)
         .store = store, .replica_id = cfg.replica_id,
         .refresh_interval_ms = cfg.refresh_interval_ms,
         .reload_interval_ms = cfg.reload_interval_ms, .listener = bus,
+        .allow_ipc = cfg.rc_allow_ipc,
     };
     rcs = mt_rcs_new(rt, &ro);
     if (!rcs) {
@@ -185,6 +201,7 @@ int main(int argc, char **argv)
         .store = store, .replica_id = cfg.replica_id, .endpoint = cfg.endpoint,
         .pub_endpoint = cfg.pub_endpoint, .beat_ms = cfg.beat_interval_ms,
         .alive_ms = cfg.alive_window_ms, .bus = bus, .listener = mt_rcs_registry(rcs),
+        .public_key = sec ? mt_security_public_key(sec) : NULL,
     };
     membership = mt_membership_spawn(rt, &mo);
     if (!membership) {
@@ -197,7 +214,7 @@ int main(int argc, char **argv)
         .endpoint = cfg.endpoint, .max_body = cfg.max_body,
         .request_timeout_ms = (uint32_t) cfg.request_timeout_ms,
         .nodes = mt_nodes_directory(nodes), .cluster = membership,
-        .rc = mt_rcs_registry(rcs),
+        .rc = mt_rcs_registry(rcs), .security = sec,
         .stats_fn = extra_stats, .stats_arg = &src,
     };
     if (mt_gateway_start(rt, &go, &gateway, err, sizeof err) != MT_OK) {
@@ -206,8 +223,9 @@ int main(int argc, char **argv)
     }
     mt_stats_t rs;
     mt_runtime_stats(rt, &rs);
-    log_info("replica %s: requests on %s, notices on %s, %d worker(s)",
-             cfg.replica_id, cfg.endpoint, cfg.pub_endpoint, rs.workers);
+    log_info("replica %s: requests on %s, notices on %s, %d worker(s)%s%s",
+             cfg.replica_id, cfg.endpoint, cfg.pub_endpoint, rs.workers,
+             sec ? ", CURVE with key " : "", sec ? mt_security_public_key(sec) : "");
 
     int sig = 0;
     sigwait(&stop, &sig);
@@ -228,6 +246,7 @@ out:
     mt_actor_unref(&bus);
     mt_store_destroy(&store);
     mt_runtime_destroy(&rt);
+    mt_security_destroy(&sec);      /* after every socket it serves is closed */
     free(bus_ctr);
     mt_config_free(&cfg);
     if (rc == 0)

@@ -12,18 +12,22 @@
 #include <unistd.h>
 #include <zmq.h>
 
-static char s_path[512];
+/*  snprintf into a fixed buffer, failing the test rather than cutting. */
+#define FMT(buf, ...) \
+    ck_assert_msg((size_t) snprintf(buf, sizeof buf, __VA_ARGS__) < sizeof buf, "path too long")
+
+static char s_path[1024];
 
 const char *h_curve_cert(const char *who)
 {
-    snprintf(s_path, sizeof s_path, "%s/%s", h_state.curve.dir, who);
+    FMT(s_path, "%s/%s", h_state.curve.dir, who);
     return s_path;
 }
 
 const char *h_curve_trust_dir(void)
 {
-    static char dir[600];
-    snprintf(dir, sizeof dir, "%s/trust", h_state.curve.dir);
+    static char dir[1024];
+    FMT(dir, "%s/trust", h_state.curve.dir);
     return dir;
 }
 
@@ -57,16 +61,16 @@ const char *h_curve_public(const char *who)
 
 void h_curve_trust(const char *who, bool trusted)
 {
-    char dst[700];
-    snprintf(dst, sizeof dst, "%s/%s", h_curve_trust_dir(), who);
+    char dst[1200];
+    FMT(dst, "%s/%s", h_curve_trust_dir(), who);
     if (!trusted) {
         H_ASSERT(unlink(dst) == 0 || errno == ENOENT, "unlink %s", dst);
         return;
     }
     zcert_t *c = load(who);
     /*  Written aside and renamed: the replica never reads half a file. */
-    char tmp[720];
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", h_curve_trust_dir(), who);
+    char tmp[1200];
+    FMT(tmp, "%s/.%s.tmp", h_curve_trust_dir(), who);
     ck_assert_int_eq(zcert_save_public(c, tmp), 0);
     ck_assert_int_eq(rename(tmp, dst), 0);
     zcert_destroy(&c);
@@ -74,10 +78,9 @@ void h_curve_trust(const char *who, bool trusted)
 
 void h_curve_init(void)
 {
-    snprintf(h_state.curve.dir, sizeof h_state.curve.dir, "%s.certs", h_state.log_prefix);
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s/trust'", h_state.curve.dir,
-             h_state.curve.dir);
+    FMT(h_state.curve.dir, "%s.certs", h_state.log_prefix);
+    char cmd[2200];
+    FMT(cmd, "rm -rf '%s' && mkdir -p '%s/trust'", h_state.curve.dir, h_state.curve.dir);
     ck_assert_int_eq(system(cmd), 0);
     h_curve_make("cluster", "replica", NULL);
     h_curve_make("admin", "admin", NULL);
@@ -96,9 +99,9 @@ void h_curve_init(void)
     snprintf(h_state.curve.sec, sizeof h_state.curve.sec, "%s", zcert_secret_txt(c));
     zcert_destroy(&c);
     h_state.curve.on = true;
-    static char cert[600], trust[600];
-    snprintf(cert, sizeof cert, "%s", h_curve_cert("cluster"));
-    snprintf(trust, sizeof trust, "%s", h_curve_trust_dir());
+    static char cert[1024], trust[1024];
+    FMT(cert, "%s", h_curve_cert("cluster"));
+    FMT(trust, "%s", h_curve_trust_dir());
     for (int i = 0; i < h_state.n; i++)
         h_set_args(i, "--cert", cert, "--trust", trust, NULL);
 }

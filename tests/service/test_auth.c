@@ -30,7 +30,7 @@ static void setup_notices_only(void)
 {
     h_setup(DB, 3, TIMEOUT_S);
     h_curve_init();
-    static char cert[600], trust[600];
+    static char cert[1024], trust[1024];
     snprintf(cert, sizeof cert, "%s", h_curve_cert("cluster"));
     snprintf(trust, sizeof trust, "%s", h_curve_trust_dir());
     for (int i = A; i <= C; i++)

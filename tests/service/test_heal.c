@@ -201,24 +201,30 @@ END_TEST
 
 /*  A notice of "publisher" F, PROTOCOL.md's body: about n1, with a stale
     revision, so that merging it changes nothing. */
-static void publish_stale(void *pub, uint64_t seq)
+/*  A notice from F for n1 at `revision` (whatever the database says). */
+static void publish_forged(void *pub, uint64_t seq, int64_t revision, const char *host)
 {
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
     h_pack(&pk,
-           "{s:s, s:U, s:s, s:s, s:s, s:i, s:{s:s, s:s, s:i, s:s, s:{}, s:{}, s:{}, s:{},"
-           " s:s, s:i, s:i, s:i, s:b, s:[], s:[], s:[], s:i, s:b}}",
+           "{s:s, s:U, s:s, s:s, s:s, s:I, s:{s:s, s:s, s:i, s:s, s:{}, s:{}, s:{}, s:{},"
+           " s:s, s:i, s:I, s:i, s:b, s:[], s:[], s:[], s:i, s:b}}",
            "replica", "F", "seq", seq, "kind", "node", "change", "upsert", "id", "n1",
-           "revision", 1, "view", "id", "n1", "host_ip", "10.6.6.6", "grpc_port", 6666,
+           "revision", revision, "view", "id", "n1", "host_ip", host, "grpc_port", 6666,
            "instance_type", "stale", "labels", "capacity", "quota", "versions",
-           "versions_hash", "0000000000000000", "registered_at", 0, "reg_revision", 1,
+           "versions_hash", "0000000000000000", "registered_at", 0, "reg_revision", revision,
            "heartbeat_at", 0, "ready", 0, "conditions", "images", "local_templates",
            "status_revision", 0, "healthy", 0);
     ck_assert_int_eq(zmq_send(pub, "node/n1", 7, ZMQ_SNDMORE), 7);
     ck_assert_int_eq(zmq_send(pub, buf.data, buf.size, 0), (int) buf.size);
     msgpack_sbuffer_destroy(&buf);
+}
+
+static void publish_stale(void *pub, uint64_t seq)
+{
+    publish_forged(pub, seq, 1, "10.6.6.6");
 }
 
 static bool instance_type_is(int i, const char *id, const char *type)
@@ -229,18 +235,11 @@ static bool instance_type_is(int i, const char *id, const char *type)
     return is;
 }
 
-START_TEST(sequence_gap_triggers_reload)
+/*  Publisher F: alive in the replicas table for an hour (the database's
+    clock), publishing on an XPUB socket, which shows subscriptions; returns
+    once `nsubs` replicas subscribed to it. */
+static void *fake_publisher(int nsubs)
 {
-    /*  C reloads only at start-up and when asked (by a gap). */
-    h_set_args(C, "--reload-interval", "3600000", NULL);
-    h_start(A);
-    h_start(C);
-    h_wait_cluster();
-    reg(A, "n1", "a");
-    H_WAIT(h_list_is(C, "n1"), H_T, "C never listed n1");
-
-    /*  Publisher F: alive in the replicas table for an hour (the database's
-        clock), publishing on an XPUB socket, which shows subscriptions. */
     int port = h_replica(A)->port + 10;
     char ep[64], pub_ep[64], sql[512];
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
@@ -254,10 +253,10 @@ START_TEST(sequence_gap_triggers_reload)
              " VALUES ('F', '%s', '%s', CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED) + 3600000,"
              " CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED))", ep, pub_ep);
     h_db_exec(sql);
-    /*  Both replicas subscribe to F: two subscription messages. */
+    /*  Every running replica subscribes to F: one subscription message each. */
     int subs = 0;
     int64_t deadline = h_now_ms() + H_T;
-    while (subs < 2 && h_now_ms() < deadline) {
+    while (subs < nsubs && h_now_ms() < deadline) {
         zmq_pollitem_t it = { pub, 0, ZMQ_POLLIN, 0 };
         if (zmq_poll(&it, 1, 200) == 1) {
             char msg[64];
@@ -266,7 +265,21 @@ START_TEST(sequence_gap_triggers_reload)
                 subs++;
         }
     }
-    H_ASSERT(subs == 2, "the replicas never subscribed to F (%d subscriptions)", subs);
+    H_ASSERT(subs == nsubs, "the replicas never subscribed to F (%d subscriptions)", subs);
+    return pub;
+}
+
+START_TEST(sequence_gap_triggers_reload)
+{
+    /*  C reloads only at start-up and when asked (by a gap). */
+    h_set_args(C, "--reload-interval", "3600000", NULL);
+    h_start(A);
+    h_start(C);
+    h_wait_cluster();
+    reg(A, "n1", "a");
+    H_WAIT(h_list_is(C, "n1"), H_T, "C never listed n1");
+
+    void *pub = fake_publisher(2);
     int64_t gaps0 = stat_of(C, "notice_gaps");
 
     /*  A commit no notice announces: C does not reload by itself... */
@@ -295,11 +308,53 @@ START_TEST(sequence_gap_triggers_reload)
 }
 END_TEST
 
+static bool host_is(int i, const char *id, const char *host)
+{
+    h_reply_t *g = h_node_get(i, id);
+    bool is = g && h_is_str(g->result, "node/host_ip", host);
+    h_reply_free(&g);
+    return is;
+}
+
+/*  Defence in depth against a peer that publishes lies (PROTOCOL.md
+    allows any trusted replica to publish): a revision far beyond what the
+    database has issued is not merged at all; a plausible one is merged
+    but does not outlive the next full resync. */
+START_TEST(forged_notices_do_not_stick)
+{
+    h_set_args(C, "--reload-interval", "3000", "--full-resync-every", "1", NULL);
+    h_start(A);
+    h_start(C);
+    h_wait_cluster();
+    reg(A, "n1", "a");
+    H_WAIT(host_is(C, "n1", "10.0.0.3"), H_T, "C never saw n1");
+    void *pub = fake_publisher(2);
+    int64_t rev = h_node_int(C, "n1", "reg_revision");
+    int64_t implausible0 = stat_of(C, "notices_implausible");
+    H_ASSERT(implausible0 >= 0, "replica.stats has notices_implausible");
+
+    publish_forged(pub, 1, rev + 1000000000000ll, "10.6.6.6");
+    H_WAIT(stat_of(C, "notices_implausible") == implausible0 + 1, H_T,
+           "the implausible notice was not counted");
+    H_ASSERT(host_is(C, "n1", "10.0.0.3") && host_is(A, "n1", "10.0.0.3"),
+             "an implausible notice was merged");
+
+    /*  Plausible: the next revision or so. Merged at once (a notice is
+        believed), gone after a full resync that covers it. */
+    publish_forged(pub, 2, rev + 3, "10.7.7.7");
+    H_WAIT(host_is(C, "n1", "10.7.7.7"), H_T, "the plausible forged notice was not merged");
+    for (int k = 0; k < 5; k++)
+        reg(A, "filler", "a");          /* the sequence moves past the forged revision */
+    H_WAIT(host_is(C, "n1", "10.0.0.3"), H_T, "the forged view survived full resyncs");
+    H_ASSERT(h_node_int(C, "n1", "reg_revision") == rev, "the stored revision is back");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("service_heal");
     h_tcase(s, "heal", setup, TIMEOUT_S, late_joiners_load_everything, frozen_replica_converges,
             unsubscribed_replica_learns_by_reload, database_change_without_notice_reloaded,
-            sequence_gap_triggers_reload, NULL);
+            sequence_gap_triggers_reload, forged_notices_do_not_stick, NULL);
     return h_run(s);
 }
