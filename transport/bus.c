@@ -33,6 +33,9 @@ typedef struct {
     zhashx_t *connected;            /* pub endpoint → its server key ("" plain) */
     msgpack_sbuffer buf;
     mt_bus_counters_t *ctr;
+    char *bound;                    /* the PUB's endpoint as bound (for unbind) */
+    int64_t trust_checked_at;       /* zclock_mono */
+    uint64_t trust_removals;        /* mt_trust_removals when last seen */
 } bus_t;
 
 static void bump(_Atomic uint64_t *c)
@@ -209,11 +212,54 @@ static void set_peers(bus_t *b, const mt_bus_peers_t *p)
     atomic_store_explicit(&b->ctr->peers, zhashx_size(b->connected), memory_order_relaxed);
 }
 
+/* ---- revocation -------------------------------------------------------- */
+
+/*  A PUB socket cannot drop one subscriber, and libzmq asks ZAP only when
+    a connection is made: a subscriber whose certificate is removed would
+    go on receiving. So when the trust store loses a key, every subscriber
+    is cut (unbind ends the connections accepted on the endpoint) and the
+    endpoint bound again: each reconnects by itself and passes ZAP with the
+    store as it is now. Notices published in between are lost; peers see
+    the gap in seq and reload, clients resync (PROTOCOL.md). */
+static void cut_subscribers(bus_t *b)
+{
+    if (zsock_unbind(b->pub, "%s", b->bound) != 0) {
+        zsys_warning("bus: cannot unbind %s to cut revoked subscribers", b->bound);
+        return;
+    }
+    /*  The listening socket closes on libzmq's I/O thread: bind may find
+        the port still taken for a moment. */
+    for (int tries = 0; tries < 100; tries++) {
+        if (zsock_bind(b->pub, "%s", b->bound) >= 0) {
+            zsys_info("bus: a certificate was revoked: every subscriber reconnects");
+            return;
+        }
+        zclock_sleep(10);
+    }
+    zsys_error("bus: cannot bind %s again: %s", b->bound, zmq_strerror(zmq_errno()));
+}
+
+static void check_trust(bus_t *b)
+{
+    int64_t now = zclock_mono();
+    if (!b->opts.security || now - b->trust_checked_at < 1000)
+        return;
+    b->trust_checked_at = now;
+    uint64_t removals = mt_trust_removals(mt_security_trust(b->opts.security));
+    if (removals != b->trust_removals) {
+        b->trust_removals = removals;
+        cut_subscribers(b);
+    }
+}
+
 /* ---- the actor --------------------------------------------------------- */
 
 static int wait_io(mt_actor_t *self, void *state, int mailbox_fd, int timeout_ms)
 {
     bus_t *b = state;
+    if (b->opts.security && (timeout_ms < 0 || timeout_ms > 1000))
+        timeout_ms = 1000;          /* check_trust's pace */
+    check_trust(b);
     zmq_pollitem_t items[] = {
         { NULL, mailbox_fd, ZMQ_POLLIN, 0 },
         { b->sub ? zsock_resolve(b->sub) : NULL, 0, ZMQ_POLLIN, 0 },
@@ -266,6 +312,7 @@ static void destroy(void *state)
     bus_t *b = state;
     zsock_destroy(&b->pub);
     zsock_destroy(&b->sub);
+    zstr_free(&b->bound);
     zhashx_destroy(&b->last_seq);
     zhashx_destroy(&b->connected);
     msgpack_sbuffer_destroy(&b->buf);
@@ -309,6 +356,9 @@ int mt_bus_start(mt_runtime_t *rt, const mt_bus_opts_t *opts, mt_actor_t **out,
         free(ctr);
         return MT_EINVAL;
     }
+    b->bound = zsock_last_endpoint(b->pub);
+    if (opts->security)
+        b->trust_removals = mt_trust_removals(mt_security_trust(opts->security));
     if (opts->subscribe) {
         b->sub = zsock_new(ZMQ_SUB);
         zsock_set_rcvhwm(b->sub, 100000);

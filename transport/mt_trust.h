@@ -50,6 +50,11 @@ void mt_trust_destroy(mt_trust_t **trust_p);
     MT_ROLE_NONE when the key is not trusted now. */
 mt_role_t mt_trust_lookup(mt_trust_t *trust, const char *key, char *node);
 
+/*  How many scans so far found a trusted key removed (or its role or node
+    changed); rescans first when due. Whoever holds connections admitted
+    earlier compares it with the last value seen to know when to cut them. */
+uint64_t mt_trust_removals(mt_trust_t *trust);
+
 /*  Certificates trusted as of the last scan (for stats). */
 uint32_t mt_trust_size(mt_trust_t *trust);
 

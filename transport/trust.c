@@ -29,6 +29,7 @@ struct mt_trust {
     uint64_t signature;             /* of the listing the entries came from */
     zhashx_t *entries;              /* Z85 public key → entry_t */
     zhashx_t *reported;             /* "name size mtime" of files already logged as bad */
+    uint64_t removals;              /* scans that found a trusted key gone */
 };
 
 static const char *const role_names[] = {
@@ -151,6 +152,21 @@ static zhashx_t *entries_new(void)
     return h;
 }
 
+/*  Replaces the entries; counts a removal when a key trusted before is
+    not trusted now (or trusted with another role or node). */
+static void replace(mt_trust_t *t, zhashx_t *entries)
+{
+    bool removed = false;
+    for (entry_t *old = t->entries ? zhashx_first(t->entries) : NULL; old && !removed;
+         old = zhashx_next(t->entries)) {
+        const entry_t *now = zhashx_lookup(entries, zhashx_cursor(t->entries));
+        removed = !now || now->role != old->role || strcmp(now->node, old->node) != 0;
+    }
+    t->removals += removed;
+    zhashx_destroy(&t->entries);
+    t->entries = entries;
+}
+
 static void rebuild(mt_trust_t *t)
 {
     zhashx_t *entries = entries_new();
@@ -169,8 +185,7 @@ static void rebuild(mt_trust_t *t)
     }
     if (d)
         closedir(d);
-    zhashx_destroy(&t->entries);
-    t->entries = entries;
+    replace(t, entries);
     zhashx_destroy(&t->reported);
     t->reported = seen;
 }
@@ -187,8 +202,7 @@ static void refresh(mt_trust_t *t)
     if (!listing(t->dir, &sig)) {
         if (!t->entries || zhashx_size(t->entries))
             zsys_error("trust: cannot read %s: no certificate is trusted", t->dir);
-        zhashx_destroy(&t->entries);
-        t->entries = entries_new();
+        replace(t, entries_new());
         t->signature = 0;
         return;
     }
@@ -244,6 +258,15 @@ mt_role_t mt_trust_lookup(mt_trust_t *t, const char *key, char *node)
         memcpy(node, e->node, sizeof e->node);
     pthread_mutex_unlock(&t->lock);
     return role;
+}
+
+uint64_t mt_trust_removals(mt_trust_t *t)
+{
+    pthread_mutex_lock(&t->lock);
+    refresh(t);
+    uint64_t n = t->removals;
+    pthread_mutex_unlock(&t->lock);
+    return n;
 }
 
 uint32_t mt_trust_size(mt_trust_t *t)
