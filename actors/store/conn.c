@@ -207,9 +207,11 @@ void mt_conn_close(mt_conn_t *c)
 }
 
 /*  The DSN's TLS parameters (mt_dsn.h), with Connector/C's own options:
-    TLS enforced (no plain-text fall-back when the server offers none), the
-    server's certificate and host name verified unless ssl_verify=false.
-    Non-zero if the library refused one of them. */
+    TLS enforced (no plain-text fall-back when the server offers none); the
+    server's chain checked against ssl_ca when given (the library does that
+    whenever it has a CA), its name (and without ssl_ca its chain, against
+    the system's CAs) unless ssl_verify=false. Non-zero if the library
+    refused one of the options. */
 static int set_tls(MYSQL *m, const mt_dsn_t *d)
 {
     my_bool on = 1, verify = d->ssl_verify;

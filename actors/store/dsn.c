@@ -380,7 +380,7 @@ int mt_dsn_parse(const char *text, mt_dsn_t **out, char *err, size_t errlen)
                   "and its key)");
         goto failed;
     }
-    d->tls = d->ssl_ca || d->ssl_cert || verify == 1;
+    d->tls = d->ssl_ca || d->ssl_cert || verify >= 0;
     d->ssl_verify = d->tls && verify != 0;
     if (!host.p && !d->socket) {
         rc = fail(err, errlen, "dsn: host required (or ?socket=PATH)");
@@ -510,8 +510,8 @@ static char *format(const mt_dsn_t *d, bool redact)
             sep = '&';
         }
     }
-    /*  TLS verifies by default; only a departure from that is written
-        (ssl_verify=true alone is how TLS with the system's CAs is asked). */
+    /*  TLS verifies by default: ssl_verify is written when it is not, or
+        when it alone asks for TLS. */
     if (d->tls && !d->ssl_verify)
         fprintf(f, "%cssl_verify=false", sep);
     else if (d->tls && !d->ssl_ca && !d->ssl_cert)

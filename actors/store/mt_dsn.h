@@ -29,15 +29,17 @@
     ssl_cert=PATH         TLS: this client's certificate (PEM), for servers
     ssl_key=PATH          that require one (REQUIRE X509); given together
                           (MYSQL_OPT_SSL_CERT, MYSQL_OPT_SSL_KEY)
-    ssl_verify=BOOL       true|false (or 1|0): verify the server's certificate
-                          and that it names HOST (MYSQL_OPT_SSL_VERIFY_SERVER_CERT)
+    ssl_verify=BOOL       true|false (or 1|0), default true: verify that the
+                          server's certificate names HOST and, without
+                          ssl_ca, that it chains to one of the system's CAs
+                          (MYSQL_OPT_SSL_VERIFY_SERVER_CERT)
 
-    TLS (d->tls) is on when any ssl_* parameter is given, except ssl_verify=
-    false alone. It is then required (MYSQL_OPT_SSL_ENFORCE: never a silent
-    fall-back to plain text), and the server's certificate is verified —
-    against ssl_ca, or the system's CAs without it — unless ssl_verify=false
-    (encryption without authentication of the server: only against passive
-    eavesdroppers).
+    TLS (d->tls) is on when any ssl_* parameter is given, and then required
+    (MYSQL_OPT_SSL_ENFORCE: never a silent fall-back to plain text). With
+    ssl_ca the server's certificate must chain to it, whatever ssl_verify
+    says (Connector/C 3.3 verifies the chain whenever a CA is given);
+    ssl_verify=false drops the host name check, and without ssl_ca every
+    check: encryption against passive eavesdroppers only.
 
     Errors never quote the authority (USER:PASSWORD@HOST:PORT) or the
     database name: a mistyped DSN such as mysql://admin:hunter2/db puts the
@@ -76,7 +78,7 @@ typedef struct {
     unsigned connect_timeout_s, read_timeout_s, write_timeout_s;
     char *ssl_ca, *ssl_cert, *ssl_key;  /* NULL if not given */
     bool tls;           /* TLS required (see above) */
-    bool ssl_verify;    /* verify the server's certificate; false without tls */
+    bool ssl_verify;    /* check the server's name (see above); false without tls */
 } mt_dsn_t;
 
 /*  Parses text into a new mt_dsn_t stored in *out. Returns MT_OK, or

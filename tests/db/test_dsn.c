@@ -205,9 +205,11 @@ static const tls_case_t tls_valid[] = {
       "mysql://h:3306/app?ssl_verify=true" },
     { "mysql://h/app?ssl_verify=1&ssl_ca=/a", "/a", NULL, NULL, true, true,
       "mysql://h:3306/app?ssl_ca=/a" },
-    /* ssl_verify=false alone: no TLS, as without it */
-    { "mysql://h/app?ssl_verify=false", NULL, NULL, NULL, false, false, "mysql://h:3306/app" },
-    { "mysql://h/app?ssl_verify=0", NULL, NULL, NULL, false, false, "mysql://h:3306/app" },
+    /* ssl_verify alone asks for TLS: with the system's CAs, or unverified */
+    { "mysql://h/app?ssl_verify=false", NULL, NULL, NULL, true, false,
+      "mysql://h:3306/app?ssl_verify=false" },
+    { "mysql://h/app?ssl_verify=0", NULL, NULL, NULL, true, false,
+      "mysql://h:3306/app?ssl_verify=false" },
     /* a client certificate; relative paths are kept as given */
     { "mysql://h/app?ssl_cert=c.pem&ssl_key=k.pem", NULL, "c.pem", "k.pem", true, true,
       "mysql://h:3306/app?ssl_cert=c.pem&ssl_key=k.pem" },
