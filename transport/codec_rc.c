@@ -7,14 +7,23 @@
     registry uses the first of id, name, uuid); none is bad_request. Ids and
     uuids are 1-36 letters, digits or '-'; names pass mt_rc_name_check,
     hostnames mt_rc_endpoint_check. rc.set must change something (hostname,
-    username, password, demand_encryption or new_name); its optional
+    username, password, demand_encryption, server_key, the client keypair
+    or new_name); its optional
     `revision` (compare-and-set) must be positive, as must rc.del's (the
     store supports it for deletes too). Strings are copied out of the
-    unpacked body; the zone's copy of a password is wiped once copied.
+    unpacked body; the zone's copies of a password and a client_secret are
+    wiped once copied.
 
-    The password never leaves: the reference view has exactly the keys of
-    the table in PROTOCOL.md, and the view is the only thing replies and
-    notices say about a reference.
+    Keys (PROTOCOL.md v2): server_key is "" or a Z85 key; client_public and
+    client_secret come together, both "" or a keypair whose secret derives
+    the public key (mt_rc_keypair_check). rc.add with demand_encryption
+    true needs a server_key; rc.set's rule is checked by the agent, after
+    the merge with what is stored.
+
+    The secrets never leave: the reference view has exactly the keys of
+    the table in PROTOCOL.md that the service implements (server_key and
+    client_public, never client_secret or the password), and the view is
+    the only thing replies and notices say about a reference.
 
     Notices. A notice's reference is rebuilt from its view: on "upsert" the
     view is required, with a valid name and hostname; on "delete" it may be
@@ -88,6 +97,11 @@ static int endpoint_check(mt__dec_t *d, const char *field, const char *s)
     return renamed(d, mt_rc_endpoint_check(s, msg, sizeof msg), field, msg);
 }
 
+static int key_check(mt__dec_t *d, const char *field, const char *s)
+{
+    return mt_rc_key_check(field, s, d->err, d->errlen);
+}
+
 static int max_len(mt__dec_t *d, const char *field, const char *s, size_t max)
 {
     if (strlen(s) > max)
@@ -125,7 +139,39 @@ static int dec_selector(mt__dec_t *d, const msgpack_object *body, bool by_uuid, 
     return MT_OK;
 }
 
-/*  hostname, username, password, demand_encryption: whichever are given. */
+/*  server_key, client_public + client_secret: whichever are given. */
+static int dec_keys(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
+{
+    const msgpack_object *o;
+    const char *s, *pub = NULL, *sec = NULL;
+    if ((o = mt__map_get(body, "server_key"))) {
+        TRY(mt__dec_str(d, o, "server_key", &s));
+        TRY(key_check(d, "server_key", s));
+        r->server_key = dup_str(s);
+    }
+    if ((o = mt__map_get(body, "client_public")))
+        TRY(mt__dec_str(d, o, "client_public", &pub));
+    if ((o = mt__map_get(body, "client_secret"))) {
+        int rc = mt__dec_str(d, o, "client_secret", &sec);
+        if (rc != MT_OK)
+            return rc;
+    }
+    if (!pub && !sec)
+        return MT_OK;
+    int rc = !pub ? mt__fail(d->err, d->errlen, "client_public: required with client_secret")
+           : !sec ? mt__fail(d->err, d->errlen, "client_secret: required with client_public")
+           : mt_rc_keypair_check(pub, sec, d->err, d->errlen);
+    if (rc == MT_OK) {
+        r->client_public = dup_str(pub);
+        r->client_secret = dup_str(sec);
+    }
+    if (sec)
+        explicit_bzero((char *) sec, strlen(sec));     /* the zone's copy */
+    return rc;
+}
+
+/*  hostname, username, password, demand_encryption and the keys: whichever
+    are given. */
 static int dec_fields(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
 {
     const msgpack_object *o;
@@ -153,7 +199,7 @@ static int dec_fields(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
         TRY(mt__dec_bool(d, o, "demand_encryption", &r->demand_encryption));
         r->has_demand_encryption = true;
     }
-    return MT_OK;
+    return dec_keys(d, body, r);
 }
 
 static int dec_revision(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
@@ -179,7 +225,10 @@ static int rc_add(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
     memcpy(r->name, s, strlen(s) + 1);
     if (!mt__map_get(body, "hostname"))
         FAIL("hostname: required");
-    return dec_fields(d, body, r);
+    TRY(dec_fields(d, body, r));
+    if (r->demand_encryption && (!r->server_key || !r->server_key[0]))
+        FAIL("demand_encryption: needs a server_key");
+    return MT_OK;
 }
 
 static int rc_set(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
@@ -195,9 +244,9 @@ static int rc_set(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
     }
     TRY(dec_revision(d, body, r));
     if (!r->hostname && !r->username && !r->password && !r->has_demand_encryption
-        && !r->new_name[0])
+        && !r->server_key && !r->client_public && !r->new_name[0])
         FAIL("rc.set: nothing to change (give hostname, username, password, "
-             "demand_encryption or new_name)");
+             "demand_encryption, server_key, client_public + client_secret or new_name)");
     return MT_OK;
 }
 
@@ -234,12 +283,12 @@ int mt__dec_rc_request(mt__dec_t *d, const msgpack_object *body, mt_op_t op, mt_
 
 /* ---- the view and replies ---------------------------------------------- */
 
-#define RC_VIEW_KEYS 9
+#define RC_VIEW_KEYS 11
 
 void mt__pack_rc_view(msgpack_packer *pk, const mt_rc_t *ref)
 {
-    /*  Exactly PROTOCOL.md's keys, in its order; ref->password is never
-        read here. */
+    /*  PROTOCOL.md's keys, in its order; ref->password and
+        ref->client_secret are never read here. */
     msgpack_pack_map(pk, RC_VIEW_KEYS);
     mt__pack_key_str(pk, "id", ref->id);
     mt__pack_key_str(pk, "name", ref->name);
@@ -251,6 +300,8 @@ void mt__pack_rc_view(msgpack_packer *pk, const mt_rc_t *ref)
         msgpack_pack_true(pk);
     else
         msgpack_pack_false(pk);
+    mt__pack_key_str(pk, "server_key", ref->server_key ? ref->server_key : "");
+    mt__pack_key_str(pk, "client_public", ref->client_public ? ref->client_public : "");
     mt__pack_str(pk, "node_list");
     uint32_t n = ref->node_list ? ref->nnodes : 0;
     msgpack_pack_array(pk, n);
@@ -334,7 +385,8 @@ int mt__dec_rc_merge(mt__dec_t *d, const msgpack_object *body, bool deleted,
     if (!view && !deleted)
         FAIL("view: required");
 
-    mt_rc_t t = { .id = id, .name = "", .hostname = "", .uuid = "", .username = "" };
+    mt_rc_t t = { .id = id, .name = "", .hostname = "", .uuid = "", .username = "",
+                  .server_key = "", .client_public = "" };
     const char **nodes = NULL;
     if (view) {
         const char *vid = NULL;
@@ -354,6 +406,10 @@ int mt__dec_rc_merge(mt__dec_t *d, const msgpack_object *body, bool deleted,
         TRY(max_len(d, "username", t.username, RC_USERNAME_MAX));
         if ((o = mt__map_get(view, "demand_encryption")))
             TRY(mt__dec_bool(d, o, "demand_encryption", &t.demand_encryption));
+        TRY(mt__dec_opt_str(d, view, "server_key", &t.server_key));
+        TRY(key_check(d, "server_key", t.server_key));
+        TRY(mt__dec_opt_str(d, view, "client_public", &t.client_public));
+        TRY(key_check(d, "client_public", t.client_public));
         if ((o = mt__map_get(view, "node_list"))) {
             TRY(mt__dec_str_array(d, o, "node_list", &nodes, &t.nnodes));
             if (t.nnodes > MT_RC_NODES_MAX)
@@ -369,6 +425,7 @@ int mt__dec_rc_merge(mt__dec_t *d, const msgpack_object *body, bool deleted,
     }
     t.node_list = nodes;
     t.password = NULL;
+    t.client_secret = NULL;
     t.deleted = deleted;
     t.revision = revision;
     *out = mt_rc_merge_new(mt_rc_build(&t));

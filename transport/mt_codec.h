@@ -88,6 +88,33 @@ typedef struct {
 int mt_codec_decode_notice(const void *body, size_t size, mt_notice_t *out,
                            char *err, size_t errlen);
 
+/*  A remote cluster's cluster.info answer, parsed as untrusted input
+    (codec_cluster_info.c: the rules, the limits). Members kept are the
+    alive, valid, distinct ones, sorted by endpoint: at most
+    MT_RC_NODES_MAX, more is MT_EBADREQ. */
+typedef struct {
+    char endpoint[MT_ENDPOINT_MAX];
+    char public_key[MT_RC_KEY_LEN + 1];     /* "" when the member gave none */
+} mt_remote_member_t;
+
+typedef struct {
+    char cluster_uuid[MT_RC_ID_MAX + 1];
+    uint32_t listed;                        /* entries of "members" */
+    uint32_t rejected;                      /* entries that were not valid members */
+    uint32_t nalive;
+    mt_remote_member_t alive[];
+} mt_remote_info_t;
+
+/*  From the result map of a cluster.info reply (msgpack_object, as
+    mt_client_call returns it) or from its bytes. MT_OK and *out (free it
+    with mt_remote_info_free), or MT_EBADREQ with a message and *out NULL.
+    allow_ipc: ipc:// members are kept (else refused like garbage). */
+int mt_remote_info_parse(const msgpack_object *result, bool allow_ipc, mt_remote_info_t **out,
+                         char *err, size_t errlen);
+int mt_remote_info_decode(const void *body, size_t size, bool allow_ipc, mt_remote_info_t **out,
+                          char *err, size_t errlen);
+void mt_remote_info_free(mt_remote_info_t **info);
+
 /*  For clients (metactl): msgpack object → JSON text (caller frees). */
 char *mt_codec_to_json(const msgpack_object *obj);
 /*  Bounds-checks an untrusted msgpack body: MT_OK or MT_EBADREQ. */

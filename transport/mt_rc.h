@@ -3,9 +3,12 @@
 
     A reference is one immutable, reference-counted block like a node group
     (see mt_model.h): build it from a template, share it by reference, swap
-    it whole. The password travels only inside the messages that write it
-    to the store: a reference held in memory, replied, listed or published
-    never carries it (password is NULL there).
+    it whole. The two secrets, the password and client_secret (the CURVE
+    secret key this cluster presents to the remote), travel only inside the
+    messages that write them to the store and, for client_secret, the
+    store's answers to a reload (so that every replica can probe): a
+    reference held in memory, replied, listed or published never carries
+    them (NULL there). The last unref of a block wipes them.
 
     Requests (MT_RC_REQ, mt_rc_req_t) are asked of the rc registry; the
     answer is MT_RC_REPLY (mt_rc_reply_t). */
@@ -26,6 +29,7 @@ enum {
 #define MT_RC_ID_MAX 36             /* a uuid */
 #define MT_RC_NAME_MAX 255
 #define MT_RC_NODES_MAX 256
+#define MT_RC_KEY_LEN 40            /* a CURVE key in Z85 */
 
 typedef struct {
     _Atomic uint32_t refs;          /* (internal) */
@@ -36,7 +40,10 @@ typedef struct {
     const char *uuid;               /* the remote cluster's uuid */
     const char *username;
     const char *password;           /* NULL except on the way to the store */
-    bool demand_encryption;
+    bool demand_encryption;         /* contacted over CURVE only (needs server_key) */
+    const char *server_key;         /* Z85 of the remote's pinned server key, or "" */
+    const char *client_public;      /* Z85 of the key presented to the remote, or "" */
+    const char *client_secret;      /* its secret: NULL except to and from the store */
     bool deleted;                   /* a tombstone (merges, scans) */
     uint32_t nnodes;
     const char *const *node_list;   /* remote request endpoints, sorted */
@@ -47,13 +54,37 @@ typedef struct {
 mt_rc_t *mt_rc_build(const mt_rc_t *tmpl);
 mt_rc_t *mt_rc_ref(mt_rc_t *rc);
 void mt_rc_unref(mt_rc_t **rc_p);
-/*  A copy of rc with the password dropped (what memory keeps). */
+/*  A copy of rc with both secrets (password, client_secret) dropped: what
+    memory keeps, replies and notices carry. */
 mt_rc_t *mt_rc_without_password(const mt_rc_t *rc);
 
 /*  Validation with a message for the client: name 1-255 printable, no
-    control characters; hostname a tcp:// or ipc:// endpoint. */
+    control characters.
+
+    Endpoints (a hostname, the members a remote lists) are untrusted:
+      tcp://HOST:PORT  HOST a DNS name or IPv4 address (1-253 of letters,
+                       digits, '.', '-', '_') or [IPv6] (hex digits, ':',
+                       '.'); PORT 1-65535 in decimal without a leading 0
+      ipc://PATH       PATH 1-107 bytes of printable ASCII without spaces
+    at most 255 bytes in all; nothing else (no ';', which zmq reads as a
+    source address, no '*', spaces, control characters, non-ASCII).
+    mt_rc_endpoint_check accepts both forms; whether ipc:// may be used
+    is the operator's choice (mt_rcs_opts_t.allow_ipc), asked with
+    mt_rc_endpoint_allowed. */
 int mt_rc_name_check(const char *name, char *err, size_t errlen);
 int mt_rc_endpoint_check(const char *endpoint, char *err, size_t errlen);
+bool mt_rc_endpoint_is_ipc(const char *endpoint);
+bool mt_rc_endpoint_allowed(const char *endpoint, bool allow_ipc);
+
+/*  A CURVE key: "" (none) or 40 characters that libzmq decodes as Z85
+    (zmq_z85_decode). The message names `field`, never the value. */
+int mt_rc_key_check(const char *field, const char *key, char *err, size_t errlen);
+/*  A client keypair: both "" (none), or both valid keys with the secret
+    belonging to the public key (zmq_curve_public). */
+int mt_rc_keypair_check(const char *public_key, const char *secret_key, char *err,
+                        size_t errlen);
+/*  Overwrites a secret string in place (explicit_bzero); NULL is fine. */
+void mt_rc_wipe(char *secret);
 
 typedef enum { MT_RC_OP_ADD, MT_RC_OP_SET, MT_RC_OP_DEL, MT_RC_OP_GET, MT_RC_OP_LIST } mt_rc_op_t;
 
@@ -68,6 +99,8 @@ typedef struct {
     char *hostname;                         /* add: required; set: optional */
     char *username, *password;              /* optional (NULL: not given) */
     bool has_demand_encryption, demand_encryption;
+    char *server_key;                       /* optional: "" clears */
+    char *client_public, *client_secret;    /* optional, given together: "" clears */
     bool has_revision;                      /* set/del: compare-and-set */
     int64_t revision;
     bool refresh;                           /* get: refresh first */

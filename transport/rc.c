@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zmq.h>
 
 static size_t str_size(const char *s) { return (s ? strlen(s) : 0) + 1; }
 
@@ -32,7 +33,9 @@ mt_rc_t *mt_rc_build(const mt_rc_t *t)
 {
     size_t arrays = sizeof(mt_rc_t) + t->nnodes * sizeof(char *);
     size_t strings = str_size(t->id) + str_size(t->name) + str_size(t->hostname)
-        + str_size(t->uuid) + str_size(t->username) + (t->password ? str_size(t->password) : 0);
+        + str_size(t->uuid) + str_size(t->username) + (t->password ? str_size(t->password) : 0)
+        + str_size(t->server_key) + str_size(t->client_public)
+        + (t->client_secret ? str_size(t->client_secret) : 0);
     for (uint32_t i = 0; i < t->nnodes; i++)
         strings += str_size(t->node_list[i]);
     size_t size = (arrays + strings + 7) & ~(size_t) 7;
@@ -51,6 +54,9 @@ mt_rc_t *mt_rc_build(const mt_rc_t *t)
     r->uuid = pack(&at, t->uuid);
     r->username = pack(&at, t->username);
     r->password = t->password ? pack(&at, t->password) : NULL;
+    r->server_key = pack(&at, t->server_key);
+    r->client_public = pack(&at, t->client_public);
+    r->client_secret = t->client_secret ? pack(&at, t->client_secret) : NULL;
     for (uint32_t i = 0; i < t->nnodes; i++)
         nodes[i] = pack(&at, t->node_list[i]);
     /*  Sorted: equal member sets compare equal, and the deterministic
@@ -73,9 +79,9 @@ void mt_rc_unref(mt_rc_t **rc_p)
     *rc_p = NULL;
     if (!rc || !mt__block_release(&rc->refs))
         return;
-    /*  Wipe a password before the memory goes back to malloc. */
-    if (rc->password)
-        memset((char *) rc->password, 0, strlen(rc->password));
+    /*  Wipe the secrets before the memory goes back to malloc. */
+    mt_rc_wipe((char *) rc->password);
+    mt_rc_wipe((char *) rc->client_secret);
     free(rc);
 }
 
@@ -83,7 +89,14 @@ mt_rc_t *mt_rc_without_password(const mt_rc_t *rc)
 {
     mt_rc_t t = *rc;
     t.password = NULL;
+    t.client_secret = NULL;
     return mt_rc_build(&t);
+}
+
+void mt_rc_wipe(char *secret)
+{
+    if (secret)
+        explicit_bzero(secret, strlen(secret));
 }
 
 #define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return MT_EBADREQ; } while (0)
@@ -99,24 +112,122 @@ int mt_rc_name_check(const char *name, char *err, size_t errlen)
     return MT_OK;
 }
 
+#define EP_FORM "hostname: must be a request endpoint (tcp://HOST:PORT or ipc://PATH)"
+#define EP_MAX 255              /* MT_ENDPOINT_MAX with its NUL */
+#define HOST_MAX 253            /* a DNS name */
+#define IPC_PATH_MAX 107        /* sockaddr_un.sun_path, with its NUL */
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_xdigit(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+static bool name_char(char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.'
+        || c == '-' || c == '_';
+}
+
+/*  A name, an IPv4 address, or [IPv6]: n bytes at h. */
+static bool host_ok(const char *h, size_t n)
+{
+    if (n == 0)
+        return false;
+    if (h[0] == '[') {
+        if (n < 4 || h[n - 1] != ']')
+            return false;
+        for (size_t i = 1; i < n - 1; i++)
+            if (!is_xdigit(h[i]) && h[i] != ':' && h[i] != '.')
+                return false;
+        return true;
+    }
+    if (n > HOST_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!name_char(h[i]))
+            return false;
+    return true;
+}
+
 int mt_rc_endpoint_check(const char *ep, char *err, size_t errlen)
 {
-    if (!ep || strlen(ep) >= 256)
-        FAIL("hostname: must be a request endpoint (tcp://HOST:PORT or ipc://PATH)");
-    if (strncmp(ep, "ipc://", 6) == 0 && ep[6])
+    if (!ep || strnlen(ep, EP_MAX + 1) > EP_MAX)
+        FAIL(EP_FORM);
+    if (strncmp(ep, "ipc://", 6) == 0) {
+        size_t n = strlen(ep + 6);
+        if (n == 0 || n > IPC_PATH_MAX)
+            FAIL("hostname: an ipc:// path must be 1-%d bytes", IPC_PATH_MAX);
+        for (const char *p = ep + 6; *p; p++)
+            if (*p <= ' ' || *p > '~' || *p == ';')
+                FAIL("hostname: invalid ipc:// path");
         return MT_OK;
+    }
     if (strncmp(ep, "tcp://", 6) != 0)
-        FAIL("hostname: must be a request endpoint (tcp://HOST:PORT or ipc://PATH)");
-    const char *colon = strrchr(ep + 6, ':');
-    if (!colon || colon == ep + 6)
-        FAIL("hostname: %s has no host or port", ep);
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port < 1 || port > 65535)
+        FAIL(EP_FORM);
+    const char *host = ep + 6, *colon = strrchr(host, ':');
+    /*  [IPv6] holds colons: the port's is the one after the ']'. */
+    if (host[0] == '[') {
+        const char *close = strchr(host, ']');
+        colon = close && close[1] == ':' ? close + 1 : NULL;
+    }
+    if (!colon || colon == host || !colon[1])
+        FAIL("hostname: tcp:// needs HOST:PORT");
+    const char *port = colon + 1;
+    size_t pn = strlen(port);
+    bool digits = pn <= 5 && port[0] != '0';
+    for (size_t i = 0; digits && i < pn; i++)
+        digits = is_digit(port[i]);
+    long v = digits ? strtol(port, NULL, 10) : 0;
+    if (v < 1 || v > 65535)
         FAIL("hostname: port must be 1-65535");
-    for (const char *p = ep + 6; p < colon; p++)
-        if (*p <= ' ' || *p == '/')
-            FAIL("hostname: invalid host");
+    if (!host_ok(host, (size_t) (colon - host)))
+        FAIL("hostname: invalid host");
+    return MT_OK;
+}
+
+bool mt_rc_endpoint_is_ipc(const char *ep)
+{
+    return ep && strncmp(ep, "ipc://", 6) == 0;
+}
+
+bool mt_rc_endpoint_allowed(const char *ep, bool allow_ipc)
+{
+    char scratch[8];
+    return mt_rc_endpoint_check(ep, scratch, sizeof scratch) == MT_OK
+        && (allow_ipc || !mt_rc_endpoint_is_ipc(ep));
+}
+
+int mt_rc_key_check(const char *field, const char *key, char *err, size_t errlen)
+{
+    if (!key || !*key)
+        return MT_OK;
+    uint8_t bin[32];
+    /*  zmq_z85_decode checks the length's multiple of 5 and every
+        character; the length itself is ours to check. */
+    bool ok = strnlen(key, MT_RC_KEY_LEN + 1) == MT_RC_KEY_LEN
+              && zmq_z85_decode(bin, key) != NULL;
+    explicit_bzero(bin, sizeof bin);
+    if (!ok)
+        FAIL("%s: must be a CURVE key (%d characters of Z85) or empty", field, MT_RC_KEY_LEN);
+    return MT_OK;
+}
+
+int mt_rc_keypair_check(const char *pub, const char *sec, char *err, size_t errlen)
+{
+    bool has_pub = pub && *pub, has_sec = sec && *sec;
+    if (has_pub != has_sec)
+        FAIL(has_pub ? "client_secret: required with client_public"
+                     : "client_public: required with client_secret");
+    if (!has_pub)
+        return MT_OK;
+    int rc = mt_rc_key_check("client_public", pub, err, errlen);
+    if (rc == MT_OK)
+        rc = mt_rc_key_check("client_secret", sec, err, errlen);
+    if (rc != MT_OK)
+        return rc;
+    char derived[MT_RC_KEY_LEN + 1];
+    bool match = zmq_curve_public(derived, sec) == 0 && strcmp(derived, pub) == 0;
+    explicit_bzero(derived, sizeof derived);
+    if (!match)
+        FAIL("client_secret: does not belong to client_public");
     return MT_OK;
 }
 
@@ -127,11 +238,14 @@ static void req_drop(mt_msg_t *msg)
     mt_rc_req_t *r = mt_rc_req(msg);
     free(r->hostname);
     free(r->username);
-    if (r->password) {
-        memset(r->password, 0, strlen(r->password));
-        free(r->password);
-    }
+    mt_rc_wipe(r->password);
+    free(r->password);
+    mt_rc_wipe(r->client_secret);
+    free(r->client_secret);
+    free(r->server_key);
+    free(r->client_public);
     r->hostname = r->username = r->password = NULL;
+    r->server_key = r->client_public = r->client_secret = NULL;
 }
 
 mt_msg_t *mt_rc_req_new(mt_rc_op_t op)

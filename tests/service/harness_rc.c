@@ -87,11 +87,12 @@ char *rc_cluster_uuid(int i)
 void rc_check_view(const msgpack_object *v, const char *where)
 {
     static const char *const keys[] = {
-        "id", "name", "hostname", "uuid", "username", "demand_encryption", "node_list",
-        "revision", "refreshed_at",
+        "id", "name", "hostname", "uuid", "username", "demand_encryption", "server_key",
+        "client_public", "node_list", "revision", "refreshed_at",
     };
     H_ASSERT(v && v->type == MSGPACK_OBJECT_MAP, "%s: the view is not a map", where);
     H_ASSERT(!h_has(v, "password"), "%s: the view has a password key", where);
+    H_ASSERT(!h_has(v, "client_secret"), "%s: the view has a client_secret key", where);
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
         H_ASSERT(h_has(v, keys[k]), "%s: the view has no %s", where, keys[k]);
     H_ASSERT(v->via.map.size == sizeof keys / sizeof keys[0], "%s: the view has %u keys",

@@ -62,7 +62,8 @@ int64_t rc_sum_a(const char *name);
 void rc_print_stats(const char *when);
 char *rc_cluster_uuid(int i);   /* caller frees */
 
-/*  Exactly the keys of PROTOCOL.md's reference view; never a password. */
+/*  Exactly the keys of PROTOCOL.md's reference view that the service
+    implements; never a password or client_secret. */
 void rc_check_view(const msgpack_object *v, const char *where);
 /*  rc.get by `key` (name, id, uuid) on replica i: the reply (caller frees),
     or NULL if not_found; fails on anything else. */

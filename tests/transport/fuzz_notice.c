@@ -4,7 +4,7 @@
     error comes with a message and no merge; a node notice that decodes
     round-trips: its merge's groups, encoded again as a notice and decoded,
     come back equal (ids, every field, revisions); so does an rc notice's
-    reference (never with a password). */
+    reference (keys included; never with a password or client_secret). */
 #include "fuzz_common.h"
 
 static bool str_pairs_equal(const mt_str_pair_t *a, const mt_str_pair_t *b, uint32_t n)
@@ -103,7 +103,9 @@ static void rc_round_trip(const mt_notice_t *n)
     FUZZ_ASSERT(n->rc_merge->type == MT_RC_MERGE);
     mt_rc_t *ref = ((mt_rc_merge_t *) mt_msg_data(n->rc_merge))->ref;
     char err[200];
-    FUZZ_ASSERT(ref && !ref->password);
+    FUZZ_ASSERT(ref && !ref->password && !ref->client_secret);
+    FUZZ_ASSERT(mt_rc_key_check("server_key", ref->server_key, err, sizeof err) == MT_OK);
+    FUZZ_ASSERT(mt_rc_key_check("client_public", ref->client_public, err, sizeof err) == MT_OK);
     FUZZ_ASSERT(ref->deleted == (n->change == MT_NODE_DELETED));
     FUZZ_ASSERT(ref->revision == n->revision);
     FUZZ_ASSERT(ref->id[0] && strlen(ref->id) <= MT_RC_ID_MAX);
@@ -135,7 +137,9 @@ static void rc_round_trip(const mt_notice_t *n)
     mt_rc_t *r2 = ((mt_rc_merge_t *) mt_msg_data(again.rc_merge))->ref;
     FUZZ_ASSERT(!strcmp(r2->id, ref->id) && !strcmp(r2->name, ref->name)
                 && !strcmp(r2->hostname, ref->hostname) && !strcmp(r2->uuid, ref->uuid)
-                && !strcmp(r2->username, ref->username) && !r2->password
+                && !strcmp(r2->username, ref->username) && !r2->password && !r2->client_secret
+                && !strcmp(r2->server_key, ref->server_key)
+                && !strcmp(r2->client_public, ref->client_public)
                 && r2->demand_encryption == ref->demand_encryption
                 && r2->deleted == ref->deleted && r2->revision == ref->revision
                 && r2->refreshed_at == ref->refreshed_at && r2->nnodes == ref->nnodes);

@@ -80,6 +80,7 @@ static bool id_ok(const char *s)
 }
 
 #define SENTINEL "\x01\x02fuzz-password\x03"
+#define SECRET_SENTINEL "\x01\x02fuzz-client-secret\x03"
 
 static void check_rc_request(const mt_request_t *req)
 {
@@ -108,15 +109,17 @@ static void check_rc_request(const mt_request_t *req)
     case MT_RC_OP_SET:
         FUZZ_ASSERT(r->id[0] || r->name[0]);
         FUZZ_ASSERT(r->hostname || r->username || r->password || r->has_demand_encryption
-                    || r->new_name[0]);
+                    || r->server_key || r->client_public || r->new_name[0]);
         break;
     case MT_RC_OP_DEL:
         FUZZ_ASSERT(r->id[0] || r->name[0]);
-        FUZZ_ASSERT(!r->hostname && !r->username && !r->password && !r->has_demand_encryption);
+        FUZZ_ASSERT(!r->hostname && !r->username && !r->password && !r->has_demand_encryption
+                    && !r->server_key && !r->client_public && !r->client_secret);
         break;
     case MT_RC_OP_GET:
         FUZZ_ASSERT(r->id[0] || r->name[0] || r->uuid[0]);
-        FUZZ_ASSERT(!r->hostname && !r->username && !r->password);
+        FUZZ_ASSERT(!r->hostname && !r->username && !r->password && !r->server_key
+                    && !r->client_secret);
         break;
     case MT_RC_OP_LIST:
         FUZZ_ASSERT(!r->id[0] && !r->name[0] && !r->uuid[0] && !r->hostname);
@@ -129,6 +132,14 @@ static void check_rc_request(const mt_request_t *req)
         FUZZ_ASSERT(strlen(r->username) <= 255 && utf8_str(r->username));
     if (r->password)
         FUZZ_ASSERT(strlen(r->password) <= 1024 && utf8_str(r->password));
+    /* keys: valid or empty; the client pair complete and matching */
+    FUZZ_ASSERT(mt_rc_key_check("server_key", r->server_key, err, sizeof err) == MT_OK);
+    FUZZ_ASSERT(!r->client_public == !r->client_secret);
+    if (r->client_public)
+        FUZZ_ASSERT(mt_rc_keypair_check(r->client_public, r->client_secret, err, sizeof err)
+                    == MT_OK);
+    if (r->op == MT_RC_OP_ADD && r->demand_encryption)
+        FUZZ_ASSERT(r->server_key && r->server_key[0]);
     FUZZ_ASSERT(!r->has_revision || r->revision >= 1);
     FUZZ_ASSERT(r->has_revision || r->revision == 0);
 
@@ -136,6 +147,8 @@ static void check_rc_request(const mt_request_t *req)
     mt_rc_t t = {
         .id = r->id, .name = r->new_name[0] ? r->new_name : r->name, .hostname = r->hostname,
         .uuid = r->uuid, .username = r->username, .password = SENTINEL,
+        .server_key = r->server_key, .client_public = r->client_public,
+        .client_secret = SECRET_SENTINEL,
         .demand_encryption = r->demand_encryption, .revision = r->revision,
     };
     if (r->hostname) {
@@ -146,6 +159,7 @@ static void check_rc_request(const mt_request_t *req)
     /* (a client's value may contain the sentinel: then it proves nothing) */
     bool quoted = (r->hostname && strstr(r->hostname, SENTINEL))
                   || (r->username && strstr(r->username, SENTINEL));
+    bool quoted_secret = r->username && strstr(r->username, SECRET_SENTINEL);
     mt_msg_t *reply = mt_rc_reply_new(MT_OK, NULL);
     mt_rc_reply_t *out = mt_rc_reply(reply);
     out->ref = mt_rc_ref(ref);
@@ -158,12 +172,16 @@ static void check_rc_request(const mt_request_t *req)
     mt_codec_encode_rc_reply(&buf, req->has_rid, req->rid, req->op, out);
     fuzz_check_encoded(&buf);
     FUZZ_ASSERT(quoted || !memmem(buf.data, buf.size, SENTINEL, strlen(SENTINEL)));
+    FUZZ_ASSERT(quoted_secret
+                || !memmem(buf.data, buf.size, SECRET_SENTINEL, strlen(SECRET_SENTINEL)));
     mt_msg_free(reply);
     mt_msg_t *changed = mt_rc_changed_new(r->op == MT_RC_OP_DEL ? MT_NODE_DELETED : MT_NODE_UPSERT,
                                           true, r->revision, ref);
     mt_codec_encode_rc_notice(&buf, "fuzz", 1, mt_msg_data(changed));
     fuzz_check_encoded(&buf);
     FUZZ_ASSERT(quoted || !memmem(buf.data, buf.size, SENTINEL, strlen(SENTINEL)));
+    FUZZ_ASSERT(quoted_secret
+                || !memmem(buf.data, buf.size, SECRET_SENTINEL, strlen(SECRET_SENTINEL)));
     mt_msg_free(changed);
     msgpack_sbuffer_destroy(&buf);
 }

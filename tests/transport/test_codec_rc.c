@@ -1,13 +1,17 @@
 /*  test_codec_rc.c — remote cluster references on the wire: every rc.*
     request and its errors, the MT_RC_REQ each builds, replies with the
     reference view (exactly PROTOCOL.md's keys), rc notices both ways, and
-    the password: given in a request, it reaches the message for the
-    store, and never any encoded reply or notice. */
+    the secrets (password, client_secret): given in a request, they reach
+    the message for the store, and never any encoded reply or notice.
+    Endpoint and key validation (mt_rc_endpoint_check, mt_rc_key_check,
+    mt_rc_keypair_check) have tables of their own. */
 #include <check.h>
 #include <stdlib.h>
 
 #include "codec_testutil.h"
 #include "mt_codec.h"
+
+#include <zmq.h>
 
 #define PASSWORD "pw-Sesam-\xc3\xb6\xc3\xb6-7f3a91"
 
@@ -25,13 +29,59 @@ typedef struct {
 #define BAD(name, json, err, op) { name, json, MT_EBADREQ, err, op }
 
 #define UUID "0d3c4a5e-1111-2222-3333-444455556666"
+/*  Keypairs from zmq_curve_keypair (Z85 has no quote or backslash). */
+#define SERVER_PUB "d+4zjhnQHKsYHMIHv0F1ndkDEHmgsRdU3oZIWA&^"
+#define CLIENT_PUB "][1qAf.KfIcZBgFo1+Pvm=D#5x>85e-aN-62JOhS"
+#define CLIENT_SEC "79%W(1s&2@yDU3^KrTKCa(z1pelsY]P/5o)Jfh4{"
+#define OTHER_PUB ":(rw/VnL?j:9ZT<eIW.zs39auzBlvx[QDCh38]Tr"
+#define KEYS "'client_public':'" CLIENT_PUB "','client_secret':'" CLIENT_SEC "'"
+#define NOTHING_TO_CHANGE "rc.set: nothing to change (give hostname, username, password, " \
+    "demand_encryption, server_key, client_public + client_secret or new_name)"
+#define KEY_FORM ": must be a CURVE key (40 characters of Z85) or empty"
 #define HOST "'hostname':'tcp://10.0.0.9:7400'"
 
 static const rc_case_t cases[] = {
     /* rc.add */
     OK("add minimal", "{'op':'rc.add','name':'east'," HOST "}", MT_OP_RC_ADD),
     OK("add full", "{'op':'rc.add','name':'east'," HOST ",'username':'u','password':'p',"
-       "'demand_encryption':true,'rid':5}", MT_OP_RC_ADD),
+       "'demand_encryption':true,'server_key':'" SERVER_PUB "'," KEYS ",'rid':5}", MT_OP_RC_ADD),
+    OK("add keys empty", "{'op':'rc.add','name':'e'," HOST ",'server_key':'','client_public':'',"
+       "'client_secret':''}", MT_OP_RC_ADD),
+    OK("add server_key only", "{'op':'rc.add','name':'e'," HOST ",'server_key':'" SERVER_PUB "'}",
+       MT_OP_RC_ADD),
+    OK("add client keys without server_key", "{'op':'rc.add','name':'e'," HOST "," KEYS "}",
+       MT_OP_RC_ADD),
+    BAD("add demand_encryption without server_key", "{'op':'rc.add','name':'e'," HOST ","
+        "'demand_encryption':true}", "demand_encryption: needs a server_key", MT_OP_RC_ADD),
+    BAD("add demand_encryption with an empty server_key", "{'op':'rc.add','name':'e'," HOST ","
+        "'demand_encryption':true,'server_key':''}", "demand_encryption: needs a server_key",
+        MT_OP_RC_ADD),
+    BAD("add server_key short", "{'op':'rc.add','name':'e'," HOST ",'server_key':'abc'}",
+        "server_key" KEY_FORM, MT_OP_RC_ADD),
+    BAD("add server_key 41", "{'op':'rc.add','name':'e'," HOST ",'server_key':'" SERVER_PUB "a'}",
+        "server_key" KEY_FORM, MT_OP_RC_ADD),
+    BAD("add server_key not Z85", "{'op':'rc.add','name':'e'," HOST ",'server_key':"
+        "'d+4zjhnQHKsYHMIHv0F1ndkDEHmgsRdU3oZIWA~^'}", "server_key" KEY_FORM, MT_OP_RC_ADD),
+    BAD("add server_key with a quote", "{'op':'rc.add','name':'e'," HOST ",'server_key':"
+        "'d+4zjhnQHKsYHMIHv0F1ndkDEHmgsRdU3oZIWA\"^'}", "server_key" KEY_FORM, MT_OP_RC_ADD),
+    BAD("add server_key integer", "{'op':'rc.add','name':'e'," HOST ",'server_key':5}",
+        "server_key: expected a string", MT_OP_RC_ADD),
+    BAD("add client_public alone", "{'op':'rc.add','name':'e'," HOST ",'client_public':'"
+        CLIENT_PUB "'}", "client_secret: required with client_public", MT_OP_RC_ADD),
+    BAD("add client_secret alone", "{'op':'rc.add','name':'e'," HOST ",'client_secret':'"
+        CLIENT_SEC "'}", "client_public: required with client_secret", MT_OP_RC_ADD),
+    BAD("add client_secret empty", "{'op':'rc.add','name':'e'," HOST ",'client_public':'"
+        CLIENT_PUB "','client_secret':''}", "client_secret: required with client_public",
+        MT_OP_RC_ADD),
+    BAD("add keypair not matching", "{'op':'rc.add','name':'e'," HOST ",'client_public':'"
+        OTHER_PUB "','client_secret':'" CLIENT_SEC "'}",
+        "client_secret: does not belong to client_public", MT_OP_RC_ADD),
+    BAD("add client_secret not Z85", "{'op':'rc.add','name':'e'," HOST ",'client_public':'"
+        CLIENT_PUB "','client_secret':'" CLIENT_PUB "x'}", "client_secret" KEY_FORM, MT_OP_RC_ADD),
+    BAD("add client_public not a key", "{'op':'rc.add','name':'e'," HOST ",'client_public':'"
+        "x','client_secret':'" CLIENT_SEC "'}", "client_public" KEY_FORM, MT_OP_RC_ADD),
+    BAD("add client_secret integer", "{'op':'rc.add','name':'e'," HOST ",'client_public':'"
+        CLIENT_PUB "','client_secret':7}", "client_secret: expected a string", MT_OP_RC_ADD),
     OK("add ipc", "{'op':'rc.add','name':'east','hostname':'ipc:///tmp/x.sock'}", MT_OP_RC_ADD),
     OK("add empty username and password", "{'op':'rc.add','name':'e'," HOST ",'username':'',"
        "'password':''}", MT_OP_RC_ADD),
@@ -59,7 +109,15 @@ static const rc_case_t cases[] = {
     BAD("add hostname empty", "{'op':'rc.add','name':'e','hostname':''}",
         "hostname: must be a request endpoint (tcp://HOST:PORT or ipc://PATH)", MT_OP_RC_ADD),
     BAD("add hostname no port", "{'op':'rc.add','name':'e','hostname':'tcp://h'}",
-        "hostname: tcp://h has no host or port", MT_OP_RC_ADD),
+        "hostname: tcp:// needs HOST:PORT", MT_OP_RC_ADD),
+    BAD("add hostname with ';'", "{'op':'rc.add','name':'e','hostname':'tcp://10.0.0.1;h:1'}",
+        "hostname: invalid host", MT_OP_RC_ADD),
+    BAD("add hostname port leading 0", "{'op':'rc.add','name':'e','hostname':'tcp://h:07400'}",
+        "hostname: port must be 1-65535", MT_OP_RC_ADD),
+    BAD("add hostname wildcard", "{'op':'rc.add','name':'e','hostname':'tcp://*:7400'}",
+        "hostname: invalid host", MT_OP_RC_ADD),
+    BAD("add ipc path with a space", "{'op':'rc.add','name':'e','hostname':'ipc:///tmp/a b'}",
+        "hostname: invalid ipc:// path", MT_OP_RC_ADD),
     BAD("add hostname port 0", "{'op':'rc.add','name':'e','hostname':'tcp://h:0'}",
         "hostname: port must be 1-65535", MT_OP_RC_ADD),
     BAD("add hostname space", "{'op':'rc.add','name':'e','hostname':'tcp://a b:1'}",
@@ -82,16 +140,28 @@ static const rc_case_t cases[] = {
     OK("set demand_encryption false", "{'op':'rc.set','name':'e','demand_encryption':false}", MT_OP_RC_SET),
     OK("set rename", "{'op':'rc.set','name':'e','new_name':'west'}", MT_OP_RC_SET),
     OK("set everything", "{'op':'rc.set','name':'e','id':'" UUID "','hostname':'tcp://h:2',"
-       "'username':'u','password':'p','demand_encryption':true,'new_name':'w','revision':9}",
+       "'username':'u','password':'p','demand_encryption':true,'new_name':'w','revision':9,"
+       "'server_key':'" SERVER_PUB "'," KEYS "}", MT_OP_RC_SET),
+    OK("set demand_encryption alone (the agent checks it)", "{'op':'rc.set','name':'e',"
+       "'demand_encryption':true}", MT_OP_RC_SET),
+    OK("set server_key only", "{'op':'rc.set','name':'e','server_key':'" SERVER_PUB "'}",
        MT_OP_RC_SET),
+    OK("set server_key cleared", "{'op':'rc.set','name':'e','server_key':''}", MT_OP_RC_SET),
+    OK("set client keys only", "{'op':'rc.set','name':'e'," KEYS "}", MT_OP_RC_SET),
+    OK("set client keys cleared", "{'op':'rc.set','name':'e','client_public':'',"
+       "'client_secret':''}", MT_OP_RC_SET),
+    BAD("set client_secret alone", "{'op':'rc.set','name':'e','client_secret':'" CLIENT_SEC "'}",
+        "client_public: required with client_secret", MT_OP_RC_SET),
+    BAD("set server_key bad", "{'op':'rc.set','name':'e','server_key':'" CLIENT_PUB "!'}",
+        "server_key" KEY_FORM, MT_OP_RC_SET),
     BAD("set without selector", "{'op':'rc.set','username':'u'}", "name: required (or id)", MT_OP_RC_SET),
     BAD("set by uuid only", "{'op':'rc.set','uuid':'" UUID "','username':'u'}",
         "name: required (or id)", MT_OP_RC_SET),
     BAD("set nothing to change", "{'op':'rc.set','name':'e'}",
-        "rc.set: nothing to change (give hostname, username, password, demand_encryption or new_name)",
+        NOTHING_TO_CHANGE,
         MT_OP_RC_SET),
     BAD("set only a revision", "{'op':'rc.set','name':'e','revision':3}",
-        "rc.set: nothing to change (give hostname, username, password, demand_encryption or new_name)",
+        NOTHING_TO_CHANGE,
         MT_OP_RC_SET),
     BAD("set id integer", "{'op':'rc.set','id':5,'username':'u'}", "id: expected a string", MT_OP_RC_SET),
     BAD("set id empty", "{'op':'rc.set','id':'','username':'u'}", "id: must be 1-36 characters",
@@ -119,7 +189,7 @@ static const rc_case_t cases[] = {
     BAD("set revision overflow", "{'op':'rc.set','name':'e','username':'u',"
         "'revision':9223372036854775808}", "revision: integer out of range", MT_OP_RC_SET),
     BAD("set demand_encryption nil is absent", "{'op':'rc.set','name':'e','demand_encryption':null}",
-        "rc.set: nothing to change (give hostname, username, password, demand_encryption or new_name)",
+        NOTHING_TO_CHANGE,
         MT_OP_RC_SET),
 
     /* rc.del */
@@ -202,6 +272,7 @@ START_TEST(add_content)
     mt_request_t req;
     mt_rc_req_t *r = decode_ok("{'op':'rc.add','rid':77,'name':'east','hostname':'tcp://10.0.0.9:7400',"
                                "'username':'admin','password':'" PASSWORD "','demand_encryption':true,"
+                               "'server_key':'" SERVER_PUB "'," KEYS ","
                                "'id':'ignored','new_name':'ignored','revision':3}", &msg, &req);
     ck_assert(req.has_rid);
     ck_assert_uint_eq(req.rid, 77);
@@ -211,6 +282,9 @@ START_TEST(add_content)
     ck_assert_str_eq(r->username, "admin");
     ck_assert_str_eq(r->password, PASSWORD);
     ck_assert(r->has_demand_encryption && r->demand_encryption);
+    ck_assert_str_eq(r->server_key, SERVER_PUB);
+    ck_assert_str_eq(r->client_public, CLIENT_PUB);
+    ck_assert_str_eq(r->client_secret, CLIENT_SEC);
     ck_assert_str_eq(r->id, "");                    /* the service assigns it */
     ck_assert_str_eq(r->uuid, "");
     ck_assert_str_eq(r->new_name, "");
@@ -223,12 +297,18 @@ START_TEST(add_content)
     ck_assert_ptr_null(r->username);                /* not given */
     ck_assert_ptr_null(r->password);
     ck_assert(!r->has_demand_encryption);
+    ck_assert_ptr_null(r->server_key);
+    ck_assert_ptr_null(r->client_public);
+    ck_assert_ptr_null(r->client_secret);
     mt_msg_free(msg);
 
-    r = decode_ok("{'op':'rc.add','name':'e','hostname':'tcp://h:1','username':'','password':''}",
-                  &msg, &req);
+    r = decode_ok("{'op':'rc.add','name':'e','hostname':'tcp://h:1','username':'','password':'',"
+                  "'server_key':'','client_public':'','client_secret':''}", &msg, &req);
     ck_assert_str_eq(r->username, "");              /* given, empty */
     ck_assert_str_eq(r->password, "");
+    ck_assert_str_eq(r->server_key, "");
+    ck_assert_str_eq(r->client_public, "");
+    ck_assert_str_eq(r->client_secret, "");
     mt_msg_free(msg);
 }
 END_TEST
@@ -249,6 +329,15 @@ START_TEST(set_content)
     ck_assert_str_eq(r->new_name, "west");
     ck_assert(r->has_revision);
     ck_assert_int_eq(r->revision, 12);
+    ck_assert_ptr_null(r->server_key);
+    ck_assert_ptr_null(r->client_public);
+    mt_msg_free(msg);
+
+    r = decode_ok("{'op':'rc.set','name':'east','server_key':''," KEYS "}", &msg, &req);
+    ck_assert_str_eq(r->server_key, "");            /* cleared */
+    ck_assert_str_eq(r->client_public, CLIENT_PUB);
+    ck_assert_str_eq(r->client_secret, CLIENT_SEC);
+    ck_assert_ptr_null(r->hostname);
     mt_msg_free(msg);
 
     r = decode_ok("{'op':'rc.set','id':'" UUID "','password':'" PASSWORD "','uuid':'" UUID "'}",
@@ -389,6 +478,7 @@ static mt_rc_t *make_ref(const char *id, const char *name, const char *password,
     mt_rc_t t = {
         .id = id, .name = name, .hostname = "tcp://10.0.0.9:7400", .uuid = UUID,
         .username = "admin", .password = password, .demand_encryption = true,
+        .server_key = SERVER_PUB, .client_public = CLIENT_PUB, .client_secret = password ? CLIENT_SEC : NULL,
         .nnodes = 3, .node_list = nodes, .revision = revision, .refreshed_at = 1700000000123LL,
     };
     return mt_rc_build(&t);
@@ -407,14 +497,19 @@ static const msgpack_object *key(const msgpack_object *map, const char *k, msgpa
 static void check_view(const msgpack_object *v, const mt_rc_t *ref)
 {
     static const char *const keys[] = {
-        "id", "name", "hostname", "uuid", "username", "demand_encryption", "node_list",
-        "revision", "refreshed_at",
+        "id", "name", "hostname", "uuid", "username", "demand_encryption", "server_key",
+        "client_public", "node_list", "revision", "refreshed_at",
     };
     ck_assert_int_eq(v->type, MSGPACK_OBJECT_MAP);
     ck_assert_uint_eq(v->via.map.size, sizeof keys / sizeof keys[0]);
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         ck_assert_msg(mp_get(v, keys[i]), "key %s missing", keys[i]);
     ck_assert_ptr_null(mp_get(v, "password"));
+    ck_assert_ptr_null(mp_get(v, "client_secret"));
+    ck_assert(mp_str_is(key(v, "server_key", MSGPACK_OBJECT_STR),
+                        ref->server_key ? ref->server_key : ""));
+    ck_assert(mp_str_is(key(v, "client_public", MSGPACK_OBJECT_STR),
+                        ref->client_public ? ref->client_public : ""));
     ck_assert(mp_str_is(key(v, "id", MSGPACK_OBJECT_STR), ref->id));
     ck_assert(mp_str_is(key(v, "name", MSGPACK_OBJECT_STR), ref->name));
     ck_assert(mp_str_is(key(v, "hostname", MSGPACK_OBJECT_STR), ref->hostname));
@@ -479,8 +574,10 @@ START_TEST(reply_single)
     mt_codec_encode_rc_reply(&buf, false, 0, MT_OP_RC_GET, &r);
     msgpack_unpacked u;
     const msgpack_object *v = key(envelope(&u, &buf, true, false, 0), "ref", MSGPACK_OBJECT_MAP);
-    ck_assert_uint_eq(v->via.map.size, 9);
+    ck_assert_uint_eq(v->via.map.size, 11);
     ck_assert(mp_str_is(mp_get(v, "name"), ""));
+    ck_assert(mp_str_is(mp_get(v, "server_key"), ""));
+    ck_assert(mp_str_is(mp_get(v, "client_public"), ""));
     ck_assert(mp_str_is(mp_get(v, "username"), ""));
     ck_assert_uint_eq(key(v, "node_list", MSGPACK_OBJECT_ARRAY)->via.array.size, 0);
     ck_assert_uint_eq(key(v, "refreshed_at", MSGPACK_OBJECT_POSITIVE_INTEGER)->via.u64, 0);
@@ -589,6 +686,8 @@ static void assert_ref_equal(const mt_rc_t *a, const mt_rc_t *b)
     ck_assert_str_eq(a->uuid, b->uuid);
     ck_assert_str_eq(a->username, b->username);
     ck_assert_int_eq(a->demand_encryption, b->demand_encryption);
+    ck_assert_str_eq(a->server_key, b->server_key);
+    ck_assert_str_eq(a->client_public, b->client_public);
     ck_assert_uint_eq(a->nnodes, b->nnodes);
     for (uint32_t i = 0; i < a->nnodes; i++)
         ck_assert_str_eq(a->node_list[i], b->node_list[i]);
@@ -604,6 +703,7 @@ START_TEST(notice_upsert_delete)
     ck_assert(!m->ref->deleted);
     ck_assert_int_eq(m->ref->revision, 21);
     ck_assert_ptr_null(m->ref->password);
+    ck_assert_ptr_null(m->ref->client_secret);
     mt_msg_free(n.rc_merge);
 
     /* a delete: the tombstone has the delete's revision, the last state */
@@ -659,6 +759,15 @@ static const notice_case_t notice_cases[] = {
       "'view':{'id':'a'}}", MT_OK, NULL },
     { "password in a view is ignored", "{" RC_HEAD ",'change':'upsert','id':'a','revision':4,"
       "'view':{" VIEW_OK ",'password':'" PASSWORD "'}}", MT_OK, NULL },
+    { "client_secret in a view is ignored", "{" RC_HEAD ",'change':'upsert','id':'a','revision':4,"
+      "'view':{" VIEW_OK ",'server_key':'" SERVER_PUB "'," KEYS "}}", MT_OK, NULL },
+    { "server_key not a key", "{" RC_HEAD ",'change':'upsert','id':'a','revision':4,'view':{"
+      VIEW_OK ",'server_key':'abc'}}", MT_EBADREQ, "server_key" KEY_FORM },
+    { "client_public not a key", "{" RC_HEAD ",'change':'upsert','id':'a','revision':4,'view':{"
+      VIEW_OK ",'client_public':'" CLIENT_PUB "x'}}", MT_EBADREQ, "client_public" KEY_FORM },
+    { "node_list item with ';'", "{" RC_HEAD ",'change':'upsert','id':'a','revision':4,"
+      "'view':{" VIEW_OK ",'node_list':['tcp://h;x:1']}}", MT_EBADREQ,
+      "node_list: items must be request endpoints (tcp://HOST:PORT or ipc://PATH)" },
     { "upsert without a view", "{" RC_HEAD ",'change':'upsert','id':'a','revision':4}", MT_EBADREQ,
       "view: required" },
     { "view not a map", "{" RC_HEAD ",'change':'delete','id':'a','revision':4,'view':'x'}", MT_EBADREQ,
@@ -715,6 +824,7 @@ START_TEST(notice_table)
         ck_assert_int_eq(m->ref->deleted, n.change == MT_NODE_DELETED);
         ck_assert_int_eq(m->ref->revision, 4);
         ck_assert_ptr_null(m->ref->password);
+        ck_assert_ptr_null(m->ref->client_secret);
         mt_msg_free(n.rc_merge);
     } else {
         ck_assert_ptr_null(n.rc_merge);
@@ -767,8 +877,9 @@ START_TEST(password_never_encoded)
     msgpack_sbuffer body;
     msgpack_sbuffer_init(&body);
     tj_pack("{'op':'rc.add','name':'east','hostname':'tcp://10.0.0.9:7400','username':'admin',"
-            "'password':'" PASSWORD "'}", &body);
+            "'password':'" PASSWORD "'," KEYS "}", &body);
     ck_assert(contains(&body, PASSWORD));
+    ck_assert(contains(&body, CLIENT_SEC));
     mt_request_t add;
     char err[200];
     ck_assert_int_eq(mt_codec_decode_request(body.data, body.size, 0, &add, err, sizeof err), MT_OK);
@@ -777,6 +888,7 @@ START_TEST(password_never_encoded)
     ck_assert_int_eq(mt_codec_decode_request(body.data, body.size, 0, &set, err, sizeof err), MT_OK);
     mt_rc_req_t *a = mt_rc_req(add.msg);
     ck_assert_str_eq(a->password, PASSWORD);
+    ck_assert_str_eq(a->client_secret, CLIENT_SEC);
     ck_assert_str_eq(mt_rc_req(set.msg)->password, PASSWORD);
 
     /* ...and the reference built for the store carries it, as a registry
@@ -785,12 +897,16 @@ START_TEST(password_never_encoded)
     mt_rc_t t = {
         .id = UUID, .name = a->name, .hostname = a->hostname, .uuid = UUID,
         .username = a->username, .password = a->password, .nnodes = 1, .node_list = nodes,
-        .revision = 3,
+        .revision = 3, .server_key = SERVER_PUB, .client_public = a->client_public,
+        .client_secret = a->client_secret,
     };
     mt_rc_t *with = mt_rc_build(&t);
     ck_assert_str_eq(with->password, PASSWORD);
+    ck_assert_str_eq(with->client_secret, CLIENT_SEC);
     mt_rc_t *without = mt_rc_without_password(with);
     ck_assert_ptr_null(without->password);
+    ck_assert_ptr_null(without->client_secret);
+    ck_assert_str_eq(without->client_public, CLIENT_PUB);
 
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
@@ -811,7 +927,10 @@ START_TEST(password_never_encoded)
             ck_assert_uint_gt(buf.size, 0);
             ck_assert_msg(!contains(&buf, PASSWORD), "%s reply carries the password",
                           mt_op_name(ops[i]));
+            ck_assert_msg(!contains(&buf, CLIENT_SEC), "%s reply carries the client secret",
+                          mt_op_name(ops[i]));
             ck_assert(!contains(&buf, "password"));
+            ck_assert(!contains(&buf, "client_secret"));
             encoded++;
             mt_msg_free(m);
         }
@@ -820,11 +939,14 @@ START_TEST(password_never_encoded)
             mt_codec_encode_rc_notice(&buf, "r1", 1, mt_msg_data(c));
             mt_msg_free(c);
             ck_assert_msg(!contains(&buf, PASSWORD), "notice carries the password");
+            ck_assert_msg(!contains(&buf, CLIENT_SEC), "notice carries the client secret");
             ck_assert(!contains(&buf, "password"));
+            ck_assert(!contains(&buf, "client_secret"));
             /* nor the merge a peer builds from it */
             mt_notice_t n;
             ck_assert_int_eq(mt_codec_decode_notice(buf.data, buf.size, &n, err, sizeof err), MT_OK);
             ck_assert_ptr_null(((mt_rc_merge_t *) mt_msg_data(n.rc_merge))->ref->password);
+            ck_assert_ptr_null(((mt_rc_merge_t *) mt_msg_data(n.rc_merge))->ref->client_secret);
             mt_msg_free(n.rc_merge);
             encoded++;
         }
@@ -839,6 +961,13 @@ START_TEST(password_never_encoded)
     ck_assert_ptr_null(strstr(err, PASSWORD));
     mt_codec_encode_error(&buf, false, 0, MT_EBADREQ, err);
     ck_assert(!contains(&buf, PASSWORD));
+    /* a keypair refused: the message names fields, not keys */
+    tj_pack("{'op':'rc.add','name':'e','hostname':'tcp://h:1','client_public':'" OTHER_PUB "',"
+            "'client_secret':'" CLIENT_SEC "'}", &body);
+    ck_assert_int_eq(mt_codec_decode_request(body.data, body.size, 0, &bad, err, sizeof err),
+                     MT_EBADREQ);
+    ck_assert_ptr_null(strstr(err, CLIENT_SEC));
+    ck_assert_ptr_null(strstr(err, OTHER_PUB));
     char big[1100];
     memset(big, 'p', 1025);
     big[1025] = '\0';
@@ -858,6 +987,129 @@ START_TEST(password_never_encoded)
 }
 END_TEST
 
+/* ---- endpoints and keys --------------------------------------------------- */
+
+typedef struct {
+    const char *ep;
+    bool ok;            /* mt_rc_endpoint_check */
+} ep_case_t;
+
+static const ep_case_t ep_cases[] = {
+    { "tcp://127.0.0.1:7400", true },
+    { "tcp://remote-b.example.com:1", true },
+    { "tcp://under_score.local:65535", true },
+    { "tcp://[::1]:7400", true },
+    { "tcp://[fe80::1%eth0]:7400", false },     /* zone ids: not in our rule */
+    { "tcp://[::1]", false },
+    { "tcp://[::1:7400", false },
+    { "ipc:///run/metactor/a.sock", true },
+    { "ipc://@abstract", true },
+    { "tcp://h:0", false },
+    { "tcp://h:65536", false },
+    { "tcp://h:0080", false },
+    { "tcp://h:+80", false },
+    { "tcp://h:-1", false },
+    { "tcp://h:80 ", false },
+    { "tcp://h:", false },
+    { "tcp://:80", false },
+    { "tcp://*:80", false },
+    { "tcp://eth0;10.0.0.1:80", false },
+    { "tcp://10.0.0.1:80;tcp://evil:1", false },
+    { "tcp://a b:80", false },
+    { "tcp://a\tb:80", false },
+    { "tcp://h\x01:80", false },
+    { "tcp://h\xc3\xa9:80", false },
+    { "tcp://a/b:80", false },
+    { "TCP://h:80", false },
+    { "udp://h:80", false },
+    { "inproc://x", false },
+    { "pgm://h:80", false },
+    { "ipc://", false },
+    { "ipc://a;b", false },
+    { "ipc://a b", false },
+    { "ipc://\xff", false },
+    { "", false },
+};
+
+START_TEST(endpoint_rules)
+{
+    const ep_case_t *c = &ep_cases[_i];
+    const char *ep = c->ep;
+    char err[200];
+    int rc = mt_rc_endpoint_check(ep, err, sizeof err);
+    ck_assert_msg((rc == MT_OK) == c->ok, "%s: %s", c->ep, rc == MT_OK ? "accepted" : err);
+    if (rc != MT_OK && strlen(ep) > 8)
+        ck_assert_ptr_null(strstr(err, ep));        /* never echoed */
+    bool ipc = strncmp(ep, "ipc://", 6) == 0;
+    ck_assert_int_eq(mt_rc_endpoint_allowed(ep, true), c->ok);
+    ck_assert_int_eq(mt_rc_endpoint_allowed(ep, false), c->ok && !ipc);
+}
+END_TEST
+
+START_TEST(endpoint_lengths)
+{
+    char ep[400], err[200];
+    /*  255 bytes in all, not 256 (which bounds a name before its 253) */
+    snprintf(ep, sizeof ep, "tcp://%0247d:1", 0);
+    ck_assert_int_eq(mt_rc_endpoint_check(ep, err, sizeof err), MT_OK);
+    snprintf(ep, sizeof ep, "tcp://%0248d:1", 0);
+    ck_assert_int_eq(mt_rc_endpoint_check(ep, err, sizeof err), MT_EBADREQ);
+    snprintf(ep, sizeof ep, "ipc://%0107d", 0);
+    ck_assert_int_eq(mt_rc_endpoint_check(ep, err, sizeof err), MT_OK);
+    snprintf(ep, sizeof ep, "ipc://%0108d", 0);
+    ck_assert_int_eq(mt_rc_endpoint_check(ep, err, sizeof err), MT_EBADREQ);
+    memset(ep, 'a', sizeof ep);
+    memcpy(ep, "tcp://[", 7);
+    memcpy(ep + 250, "]:1", 4);     /* 253 bytes: fine */
+    for (int i = 7; i < 250; i++)
+        ep[i] = ':';
+    ck_assert_int_eq(mt_rc_endpoint_check(ep, err, sizeof err), MT_OK);
+    memset(ep + 7, ':', 250);
+    memcpy(ep + 257, "]:1", 4);     /* 260 */
+    ck_assert_int_eq(mt_rc_endpoint_check(ep, err, sizeof err), MT_EBADREQ);
+    ck_assert_int_eq(mt_rc_endpoint_check(NULL, err, sizeof err), MT_EBADREQ);
+}
+END_TEST
+
+START_TEST(key_rules)
+{
+    char err[200];
+    ck_assert_int_eq(mt_rc_key_check("k", "", err, sizeof err), MT_OK);
+    ck_assert_int_eq(mt_rc_key_check("k", NULL, err, sizeof err), MT_OK);
+    ck_assert_int_eq(mt_rc_key_check("k", SERVER_PUB, err, sizeof err), MT_OK);
+    ck_assert_int_eq(mt_rc_key_check("k", CLIENT_SEC, err, sizeof err), MT_OK);
+    static const char *const bad[] = {
+        "a", SERVER_PUB "a", "d+4zjhnQHKsYHMIHv0F1ndkDEHmgsRdU3oZIWA&",   /* 39 */
+        "d+4zjhnQHKsYHMIHv0F1ndkDEHmgsRdU3oZIWA& ",                        /* space */
+        "d+4zjhnQHKsYHMIHv0F1ndkDEHmgsRdU3oZIWA&~",                        /* not Z85 */
+        "d+4zjhnQHKsYHMIHv0F1ndkDEHmgsRdU3oZIWA&,",
+        "#####d+4zjhnQHKsYHMIHv0F1ndkDEHmgsRdU3oZ",                        /* > 2^32 */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(mt_rc_key_check("server_key", bad[i], err, sizeof err) == MT_EBADREQ,
+                      "%s accepted", bad[i]);
+        ck_assert_str_eq(err, "server_key" KEY_FORM);
+    }
+    ck_assert_int_eq(mt_rc_keypair_check(CLIENT_PUB, CLIENT_SEC, err, sizeof err), MT_OK);
+    ck_assert_int_eq(mt_rc_keypair_check("", "", err, sizeof err), MT_OK);
+    ck_assert_int_eq(mt_rc_keypair_check(NULL, NULL, err, sizeof err), MT_OK);
+    ck_assert_int_eq(mt_rc_keypair_check(OTHER_PUB, CLIENT_SEC, err, sizeof err), MT_EBADREQ);
+    ck_assert_str_eq(err, "client_secret: does not belong to client_public");
+    ck_assert_int_eq(mt_rc_keypair_check(CLIENT_PUB, "", err, sizeof err), MT_EBADREQ);
+    ck_assert_int_eq(mt_rc_keypair_check("", CLIENT_SEC, err, sizeof err), MT_EBADREQ);
+    /* a fresh keypair of libzmq's passes; a Z85 key as its own secret does not */
+    char pub[41], sec[41];
+    ck_assert_int_eq(zmq_curve_keypair(pub, sec), 0);
+    ck_assert_int_eq(mt_rc_keypair_check(pub, sec, err, sizeof err), MT_OK);
+    ck_assert_int_eq(mt_rc_keypair_check(pub, pub, err, sizeof err), MT_EBADREQ);
+    /* mt_rc_wipe clears in place */
+    char secret[] = "secret";
+    mt_rc_wipe(secret);
+    ck_assert_int_eq(secret[0] | secret[5], 0);
+    mt_rc_wipe(NULL);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("codec_rc");
@@ -873,6 +1125,9 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, notice_table, 0, sizeof notice_cases / sizeof notice_cases[0]);
     tcase_add_test(tc, notice_node_list_limit);
     tcase_add_test(tc, password_never_encoded);
+    tcase_add_loop_test(tc, endpoint_rules, 0, sizeof ep_cases / sizeof ep_cases[0]);
+    tcase_add_test(tc, endpoint_lengths);
+    tcase_add_test(tc, key_rules);
     suite_add_tcase(s, tc);
     return s;
 }
