@@ -42,8 +42,9 @@ void bp_restart(bp_proc_t *p);
 /*  metactord from bindir as replica id: requests on tcp://127.0.0.1:port,
     notices on port + 1, database dsn; then the flags in extra
     (NULL-terminated, may be NULL) and the words of the environment
-    variable args_env (experiments). The command line, but the DSN, goes to
-    stderr. */
+    variable args_env (experiments). The password is never on the command
+    line: the replica takes it from METACTOR_DB_PASSWORD, where a password
+    in dsn is moved to. The command line goes to stderr. */
 bp_proc_t *bp_start_replica(const char *name, const char *id, const char *bindir, int port,
                             const char *dsn, const char *const *extra, const char *args_env);
 

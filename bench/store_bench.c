@@ -20,7 +20,9 @@
                                     commit) on raw connections, no actors
 
     DSN: what scripts/mariadb prints; its user must be allowed to drop and create
-    databases named metactor_bench_*. Each figure works in a database of its own,
+    databases named metactor_bench_*. A password in METACTOR_DB_PASSWORD replaces
+    the DSN's (scripts/bench passes the DSN without one: command lines are
+    visible to every user). Each figure works in a database of its own,
     metactor_bench_FIGURE, dropped and created at the start (dropped again at the end
     on success). One figure per process: scripts/bench store runs them.
 
@@ -50,6 +52,8 @@
     (the 100,000-node fill), store_ingest.c and store_reload.c (the figures).
 */
 #include "store_bench.h"
+
+#include "mt_dsn.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -224,6 +228,27 @@ static const struct { const char *name; void (*run)(void); } figures[] = {
     { "store_txn", run_store_txn },             /* diagnostic */
 };
 
+/*  text with METACTOR_DB_PASSWORD's password, if that is set (static). */
+static const char *with_env_password(const char *text)
+{
+    const char *pw = getenv("METACTOR_DB_PASSWORD");
+    if (!pw || !*pw)
+        return text;
+    static char out[1024];
+    mt_dsn_t *d = NULL;
+    char err[256], *full = NULL;
+    if (mt_dsn_parse(text, &d, err, sizeof err) != MT_OK)
+        die("%s", err);
+    if (mt_dsn_set_password(d, pw) != MT_OK || !(full = mt_dsn_format(d))
+        || strlen(full) >= sizeof out)
+        die("DSN with METACTOR_DB_PASSWORD: out of memory or too long");
+    snprintf(out, sizeof out, "%s", full);
+    explicit_bzero(full, strlen(full));
+    free(full);
+    mt_dsn_destroy(&d);
+    return out;
+}
+
 static int usage(const char *argv0)
 {
     fprintf(stderr, "usage: %s FIGURE DSN\n  FIGURE:", argv0);
@@ -247,15 +272,16 @@ int main(int argc, char **argv)
         die("mysql_library_init");
     char db[64];
     snprintf(db, sizeof db, "metactor_bench_%s", g_figure);
-    fresh_db(argv[2], db);
+    const char *base = with_env_password(argv[2]);
+    fresh_db(base, db);
     static char dsn[1024];
-    if (!dsn_with_db(dsn, sizeof dsn, argv[2], db))
-        die("DSN without a database part, or too long: %s", argv[2]);
+    if (!dsn_with_db(dsn, sizeof dsn, base, db))
+        die("DSN without a database part, or too long");
     g_dsn = dsn;
     note("%s: database %s, %ld CPUs", g_figure, db, sysconf(_SC_NPROCESSORS_ONLN));
     double t0 = now_s();
     run();
-    drop_db(argv[2], db);
+    drop_db(base, db);
     note("%s: %.1f s in all", g_figure, now_s() - t0);
     mysql_library_end();
     return 0;

@@ -1,7 +1,10 @@
 /*  harness_proc.c — the replicas as processes: started with the harness's
     flags and their log, stopped, killed, paused; waited for until they
-    answer and see each other (see harness.h). */
+    answer and see each other (see harness.h). A replica's database password
+    reaches it in its environment, never on its command line. */
 #include "harness_int.h"
+
+#include "mt_dsn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -110,6 +113,48 @@ bool h_running(int i)
     return h_replica(i)->pid != 0;
 }
 
+extern char **environ;
+
+/*  The database password stays off the command line (every user reads it
+    with ps): each --db value in argv loses its password, and the
+    replica's environment gets METACTOR_DB_PASSWORD instead (the last
+    --db's, as the flag's last value is the one used). Returns that
+    environment; *owned collects what to free. */
+static char **password_to_env(const char **argv, int n, char **owned, int *nowned)
+{
+    char *password = NULL;
+    for (int k = 1; k + 1 < n; k++) {
+        mt_dsn_t *d = NULL;
+        if (strcmp(argv[k], "--db") != 0 || mt_dsn_parse(argv[k + 1], &d, NULL, 0) != 0)
+            continue;       /* a bad DSN goes as it is: the replica says what is wrong */
+        if (password)
+            explicit_bzero(password, strlen(password));
+        free(password);
+        password = strdup(d->password);
+        ck_assert_int_eq(mt_dsn_set_password(d, ""), 0);
+        argv[k + 1] = owned[(*nowned)++] = mt_dsn_format(d);
+        ck_assert_ptr_nonnull(argv[k + 1]);
+        mt_dsn_destroy(&d);
+    }
+    int ne = 0;
+    while (environ[ne])
+        ne++;
+    char **env = calloc((size_t) ne + 2, sizeof *env);
+    ck_assert_ptr_nonnull(env);
+    int m = 0;
+    for (int i = 0; i < ne; i++)
+        if (strncmp(environ[i], "METACTOR_DB_PASSWORD=", 21) != 0)
+            env[m++] = environ[i];
+    if (password && *password) {
+        ck_assert_int_ne(asprintf(&env[m], "METACTOR_DB_PASSWORD=%s", password), -1);
+        owned[(*nowned)++] = env[m++];
+    }
+    if (password)
+        explicit_bzero(password, strlen(password));
+    free(password);
+    return env;
+}
+
 static void spawn(h_replica_t *r)
 {
     const char *bin = getenv("METACTOR_TEST_METACTORD");
@@ -138,6 +183,9 @@ static void spawn(h_replica_t *r)
     for (int k = 0; r->args[k]; k++)
         argv[n++] = r->args[k];
     argv[n] = NULL;
+    char *owned[64];
+    int nowned = 0;
+    char **env = password_to_env(argv, n, owned, &nowned);
 
     /*  The log: a marker line per start, so restarts are told apart. */
     int fd = open(r->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -171,11 +219,16 @@ static void spawn(h_replica_t *r)
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGALRM, SIG_DFL);
         signal(SIGPIPE, SIG_DFL);
-        execv(bin, (char *const *) argv);
+        execve(bin, (char *const *) argv, env);
         dprintf(2, "harness: exec %s: %s\n", bin, strerror(errno));
         _exit(127);
     }
     close(fd);
+    for (int k = 0; k < nowned; k++) {
+        explicit_bzero(owned[k], strlen(owned[k]));
+        free(owned[k]);
+    }
+    free(env);
     r->pid = pid;
     r->paused = false;
     r->starts++;
