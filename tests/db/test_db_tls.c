@@ -11,7 +11,8 @@
     checked whenever ssl_ca is given); a certificate for another name is
     refused with ssl_verify (the default) and accepted without; ssl_verify=
     false alone encrypts without checking anything; a user that REQUIRE
-    X509 gets in with ssl_cert + ssl_key only; the store itself (every
+    X509 gets in with ssl_cert + ssl_key only; TLS works over the unix
+    socket too (the name checked: localhost); the store itself (every
     connection) works over TLS. */
 #include "store_testutil.h"
 #include "store_internal.h"
@@ -193,6 +194,23 @@ START_TEST(plain_refused)
 }
 END_TEST
 
+/*  TLS over the unix socket: the name checked is localhost. */
+START_TEST(over_the_socket)
+{
+    char *ca_pem = ca("ca.pem"), *text = NULL;
+    ck_assert_int_ne(asprintf(&text, "mysql://metactor:metactor@/" DB "?socket=%s/mysqld.sock"
+                              "&ssl_ca=%s", dir, ca_pem), -1);
+    mt_conn_t c;
+    ck_assert_msg(open_conn(&c, text) == MT_OK, "%s", c.err);
+    char *cipher = status(&c, "Ssl_cipher");
+    ck_assert_msg(cipher[0], "not encrypted over the socket");
+    free(cipher);
+    close_conn(&c);
+    free(text);
+    free(ca_pem);
+}
+END_TEST
+
 /*  Opens the DSN with params; the connection's cipher, "" if it failed. */
 static char *try_params(const char *params, char *why, size_t whylen)
 {
@@ -283,6 +301,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, verified);
     tcase_add_test(tc, plain_refused);
+    tcase_add_test(tc, over_the_socket);
     tcase_add_test(tc, wrong_ca);
     tcase_add_test(tc, wrong_name);
     tcase_add_test(tc, client_certificate);
