@@ -6,6 +6,10 @@
 #include "mt_client.h"
 
 static void *g_ctx;
+static struct {
+    bool on;
+    char server[41], pub[41], sec[41];
+} g_curve;
 
 void cli_init(void)
 {
@@ -18,6 +22,7 @@ void cli_term(void)
 {
     zmq_ctx_term(g_ctx);
     g_ctx = NULL;
+    explicit_bzero(&g_curve, sizeof g_curve);
 }
 
 void *cli_zctx(void)
@@ -25,14 +30,38 @@ void *cli_zctx(void)
     return g_ctx;
 }
 
+void cli_set_curve(const char *server_pub, const char *client_pub, const char *client_sec)
+{
+    g_curve.on = server_pub != NULL;
+    if (!g_curve.on)
+        return;
+    if (strlen(server_pub) != 40 || strlen(client_pub) != 40 || strlen(client_sec) != 40)
+        bp_die("cli_set_curve: keys are 40 characters of Z85");
+    memcpy(g_curve.server, server_pub, 41);
+    memcpy(g_curve.pub, client_pub, 41);
+    memcpy(g_curve.sec, client_sec, 41);
+}
+
+void cli_curve(void *sock)
+{
+    if (g_curve.on
+        && (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, g_curve.server, 40) != 0
+            || zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, g_curve.pub, 40) != 0
+            || zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, g_curve.sec, 40) != 0))
+        bp_die("CURVE keys on a client socket: %s", zmq_strerror(errno));
+}
+
 void cli_open(cli_t *c, const char *name, const char *endpoint)
 {
     memset(c, 0, sizeof *c);
     snprintf(c->name, sizeof c->name, "%s", name);
     c->sock = zmq_socket(g_ctx, ZMQ_DEALER);
+    if (!c->sock)
+        bp_die("zmq_socket: %s", zmq_strerror(errno));
     int zero = 0;
     zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero);
-    if (!c->sock || zmq_connect(c->sock, endpoint) != 0)
+    cli_curve(c->sock);
+    if (zmq_connect(c->sock, endpoint) != 0)
         bp_die("cannot connect to %s: %s", endpoint, zmq_strerror(errno));
     msgpack_sbuffer_init(&c->sb);
     msgpack_packer_init(&c->pk, &c->sb, msgpack_sbuffer_write);

@@ -33,6 +33,14 @@ void cli_init(void);
 void cli_term(void);
 void *cli_zctx(void);
 
+/*  CURVE for every client socket opened from now on (cli_open, and the
+    program's own through cli_curve): the server's public key and the
+    client's keypair, Z85 (40 characters each). NULL server: plain again. */
+void cli_set_curve(const char *server_pub, const char *client_pub, const char *client_sec);
+/*  Sets the identity of cli_set_curve on sock (before its connect); nothing
+    without one. */
+void cli_curve(void *sock);
+
 void cli_open(cli_t *c, const char *name, const char *endpoint);
 void cli_close(cli_t *c);
 /*  A fresh socket to endpoint (after the replica was restarted, or a call

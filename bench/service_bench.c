@@ -15,6 +15,22 @@
                                the same clients with a body of node.get's reply size
       e2e                      e2e_heartbeat_ingest (acks/s): `metactl load
                                --register --bench` against one replica
+      convergence_curve, get_curve, e2e_curve
+                               the same figure measured the same way with
+                               CURVE on every hop, its names ending in _curve
+                               (convergence_p50_curve, convergence_p99_curve;
+                               get_rps_curve, get_p50_curve, get_p99_curve,
+                               echo_rps_curve; e2e_heartbeat_ingest_curve)
+
+    CURVE: certificates are made for the run with czmq's zcert in a
+    temporary directory ($TMPDIR or /tmp, mt_bench_curve.XXXXXX; removed at
+    exit, left behind only when a signal ends the program): `cluster` (role
+    replica), shared by A and B, which run with --cert and --trust; `admin`
+    (role admin), the identity of every bench client and of metactl (--cert,
+    --server-key); the trust store holds both public files. B subscribes to
+    A with the cluster certificate. The echo server of get_curve is a CURVE
+    server with the cluster's key and no ZAP handler (libzmq then admits any
+    client key): its figure is libzmq's own cost of CURVE at node.get's sizes.
 
     DSN: the figure's database (scripts/bench service gives each figure a fresh
     one). BINDIR holds metactord and metactl (a Release build); LOGDIR gets
@@ -58,23 +74,113 @@
 */
 #include "service_bench.h"
 
+#include <czmq.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *g_dsn, *g_bindir;
 int g_port;
+curve_t g_curve;
+
+/* --------------------------------------------------------------- curve -- */
+
+static const char *const cert_names[] = { "cluster", "admin" };
+
+/*  The files curve_init made, then the directories; at exit, when the
+    replicas are stopped (bp_die and cli_main stop them before). */
+static void curve_remove(void)
+{
+    char path[400];
+    for (size_t i = 0; i < sizeof cert_names / sizeof cert_names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", g_curve.dir, cert_names[i]);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/%s_secret", g_curve.dir, cert_names[i]);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/%s", g_curve.trust, cert_names[i]);
+        unlink(path);
+    }
+    if (rmdir(g_curve.trust) != 0 || rmdir(g_curve.dir) != 0)
+        note("cannot remove %s: %s", g_curve.dir, strerror(errno));
+    explicit_bzero(g_curve.server_sec, sizeof g_curve.server_sec);
+    explicit_bzero(g_curve.admin_sec, sizeof g_curve.admin_sec);
+}
+
+/*  DIR/name and DIR/name_secret (0600), the public file in the trust
+    store too; its keys into pub and sec. */
+static void make_cert(const char *name, const char *role, char pub[41], char sec[41])
+{
+    char path[320], secret[400];
+    snprintf(path, sizeof path, "%s/%s", g_curve.dir, name);
+    snprintf(secret, sizeof secret, "%s_secret", path);
+    zcert_t *c = zcert_new();
+    if (!c)
+        bp_die("zcert_new");
+    zcert_set_meta(c, "role", "%s", role);
+    zcert_set_meta(c, "name", "%s", name);
+    if (zcert_save(c, path) != 0 || chmod(secret, 0600) != 0)
+        bp_die("cannot save the certificate %s", path);
+    snprintf(path, sizeof path, "%s/%s", g_curve.trust, name);
+    if (zcert_save_public(c, path) != 0)
+        bp_die("cannot save %s", path);
+    snprintf(pub, 41, "%s", zcert_public_txt(c));
+    snprintf(sec, 41, "%s", zcert_secret_txt(c));
+    zcert_destroy(&c);
+}
+
+/*  The certificates of a CURVE figure (see the top of this file), and the
+    bench clients' identity. */
+static void curve_init(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    if ((size_t) snprintf(g_curve.dir, sizeof g_curve.dir, "%s/mt_bench_curve.XXXXXX",
+                          tmp && *tmp ? tmp : "/tmp") >= sizeof g_curve.dir)
+        bp_die("TMPDIR is longer than %zu bytes", sizeof g_curve.dir - 24);
+    if (!mkdtemp(g_curve.dir))
+        bp_die("mkdtemp %s: %s", g_curve.dir, strerror(errno));
+    snprintf(g_curve.trust, sizeof g_curve.trust, "%s/trust", g_curve.dir);
+    if (mkdir(g_curve.trust, 0700) != 0)
+        bp_die("mkdir %s: %s", g_curve.trust, strerror(errno));
+    atexit(curve_remove);
+    make_cert(cert_names[0], "replica", g_curve.server_pub, g_curve.server_sec);
+    make_cert(cert_names[1], "admin", g_curve.admin_pub, g_curve.admin_sec);
+    snprintf(g_curve.cert, sizeof g_curve.cert, "%s/%s", g_curve.dir, cert_names[0]);
+    snprintf(g_curve.admin, sizeof g_curve.admin, "%s/%s", g_curve.dir, cert_names[1]);
+    cli_set_curve(g_curve.server_pub, g_curve.admin_pub, g_curve.admin_sec);
+    g_curve.on = true;
+    note("CURVE on: certificates in %s (replicas: cluster, server key %s; clients: admin)",
+         g_curve.dir, g_curve.server_pub);
+}
+
+void emit_fig(const char *name, double value, const char *unit)
+{
+    char full[128];
+    snprintf(full, sizeof full, "%s%s", name, g_curve.on ? "_curve" : "");
+    emit(full, value, unit);
+}
 
 /* ------------------------------------------------------------ replicas -- */
 
-/*  A replica: index 0 = A (port), 1 = B (port + 2); extra flags appended,
-    then MT_BENCH_SVC_ARGS (experiments). */
+/*  A replica: index 0 = A (port), 1 = B (port + 2); under CURVE --cert and
+    --trust, then the extra flags, then MT_BENCH_SVC_ARGS (experiments). */
 bp_proc_t *start_replica(int index, const char *const *extra)
 {
     char name[8], id[64];
     snprintf(name, sizeof name, "%c", 'A' + index);
     snprintf(id, sizeof id, "svcbench-%c", 'a' + index);
-    return bp_start_replica(name, id, g_bindir, g_port + 2 * index, g_dsn, extra,
+    const char *flags[BP_MAX_ARGS + 1];
+    int n = 0;
+    if (g_curve.on) {
+        flags[n++] = "--cert";
+        flags[n++] = g_curve.cert;
+        flags[n++] = "--trust";
+        flags[n++] = g_curve.trust;
+    }
+    for (int i = 0; extra && extra[i] && n < BP_MAX_ARGS; i++)
+        flags[n++] = extra[i];
+    flags[n] = NULL;
+    return bp_start_replica(name, id, g_bindir, g_port + 2 * index, g_dsn, flags,
                             "MT_BENCH_SVC_ARGS");
 }
 
@@ -129,11 +235,25 @@ void cpu_end(cpu_win_t *w, const char *what, unsigned long long extra_ticks)
 
 /* --------------------------------------------------------------- main -- */
 
+/*  A figure with CURVE on every hop: one code path per measurement. */
+static int with_curve(int (*fig)(void))
+{
+    curve_init();
+    return fig();
+}
+
+static int fig_convergence_curve(void) { return with_curve(fig_convergence); }
+static int fig_get_curve(void) { return with_curve(fig_get); }
+static int fig_e2e_curve(void) { return with_curve(fig_e2e); }
+
 static const cli_figure_t figures[] = {
     { "convergence", fig_convergence },
+    { "convergence_curve", fig_convergence_curve },
     { "convergence_reload_only", fig_convergence_reload_only },
     { "get", fig_get },
+    { "get_curve", fig_get_curve },
     { "e2e", fig_e2e },
+    { "e2e_curve", fig_e2e_curve },
 };
 
 int main(int argc, char **argv)

@@ -12,11 +12,29 @@ extern const char *g_dsn;           /* the figure's database */
 extern const char *g_bindir;        /* metactord and metactl */
 extern int g_port;                  /* MT_BENCH_SVC_PORT */
 
+/*  The CURVE figures (FIGURE_curve): certificates made for the run in a
+    temporary directory, removed at exit. */
+typedef struct {
+    bool on;
+    char dir[192];                  /* the temporary directory */
+    char cert[224];                 /* the replicas' certificate (role replica) */
+    char trust[224];                /* the trust store: cluster and admin */
+    char admin[224];                /* the bench clients' certificate (role admin) */
+    char server_pub[41], server_sec[41];
+    char admin_pub[41], admin_sec[41];
+} curve_t;
+
+extern curve_t g_curve;
+
 /* ---- service_bench.c --------------------------------------------------- */
 
-/*  Replica A (index 0, port g_port) or B (1, g_port + 2); extra flags
-    (NULL-terminated, may be NULL) appended. */
+/*  Replica A (index 0, port g_port) or B (1, g_port + 2); under CURVE
+    with --cert and --trust; extra flags (NULL-terminated, may be NULL)
+    appended. */
 bp_proc_t *start_replica(int index, const char *const *extra);
+
+/*  A figure line; under CURVE its name gets "_curve". */
+void emit_fig(const char *name, double value, const char *unit);
 
 /*  CPU time over a window: named processes, the database server
     (MT_BENCH_SERVER_PID), and the rest of the machine ("others": other

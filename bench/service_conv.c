@@ -100,8 +100,8 @@ int fig_convergence(void)
     note("B: %" PRIu64 " notices received, %" PRIu64 " gaps during the run", recv, gaps);
     if (!bp_running(pa) || !bp_running(pb))
         bp_die("a replica ended during the run");
-    emit("convergence_p50", pct(lat, (size_t) writes, 0.5) / 1e3, "ms");
-    emit("convergence_p99", pct(lat, (size_t) writes, 0.99) / 1e3, "ms");
+    emit_fig("convergence_p50", pct(lat, (size_t) writes, 0.5) / 1e3, "ms");
+    emit_fig("convergence_p99", pct(lat, (size_t) writes, 0.99) / 1e3, "ms");
     free(lat);
     free(lat_sent);
     free(wr);

@@ -1,6 +1,7 @@
 /*  service_e2e.c — mt_bench_service's e2e figure: end-to-end heartbeat
     ingest, `metactl load --register --bench` against one replica; the
-    figure is the rate metactl reports. */
+    figure is the rate metactl reports. Under CURVE (e2e_curve) metactl
+    connects with --server-key and --cert. */
 #include "service_bench.h"
 
 #include <fcntl.h>
@@ -25,11 +26,22 @@ int fig_e2e(void)
     snprintf(s_nodes, sizeof s_nodes, "%ld", nodes);
     snprintf(s_secs, sizeof s_secs, "%ld", secs);
     snprintf(s_conc, sizeof s_conc, "%ld", conc);
-    char *argv[] = { path, "-e", pa->endpoint, "-t", "10000", "load", "--nodes", s_nodes,
-                     "--rate", "0", "--duration", s_secs, "--concurrency", s_conc,
-                     "--prefix", "e2e", "--register", "--bench", NULL };
-    note("running metactl -e %s -t 10000 load --nodes %s --rate 0 --duration %s "
-         "--concurrency %s --prefix e2e --register --bench", pa->endpoint, s_nodes, s_secs, s_conc);
+    /*  Under CURVE: --server-key (the cluster's public key) and --cert
+        (the admin certificate) before the command. */
+    char *curve[] = { "--server-key", g_curve.server_pub, "--cert", g_curve.admin };
+    char *load[] = { "load", "--nodes", s_nodes, "--rate", "0", "--duration", s_secs,
+                     "--concurrency", s_conc, "--prefix", "e2e", "--register", "--bench" };
+    char *argv[32] = { path, "-e", pa->endpoint, "-t", "10000" };
+    int argc = 5;
+    for (size_t i = 0; g_curve.on && i < sizeof curve / sizeof curve[0]; i++)
+        argv[argc++] = curve[i];
+    for (size_t i = 0; i < sizeof load / sizeof load[0]; i++)
+        argv[argc++] = load[i];
+    char cmd[1024] = "";
+    size_t len = 0;
+    for (int i = 1; argv[i] && len < sizeof cmd; i++)
+        len += (size_t) snprintf(cmd + len, sizeof cmd - len, " %s", argv[i]);
+    note("running metactl%s", cmd);
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
         bp_die("pipe: %s", strerror(errno));
@@ -78,7 +90,7 @@ int fig_e2e(void)
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
         note("metactl exit status %d: some requests failed (see its report above)",
              WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-    emit("e2e_heartbeat_ingest", v, "acks/s");
+    emit_fig("e2e_heartbeat_ingest", v, "acks/s");
     cli_close(&a);
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
 }

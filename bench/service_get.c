@@ -1,7 +1,8 @@
 /*  service_get.c — mt_bench_service's get figure: node.get through one
     replica's gateway against a bare zmq ROUTER echo answering the same
     clients with a body of the same size; client threads with a fixed
-    number of requests in flight each. */
+    number of requests in flight each. Under CURVE (get_curve) the clients,
+    the replica and the echo server all speak it. */
 #include "service_bench.h"
 
 #include "mt_client.h"
@@ -37,6 +38,12 @@ static void *echo_main(void *arg)
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    if (g_curve.on) {               /* no ZAP handler here: any client key is admitted */
+        int one = 1;
+        if (zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one) != 0
+            || zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, g_curve.server_sec, 40) != 0)
+            bp_die("echo: CURVE: %s", zmq_strerror(errno));
+    }
     if (zmq_bind(s, e->endpoint) != 0)
         bp_die("echo: cannot bind %s: %s", e->endpoint, zmq_strerror(errno));
     atomic_store(&e->bound, true);
@@ -100,6 +107,7 @@ static void *worker_main(void *arg)
     void *s = zmq_socket(cli_zctx(), ZMQ_DEALER);
     int zero = 0;
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    cli_curve(s);
     if (zmq_connect(s, w->endpoint) != 0)
         bp_die("client: cannot connect to %s", w->endpoint);
     int64_t *sent = calloc((size_t) w->inflight, sizeof *sent);   /* FIFO of send times */
@@ -323,10 +331,10 @@ int fig_get(void)
         bp_die("%" PRIu64 " node.get replies were not ok", get.bad);
     if (!bp_running(pa))
         bp_die("A ended during the run");
-    emit("get_rps", result_rps(&get), "requests/s");
-    emit("get_p50", pct(get.lat, get.nlat, 0.5), "us");
-    emit("get_p99", pct(get.lat, get.nlat, 0.99), "us");
-    emit("echo_rps", result_rps(&echo), "requests/s");
+    emit_fig("get_rps", result_rps(&get), "requests/s");
+    emit_fig("get_p50", pct(get.lat, get.nlat, 0.5), "us");
+    emit_fig("get_p99", pct(get.lat, get.nlat, 0.99), "us");
+    emit_fig("echo_rps", result_rps(&echo), "requests/s");
     free(get.lat);
     free(echo.lat);
     free(req);
