@@ -17,8 +17,8 @@
 #include "store_testutil.h"
 #include "store_internal.h"
 
-#include <czmq.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define DB "metactor_t_tls"
 
@@ -293,7 +293,6 @@ END_TEST
 
 int main(void)
 {
-    zsys_init();
     Suite *su = suite_create("db_tls");
     TCase *tc = tcase_create("tls");
     /*  One server for the case (unchecked: set up once, not per test). */
