@@ -35,6 +35,7 @@ static mt_config_log_t s_level = MT_CONFIG_LOG_INFO;
 
 #define LOG_AT(lvl, fn, ...) do { if (s_level >= (lvl)) fn(__VA_ARGS__); } while (0)
 #define log_error(...) LOG_AT(MT_CONFIG_LOG_ERROR, zsys_error, __VA_ARGS__)
+#define log_warning(...) LOG_AT(MT_CONFIG_LOG_WARNING, zsys_warning, __VA_ARGS__)
 #define log_info(...) LOG_AT(MT_CONFIG_LOG_INFO, zsys_info, __VA_ARGS__)
 #define log_debug(...) LOG_AT(MT_CONFIG_LOG_DEBUG, zsys_debug, __VA_ARGS__)
 
@@ -135,6 +136,13 @@ int main(int argc, char **argv)
     zsys_handler_set(NULL);
     zsys_init();
     zsys_set_logident("metactord");
+    /*  Settings accepted with a caution (a password visible in `ps`, a
+        secret file others can read): said once, at start. */
+    for (const char *w = cfg.warnings; w && *w;) {
+        size_t n = strcspn(w, "\n");
+        log_warning("%.*s", (int) n, w);
+        w += n + (w[n] == '\n');
+    }
 
     int rc = 1;
     mt_security_t *sec = NULL;
