@@ -2,6 +2,13 @@
     registry that finds them (by id, name, uuid) and answers rc.list, and
     probers that ask remote clusters for their cluster.info.
 
+    Everything a remote answers is untrusted (mt_remote_info_parse); with a
+    reference's server_key the remote is asked over CURVE with that key
+    pinned, presenting the reference's client keypair (an ephemeral one
+    when it has none). client_secret reaches the agents of other replicas
+    through the database only (reloads, or a read of the one row after a
+    notice said the keys changed), never through a notice.
+
     Requests: mt_ask the registry (mt_rcs_registry) with an MT_RC_REQ; the
     answer is MT_RC_REPLY. The registry also takes MT_RC_MERGE (peers'
     notices) and MT_MEMBERS (this cluster's live replicas, from membership:
@@ -23,6 +30,8 @@ typedef struct {
     int64_t reload_interval_ms;     /* 0 = 5,000; < 0: none */
     uint32_t probe_timeout_ms;      /* per remote endpoint; 0 = 1,000 */
     int probers;                    /* pinned threads asking remotes; 0 = 4 */
+    bool allow_ipc;                 /* ipc:// hostnames and members may be used
+                                       (--rc-allow-ipc); default false: only tcp */
     int64_t txn_max_ms;             /* 0 = MT_STORE_TXN_MAX_MS */
     int64_t store_timeout_ms;       /* 0 = 30,000 */
     mt_actor_t *listener;           /* MT_RC_CHANGED, or NULL */

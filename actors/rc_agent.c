@@ -15,6 +15,8 @@
       MT__RC_PRIORITY   our index among this cluster's live replicas.
       MT_STORE_DONE, MT_MSG_TIMEOUT
                         the answer to our one store write in flight.
+      MT_STORE_RC_SCANNED
+                        our row, read for its client_secret (below).
 
     States: ADDING (the add's probe and insert), IDLE, WRITING (one store
     write in flight; requests are stashed and handled in order after), GONE
@@ -29,7 +31,18 @@
     compare-and-set on the revision the plan was made from. So replica 0
     writes at once, replica 1 only if replica 0 has not written one interval
     later, and a lost race costs a refused compare-and-set, never a second
-    write. A user write, or a delete, makes any probe in flight stale. */
+    write. A user write, or a delete, makes any probe in flight stale.
+
+    Keys (rc_keys.c). A probe uses the reference's server_key and the
+    client keypair; the agent holds the secret beside its public key,
+    outside the reference block. A notice carries no secret: when the
+    reference's client_public is one we hold no secret for, the next probe
+    round first reads our row from the database (the reader), then probes;
+    a reload brings the secret as well. rc.add, and rc.set of a hostname or
+    of how the remote is contacted (server_key, client keypair,
+    demand_encryption turned on), probe with the new values before
+    anything is stored. demand_encryption without a server_key, after
+    rc.set's fields are merged with the stored ones, is bad_request. */
 #include "rcs_internal.h"
 
 #include <stdio.h>
@@ -55,6 +68,8 @@ typedef struct {
     write_t writing;
     mt_msg_t *inflight;             /* the request being written, or NULL */
     mt_msg_t *stash, *stash_tail;
+    mt__rc_secret_t secret;         /* the client keypair's secret we hold */
+    uint64_t load_corr;             /* the read of our row for it */
     char id[MT_RC_ID_MAX + 1];
 } agent_t;
 
@@ -117,14 +132,53 @@ static void cancel_plan(agent_t *a, bool someone_else_wrote)
 
 /* ---- refresh and the hostname writer ----------------------------------- */
 
-static void start_probe(mt_actor_t *self, agent_t *a)
+static void answer_waiters(agent_t *a, int err, const char *message);
+
+/*  A probe's ask (keys copied into the message, ours wiped). */
+static uint64_t ask_probe(mt_actor_t *self, agent_t *a, const char *uuid, const char *host,
+                          const mt_rc_t *list, mt__rc_keys_t *keys, uint32_t wait)
 {
-    if (a->probe_corr || !a->ref)
-        return;                     /* one round at a time; waiters share it */
+    mt_msg_t *m = mt__rc_probe_new(uuid, host, list, keys, wait);
+    explicit_bzero(keys, sizeof *keys);
+    return mt_ask(self, mt__rcs_prober(a->cfg, a->id), m, wait);
+}
+
+static void really_probe(mt_actor_t *self, agent_t *a)
+{
     a->probe_gen = a->gen;
     uint32_t wait = a->cfg->probe_timeout_ms * (a->ref->nnodes + 2) + 1000;
-    a->probe_corr = mt_ask(self, mt__rcs_prober(a->cfg, a->id),
-                           mt__rc_probe_new(a->ref->uuid, a->ref->hostname, a->ref, wait), wait);
+    mt__rc_keys_t keys;
+    mt__rc_keys_of(&a->secret, a->ref, &keys);
+    a->probe_corr = ask_probe(self, a, a->ref->uuid, a->ref->hostname, a->ref, &keys, wait);
+}
+
+static void start_probe(mt_actor_t *self, agent_t *a)
+{
+    if (a->probe_corr || a->load_corr || !a->ref)
+        return;                     /* one round at a time; waiters share it */
+    if (mt__rc_secret_missing(&a->secret, a->ref)) {
+        /*  A notice told us of keys whose secret only the database has. */
+        a->load_corr = mt_ask(self, mt_store_reader(a->cfg->store), mt__rc_secret_load_new(a->id),
+                              (uint32_t) a->cfg->store_timeout_ms);
+        return;
+    }
+    really_probe(self, a);
+}
+
+/*  Our row, read for its secret: probe now, with it if it came. */
+static void secret_loaded(mt_actor_t *self, agent_t *a, const mt_store_rc_scanned_t *s)
+{
+    a->load_corr = 0;
+    for (uint32_t i = 0; s && s->err == MT_OK && i < s->nrefs; i++)
+        if (strcmp(s->refs[i]->id, a->id) == 0)
+            mt__rc_secret_learn(&a->secret, s->refs[i]->client_public, s->refs[i]->client_secret);
+    if (a->state == GONE || !a->ref)
+        answer_waiters(a, MT_OK, NULL);
+    else if (mt__rc_secret_missing(&a->secret, a->ref))
+        answer_waiters(a, MT_EUNAVAIL, "the reference's client_secret could not be read from"
+                       " the database");
+    else
+        really_probe(self, a);
 }
 
 /*  Is our hostname still a live, answering member? If not, plan the write. */
@@ -223,7 +277,9 @@ static void add_probed(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
         .id = a->id, .name = r->name, .hostname = r->hostname, .uuid = p->uuid,
         .username = r->username ? r->username : "", .password = r->password ? r->password : "",
         .demand_encryption = r->demand_encryption, .node_list = nodes, .nnodes = n,
-        .refreshed_at = mt_wall_ms(),
+        .refreshed_at = mt_wall_ms(), .server_key = r->server_key ? r->server_key : "",
+        .client_public = r->client_public ? r->client_public : "",
+        .client_secret = r->client_secret && r->client_secret[0] ? r->client_secret : NULL,
     };
     a->inflight = NULL;             /* start_write takes it again */
     start_write(self, a, W_ADD, req, mt_store_msg_rc_add(mt_rc_build(&t)));
@@ -242,14 +298,24 @@ static void set_request(mt_actor_t *self, agent_t *a, mt_msg_t *req)
         t.username = r->username;
     if (r->has_demand_encryption)
         t.demand_encryption = r->demand_encryption;
-    start_write(self, a, W_SET, req,
-                mt_store_msg_rc_set(mt_rc_build(&t), r->new_name[0] != 0, r->hostname != NULL,
-                                    r->username != NULL, r->password != NULL,
-                                    r->has_demand_encryption,
-                                    r->has_revision ? r->revision : 0));
+    if (r->server_key)
+        t.server_key = r->server_key;
+    t.client_secret = NULL;
+    if (r->client_public) {
+        t.client_public = r->client_public;
+        t.client_secret = r->client_secret;
+    }
+    mt_msg_t *w = mt_store_msg_rc_set(mt_rc_build(&t), r->new_name[0] != 0, r->hostname != NULL,
+                                      r->username != NULL, r->password != NULL,
+                                      r->has_demand_encryption, r->has_revision ? r->revision : 0);
+    mt_store_rc_write_t *wp = mt_msg_data(w);
+    wp->has_server_key = r->server_key != NULL;
+    wp->has_client_keys = r->client_public != NULL;
+    start_write(self, a, W_SET, req, w);
 }
 
-/*  A new hostname must belong to the same remote cluster: probe it first. */
+/*  A new hostname must belong to the same remote cluster, and new keys
+    must reach it: probe first. */
 static void set_probed(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
 {
     const mt__rc_probed_t *p = mt_msg_data(msg);
@@ -264,7 +330,8 @@ static void set_probed(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
     if (p->err == MT_ECONFLICT)
         mt_rc_reply_error(req, MT_EBADREQ, "refused: %s", p->message);
     else
-        mt_rc_reply_error(req, MT_EUNAVAIL, "cannot reach the new hostname: %s", p->message);
+        mt_rc_reply_error(req, MT_EUNAVAIL, "cannot reach the remote cluster with the new"
+                          " settings: %s", p->message);
     mt_msg_free(req);
 }
 
@@ -303,6 +370,9 @@ static void write_done(mt_actor_t *self, agent_t *a, int err, const char *messag
     if (err == MT_OK && (kind == W_ADD || kind == W_SET || kind == W_HOSTNAME)) {
         mt_rc_unref(&a->ref);
         a->ref = mt_rc_ref(d->rc);
+        if (req && mt_rc_req(req)->client_public)
+            mt__rc_secret_learn(&a->secret, mt_rc_req(req)->client_public,
+                                mt_rc_req(req)->client_secret);
         cancel_plan(a, false);
         notify(a, MT_NODE_UPSERT, true);
         if (kind == W_HOSTNAME)
@@ -345,10 +415,10 @@ static bool request(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
         a->state = ADDING;
         a->inflight = msg;
         a->probe_gen = a->gen;
-        a->probe_corr = mt_ask(self, mt__rcs_prober(a->cfg, a->id),
-                               mt__rc_probe_new(NULL, r->hostname, NULL,
-                                                a->cfg->probe_timeout_ms + 1000),
-                               a->cfg->probe_timeout_ms + 1000);
+        mt__rc_keys_t keys;
+        mt__rc_keys_merge(&a->secret, NULL, r, &keys);
+        a->probe_corr = ask_probe(self, a, NULL, r->hostname, NULL, &keys,
+                                  a->cfg->probe_timeout_ms + 1000);
         return true;
     }
     if (a->state == GONE || !a->ref) {
@@ -365,20 +435,32 @@ static bool request(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
         a->probe_waiters = msg;
         start_probe(self, a);
         return true;
-    case MT_RC_OP_SET:
-        if (r->hostname && strcmp(r->hostname, a->ref->hostname) != 0) {
+    case MT_RC_OP_SET: {
+        bool new_host = r->hostname && strcmp(r->hostname, a->ref->hostname) != 0;
+        const char *key = r->server_key ? r->server_key : a->ref->server_key;
+        bool demand = r->has_demand_encryption ? r->demand_encryption
+                                               : a->ref->demand_encryption;
+        if (demand && !key[0]) {
+            mt_rc_reply_error(msg, MT_EBADREQ, "demand_encryption: needs a server_key");
+            return false;
+        }
+        if (new_host || mt__rc_keys_change_contact(a->ref, r)) {
             a->gen++;               /* a user write supersedes a refresh in flight */
             a->state = WRITING;
             a->inflight = msg;
             a->probe_gen = a->gen;
-            a->probe_corr = mt_ask(self, mt__rcs_prober(a->cfg, a->id),
-                                   mt__rc_probe_new(a->ref->uuid, r->hostname, NULL,
-                                                    a->cfg->probe_timeout_ms + 1000),
-                                   a->cfg->probe_timeout_ms + 1000);
+            /*  A new hostname alone is asked (it must be the same cluster);
+                new keys with the old hostname may be tried on every member. */
+            mt__rc_keys_t keys;
+            mt__rc_keys_merge(&a->secret, a->ref, r, &keys);
+            uint32_t wait = a->cfg->probe_timeout_ms * (new_host ? 1 : a->ref->nnodes + 2) + 1000;
+            a->probe_corr = ask_probe(self, a, a->ref->uuid, new_host ? r->hostname : a->ref->hostname,
+                                      new_host ? NULL : a->ref, &keys, wait);
             return true;
         }
         set_request(self, a, msg);
         return true;
+    }
     case MT_RC_OP_DEL:
         start_write(self, a, W_DEL, msg,
                     mt_store_msg_rc_del(a->id, r->has_revision ? r->revision : 0));
@@ -391,6 +473,10 @@ static bool request(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
 
 static void merge(mt_actor_t *self, agent_t *a, mt_rc_t *m)
 {
+    /*  A reload's block carries the secret (a notice's never does); it
+        belongs to its own client_public whatever the revision. */
+    if (m->client_secret)
+        mt__rc_secret_learn(&a->secret, m->client_public, m->client_secret);
     if (a->ref && m->revision <= a->ref->revision)
         return;                     /* not newer: nothing to learn */
     if (a->ref && a->ref->revision != m->revision)
@@ -399,6 +485,9 @@ static void merge(mt_actor_t *self, agent_t *a, mt_rc_t *m)
     /*  The node list is each replica's own cache: keep ours if fresher. */
     mt_rc_t t = *m;
     t.password = NULL;
+    t.client_secret = NULL;
+    if (!t.client_public || !t.client_public[0])
+        mt__rc_secret_wipe(&a->secret);     /* no keypair any more */
     if (a->ref && a->ref->refreshed_at > m->refreshed_at) {
         t.node_list = a->ref->node_list;
         t.nnodes = a->ref->nnodes;
@@ -459,6 +548,7 @@ static bool handle(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
             a->planned = false;
             mt_rc_t t = *a->ref;
             t.password = NULL;
+            t.client_secret = NULL;
             t.hostname = a->planned_host;
             start_write(self, a, W_HOSTNAME, NULL,
                         mt_store_msg_rc_set(mt_rc_build(&t), false, true, false, false, false,
@@ -471,8 +561,14 @@ static bool handle(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
             write_done(self, a, d->err, d->message, d);
         }
         return false;
+    case MT_STORE_RC_SCANNED:
+        if (msg->corr == a->load_corr && a->load_corr)
+            secret_loaded(self, a, mt_msg_data(msg));
+        return false;
     case MT_MSG_TIMEOUT:
-        if (msg->corr == a->store_corr && a->store_corr)
+        if (msg->corr == a->load_corr && a->load_corr)
+            secret_loaded(self, a, NULL);
+        else if (msg->corr == a->store_corr && a->store_corr)
             write_done(self, a, MT_EUNAVAIL, "the database did not answer in time", NULL);
         else if (msg->corr == a->probe_corr && a->probe_corr) {
             a->probe_corr = 0;
@@ -517,6 +613,7 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
 static void destroy(void *state)
 {
     agent_t *a = state;
+    mt__rc_secret_wipe(&a->secret);
     mt_rc_unref(&a->ref);
     mt_timer_destroy(&a->tick);
     mt_timer_destroy(&a->writer);

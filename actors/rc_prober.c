@@ -12,11 +12,29 @@
                      free (rc_dispatch.c). A probe whose asker has given up
                      is not run.
 
+    Untrusted input. An answer is read by mt_remote_info_parse (the member
+    cap, endpoint rules, dedup, sorting: codec_cluster_info.c); one that
+    does not parse counts as no answer. Clients read at most
+    MT__RC_MAX_REPLY bytes (ZMQ_MAXMSGSIZE): a bigger answer drops the
+    connection and the endpoint times out. Endpoints that the operator
+    does not allow (ipc:// without allow_ipc) are never contacted, whoever
+    listed them.
+
+    Keys. With a server_key the client is a CURVE client with that key
+    pinned (a remote holding another key never completes the handshake:
+    it does not answer), presenting the reference's client keypair, or an
+    ephemeral one when it has none. With demand_encryption and no
+    server_key nothing is contacted. Members listed with a public_key other
+    than the pinned server_key cannot be reached with that key: they are
+    left out of the node list (a member listing no key is kept; if its key
+    differs it will not answer, which the next round sees).
+
     A zmq call blocks, so probers are pinned actors, and probes go to
-    whichever is free (rc_dispatch.c). A client
-    per endpoint is kept for the next round; one that timed out is dropped,
-    so messages queued to a dead peer do not pile up. */
+    whichever is free (rc_dispatch.c). A client per endpoint and keys is
+    kept for the next round; one that timed out is dropped, so messages
+    queued to a dead peer do not pile up. */
 #include "mt_client.h"
+#include "mt_codec.h"
 #include "rcs_internal.h"
 
 #include <czmq.h>
@@ -25,9 +43,10 @@
 
 typedef struct {
     uint32_t timeout_ms;
+    bool allow_ipc;
     int index;
     mt_actor_t *dispatcher;
-    zhashx_t *clients;              /* endpoint → mt_client_t */
+    zhashx_t *clients;              /* endpoint + server key + client key → mt_client_t */
 } prober_t;
 
 static void client_free(void **item)
@@ -37,25 +56,43 @@ static void client_free(void **item)
     *item = NULL;
 }
 
-static int cmp_ep(const void *a, const void *b)
+/*  Clients of ep made with other keys than `keep`: the keys changed, so
+    their connections (authenticated with the old ones) are closed. */
+static void drop_others(prober_t *p, const char *ep, const char *keep)
 {
-    return strcmp(a, b);
+    size_t n = strlen(ep);
+    zlistx_t *keys = zhashx_keys(p->clients);
+    for (const char *k = zlistx_first(keys); k; k = zlistx_next(keys))
+        if (strncmp(k, ep, n) == 0 && k[n] == ' ' && strcmp(k, keep) != 0)
+            zhashx_delete(p->clients, k);
+    zlistx_destroy(&keys);
 }
 
 /*  One endpoint: MT_OK with the reply, or an error (and the client dropped). */
-static int ask(prober_t *p, const char *ep, mt_reply_t *reply)
+static int ask(prober_t *p, const mt__rc_keys_t *k, const char *ep, mt_reply_t *reply)
 {
-    mt_client_t *c = zhashx_lookup(p->clients, ep);
+    char key[MT_ENDPOINT_MAX + 2 * (MT_RC_KEY_LEN + 1)];
+    snprintf(key, sizeof key, "%s %s %s", ep, k->server_key, k->client_public);
+    mt_client_t *c = zhashx_lookup(p->clients, key);
     if (!c) {
-        c = mt_client_new(ep);
+        bool curve = k->server_key[0] != '\0';
+        mt_client_opts_t o = {
+            .endpoint = ep,
+            .server_key = curve ? k->server_key : NULL,
+            .public_key = curve && k->client_public[0] ? k->client_public : NULL,
+            .secret_key = curve && k->client_public[0] ? k->client_secret : NULL,
+            .max_reply = MT__RC_MAX_REPLY,
+        };
+        c = mt_client_new_opts(&o);
         if (!c)
             return MT_EINVAL;
-        zhashx_insert(p->clients, ep, c);
+        drop_others(p, ep, key);
+        zhashx_insert(p->clients, key, c);
     }
     int rc = mt_client_call(c, "cluster.info", 0, NULL, NULL, (int) p->timeout_ms, reply);
     if (rc != MT_OK) {
         mt_reply_free(reply);
-        zhashx_delete(p->clients, ep);
+        zhashx_delete(p->clients, key);
         return rc;
     }
     if (!reply->ok) {
@@ -67,37 +104,31 @@ static int ask(prober_t *p, const char *ep, mt_reply_t *reply)
 
 static mt_msg_t *probed_new(uint32_t nalive)
 {
-    mt_msg_t *m = mt_msg_new(MT__RC_PROBED, sizeof(mt__rc_probed_t) + nalive * MT_ENDPOINT_MAX);
-    return m;
+    /*  nalive <= MT_RC_NODES_MAX (the parser's cap); checked all the same. */
+    size_t size;
+    if (nalive > MT_RC_NODES_MAX
+        || __builtin_mul_overflow((size_t) nalive, (size_t) MT_ENDPOINT_MAX, &size)
+        || __builtin_add_overflow(size, sizeof(mt__rc_probed_t), &size))
+        abort();
+    return mt_msg_new(MT__RC_PROBED, size);
 }
 
-static mt_msg_t *answer(const mt__rc_probe_t *req, const mt_reply_t *reply, bool first)
+/*  The answer of a parsed cluster.info: the members the pinned key can
+    reach, and the uuid check. */
+static mt_msg_t *answer(const mt__rc_probe_t *req, const mt_remote_info_t *info, bool first)
 {
-    const msgpack_object *uuid = mt_map_get(reply->result, "cluster_uuid");
-    const msgpack_object *members = mt_map_get(reply->result, "members");
-    uint32_t n = members && members->type == MSGPACK_OBJECT_ARRAY ? members->via.array.size : 0;
-    mt_msg_t *m = probed_new(n);
+    const char *pinned = req->keys.server_key;
+    mt_msg_t *m = probed_new(info->nalive);
     mt__rc_probed_t *out = mt_msg_data(m);
     out->first_answered = first;
-    if (uuid && uuid->type == MSGPACK_OBJECT_STR && uuid->via.str.size <= MT_RC_ID_MAX)
-        memcpy(out->uuid, uuid->via.str.ptr, uuid->via.str.size);
-    for (uint32_t i = 0; i < n; i++) {
-        const msgpack_object *mem = &members->via.array.ptr[i];
-        const msgpack_object *ep = mt_map_get(mem, "endpoint");
-        const msgpack_object *alive = mt_map_get(mem, "alive");
-        if (!ep || ep->type != MSGPACK_OBJECT_STR || ep->via.str.size >= MT_ENDPOINT_MAX
-            || !alive || alive->type != MSGPACK_OBJECT_BOOLEAN || !alive->via.boolean)
-            continue;
-        memcpy(out->alive[out->nalive], ep->via.str.ptr, ep->via.str.size);
-        out->alive[out->nalive][ep->via.str.size] = '\0';
-        out->nalive++;
+    snprintf(out->uuid, sizeof out->uuid, "%s", info->cluster_uuid);
+    for (uint32_t i = 0; i < info->nalive; i++) {
+        const mt_remote_member_t *mem = &info->alive[i];
+        if (pinned[0] && mem->public_key[0] && strcmp(mem->public_key, pinned) != 0)
+            continue;               /* another key: not reachable with ours */
+        snprintf(out->alive[out->nalive++], MT_ENDPOINT_MAX, "%s", mem->endpoint);
     }
-    qsort(out->alive, out->nalive, MT_ENDPOINT_MAX, cmp_ep);
-    if (!out->uuid[0]) {
-        out->err = MT_EUNAVAIL;
-        snprintf(out->message, sizeof out->message, "the remote cluster has no uuid yet");
-    }
-    else if (req->uuid[0] && strcmp(req->uuid, out->uuid) != 0) {
+    if (req->uuid[0] && strcmp(req->uuid, out->uuid) != 0) {
         out->err = MT_ECONFLICT;
         snprintf(out->message, sizeof out->message,
                  "the endpoint belongs to another cluster (uuid %s, expected %s)",
@@ -106,35 +137,58 @@ static mt_msg_t *answer(const mt__rc_probe_t *req, const mt_reply_t *reply, bool
     return m;
 }
 
-static mt_msg_t *failure(int err, const char *fmt, uint32_t n)
+static mt_msg_t *failure(int err, const char *message)
 {
     mt_msg_t *out = probed_new(0);
     mt__rc_probed_t *o = mt_msg_data(out);
     o->err = err;
-    snprintf(o->message, sizeof o->message, fmt, n);
+    snprintf(o->message, sizeof o->message, "%s", message);
     return out;
 }
 
 static mt_msg_t *probe(prober_t *p, const mt__rc_probe_t *req)
 {
-    uint32_t other_cluster = 0;
+    if (req->keys.demand_encryption && !req->keys.server_key[0])
+        return failure(MT_EUNAVAIL, "demand_encryption without a server_key: not contacted");
+    uint32_t other_cluster = 0, tried = 0, refused = 0;
+    char last[160] = "";
     for (uint32_t i = 0; i < req->n; i++) {
         if (mt_now_ms() >= req->deadline_ms)
             break;                  /* the asker has given up */
-        mt_reply_t reply;
-        if (ask(p, req->endpoints[i], &reply) != MT_OK)
+        const char *ep = req->endpoints[i];
+        if (!mt_rc_endpoint_allowed(ep, p->allow_ipc)) {
+            refused++;
             continue;
-        mt_msg_t *out = answer(req, &reply, i == 0);
+        }
+        tried++;
+        mt_reply_t reply;
+        if (ask(p, &req->keys, ep, &reply) != MT_OK)
+            continue;
+        mt_remote_info_t *info = NULL;
+        char why[120];
+        int rc = mt_remote_info_parse(reply.result, p->allow_ipc, &info, why, sizeof why);
         mt_reply_free(&reply);
+        if (rc != MT_OK) {
+            snprintf(last, sizeof last, "; %s answered garbage (%s)", ep, why);
+            continue;               /* a broken answer is no answer */
+        }
+        mt_msg_t *out = answer(req, info, i == 0);
+        mt_remote_info_free(&info);
         mt__rc_probed_t *o = mt_msg_data(out);
         if (o->err != MT_ECONFLICT)
             return out;
         mt_msg_free(out);           /* moved to another cluster: go on */
         other_cluster++;
     }
+    char msg[200];
     if (other_cluster)
-        return failure(MT_ECONFLICT, "the endpoint belongs to another cluster (%u tried)", req->n);
-    return failure(MT_EUNAVAIL, "no endpoint of the remote cluster answered (%u tried)", req->n);
+        snprintf(msg, sizeof msg, "the endpoint belongs to another cluster (%u tried)", tried);
+    else if (!tried && refused)
+        snprintf(msg, sizeof msg, "no endpoint may be contacted (ipc:// is not allowed)");
+    else
+        snprintf(msg, sizeof msg, "no endpoint of the remote cluster answered (%u tried)%s",
+                 tried, last);
+    return failure(other_cluster ? MT_ECONFLICT : MT_EUNAVAIL, msg);
 }
 
 static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
@@ -156,13 +210,14 @@ static void destroy(void *state)
     free(p);
 }
 
-mt_actor_t *mt__rc_prober_spawn(mt_runtime_t *rt, uint32_t timeout_ms, int index,
-                                mt_actor_t *dispatcher)
+mt_actor_t *mt__rc_prober_spawn(mt_runtime_t *rt, uint32_t timeout_ms, bool allow_ipc,
+                                int index, mt_actor_t *dispatcher)
 {
     prober_t *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
     p->timeout_ms = timeout_ms;
+    p->allow_ipc = allow_ipc;
     p->index = index;
     p->dispatcher = mt_actor_ref(dispatcher);
     p->clients = zhashx_new();
@@ -174,20 +229,28 @@ mt_actor_t *mt__rc_prober_spawn(mt_runtime_t *rt, uint32_t timeout_ms, int index
     return a;
 }
 
+static void probe_drop(mt_msg_t *m)
+{
+    mt__rc_probe_t *p = mt_msg_data(m);
+    explicit_bzero(p->keys.client_secret, sizeof p->keys.client_secret);
+}
+
 mt_msg_t *mt__rc_probe_new(const char *uuid, const char *hostname, const mt_rc_t *ref,
-                           uint64_t wait_ms)
+                           const mt__rc_keys_t *keys, uint64_t wait_ms)
 {
     uint32_t n = 1;
-    for (uint32_t i = 0; ref && i < ref->nnodes; i++)
+    for (uint32_t i = 0; ref && i < ref->nnodes && i < MT_RC_NODES_MAX; i++)
         n += strcmp(ref->node_list[i], hostname) != 0;
-    mt_msg_t *m = mt_msg_new(MT__RC_PROBE, sizeof(mt__rc_probe_t) + n * MT_ENDPOINT_MAX);
+    mt_msg_t *m = mt_msg_new(MT__RC_PROBE, sizeof(mt__rc_probe_t) + (size_t) n * MT_ENDPOINT_MAX);
+    m->drop = probe_drop;
     mt__rc_probe_t *p = mt_msg_data(m);
     snprintf(p->uuid, sizeof p->uuid, "%s", uuid ? uuid : "");
     p->deadline_ms = mt_now_ms() + wait_ms;
+    if (keys)
+        p->keys = *keys;
     snprintf(p->endpoints[p->n++], MT_ENDPOINT_MAX, "%s", hostname);
-    for (uint32_t i = 0; ref && i < ref->nnodes; i++)
+    for (uint32_t i = 0; ref && i < ref->nnodes && p->n < n; i++)
         if (strcmp(ref->node_list[i], hostname) != 0)
             snprintf(p->endpoints[p->n++], MT_ENDPOINT_MAX, "%s", ref->node_list[i]);
     return m;
 }
-

@@ -2,7 +2,8 @@
     rc.list; reloads references from the database.
 
     Messages handled:
-      MT_RC_REQ         add → a new agent (its id a fresh uuid) takes it;
+      MT_RC_REQ         add → a new agent (its id a fresh uuid) takes it; an
+                        ipc:// hostname is refused unless allowed (allow_ipc);
                         set/del/get → forwarded (sender and corr kept) to the
                         agent the selector names; list → from the snapshot.
       MT_RC_MERGE       from the bus or a reload: to the agent, spawning a
@@ -106,9 +107,9 @@ static entry_t *spawn(registry_t *r, const char *id, mt_rc_t *learned)
     mt_msg_t *init = mt_msg_new(MT__RC_INIT, sizeof(mt__rc_init_t));
     mt__rc_init_t *in = mt_msg_data(init);
     in->priority = r->priority;
-    in->ref = mt_rc_ref(learned);   /* NULL for an add */
+    in->ref = mt_rc_ref(learned);   /* NULL for an add; a reload's carries the secret */
     init->drop = init_drop;
-    e->ref = mt_rc_ref(learned);
+    e->ref = learned ? mt_rc_without_password(learned) : NULL;     /* the snapshot: no secret */
     zhashx_insert(r->by_id, e->id, e);
     mt_send(e->agent, init);
     return e;
@@ -153,6 +154,11 @@ static bool request(registry_t *r, mt_msg_t *msg)
     mt_rc_req_t *q = mt_rc_req(msg);
     if (q->op == MT_RC_OP_LIST) {
         list(r, msg);
+        return false;
+    }
+    if (q->hostname && mt_rc_endpoint_is_ipc(q->hostname) && !r->cfg->allow_ipc) {
+        mt_rc_reply_error(msg, MT_EBADREQ, "hostname: ipc:// endpoints are not allowed on this"
+                          " replica (only tcp://HOST:PORT)");
         return false;
     }
     if (q->op == MT_RC_OP_ADD) {

@@ -56,6 +56,7 @@ mt_rcs_t *mt_rcs_new(mt_runtime_t *rt, const mt_rcs_opts_t *opts)
     cfg->refresh_interval_ms = opts->refresh_interval_ms > 0 ? opts->refresh_interval_ms : 15000;
     cfg->reload_interval_ms = opts->reload_interval_ms ? opts->reload_interval_ms : 5000;
     cfg->probe_timeout_ms = opts->probe_timeout_ms ? opts->probe_timeout_ms : 1000;
+    cfg->allow_ipc = opts->allow_ipc;
     cfg->txn_max_ms = opts->txn_max_ms > 0 ? opts->txn_max_ms : MT_STORE_TXN_MAX_MS;
     cfg->store_timeout_ms = opts->store_timeout_ms > 0 ? opts->store_timeout_ms : 30000;
     cfg->listener = opts->listener ? mt_actor_ref(opts->listener) : NULL;
@@ -64,8 +65,8 @@ mt_rcs_t *mt_rcs_new(mt_runtime_t *rt, const mt_rcs_opts_t *opts)
     if (!cfg->probers || !(cfg->dispatcher = mt__rc_dispatcher_spawn(rt, cfg)))
         goto fail;
     for (int i = 0; i < cfg->nprobers; i++)
-        if (!(cfg->probers[i] = mt__rc_prober_spawn(rt, cfg->probe_timeout_ms, i,
-                                                    cfg->dispatcher)))
+        if (!(cfg->probers[i] = mt__rc_prober_spawn(rt, cfg->probe_timeout_ms, cfg->allow_ipc,
+                                                    i, cfg->dispatcher)))
             goto fail;
     if (!cfg->probers || !(cfg->registry = mt__rc_registry_spawn(rt, cfg)))
         goto fail;

@@ -143,6 +143,8 @@ typedef struct {
 typedef struct {
     int64_t after;
     bool full;
+    char rc_id[MT_RC_ID_MAX + 1];   /* RC_SCAN only: "" every reference, else this
+                                       one's row whatever its revision */
 } mt_store_scan_req_t;
 
 typedef struct {
@@ -214,7 +216,13 @@ mt_msg_t *mt_store_msg_replica_leave(const char *replica_id);
     (same expected_revision rule). node_list and refreshed_at are written
     by ADD only: refreshes are local to each replica. RC_SCAN returns every
     reference (tombstones included) with revision > after, sorted by name,
-    and a mark as for node scans.
+    and a mark as for node scans; with rc_id, that reference's row alone.
+    Keys (schema v4): server_key and client_public are written like the
+    other fields; client_secret is written with client_public (has_client_keys)
+    and, unlike the password, read back by RC_SCAN (only there: every
+    replica's agent needs it to probe; the blocks scanned carry it, and
+    their last unref wipes it). DONE's blocks never carry either secret; a
+    tombstone keeps neither.
     Details (rc_sql.c): uniqueness is the database's (UNIQUE keys on live
     rows only, schema v2), so two replicas adding one name at once cannot
     both succeed; a conflict's message names the reference that holds the
@@ -225,11 +233,15 @@ mt_msg_t *mt_store_msg_replica_leave(const char *replica_id);
     the database is asked: no ref, ids/uuids not 1-36 (uuid 0-36) printable
     ASCII, a bad name (mt_rc_name_check), an empty hostname, text that is
     not UTF-8 or longer than its column, more than MT_RC_NODES_MAX nodes,
-    expected_revision < 0. mt_store_stats counts rc_writes/rc_conflicts. */
+    expected_revision < 0, a key that is not "" or 40 characters of Z85, a
+    client keypair given half or not matching (mt_rc_keypair_check).
+    mt_store_stats counts rc_writes/rc_conflicts. */
 typedef struct {
     mt_rc_t *ref;                   /* ADD: the new reference (with password);
                                        SET/DEL: ref->id selects; the fields below */
     bool has_hostname, has_username, has_password, has_demand_encryption, has_name;
+    bool has_server_key;            /* SET: ref->server_key */
+    bool has_client_keys;           /* SET: ref->client_public and ref->client_secret */
     int64_t expected_revision;      /* SET/DEL: 0 = unconditional */
 } mt_store_rc_write_t;
 
@@ -238,7 +250,8 @@ typedef struct {
     char message[200];
     int64_t mark;
     uint32_t nrefs;
-    mt_rc_t **refs;                 /* without passwords; owned by the message */
+    mt_rc_t **refs;                 /* without passwords, with client_secret;
+                                       owned by the message */
 } mt_store_rc_scanned_t;
 
 /*  Take the reference given (its fields are what SET writes when flagged). */

@@ -17,7 +17,11 @@
 
     The password goes into the table and nowhere else: no statement here
     reads it back, every block answered is built without it, and a
-    tombstone's is wiped. */
+    tombstone's is wiped. client_secret (schema v4) is written the same
+    way, but RC_SCAN reads it back: every replica's agent needs it to probe
+    the remote, and the database is the only way it travels between
+    replicas. Only the scanned blocks carry it (wiped by their last unref);
+    DONE's never do, and our column buffer is wiped after each row. */
 #include "store_internal.h"
 
 #include <mysqld_error.h>
@@ -103,6 +107,12 @@ int mt_sql_rc_check(mt_msg_t *req, char *why, size_t n)
         return rc;
     if (add && r->nnodes > MT_RC_NODES_MAX)
         return refuse(why, n, "node_list: more than %d nodes", MT_RC_NODES_MAX);
+    if ((add || w->has_server_key)
+        && (rc = mt_rc_key_check("server_key", r->server_key, why, n)) != MT_OK)
+        return rc;
+    if ((add || w->has_client_keys)
+        && (rc = mt_rc_keypair_check(r->client_public, r->client_secret, why, n)) != MT_OK)
+        return rc;
     return MT_OK;
 }
 
@@ -142,8 +152,20 @@ static int from_row(mt_conn_t *c, const mt_rows_t *r, mt_json_arena_t *a, mt_rc_
         .revision = mt_rows_i64(r, 7),
         .deleted = mt_rows_i64(r, 8) != 0,
         .refreshed_at = mt_rows_i64(r, 9),
+        .server_key = mt_rows_str(r, 10, NULL),
+        .client_public = mt_rows_str(r, 11, NULL),
+        .client_secret = mt_rows_str(r, 12, NULL),
     };
+    if (!t->client_secret[0])
+        t->client_secret = NULL;
     return MT_OK;
+}
+
+/*  Our copy of the row's client_secret, once a block holds its own. */
+static void wipe_secret_col(mt_rows_t *r)
+{
+    if (r->ncols > 12 && r->cols[12].buf)
+        explicit_bzero(r->cols[12].buf, r->cols[12].cap);
 }
 
 /*  Locks a live reference and reads it into *cur (r stays open: the
@@ -242,6 +264,9 @@ static int add_once(mt_conn_t *c, mt_scratch_t *s, const mt_rc_t *ref, int64_t *
     mt_params_str(&s->params, s->json.data, s->json.len);
     mt_params_i64(&s->params, *rev);
     mt_params_i64(&s->params, ref->refreshed_at);
+    mt_params_cstr(&s->params, ref->server_key ? ref->server_key : "");
+    mt_params_cstr(&s->params, ref->client_public ? ref->client_public : "");
+    mt_params_cstr(&s->params, ref->client_secret ? ref->client_secret : "");
     rc = mt_conn_exec(c, SQL_RC_INSERT, &s->params, NULL, NULL);
     if (rc != MT_OK && c->err_no == ER_DUP_ENTRY)
         return clash(c, s, ref->id, ref->name, ref->uuid ? ref->uuid : "");
@@ -269,8 +294,14 @@ static int set_once(mt_conn_t *c, mt_scratch_t *s, const mt_store_rc_write_t *w,
         t.username = in->username;
     if (w->has_demand_encryption)
         t.demand_encryption = in->demand_encryption;
+    if (w->has_server_key)
+        t.server_key = in->server_key;
+    if (w->has_client_keys)
+        t.client_public = in->client_public;
     t.password = NULL;
+    t.client_secret = NULL;
     mt_rc_t *nb = mt_rc_build(&t);      /* copies r's strings: close r */
+    wipe_secret_col(&r);
     mt_rows_close(&r);
 
     int64_t rev = 0;
@@ -284,6 +315,10 @@ static int set_once(mt_conn_t *c, mt_scratch_t *s, const mt_store_rc_write_t *w,
         mt_params_i64(&s->params, w->has_password);
         mt_params_cstr(&s->params, w->has_password ? in->password : "");
         mt_params_i64(&s->params, nb->demand_encryption);
+        mt_params_cstr(&s->params, nb->server_key);
+        mt_params_cstr(&s->params, nb->client_public);
+        mt_params_i64(&s->params, w->has_client_keys);
+        mt_params_cstr(&s->params, w->has_client_keys && in->client_secret ? in->client_secret : "");
         mt_params_i64(&s->params, rev);
         mt_params_cstr(&s->params, nb->id);
         mt_params_i64(&s->params, stored);
@@ -314,6 +349,7 @@ static int del_once(mt_conn_t *c, mt_scratch_t *s, const mt_store_rc_write_t *w,
     if (rc != MT_OK)
         return rc;
     int64_t stored = t.revision;
+    wipe_secret_col(&r);
     mt_rows_close(&r);
     if ((rc = stale(c, id, stored, w->expected_revision)) != MT_OK)
         return rc;
@@ -332,15 +368,22 @@ static int del_once(mt_conn_t *c, mt_scratch_t *s, const mt_store_rc_write_t *w,
 
 /* ---- the scan ---------------------------------------------------------------------------- */
 
-static int scan(mt_conn_t *c, mt_scratch_t *s, int64_t after, mt_store_rc_scanned_t *out)
+/*  Every reference with a revision above after, or (id non-empty) that
+    one reference's row. */
+static int scan(mt_conn_t *c, mt_scratch_t *s, int64_t after, const char *id,
+                mt_store_rc_scanned_t *out)
 {
     int rc = mt_sql_mark(c, &out->mark);
     if (rc != MT_OK)
         return rc;
     mt_params_reset(&s->params);
-    mt_params_i64(&s->params, after);
+    if (*id)
+        mt_params_cstr(&s->params, id);
+    else
+        mt_params_i64(&s->params, after);
     mt_rows_t r;
-    if ((rc = mt_conn_exec(c, SQL_RC_SCAN, &s->params, MT_SQL_RC_KINDS, &r)) != MT_OK)
+    if ((rc = mt_conn_exec(c, *id ? SQL_RC_LOAD : SQL_RC_SCAN, &s->params, MT_SQL_RC_KINDS,
+                           &r)) != MT_OK)
         return rc;
     mt_conn_rollback(c);        /* every row is on the client now */
     uint32_t cap = 0;
@@ -360,6 +403,7 @@ static int scan(mt_conn_t *c, mt_scratch_t *s, int64_t after, mt_store_rc_scanne
             out->refs = refs;
         }
         out->refs[out->nrefs++] = mt_rc_build(&t);
+        wipe_secret_col(&r);
     }
     if (rc == MT_OK && f < 0)
         rc = MT_EINTERNAL;
@@ -383,7 +427,9 @@ mt_msg_t *mt_store__rc_serve(mt_conn_t *c, mt_scratch_t *s, mt_msg_t *req, int *
         mt_msg_t *r = mt_msg_new(MT_STORE_RC_SCANNED, sizeof(mt_store_rc_scanned_t));
         mt_store_rc_scanned_t *o = mt_msg_data(r);
         r->drop = mt_store__rc_scanned_drop;
-        o->err = scan(c, s, q->full ? 0 : q->after, o);
+        char id[MT_RC_ID_MAX + 1];
+        snprintf(id, sizeof id, "%s", q->rc_id);        /* NUL-terminated whatever came */
+        o->err = scan(c, s, q->full ? 0 : q->after, id, o);
         mt_conn_rollback(c);    /* ends the snapshot */
         if (o->err != MT_OK)
             snprintf(o->message, sizeof o->message, "%.199s", c->err);
@@ -408,6 +454,7 @@ mt_msg_t *mt_store__rc_serve(mt_conn_t *c, mt_scratch_t *s, mt_msg_t *req, int *
         if (rc == MT_OK) {
             mt_rc_t t = *w->ref;
             t.password = NULL;
+            t.client_secret = NULL;
             t.revision = rev;
             t.deleted = false;
             out = mt_rc_build(&t);

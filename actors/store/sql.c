@@ -36,7 +36,7 @@ int mt_sql_chunk(unsigned n, unsigned *rows)
     +00:00 (conn.c), so UNIX_TIMESTAMP never meets a daylight-saving gap. */
 #define DB_NOW_MS "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)"
 #define RC_COLS "id, name, hostname, uuid, username, demand_encryption, node_list, " \
-    "revision, deleted, refreshed_at"
+    "revision, deleted, refreshed_at, server_key, client_public, client_secret"
 #define STR(x) #x
 #define XSTR(x) STR(x)          /* a macro's value as a string literal */
 #define STATUS_COLS "id, heartbeat_at, ready, conditions, images, local_templates, status_revision"
@@ -91,22 +91,26 @@ static const char *fixed[SQL_COUNT] = {
         " WHERE c.id = 1 ORDER BY r.replica_id",
     [SQL_REPLICA_DELETE] = "DELETE FROM replicas WHERE replica_id = ?",
     [SQL_RC_INSERT] = "INSERT INTO rc_refs (id, name, hostname, uuid, username, password,"
-        " demand_encryption, node_list, revision, deleted, refreshed_at)"
-        " VALUES (?,?,?,?,?,?,?,?,?,0,?)",
+        " demand_encryption, node_list, revision, deleted, refreshed_at, server_key,"
+        " client_public, client_secret) VALUES (?,?,?,?,?,?,?,?,?,0,?,?,?,?)",
     [SQL_RC_FOR_UPDATE] = "SELECT " RC_COLS " FROM rc_refs WHERE id = ? FOR UPDATE",
-    /*  The password changes only when the first parameter is 1. The WHERE
-        is the compare-and-set on the revision read under the row lock. */
+    /*  The password and client_secret change only when the parameter before
+        each is 1. The WHERE is the compare-and-set on the revision read
+        under the row lock. */
     [SQL_RC_UPDATE] = "UPDATE rc_refs SET name = ?, hostname = ?, username = ?,"
-        " password = IF(? = 1, ?, password), demand_encryption = ?, revision = ?"
+        " password = IF(? = 1, ?, password), demand_encryption = ?, server_key = ?,"
+        " client_public = ?, client_secret = IF(? = 1, ?, client_secret), revision = ?"
         " WHERE id = ? AND revision = ? AND deleted = 0",
-    [SQL_RC_TOMBSTONE] = "UPDATE rc_refs SET deleted = 1, password = '', revision = ?"
-        " WHERE id = ? AND revision = ? AND deleted = 0",
+    [SQL_RC_TOMBSTONE] = "UPDATE rc_refs SET deleted = 1, password = '', client_secret = '',"
+        " revision = ? WHERE id = ? AND revision = ? AND deleted = 0",
     /*  Who holds an id, a live name or a live uuid (after a duplicate key). */
     [SQL_RC_CLASH] = "SELECT id, name, uuid, deleted FROM rc_refs"
         " WHERE id = ? OR live_name = ? OR live_uuid = ?",
     /*  Sorted by name as strcmp sorts (no padding), ties by id. */
     [SQL_RC_SCAN] = "SELECT " RC_COLS " FROM rc_refs WHERE revision > ?"
         " ORDER BY name COLLATE utf8mb4_nopad_bin, id",
+    /*  One reference whatever its revision (an agent's client_secret). */
+    [SQL_RC_LOAD] = "SELECT " RC_COLS " FROM rc_refs WHERE id = ?",
 };
 
 /*  The status upsert keeps the newest revision whatever the commit order:

@@ -67,6 +67,7 @@ typedef enum {
     SQL_RC_TOMBSTONE,
     SQL_RC_CLASH,
     SQL_RC_SCAN,
+    SQL_RC_LOAD,
     SQL_COUNT
 } mt_sql_id_t;
 
@@ -76,8 +77,9 @@ const char *mt_sql_text(int id);
 #define MT_SQL_REG_KINDS "sisssssiii"      /* after the id column */
 #define MT_SQL_STATUS_KINDS "iisssi"        /* after the id column */
 /*  rc_refs: id, name, hostname, uuid, username, demand_encryption,
-    node_list, revision, deleted, refreshed_at (never the password). */
-#define MT_SQL_RC_KINDS "sssssisiii"
+    node_list, revision, deleted, refreshed_at, server_key, client_public,
+    client_secret (never the password). */
+#define MT_SQL_RC_KINDS "sssssisiiisss"
 
 /* ---- one connection (conn.c) --------------------------------------------------- */
 

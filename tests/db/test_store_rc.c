@@ -1,7 +1,10 @@
 /*  test_store_rc.c — remote cluster references in the store: add, set
     (each field, compare-and-set, rename), delete (tombstones), scans, the
     uniqueness of live names and uuids, and the password: stored in the
-    table, never in any block or message the store answers. */
+    table, never in any block or message the store answers. The keys of
+    schema v4: server_key and client_public like any field, client_secret
+    written with client_public, read back by scans only (never in DONE),
+    wiped in tombstones. */
 #include "store_testutil.h"
 
 #include <pthread.h>
@@ -42,10 +45,25 @@ static void assert_no_password_bytes(const void *p, size_t n)
                       "password %s found in an answer", passwords[i]);
 }
 
+/*  Keypairs from zmq_curve_keypair. */
+#define SERVER_PUB "d+4zjhnQHKsYHMIHv0F1ndkDEHmgsRdU3oZIWA&^"
+#define CLIENT_PUB "][1qAf.KfIcZBgFo1+Pvm=D#5x>85e-aN-62JOhS"
+#define CLIENT_SEC "79%W(1s&2@yDU3^KrTKCa(z1pelsY]P/5o)Jfh4{"
+#define CLIENT2_PUB ":(rw/VnL?j:9ZT<eIW.zs39auzBlvx[QDCh38]Tr"
+#define CLIENT2_SEC ">$l+^vy>ac=3.b1F4Pql7Spt9M$R1yD:LK&[R^FV"
+
 static void assert_clean(const mt_rc_t *r)
 {
     ck_assert_ptr_null(r->password);
     assert_no_password_bytes(r, r->size);
+}
+
+/*  What DONE answers: no secret at all. */
+static void assert_no_secret(const mt_rc_t *r)
+{
+    ck_assert_ptr_null(r->client_secret);
+    ck_assert_msg(!memmem(r, r->size, CLIENT_SEC, strlen(CLIENT_SEC)), "client secret in DONE");
+    ck_assert_msg(!memmem(r, r->size, CLIENT2_SEC, strlen(CLIENT2_SEC)), "client secret in DONE");
 }
 
 static mt_rc_t *mk(const char *id, const char *name, const char *host, const char *uuid,
@@ -65,8 +83,10 @@ static int write_rc(const char *id, mt_msg_t *req, int64_t *rev, mt_rc_t **out, 
     ck_assert_int_eq(r->type, MT_STORE_DONE);
     mt_store_done_t *d = mt_msg_data(r);
     assert_no_password_bytes(d, sizeof *d);
-    if (d->rc)
+    if (d->rc) {
         assert_clean(d->rc);
+        assert_no_secret(d->rc);
+    }
     int err = d->err;
     if (rev)
         *rev = d->revision;
@@ -427,6 +447,146 @@ START_TEST(scan_incremental)
 }
 END_TEST
 
+static mt_rc_t *mk_keys(const char *id, const char *name, const char *server_key,
+                        const char *pub, const char *sec)
+{
+    mt_rc_t t = { .id = id, .name = name, .hostname = "tcp://h:1", .uuid = "", .username = "",
+                  .password = passwords[0], .server_key = server_key, .client_public = pub,
+                  .client_secret = sec, .demand_encryption = true };
+    return mt_rc_build(&t);
+}
+
+/*  RC_SCAN of one row: rc_id, whatever `after` says. */
+static mt_msg_t *load_one(const char *id)
+{
+    mt_msg_t *q = mt_store_msg_rc_scan(INT64_MAX);
+    snprintf(((mt_store_scan_req_t *) mt_msg_data(q))->rc_id, MT_RC_ID_MAX + 1, "%s", id);
+    mt_msg_t *m = tu_ask(rt, mt_store_reader(store), q);
+    ck_assert_int_eq(m->type, MT_STORE_RC_SCANNED);
+    ck_assert_msg(((mt_store_rc_scanned_t *) mt_msg_data(m))->err == MT_OK, "%s",
+                  ((mt_store_rc_scanned_t *) mt_msg_data(m))->message);
+    return m;
+}
+
+START_TEST(keys_stored_and_scanned)
+{
+    int64_t rev = 0;
+    mt_rc_t *out = NULL;
+    ck_assert_int_eq(add(mk_keys(ID_A, "east", SERVER_PUB, CLIENT_PUB, CLIENT_SEC), &rev, &out,
+                         NULL), MT_OK);
+    ck_assert_str_eq(out->server_key, SERVER_PUB);
+    ck_assert_str_eq(out->client_public, CLIENT_PUB);
+    mt_rc_unref(&out);              /* (write_rc: no secret in DONE) */
+    assert_col("server_key", ID_A, SERVER_PUB);
+    assert_col("client_public", ID_A, CLIENT_PUB);
+    assert_col("client_secret", ID_A, CLIENT_SEC);
+    ck_assert_int_eq(add(mk_keys(ID_B, "west", "", "", NULL), NULL, NULL, NULL), MT_OK);
+    assert_col("client_secret", ID_B, "");
+
+    /* a scan carries the secret (every replica's agent probes with it) */
+    mt_msg_t *m;
+    mt_store_rc_scanned_t *s = scan(0, &m);
+    ck_assert_uint_eq(s->nrefs, 2);
+    const mt_rc_t *a = find(s, ID_A), *b = find(s, ID_B);
+    ck_assert_str_eq(a->server_key, SERVER_PUB);
+    ck_assert_str_eq(a->client_public, CLIENT_PUB);
+    ck_assert_str_eq(a->client_secret, CLIENT_SEC);
+    ck_assert_str_eq(b->server_key, "");
+    ck_assert_ptr_null(b->client_secret);
+    mt_msg_free(m);
+
+    /* one row by id, whatever its revision */
+    m = load_one(ID_A);
+    s = mt_msg_data(m);
+    ck_assert_uint_eq(s->nrefs, 1);
+    ck_assert_str_eq(s->refs[0]->id, ID_A);
+    ck_assert_str_eq(s->refs[0]->client_secret, CLIENT_SEC);
+    ck_assert_int_eq(s->refs[0]->revision, rev);
+    mt_msg_free(m);
+    m = load_one("no-such-id");
+    ck_assert_uint_eq(((mt_store_rc_scanned_t *) mt_msg_data(m))->nrefs, 0);
+    mt_msg_free(m);
+}
+END_TEST
+
+START_TEST(keys_set_and_tombstone)
+{
+    ck_assert_int_eq(add(mk_keys(ID_A, "east", SERVER_PUB, CLIENT_PUB, CLIENT_SEC), NULL, NULL,
+                         NULL), MT_OK);
+    /* another field only: the keys stay */
+    ck_assert_int_eq(set(ID_A, (set_t) { .username = "ops" }, NULL, NULL), MT_OK);
+    assert_col("server_key", ID_A, SERVER_PUB);
+    assert_col("client_secret", ID_A, CLIENT_SEC);
+    assert_col("password", ID_A, passwords[0]);
+
+    /* server_key alone */
+    mt_rc_t t = { .id = ID_A, .server_key = "" };
+    mt_msg_t *w = mt_store_msg_rc_set(mt_rc_build(&t), false, false, false, false, false, 0);
+    ((mt_store_rc_write_t *) mt_msg_data(w))->has_server_key = true;
+    mt_rc_t *out = NULL;
+    ck_assert_int_eq(write_rc(ID_A, w, NULL, &out, NULL), MT_OK);
+    ck_assert_str_eq(out->server_key, "");
+    ck_assert_str_eq(out->client_public, CLIENT_PUB);
+    mt_rc_unref(&out);
+    assert_col("server_key", ID_A, "");
+    assert_col("client_secret", ID_A, CLIENT_SEC);
+
+    /* the keypair, rotated */
+    t = (mt_rc_t) { .id = ID_A, .client_public = CLIENT2_PUB, .client_secret = CLIENT2_SEC };
+    w = mt_store_msg_rc_set(mt_rc_build(&t), false, false, false, false, false, 0);
+    ((mt_store_rc_write_t *) mt_msg_data(w))->has_client_keys = true;
+    ck_assert_int_eq(write_rc(ID_A, w, NULL, &out, NULL), MT_OK);
+    ck_assert_str_eq(out->client_public, CLIENT2_PUB);
+    mt_rc_unref(&out);
+    assert_col("client_public", ID_A, CLIENT2_PUB);
+    assert_col("client_secret", ID_A, CLIENT2_SEC);
+
+    /* the keypair, cleared */
+    t = (mt_rc_t) { .id = ID_A, .client_public = "" };
+    w = mt_store_msg_rc_set(mt_rc_build(&t), false, false, false, false, false, 0);
+    ((mt_store_rc_write_t *) mt_msg_data(w))->has_client_keys = true;
+    ck_assert_int_eq(write_rc(ID_A, w, NULL, NULL, NULL), MT_OK);
+    assert_col("client_public", ID_A, "");
+    assert_col("client_secret", ID_A, "");
+
+    /* a tombstone keeps no secret */
+    t = (mt_rc_t) { .id = ID_A, .client_public = CLIENT_PUB, .client_secret = CLIENT_SEC };
+    w = mt_store_msg_rc_set(mt_rc_build(&t), false, false, false, false, false, 0);
+    ((mt_store_rc_write_t *) mt_msg_data(w))->has_client_keys = true;
+    ck_assert_int_eq(write_rc(ID_A, w, NULL, NULL, NULL), MT_OK);
+    assert_col("client_secret", ID_A, CLIENT_SEC);
+    ck_assert_int_eq(del(ID_A, 0, NULL, NULL), MT_OK);
+    assert_col("client_secret", ID_A, "");
+    assert_col("password", ID_A, "");
+    mt_msg_t *m = load_one(ID_A);
+    mt_store_rc_scanned_t *s = mt_msg_data(m);
+    ck_assert_uint_eq(s->nrefs, 1);
+    ck_assert(s->refs[0]->deleted);
+    ck_assert_ptr_null(s->refs[0]->client_secret);
+    mt_msg_free(m);
+}
+END_TEST
+
+START_TEST(keys_refused)
+{
+    char msg[200];
+    ck_assert_int_eq(add(mk_keys(ID_A, "n", "short", "", NULL), NULL, NULL, msg), MT_EBADREQ);
+    ck_assert_msg(strstr(msg, "server_key"), "%s", msg);
+    ck_assert_int_eq(add(mk_keys(ID_A, "n", SERVER_PUB "x", "", NULL), NULL, NULL, msg),
+                     MT_EBADREQ);
+    ck_assert_int_eq(add(mk_keys(ID_A, "n", "", CLIENT_PUB, NULL), NULL, NULL, msg), MT_EBADREQ);
+    ck_assert_int_eq(add(mk_keys(ID_A, "n", "", "", CLIENT_SEC), NULL, NULL, msg), MT_EBADREQ);
+    ck_assert_int_eq(add(mk_keys(ID_A, "n", "", CLIENT2_PUB, CLIENT_SEC), NULL, NULL, msg),
+                     MT_EBADREQ);
+    ck_assert_msg(!strstr(msg, CLIENT_SEC), "%s", msg);
+    mt_rc_t t = { .id = ID_A, .client_public = CLIENT_PUB, .client_secret = CLIENT2_SEC };
+    mt_msg_t *w = mt_store_msg_rc_set(mt_rc_build(&t), false, false, false, false, false, 0);
+    ((mt_store_rc_write_t *) mt_msg_data(w))->has_client_keys = true;
+    ck_assert_int_eq(write_rc(ID_A, w, NULL, NULL, msg), MT_EBADREQ);
+    ck_assert_int_eq(tu_i64(raw, "SELECT COUNT(*) FROM rc_refs"), 0);
+}
+END_TEST
+
 START_TEST(bad_requests)
 {
     char msg[200];
@@ -557,6 +717,9 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, add_then_scan);
+    tcase_add_test(tc, keys_stored_and_scanned);
+    tcase_add_test(tc, keys_set_and_tombstone);
+    tcase_add_test(tc, keys_refused);
     tcase_add_test(tc, duplicates_conflict);
     tcase_add_test(tc, delete_frees_name_and_uuid);
     tcase_add_test(tc, set_each_field);

@@ -81,6 +81,51 @@ bool rc_all_rev(const char *name, int64_t rev);
 uint32_t rc_list_size(int i);
 
 h_reply_t *rc_add(int i, const char *name, const char *host, const char *password);
+
+/*  Cluster A alone (a0 a1 a2, rc_args with `debug`), for programs whose
+    remotes are fakes (test_rc_hostile.c). */
+void rc_setup_a(const char *tag, bool debug);
+/*  Replica i's process is running: not exited, not even unreaped. */
+bool rc_alive(int i);
+/*  The file at path holds none of needles (NULL or "" skipped); else the
+    first found is copied into found. */
+bool rc_file_lacks(const char *path, const char *const *needles, size_t n, char *found,
+                   size_t foundlen);
+
+/*  A fake remote cluster served from a thread of the test program: a
+    ROUTER on tcp://127.0.0.1:port answering cluster.info (uuid as given)
+    the way its mode says. With server_secret it is a CURVE server holding
+    that key, with a ZAP handler that records the client keys shown and
+    admits only the one rc_fake_allow names (any when none). */
+typedef enum {
+    RC_FAKE_GOOD,           /* itself alive (its key when CURVE), a dead member;
+                               CURVE: also other_endpoint, listed with
+                               RC_FAKE_OTHER_KEY */
+    RC_FAKE_HUGE_COUNT,     /* issue 9: 2^24+3 members, nil but the last four (16 MiB) */
+    RC_FAKE_MANY_NILS,      /* ~2^20 nils then itself: just under 1 MiB */
+    RC_FAKE_LYING_COUNT,    /* an array of 2^24+3 declared, 16 bytes given */
+    RC_FAKE_GARBAGE,        /* members with ';', spaces, control bytes, non-UTF-8, bad
+                               ports, ipc://, nil, integers, bad keys; and itself */
+    RC_FAKE_TOO_MANY,       /* 300 distinct alive members */
+    RC_FAKE_WRONG_TYPES,    /* cluster_uuid an integer, members a map */
+    RC_FAKE_ERROR,          /* an error reply with a non-UTF-8 message */
+    RC_FAKE_NOT_MSGPACK,    /* an HTTP response */
+    RC_FAKE_64MIB,          /* a valid answer padded to 64 MiB */
+    RC_FAKE_SILENT,         /* never answers */
+} rc_fake_mode_t;
+
+#define RC_FAKE_OTHER_KEY "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+
+typedef struct rc_fake rc_fake_t;
+rc_fake_t *rc_fake_start(int port, const char *uuid, const char *server_secret);
+void rc_fake_mode(rc_fake_t *f, rc_fake_mode_t mode);
+void rc_fake_allow(rc_fake_t *f, const char *client_public);
+const char *rc_fake_endpoint(const rc_fake_t *f);
+const char *rc_fake_other_endpoint(const rc_fake_t *f);
+uint64_t rc_fake_requests(rc_fake_t *f);        /* cluster.info requests received */
+uint64_t rc_fake_zap(rc_fake_t *f, bool admitted);  /* handshakes admitted / refused */
+void rc_fake_last_client(rc_fake_t *f, char out[41]);
+void rc_fake_stop(rc_fake_t **f);
 /*  The reference `name` added on A0 to B through b0, known by all of A
     (refreshed with both of B); its id (caller frees). */
 char *rc_add_ref_to_b(const char *name);
