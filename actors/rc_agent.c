@@ -174,6 +174,8 @@ static void secret_loaded(mt_actor_t *self, agent_t *a, const mt_store_rc_scanne
             mt__rc_secret_learn(&a->secret, s->refs[i]->client_public, s->refs[i]->client_secret);
     if (a->state == GONE || !a->ref)
         answer_waiters(a, MT_OK, NULL);
+    else if (a->probe_corr)
+        return;                     /* rc.set's probe began meanwhile: waiters share the next */
     else if (mt__rc_secret_missing(&a->secret, a->ref))
         answer_waiters(a, MT_EUNAVAIL, "the reference's client_secret could not be read from"
                        " the database");
