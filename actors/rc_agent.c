@@ -32,6 +32,7 @@
     writes at once, replica 1 only if replica 0 has not written one interval
     later, and a lost race costs a refused compare-and-set, never a second
     write. A user write, or a delete, makes any probe in flight stale.
+    Probe rounds and the plan are in rc_refresh.c (shared state: rc_agent.h).
 
     Keys (rc_keys.c). A probe uses the reference's server_key and the
     client keypair; the agent holds the secret beside its public key,
@@ -43,204 +44,38 @@
     demand_encryption turned on), probe with the new values before
     anything is stored. demand_encryption without a server_key, after
     rc.set's fields are merged with the stored ones, is bad_request. */
-#include "rcs_internal.h"
+#include "rc_agent.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef enum { ADDING, IDLE, WRITING, GONE } state_t;
-typedef enum { W_NONE, W_ADD, W_SET, W_DEL, W_HOSTNAME } write_t;
-
-typedef struct {
-    mt__rcs_cfg_t *cfg;
-    mt_rc_t *ref;                   /* current, without password; NULL while adding */
-    state_t state;
-    int priority;                   /* -1: unknown, never write */
-    mt_timer_t *tick, *writer;
-    uint64_t gen;                   /* bumped by writes: older probes are stale */
-    uint64_t probe_corr, probe_gen;
-    mt_msg_t *probe_waiters;        /* rc.get refresh requests */
-    bool planned;
-    char planned_host[MT_ENDPOINT_MAX];
-    int64_t planned_rev;
-    uint64_t store_corr;
-    write_t writing;
-    mt_msg_t *inflight;             /* the request being written, or NULL */
-    mt_msg_t *stash, *stash_tail;
-    mt__rc_secret_t secret;         /* the client keypair's secret we hold */
-    uint64_t load_corr;             /* the read of our row for it */
-    char id[MT_RC_ID_MAX + 1];
-} agent_t;
 
 static bool handle(mt_actor_t *self, agent_t *a, mt_msg_t *msg);
 static void gone(agent_t *a);
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static mt_msg_t *next_of(mt_msg_t *m) { return atomic_load_explicit(&m->next, memory_order_relaxed); }
-static void set_next(mt_msg_t *m, mt_msg_t *n) { atomic_store_explicit(&m->next, n, memory_order_relaxed); }
-
 static void stash_push(agent_t *a, mt_msg_t *msg)
 {
-    set_next(msg, NULL);
+    mt__rca_set_next(msg, NULL);
     if (a->stash_tail)
-        set_next(a->stash_tail, msg);
+        mt__rca_set_next(a->stash_tail, msg);
     else
         a->stash = msg;
     a->stash_tail = msg;
 }
 
-static void notify(agent_t *a, mt_node_change_t change, bool local)
+void mt__rca_notify(agent_t *a, mt_node_change_t change, bool local)
 {
     mt_send(a->cfg->registry, mt_rc_changed_new(change, local, a->ref->revision, mt_rc_ref(a->ref)));
 }
 
-static void reply_ref(agent_t *a, mt_msg_t *req)
+void mt__rca_reply_ref(agent_t *a, mt_msg_t *req)
 {
     mt_msg_t *r = mt_rc_reply_new(MT_OK, NULL);
     if (mt_rc_req(req)->op != MT_RC_OP_DEL)
         mt_rc_reply(r)->ref = mt_rc_ref(a->ref);
     mt_reply(req, r);
-}
-
-/*  The reference with a new node list and refresh time (memory only). */
-static void take_refresh(agent_t *a, const mt__rc_probed_t *p)
-{
-    const char *nodes[MT_RC_NODES_MAX];
-    uint32_t n = p->nalive < MT_RC_NODES_MAX ? p->nalive : MT_RC_NODES_MAX;
-    for (uint32_t i = 0; i < n; i++)
-        nodes[i] = p->alive[i];
-    mt_rc_t t = *a->ref;
-    t.node_list = nodes;
-    t.nnodes = n;
-    t.refreshed_at = mt_wall_ms();
-    mt_rc_t *r = mt_rc_build(&t);
-    mt_rc_unref(&a->ref);
-    a->ref = r;
-}
-
-static void cancel_plan(agent_t *a, bool someone_else_wrote)
-{
-    if (!a->planned)
-        return;
-    a->planned = false;
-    mt_timer_cancel(a->writer);
-    if (someone_else_wrote)
-        atomic_fetch_add(&a->cfg->hostname_cancelled, 1);
-}
-
-/* ---- refresh and the hostname writer ----------------------------------- */
-
-static void answer_waiters(agent_t *a, int err, const char *message);
-
-/*  A probe's ask (keys copied into the message, ours wiped). */
-static uint64_t ask_probe(mt_actor_t *self, agent_t *a, const char *uuid, const char *host,
-                          const mt_rc_t *list, mt__rc_keys_t *keys, uint32_t wait)
-{
-    mt_msg_t *m = mt__rc_probe_new(uuid, host, list, keys, wait);
-    explicit_bzero(keys, sizeof *keys);
-    return mt_ask(self, mt__rcs_prober(a->cfg, a->id), m, wait);
-}
-
-static void really_probe(mt_actor_t *self, agent_t *a)
-{
-    a->probe_gen = a->gen;
-    uint32_t wait = a->cfg->probe_timeout_ms * (a->ref->nnodes + 2) + 1000;
-    mt__rc_keys_t keys;
-    mt__rc_keys_of(&a->secret, a->ref, &keys);
-    a->probe_corr = ask_probe(self, a, a->ref->uuid, a->ref->hostname, a->ref, &keys, wait);
-}
-
-static void start_probe(mt_actor_t *self, agent_t *a)
-{
-    if (a->probe_corr || a->load_corr || !a->ref)
-        return;                     /* one round at a time; waiters share it */
-    if (mt__rc_secret_missing(&a->secret, a->ref)) {
-        /*  A notice told us of keys whose secret only the database has. */
-        a->load_corr = mt_ask(self, mt_store_reader(a->cfg->store), mt__rc_secret_load_new(a->id),
-                              (uint32_t) a->cfg->store_timeout_ms);
-        return;
-    }
-    really_probe(self, a);
-}
-
-/*  Our row, read for its secret: probe now, with it if it came. */
-static void secret_loaded(mt_actor_t *self, agent_t *a, const mt_store_rc_scanned_t *s)
-{
-    a->load_corr = 0;
-    for (uint32_t i = 0; s && s->err == MT_OK && i < s->nrefs; i++)
-        if (strcmp(s->refs[i]->id, a->id) == 0)
-            mt__rc_secret_learn(&a->secret, s->refs[i]->client_public, s->refs[i]->client_secret);
-    if (a->state == GONE || !a->ref)
-        answer_waiters(a, MT_OK, NULL);
-    else if (a->probe_corr)
-        return;                     /* rc.set's probe began meanwhile: waiters share the next */
-    else if (mt__rc_secret_missing(&a->secret, a->ref))
-        answer_waiters(a, MT_EUNAVAIL, "the reference's client_secret could not be read from"
-                       " the database");
-    else
-        really_probe(self, a);
-}
-
-/*  Is our hostname still a live, answering member? If not, plan the write. */
-static void evaluate(mt_actor_t *self, agent_t *a, const mt__rc_probed_t *p)
-{
-    bool listed = false;
-    const char *replacement = NULL;
-    for (uint32_t i = 0; i < p->nalive; i++) {
-        if (strcmp(p->alive[i], a->ref->hostname) == 0)
-            listed = true;
-        else if (!replacement)
-            replacement = p->alive[i];
-    }
-    if ((listed && p->first_answered) || !replacement) {
-        cancel_plan(a, false);
-        return;
-    }
-    if (a->priority < 0)
-        return;                     /* our place in the order is not known yet */
-    if (a->planned && a->planned_rev == a->ref->revision
-        && strcmp(a->planned_host, replacement) == 0)
-        return;                     /* already waiting for our turn */
-    a->planned = true;
-    a->planned_rev = a->ref->revision;
-    snprintf(a->planned_host, sizeof a->planned_host, "%s", replacement);
-    mt_timer_start(a->writer, self, mt_msg_new(MT__RC_WRITE, 0),
-                   (uint64_t) a->priority * (uint64_t) a->cfg->refresh_interval_ms);
-}
-
-static void answer_waiters(agent_t *a, int err, const char *message)
-{
-    while (a->probe_waiters) {
-        mt_msg_t *w = a->probe_waiters;
-        a->probe_waiters = next_of(w);
-        if (err != MT_OK)
-            mt_rc_reply_error(w, err, "%s", message);
-        else if (a->state == GONE)
-            mt_rc_reply_error(w, MT_ENOTFOUND, "the reference was deleted");
-        else
-            reply_ref(a, w);
-        mt_msg_free(w);
-    }
-}
-
-static void probed(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
-{
-    const mt__rc_probed_t *p = mt_msg_data(msg);
-    a->probe_corr = 0;
-    if (a->probe_gen != a->gen || a->state == GONE) {
-        /*  A write came in meanwhile: this answer is about an older state. */
-        answer_waiters(a, MT_OK, NULL);
-        return;
-    }
-    atomic_fetch_add(&a->cfg->refreshes, 1);
-    if (p->err == MT_OK) {
-        take_refresh(a, p);
-        notify(a, MT_NODE_UPSERT, false);
-        evaluate(self, a, p);
-    }
-    answer_waiters(a, p->err, p->message);
 }
 
 /* ---- writes ------------------------------------------------------------ */
@@ -341,7 +176,7 @@ static void unstash(mt_actor_t *self, agent_t *a)
 {
     while ((a->state == IDLE || a->state == GONE) && a->stash) {
         mt_msg_t *m = a->stash;
-        a->stash = next_of(m);
+        a->stash = mt__rca_next(m);
         if (!a->stash)
             a->stash_tail = NULL;
         if (!handle(self, a, m))
@@ -352,7 +187,7 @@ static void unstash(mt_actor_t *self, agent_t *a)
 static void gone(agent_t *a)
 {
     a->state = GONE;
-    cancel_plan(a, false);
+    mt__rca_cancel_plan(a, false);
     mt_timer_cancel(a->tick);
     size_t n = strlen(a->id) + 1;
     mt_msg_t *m = mt_msg_new(MT__RC_GONE, n);
@@ -375,8 +210,8 @@ static void write_done(mt_actor_t *self, agent_t *a, int err, const char *messag
         if (req && mt_rc_req(req)->client_public)
             mt__rc_secret_learn(&a->secret, mt_rc_req(req)->client_public,
                                 mt_rc_req(req)->client_secret);
-        cancel_plan(a, false);
-        notify(a, MT_NODE_UPSERT, true);
+        mt__rca_cancel_plan(a, false);
+        mt__rca_notify(a, MT_NODE_UPSERT, true);
         if (kind == W_HOSTNAME)
             atomic_fetch_add(&a->cfg->hostname_writes, 1);
         if (kind == W_ADD)
@@ -389,7 +224,7 @@ static void write_done(mt_actor_t *self, agent_t *a, int err, const char *messag
         t.revision = d->revision;
         mt_rc_unref(&a->ref);
         a->ref = mt_rc_build(&t);
-        notify(a, MT_NODE_DELETED, true);
+        mt__rca_notify(a, MT_NODE_DELETED, true);
         gone(a);
     }
     else if (kind == W_ADD)
@@ -398,7 +233,7 @@ static void write_done(mt_actor_t *self, agent_t *a, int err, const char *messag
         if (err != MT_OK)
             mt_rc_reply_error(req, err, "%s", message);
         else
-            reply_ref(a, req);
+            mt__rca_reply_ref(a, req);
         mt_msg_free(req);
     }
     unstash(self, a);
@@ -419,7 +254,7 @@ static bool request(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
         a->probe_gen = a->gen;
         mt__rc_keys_t keys;
         mt__rc_keys_merge(&a->secret, NULL, r, &keys);
-        a->probe_corr = ask_probe(self, a, NULL, r->hostname, NULL, &keys,
+        a->probe_corr = mt__rca_ask_probe(self, a, NULL, r->hostname, NULL, &keys,
                                   a->cfg->probe_timeout_ms + 1000);
         return true;
     }
@@ -430,12 +265,12 @@ static bool request(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
     switch (r->op) {
     case MT_RC_OP_GET:
         if (!r->refresh) {
-            reply_ref(a, msg);
+            mt__rca_reply_ref(a, msg);
             return false;
         }
-        set_next(msg, a->probe_waiters);
+        mt__rca_set_next(msg, a->probe_waiters);
         a->probe_waiters = msg;
-        start_probe(self, a);
+        mt__rca_start_probe(self, a);
         return true;
     case MT_RC_OP_SET: {
         bool new_host = r->hostname && strcmp(r->hostname, a->ref->hostname) != 0;
@@ -456,7 +291,7 @@ static bool request(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
             mt__rc_keys_t keys;
             mt__rc_keys_merge(&a->secret, a->ref, r, &keys);
             uint32_t wait = a->cfg->probe_timeout_ms * (new_host ? 1 : a->ref->nnodes + 2) + 1000;
-            a->probe_corr = ask_probe(self, a, a->ref->uuid, new_host ? r->hostname : a->ref->hostname,
+            a->probe_corr = mt__rca_ask_probe(self, a, a->ref->uuid, new_host ? r->hostname : a->ref->hostname,
                                       new_host ? NULL : a->ref, &keys, wait);
             return true;
         }
@@ -482,7 +317,7 @@ static void merge(mt_actor_t *self, agent_t *a, mt_rc_t *m)
     if (a->ref && m->revision <= a->ref->revision)
         return;                     /* not newer: nothing to learn */
     if (a->ref && a->ref->revision != m->revision)
-        cancel_plan(a, true);       /* someone wrote meanwhile */
+        mt__rca_cancel_plan(a, true);       /* someone wrote meanwhile */
     a->gen++;
     /*  The node list is each replica's own cache: keep ours if fresher. */
     mt_rc_t t = *m;
@@ -499,11 +334,11 @@ static void merge(mt_actor_t *self, agent_t *a, mt_rc_t *m)
     mt_rc_unref(&a->ref);
     a->ref = r;
     if (m->deleted) {
-        notify(a, MT_NODE_DELETED, false);
+        mt__rca_notify(a, MT_NODE_DELETED, false);
         gone(a);
         return;
     }
-    notify(a, MT_NODE_UPSERT, false);
+    mt__rca_notify(a, MT_NODE_UPSERT, false);
     if (!mt_timer_armed(a->tick))
         mt_timer_start(a->tick, self, mt_msg_new(MT__RC_TICK, 0),
                        (uint64_t) a->cfg->refresh_interval_ms);
@@ -528,7 +363,7 @@ static bool handle(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
         return false;
     case MT__RC_TICK:
         if (a->state != GONE) {
-            start_probe(self, a);
+            mt__rca_start_probe(self, a);
             mt_timer_start(a->tick, self, mt_msg_new(MT__RC_TICK, 0),
                            (uint64_t) a->cfg->refresh_interval_ms);
         }
@@ -541,7 +376,7 @@ static bool handle(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
         else if (a->state == WRITING && a->writing == W_NONE && a->inflight)
             set_probed(self, a, msg);
         else
-            probed(self, a, msg);
+            mt__rca_probed(self, a, msg);
         unstash(self, a);
         return false;
     case MT__RC_WRITE:
@@ -565,11 +400,11 @@ static bool handle(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
         return false;
     case MT_STORE_RC_SCANNED:
         if (msg->corr == a->load_corr && a->load_corr)
-            secret_loaded(self, a, mt_msg_data(msg));
+            mt__rca_secret_loaded(self, a, mt_msg_data(msg));
         return false;
     case MT_MSG_TIMEOUT:
         if (msg->corr == a->load_corr && a->load_corr)
-            secret_loaded(self, a, NULL);
+            mt__rca_secret_loaded(self, a, NULL);
         else if (msg->corr == a->store_corr && a->store_corr)
             write_done(self, a, MT_EUNAVAIL, "the database did not answer in time", NULL);
         else if (msg->corr == a->probe_corr && a->probe_corr) {
@@ -583,7 +418,7 @@ static bool handle(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
                 else
                     a->state = IDLE;
             }
-            answer_waiters(a, MT_EUNAVAIL, "the remote cluster did not answer");
+            mt__rca_answer_waiters(a, MT_EUNAVAIL, "the remote cluster did not answer");
             unstash(self, a);
         }
         return false;
@@ -621,11 +456,11 @@ static void destroy(void *state)
     mt_timer_destroy(&a->writer);
     mt_msg_free(a->inflight);
     for (mt_msg_t *m = a->probe_waiters, *n; m; m = n) {
-        n = next_of(m);
+        n = mt__rca_next(m);
         mt_msg_free(m);
     }
     for (mt_msg_t *m = a->stash, *n; m; m = n) {
-        n = next_of(m);
+        n = mt__rca_next(m);
         mt_msg_free(m);
     }
     mt__rcs_cfg_unref(&a->cfg);
