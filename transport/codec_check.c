@@ -204,8 +204,9 @@ bool mt__codec_peek_rid(const void *body, size_t size, uint64_t *rid)
         n = be(p, h.lenbytes);
         p += h.lenbytes;
     }
-    /*  As the full decode: the last "rid" wins, and only an unsigned
-        integer is a rid. */
+    /*  As the full decode: the last "rid" wins, and only a non-negative
+        integer is a rid — in any width, signed ones too (msgpack-c reads
+        d0 03 as the positive integer 3). */
     bool found = false;
     for (uint64_t i = 0; i < n && p < end; i++) {
         bool is_rid = end - p >= 4 && p[0] == 0xa3 && memcmp(p + 1, "rid", 3) == 0;
@@ -214,7 +215,10 @@ bool mt__codec_peek_rid(const void *body, size_t size, uint64_t *rid)
         if (is_rid) {
             uint8_t t = *p;
             int bytes = t <= 0x7f ? 0 : t == 0xcc ? 1 : t == 0xcd ? 2 : t == 0xce ? 4 : t == 0xcf ? 8 : -1;
-            found = bytes >= 0 && end - p >= 1 + bytes;
+            bool is_signed = t >= 0xd0 && t <= 0xd3;
+            if (is_signed)
+                bytes = 1 << (t - 0xd0);
+            found = bytes >= 0 && end - p >= 1 + bytes && !(is_signed && (p[1] & 0x80));
             if (found)
                 *rid = bytes ? be(p + 1, bytes) : t;
         }

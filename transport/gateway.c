@@ -170,6 +170,10 @@ static void handle_request(mt_actor_t *self, gateway_t *g, zmsg_t *m)
                                      &req, err, sizeof err);
     if (rc == MT_OK && (rc = authorize(g, body, &req, err, sizeof err)) != MT_OK)
         mt_msg_free(req.msg);
+    /*  rc.add / rc.set may carry a password and a client secret: the
+        decoded request holds its own copies (wiped after use). */
+    if (req.op == MT_OP_RC_ADD || req.op == MT_OP_RC_SET)
+        explicit_bzero(zframe_data(body), zframe_size(body));
     zframe_destroy(&body);
     if (rc != MT_OK) {
         reply_error(g, &m, req.has_rid, req.rid, rc, err);

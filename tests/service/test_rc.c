@@ -162,12 +162,14 @@ START_TEST(crud_on_every_replica)
         H_ASSERT(rc_list_size(i) == 1, "rc.list on %s", h_replica(i)->id);
     }
 
-    /*  set on a1 without a revision */
+    /*  set on a1 without a revision; demand_encryption needs a server_key */
+    h_err(A1, "bad_request", "{s:s, s:s, s:b}", "op", "rc.set", "name", "to-b",
+          "demand_encryption", 1);
     r = h_ok(A1, "{s:s, s:s, s:s, s:b}", "op", "rc.set", "name", "to-b", "username", "ops",
-             "demand_encryption", 1);
+             "demand_encryption", 0);
     int64_t rev2 = h_int(r->result, "ref/revision");
     H_ASSERT(rev2 > rev1, "set: the revision grows");
-    H_ASSERT(h_is_str(r->result, "ref/username", "ops") && h_bool(r->result, "ref/demand_encryption"),
+    H_ASSERT(h_is_str(r->result, "ref/username", "ops") && !h_bool(r->result, "ref/demand_encryption"),
              "set: the new fields");
     H_ASSERT(h_is_str(r->result, "ref/hostname", rc_ep(B0)), "set: the hostname kept");
     h_reply_free(&r);

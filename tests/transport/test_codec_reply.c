@@ -324,7 +324,7 @@ START_TEST(cluster_info)
     const msgpack_object *m = key(res, "members", MSGPACK_OBJECT_ARRAY);
     ck_assert_uint_eq(m->via.array.size, 2);
     const msgpack_object *m0 = &m->via.array.ptr[0], *m1 = &m->via.array.ptr[1];
-    ck_assert_uint_eq(m0->via.map.size, 4);
+    ck_assert_uint_eq(m0->via.map.size, 5);
     ck_assert(mp_str_is(key(m0, "replica_id", MSGPACK_OBJECT_STR), "r1"));
     ck_assert(mp_str_is(key(m0, "endpoint", MSGPACK_OBJECT_STR), "tcp://127.0.0.1:7400"));
     ck_assert(mp_str_is(key(m0, "pub_endpoint", MSGPACK_OBJECT_STR), "tcp://127.0.0.1:7401"));

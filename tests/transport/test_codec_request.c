@@ -531,6 +531,25 @@ START_TEST(too_large)
     ck_assert_int_eq(mt_codec_decode_request(NULL, 1u << 30, 0, &req, err, sizeof err), MT_ETOOLARGE);
     msgpack_sbuffer_destroy(&buf);
 
+    /* a rid in a signed width is a rid for the peek too, as for the full
+       decode (found by the fuzzer); a negative one is none */
+    static const unsigned char signed_rids[][16] = {
+        { 0x81, 0xa3, 'r', 'i', 'd', 0xd0, 0x03 },
+        { 0x81, 0xa3, 'r', 'i', 'd', 0xd1, 0x01, 0x00 },
+        { 0x81, 0xa3, 'r', 'i', 'd', 0xd2, 0x00, 0x00, 0x01, 0x00 },
+        { 0x81, 0xa3, 'r', 'i', 'd', 0xd3, 0, 0, 0, 0, 0, 0, 0x01, 0x00 },
+        { 0x81, 0xa3, 'r', 'i', 'd', 0xd0, 0xfd },
+    };
+    static const size_t sizes[] = { 7, 8, 10, 14, 7 };
+    static const uint64_t rids[] = { 3, 256, 256, 256, 0 };
+    for (size_t k = 0; k < 5; k++) {
+        ck_assert_int_eq(mt_codec_decode_request(signed_rids[k], sizes[k], sizes[k] - 1, &req, err,
+                                                 sizeof err), MT_ETOOLARGE);
+        ck_assert_int_eq(req.has_rid, k < 4);
+        if (k < 4)
+            ck_assert_uint_eq(req.rid, rids[k]);
+    }
+
     /* max_size 0: the default 1 MiB */
     size_t big = MT_CODEC_MAX_BODY_DEFAULT + 1;
     unsigned char *body = calloc(1, big);
