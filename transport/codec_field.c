@@ -5,6 +5,7 @@
     ("grpc_port: expected an integer"). Copies go to the unpacked object's
     zone (see codec_internal.h). */
 #include "codec_internal.h"
+#include "mt_labels.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,7 +250,10 @@ int mt__dec_reg(mt__dec_t *d, const msgpack_object *map, bool view, mt_node_reg_
     TRY(mt__dec_opt_count(d, map, "registered_at", &t->registered_at));
     if (view)
         TRY(mt__dec_opt_count(d, map, "reg_revision", &t->reg_revision));
-    return mt_node_reg_check(t, d->err, d->errlen);
+    TRY(mt_node_reg_check(t, d->err, d->errlen));
+    /*  A view (a peer's notice) is checked for shape only: labels stored
+        before the syntax rules must not make peers refuse its notices. */
+    return view ? MT_OK : mt_labels_check("labels", t->labels, t->nlabels, d->err, d->errlen);
 }
 
 int mt__dec_status(mt__dec_t *d, const msgpack_object *map, bool view, mt_node_status_t *t)
@@ -284,16 +288,5 @@ int mt__dec_labels(mt__dec_t *d, const msgpack_object *o, const char *field,
     mt_str_pair_t *labels;
     TRY(mt__dec_str_map(d, o, field, &labels, &t->nlabels));
     t->labels = labels;
-    if (t->nlabels > MT_MAP_MAX)
-        FAIL("%s: at most %d entries", field, MT_MAP_MAX);
-    for (uint32_t i = 0; i < t->nlabels; i++) {
-        size_t k = strlen(labels[i].key);
-        if (k == 0)
-            FAIL("%s: keys must not be empty", field);
-        if (k > MT_KEY_MAX)
-            FAIL("%s: keys are at most %d bytes", field, MT_KEY_MAX);
-        if (strlen(labels[i].value) > MT_STR_MAX)
-            FAIL("%s: values are at most %d bytes", field, MT_STR_MAX);
-    }
-    return MT_OK;
+    return mt_labels_check(field, labels, t->nlabels, d->err, d->errlen);
 }

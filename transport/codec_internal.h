@@ -65,7 +65,8 @@ int mt__dec_node_id(mt__dec_t *d, const msgpack_object *map, const char **id);
 /*  The registration keys of a node map into a template (pointers into
     d->zone). In a request (view = false) grpc_port, when given, must be
     1-65535, and reg_revision / versions_hash are ignored; in a view port 0
-    means "not given" and reg_revision is read. Runs mt_node_reg_check. */
+    means "not given" and reg_revision is read. Runs mt_node_reg_check and,
+    in a request, the label syntax (mt_labels_check). */
 int mt__dec_reg(mt__dec_t *d, const msgpack_object *map, bool view, mt_node_reg_t *t);
 /*  The status keys of a map (heartbeat request or view) into a template.
     `ready` is required in a request; status_revision is read from views

@@ -9,6 +9,7 @@
     constructors, reference operations an MT_RC_REQ (codec_rc.c); the
     others are answered by the gateway from the op alone. */
 #include "codec_internal.h"
+#include "mt_labels.h"
 
 #include <string.h>
 
@@ -83,8 +84,10 @@ static int node_labels(mt__dec_t *d, const msgpack_object *body, mt_msg_t **out)
             FAIL("remove: at most %d items", MT_MAP_MAX);
         for (uint32_t i = 0; i < nremove; i++) {
             size_t n = strlen(remove[i]);
-            if (n == 0 || n > MT_KEY_MAX)
-                FAIL("remove: label keys are 1-%d bytes", MT_KEY_MAX);
+            /*  Any key of a label's size, not only a valid one: labels
+                stored before the syntax rules can still be removed. */
+            if (n == 0 || n > MT_LABEL_KEY_MAX)
+                FAIL("remove: label keys are 1-%d bytes", MT_LABEL_KEY_MAX);
         }
     }
     *out = mt_node_req_labels(id, has_set ? mt_node_reg_build(&set) : NULL, remove, nremove);

@@ -6,6 +6,7 @@
 #include "mt_model.h"
 
 #include "block.h"
+#include "mt_labels.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,7 +359,7 @@ static bool str_ok(const char *s)
 }
 
 static int check_str_map(const char *what, const mt_str_pair_t *m, uint32_t n,
-                         char *err, size_t errlen)
+                         size_t key_max, char *err, size_t errlen)
 {
     if (n > MT_MAP_MAX)
         FAIL("%s: at most %d entries", what, MT_MAP_MAX);
@@ -396,10 +397,12 @@ int mt_node_reg_check(const mt_node_reg_t *r, char *err, size_t errlen)
     if (!str_ok(r->host_ip) || !str_ok(r->instance_type))
         FAIL("host_ip, instance_type: at most %d bytes", MT_STR_MAX);
     int rc;
-    if ((rc = check_str_map("labels", r->labels, r->nlabels, err, errlen))
+    /*  Label keys may be longer than other keys: a prefix and a name
+        (mt_labels.h; their syntax is checked where requests are decoded). */
+    if ((rc = check_str_map("labels", r->labels, r->nlabels, MT_LABEL_KEY_MAX, err, errlen))
         || (rc = check_int_map("capacity", r->capacity, r->ncapacity, err, errlen))
         || (rc = check_int_map("quota", r->quota, r->nquota, err, errlen))
-        || (rc = check_str_map("versions", r->versions, r->nversions, err, errlen)))
+        || (rc = check_str_map("versions", r->versions, r->nversions, MT_KEY_MAX, err, errlen)))
         return rc;
     return MT_OK;
 }

@@ -4,7 +4,7 @@
     codes, never crash, leak or read out of bounds (ASan, UBSan); an error
     comes with a UTF-8 message and no message object; a success builds an
     MT_NODE_REQ exactly for the node ops, whose groups pass the model's
-    validation; an MT_RC_REQ exactly for the rc ops, whose selector, names
+    validation and whose labels and selector follow the label syntax; an MT_RC_REQ exactly for the rc ops, whose selector, names
     and endpoints pass the reference checks, and whose replies and notices,
     built around a reference holding a password, never carry it; replies
     built from what was decoded are well-formed msgpack and JSON.
@@ -12,6 +12,7 @@
 
     Build and run: scripts/fuzz [seconds] (see tests/transport/CMakeLists.txt). */
 #include "fuzz_common.h"
+#include "mt_labels.h"
 
 static void check_request(const mt_request_t *req)
 {
@@ -29,15 +30,20 @@ static void check_request(const mt_request_t *req)
     else if (r->after[0])
         FUZZ_ASSERT(mt_node_id_check(r->after, err, sizeof err) == MT_OK);
     if (r->reg)
-        FUZZ_ASSERT(mt_node_reg_check(r->reg, err, sizeof err) == MT_OK);
+        FUZZ_ASSERT(mt_node_reg_check(r->reg, err, sizeof err) == MT_OK
+                    && mt_labels_check("labels", r->reg->labels, r->reg->nlabels, err,
+                                       sizeof err) == MT_OK);
     if (r->status)
         FUZZ_ASSERT(mt_node_status_check(r->status, err, sizeof err) == MT_OK);
     if (r->selector)
-        FUZZ_ASSERT(mt_node_reg_check(r->selector, err, sizeof err) == MT_OK);
+        FUZZ_ASSERT(mt_node_reg_check(r->selector, err, sizeof err) == MT_OK
+                    && mt_labels_check("selector", r->selector->labels, r->selector->nlabels,
+                                       err, sizeof err) == MT_OK);
     FUZZ_ASSERT((r->op == MT_NODE_OP_REGISTER) == (r->reg != NULL) || r->op == MT_NODE_OP_LABELS);
     FUZZ_ASSERT((r->op == MT_NODE_OP_HEARTBEAT) == (r->status != NULL));
     for (uint32_t i = 0; i < r->nremove; i++)
-        FUZZ_ASSERT(r->remove[i][0] && mt_utf8_valid(r->remove[i], strlen(r->remove[i])));
+        FUZZ_ASSERT(r->remove[i][0] && strlen(r->remove[i]) <= MT_LABEL_KEY_MAX
+                    && mt_utf8_valid(r->remove[i], strlen(r->remove[i])));
 
     /* a reply carrying what was decoded */
     mt_msg_t *reply = mt_node_reply_new(MT_OK, NULL);

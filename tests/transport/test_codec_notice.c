@@ -215,6 +215,11 @@ static const notice_case_t cases[] = {
       "'revision':3,'view':{}}", NULL, MT_EBADREQ, "name: must be 1-255 bytes" },
     { "upsert with a sparse view", "{" N_HEAD ",'change':'upsert','id':'n1','revision':4,"
       "'view':{'id':'n1','reg_revision':4,'labels':{'a':'b'}}}", NULL, MT_OK, NULL },
+    /*  Views are checked for shape, not label syntax: labels stored before
+        the rules must not make peers refuse the node's notices. */
+    { "labels stored before the syntax rules", "{" N_HEAD ",'change':'upsert','id':'n1',"
+      "'revision':4,'view':{'id':'n1','reg_revision':4,'labels':{'a b':'x y','-lead':''}}}",
+      NULL, MT_OK, NULL },
     { "malformed", NULL, "c1", MT_EBADREQ, "invalid msgpack byte" },
     { "bomb", NULL, "dd ff ff ff ff", MT_EBADREQ, "declares more elements" },
     { "trailing", NULL, "80 80", MT_EBADREQ, "trailing" },
