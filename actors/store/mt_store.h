@@ -102,6 +102,19 @@ typedef struct { char id[MT_NODE_ID_MAX + 1]; } mt_store_node_load_t;
 typedef struct { int64_t older_than_ms; } mt_store_node_purge_t;
 #define MT_STORE_PURGE_CHUNK 1000
 
+/*  Limits on what the store writes (docs/protocol-notes.md, "Limits").
+    Every JSON column — labels, capacity, quota; conditions, images,
+    local_templates; a reference's node_list — holds at most
+    MT_STORE_JSON_MAX bytes as encoded, a TEXT column's size: a row over it
+    is MT_EBADREQ ("images: 70000 bytes as stored; at most 65535") and
+    nothing is written. A REGISTER or LABELS that would leave a node more
+    than MT_MAP_MAX labels is MT_EBADREQ too (the merged result counts,
+    under the row's lock). A heartbeat transaction carries at most
+    MT_STORE_BATCH_BYTES of encoded rows (and batch_max rows), one row at
+    least. */
+#define MT_STORE_JSON_MAX 65535
+#define MT_STORE_BATCH_BYTES (1024 * 1024)
+
 typedef struct {
     int err;
     char message[200];
@@ -299,6 +312,8 @@ typedef struct {
                                        after all (a first heartbeat, a node
                                        deleted elsewhere, a newer heartbeat
                                        committed elsewhere first) */
+    uint64_t status_alone;          /* heartbeats retried in a transaction of their
+                                       own after the database refused their batch */
     uint64_t statements;            /* statements executed, COMMITs included */
     uint64_t reconnects;            /* connections re-established after a loss */
     uint64_t rc_writes;             /* RC_ADD/SET/DEL committed */

@@ -58,12 +58,14 @@ static int write_versions(mt_conn_t *c, mt_scratch_t *s, const char *id, const m
     return rc;
 }
 
-/*  Upserts the whole registration of nb with revision rev. */
-static int write_reg(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_node_reg_t *nb,
-                     int64_t rev)
+/*  The labels, capacity and quota of nb as JSON in s->json (off/len: each
+    column's text). Before the transaction draws: a row refused for its
+    size costs no revision. */
+static int encode_reg(mt_conn_t *c, mt_scratch_t *s, const mt_node_reg_t *nb, size_t off[3],
+                      size_t len[3])
 {
+    static const char *const names[3] = { "labels", "capacity", "quota" };
     mt_json_buf_reset(&s->json);
-    size_t off[3], len[3];
     off[0] = s->json.len;
     int bad_json = mt_json_put_str_map(&s->json, nb->labels, nb->nlabels);
     off[1] = s->json.len;
@@ -75,6 +77,17 @@ static int write_reg(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_nod
     len[2] = s->json.len - off[2];
     if (bad_json)
         return mt_sql_bad(c, "labels, capacity, quota");
+    for (int f = 0; f < 3; f++)
+        if (len[f] > MT_STORE_JSON_MAX)
+            return mt_sql_too_large(c, names[f], len[f]);
+    return MT_OK;
+}
+
+/*  Upserts the whole registration of nb (encoded by encode_reg) with
+    revision rev. */
+static int write_reg(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_node_reg_t *nb,
+                     const size_t off[3], const size_t len[3], int64_t rev)
+{
     mt_params_reset(&s->params);
     mt_params_cstr(&s->params, id);
     mt_params_cstr(&s->params, nb->host_ip);
@@ -125,11 +138,22 @@ static int register_once(mt_conn_t *c, mt_scratch_t *s, const char *id,
     bool versions_changed = !live || strcmp(mt_rows_str(&r, 7, NULL), nb->versions_hash) != 0;
     mt_rows_close(&r);
 
+    /*  The limits hold for what the merge leaves, not only for the request
+        (checked here, under the row's lock: the stored labels may have been
+        set on another replica a moment ago). */
+    size_t off[3], len[3];
+    if (nb->nlabels > MT_MAP_MAX)
+        rc = mt_sql_refuse(c, "labels: the node would have %u (the %u registered merged into"
+                           " the %u stored); at most %d", nb->nlabels, reg->nlabels, nstored,
+                           MT_MAP_MAX);
+    else
+        rc = encode_reg(c, s, nb, off, len);
     int64_t rev = 0;
     uint64_t drawn = mt_now_ms();
-    rc = mt_sql_draw(c, s, 1, &rev);
     if (rc == MT_OK)
-        rc = write_reg(c, s, id, nb, rev);
+        rc = mt_sql_draw(c, s, 1, &rev);
+    if (rc == MT_OK)
+        rc = write_reg(c, s, id, nb, off, len, rev);
     if (rc == MT_OK && versions_changed)
         rc = write_versions(c, s, id, nb);
     if (rc == MT_OK)
@@ -231,10 +255,18 @@ static int labels_once(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_n
     mt_node_reg_unref(&merged);
     mt_node_reg_unref(&cur);
 
+    /*  Limits on the result, under the row's lock (see register_once). */
     mt_json_buf_reset(&s->json);
-    if (mt_json_put_str_map(&s->json, nb->labels, nb->nlabels) != MT_OK) {
+    if (nb->nlabels > MT_MAP_MAX)
+        rc = mt_sql_refuse(c, "labels: the node would have %u; at most %d", nb->nlabels,
+                           MT_MAP_MAX);
+    else if (mt_json_put_str_map(&s->json, nb->labels, nb->nlabels) != MT_OK)
+        rc = mt_sql_bad(c, "labels");
+    else if (s->json.len > MT_STORE_JSON_MAX)
+        rc = mt_sql_too_large(c, "labels", s->json.len);
+    if (rc != MT_OK) {
         mt_node_reg_unref(&nb);
-        return mt_sql_bad(c, "labels");
+        return rc;
     }
     int64_t rev = 0;
     uint64_t drawn = mt_now_ms();

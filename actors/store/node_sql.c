@@ -25,6 +25,7 @@
 #include "store_internal.h"
 
 #include <mysqld_error.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,22 @@ int mt_sql_bad(mt_conn_t *c, const char *what)
     return MT_EBADREQ;
 }
 
+int mt_sql_refuse(mt_conn_t *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, sizeof c->err, fmt, ap);
+    va_end(ap);
+    c->err_no = 0;
+    return MT_EBADREQ;
+}
+
+int mt_sql_too_large(mt_conn_t *c, const char *column, size_t len)
+{
+    return mt_sql_refuse(c, "%s: %zu bytes as stored; at most %d", column, len,
+                         MT_STORE_JSON_MAX);
+}
+
 int mt_sql_not_found(mt_conn_t *c, const char *id)
 {
     snprintf(c->err, sizeof c->err, "node %.200s: not found", id);
@@ -117,7 +134,7 @@ int mt_sql_not_found(mt_conn_t *c, const char *id)
 
 /* ---- heartbeats ---------------------------------------------------------------- */
 
-typedef struct { size_t off[3], len[3]; } enc_t;
+typedef mt_status_enc_t enc_t;
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -125,7 +142,11 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /*  Upserts e[rows[0..m)] with revisions rev[0..m) in multi-row chunks;
-    padding repeats a chunk's last row. *all_updated: every real row came
+    padding repeats a chunk's smallest row, so a statement never carries
+    more than twice its rows' bytes (a large last row repeated 127 times
+    would). A repeated row comes after its first copy, whose revision is
+    stored by then (or a newer one): the copy is "found, left alone".
+    *all_updated: every real row came
     back "updated" (2 affected rows) and every padding row "found, left
     alone" (1: the connection has CLIENT_FOUND_ROWS, conn.c). A row can
     only count 1 (inserted, or left alone as older) or 2, so the sum tells.
@@ -140,9 +161,14 @@ static int upsert(mt_conn_t *c, mt_scratch_t *s, const mt_status_entry_t *e, con
     for (uint32_t k = 0; rc == MT_OK && k < m && (*all_updated || !fast);) {
         unsigned take;
         int v = mt_sql_chunk(m - k, &take);
+        uint32_t pad = k;
+        for (uint32_t x = k + 1; take < mt_sql_variants[v] && x < k + take; x++)
+            if (mt_status_row_bytes(&e[rows[x]], &enc[rows[x]])
+                < mt_status_row_bytes(&e[rows[pad]], &enc[rows[pad]]))
+                pad = x;
         mt_params_reset(&s->params);
         for (unsigned j = 0; j < mt_sql_variants[v]; j++) {
-            uint32_t x = k + (j < take ? j : take - 1);
+            uint32_t x = j < take ? k + j : pad;
             const mt_status_entry_t *en = &e[rows[x]];
             const enc_t *js = &enc[rows[x]];
             mt_params_cstr(&s->params, en->id);
@@ -305,33 +331,13 @@ static int status_once(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint
     return status_checked(c, s, e, n, enc);
 }
 
-int mt_sql_status_batch(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint32_t n,
-                        bool *rechecked)
+int mt_sql_status_txn(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, const enc_t *enc,
+                      uint32_t n, bool *rechecked)
 {
-    /*  Encode before the transaction begins: it stays short. */
-    enc_t *enc = mt_sql_xmalloc((n ? n : 1) * sizeof *enc);
     bool fast = true;
-    mt_json_buf_reset(&s->json);
-    for (uint32_t i = 0; i < n; i++) {
-        const mt_node_status_t *st = e[i].status;
-        e[i].err = MT_OK;
-        e[i].revision = 0;
-        fast = fast && e[i].registered;
-        size_t start = s->json.len;
-        int bad_json = 0;
-        enc[i].off[0] = s->json.len;
-        bad_json |= mt_json_put_conditions(&s->json, st->conditions, st->nconditions);
-        enc[i].off[1] = s->json.len;
-        bad_json |= mt_json_put_str_array(&s->json, st->images, st->nimages);
-        enc[i].off[2] = s->json.len;
-        bad_json |= mt_json_put_str_array(&s->json, st->local_templates, st->ntemplates);
-        for (int f = 0; f < 3; f++)
-            enc[i].len[f] = (f < 2 ? enc[i].off[f + 1] : s->json.len) - enc[i].off[f];
-        if (bad_json) {
-            e[i].err = MT_EBADREQ;
-            s->json.len = start;
-        }
-    }
+    for (uint32_t i = 0; i < n; i++)
+        if (e[i].err == MT_OK)
+            fast = fast && e[i].registered;
     int rc, attempt = 0;
     *rechecked = false;
     do {
@@ -339,6 +345,5 @@ int mt_sql_status_batch(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uin
         rc = status_once(c, s, e, n, enc, fast && attempt == 0, &again);
         *rechecked = *rechecked || again;
     } while (mt_sql_retry(c, rc, &attempt));
-    free(enc);
     return rc;
 }

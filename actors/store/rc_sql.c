@@ -448,6 +448,10 @@ mt_msg_t *mt_store__rc_serve(mt_conn_t *c, mt_scratch_t *s, mt_msg_t *req, int *
             rc = mt_sql_bad(c, "node_list");
             break;
         }
+        if (s->json.len > MT_STORE_JSON_MAX) {
+            rc = mt_sql_too_large(c, "node_list", s->json.len);
+            break;
+        }
         do {
             rc = add_once(c, s, w->ref, &rev);
         } while (mt_sql_retry(c, rc, &attempt));

@@ -33,8 +33,10 @@
     FLUSH, which lands behind the messages already queued. While a commit
     blocks the thread, new heartbeats pile up in the mailbox; they all
     become pending before the FLUSH arrives and commit together. A lone
-    heartbeat waits for nothing but its own FLUSH; batch_max pending flush
-    at once. Each request is answered after its own commit. */
+    heartbeat waits for nothing but its own FLUSH; batch_max pending (or
+    MT_STORE_BATCH_BYTES of them) flush at once. Each request is answered
+    after its own commit; status_batch.c cuts a flush into transactions and
+    retries rows alone when the database refuses a batch. */
 #include "store_internal.h"
 
 #include <czmq.h>
@@ -56,7 +58,8 @@ struct mt_store {
     int nwriters, nactors, batch_max, reconnect_ms;
     mt_actor_t **actors;            /* writers, the reader, the members actor */
     _Atomic int *ready;             /* per actor: connected, schema current */
-    _Atomic uint64_t batches, rows, rechecks, statements, reconnects, rc_writes, rc_conflicts;
+    _Atomic uint64_t batches, rows, rechecks, alone, statements, reconnects, rc_writes,
+        rc_conflicts;
 };
 
 typedef struct {
@@ -71,6 +74,7 @@ typedef struct {
     uint64_t last_attempt_ms;
     mt_msg_t **pending;             /* kept STATUS requests, in arrival order */
     uint32_t npending, cap;
+    size_t pending_bytes;           /* their blocks' sizes: about their rows' */
     bool flush_queued;
     mt_status_entry_t *entries;
 } sactor_t;
@@ -111,6 +115,7 @@ static void go_down(sactor_t *a)
         mt_msg_free(a->pending[i]);
     }
     a->npending = 0;
+    a->pending_bytes = 0;
     if (!mt_timer_armed(a->retry))
         arm_retry(a);
 }
@@ -179,29 +184,27 @@ static void flush(sactor_t *a)
         a->entries[i] = (mt_status_entry_t) {
             .id = p->id, .status = p->status, .registered = p->registered };
     }
-    bool rechecked;
-    int rc = mt_sql_status_batch(&a->conn, &a->scratch, a->entries, n, &rechecked);
-    if (rechecked)
+    mt_status_stats_t st;
+    mt_sql_status_batch(&a->conn, &a->scratch, a->entries, n, &st);
+    if (st.rechecked)
         atomic_fetch_add(&a->store->rechecks, 1);
     publish_statements(a);
     /*  Counted before anyone is answered: stats read after an answer
         include its batch. */
-    if (rc == MT_OK) {
-        uint64_t ok = 0;
-        for (uint32_t i = 0; i < n; i++)
-            ok += a->entries[i].err == MT_OK;
-        atomic_fetch_add(&a->store->batches, 1);
-        atomic_fetch_add(&a->store->rows, ok);
-    }
+    uint64_t ok = 0;
+    for (uint32_t i = 0; i < n; i++)
+        ok += a->entries[i].err == MT_OK;
+    atomic_fetch_add(&a->store->batches, st.commits);
+    atomic_fetch_add(&a->store->rows, ok);
+    atomic_fetch_add(&a->store->alone, st.alone);
     for (uint32_t i = 0; i < n; i++) {
         mt_status_entry_t *e = &a->entries[i];
-        int err = e->err == MT_EBADREQ ? MT_EBADREQ : rc != MT_OK ? rc : e->err;
-        const char *why = err == MT_EBADREQ ? "status: strings must be valid UTF-8"
-                        : err == MT_ENOTFOUND ? "node not found" : a->conn.err;
-        mt_store__reply_done(a->pending[i], err, why, err == MT_OK ? e->revision : 0, NULL);
+        int err = e->err;
+        mt_store__reply_done(a->pending[i], err, e->why, err == MT_OK ? e->revision : 0, NULL);
         mt_msg_free(a->pending[i]);
     }
     a->npending = 0;
+    a->pending_bytes = 0;
     if (!mt_conn_up(&a->conn))
         go_down(a);
 }
@@ -214,6 +217,11 @@ static void on_status(sactor_t *a, mt_msg_t *msg)
         mt_store__reply_done(msg, MT_EBADREQ, p->status ? why : "status: missing", 0, NULL);
         return;
     }
+    /*  Cut by bytes too: a burst of large heartbeats commits in
+        transactions of about MT_STORE_BATCH_BYTES (status_batch.c cuts
+        again by the exact encoded size). */
+    if (a->npending && a->pending_bytes + p->status->size > MT_STORE_BATCH_BYTES)
+        flush(a);
     if (!usable(a)) {
         mt_store__reply_done(msg, MT_EUNAVAIL, a->conn.err, 0, NULL);
         return;
@@ -224,6 +232,7 @@ static void on_status(sactor_t *a, mt_msg_t *msg)
         a->pending = xrealloc(a->pending, a->cap * sizeof *a->pending);
     }
     a->pending[a->npending++] = msg;
+    a->pending_bytes += p->status->size;
     if (a->npending >= (uint32_t) a->store->batch_max)
         flush(a);
     else if (!a->flush_queued) {
@@ -531,6 +540,7 @@ void mt_store_stats(mt_store_t *store, mt_store_stats_t *out)
     out->status_batches = atomic_load(&store->batches);
     out->status_rows = atomic_load(&store->rows);
     out->status_rechecks = atomic_load(&store->rechecks);
+    out->status_alone = atomic_load(&store->alone);
     out->statements = atomic_load(&store->statements);
     out->reconnects = atomic_load(&store->reconnects);
     out->rc_writes = atomic_load(&store->rc_writes);

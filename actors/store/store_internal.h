@@ -5,7 +5,8 @@
                   parameters, result rows, error classes
       sql.c       the statement texts, multi-row variants
       schema.c    versioned, idempotent migrations under GET_LOCK
-      node_sql.c  heartbeat batches, revision draws, what node writes share
+      node_sql.c  heartbeat transactions, revision draws, what node writes share
+      status_batch.c  group commit: encoding, byte-bounded batches, rows alone
       node_reg.c  register, labels, delete
       scan.c      the reader: point loads, change scans, rows → blocks
       replicas.c  membership: a replica's beat and leave, the replica list
@@ -22,6 +23,7 @@
 
 #include <mysql.h>
 #include <stdatomic.h>
+#include <string.h>
 
 /* ---- statements (sql.c) ------------------------------------------------------ */
 
@@ -197,15 +199,45 @@ typedef struct {
     bool registered;                /* the sender knows the node as registered */
     int err;                        /* out: MT_OK, MT_ENOTFOUND, MT_EBADREQ, ... */
     int64_t revision;               /* out */
+    char why[160];                  /* out: the message of an error */
 } mt_status_entry_t;
 
-/*  One transaction for every entry (node_sql.c): when every entry is
-    registered, upserts without locking the registrations; else, or when the
-    row counts show a node the sender did not know about, locks the live
-    registrations first (*rechecked: that second transaction ran). Returns
-    the batch's result (MT_OK: entries carry theirs). */
+/*  A heartbeat's JSON columns (conditions, images, local_templates): their
+    text's offsets and lengths in the scratch's json buffer. */
+typedef struct { size_t off[3], len[3]; } mt_status_enc_t;
+
+/*  What a row adds to a statement: its JSON, its id, its integers. */
+static inline size_t mt_status_row_bytes(const mt_status_entry_t *e, const mt_status_enc_t *js)
+{
+    return js->len[0] + js->len[1] + js->len[2] + strlen(e->id) + 32;
+}
+
+/*  One transaction for the entries whose err is MT_OK (node_sql.c), encoded
+    in enc: when every one is registered, upserts without locking the
+    registrations; else, or when the row counts show a node the sender did
+    not know about, locks the live registrations first (*rechecked: that
+    second transaction ran). A deadlock or lock wait is retried once.
+    Returns the transaction's result (MT_OK: entries carry theirs, MT_OK or
+    MT_ENOTFOUND). */
+int mt_sql_status_txn(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e,
+                      const mt_status_enc_t *enc, uint32_t n, bool *rechecked);
+
+typedef struct {
+    bool rechecked;                 /* a transaction had to lock the registrations */
+    uint32_t commits;               /* transactions committed */
+    uint32_t alone;                 /* rows retried alone after their batch was refused */
+} mt_status_stats_t;
+
+/*  Group commit of heartbeats (status_batch.c): every entry gets its own
+    err and why. Rows are encoded before their transaction; one whose JSON
+    cannot be stored (not UTF-8, a column over MT_STORE_JSON_MAX) is
+    MT_EBADREQ and never sent. The others commit in transactions of at most
+    MT_STORE_BATCH_BYTES (at least one row each), in arrival order. A
+    transaction the database refuses (MT_EINTERNAL: a row it will not take)
+    is retried row by row, so that only the rows it refuses fail. Returns
+    MT_OK, or the error that took the connection down. */
 int mt_sql_status_batch(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint32_t n,
-                        bool *rechecked);
+                        mt_status_stats_t *stats);
 
 /*  REGISTER / LABELS: *out is the committed registration block. */
 int mt_sql_register(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_node_reg_t *reg,
@@ -225,6 +257,10 @@ bool mt_sql_retry(mt_conn_t *c, int rc, int *attempt);
 /*  Commits unless the transaction held its revision for too long. */
 int mt_sql_commit_by(mt_conn_t *c, uint64_t drawn_ms);
 int mt_sql_bad(mt_conn_t *c, const char *what);        /* MT_EBADREQ, message */
+/*  MT_EBADREQ with a message of one's own; _too_large: a JSON column over
+    MT_STORE_JSON_MAX ("labels: 70000 bytes as stored; at most 65535"). */
+int mt_sql_refuse(mt_conn_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int mt_sql_too_large(mt_conn_t *c, const char *column, size_t len);
 int mt_sql_not_found(mt_conn_t *c, const char *id);    /* MT_ENOTFOUND, message */
 void *mt_sql_xmalloc(size_t n);                        /* aborts on OOM */
 
