@@ -38,6 +38,7 @@ typedef struct {
         for whoever judges notices (mt_bus_counters_t.horizon); or NULL.
         Must outlive the node service. */
     _Atomic int64_t *revision_horizon;
+    uint32_t max_stash;             /* requests waiting for one node; 0 = 256; then busy */
 } mt_nodes_opts_t;
 
 mt_nodes_t *mt_nodes_new(mt_runtime_t *rt, const mt_nodes_opts_t *opts);
@@ -53,6 +54,9 @@ typedef struct {
     uint64_t absent_deleted;        /* nodes dropped because a full resync no
                                        longer found them (tombstone purged
                                        before this replica saw it) */
+    uint64_t expired;               /* requests dropped: their client had been
+                                       answered before work could start */
+    uint64_t stash_busy;            /* requests refused busy: their node's stash was full */
 } mt_nodes_stats_t;
 void mt_nodes_stats(mt_nodes_t *nodes, mt_nodes_stats_t *out);
 

@@ -5,7 +5,9 @@
                         database (LOADING) before anything else is handled —
                         unless a merge carrying both groups follows it.
       MT_NODE_REQ       register / heartbeat / labels / delete → a store
-                        write (WRITING); get → answered from memory.
+                        write (WRITING); get → answered from memory. One
+                        past its deadline is not started (its client was
+                        answered already); beyond max_stash waiting: busy.
       MT_NODE_MERGE     a group learned from a reload or a peer: taken only
                         if its revision is newer than what we hold.
       MT_STORE_DONE, MT_STORE_LOADED, MT_MSG_TIMEOUT
@@ -51,6 +53,7 @@ typedef struct {
     mt_msg_t *inflight;             /* the request being written */
     mt_msg_t *waiters, *waiters_tail;  /* superseded heartbeats, answered with it */
     mt_msg_t *stash, *stash_tail;   /* linked through msg->next */
+    uint32_t nstash_req;            /* requests in the stash (merges are not counted) */
     char id[];
 } node_t;
 
@@ -74,6 +77,7 @@ static void link_set(mt_msg_t *m, mt_msg_t *next)
 
 static void stash_push(node_t *n, mt_msg_t *msg)
 {
+    n->nstash_req += msg->type == MT_NODE_REQ;
     link_set(msg, NULL);
     if (n->stash_tail)
         link_set(n->stash_tail, msg);
@@ -86,6 +90,7 @@ static mt_msg_t *stash_pop(node_t *n)
 {
     mt_msg_t *msg = n->stash;
     if (msg) {
+        n->nstash_req -= msg->type == MT_NODE_REQ;
         n->stash = link_next(msg);
         if (!n->stash)
             n->stash_tail = NULL;
@@ -266,6 +271,13 @@ static bool handle_request(mt_actor_t *self, node_t *n, mt_msg_t *msg)
 {
     mt_node_req_t *r = mt_node_req(msg);
     char err[200];
+    /*  Its client was told `unavailable` already: doing it now would be a
+        write nobody asked for any more, and work a flood piled up. */
+    if (r->deadline_ms && (int64_t) mt_now_ms() > r->deadline_ms) {
+        atomic_fetch_add_explicit(&n->cfg->expired, 1, memory_order_relaxed);
+        mt_node_reply_error(msg, MT_EUNAVAIL, "node %s: the request outlived its deadline", n->id);
+        return false;
+    }
     if (r->op != MT_NODE_OP_REGISTER && !n->reg) {
         mt_node_reply_error(msg, MT_ENOTFOUND, "node %s is not registered", n->id);
         return false;
@@ -439,6 +451,14 @@ static bool handle(mt_actor_t *self, node_t *n, mt_msg_t *msg)
         break;
     }
     if (n->state != IDLE) {
+        /*  One node's queue is bounded like the gateway's: a client that
+            floods one node gets busy, everyone else is still served. */
+        if (msg->type == MT_NODE_REQ && n->nstash_req >= n->cfg->max_stash) {
+            atomic_fetch_add_explicit(&n->cfg->stash_busy, 1, memory_order_relaxed);
+            mt_node_reply_error(msg, MT_EBUSY, "node %s: %u requests wait already; retry later",
+                                n->id, n->nstash_req);
+            return false;
+        }
         stash_push(n, msg);
         return true;
     }

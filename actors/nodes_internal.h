@@ -29,6 +29,8 @@ typedef struct {
     int64_t tombstone_retention_ms;     /* < 0: never purge */
     _Atomic uint64_t reloads, reload_rows;  /* passes done, rows they merged */
     _Atomic uint64_t purged, absent_deleted;
+    _Atomic uint64_t expired, stash_busy;   /* requests past their deadline, refused busy */
+    uint32_t max_stash;                 /* requests one node keeps waiting */
     mt_actor_t *directory;              /* set once spawned */
     mt_actor_t *listener;               /* or NULL */
     _Atomic int64_t *horizon;           /* or NULL: see mt_nodes_opts_t */

@@ -75,6 +75,8 @@ static uint32_t extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
         { "reload_rows", ns.reload_rows },
         { "tombstones_purged", ns.tombstones_purged },
         { "nodes_absent_deleted", ns.absent_deleted },
+        { "requests_expired", ns.expired },
+        { "requests_busy_stash", ns.stash_busy },
         { "rc_refreshes", r.refreshes },
         { "rc_hostname_writes", r.hostname_writes },
         { "rc_hostname_cancelled", r.hostname_cancelled },
@@ -185,6 +187,7 @@ int main(int argc, char **argv)
         .full_resync_every = cfg.full_resync_every, .listener = bus,
         .tombstone_retention_ms = cfg.tombstone_retention_ms ? cfg.tombstone_retention_ms : -1,
         .revision_horizon = &bus_ctr->horizon,
+        .max_stash = (uint32_t) cfg.max_stash,
     };
     nodes = mt_nodes_new(rt, &no);
     if (!nodes) {
@@ -221,6 +224,8 @@ int main(int argc, char **argv)
     mt_gateway_opts_t go = {
         .endpoint = cfg.endpoint, .max_body = cfg.max_body,
         .request_timeout_ms = (uint32_t) cfg.request_timeout_ms,
+        .max_inflight = (uint32_t) cfg.max_inflight,
+        .max_inflight_client = (uint32_t) cfg.max_inflight_client,
         .nodes = mt_nodes_directory(nodes), .cluster = membership,
         .rc = mt_rcs_registry(rcs), .security = sec,
         .stats_fn = extra_stats, .stats_arg = &src,

@@ -84,6 +84,18 @@ const setting_t mt__config_settings[MT_CONFIG_NSETTINGS] = {
         "METACTOR_REQUEST_TIMEOUT", K_INT, "MS", 10, 3600000, "10000", OFF(request_timeout_ms),
         "Milliseconds a request may take inside the service before it is\n"
         "answered unavailable." },
+    [MT_CONFIG_S_MAX_INFLIGHT] = { "max-inflight", "transport/max_inflight",
+        "METACTOR_MAX_INFLIGHT", K_INT, "N", 1, 10000000, "20000", OFF(max_inflight),
+        "Requests in flight in this replica (all clients); past it a request\n"
+        "is answered busy at once and nothing is done." },
+    [MT_CONFIG_S_MAX_INFLIGHT_CLIENT] = { "max-inflight-client", "transport/max_inflight_client",
+        "METACTOR_MAX_INFLIGHT_CLIENT", K_INT, "N", 1, 10000000, "2048",
+        OFF(max_inflight_client),
+        "Requests in flight from one client connection; past it that client's\n"
+        "requests are answered busy (the others are still served)." },
+    [MT_CONFIG_S_MAX_STASH] = { "max-stash", "nodes/max_stash", "METACTOR_MAX_STASH", K_INT,
+        "N", 1, 1000000, "256", OFF(max_stash),
+        "Requests waiting for one node while it writes; past it busy." },
     [MT_CONFIG_S_BEAT_INTERVAL] = { "beat-interval", "membership/beat_interval",
         "METACTOR_BEAT_INTERVAL", K_INT, "MS", 10, 60000, "1000", OFF(beat_interval_ms),
         "Milliseconds between refreshes of this replica's membership row." },

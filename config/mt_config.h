@@ -78,6 +78,7 @@ enum {
     MT_CONFIG_S_MAX_BODY, MT_CONFIG_S_REQUEST_TIMEOUT, MT_CONFIG_S_BEAT_INTERVAL,
     MT_CONFIG_S_ALIVE_WINDOW, MT_CONFIG_S_REFRESH_INTERVAL, MT_CONFIG_S_RC_ALLOW_IPC,
     MT_CONFIG_S_LOG_LEVEL, MT_CONFIG_S_SUBSCRIBE, MT_CONFIG_S_TOMBSTONE_RETENTION,
+    MT_CONFIG_S_MAX_INFLIGHT, MT_CONFIG_S_MAX_INFLIGHT_CLIENT, MT_CONFIG_S_MAX_STASH,
     MT_CONFIG_NSETTINGS
 };
 
@@ -104,6 +105,9 @@ typedef struct {
     int store_writers;          /* store writer connections */
     size_t max_body;            /* largest request body accepted, bytes */
     int request_timeout_ms;     /* a request's budget inside the service */
+    int max_inflight;           /* requests in flight in the replica; then busy */
+    int max_inflight_client;    /* ... from one client connection; then busy */
+    int max_stash;              /* requests waiting for one node; then busy */
     int beat_interval_ms;       /* membership row refresh period */
     int alive_window_ms;        /* a replica is alive if it beat within this */
     int refresh_interval_ms;    /* remote cluster reference refresh period */

@@ -189,7 +189,7 @@ static const uint8_t *skip(const uint8_t *p, const uint8_t *end, int depth)
     return p;
 }
 
-bool mt__codec_peek_rid(const void *body, size_t size, uint64_t *rid)
+bool mt_codec_peek_rid(const void *body, size_t size, uint64_t *rid)
 {
     if (!body || size == 0)
         return false;

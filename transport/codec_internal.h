@@ -106,8 +106,5 @@ void mt__pack_key_int(msgpack_packer *pk, const char *key, int64_t value);
 void mt__reply_begin(msgpack_sbuffer *buf, msgpack_packer *pk, bool ok,
                      bool has_rid, uint64_t rid);
 
-/*  The top-level map's "rid", found without unpacking (for bodies too
-    large to unpack); false when absent or not an unsigned integer. */
-bool mt__codec_peek_rid(const void *body, size_t size, uint64_t *rid);
 
 #endif

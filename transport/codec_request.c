@@ -195,7 +195,7 @@ int mt_codec_decode_request(const void *body, size_t size, size_t max_size,
     if (size > max_size) {
         /*  A DEALER client matches replies by rid: find it without
             unpacking (no allocation), so even this answer can be matched. */
-        out->has_rid = mt__codec_peek_rid(body, size, &out->rid);
+        out->has_rid = mt_codec_peek_rid(body, size, &out->rid);
         mt__fail(err, errlen, "body: %zu bytes; the maximum is %zu", size, max_size);
         return MT_ETOOLARGE;
     }

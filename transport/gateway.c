@@ -10,6 +10,14 @@
                         belongs to, echoing the request's rid.
       MT_MSG_TIMEOUT    no answer in request_timeout_ms: `unavailable`.
 
+    Admission: at most max_inflight requests are in flight in all, and
+    max_inflight_client from one connection (its routing id); past either
+    a request is answered `busy` before it is even decoded, and nothing is
+    done. Node requests carry their deadline, so work whose client was
+    answered `unavailable` is not started (node.c). Replies to a client
+    that does not read are dropped at the socket's high-water mark and
+    counted (ROUTER_MANDATORY), rather than piling up in memory.
+
     The socket lives and dies on this actor's thread (zmq sockets are not
     thread-safe); it is created and bound by mt_gateway_start so a bind
     error reaches the caller, and handed over before the thread starts.
@@ -22,14 +30,22 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
 #define BURST 256                   /* requests read per wake-up (fairness) */
 #define STATS_CAP 64
 
+/*  One client connection's requests in flight; gone when none are. */
+typedef struct {
+    uint32_t inflight;
+    char key[];                     /* its routing id in hex (the hash key) */
+} client_t;
+
 typedef struct {
     uint64_t corr;
+    client_t *client;
     zmsg_t *envelope;               /* routing frames, delimiter included */
     mt_op_t op;
     bool has_rid;
@@ -40,8 +56,11 @@ typedef struct {
     zsock_t *sock;
     mt_gateway_opts_t opts;
     zhashx_t *pending;              /* corr → pending_t */
+    zhashx_t *clients;              /* routing id (hex) → client_t, while in flight */
     msgpack_sbuffer buf;
-    uint64_t requests, errors, replies, timeouts, unauthorized;
+    uint64_t requests, errors, replies, timeouts, unauthorized, busy, dropped;
+    int64_t trimmed_at;             /* zclock_mono of the last malloc_trim */
+    uint64_t trimmed_requests;      /* requests when it ran */
 } gateway_t;
 
 /* ---- pending table: keys are the uint64 corr inside each entry ---------- */
@@ -68,6 +87,72 @@ static void pending_free(void **item)
     *item = NULL;
 }
 
+/* ---- admission ---------------------------------------------------------- */
+
+static void client_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+/*  The connection a request came on: its routing id (the envelope's first
+    frame), as the key of its counter. */
+static void client_key(zmsg_t *m, char *key, size_t cap)
+{
+    zframe_t *id = zmsg_first(m);
+    size_t n = zframe_size(id) < (cap - 1) / 2 ? zframe_size(id) : (cap - 1) / 2;
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *b = zframe_data(id);
+    for (size_t i = 0; i < n; i++) {
+        key[2 * i] = hex[b[i] >> 4];
+        key[2 * i + 1] = hex[b[i] & 15];
+    }
+    key[2 * n] = '\0';
+}
+
+static client_t *client_get(gateway_t *g, const char *key)
+{
+    client_t *c = zhashx_lookup(g->clients, key);
+    if (!c) {
+        size_t n = strlen(key) + 1;
+        if (!(c = calloc(1, sizeof *c + n)))
+            abort();
+        memcpy(c->key, key, n);
+        zhashx_insert(g->clients, c->key, c);
+    }
+    return c;
+}
+
+static void client_release(gateway_t *g, client_t *c)
+{
+    if (c && --c->inflight == 0)
+        zhashx_delete(g->clients, c->key);
+}
+
+/*  Whether another request may start now; false means `busy`. */
+static bool admit(gateway_t *g, const char *key)
+{
+    if (zhashx_size(g->pending) >= g->opts.max_inflight)
+        return false;
+    const client_t *c = zhashx_lookup(g->clients, key);
+    return !c || c->inflight < g->opts.max_inflight_client;
+}
+
+/*  After a burst the memory it took goes back to the system: glibc keeps
+    freed heap in its arenas otherwise (a flood would leave the replica
+    hundreds of MB larger for good). At most every 5 s, and only when
+    quiet and after enough requests to have grown. */
+static void trim_when_quiet(gateway_t *g)
+{
+    int64_t now = zclock_mono();
+    if (zhashx_size(g->pending) || g->requests - g->trimmed_requests < 20000
+        || now - g->trimmed_at < 5000)
+        return;
+    g->trimmed_at = now;
+    g->trimmed_requests = g->requests;
+    malloc_trim(0);
+}
+
 /* ---- replies ----------------------------------------------------------- */
 
 /*  Sends the packed buffer to the envelope (consumed). */
@@ -76,8 +161,10 @@ static void send_to(gateway_t *g, zmsg_t **envelope)
     zmsg_t *m = *envelope;
     *envelope = NULL;
     zmsg_addmem(m, g->buf.data, g->buf.size);
-    if (zmsg_send(&m, g->sock) != 0)
-        zmsg_destroy(&m);           /* peer gone: nothing to do */
+    if (zmsg_send(&m, g->sock) != 0) {
+        zmsg_destroy(&m);           /* peer gone, or not reading: its loss */
+        g->dropped++;
+    }
     g->replies++;
 }
 
@@ -115,6 +202,8 @@ static uint32_t collect_stats(gateway_t *g, mt_actor_t *self, mt_stat_t *out, ui
         { "request_errors", g->errors },
         { "request_timeouts", g->timeouts },
         { "requests_unauthorized", g->unauthorized },
+        { "requests_busy", g->busy },
+        { "replies_dropped", g->dropped },
         { "connections_refused", g->opts.security ? mt_security_refused(g->opts.security) : 0 },
         { "trusted_certificates",
           g->opts.security ? mt_trust_size(mt_security_trust(g->opts.security)) : 0 },
@@ -135,6 +224,12 @@ static void ask(mt_actor_t *self, gateway_t *g, mt_actor_t *to, mt_msg_t *msg,
     pending_t *p = calloc(1, sizeof *p);
     if (!p)
         abort();
+    char key[2 * 255 + 1];
+    client_key(*envelope, key, sizeof key);
+    p->client = client_get(g, key);
+    p->client->inflight++;
+    if (msg && msg->type == MT_NODE_REQ)
+        mt_node_req(msg)->deadline_ms = (int64_t) mt_now_ms() + g->opts.request_timeout_ms;
     p->envelope = *envelope;
     *envelope = NULL;
     p->op = req->op;
@@ -166,6 +261,16 @@ static void handle_request(mt_actor_t *self, gateway_t *g, zmsg_t *m)
     zmsg_remove(m, body);           /* m is now the envelope */
     mt_request_t req = { 0 };
     char err[256] = "";
+    char key[2 * 255 + 1];
+    client_key(m, key, sizeof key);
+    if (!admit(g, key)) {
+        g->busy++;
+        req.has_rid = mt_codec_peek_rid(zframe_data(body), zframe_size(body), &req.rid);
+        zframe_destroy(&body);
+        reply_error(g, &m, req.has_rid, req.rid, MT_EBUSY,
+                    "too many requests in flight; retry with back-off");
+        return;
+    }
     int rc = mt_codec_decode_request(zframe_data(body), zframe_size(body), g->opts.max_body,
                                      &req, err, sizeof err);
     if (rc == MT_OK && (rc = authorize(g, body, &req, err, sizeof err)) != MT_OK)
@@ -225,10 +330,14 @@ static int wait_io(mt_actor_t *self, void *state, int mailbox_fd, int timeout_ms
         { zsock_resolve(g->sock), 0, ZMQ_POLLIN, 0 },
         { NULL, mailbox_fd, ZMQ_POLLIN, 0 },
     };
+    if (timeout_ms < 0 || timeout_ms > 1000)
+        timeout_ms = 1000;          /* trim_when_quiet's pace */
     int rc = zmq_poll(items, 2, timeout_ms);
     if (rc < 0)
         /*  EINTR (e.g. SIGCHLD in a test harness) is not an end. */
         return errno == EINTR ? MT_OK : (errno == ETERM ? MT_ECLOSED : MT_OK);
+    if (rc == 0)
+        trim_when_quiet(g);
     if (items[0].revents & ZMQ_POLLIN) {
         for (int i = 0; i < BURST; i++) {
             zmsg_t *m = zmsg_recv(g->sock);   /* rcvtimeo 0: NULL when drained */
@@ -274,6 +383,7 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
     default:
         return;
     }
+    client_release(g, p->client);
     zhashx_delete(g->pending, &msg->corr);
 }
 
@@ -281,6 +391,7 @@ static void destroy(void *state)
 {
     gateway_t *g = state;
     zhashx_destroy(&g->pending);
+    zhashx_destroy(&g->clients);
     zsock_destroy(&g->sock);
     msgpack_sbuffer_destroy(&g->buf);
     free(g);
@@ -302,6 +413,10 @@ int mt_gateway_start(mt_runtime_t *rt, const mt_gateway_opts_t *opts, mt_actor_t
         g->opts.max_body = MT_CODEC_MAX_BODY_DEFAULT;
     if (!g->opts.request_timeout_ms)
         g->opts.request_timeout_ms = 10000;
+    if (!g->opts.max_inflight)
+        g->opts.max_inflight = MT_GATEWAY_MAX_INFLIGHT_DEFAULT;
+    if (!g->opts.max_inflight_client)
+        g->opts.max_inflight_client = MT_GATEWAY_MAX_INFLIGHT_CLIENT_DEFAULT;
     g->sock = zsock_new(ZMQ_ROUTER);
     if (!g->sock) {
         free(g);
@@ -309,8 +424,14 @@ int mt_gateway_start(mt_runtime_t *rt, const mt_gateway_opts_t *opts, mt_actor_t
         return MT_ESYSTEM;
     }
     zsock_set_maxmsgsize(g->sock, (int64_t) g->opts.max_body * 4);
-    zsock_set_rcvhwm(g->sock, 100000);
-    zsock_set_sndhwm(g->sock, 100000);
+    /*  Per connection: requests beyond max_inflight_client are answered
+        busy as fast as they are read, so the inbound queue needs little
+        room; replies a client does not read stop at the outbound mark
+        (ROUTER_MANDATORY + no wait: counted, dropped, never blocking). */
+    zsock_set_rcvhwm(g->sock, 10000);
+    zsock_set_sndhwm(g->sock, 10000);
+    zsock_set_router_mandatory(g->sock, 1);
+    zsock_set_sndtimeo(g->sock, 0);
     zsock_set_linger(g->sock, 500);     /* let the last replies out on close */
     zsock_set_rcvtimeo(g->sock, 0);
     if (g->opts.security)
@@ -321,6 +442,8 @@ int mt_gateway_start(mt_runtime_t *rt, const mt_gateway_opts_t *opts, mt_actor_t
         free(g);
         return MT_EINVAL;
     }
+    g->clients = zhashx_new();
+    zhashx_set_destructor(g->clients, client_free);
     g->pending = zhashx_new();
     zhashx_set_key_hasher(g->pending, corr_hash);
     zhashx_set_key_comparator(g->pending, corr_cmp);

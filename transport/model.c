@@ -30,6 +30,8 @@ const char *mt_err_code(int err)
     case MT_EUNAVAIL: case MT_ETIMEDOUT: return "unavailable";
     case MT_ETOOLARGE: return "too_large";
     case MT_EUNAUTH: return "unauthorized";
+    case MT_EBUSY: return "busy";
+    case MT_EEXPIRED: return "expired";
     default: return "internal";
     }
 }

@@ -115,6 +115,10 @@ int mt_remote_info_decode(const void *body, size_t size, bool allow_ipc, mt_remo
                           char *err, size_t errlen);
 void mt_remote_info_free(mt_remote_info_t **info);
 
+/*  The "rid" of a request body without decoding it (for an answer that
+    must be cheap: too_large, busy). false when there is none. */
+bool mt_codec_peek_rid(const void *body, size_t size, uint64_t *rid);
+
 /*  For clients (metactl): msgpack object → JSON text (caller frees). */
 char *mt_codec_to_json(const msgpack_object *obj);
 /*  Bounds-checks an untrusted msgpack body: MT_OK or MT_EBADREQ. */

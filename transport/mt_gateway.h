@@ -19,6 +19,8 @@ typedef struct {
     const char *endpoint;           /* e.g. tcp://127.0.0.1:7400 (bound) */
     size_t max_body;                /* 0 = MT_CODEC_MAX_BODY_DEFAULT */
     uint32_t request_timeout_ms;    /* 0 = 10,000: then `unavailable` */
+    uint32_t max_inflight;          /* in all; 0 = default; then `busy` */
+    uint32_t max_inflight_client;   /* from one connection; 0 = default */
     mt_actor_t *nodes;              /* the node directory (required) */
     mt_actor_t *cluster;            /* answers MT_CLUSTER_INFO_REQ, or NULL */
     mt_actor_t *rc;                 /* the reference registry (rc.*), or NULL */
@@ -26,6 +28,9 @@ typedef struct {
     mt_stats_fn *stats_fn;          /* optional */
     void *stats_arg;
 } mt_gateway_opts_t;
+
+#define MT_GATEWAY_MAX_INFLIGHT_DEFAULT 20000
+#define MT_GATEWAY_MAX_INFLIGHT_CLIENT_DEFAULT 2048
 
 /*  Binds and starts. MT_OK, or an error with a message (e.g. address in
     use). *out is a reference the caller owns; mt_stop it to close. */

@@ -33,6 +33,8 @@ enum {
     MT_ETOOLARGE,              /* too_large */
     MT_EUNAUTH,                /* unauthorized */
     MT_EINTERNAL,              /* internal */
+    MT_EBUSY,                  /* busy */
+    MT_EEXPIRED,               /* expired */
 };
 
 /*  The PROTOCOL.md error code for err ("bad_request", ...); any core or

@@ -33,6 +33,10 @@ typedef enum {
 
 typedef struct {
     mt_node_op_t op;
+    /*  mt_now_ms after which nobody waits for the answer any more (the
+        gateway has answered `unavailable`): work not started by then is
+        not started at all. 0: no deadline. */
+    int64_t deadline_ms;
     char id[MT_NODE_ID_MAX + 1];
     mt_node_reg_t *reg;             /* REGISTER; LABELS: labels to set */
     mt_node_status_t *status;       /* HEARTBEAT (heartbeat_at 0: replica clock) */

@@ -29,6 +29,9 @@ static void assert_defaults(const mt_config_t *c)
     ck_assert_int_eq(c->store_writers, 2);
     ck_assert_uint_eq(c->max_body, 1048576);
     ck_assert_int_eq(c->request_timeout_ms, 10000);
+    ck_assert_int_eq(c->max_inflight, 20000);
+    ck_assert_int_eq(c->max_inflight_client, 2048);
+    ck_assert_int_eq(c->max_stash, 256);
     ck_assert_int_eq(c->beat_interval_ms, 1000);
     ck_assert_int_eq(c->alive_window_ms, 3000);
     ck_assert_int_eq(c->refresh_interval_ms, 15000);
@@ -57,6 +60,8 @@ static const char *full_file =
     "    publish = tcp://10.0.0.5:9401\n"
     "    max_body = 2048\n"
     "    request_timeout = 2500\n"
+    "    max_inflight = 300\n"
+    "    max_inflight_client = 30\n"
     "    subscribe = 0\n"
     "security\n"
     "    insecure = true                   # 10.0.0.5 without a certificate\n"
@@ -69,6 +74,7 @@ static const char *full_file =
     "    health_timeout = 9000\n"
     "    full_resync_every = 3\n"
     "    tombstone_retention = 0\n"
+    "    max_stash = 7\n"
     "runtime\n"
     "    workers = 5\n"
     "membership\n"
@@ -176,6 +182,9 @@ START_TEST(file)
     ck_assert_int_eq(c.store_writers, 4);
     ck_assert_uint_eq(c.max_body, 2048);
     ck_assert_int_eq(c.request_timeout_ms, 2500);
+    ck_assert_int_eq(c.max_inflight, 300);
+    ck_assert_int_eq(c.max_inflight_client, 30);
+    ck_assert_int_eq(c.max_stash, 7);
     ck_assert_int_eq(c.beat_interval_ms, 200);
     ck_assert_int_eq(c.alive_window_ms, 900);
     ck_assert_int_eq(c.refresh_interval_ms, 1234);
@@ -302,7 +311,8 @@ START_TEST(flag_overrides_env)
                        "--beat-interval", "60000", "--alive-window", "120000",
                        "--refresh-interval", "86400000", "--log-level", "debug",
                        "--subscribe", "0", "--tombstone-retention", "2000000000",
-                       "--insecure", "--rc-allow-ipc=true") == MT_OK,
+                       "--insecure", "--rc-allow-ipc=true", "--max-inflight", "10000000",
+                       "--max-inflight-client", "1", "--max-stash", "1000000") == MT_OK,
                   "%s", err);
     ck_assert_str_eq(c.replica_id, "r1");
     ck_assert_str_eq(c.endpoint, "ipc:///tmp/r1.sock");
@@ -316,6 +326,9 @@ START_TEST(flag_overrides_env)
     ck_assert_int_eq(c.store_writers, 64);
     ck_assert_uint_eq(c.max_body, 268435456);
     ck_assert_int_eq(c.request_timeout_ms, 3600000);
+    ck_assert_int_eq(c.max_inflight, 10000000);
+    ck_assert_int_eq(c.max_inflight_client, 1);
+    ck_assert_int_eq(c.max_stash, 1000000);
     ck_assert_int_eq(c.beat_interval_ms, 60000);
     ck_assert_int_eq(c.alive_window_ms, 120000);
     ck_assert_int_eq(c.refresh_interval_ms, 86400000);
@@ -564,7 +577,8 @@ START_TEST(file_errors)
     char w[400];
     snprintf(w, sizeof w, "config %s line 3: unknown setting 'transport/endpiont'", path);
     EXPECT_FILE_ERR("# x\ntransport\n    endpiont = tcp://h:1\n", w,
-                    "(transport has: endpoint, publish, max_body, request_timeout, subscribe)");
+                    "(transport has: endpoint, publish, max_body, request_timeout, subscribe,"
+                    " max_inflight, max_inflight_client)");
     snprintf(w, sizeof w, "config %s line 1: unknown section 'transprt'", path);
     EXPECT_FILE_ERR("transprt\n    endpoint = tcp://h:1\n", w);
     EXPECT_FILE_ERR("workers = 3\n", "line 1: unknown section 'workers' (did you mean runtime/workers?)");

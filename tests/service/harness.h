@@ -109,6 +109,7 @@ typedef struct {
     char endpoint[64], pub_endpoint[64];
     char log[512];
     const char *args[H_MAX_ARGS];   /* extra flags, NULL-terminated */
+    const char *env[H_MAX_ARGS];    /* extra environment "NAME=value", NULL-terminated */
     int cluster;                /* its cluster's index (0 with h_setup) */
     pid_t pid;                  /* 0 when not running */
     bool paused;
@@ -144,6 +145,10 @@ void *h_zctx(void);             /* the test's zmq context */
 /*  Extra flags for replica i's next starts, e.g. "--max-body", "4096";
     NULL-terminated. Later flags win over the harness's defaults. */
 void h_set_args(int i, ...);
+/*  Extra environment for replica i's next starts, "NAME=value" strings
+    (kept by pointer), NULL-terminated; each replaces the variable of that
+    name (e.g. LD_PRELOAD and FAKETIME: a replica whose clock is skewed). */
+void h_set_env(int i, ...);
 
 /*  Starts replica i and waits until it answers cluster.info (fails at once,
     with its log, if it exits). */
@@ -219,6 +224,13 @@ void h_db_exec_in(int c, const char *sql);
 /*  A query on cluster c's database: the first column of its first row
     (caller frees), NULL if there is no row or the value is NULL. */
 char *h_db_query(int c, const char *sql);
+
+/*  A connection of the test's own to cluster c's database, kept open (to
+    hold a lock across requests, say): statements on it with h_db_run,
+    closed (rolling back what is open) with h_db_close. */
+void *h_db_open(int c);
+void h_db_run(void *conn, const char *sql);
+void h_db_close(void **conn);
 
 /*  Closes and reopens replica i's DEALER (after a restart, or after a
     request whose reply never comes). */

@@ -98,3 +98,21 @@ void hi_db_drop(int c)
     db_sql(m, sql);
     mysql_close(m);
 }
+
+void *h_db_open(int c)
+{
+    hi_check_cluster(c);
+    return db_connect(c, true);
+}
+
+void h_db_run(void *conn, const char *sql)
+{
+    db_sql(conn, sql);
+}
+
+void h_db_close(void **conn)
+{
+    if (*conn)
+        mysql_close(*conn);
+    *conn = NULL;
+}
