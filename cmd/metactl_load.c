@@ -10,6 +10,7 @@
     Latency is measured from the send to the reply, in µs. */
 #include "metactl_load.h"
 #include "mt_codec.h"
+#include "mt_labels.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -36,7 +37,7 @@ static const char usage_load[] =
     "  --rate R              heartbeats per second in total; 0: as fast as C\n"
     "                        requests in flight allow\n"
     "  --duration S          seconds of heartbeats\n"
-    "  --prefix P            node id prefix (default `load`)\n"
+    "  --prefix P            node id prefix and `load` label (default `load`)\n"
     "  --concurrency C       requests in flight at most (default 256, max 65536)\n"
     "  --register            register the N nodes first (C in flight, no rate limit;\n"
     "                        label load=P, host_ip 10.x.y.z, grpc_port 50051)\n"
@@ -415,7 +416,11 @@ int ctl_cmd_load(ctl_t *g, int argc, char **argv)
         return ctl_usage_error(u, "unexpected argument '%s'", argv[optind]);
     if (a.nodes < 0 || a.rate < 0 || a.duration_s < 0)
         return ctl_usage_error(u, "load needs --nodes, --rate and --duration");
-    if (!*a.prefix || strlen(a.prefix) > 200)
-        return ctl_usage_error(u, "--prefix: 1-200 characters");
+    /*  The prefix is also the value of the nodes' `load` label (so that
+        `node list --selector load=P` finds them): label syntax. */
+    char why[200];
+    if (!*a.prefix || mt_label_check("load", a.prefix, why, sizeof why) != MT_OK)
+        return ctl_usage_error(u, "--prefix: 1-63 letters, digits, '-', '_' and '.', beginning"
+                               " and ending with a letter or digit (the `load` label's value)");
     return run(g, &a);
 }

@@ -368,8 +368,8 @@ static int check_str_map(const char *what, const mt_str_pair_t *m, uint32_t n,
     for (uint32_t i = 0; i < n; i++) {
         if (!m[i].key || !*m[i].key)
             FAIL("%s: keys must not be empty", what);
-        if (strlen(m[i].key) > MT_KEY_MAX)
-            FAIL("%s: keys are at most %d bytes", what, MT_KEY_MAX);
+        if (strlen(m[i].key) > key_max)
+            FAIL("%s: keys are at most %zu bytes", what, key_max);
         if (!str_ok(m[i].value))
             FAIL("%s: values are at most %d bytes", what, MT_STR_MAX);
     }
