@@ -121,13 +121,16 @@ static void list(directory_t *d, mt_msg_t *msg)
     mt_msg_t *reply = mt_node_reply_new(MT_OK, NULL);
     mt_node_reply_t *out = mt_node_reply(reply);
     size_t cap = 0;
-    int64_t now = mt_wall_ms(), timeout = d->cfg->health_timeout_ms;
+    /*  Health by the database's clock, one reading for the whole list. */
+    int64_t now = mt__nodes_db_now(d->cfg), timeout = d->cfg->health_timeout_ms;
     for (size_t i = lo; i < d->nsorted; i++) {
         entry_t *e = d->sorted[i];
         if (!e->reg)
             continue;
         bool healthy = mt_node_healthy(e->status, now, timeout);
-        if ((r->healthy_only && !healthy) || !selected(e, r->selector))
+        bool schedulable = mt_node_schedulable(e->reg, healthy);
+        if ((r->healthy_only && !healthy) || (r->schedulable_only && !schedulable)
+            || !selected(e, r->selector))
             continue;
         if (r->limit && out->nviews == r->limit) {
             snprintf(out->next, sizeof out->next, "%s", out->views[out->nviews - 1].id);
@@ -145,6 +148,7 @@ static void list(directory_t *d, mt_msg_t *msg)
         v->reg = mt_node_reg_ref(e->reg);
         v->status = mt_node_status_ref(e->status);
         v->healthy = healthy;
+        v->schedulable = schedulable;
     }
     mt_reply(msg, reply);
 }

@@ -3,9 +3,12 @@
     Liveness is judged by the database's clock (the store computes `alive`),
     so every replica derives the same sorted live list from the same rows
     whatever its own clock says: the priority writer of remote cluster
-    references depends on all replicas agreeing on it. */
+    references depends on all replicas agreeing on it. Each beat's reading
+    of the database's clock also feeds this replica's estimate of it
+    (mt_db_clock), which node health is judged by. */
 #include "mt_membership.h"
 
+#include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,7 @@ typedef struct {
     char public_key[41];            /* published for peers and clients */
     int64_t beat_ms, alive_ms, started_at;
     mt_actor_t *bus, *listener;
+    mt_db_clock_t *db_clock;        /* or NULL */
     mt_timer_t *timer;
     uint64_t beat_corr, leave_corr;
     mt_msg_t *leaver;               /* the MEMBERSHIP_LEAVE request */
@@ -130,6 +134,12 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
         mt_store_replicas_t *r = mt_msg_data(msg);
         if (r->err != MT_OK)
             break;                  /* database away: keep the last view */
+        if (m->db_clock && mt_db_clock_sample(m->db_clock, r->sent_ms, r->received_ms, r->now_ms)) {
+            long long skew = (long long) mt_db_clock_skew_ms(m->db_clock);
+            zsys_info("database clock: this host's clock is %lld ms %s it (round trip %lld ms)",
+                      llabs(skew), skew >= 0 ? "behind" : "ahead of",
+                      (long long) mt_db_clock_rtt_ms(m->db_clock));
+        }
         mt_msg_free(m->info);
         m->info = info_new(m, r, false);
         live_changed(m, r);
@@ -199,6 +209,7 @@ static void init(void *state, void *arg)
     m->started_at = mt_wall_ms();
     m->bus = o->bus ? mt_actor_ref(o->bus) : NULL;
     m->listener = o->listener ? mt_actor_ref(o->listener) : NULL;
+    m->db_clock = o->db_clock;
     m->timer = mt_timer_new(in->rt);
 }
 

@@ -2,7 +2,8 @@
     sorted list of live replicas.
 
     Messages handled:
-      (timer)               every beat_ms: upsert our row, read everyone's.
+      (timer)               every beat_ms: upsert our row, read everyone's
+                            and the database's clock (a sample for db_clock).
       MT_CLUSTER_INFO_REQ   answered from the last read (cluster.info).
       MT_MEMBERSHIP_LEAVE   asked at shutdown: delete our row, then answer.
     When the live set changes it tells the bus (MT_BUS_PEERS) and the
@@ -13,6 +14,7 @@
 #include "mt_bus.h"
 #include "mt_cluster_msg.h"
 #include "mt_core.h"
+#include "mt_db_clock.h"
 #include "mt_store.h"
 
 enum {
@@ -29,6 +31,9 @@ typedef struct {
     int64_t alive_ms;               /* 0 = 3000 */
     mt_actor_t *bus;                /* or NULL */
     mt_actor_t *listener;           /* or NULL */
+    /*  Fed with every beat's reading of the database's clock (this actor is
+        its one sampler), or NULL. Must outlive the actor. */
+    mt_db_clock_t *db_clock;
 } mt_membership_opts_t;
 
 mt_actor_t *mt_membership_spawn(mt_runtime_t *rt, const mt_membership_opts_t *opts);

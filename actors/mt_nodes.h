@@ -15,6 +15,7 @@
 #define MT_NODES_H_INCLUDED
 
 #include "mt_core.h"
+#include "mt_db_clock.h"
 #include "mt_model.h"
 #include "mt_node_msg.h"
 #include "mt_store.h"
@@ -38,6 +39,10 @@ typedef struct {
         for whoever judges notices (mt_bus_counters_t.horizon); or NULL.
         Must outlive the node service. */
     _Atomic int64_t *revision_horizon;
+    /*  The estimate of the database's clock that health is judged by
+        (kept by membership); NULL: this host's wall clock. Must outlive
+        the node service. */
+    const mt_db_clock_t *db_clock;
     uint32_t max_stash;             /* requests waiting for one node; 0 = 256; then busy */
 } mt_nodes_opts_t;
 

@@ -46,7 +46,7 @@ typedef struct {
     int64_t deleted_revision;       /* revision of the last delete seen */
     mt_timer_t *health;             /* armed while a ready node is healthy */
     bool health_armed;
-    int64_t health_deadline;        /* wall ms the armed timer is for */
+    int64_t health_fire;            /* mt_now_ms when the armed timer fires */
     state_t state;
     bool healthy;
     uint64_t corr;                  /* the store request in flight */
@@ -109,7 +109,8 @@ static void view_of(const node_t *n, mt_node_view_t *v)
     snprintf(v->id, sizeof v->id, "%s", n->id);
     v->reg = mt_node_reg_ref(n->reg);
     v->status = mt_node_status_ref(n->status);
-    v->healthy = mt_node_healthy(n->status, mt_wall_ms(), n->cfg->health_timeout_ms);
+    v->healthy = mt_node_healthy(n->status, mt__nodes_db_now(n->cfg), n->cfg->health_timeout_ms);
+    v->schedulable = mt_node_schedulable(n->reg, v->healthy);
 }
 
 /*  Tells the directory (which keeps the list snapshot and forwards to the
@@ -132,34 +133,36 @@ static void reply_view(node_t *n, mt_msg_t *req)
     mt_reply(req, reply);
 }
 
-/*  Health turns false exactly when the last heartbeat gets too old: a timer
-    for that moment, not a poll. A heartbeat only moves that moment later,
-    so a timer already armed is left alone (no heap operation per
-    heartbeat): when it fires early it finds the node still healthy and is
-    armed again for the time that is left. */
+/*  Health turns false exactly when the last heartbeat gets too old by the
+    database's clock — seen_at + health_timeout, against this replica's
+    estimate of the database's now (mt_db_clock), so that every replica
+    flips at the same moment whatever its own clock says: a timer for that
+    moment, not a poll. A heartbeat only moves that moment later, so a
+    timer already armed to fire no later than needed is left alone (no
+    heap operation per heartbeat): when it fires early it finds the node
+    still healthy and is armed again for the time that is left. The
+    estimate itself may move (the first membership beat after a start, a
+    step of the database's clock): a timer that would now fire too late is
+    armed again. */
 static void arm_health(mt_actor_t *self, node_t *n)
 {
-    if (!n->status || !n->status->ready) {
+    int64_t db_now = mt__nodes_db_now(n->cfg);
+    if (!mt_node_healthy(n->status, db_now, n->cfg->health_timeout_ms)) {
         if (n->health_armed)
             mt_timer_cancel(n->health);
         n->health_armed = false;
         return;
     }
-    int64_t left = n->status->heartbeat_at + n->cfg->health_timeout_ms - mt_wall_ms();
-    if (left < 0) {
-        if (n->health_armed)
-            mt_timer_cancel(n->health);
-        n->health_armed = false;
-        return;
-    }
-    int64_t deadline = n->status->heartbeat_at + n->cfg->health_timeout_ms;
-    if (n->health_armed && deadline >= n->health_deadline)
+    /*  Healthy: |db_now - seen_at| <= timeout, so 0 <= left <= 2 timeouts. */
+    int64_t left = n->status->seen_at + n->cfg->health_timeout_ms - db_now;
+    int64_t fire = (int64_t) mt_now_ms() + left + 1;
+    if (n->health_armed && fire >= n->health_fire)
         return;                 /* fires no later than needed; re-armed then */
     if (!n->health)
         n->health = mt_timer_new(mt_actor_runtime(self));
     mt_timer_start(n->health, self, mt_msg_new(MT__NODE_HEALTH, 0), (uint64_t) left + 1);
     n->health_armed = true;
-    n->health_deadline = deadline;
+    n->health_fire = fire;
 }
 
 /* ---- merging ----------------------------------------------------------- */
@@ -351,6 +354,7 @@ static void finish_write(mt_actor_t *self, node_t *n, int err, const char *messa
             break;
         case MT_NODE_OP_HEARTBEAT:
             r->status->status_revision = done->revision;
+            r->status->seen_at = done->seen_at;     /* the database's stamp */
             merge_and_notify(self, n, NULL, r->status, false, 0, true, 0);
             break;
         case MT_NODE_OP_DELETE:
@@ -440,10 +444,11 @@ static bool handle(mt_actor_t *self, node_t *n, mt_msg_t *msg)
         return false;
     case MT__NODE_HEALTH: {
         n->health_armed = false;
-        bool healthy = mt_node_healthy(n->status, mt_wall_ms(), n->cfg->health_timeout_ms);
+        bool healthy = mt_node_healthy(n->status, mt__nodes_db_now(n->cfg),
+                                       n->cfg->health_timeout_ms);
         if (healthy != n->healthy)
             notify(n, MT_NODE_UPSERT, 0, false);
-        else if (healthy)
+        if (healthy)
             arm_health(self, n);    /* a later heartbeat moved the moment */
         return false;
     }

@@ -58,6 +58,7 @@ mt_nodes_t *mt_nodes_new(mt_runtime_t *rt, const mt_nodes_opts_t *opts)
     cfg->txn_max_ms = opts->txn_max_ms > 0 ? opts->txn_max_ms : MT_STORE_TXN_MAX_MS;
     cfg->listener = opts->listener ? mt_actor_ref(opts->listener) : NULL;
     cfg->horizon = opts->revision_horizon;
+    cfg->db_clock = opts->db_clock;
     nodes->cfg = cfg;
     nodes->directory = mt__directory_spawn(rt, cfg);
     if (nodes->directory) {

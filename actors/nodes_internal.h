@@ -34,7 +34,15 @@ typedef struct {
     mt_actor_t *directory;              /* set once spawned */
     mt_actor_t *listener;               /* or NULL */
     _Atomic int64_t *horizon;           /* or NULL: see mt_nodes_opts_t */
+    const mt_db_clock_t *db_clock;      /* or NULL: see mt_nodes_opts_t */
 } mt__nodes_cfg_t;
+
+/*  The database's now as this replica estimates it: what health is
+    judged by (PROTOCOL.md, healthy). */
+static inline int64_t mt__nodes_db_now(const mt__nodes_cfg_t *cfg)
+{
+    return mt_db_clock_now(cfg->db_clock);
+}
 
 mt__nodes_cfg_t *mt__nodes_cfg_ref(mt__nodes_cfg_t *cfg);
 void mt__nodes_cfg_unref(mt__nodes_cfg_t **cfg_p);

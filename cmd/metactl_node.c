@@ -53,11 +53,13 @@ static const char usage_delete[] =
     "  Deletes node ID (node.delete) on every replica.\n" GLOBALS;
 
 static const char usage_list[] =
-    "usage: metactl node list [--healthy] [--selector K=V]... [--after ID] [--limit N] [--all]\n"
+    "usage: metactl node list [--healthy] [--schedulable] [--selector K=V]... [--after ID]\n"
+    "                         [--limit N] [--all]\n"
     "  Lists nodes sorted by id (node.list), as a table with the columns\n"
     "  ID HEALTHY READY HOST_IP PORT LABELS HEARTBEAT_AGE, or {\"nodes\": [...],\n"
     "  \"next\"?} with -o json.\n"
     "  --healthy             healthy nodes only\n"
+    "  --schedulable         schedulable nodes only (healthy, not cordoned, labels readable)\n"
     "  --selector K=V        only nodes whose label K equals V (repeatable: all must)\n"
     "  --after ID            start after node ID\n"
     "  --limit N             at most N nodes (0: no limit, the default); when the\n"
@@ -76,7 +78,7 @@ typedef struct {
     ctl_list_t images, templates, conditions;
     int64_t at;
     ctl_list_t set, remove;
-    bool healthy;
+    bool healthy, schedulable;
     ctl_list_t selector;
     const char *after;
     int64_t limit;
@@ -86,7 +88,7 @@ typedef struct {
 enum {
     O_HOST_IP = 256, O_GRPC_PORT, O_INSTANCE_TYPE, O_LABEL, O_CAPACITY, O_QUOTA,
     O_VERSION, O_READY, O_NOT_READY, O_IMAGE, O_TEMPLATE, O_CONDITION, O_AT, O_SET,
-    O_REMOVE, O_HEALTHY, O_SELECTOR, O_AFTER, O_LIMIT, O_ALL,
+    O_REMOVE, O_HEALTHY, O_SELECTOR, O_AFTER, O_LIMIT, O_ALL, O_SCHEDULABLE,
 };
 
 static const struct option opts_register[] = {
@@ -120,6 +122,7 @@ static const struct option opts_none[] = { CTL_GLOBAL_LONG, { NULL, 0, NULL, 0 }
 static const struct option opts_list[] = {
     CTL_GLOBAL_LONG,
     { "healthy", no_argument, NULL, O_HEALTHY },
+    { "schedulable", no_argument, NULL, O_SCHEDULABLE },
     { "selector", required_argument, NULL, O_SELECTOR },
     { "after", required_argument, NULL, O_AFTER },
     { "limit", required_argument, NULL, O_LIMIT },
@@ -148,6 +151,7 @@ static int node_opt(void *args, int c, const char *arg, const char *u)
     case O_SET: return ctl_list_add_kv(&a->set, arg, false, "--set", u);
     case O_REMOVE: ctl_list_add(&a->remove, arg); return CTL_OK;
     case O_HEALTHY: a->healthy = true; return CTL_OK;
+    case O_SCHEDULABLE: a->schedulable = true; return CTL_OK;
     case O_SELECTOR: return ctl_list_add_kv(&a->selector, arg, false, "--selector", u);
     case O_AFTER: a->after = arg; return CTL_OK;
     case O_LIMIT: return ctl_opt_i64(u, "--limit", arg, 0, UINT32_MAX, &a->limit);
@@ -307,7 +311,7 @@ static void pack_id(msgpack_packer *pk, void *arg)
 
 static uint32_t count_list(const node_args_t *a)
 {
-    return !!a->healthy + !!a->selector.n + !!a->after + !!a->limit;
+    return !!a->healthy + !!a->schedulable + !!a->selector.n + !!a->after + !!a->limit;
 }
 
 static void pack_list(msgpack_packer *pk, void *arg)
@@ -315,6 +319,10 @@ static void pack_list(msgpack_packer *pk, void *arg)
     const node_args_t *a = arg;
     if (a->healthy) {
         ctl_pack_str(pk, "healthy_only");
+        msgpack_pack_true(pk);
+    }
+    if (a->schedulable) {
+        ctl_pack_str(pk, "schedulable_only");
         msgpack_pack_true(pk);
     }
     if (a->selector.n) {

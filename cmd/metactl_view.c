@@ -87,13 +87,15 @@ void ctl_print_view(const msgpack_object *view, const char *what, const char *co
 static const char *const known_keys[] = {
     "id", "host_ip", "grpc_port", "instance_type", "labels", "capacity", "quota",
     "versions", "versions_hash", "registered_at", "reg_revision", "heartbeat_at",
-    "ready", "healthy", "conditions", "images", "local_templates", "status_revision",
+    "seen_at", "ready", "healthy", "schedulable", "conditions", "images", "local_templates",
+    "status_revision",
 };
 #define NKNOWN (sizeof known_keys / sizeof known_keys[0])
 
 static bool is_time_key(const char *key)
 {
-    return strcmp(key, "registered_at") == 0 || strcmp(key, "heartbeat_at") == 0;
+    return strcmp(key, "registered_at") == 0 || strcmp(key, "heartbeat_at") == 0
+        || strcmp(key, "seen_at") == 0;
 }
 
 /*  TYPE=STATUS (REASON: MESSAGE); conditions separated by "; ". */

@@ -18,6 +18,7 @@
 #include "mt_bus.h"
 #include "mt_config.h"
 #include "mt_core.h"
+#include "mt_db_clock.h"
 #include "mt_gateway.h"
 #include "mt_membership.h"
 #include "mt_nodes.h"
@@ -64,6 +65,7 @@ static uint32_t extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
         { "store_reconnects", s.reconnects },
         { "store_rc_writes", s.rc_writes },
         { "store_rc_conflicts", s.rc_conflicts },
+        { "rows_rejected", s.rows_rejected },
         { "notices_sent", atomic_load(&src->bus->sent) },
         { "notices_received", atomic_load(&src->bus->received) },
         { "notice_gaps", atomic_load(&src->bus->gaps) },
@@ -162,6 +164,10 @@ int main(int argc, char **argv)
     mt_rcs_t *rcs = NULL;
     mt_actor_t *bus = NULL, *membership = NULL, *gateway = NULL;
     mt_bus_counters_t *bus_ctr = NULL;
+    /*  Health is judged by the database's clock: membership samples it with
+        every beat, node actors read the estimate (docs/architecture.md). */
+    static mt_db_clock_t db_clock;
+    mt_db_clock_init(&db_clock);
     if (!rt) {
         log_error("cannot start the runtime");
         goto out;
@@ -187,6 +193,7 @@ int main(int argc, char **argv)
         .full_resync_every = cfg.full_resync_every, .listener = bus,
         .tombstone_retention_ms = cfg.tombstone_retention_ms ? cfg.tombstone_retention_ms : -1,
         .revision_horizon = &bus_ctr->horizon,
+        .db_clock = &db_clock,
         .max_stash = (uint32_t) cfg.max_stash,
     };
     nodes = mt_nodes_new(rt, &no);
@@ -213,6 +220,7 @@ int main(int argc, char **argv)
         .pub_endpoint = cfg.pub_endpoint, .beat_ms = cfg.beat_interval_ms,
         .alive_ms = cfg.alive_window_ms, .bus = bus, .listener = mt_rcs_registry(rcs),
         .public_key = sec ? mt_security_public_key(sec) : NULL,
+        .db_clock = &db_clock,
     };
     membership = mt_membership_spawn(rt, &mo);
     if (!membership) {

@@ -276,8 +276,12 @@ int mt__dec_status(mt__dec_t *d, const msgpack_object *map, bool view, mt_node_s
         TRY(mt__dec_str_array(d, o, "local_templates", &templates, &t->ntemplates));
     t->images = images;
     t->local_templates = templates;
-    if (view)
+    /*  seen_at is the database's stamp: read from views (notices) only,
+        never from a node's heartbeat. */
+    if (view) {
+        TRY(mt__dec_opt_count(d, map, "seen_at", &t->seen_at));
         TRY(mt__dec_opt_count(d, map, "status_revision", &t->status_revision));
+    }
     return mt_node_status_check(t, d->err, d->errlen);
 }
 

@@ -69,8 +69,8 @@ int mt__dec_node_id(mt__dec_t *d, const msgpack_object *map, const char **id);
     in a request, the label syntax (mt_labels_check). */
 int mt__dec_reg(mt__dec_t *d, const msgpack_object *map, bool view, mt_node_reg_t *t);
 /*  The status keys of a map (heartbeat request or view) into a template.
-    `ready` is required in a request; status_revision is read from views
-    only. Runs mt_node_status_check. */
+    `ready` is required in a request; seen_at and status_revision are read
+    from views only. Runs mt_node_status_check. */
 int mt__dec_status(mt__dec_t *d, const msgpack_object *map, bool view, mt_node_status_t *t);
 /*  A label map under another name ("set", "selector"), checked by the rules
     of labels. */

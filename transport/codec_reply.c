@@ -94,7 +94,7 @@ static void pack_str_array(msgpack_packer *pk, const char *const *a, uint32_t n)
         mt__pack_str(pk, a[i]);
 }
 
-#define NODE_VIEW_KEYS 18
+#define NODE_VIEW_KEYS 20
 
 void mt_codec_pack_node_view(msgpack_packer *pk, const mt_node_view_t *view)
 {
@@ -128,6 +128,7 @@ void mt_codec_pack_node_view(msgpack_packer *pk, const mt_node_view_t *view)
     mt__pack_key_int(pk, "reg_revision", r->reg_revision);
     /* status */
     mt__pack_key_int(pk, "heartbeat_at", s->heartbeat_at);
+    mt__pack_key_int(pk, "seen_at", s->seen_at);
     mt__pack_str(pk, "ready");
     pack_bool(pk, s->ready);
     mt__pack_str(pk, "conditions");
@@ -148,6 +149,8 @@ void mt_codec_pack_node_view(msgpack_packer *pk, const mt_node_view_t *view)
     /* derived */
     mt__pack_str(pk, "healthy");
     pack_bool(pk, view->healthy);
+    mt__pack_str(pk, "schedulable");
+    pack_bool(pk, view->schedulable);
 }
 
 void mt_codec_encode_node_reply(msgpack_sbuffer *buf, bool has_rid, uint64_t rid,

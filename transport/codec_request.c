@@ -97,9 +97,11 @@ static int node_labels(mt__dec_t *d, const msgpack_object *body, mt_msg_t **out)
 static int node_list(mt__dec_t *d, const msgpack_object *body, mt_msg_t **out)
 {
     const msgpack_object *o;
-    bool healthy_only = false;
+    bool healthy_only = false, schedulable_only = false;
     if ((o = mt__map_get(body, "healthy_only")))
         TRY(mt__dec_bool(d, o, "healthy_only", &healthy_only));
+    if ((o = mt__map_get(body, "schedulable_only")))
+        TRY(mt__dec_bool(d, o, "schedulable_only", &schedulable_only));
     mt_node_reg_t sel;
     bool has_sel = false;
     if ((o = mt__map_get(body, "selector"))) {
@@ -122,6 +124,7 @@ static int node_list(mt__dec_t *d, const msgpack_object *body, mt_msg_t **out)
     }
     *out = mt_node_req_list(healthy_only, has_sel ? mt_node_reg_build(&sel) : NULL, after,
                             (uint32_t) limit);
+    mt_node_req(*out)->schedulable_only = schedulable_only;
     return MT_OK;
 }
 

@@ -324,6 +324,7 @@ void mt_node_view_copy(mt_node_view_t *dst, const mt_node_view_t *src)
     dst->reg = mt_node_reg_ref(src->reg);
     dst->status = mt_node_status_ref(src->status);
     dst->healthy = src->healthy;
+    dst->schedulable = src->schedulable;
 }
 
 void mt_node_view_clear(mt_node_view_t *view)
@@ -332,9 +333,25 @@ void mt_node_view_clear(mt_node_view_t *view)
     mt_node_status_unref(&view->status);
 }
 
-bool mt_node_healthy(const mt_node_status_t *st, int64_t now_ms, int64_t timeout_ms)
+bool mt_node_healthy(const mt_node_status_t *st, int64_t db_now_ms, int64_t timeout_ms)
 {
-    return st && st->ready && now_ms - st->heartbeat_at <= timeout_ms;
+    /*  seen_at is checked to lie in [0, MT_TIME_MAX] wherever a block is
+        made from outside input; the clamps keep the arithmetic defined for
+        any block (and any caller's now and timeout) all the same. */
+    if (!st || !st->ready || st->seen_at <= 0 || st->seen_at > MT_TIME_MAX)
+        return false;
+    int64_t now = db_now_ms < 0 ? 0 : db_now_ms > MT_TIME_MAX ? MT_TIME_MAX : db_now_ms;
+    int64_t timeout = timeout_ms < 0 ? 0 : timeout_ms > MT_TIME_MAX ? MT_TIME_MAX : timeout_ms;
+    int64_t age = now - st->seen_at;
+    return age <= timeout && -age <= timeout;
+}
+
+bool mt_node_schedulable(const mt_node_reg_t *reg, bool healthy)
+{
+    if (!healthy || !reg || mt_str_map_get(reg->labels, reg->nlabels, MT_LABEL_UNREADABLE))
+        return false;
+    const char *cordon = mt_str_map_get(reg->labels, reg->nlabels, MT_LABEL_CORDON);
+    return !cordon || strcmp(cordon, "true") != 0;
 }
 
 /* ---- validation -------------------------------------------------------- */
@@ -413,6 +430,10 @@ int mt_node_status_check(const mt_node_status_t *s, char *err, size_t errlen)
 {
     if (s->heartbeat_at < 0)
         FAIL("heartbeat_at: must not be negative");
+    if (s->heartbeat_at > MT_TIME_MAX)
+        FAIL("heartbeat_at: at most %lld", (long long) MT_TIME_MAX);
+    if (s->seen_at < 0 || s->seen_at > MT_TIME_MAX)
+        FAIL("seen_at: must be 0-%lld", (long long) MT_TIME_MAX);
     if (s->nconditions > MT_MAP_MAX)
         FAIL("conditions: at most %d entries", MT_MAP_MAX);
     for (uint32_t i = 0; i < s->nconditions; i++) {

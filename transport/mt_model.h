@@ -47,6 +47,18 @@ const char *mt_err_code(int err);
 #define MT_STR_MAX 1024            /* any other string */
 #define MT_MAP_MAX 256             /* entries in a map */
 #define MT_LIST_MAX 4096           /* items in an array */
+/*  Timestamps (ms) are 0..MT_TIME_MAX: far beyond any real date, yet a sum
+    or difference of two of them, or of one and a timeout, cannot overflow. */
+#define MT_TIME_MAX (INT64_MAX / 2)
+
+/*  Labels the service reads (PROTOCOL.md): "true" cordons a node; the
+    other is set on a registration read from the database whose stored
+    labels (or other maps) could not be decoded — its value names the first
+    such column — so the node fails closed on every replica (the label
+    travels in views and notices like any other) and never reaches the
+    database (writes refuse such a registration). */
+#define MT_LABEL_CORDON "metactor.io/scheduling-disabled"
+#define MT_LABEL_UNREADABLE "metactor.io/unreadable"
 
 typedef struct { const char *key; const char *value; } mt_str_pair_t;
 typedef struct { const char *key; int64_t value; } mt_int_pair_t;
@@ -73,7 +85,10 @@ typedef struct {
 typedef struct {
     _Atomic uint32_t refs;
     uint32_t size;
-    int64_t heartbeat_at;           /* ms; 0 before the first heartbeat */
+    int64_t heartbeat_at;           /* ms; 0 before the first heartbeat: as the node
+                                       gave it, never used for health */
+    int64_t seen_at;                /* ms by the database's clock when the last
+                                       heartbeat committed; 0 before the first */
     bool ready;
     uint32_t nconditions, nimages, ntemplates;
     const mt_condition_t *conditions;
@@ -117,13 +132,20 @@ typedef struct {
     mt_node_reg_t *reg;             /* NULL: not registered (never replied) */
     mt_node_status_t *status;       /* NULL: no heartbeat yet */
     bool healthy;
+    bool schedulable;               /* mt_node_schedulable(reg, healthy) */
 } mt_node_view_t;
 
 void mt_node_view_copy(mt_node_view_t *dst, const mt_node_view_t *src);
 void mt_node_view_clear(mt_node_view_t *view);
 
-/*  Health exactly as PROTOCOL.md: ready and now - heartbeat_at <= timeout. */
-bool mt_node_healthy(const mt_node_status_t *st, int64_t now_ms, int64_t timeout_ms);
+/*  Health as PROTOCOL.md: ready and db_now - seen_at <= timeout, where
+    db_now is the caller's estimate of the database's clock (mt_db_clock).
+    A seen_at more than a timeout ahead of db_now is implausible (a clock
+    estimate is off by far less) and counts as unhealthy: fail closed. */
+bool mt_node_healthy(const mt_node_status_t *st, int64_t db_now_ms, int64_t timeout_ms);
+/*  healthy, not cordoned (MT_LABEL_CORDON = "true") and its stored labels
+    were readable (no MT_LABEL_UNREADABLE). */
+bool mt_node_schedulable(const mt_node_reg_t *reg, bool healthy);
 
 /*  Wall clock, ms since the Unix epoch (timestamps on the wire). */
 int64_t mt_wall_ms(void);

@@ -44,6 +44,7 @@ typedef struct {
     uint32_t nremove;
     /* LIST */
     bool healthy_only;
+    bool schedulable_only;          /* set after mt_node_req_list */
     mt_node_reg_t *selector;        /* labels that must all be equal, or NULL */
     char after[MT_NODE_ID_MAX + 1]; /* "" = from the start */
     uint32_t limit;                 /* 0 = all */

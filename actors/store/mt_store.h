@@ -119,6 +119,9 @@ typedef struct {
     int err;
     char message[200];
     int64_t revision;               /* STATUS, DELETE, RC_DEL */
+    int64_t seen_at;                /* STATUS: the database's clock when the
+                                       heartbeat's transaction drew its revision,
+                                       stored with it (the node's seen_at) */
     int64_t count;                  /* PURGE: rows removed */
     mt_node_reg_t *reg;             /* REG: as committed (reference) */
     mt_rc_t *rc;                    /* RC_ADD, RC_SET: as committed, no password */
@@ -208,6 +211,9 @@ typedef struct {
     char message[200];
     char cluster_uuid[37];
     int64_t now_ms;                 /* the database's clock */
+    uint64_t sent_ms, received_ms;  /* mt_now_ms() just before and just after the
+                                       statement that read now_ms (a sample for
+                                       mt_db_clock) */
     uint32_t nreplicas;
     mt_store_replica_t *replicas;   /* sorted by replica_id; owned by the message */
 } mt_store_replicas_t;
@@ -318,6 +324,8 @@ typedef struct {
     uint64_t reconnects;            /* connections re-established after a loss */
     uint64_t rc_writes;             /* RC_ADD/SET/DEL committed */
     uint64_t rc_conflicts;          /* RC_ADD/SET/DEL refused MT_ECONFLICT (CAS, name, uuid) */
+    uint64_t rows_rejected;         /* stored rows that could not be decoded (each
+                                       version once per actor; row_decode.c) */
 } mt_store_stats_t;
 
 void mt_store_stats(mt_store_t *store, mt_store_stats_t *out);

@@ -119,7 +119,8 @@ static int register_once(mt_conn_t *c, mt_scratch_t *s, const char *id,
         const char *text = mt_rows_str(&r, 4, &len);
         if (mt_json_get_str_map(text, len, &s->arena, &stored, &nstored) != MT_OK) {
             mt_rows_close(&r);
-            snprintf(c->err, sizeof c->err, "node %.200s: stored labels are not valid", id);
+            snprintf(c->err, sizeof c->err, "node %.100s: the stored labels cannot be read"
+                     " (see the replicas' logs); repair its row or delete the node", id);
             return MT_EINTERNAL;
         }
     }
@@ -217,7 +218,14 @@ static int load_locked(mt_conn_t *c, mt_scratch_t *s, const char *id, mt_node_re
         vers[n++] = (mt_str_pair_t) { kc, vc };
     }
     mt_rows_close(&rv);
-    rc = f < 0 ? MT_EINTERNAL : mt_sql_reg_from_row(&r, 1, &s->arena, vers, n, cur);
+    /*  Strict: a stored registration that cannot be read is not merged
+        into (the labels would be lost, a cordon with them). */
+    rc = f < 0 ? MT_EINTERNAL : mt_sql_reg_from_row(&r, 1, &s->arena, vers, n, NULL, cur);
+    if (rc == MT_EINTERNAL && f >= 0) {
+        snprintf(c->err, sizeof c->err, "node %.100s: the stored registration cannot be read"
+                 " (see the replicas' logs); repair its row or delete the node", id);
+        c->err_no = 0;
+    }
     mt_rows_close(&r);
     return rc;
 }

@@ -35,6 +35,7 @@ void mt_scratch_free(mt_scratch_t *s)
     mt_params_free(&s->params);
     mt_json_buf_free(&s->json);
     mt_json_arena_free(&s->arena);
+    mt_rejects_free(&s->rejects);
 }
 
 void *mt_sql_xmalloc(size_t n)
@@ -55,17 +56,27 @@ static int cmp_i64(const void *a, const void *b)
 
 int mt_sql_draw(mt_conn_t *c, mt_scratch_t *s, uint32_t n, int64_t *rev)
 {
+    int64_t db_now;
+    return mt_sql_draw_at(c, s, n, rev, &db_now);
+}
+
+int mt_sql_draw_at(mt_conn_t *c, mt_scratch_t *s, uint32_t n, int64_t *rev, int64_t *db_now)
+{
+    *db_now = 0;
     for (uint32_t done = 0; done < n;) {
         uint32_t k = n - done < MT_SQL_ROWS_MAX ? n - done : MT_SQL_ROWS_MAX;
         mt_params_reset(&s->params);
         mt_params_i64(&s->params, k);
         mt_rows_t r;
-        int rc = mt_conn_exec(c, SQL_DRAW, &s->params, "i", &r);
+        int rc = mt_conn_exec(c, SQL_DRAW, &s->params, "ii", &r);
         if (rc != MT_OK)
             return rc;
         uint32_t got = 0;
-        while (got < k && (rc = mt_rows_next(c, &r)) == 1)
+        while (got < k && (rc = mt_rows_next(c, &r)) == 1) {
             rev[done + got++] = mt_rows_i64(&r, 0);
+            if (!*db_now)
+                *db_now = mt_rows_i64(&r, 1);   /* NOW(3): one value per statement */
+        }
         mt_rows_close(&r);
         if (rc < 0)
             return MT_EINTERNAL;
@@ -177,6 +188,7 @@ static int upsert(mt_conn_t *c, mt_scratch_t *s, const mt_status_entry_t *e, con
             for (int f = 0; f < 3; f++)
                 mt_params_str(&s->params, s->json.data + js->off[f], js->len[f]);
             mt_params_i64(&s->params, rev[x]);
+            mt_params_i64(&s->params, en->seen_at);
         }
         rc = mt_conn_exec(c, SQL_STATUS_UPSERT + v, &s->params, NULL, NULL);
         if (rc == MT_OK
@@ -196,7 +208,12 @@ static int write_rows(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, const
     int64_t *rev = mt_sql_xmalloc((m ? m : 1) * sizeof *rev);
     uint64_t drawn = mt_now_ms();
     bool all_updated = true;
-    int rc = m ? mt_sql_draw(c, s, m, rev) : MT_OK;
+    /*  seen_at: the database's clock at the draw, in this transaction —
+        what every replica judges the node's health by (PROTOCOL.md). */
+    int64_t db_now = 0;
+    int rc = m ? mt_sql_draw_at(c, s, m, rev, &db_now) : MT_OK;
+    for (uint32_t x = 0; x < m; x++)
+        e[rows[x]].seen_at = db_now;
     if (rc == MT_OK)
         rc = upsert(c, s, e, enc, rows, m, rev, fast, &all_updated);
     *recheck = rc == MT_OK && fast && !all_updated;

@@ -130,16 +130,23 @@ static int say(mt_conn_t *c, int err, const char *fmt, ...)
 }
 
 /*  The current row of r (MT_SQL_RC_KINDS) as a template: its strings are
-    r's and the node list the arena's until r is closed or a reset. */
-static int from_row(mt_conn_t *c, const mt_rows_t *r, mt_json_arena_t *a, mt_rc_t *t)
+    r's and the node list the arena's until r is closed or a reset. A
+    stored node_list that cannot be read (written behind our back) is taken
+    as empty, logged once and counted: it is only a cache, which the next
+    refresh fills again, and it must not stop a reload of the others. */
+static int from_row(mt_scratch_t *s, const mt_rows_t *r, mt_rc_t *t)
 {
     size_t len;
     const char *text = mt_rows_str(r, 6, &len);
     const char **nodes = NULL;
     uint32_t nnodes = 0;
-    if (mt_json_get_str_array(text, len, a, &nodes, &nnodes) != MT_OK)
-        return say(c, MT_EINTERNAL, "remote cluster reference %.40s: stored node_list is not valid",
-                   mt_rows_str(r, 0, NULL));
+    if (mt_json_get_str_array(text, len, &s->arena, &nodes, &nnodes) != MT_OK
+        || nnodes > MT_RC_NODES_MAX) {
+        nodes = NULL;
+        nnodes = 0;
+        mt_sql_rejected(&s->rejects, "rc_refs", mt_rows_str(r, 0, NULL), mt_rows_i64(r, 7),
+                        "node_list: not a JSON array of endpoints within the limits");
+    }
     *t = (mt_rc_t) {
         .id = mt_rows_str(r, 0, NULL),
         .name = mt_rows_str(r, 1, NULL),
@@ -180,7 +187,7 @@ static int lock_live(mt_conn_t *c, mt_scratch_t *s, const char *id, mt_rows_t *r
         return rc;
     int f = mt_rows_next(c, r);
     if (f == 1 && mt_rows_i64(r, 8) == 0)
-        rc = from_row(c, r, &s->arena, cur);
+        rc = from_row(s, r, cur);
     else
         rc = f < 0 ? MT_EINTERNAL
                    : say(c, MT_ENOTFOUND, "remote cluster reference %.40s: not found", id);
@@ -391,7 +398,7 @@ static int scan(mt_conn_t *c, mt_scratch_t *s, int64_t after, const char *id,
     while (rc == MT_OK && (f = mt_rows_next(c, &r)) == 1) {
         mt_json_arena_reset(&s->arena);
         mt_rc_t t;
-        if ((rc = from_row(c, &r, &s->arena, &t)) != MT_OK)
+        if ((rc = from_row(s, &r, &t)) != MT_OK)
             break;
         if (out->nrefs == cap) {
             cap = cap ? cap * 2 : 16;

@@ -55,7 +55,11 @@ int mt_sql_replica_check(const mt_store_replica_beat_t *b, const char *replica_i
 static int read_list(mt_conn_t *c, int64_t alive_ms, mt_store_replicas_t *out)
 {
     mt_rows_t r;
+    /*  The round trip around the server's now: the clock estimate's sample
+        (mt_db_clock), as tight as this process can measure it. */
+    out->sent_ms = mt_now_ms();
     int rc = mt_conn_exec(c, SQL_REPLICA_LIST, NULL, "sisssis", &r);
+    out->received_ms = mt_now_ms();
     if (rc != MT_OK)
         return rc;
     uint32_t cap = 0;

@@ -12,76 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*  Registration columns from `first`: host_ip, grpc_port, instance_type,
-    labels, capacity, quota, versions_hash, registered_at, reg_revision,
-    deleted (MT_SQL_REG_KINDS). */
-int mt_sql_reg_from_row(const mt_rows_t *r, unsigned first, mt_json_arena_t *a,
-                        const mt_str_pair_t *vers, uint32_t nvers, mt_node_reg_t **out)
-{
-    mt_node_reg_t t = { 0 };
-    size_t len;
-    const char *text;
-    mt_str_pair_t *labels = NULL;
-    mt_int_pair_t *cap = NULL, *quota = NULL;
-    text = mt_rows_str(r, first + 3, &len);
-    if (mt_json_get_str_map(text, len, a, &labels, &t.nlabels) != MT_OK)
-        return MT_EINTERNAL;
-    text = mt_rows_str(r, first + 4, &len);
-    if (mt_json_get_int_map(text, len, a, &cap, &t.ncapacity) != MT_OK)
-        return MT_EINTERNAL;
-    text = mt_rows_str(r, first + 5, &len);
-    if (mt_json_get_int_map(text, len, a, &quota, &t.nquota) != MT_OK)
-        return MT_EINTERNAL;
-    t.host_ip = mt_rows_str(r, first + 0, NULL);
-    t.grpc_port = (int32_t) mt_rows_i64(r, first + 1);
-    t.instance_type = mt_rows_str(r, first + 2, NULL);
-    t.labels = labels;
-    t.capacity = cap;
-    t.quota = quota;
-    t.versions = vers;
-    t.nversions = nvers;
-    t.registered_at = mt_rows_i64(r, first + 7);
-    t.reg_revision = mt_rows_i64(r, first + 8);
-    *out = mt_node_reg_build(&t);
-    return MT_OK;
-}
-
-/*  Status columns from `first`: heartbeat_at, ready, conditions, images,
-    local_templates, status_revision (MT_SQL_STATUS_KINDS). */
-int mt_sql_status_from_row(const mt_rows_t *r, unsigned first, mt_json_arena_t *a,
-                           mt_node_status_t **out)
-{
-    mt_node_status_t t = { 0 };
-    size_t len;
-    const char *text;
-    mt_condition_t *conds = NULL;
-    const char **images = NULL, **tpls = NULL;
-    text = mt_rows_str(r, first + 2, &len);
-    if (mt_json_get_conditions(text, len, a, &conds, &t.nconditions) != MT_OK)
-        return MT_EINTERNAL;
-    text = mt_rows_str(r, first + 3, &len);
-    if (mt_json_get_str_array(text, len, a, &images, &t.nimages) != MT_OK)
-        return MT_EINTERNAL;
-    text = mt_rows_str(r, first + 4, &len);
-    if (mt_json_get_str_array(text, len, a, &tpls, &t.ntemplates) != MT_OK)
-        return MT_EINTERNAL;
-    t.heartbeat_at = mt_rows_i64(r, first + 0);
-    t.ready = mt_rows_i64(r, first + 1) != 0;
-    t.conditions = conds;
-    t.images = images;
-    t.local_templates = tpls;
-    t.status_revision = mt_rows_i64(r, first + 5);
-    *out = mt_node_status_build(&t);
-    return MT_OK;
-}
-
-static int bad_row(mt_conn_t *c, const char *id)
-{
-    snprintf(c->err, sizeof c->err, "node %.200s: stored JSON is not valid", id);
-    c->err_no = 0;
-    return MT_EINTERNAL;
-}
-
 /*  Versions cursor over a (node_id, component, version) result sorted by
     node_id: collects one node's pairs into arena memory. */
 typedef struct {
@@ -135,8 +65,20 @@ static int fill_reg(mt_conn_t *c, mt_scratch_t *s, mt_rows_t *ra, vcursor_t *v, 
     int rc = collect_versions(c, v, id, &s->arena, &vers, &nvers);
     if (rc != MT_OK)
         return rc;
-    return mt_sql_reg_from_row(ra, 1, &s->arena, vers, nvers, &row->reg) == MT_OK
-        ? MT_OK : bad_row(c, id);
+    const char *unreadable;
+    mt_sql_reg_from_row(ra, 1, &s->arena, vers, nvers, &unreadable, &row->reg);
+    if (unreadable)
+        mt_sql_rejected(&s->rejects, "node_registrations", id, mt_rows_i64(ra, 9), unreadable);
+    return MT_OK;
+}
+
+/*  The current status row of rb into row (nothing when it cannot be read:
+    the node keeps what it had; its next heartbeat rewrites the row). */
+static void fill_status(mt_scratch_t *s, mt_rows_t *rb, mt_store_row_t *row)
+{
+    char why[200];
+    if (mt_sql_status_from_row(rb, 1, &s->arena, why, sizeof why, &row->status) != MT_OK)
+        mt_sql_rejected(&s->rejects, "node_status", row->id, mt_rows_i64(rb, 6), why);
 }
 
 int mt_sql_load(mt_conn_t *c, mt_scratch_t *s, const char *id, mt_store_row_t *row)
@@ -174,8 +116,7 @@ int mt_sql_load(mt_conn_t *c, mt_scratch_t *s, const char *id, mt_store_row_t *r
     if ((rc = mt_conn_exec(c, SQL_LOAD_STATUS, &s->params, "s" MT_SQL_STATUS_KINDS, &rb)) != MT_OK)
         goto out;
     if ((f = mt_rows_next(c, &rb)) == 1)
-        rc = mt_sql_status_from_row(&rb, 1, &s->arena, &row->status) == MT_OK
-            ? MT_OK : bad_row(c, id);
+        fill_status(s, &rb, row);
     else if (f < 0)
         rc = MT_EINTERNAL;
     mt_rows_close(&rb);
@@ -251,10 +192,14 @@ int mt_sql_scan(mt_conn_t *c, mt_scratch_t *s, int64_t after, bool full, mt_stor
             fa = mt_rows_next(c, &ra);
         }
         if (rc == MT_OK && cmp >= 0) {
-            if (mt_sql_status_from_row(&rb, 1, &s->arena, &row->status) != MT_OK)
-                rc = bad_row(c, row->id);
+            fill_status(s, &rb, row);
             fb = mt_rows_next(c, &rb);
         }
+        /*  A status row alone (its registration not covered) that could
+            not be read leaves nothing to merge. A registration row is
+            never dropped: a full pass that missed one would delete it. */
+        if (rc == MT_OK && !row->reg && !row->status && !row->deleted)
+            out->nrows--;
     }
     if (rc == MT_OK && (fa < 0 || fb < 0 || v.have < 0))
         rc = MT_EINTERNAL;

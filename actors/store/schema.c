@@ -145,7 +145,23 @@ static const char *const v4[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = { NULL, v1, v2, v3, v4 };
+/*  Version 5: health by the database's clock (PROTOCOL.md v2). seen_at is
+    the server's clock when a heartbeat's transaction drew its revision
+    (node_sql.c); heartbeat_at stays what the node said. Rows already there
+    get a best guess once, so that an upgrade does not turn every node
+    unhealthy until its next heartbeat: their heartbeat_at, but never later
+    than now (a node's clock ahead, or a hostile value, buys no extra
+    health). A replica of an older build still running during an upgrade
+    writes no seen_at: its heartbeats leave the column as it was, and the
+    node's health on the new replicas lapses — upgrade every replica. */
+static const char *const v5[] = {
+    "ALTER TABLE node_status ADD COLUMN IF NOT EXISTS seen_at BIGINT NOT NULL DEFAULT 0",
+    "UPDATE node_status SET seen_at = LEAST(GREATEST(heartbeat_at, 0),"
+    " CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)) WHERE seen_at = 0",
+    NULL,
+};
+
+static const char *const *const migrations[] = { NULL, v1, v2, v3, v4, v5 };
 
 /*  A version 4 uuid from the kernel's random source. */
 static int uuid_v4(char out[37])

@@ -39,10 +39,12 @@ int mt_sql_chunk(unsigned n, unsigned *rows)
     "revision, deleted, refreshed_at, server_key, client_public, client_secret"
 #define STR(x) #x
 #define XSTR(x) STR(x)          /* a macro's value as a string literal */
-#define STATUS_COLS "id, heartbeat_at, ready, conditions, images, local_templates, status_revision"
+#define STATUS_COLS "id, heartbeat_at, ready, conditions, images, local_templates," \
+    " status_revision, seen_at"
 
 static const char *fixed[SQL_COUNT] = {
-    [SQL_DRAW] = "SELECT NEXTVAL(mt_revision) FROM seq_1_to_256 LIMIT ?",
+    /*  With the server's clock: a heartbeat's seen_at (node_sql.c). */
+    [SQL_DRAW] = "SELECT NEXTVAL(mt_revision), " DB_NOW_MS " FROM seq_1_to_256 LIMIT ?",
     [SQL_MARK] = "SELECT NEXTVAL(mt_revision)",
     [SQL_REG_FOR_UPDATE] = "SELECT " REG_COLS " FROM node_registrations WHERE id = ? FOR UPDATE",
     [SQL_REG_UPSERT] =
@@ -150,13 +152,14 @@ static void generate(void)
             "SELECT id FROM node_registrations WHERE deleted = 0 AND id IN (", "?", n,
             ") FOR UPDATE");
         generated[SQL_STATUS_UPSERT + v] = repeat(
-            "INSERT INTO node_status (" STATUS_COLS ") VALUES ", "(?,?,?,?,?,?,?)", n,
+            "INSERT INTO node_status (" STATUS_COLS ") VALUES ", "(?,?,?,?,?,?,?,?)", n,
             " ON DUPLICATE KEY UPDATE"
             " heartbeat_at = IF(" NEWER ", VALUES(heartbeat_at), heartbeat_at),"
             " ready = IF(" NEWER ", VALUES(ready), ready),"
             " conditions = IF(" NEWER ", VALUES(conditions), conditions),"
             " images = IF(" NEWER ", VALUES(images), images),"
             " local_templates = IF(" NEWER ", VALUES(local_templates), local_templates),"
+            " seen_at = IF(" NEWER ", VALUES(seen_at), seen_at),"
             " status_revision = GREATEST(status_revision, VALUES(status_revision))");
         generated[SQL_VERS_INSERT + v] = repeat(
             "INSERT INTO node_component_versions (node_id, component, version) VALUES ",

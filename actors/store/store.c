@@ -60,6 +60,7 @@ struct mt_store {
     _Atomic int *ready;             /* per actor: connected, schema current */
     _Atomic uint64_t batches, rows, rechecks, alone, statements, reconnects, rc_writes,
         rc_conflicts;
+    _Atomic uint64_t rows_rejected;
 };
 
 typedef struct {
@@ -95,6 +96,8 @@ static void publish_statements(sactor_t *a)
 {
     atomic_fetch_add(&a->store->statements, a->conn.statements);
     a->conn.statements = 0;
+    atomic_fetch_add(&a->store->rows_rejected, a->scratch.rejects.fresh);
+    a->scratch.rejects.fresh = 0;
 }
 
 static void arm_retry(sactor_t *a)
@@ -200,7 +203,9 @@ static void flush(sactor_t *a)
     for (uint32_t i = 0; i < n; i++) {
         mt_status_entry_t *e = &a->entries[i];
         int err = e->err;
-        mt_store__reply_done(a->pending[i], err, e->why, err == MT_OK ? e->revision : 0, NULL);
+        mt_msg_t *done = mt_store__done(err, e->why, err == MT_OK ? e->revision : 0);
+        ((mt_store_done_t *) mt_msg_data(done))->seen_at = err == MT_OK ? e->seen_at : 0;
+        mt_reply(a->pending[i], done);
         mt_msg_free(a->pending[i]);
     }
     a->npending = 0;
@@ -300,6 +305,7 @@ static void on_request(sactor_t *a, mt_msg_t *msg)
         if (l->err != MT_OK)
             snprintf(l->message, sizeof l->message, "%.199s", a->conn.err);
         r->drop = mt_store__loaded_drop;
+        publish_statements(a);  /* rows rejected: counted before the answer */
         mt_reply(msg, r);
         break;
     }
@@ -311,6 +317,7 @@ static void on_request(sactor_t *a, mt_msg_t *msg)
         if (s->err != MT_OK)
             snprintf(s->message, sizeof s->message, "%.199s", a->conn.err);
         r->drop = mt_store__scanned_drop;
+        publish_statements(a);  /* rows rejected: counted before the answer */
         mt_reply(msg, r);
         break;
     }
@@ -335,6 +342,7 @@ static void on_request(sactor_t *a, mt_msg_t *msg)
         mt_msg_t *answer = mt_store__rc_serve(&a->conn, &a->scratch, msg, &rc);
         if (msg->type != MT_STORE_RC_SCAN && (rc == MT_OK || rc == MT_ECONFLICT))
             atomic_fetch_add(rc == MT_OK ? &a->store->rc_writes : &a->store->rc_conflicts, 1);
+        publish_statements(a);
         mt_reply(msg, answer);  /* after counting: the asker may read the stats */
         break;
     }
@@ -545,4 +553,5 @@ void mt_store_stats(mt_store_t *store, mt_store_stats_t *out)
     out->reconnects = atomic_load(&store->reconnects);
     out->rc_writes = atomic_load(&store->rc_writes);
     out->rc_conflicts = atomic_load(&store->rc_conflicts);
+    out->rows_rejected = atomic_load(&store->rows_rejected);
 }

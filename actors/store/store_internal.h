@@ -13,7 +13,8 @@
       rc_sql.c    remote cluster references: add, set, delete, scan
       store.c     the pool, the actors, group commit
       messages.c  request constructors, replies, what their payloads own
-      json.c      the JSON of the LONGTEXT columns (decoder: json_decode.c) */
+      json.c      the JSON of the LONGTEXT columns (decoder: json_decode.c)
+      row_decode.c  stored rows into blocks, as untrusted input; rows rejected */
 #ifndef MT_STORE_INTERNAL_H_INCLUDED
 #define MT_STORE_INTERNAL_H_INCLUDED
 
@@ -77,7 +78,7 @@ const char *mt_sql_text(int id);
 
 /*  Columns read by every registration / status / versions query, in order. */
 #define MT_SQL_REG_KINDS "sisssssiii"      /* after the id column */
-#define MT_SQL_STATUS_KINDS "iisssi"        /* after the id column */
+#define MT_SQL_STATUS_KINDS "iisssii"       /* after the id column */
 /*  rc_refs: id, name, hostname, uuid, username, demand_encryption,
     node_list, revision, deleted, refreshed_at, server_key, client_public,
     client_secret (never the password). */
@@ -177,18 +178,33 @@ static inline const char *mt_rows_str(const mt_rows_t *r, unsigned col, size_t *
 
 /* ---- schema (schema.c) ---------------------------------------------------------- */
 
-#define MT_SCHEMA_VERSION 4
+#define MT_SCHEMA_VERSION 5
 /*  Brings the schema to MT_SCHEMA_VERSION under GET_LOCK('metactor_schema').
     Idempotent; safe when replicas run it at once. */
 int mt_schema_migrate(mt_conn_t *c);
 
 /* ---- node writes (node_sql.c) ----------------------------------------------------- */
 
+/*  Rows an actor could not decode (row_decode.c): each is logged and
+    counted once per version (table, id, revision), so a corrupt row read by
+    every full resync is reported once, not every pass. */
+typedef struct {
+    uint64_t *seen;                 /* hashes, open addressing (0: free) */
+    uint32_t n;
+    uint64_t fresh;                 /* rejected since store.c last took the count */
+} mt_rejects_t;
+
+/*  A row that could not be read: logged (first time only) and counted. */
+void mt_sql_rejected(mt_rejects_t *r, const char *table, const char *id, int64_t revision,
+                     const char *what);
+void mt_rejects_free(mt_rejects_t *r);
+
 /*  Scratch memory of one store actor, reused from call to call. */
 typedef struct {
     mt_params_t params;
     mt_json_buf_t json;
     mt_json_arena_t arena;
+    mt_rejects_t rejects;           /* rows this actor could not decode */
 } mt_scratch_t;
 
 void mt_scratch_free(mt_scratch_t *s);
@@ -199,6 +215,7 @@ typedef struct {
     bool registered;                /* the sender knows the node as registered */
     int err;                        /* out: MT_OK, MT_ENOTFOUND, MT_EBADREQ, ... */
     int64_t revision;               /* out */
+    int64_t seen_at;                /* out: the database's clock at the revision draw */
     char why[160];                  /* out: the message of an error */
 } mt_status_entry_t;
 
@@ -250,6 +267,9 @@ int mt_sql_purge(mt_conn_t *c, mt_scratch_t *s, int64_t older_than_ms, int64_t *
 
 /*  Draws n revisions (ascending) into rev. */
 int mt_sql_draw(mt_conn_t *c, mt_scratch_t *s, uint32_t n, int64_t *rev);
+/*  The same, and *db_now the database's clock (ms) as the draw read it
+    (one statement: NEXTVAL and NOW(3) are read together). */
+int mt_sql_draw_at(mt_conn_t *c, mt_scratch_t *s, uint32_t n, int64_t *rev, int64_t *db_now);
 
 /*  Shared by node_sql.c and node_reg.c. After a failure: rolls back; true
     if the transaction is worth one more try (deadlock, lock wait). */
@@ -313,11 +333,17 @@ mt_msg_t *mt_store__done(int err, const char *message, int64_t revision);
 mt_msg_t *mt_store__done_rc(int err, const char *message, int64_t revision, mt_rc_t *rc);
 void mt_store__rc_scanned_drop(mt_msg_t *m);
 
-/*  Blocks from a stored row: columns from `first` on, MT_SQL_*_KINDS.
-    vers: the node's versions (arena memory). MT_EINTERNAL on bad JSON. */
+/*  Blocks from a stored row (row_decode.c): columns from `first` on,
+    MT_SQL_*_KINDS; vers: the node's versions (arena memory). A row is
+    untrusted input, checked as a request is. A registration with parts
+    that cannot be read: with `unreadable`, those parts are left empty, the
+    block carries MT_LABEL_UNREADABLE and *unreadable names the first such
+    column (NULL when all is well); without, MT_EINTERNAL. A status that
+    cannot be read: MT_EINTERNAL, why says what. */
 int mt_sql_reg_from_row(const mt_rows_t *r, unsigned first, mt_json_arena_t *a,
-                        const mt_str_pair_t *vers, uint32_t nvers, mt_node_reg_t **out);
+                        const mt_str_pair_t *vers, uint32_t nvers, const char **unreadable,
+                        mt_node_reg_t **out);
 int mt_sql_status_from_row(const mt_rows_t *r, unsigned first, mt_json_arena_t *a,
-                           mt_node_status_t **out);
+                           char *why, size_t whylen, mt_node_status_t **out);
 
 #endif

@@ -12,7 +12,7 @@ static void teardown(void) { mt_runtime_destroy(&rt); }
 static void check_schema(const char *dsn, const char *db, char **uuid_out)
 {
     MYSQL *m = tu_raw(dsn, db);
-    ck_assert_int_eq(tu_i64(m, "SELECT version FROM mt_schema WHERE id = 1"), 4);
+    ck_assert_int_eq(tu_i64(m, "SELECT version FROM mt_schema WHERE id = 1"), 5);
     ck_assert_int_eq(tu_i64(m, "SELECT COUNT(*) FROM mt_schema"), 1);
     ck_assert_int_eq(tu_i64(m, "SELECT COUNT(*) FROM mt_cluster"), 1);
     char *uuid = tu_str(m, "SELECT uuid FROM mt_cluster");
@@ -35,6 +35,10 @@ static void check_schema(const char *dsn, const char *db, char **uuid_out)
              " table_schema = '%s' AND table_name = 'node_registrations'"
              " AND index_name = 'tombstones'", db);
     ck_assert_int_eq(tu_i64(m, sql), 2);                /* (deleted, deleted_at) */
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM information_schema.columns WHERE"
+             " table_schema = '%s' AND table_name = 'node_status' AND column_name = 'seen_at'",
+             db);
+    ck_assert_int_eq(tu_i64(m, sql), 1);                /* v5 */
     snprintf(sql, sizeof sql, "SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.schemata"
              " WHERE schema_name = '%s'", db);
     char *cs = tu_str(m, sql);
@@ -88,6 +92,45 @@ START_TEST(migrates_v2_to_v3)
     ck_assert_int_eq(tu_i64(m, "SELECT deleted FROM node_registrations WHERE id = 'old'"), 1);
     ck_assert_int_ge(tu_i64(m, "SELECT deleted_at FROM node_registrations WHERE id = 'old'"),
                      tu_i64(m, "SELECT UNIX_TIMESTAMP(NOW(3)) * 1000") - 60000);
+    mysql_close(m);
+    mt_store_destroy(&s);
+    free(dsn);
+}
+END_TEST
+
+/*  A database of version 4 (before seen_at) is brought to version 5: the
+    column is added, and rows already there get their heartbeat_at as a
+    first guess — never later than the database's now, so a heartbeat_at
+    from the future buys no health. */
+START_TEST(migrates_v4_to_v5)
+{
+    const char *db = "metactor_t_store_schema_v4";
+    tu_drop_db(NULL, db);
+    char *dsn = tu_dsn_for(NULL, db);
+    mt_store_t *s = tu_store(rt, dsn, 1);
+    const char *ids[2] = { "past", "future" };
+    int64_t now = mt_wall_ms();
+    int64_t at[2] = { now - 60000, now + 3600000 };
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(tu_write(rt, s, ids[i], mt_store_msg_register(ids[i],
+                                  tu_reg("h", NULL, NULL)), NULL, NULL), MT_OK);
+        ck_assert_int_eq(tu_write(rt, s, ids[i], mt_store_msg_status(ids[i],
+                                  tu_status(at[i], true), false), NULL, NULL), MT_OK);
+    }
+    mt_store_destroy(&s);
+    MYSQL *m = tu_raw(dsn, db);
+    tu_exec(m, "ALTER TABLE node_status DROP COLUMN seen_at");
+    tu_exec(m, "UPDATE mt_schema SET version = 4");
+    s = tu_store(rt, dsn, 1);
+    char *uuid;
+    check_schema(dsn, db, &uuid);
+    free(uuid);
+    long long db_now = tu_i64(m, "SELECT CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)");
+    ck_assert_int_eq(tu_i64(m, "SELECT seen_at FROM node_status WHERE id = 'past'"), at[0]);
+    long long future = tu_i64(m, "SELECT seen_at FROM node_status WHERE id = 'future'");
+    ck_assert_int_le(future, db_now);
+    ck_assert_int_ge(future, db_now - 60000);
+    ck_assert_int_eq(tu_i64(m, "SELECT heartbeat_at FROM node_status WHERE id = 'future'"), at[1]);
     mysql_close(m);
     mt_store_destroy(&s);
     free(dsn);
@@ -153,6 +196,7 @@ int main(void)
     tcase_add_test(tc, creates_then_idempotent);
     tcase_add_test(tc, concurrent_starts);
     tcase_add_test(tc, migrates_v2_to_v3);
+    tcase_add_test(tc, migrates_v4_to_v5);
     tcase_add_test(tc, bad_dsn);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);

@@ -108,6 +108,22 @@ void h_set_args(int i, ...)
     va_end(ap);
 }
 
+void h_set_env(int i, ...)
+{
+    h_replica_t *r = h_replica(i);
+    va_list ap;
+    va_start(ap, i);
+    int n = 0;
+    const char *e;
+    while ((e = va_arg(ap, const char *)) != NULL) {
+        ck_assert_int_lt(n, H_MAX_ARGS - 1);
+        ck_assert_msg(strchr(e, '='), "h_set_env: %s is not NAME=value", e);
+        r->env[n++] = e;
+    }
+    r->env[n] = NULL;
+    va_end(ap);
+}
+
 bool h_running(int i)
 {
     return h_replica(i)->pid != 0;
@@ -155,6 +171,32 @@ static char **password_to_env(const char **argv, int n, char **owned, int *nowne
     return env;
 }
 
+/*  env with the replica's own variables (h_set_env) in place of those of
+    the same name; a new array of borrowed strings (caller frees it). */
+static char **with_replica_env(char **env, const char *const *extra)
+{
+    int n = 0, k = 0;
+    while (env[n])
+        n++;
+    while (extra[k])
+        k++;
+    char **out = calloc((size_t) (n + k + 1), sizeof *out);
+    ck_assert_ptr_nonnull(out);
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        bool replaced = false;
+        for (int j = 0; j < k && !replaced; j++) {
+            size_t len = (size_t) (strchr(extra[j], '=') - extra[j]) + 1;
+            replaced = strncmp(env[i], extra[j], len) == 0;
+        }
+        if (!replaced)
+            out[m++] = env[i];
+    }
+    for (int j = 0; j < k; j++)
+        out[m++] = (char *) extra[j];
+    return out;
+}
+
 static void spawn(h_replica_t *r)
 {
     const char *bin = getenv("METACTOR_TEST_METACTORD");
@@ -185,7 +227,8 @@ static void spawn(h_replica_t *r)
     argv[n] = NULL;
     char *owned[64];
     int nowned = 0;
-    char **env = password_to_env(argv, n, owned, &nowned);
+    char **base_env = password_to_env(argv, n, owned, &nowned);
+    char **env = with_replica_env(base_env, r->env);
 
     /*  The log: a marker line per start, so restarts are told apart. */
     int fd = open(r->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -229,6 +272,7 @@ static void spawn(h_replica_t *r)
         free(owned[k]);
     }
     free(env);
+    free(base_env);
     r->pid = pid;
     r->paused = false;
     r->starts++;

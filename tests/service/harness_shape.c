@@ -58,10 +58,11 @@ void h_check_view(const msgpack_object *v)
 {
     static const char *const keys[] = {
         "id", "host_ip", "grpc_port", "instance_type", "labels", "capacity", "quota",
-        "versions", "versions_hash", "registered_at", "reg_revision", "heartbeat_at", "ready",
-        "conditions", "images", "local_templates", "status_revision", "healthy",
+        "versions", "versions_hash", "registered_at", "reg_revision", "heartbeat_at", "seen_at",
+        "ready", "conditions", "images", "local_templates", "status_revision", "healthy",
+        "schedulable",
     };
-    h_check_keys(v, "node view", keys, "ssismmmmsiiibaaaib");
+    h_check_keys(v, "node view", keys, "ssismmmmsiiiibaaaibb");
     check_str_map(h_get(v, "labels"), "labels", 's');
     check_str_map(h_get(v, "capacity"), "capacity", 'i');
     check_str_map(h_get(v, "quota"), "quota", 'i');
@@ -72,6 +73,10 @@ void h_check_view(const msgpack_object *v)
     static const char *const ckeys[] = { "type", "status", "reason", "message" };
     for (uint32_t k = 0; k < c->via.array.size; k++)
         h_check_keys(&c->via.array.ptr[k], "condition", ckeys, "ssss");
+    /*  Derived: schedulable only when healthy; seen_at is set with a status. */
+    H_ASSERT(!h_bool(v, "schedulable") || h_bool(v, "healthy"), "schedulable but not healthy");
+    H_ASSERT(h_int(v, "status_revision") != 0 || h_int(v, "seen_at") == 0,
+             "seen_at without a status");
     int64_t port = h_int(v, "grpc_port");
     H_ASSERT(port >= 0 && port <= 65535, "grpc_port %lld", (long long) port);
     char *id = h_sdup(v, "id");

@@ -183,6 +183,14 @@ START_TEST(wrong_field_types)
       "ready", 1, "images", "img");
     E("heartbeat: heartbeat_at a string", "s:s, s:s, s:b, s:s", "op", "node.heartbeat",
       "id", "ok1", "ready", 1, "heartbeat_at", "now");
+    /*  A time far beyond any real one (its expiry arithmetic could
+        overflow): refused, as a negative one is. */
+    E("heartbeat: heartbeat_at INT64_MAX", "s:s, s:s, s:b, s:I", "op", "node.heartbeat",
+      "id", "ok1", "ready", 1, "heartbeat_at", (int64_t) INT64_MAX);
+    E("heartbeat: heartbeat_at negative", "s:s, s:s, s:b, s:I", "op", "node.heartbeat",
+      "id", "ok1", "ready", 1, "heartbeat_at", (int64_t) -1);
+    E("list: schedulable_only a string", "s:s, s:s", "op", "node.list", "schedulable_only",
+      "yes");
     E("labels: set an array", "s:s, s:s, s:[s]", "op", "node.labels", "id", "ok1", "set", "a");
     E("labels: remove a string", "s:s, s:s, s:s", "op", "node.labels", "id", "ok1",
       "remove", "zone");

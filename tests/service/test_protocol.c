@@ -213,6 +213,18 @@ START_TEST(node_ops_reply_shapes)
     H_ASSERT(h_int(r->result, "node/heartbeat_at") == 1600000000000, "heartbeat_at given");
     H_ASSERT(!h_bool(r->result, "node/healthy"), "not ready: not healthy");
     h_reply_free(&r);
+    /*  heartbeat_at is data, never health: a ready node that says it is
+        2020 is healthy, judged by seen_at — the database's stamp of the
+        commit (on this host, the wall clock give or take). */
+    before = h_wall_ms();
+    r = call_ok(A, h_body("{s:s, s:s, s:b, s:I}", "op", "node.heartbeat", "id", "v3", "ready", 1,
+                          "heartbeat_at", (int64_t) 1600000000000));
+    H_ASSERT(h_int(r->result, "node/heartbeat_at") == 1600000000000, "heartbeat_at given");
+    H_ASSERT(h_int(r->result, "node/seen_at") >= before - 1000
+             && h_int(r->result, "node/seen_at") <= h_wall_ms() + 1000, "seen_at: the commit");
+    H_ASSERT(h_bool(r->result, "node/healthy") && h_bool(r->result, "node/schedulable"),
+             "healthy by seen_at");
+    h_reply_free(&r);
 
     /*  labels: {"node": view} */
     r = call_ok(A, h_body("{s:s, s:s, s:{s:s}, s:[s]}", "op", "node.labels", "id", "v1",

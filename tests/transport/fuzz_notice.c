@@ -41,7 +41,7 @@ static bool status_equal(const mt_node_status_t *a, const mt_node_status_t *b)
 {
     if (!a || !b)
         return a == b;
-    if (a->heartbeat_at != b->heartbeat_at || a->ready != b->ready
+    if (a->heartbeat_at != b->heartbeat_at || a->seen_at != b->seen_at || a->ready != b->ready
         || a->status_revision != b->status_revision || a->nconditions != b->nconditions
         || a->nimages != b->nimages || a->ntemplates != b->ntemplates)
         return false;
@@ -69,6 +69,10 @@ static void round_trip(const mt_notice_t *n)
     FUZZ_ASSERT(m->deleted == (n->change == MT_NODE_DELETED));
     FUZZ_ASSERT(!m->reg || m->reg->reg_revision > 0);
     FUZZ_ASSERT(!m->status || m->status->status_revision > 0);
+    /*  Times are bounded: health arithmetic never overflows. */
+    FUZZ_ASSERT(!m->status || (m->status->seen_at >= 0 && m->status->seen_at <= MT_TIME_MAX
+                               && m->status->heartbeat_at >= 0
+                               && m->status->heartbeat_at <= MT_TIME_MAX));
 
     mt_node_view_t view = { 0 };
     snprintf(view.id, sizeof view.id, "%s", m->id);

@@ -157,7 +157,7 @@ START_TEST(reply_as_json)
     ck_assert_ptr_nonnull(strstr(json, "{\"ok\":true,\"rid\":9,\"result\":{\"node\":{\"id\":\"n1\","
                                        "\"host_ip\":\"10.0.0.1\",\"grpc_port\":1,"));
     ck_assert_ptr_nonnull(strstr(json, "\"labels\":{\"zone\":\"a\\\"b\"}"));
-    ck_assert_ptr_nonnull(strstr(json, "\"healthy\":false}}}"));
+    ck_assert_ptr_nonnull(strstr(json, "\"healthy\":false,\"schedulable\":false}}}"));
     free(json);
     mt_msg_free(reply);
     msgpack_sbuffer_destroy(&buf);

@@ -27,7 +27,8 @@ static mt_node_status_t *make_status(int64_t revision)
     mt_condition_t conds[] = { { "Disk", "True", "pressure", "90% full" }, { "Mem", "", "", "" } };
     const char *images[] = { "a:1", "b:2", "c:3" };
     mt_node_status_t t = {
-        .heartbeat_at = 1700000000500LL, .ready = true, .conditions = conds, .nconditions = 2,
+        .heartbeat_at = 1700000000500LL, .seen_at = 1700000000700LL, .ready = true,
+        .conditions = conds, .nconditions = 2,
         .images = images, .nimages = 3, .status_revision = revision,
     };
     return mt_node_status_build(&t);
@@ -66,6 +67,7 @@ static void assert_reg_equal(const mt_node_reg_t *a, const mt_node_reg_t *b)
 static void assert_status_equal(const mt_node_status_t *a, const mt_node_status_t *b)
 {
     ck_assert_int_eq(a->heartbeat_at, b->heartbeat_at);
+    ck_assert_int_eq(a->seen_at, b->seen_at);
     ck_assert_int_eq(a->ready, b->ready);
     ck_assert_uint_eq(a->nconditions, b->nconditions);
     for (uint32_t i = 0; i < a->nconditions; i++) {
@@ -176,7 +178,7 @@ START_TEST(body_keys)
     ck_assert_uint_eq(mp_get(b, "revision")->via.u64, 5);
     const msgpack_object *v = mp_get(b, "view");
     ck_assert_int_eq(v->type, MSGPACK_OBJECT_MAP);
-    ck_assert_uint_eq(v->via.map.size, 18);
+    ck_assert_uint_eq(v->via.map.size, 20);
     ck_assert(mp_str_is(mp_get(v, "host_ip"), "10.0.0.1"));
     msgpack_unpacked_destroy(&u);
 
@@ -257,6 +259,15 @@ static const notice_case_t cases[] = {
       "'view':{'status_revision':4,'ready':'yes'}}", NULL, MT_EBADREQ, "ready: expected a boolean" },
     { "view revision negative", "{" N_HEAD ",'change':'upsert','id':'n1','revision':4,"
       "'view':{'status_revision':-1}}", NULL, MT_EBADREQ, "status_revision: must not be negative" },
+    /*  Timestamps are bounded (MT_TIME_MAX): health arithmetic never overflows. */
+    { "view seen_at negative", "{" N_HEAD ",'change':'upsert','id':'n1','revision':4,"
+      "'view':{'status_revision':4,'seen_at':-5}}", NULL, MT_EBADREQ, "seen_at: must not be negative" },
+    { "view seen_at beyond the bound", "{" N_HEAD ",'change':'upsert','id':'n1','revision':4,"
+      "'view':{'status_revision':4,'seen_at':9223372036854775807}}", NULL, MT_EBADREQ,
+      "seen_at: must be 0-" },
+    { "view heartbeat_at beyond the bound", "{" N_HEAD ",'change':'upsert','id':'n1','revision':4,"
+      "'view':{'status_revision':4,'heartbeat_at':4611686018427387904}}", NULL, MT_EBADREQ,
+      "heartbeat_at: at most" },
 };
 
 START_TEST(table)

@@ -29,7 +29,7 @@ static mt_node_status_t *full_status(void)
     const char *images[] = { "a:1", "b:2" };
     const char *tpls[] = { "t1" };
     mt_node_status_t t = {
-        .heartbeat_at = 1700000000500LL, .ready = true,
+        .heartbeat_at = 1700000000500LL, .seen_at = 1700000000600LL, .ready = true,
         .conditions = conds, .nconditions = 1, .images = images, .nimages = 2,
         .local_templates = tpls, .ntemplates = 1, .status_revision = 3,
     };
@@ -43,6 +43,7 @@ static void full_view(mt_node_view_t *v, const char *id)
     v->reg = full_reg();
     v->status = full_status();
     v->healthy = true;
+    v->schedulable = true;
 }
 
 /* ---- checks ------------------------------------------------------------ */
@@ -129,7 +130,7 @@ static void check_view(const msgpack_object *v, const mt_node_view_t *view)
     const mt_node_reg_t *r = view->reg ? view->reg : &no_reg;
     const mt_node_status_t *s = view->status ? view->status : &no_status;
     ck_assert_int_eq(v->type, MSGPACK_OBJECT_MAP);
-    ck_assert_uint_eq(v->via.map.size, 18);
+    ck_assert_uint_eq(v->via.map.size, 20);
     ck_assert(mp_str_is(key(v, "id", MSGPACK_OBJECT_STR), view->id));
     ck_assert(mp_str_is(key(v, "host_ip", MSGPACK_OBJECT_STR), r->host_ip ? r->host_ip : ""));
     ck_assert_int_eq(int_of(key(v, "grpc_port", MSGPACK_OBJECT_POSITIVE_INTEGER)), r->grpc_port);
@@ -145,6 +146,7 @@ static void check_view(const msgpack_object *v, const mt_node_view_t *view)
     ck_assert_int_eq(int_of(key(v, "registered_at", MSGPACK_OBJECT_POSITIVE_INTEGER)), r->registered_at);
     ck_assert_int_eq(int_of(key(v, "reg_revision", MSGPACK_OBJECT_POSITIVE_INTEGER)), r->reg_revision);
     ck_assert_int_eq(int_of(key(v, "heartbeat_at", MSGPACK_OBJECT_POSITIVE_INTEGER)), s->heartbeat_at);
+    ck_assert_int_eq(int_of(key(v, "seen_at", MSGPACK_OBJECT_POSITIVE_INTEGER)), s->seen_at);
     ck_assert_int_eq(key(v, "ready", MSGPACK_OBJECT_BOOLEAN)->via.boolean, s->ready);
     const msgpack_object *conds = key(v, "conditions", MSGPACK_OBJECT_ARRAY);
     ck_assert_uint_eq(conds->via.array.size, s->nconditions);
@@ -161,6 +163,8 @@ static void check_view(const msgpack_object *v, const mt_node_view_t *view)
     ck_assert_int_eq(int_of(key(v, "status_revision", MSGPACK_OBJECT_POSITIVE_INTEGER)),
                      s->status_revision);
     ck_assert_int_eq(key(v, "healthy", MSGPACK_OBJECT_BOOLEAN)->via.boolean, view->healthy);
+    ck_assert_int_eq(key(v, "schedulable", MSGPACK_OBJECT_BOOLEAN)->via.boolean,
+                     view->schedulable);
 }
 
 /* ---- tests ------------------------------------------------------------- */

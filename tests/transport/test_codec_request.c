@@ -205,6 +205,8 @@ static const req_case_t cases[] = {
        MT_OP_NODE_LABELS),
     /* node.list */
     BAD("healthy_only string", "{'op':'node.list','healthy_only':'yes'}", "healthy_only: expected a boolean"),
+    BAD("schedulable_only string", "{'op':'node.list','schedulable_only':1}",
+        "schedulable_only: expected a boolean"),
     BAD("selector array", "{'op':'node.list','selector':[]}", "selector: expected a map"),
     BAD("selector value integer", "{'op':'node.list','selector':{'a':1}}", "selector: values must be strings"),
     BAD("after integer", "{'op':'node.list','after':5}", "after: expected a string"),
@@ -394,11 +396,29 @@ START_TEST(list_content)
     ck_assert_uint_eq(r->limit, 25);
     mt_msg_free(msg);
 
+    r = decode_ok("{'op':'node.list','schedulable_only':true}", &msg);
+    ck_assert(r->schedulable_only);
+    ck_assert(!r->healthy_only);
+    mt_msg_free(msg);
+
     r = decode_ok("{'op':'node.list','selector':{},'limit':4294967295}", &msg);
     ck_assert(!r->healthy_only);
+    ck_assert(!r->schedulable_only);
     ck_assert_ptr_null(r->selector);                /* empty selector: everything */
     ck_assert_str_eq(r->after, "");
     ck_assert_uint_eq(r->limit, UINT32_MAX);
+    mt_msg_free(msg);
+}
+END_TEST
+
+/*  seen_at is the database's stamp: a node cannot set it. */
+START_TEST(heartbeat_seen_at_ignored)
+{
+    mt_msg_t *msg;
+    mt_node_req_t *r = decode_ok("{'op':'node.heartbeat','id':'n1','ready':true,"
+                                 "'heartbeat_at':5,'seen_at':99999999999999}", &msg);
+    ck_assert_int_eq(r->status->heartbeat_at, 5);
+    ck_assert_int_eq(r->status->seen_at, 0);
     mt_msg_free(msg);
 }
 END_TEST
@@ -467,7 +487,8 @@ static int heartbeat_with(width_t w, int64_t hb, int64_t rid, mt_request_t *req,
 START_TEST(integer_widths)
 {
     static const int64_t values[] = { 0, 1, 5, 127, 128, 255, 256, 65535, 65536,
-                                      4294967295LL, 4294967296LL, INT64_MAX };
+                                      4294967295LL, 4294967296LL, MT_TIME_MAX,
+                                      MT_TIME_MAX + 1, INT64_MAX };
     static const int64_t negatives[] = { -1, -32, -33, -128, -129, -32768, -32769,
                                          INT32_MIN, (int64_t) INT32_MIN - 1, INT64_MIN };
     char err[200];
@@ -484,9 +505,16 @@ START_TEST(integer_widths)
             if (!fits)
                 continue;
             tried++;
-            ck_assert_msg(heartbeat_with(w, values[i], values[i], &req, err) == MT_OK,
+            /*  A timestamp beyond MT_TIME_MAX is refused (its arithmetic
+                could overflow); the rid takes any width and value. */
+            int64_t hb = values[i] <= MT_TIME_MAX ? values[i] : 0;
+            if (hb != values[i]) {
+                ck_assert_int_eq(heartbeat_with(w, values[i], 1, &req, err), MT_EBADREQ);
+                ck_assert_msg(strstr(err, "heartbeat_at: at most"), "%s", err);
+            }
+            ck_assert_msg(heartbeat_with(w, hb, values[i], &req, err) == MT_OK,
                           "width %d value %lld: %s", w, (long long) values[i], err);
-            ck_assert_int_eq(mt_node_req(req.msg)->status->heartbeat_at, values[i]);
+            ck_assert_int_eq(mt_node_req(req.msg)->status->heartbeat_at, hb);
             ck_assert(req.has_rid);
             ck_assert_uint_eq(req.rid, (uint64_t) values[i]);
             mt_msg_free(req.msg);
@@ -707,6 +735,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, heartbeat_content);
     tcase_add_test(tc, labels_content);
     tcase_add_test(tc, list_content);
+    tcase_add_test(tc, heartbeat_seen_at_ignored);
     tcase_add_test(tc, get_delete_content);
     tcase_add_test(tc, integer_widths);
     tcase_add_test(tc, uint64_edges);
