@@ -71,6 +71,9 @@
       MT_BENCH_E2E_NODES      e2e: nodes (default 10000)
       MT_BENCH_E2E_S          e2e: seconds of heartbeats (default 10)
       MT_BENCH_E2E_CONC       e2e: requests in flight (default 256)
+      MT_BENCH_TRUST_NODES    FIGURE_curve: node certificates in the trust store
+                              besides cluster and admin (default 0; a cluster
+                              whose nodes each hold one trusts that many)
 */
 #include "service_bench.h"
 
@@ -99,6 +102,10 @@ static void curve_remove(void)
         snprintf(path, sizeof path, "%s/%s_secret", g_curve.dir, cert_names[i]);
         unlink(path);
         snprintf(path, sizeof path, "%s/%s", g_curve.trust, cert_names[i]);
+        unlink(path);
+    }
+    for (long i = 0; i < g_curve.nodes; i++) {
+        snprintf(path, sizeof path, "%s/node-%ld", g_curve.trust, i);
         unlink(path);
     }
     if (rmdir(g_curve.trust) != 0 || rmdir(g_curve.dir) != 0)
@@ -145,12 +152,26 @@ static void curve_init(void)
     atexit(curve_remove);
     make_cert(cert_names[0], "replica", g_curve.server_pub, g_curve.server_sec);
     make_cert(cert_names[1], "admin", g_curve.admin_pub, g_curve.admin_sec);
+    /*  A cluster whose nodes each hold a certificate trusts that many more. */
+    long nodes = env_long("MT_BENCH_TRUST_NODES", 0, 0, 1000000);
+    for (; g_curve.nodes < nodes; g_curve.nodes++) {
+        char path[320];
+        snprintf(path, sizeof path, "%s/node-%ld", g_curve.trust, g_curve.nodes);
+        zcert_t *c = zcert_new();
+        if (!c)
+            bp_die("zcert_new");
+        zcert_set_meta(c, "role", "node");
+        zcert_set_meta(c, "node", "node-%ld", g_curve.nodes);
+        if (zcert_save_public(c, path) != 0)
+            bp_die("cannot save %s", path);
+        zcert_destroy(&c);
+    }
     snprintf(g_curve.cert, sizeof g_curve.cert, "%s/%s", g_curve.dir, cert_names[0]);
     snprintf(g_curve.admin, sizeof g_curve.admin, "%s/%s", g_curve.dir, cert_names[1]);
     cli_set_curve(g_curve.server_pub, g_curve.admin_pub, g_curve.admin_sec);
     g_curve.on = true;
-    note("CURVE on: certificates in %s (replicas: cluster, server key %s; clients: admin)",
-         g_curve.dir, g_curve.server_pub);
+    note("CURVE on: certificates in %s (replicas: cluster, server key %s; clients: admin;"
+         " %ld node certificates trusted too)", g_curve.dir, g_curve.server_pub, g_curve.nodes);
 }
 
 void emit_fig(const char *name, double value, const char *unit)

@@ -22,6 +22,7 @@ typedef struct {
     char admin[224];                /* the bench clients' certificate (role admin) */
     char server_pub[41], server_sec[41];
     char admin_pub[41], admin_sec[41];
+    long nodes;                     /* MT_BENCH_TRUST_NODES: node certificates trusted */
 } curve_t;
 
 extern curve_t g_curve;
