@@ -61,6 +61,7 @@ static uint32_t extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
         { "store_batches", s.status_batches },
         { "store_rows", s.status_rows },
         { "store_rechecks", s.status_rechecks },
+        { "store_rows_alone", s.status_alone },
         { "store_statements", s.statements },
         { "store_reconnects", s.reconnects },
         { "store_rc_writes", s.rc_writes },
