@@ -111,7 +111,11 @@ START_TEST(one_nodes_queue_is_bounded)
     int ok, busy;
     flood(A, "n1", 3000, &ok, &busy);
     H_ASSERT(ok > 0 && busy > 0, "ok %d, busy %d", ok, busy);
-    H_ASSERT(stat_of(A, "requests_busy_stash") == busy, "requests_busy_stash counts them");
+    /*  Most come from the node's full queue; on a slow machine the
+        gateway's per-client bound may refuse some first. */
+    int64_t stash = stat_of(A, "requests_busy_stash"), gw = stat_of(A, "requests_busy");
+    H_ASSERT(stash > 0 && stash + gw == busy, "busy %d = %lld (node queue) + %lld (gateway)",
+             busy, (long long) stash, (long long) gw);
     /*  The node itself still answers. */
     H_ASSERT(h_node_int(A, "n1", "status_revision") > 0, "n1 heartbeats were stored");
 }
@@ -122,7 +126,9 @@ END_TEST
     written, although the node becomes free. */
 START_TEST(work_past_its_deadline_is_not_started)
 {
-    h_set_args(A, "--request-timeout", "300", NULL);
+    /*  Long enough for the set-up's own requests on a slow (sanitizer)
+        build, short enough for the test. */
+    h_set_args(A, "--request-timeout", "1500", NULL);
     h_start_all();
     reg(A, "n1", "1");
     void *lock = h_db_open(0);
