@@ -3,11 +3,11 @@
     A directory of czmq certificates (public files, ZPL) whose metadata says
     who the holder is: `role` (admin, reader, node, replica) and, for a node
     certificate, `node` (the node it may act as). The directory is the
-    operator's to change while the replica runs: a lookup rescans it when
-    the last scan is older than the refresh interval, so a certificate added
-    is trusted and one removed is refused within that interval plus one
-    scan, on connections already open too (the gateway looks every request
-    up). A file that cannot be read as such a certificate is logged once and
+    operator's to change while the replica runs: a thread of the store
+    rescans it every refresh interval, so a certificate added is trusted and
+    one removed is refused within that interval plus one scan, on
+    connections already open too (the gateway looks every request up). A
+    file that cannot be read as such a certificate is logged once and
     ignored; it never stops the others from loading.
 
     Thread-safe: the ZAP handler and the gateway look keys up from their own
@@ -39,8 +39,8 @@ mt_role_t mt_role_parse(const char *name);
 
 typedef struct mt_trust mt_trust_t;
 
-/*  A store over dir, rescanned at most every refresh_ms (0 = 1000) when
-    looked up. The first scan happens here; NULL when dir is not a
+/*  A store over dir, rescanned every refresh_ms (0 = 1000) by a thread of
+    its own. The first scan happens here; NULL when dir is not a
     directory. */
 mt_trust_t *mt_trust_new(const char *dir, uint32_t refresh_ms);
 void mt_trust_destroy(mt_trust_t **trust_p);
@@ -51,8 +51,8 @@ void mt_trust_destroy(mt_trust_t **trust_p);
 mt_role_t mt_trust_lookup(mt_trust_t *trust, const char *key, char *node);
 
 /*  How many scans so far found a trusted key removed (or its role or node
-    changed); rescans first when due. Whoever holds connections admitted
-    earlier compares it with the last value seen to know when to cut them. */
+    changed). Whoever holds connections admitted earlier compares it with
+    the last value seen to know when to cut them. */
 uint64_t mt_trust_removals(mt_trust_t *trust);
 
 /*  Certificates trusted as of the last scan (for stats). */
