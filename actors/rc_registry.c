@@ -7,12 +7,15 @@
                         set/del/get → forwarded (sender and corr kept) to the
                         agent the selector names; list → from the snapshot.
       MT_RC_MERGE       from the bus or a reload: to the agent, spawning a
-                        passive one for a reference seen the first time.
+                        passive one for a reference seen the first time —
+                        unless the row is not newer than a delete we keep
+                        (tomb_t).
       MT_RC_CHANGED     an agent's new state: into the snapshot and the
                         indexes, then on to the listener (the bus, which
                         publishes only this replica's own commits).
       MT__RC_GONE       an agent's reference is deleted (or its add failed):
-                        forget it and stop the agent.
+                        forget it and stop the agent; a delete is kept as a
+                        tombstone for a while (see tomb_t).
       MT_MEMBERS        this cluster's live replicas: our index is our
                         priority as hostname writer; agents are told.
       MT__RC_RELOAD, MT_STORE_RC_SCANNED, MT_MSG_TIMEOUT
@@ -35,14 +38,42 @@ typedef struct {
     mt_rc_t *ref;                   /* NULL while the add is in progress */
 } entry_t;
 
+/*  A delete learned recently, kept after the reference's agent stopped
+    (or, from a notice, for a reference we had no agent for). Rows older
+    than the delete still arrive after that: from a reload pass whose read
+    began before the delete committed, or in a peer's notice overtaken by
+    the delete's (each peer publishes on a connection of its own). Taken
+    for a reference seen the first time, such a row would spawn an agent
+    and bring the deleted reference back until a later pass read the
+    tombstone again — or for good, once the tombstone's revision has left
+    the scan window. So any row of that id not newer than the delete is
+    dropped.
+
+    Kept until a reload pass begun after it has started (the pass in
+    flight when the delete was learned is the only one whose answer can be
+    older; the next starts only once it has answered or timed out, and an
+    answer after the timeout is dropped) and at least MT__RC_TOMB_KEEP_MS
+    (notices: each is published just after its commit, so a minute is far
+    beyond any overtaking). The database keeps the tombstone row for good;
+    this is only the memory of recent deletes, so it stays small. */
+typedef struct {
+    int64_t revision;               /* the delete's */
+    uint64_t pass;                  /* reload passes started when it was kept */
+    uint64_t kept_ms;
+} tomb_t;
+
+#define MT__RC_TOMB_KEEP_MS 60000
+
 typedef struct {
     mt__rcs_cfg_t *cfg;
     mt_runtime_t *rt;
     zhashx_t *by_id;                /* owns entries */
     zhashx_t *by_name, *by_uuid;    /* borrow them */
+    zhashx_t *tombs;                /* id → tomb_t (owned): deletes recently learned */
     int priority;
     mt_timer_t *reload;
     uint64_t scan_corr;
+    uint64_t passes;                /* reload passes started */
     mt_scan_window_t window;
 } registry_t;
 
@@ -86,6 +117,55 @@ static void forget(registry_t *r, const char *id)
         return;
     unindex(r, e);
     zhashx_delete(r->by_id, id);     /* stops the agent */
+}
+
+/* ---- tombstones (see tomb_t) --------------------------------------------- */
+
+static void tomb_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+static void keep_tomb(registry_t *r, const char *id, int64_t revision)
+{
+    tomb_t *t = zhashx_lookup(r->tombs, id);
+    if (!t) {
+        if (!(t = calloc(1, sizeof *t)))
+            abort();
+        zhashx_insert(r->tombs, id, t);
+    }
+    if (revision > t->revision)
+        t->revision = revision;
+    t->pass = r->passes;
+    t->kept_ms = mt_now_ms();
+}
+
+/*  Drops the tombstones no older row can arrive after any more. Without
+    reloads only notices bring rows, and time alone decides. */
+static void sweep_tombs(registry_t *r)
+{
+    if (!zhashx_size(r->tombs))
+        return;
+    uint64_t now = mt_now_ms();
+    bool reloads = r->cfg->reload_interval_ms > 0;
+    zlistx_t *ids = zhashx_keys(r->tombs);
+    for (const char *id = zlistx_first(ids); id; id = zlistx_next(ids)) {
+        const tomb_t *t = zhashx_lookup(r->tombs, id);
+        if (now - t->kept_ms >= MT__RC_TOMB_KEEP_MS && (!reloads || r->passes > t->pass))
+            zhashx_delete(r->tombs, id);
+    }
+    zlistx_destroy(&ids);
+}
+
+/*  An agent stopped: a deleted reference leaves its tombstone behind. */
+static void agent_gone(registry_t *r, const char *id)
+{
+    entry_t *e = zhashx_lookup(r->by_id, id);
+    if (e && e->ref && e->ref->deleted)
+        keep_tomb(r, id, e->ref->revision);
+    forget(r, id);
+    sweep_tombs(r);
 }
 
 static void init_drop(mt_msg_t *msg)
@@ -188,15 +268,27 @@ static bool request(registry_t *r, mt_msg_t *msg)
 
 /* ---- learning ---------------------------------------------------------- */
 
-static void merge(registry_t *r, mt_rc_t *ref)
+/*  notice: from a peer's notice (else a reload pass). */
+static void merge(registry_t *r, mt_rc_t *ref, bool notice)
 {
     entry_t *e = zhashx_lookup(r->by_id, ref->id);
     if (e) {
         mt_send(e->agent, mt_rc_merge_new(mt_rc_ref(ref)));
         return;
     }
-    if (ref->deleted)
-        return;                     /* nothing here to delete */
+    if (ref->deleted) {
+        /*  Nothing here to delete, but the add's notice may come after
+            this one. A pass's tombstone needs no keeping: a later pass
+            reads after it, and the first (full) one would keep them all. */
+        if (notice)
+            keep_tomb(r, ref->id, ref->revision);
+        return;
+    }
+    const tomb_t *t = zhashx_lookup(r->tombs, ref->id);
+    if (t && ref->revision <= t->revision)
+        return;                     /* a row from before its delete */
+    if (t)
+        zhashx_delete(r->tombs, ref->id);   /* newer than the delete: by revision */
     /*  A different id holding the name is stale: the database keeps live
         names unique, and this reference is newer than whatever we had. */
     entry_t *holder = zhashx_lookup(r->by_name, ref->name);
@@ -245,7 +337,7 @@ static void scanned(registry_t *r, mt_msg_t *msg)
     if (s->err != MT_OK)
         return;
     for (uint32_t i = 0; i < s->nrefs; i++)
-        merge(r, s->refs[i]);
+        merge(r, s->refs[i], false);
     mt_scan_window_done(&r->window, mt_now_ms(), s->mark);
 }
 
@@ -258,22 +350,25 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
             mt_msg_keep(msg);
         break;
     case MT_RC_MERGE:
-        merge(r, ((mt_rc_merge_t *) mt_msg_data(msg))->ref);
+        merge(r, ((mt_rc_merge_t *) mt_msg_data(msg))->ref, true);
         break;
     case MT_RC_CHANGED:
         changed(r, msg);
         break;
     case MT__RC_GONE:
-        forget(r, mt_msg_data(msg));
+        agent_gone(r, mt_msg_data(msg));
         break;
     case MT_MEMBERS:
         members(r, mt_msg_data(msg));
         break;
     case MT__RC_RELOAD:
-        if (!r->scan_corr)
+        if (!r->scan_corr) {
+            r->passes++;
             r->scan_corr = mt_ask(self, mt_store_reader(r->cfg->store),
                                   mt_store_msg_rc_scan(mt_scan_window_start(&r->window, mt_now_ms())),
                                   (uint32_t) r->cfg->store_timeout_ms);
+        }
+        sweep_tombs(r);
         mt_timer_start(r->reload, self, mt_msg_new(MT__RC_RELOAD, 0),
                        (uint64_t) r->cfg->reload_interval_ms);
         break;
@@ -296,6 +391,7 @@ static void destroy(void *state)
     zhashx_destroy(&r->by_name);
     zhashx_destroy(&r->by_uuid);
     zhashx_destroy(&r->by_id);
+    zhashx_destroy(&r->tombs);
     mt_timer_destroy(&r->reload);
     mt__rcs_cfg_unref(&r->cfg);
     free(r);
@@ -314,6 +410,8 @@ mt_actor_t *mt__rc_registry_spawn(mt_runtime_t *rt, mt__rcs_cfg_t *cfg)
     zhashx_set_destructor(r->by_id, entry_free);
     r->by_name = zhashx_new();
     r->by_uuid = zhashx_new();
+    r->tombs = zhashx_new();
+    zhashx_set_destructor(r->tombs, tomb_free);
     r->reload = mt_timer_new(rt);
     mt_actor_t *a = mt_spawn(rt, behaviour, r, destroy);
     if (!a) {

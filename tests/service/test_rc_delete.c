@@ -7,7 +7,9 @@
                                    writes nothing)
       delete_not_undone_by_a_reload
                                    40 deletes under a reload every 10 ms: once
-                                   gone on a replica, never back there */
+                                   gone on a replica, never back there (the
+                                   registry's tombstones; the same race made
+                                   to happen every time: tests/rcs) */
 #include "harness_rc.h"
 
 #include <stdio.h>
