@@ -187,10 +187,16 @@ static inline pid_t server_pid(void)
     return s && *s ? (pid_t) atoi(s) : 0;
 }
 
-/*  Resident bytes of this process (VmRSS), -1 if unreadable. */
-static inline long rss_bytes(void)
+/*  Resident bytes of process pid (VmRSS; 0: this one), -1 if unreadable
+    (gone). */
+static inline long proc_rss_bytes(pid_t pid)
 {
-    FILE *f = fopen("/proc/self/status", "r");
+    char path[64];
+    if (pid > 0)
+        snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+    else
+        snprintf(path, sizeof path, "/proc/self/status");
+    FILE *f = fopen(path, "r");
     if (!f)
         return -1;
     char line[256];
@@ -202,6 +208,12 @@ static inline long rss_bytes(void)
         }
     fclose(f);
     return kb < 0 ? -1 : kb * 1024;
+}
+
+/*  Resident bytes of this process, -1 if unreadable. */
+static inline long rss_bytes(void)
+{
+    return proc_rss_bytes(0);
 }
 
 #endif

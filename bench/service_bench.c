@@ -21,6 +21,12 @@
                                (convergence_p50_curve, convergence_p99_curve;
                                get_rps_curve, get_p50_curve, get_p99_curve,
                                echo_rps_curve; e2e_heartbeat_ingest_curve)
+      flood                    flood_rss_growth, flood_rss_after (MB): one client
+                               sending 300,000 heartbeats it never reads
+                               (service_flood.c documents it)
+      soak                     soak_rss_drift (%), soak_p99_first, soak_p99_last
+                               (ms), soak_errors: A, B and C for minutes
+                               (service_soak.c; scripts/bench soak)
 
     CURVE: certificates are made for the run with czmq's zcert in a
     temporary directory ($TMPDIR or /tmp, mt_bench_curve.XXXXXX; removed at
@@ -39,14 +45,16 @@
     SIGTERM if this process dies (PR_SET_PDEATHSIG).
 
     Replicas: A on tcp://127.0.0.1:PORT (notices on PORT+1), B on PORT+2 (PORT+3),
-    the echo server on PORT+9; PORT is MT_BENCH_SVC_PORT (default 7460).
+    C on PORT+4 (PORT+5), the echo server on PORT+9; PORT is MT_BENCH_SVC_PORT
+    (default 7460).
 
     Node contents are the "typical" ones of the store figures: a registration
     with 10 labels, 5 component versions, 4 capacity and 3 quota entries; a
     status with 2 conditions, 3 images and 2 local templates.
 
     Files: this one (the replicas, the CPU window, main), service_nodes.c (node
-    requests), service_conv.c, service_get.c and service_e2e.c (the figures).
+    requests), service_rss.c (VmRSS over time), service_conv.c, service_get.c,
+    service_e2e.c, service_flood.c and service_soak.c (the figures).
 
     stdout: only figure lines, exactly `bench=NAME value=V unit=U` (3 decimals).
     stderr: diagnostics, every line starting with '#'.
@@ -74,6 +82,10 @@
       MT_BENCH_TRUST_NODES    FIGURE_curve: node certificates in the trust store
                               besides cluster and admin (default 0; a cluster
                               whose nodes each hold one trusts that many)
+      MT_BENCH_FLOOD_N, MT_BENCH_FLOOD_WAIT_S, MT_BENCH_FLOOD_NODES
+                              flood: see service_flood.c
+      MT_BENCH_SOAK_S, MT_BENCH_SOAK_RATE, MT_BENCH_SOAK_...
+                              soak: see service_soak.c
 */
 #include "service_bench.h"
 
@@ -275,6 +287,8 @@ static const cli_figure_t figures[] = {
     { "get_curve", fig_get_curve },
     { "e2e", fig_e2e },
     { "e2e_curve", fig_e2e_curve },
+    { "flood", fig_flood },
+    { "soak", fig_soak },
 };
 
 int main(int argc, char **argv)

@@ -8,6 +8,9 @@
 #include "benchproc.h"
 #include "benchutil.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 extern const char *g_dsn;           /* the figure's database */
 extern const char *g_bindir;        /* metactord and metactl */
 extern int g_port;                  /* MT_BENCH_SVC_PORT */
@@ -29,9 +32,9 @@ extern curve_t g_curve;
 
 /* ---- service_bench.c --------------------------------------------------- */
 
-/*  Replica A (index 0, port g_port) or B (1, g_port + 2); under CURVE
-    with --cert and --trust; extra flags (NULL-terminated, may be NULL)
-    appended. */
+/*  Replica A (index 0, port g_port), B (1, g_port + 2), C (2, g_port + 4);
+    under CURVE with --cert and --trust; extra flags (NULL-terminated, may
+    be NULL) appended. */
 bp_proc_t *start_replica(int index, const char *const *extra);
 
 /*  A figure line; under CURVE its name gets "_curve". */
@@ -67,11 +70,50 @@ void wait_peers(cli_t *c, uint64_t n, int timeout_ms);
 /*  Until node `id` on c shows status_revision >= rev. */
 void wait_visible(cli_t *c, const char *id, uint64_t rev, int timeout_ms);
 
+/* ---- service_rss.c ----------------------------------------------------- */
+
+/*  Resident memory (VmRSS) of up to RSS_MAX_PIDS processes, sampled every
+    period_ms by a thread of its own from rss_start to rss_stop; read the
+    samples only after rss_stop. */
+#define RSS_MAX_PIDS 4
+
+typedef struct {
+    double t;                       /* seconds since rss_start */
+    long sum;                       /* bytes, all the processes */
+    long each[RSS_MAX_PIDS];
+} rss_sample_t;
+
+typedef struct {
+    int n;
+    pid_t pid[RSS_MAX_PIDS];
+    int period_ms;
+    int64_t t0_us;
+    pthread_t th;
+    pthread_mutex_t mu;
+    atomic_bool stop;
+    rss_sample_t *s;                /* a sample where every process was there */
+    size_t len, cap;
+} rss_sampler_t;
+
+/*  The processes' summed VmRSS now (each: per process, may be NULL); -1 if
+    one is gone. */
+long rss_now(const pid_t *pids, int n, long *each);
+void rss_start(rss_sampler_t *r, const pid_t *pids, int n, int period_ms);
+void rss_stop(rss_sampler_t *r);
+void rss_free(rss_sampler_t *r);
+/*  The index of the largest sum (0 when none). */
+size_t rss_peak(const rss_sampler_t *r);
+/*  Mean over the samples with t in [t_from, t_to) of process `which`, or of
+    the sum (which < 0); *count: how many (may be NULL). */
+double rss_mean(const rss_sampler_t *r, int which, double t_from, double t_to, size_t *count);
+
 /* ---- the figures ------------------------------------------------------- */
 
 int fig_convergence(void);              /* service_conv.c */
 int fig_convergence_reload_only(void);
 int fig_get(void);                      /* service_get.c */
 int fig_e2e(void);                      /* service_e2e.c */
+int fig_flood(void);                    /* service_flood.c */
+int fig_soak(void);                     /* service_soak.c */
 
 #endif
