@@ -34,7 +34,7 @@ typedef struct {
     int64_t deleted_revision;       /* of the last delete seen */
     bool retiring;
     uint64_t met;                   /* passes when the last merge came */
-    mt_msg_t *stash, *stash_tail;   /* requests waiting while retiring */
+    mt_msgq_t stash;                /* requests waiting while retiring */
 } entry_t;
 
 typedef struct {
@@ -57,10 +57,7 @@ static void entry_free(void **item)
     mt_actor_unref(&e->actor);
     mt_node_reg_unref(&e->reg);
     mt_node_status_unref(&e->status);
-    for (mt_msg_t *m = e->stash, *n; m; m = n) {
-        n = atomic_load_explicit(&m->next, memory_order_relaxed);
-        mt_msg_free(m);
-    }
+    mt_msgq_free_all(&e->stash);
     free(e->id);
     free(e);
 }
@@ -155,16 +152,6 @@ static void list(directory_t *d, mt_msg_t *msg)
 
 /* ---- routing ----------------------------------------------------------- */
 
-static void stash(entry_t *e, mt_msg_t *msg)
-{
-    atomic_store_explicit(&msg->next, NULL, memory_order_relaxed);
-    if (e->stash_tail)
-        atomic_store_explicit(&e->stash_tail->next, msg, memory_order_relaxed);
-    else
-        e->stash = msg;
-    e->stash_tail = msg;
-}
-
 /*  load: the new node reads its row first. Not needed when the message that
     made us spawn it is a merge carrying both groups (a full resync): it
     would be 100,000 point reads queued behind one reader. */
@@ -233,7 +220,7 @@ static bool route(mt_actor_t *self, directory_t *d, const char *id, mt_msg_t *ms
     if (msg->type == MT_NODE_MERGE)
         e->met = d->passes;
     if (e->retiring) {
-        stash(e, msg);
+        mt_msgq_push(&e->stash, msg);
         return true;
     }
     if (msg->type == MT_NODE_MERGE)
@@ -248,17 +235,16 @@ static void retired(mt_actor_t *self, directory_t *d, const char *id, bool stopp
     entry_t *e = zhashx_lookup(d->by_id, id);
     if (!e || !e->retiring)
         return;
-    mt_msg_t *waiting = e->stash;
-    e->stash = e->stash_tail = NULL;
+    mt_msgq_t waiting = e->stash;      /* route may stash them again */
+    mt_msgq_init(&e->stash);
     e->retiring = false;
     if (stopped) {
         mt_actor_unref(&e->actor);      /* stopped itself: nothing to stop */
         zhashx_delete(d->by_id, id);     /* frees e */
         d->dirty = true;
     }
-    while (waiting) {
-        mt_msg_t *m = waiting;
-        waiting = atomic_load_explicit(&m->next, memory_order_relaxed);
+    mt_msg_t *m;
+    while ((m = mt_msgq_pop(&waiting))) {
         const char *mid = m->type == MT_NODE_REQ ? mt_node_req(m)->id
                                                  : ((mt_node_merge_t *) mt_msg_data(m))->id;
         if (!route(self, d, mid, m))

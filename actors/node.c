@@ -51,8 +51,8 @@ typedef struct {
     bool healthy;
     uint64_t corr;                  /* the store request in flight */
     mt_msg_t *inflight;             /* the request being written */
-    mt_msg_t *waiters, *waiters_tail;  /* superseded heartbeats, answered with it */
-    mt_msg_t *stash, *stash_tail;   /* linked through msg->next */
+    mt_msgq_t waiters;              /* superseded heartbeats, answered with it */
+    mt_msgq_t stash;
     uint32_t nstash_req;            /* requests in the stash (merges are not counted) */
     char id[];
 } node_t;
@@ -65,36 +65,17 @@ static void start_load(mt_actor_t *self, node_t *n);
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static mt_msg_t *link_next(mt_msg_t *m)
-{
-    return atomic_load_explicit(&m->next, memory_order_relaxed);
-}
-
-static void link_set(mt_msg_t *m, mt_msg_t *next)
-{
-    atomic_store_explicit(&m->next, next, memory_order_relaxed);
-}
-
 static void stash_push(node_t *n, mt_msg_t *msg)
 {
     n->nstash_req += msg->type == MT_NODE_REQ;
-    link_set(msg, NULL);
-    if (n->stash_tail)
-        link_set(n->stash_tail, msg);
-    else
-        n->stash = msg;
-    n->stash_tail = msg;
+    mt_msgq_push(&n->stash, msg);
 }
 
 static mt_msg_t *stash_pop(node_t *n)
 {
-    mt_msg_t *msg = n->stash;
-    if (msg) {
+    mt_msg_t *msg = mt_msgq_pop(&n->stash);
+    if (msg)
         n->nstash_req -= msg->type == MT_NODE_REQ;
-        n->stash = link_next(msg);
-        if (!n->stash)
-            n->stash_tail = NULL;
-    }
     return msg;
 }
 
@@ -256,15 +237,11 @@ static bool heartbeat_valid(mt_msg_t *msg, char *err, size_t errlen)
 static mt_msg_t *supersede(node_t *n, mt_msg_t *req)
 {
     char err[200];
-    while (n->stash && n->stash->type == MT_NODE_REQ
-           && mt_node_req(n->stash)->op == MT_NODE_OP_HEARTBEAT
-           && heartbeat_valid(n->stash, err, sizeof err)) {
-        link_set(req, NULL);
-        if (n->waiters_tail)
-            link_set(n->waiters_tail, req);
-        else
-            n->waiters = req;
-        n->waiters_tail = req;
+    mt_msg_t *next;
+    while ((next = mt_msgq_peek(&n->stash)) && next->type == MT_NODE_REQ
+           && mt_node_req(next)->op == MT_NODE_OP_HEARTBEAT
+           && heartbeat_valid(next, err, sizeof err)) {
+        mt_msgq_push(&n->waiters, req);
         req = stash_pop(n);
     }
     return req;
@@ -365,13 +342,11 @@ static void finish_write(mt_actor_t *self, node_t *n, int err, const char *messa
         }
     }
     /*  Superseded heartbeats were sent first: answered first. */
-    while (n->waiters) {
-        mt_msg_t *w = n->waiters;
-        n->waiters = link_next(w);
+    mt_msg_t *w;
+    while ((w = mt_msgq_pop(&n->waiters))) {
         answer(n, w, err, message);
         mt_msg_free(w);
     }
-    n->waiters_tail = NULL;
     answer(n, req, err, message);
     mt_msg_free(req);
     n->inflight = NULL;
@@ -392,7 +367,7 @@ static void unstash(mt_actor_t *self, node_t *n)
 {
     n->state = IDLE;
     n->corr = 0;
-    while (n->state == IDLE && n->stash) {
+    while (n->state == IDLE && !mt_msgq_empty(&n->stash)) {
         mt_msg_t *next = stash_pop(n);
         if (!handle(self, n, next))
             mt_msg_free(next);
@@ -477,7 +452,7 @@ static bool handle(mt_actor_t *self, node_t *n, mt_msg_t *msg)
         break;
     }
     case MT__NODE_RETIRE: {
-        bool retire = !n->reg && !n->stash;
+        bool retire = !n->reg && mt_msgq_empty(&n->stash);
         mt_msg_t *ack = mt_msg_new(retire ? MT__NODE_RETIRED : MT__NODE_KEPT,
                                    strlen(n->id) + 1);
         memcpy(mt_msg_data(ack), n->id, strlen(n->id) + 1);
@@ -505,14 +480,8 @@ static void destroy(void *state)
     mt_node_status_unref(&n->status);
     mt_timer_destroy(&n->health);
     mt_msg_free(n->inflight);
-    while (n->waiters) {
-        mt_msg_t *w = n->waiters;
-        n->waiters = link_next(w);
-        mt_msg_free(w);
-    }
-    mt_msg_t *m;
-    while ((m = stash_pop(n)))
-        mt_msg_free(m);
+    mt_msgq_free_all(&n->waiters);
+    mt_msgq_free_all(&n->stash);
     mt__nodes_cfg_unref(&n->cfg);
 }
 

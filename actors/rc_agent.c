@@ -55,16 +55,6 @@ static void gone(agent_t *a);
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static void stash_push(agent_t *a, mt_msg_t *msg)
-{
-    mt__rca_set_next(msg, NULL);
-    if (a->stash_tail)
-        mt__rca_set_next(a->stash_tail, msg);
-    else
-        a->stash = msg;
-    a->stash_tail = msg;
-}
-
 void mt__rca_notify(agent_t *a, mt_node_change_t change, bool local)
 {
     mt_send(a->cfg->registry, mt_rc_changed_new(change, local, a->ref->revision, mt_rc_ref(a->ref)));
@@ -174,11 +164,8 @@ static void set_probed(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
 
 static void unstash(mt_actor_t *self, agent_t *a)
 {
-    while ((a->state == IDLE || a->state == GONE) && a->stash) {
-        mt_msg_t *m = a->stash;
-        a->stash = mt__rca_next(m);
-        if (!a->stash)
-            a->stash_tail = NULL;
+    while ((a->state == IDLE || a->state == GONE) && !mt_msgq_empty(&a->stash)) {
+        mt_msg_t *m = mt_msgq_pop(&a->stash);
         if (!handle(self, a, m))
             mt_msg_free(m);
     }
@@ -268,8 +255,7 @@ static bool request(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
             mt__rca_reply_ref(a, msg);
             return false;
         }
-        mt__rca_set_next(msg, a->probe_waiters);
-        a->probe_waiters = msg;
+        mt_msgq_push(&a->probe_waiters, msg);
         mt__rca_start_probe(self, a);
         return true;
     case MT_RC_OP_SET: {
@@ -426,7 +412,7 @@ static bool handle(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
         break;
     }
     if (a->state == ADDING || a->state == WRITING) {
-        stash_push(a, msg);
+        mt_msgq_push(&a->stash, msg);
         return true;
     }
     switch (msg->type) {
@@ -455,14 +441,8 @@ static void destroy(void *state)
     mt_timer_destroy(&a->tick);
     mt_timer_destroy(&a->writer);
     mt_msg_free(a->inflight);
-    for (mt_msg_t *m = a->probe_waiters, *n; m; m = n) {
-        n = mt__rca_next(m);
-        mt_msg_free(m);
-    }
-    for (mt_msg_t *m = a->stash, *n; m; m = n) {
-        n = mt__rca_next(m);
-        mt_msg_free(m);
-    }
+    mt_msgq_free_all(&a->probe_waiters);
+    mt_msgq_free_all(&a->stash);
     mt__rcs_cfg_unref(&a->cfg);
 }
 

@@ -20,28 +20,18 @@ typedef struct {
     mt_timer_t *tick, *writer;
     uint64_t gen;                   /* bumped by writes: older probes are stale */
     uint64_t probe_corr, probe_gen;
-    mt_msg_t *probe_waiters;        /* rc.get refresh requests */
+    mt_msgq_t probe_waiters;        /* rc.get refresh requests, in order */
     bool planned;
     char planned_host[MT_ENDPOINT_MAX];
     int64_t planned_rev;
     uint64_t store_corr;
     write_t writing;
     mt_msg_t *inflight;             /* the request being written, or NULL */
-    mt_msg_t *stash, *stash_tail;
+    mt_msgq_t stash;
     mt__rc_secret_t secret;         /* the client keypair's secret we hold */
     uint64_t load_corr;             /* the read of our row for it */
     char id[MT_RC_ID_MAX + 1];
 } agent_t;
-
-static inline mt_msg_t *mt__rca_next(mt_msg_t *m)
-{
-    return atomic_load_explicit(&m->next, memory_order_relaxed);
-}
-
-static inline void mt__rca_set_next(mt_msg_t *m, mt_msg_t *n)
-{
-    atomic_store_explicit(&m->next, n, memory_order_relaxed);
-}
 
 /*  rc_agent.c */
 void mt__rca_notify(agent_t *a, mt_node_change_t change, bool local);

@@ -18,7 +18,7 @@ typedef struct {
     mt__rcs_cfg_t *cfg;             /* cfg->probers, set before any probe */
     int *idle;                      /* free probers' indexes (a stack) */
     int nidle;
-    mt_msg_t *queue, *queue_tail;
+    mt_msgq_t queue;                /* probes waiting for a free prober */
 } dispatcher_t;
 
 static void to_prober(dispatcher_t *d, mt_msg_t *msg)
@@ -35,32 +35,20 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
             to_prober(d, msg);
             return;
         }
-        atomic_store_explicit(&msg->next, NULL, memory_order_relaxed);
-        if (d->queue_tail)
-            atomic_store_explicit(&d->queue_tail->next, msg, memory_order_relaxed);
-        else
-            d->queue = msg;
-        d->queue_tail = msg;
+        mt_msgq_push(&d->queue, msg);
     }
     else if (msg->type == MT__RC_IDLE) {
         d->idle[d->nidle++] = *(int *) mt_msg_data(msg);
-        if (d->queue) {
-            mt_msg_t *next = d->queue;
-            d->queue = atomic_load_explicit(&next->next, memory_order_relaxed);
-            if (!d->queue)
-                d->queue_tail = NULL;
+        mt_msg_t *next = mt_msgq_pop(&d->queue);
+        if (next)
             to_prober(d, next);
-        }
     }
 }
 
 static void destroy(void *state)
 {
     dispatcher_t *d = state;
-    for (mt_msg_t *m = d->queue, *n; m; m = n) {
-        n = atomic_load_explicit(&m->next, memory_order_relaxed);
-        mt_msg_free(m);
-    }
+    mt_msgq_free_all(&d->queue);
     free(d->idle);
     mt__rcs_cfg_unref(&d->cfg);
     free(d);

@@ -122,9 +122,8 @@ static void evaluate(mt_actor_t *self, agent_t *a, const mt__rc_probed_t *p)
 
 void mt__rca_answer_waiters(agent_t *a, int err, const char *message)
 {
-    while (a->probe_waiters) {
-        mt_msg_t *w = a->probe_waiters;
-        a->probe_waiters = mt__rca_next(w);
+    mt_msg_t *w;
+    while ((w = mt_msgq_pop(&a->probe_waiters))) {
         if (err != MT_OK)
             mt_rc_reply_error(w, err, "%s", message);
         else if (a->state == GONE)

@@ -34,7 +34,7 @@ typedef struct {
     uint64_t purge_corr;            /* purge in flight, 0 if none */
     uint64_t passes;
     mt_scan_window_t window;
-    mt_msg_t *askers;               /* MT_NODE_RELOAD requests to answer */
+    mt_msgq_t askers;               /* MT_NODE_RELOAD requests to answer, in order */
 } reload_t;
 
 static void start_pass(mt_actor_t *self, reload_t *r)
@@ -86,9 +86,8 @@ static void finish_pass(mt_actor_t *self, reload_t *r, int err, uint32_t nrows)
         before any request an asker sends once answered (sent after). */
     if (err == MT_OK)
         mt_send(r->cfg->directory, mt_node_reloaded_new(err, nrows, full, r->covered));
-    while (r->askers) {
-        mt_msg_t *a = r->askers;
-        r->askers = atomic_load_explicit(&a->next, memory_order_relaxed);
+    mt_msg_t *a;
+    while ((a = mt_msgq_pop(&r->askers))) {
         mt_reply(a, mt_node_reloaded_new(err, nrows, full, r->covered));
         mt_msg_free(a);
     }
@@ -141,8 +140,7 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
     case MT_NODE_RELOAD:
         if (msg->from) {
             mt_msg_keep(msg);
-            atomic_store_explicit(&msg->next, r->askers, memory_order_relaxed);
-            r->askers = msg;
+            mt_msgq_push(&r->askers, msg);
         }
         start_pass(self, r);
         break;
@@ -171,11 +169,7 @@ static void destroy(void *state)
 {
     reload_t *r = state;
     mt_timer_destroy(&r->timer);
-    while (r->askers) {
-        mt_msg_t *a = r->askers;
-        r->askers = atomic_load_explicit(&a->next, memory_order_relaxed);
-        mt_msg_free(a);
-    }
+    mt_msgq_free_all(&r->askers);
     mt__nodes_cfg_unref(&r->cfg);
 }
 

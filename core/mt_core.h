@@ -69,7 +69,7 @@ enum {
     (mt_msg_data). Fields marked (rt) are the runtime's; the others may be
     read and set by the application. */
 struct mt_msg {
-    mt_msg_t *_Atomic next;     /* (rt) mailbox link */
+    mt_msg_t *_Atomic next;     /* (rt) mailbox and mt_msgq_t link */
     mt_actor_t *from;           /* reply-to: a reference, released with the message */
     uint64_t corr;              /* correlation id of an ask and its reply, else 0 */
     mt_timer_t *timer;          /* (rt) the timer that fired this message */
@@ -97,6 +97,30 @@ typedef struct {
     mt_actor_t *actor;
     int reason;
 } mt_down_t;
+
+/* ---- message queues ---------------------------------------------------- */
+
+/*  A FIFO of messages kept by one actor: a stash of what it cannot handle
+    yet, requests waiting for one answer, work for whoever is free. Linked
+    through msg->next (a message is in one queue or mailbox at a time), so
+    push and pop never allocate. Not thread-safe: its owner alone uses it.
+    A zeroed mt_msgq_t is an empty queue. */
+typedef struct {
+    mt_msg_t *head, *tail;      /* oldest, newest; both NULL when empty */
+} mt_msgq_t;
+
+void mt_msgq_init(mt_msgq_t *q);
+/*  Appends msg; the queue owns it until popped. */
+void mt_msgq_push(mt_msgq_t *q, mt_msg_t *msg);
+/*  Removes the oldest message and gives it to the caller; NULL if empty. */
+mt_msg_t *mt_msgq_pop(mt_msgq_t *q);
+/*  The oldest message, still the queue's; NULL if empty. */
+mt_msg_t *mt_msgq_peek(const mt_msgq_t *q);
+bool mt_msgq_empty(const mt_msgq_t *q);
+/*  Walks the queue: O(n). Keep a counter of your own on a hot path. */
+size_t mt_msgq_count(const mt_msgq_t *q);
+/*  mt_msg_free on every message, oldest first; the queue is empty after. */
+void mt_msgq_free_all(mt_msgq_t *q);
 
 /* ---- runtime ----------------------------------------------------------- */
 
