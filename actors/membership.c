@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TICK = MT_MSG_USER + 339 };
+enum { TICK = MT_MEMBERSHIP_MSG_END_, MEMBERSHIP_OWN_END_ };
+MT_MSG_RANGE_CHECK(MT_MSGR_MEMBERSHIP, MEMBERSHIP_OWN_END_);
 
 typedef struct {
     mt_store_t *store;

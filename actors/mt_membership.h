@@ -15,13 +15,16 @@
 #include "mt_cluster_msg.h"
 #include "mt_core.h"
 #include "mt_db_clock.h"
+#include "mt_msg_types.h"
 #include "mt_store.h"
 
 enum {
-    MT_MEMBERSHIP_LEAVE = MT_MSG_USER + 330,
+    MT_MEMBERSHIP_LEAVE = MT_MSG_BASE(MT_MSGR_MEMBERSHIP),
     MT_MEMBERSHIP_LEFT,             /* payload int err */
     MT_MEMBERS,                     /* mt_cluster_info_t: the live members only */
+    MT_MEMBERSHIP_MSG_END_          /* first type free for membership.c's own */
 };
+MT_MSG_RANGE_CHECK(MT_MSGR_MEMBERSHIP, MT_MEMBERSHIP_MSG_END_);
 
 typedef struct {
     mt_store_t *store;

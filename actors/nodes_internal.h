@@ -2,19 +2,22 @@
 #ifndef MT_NODES_INTERNAL_H_INCLUDED
 #define MT_NODES_INTERNAL_H_INCLUDED
 
+#include "mt_msg_types.h"
 #include "mt_nodes.h"
 
 #include <stdatomic.h>
 
 /*  Messages among the node service's own actors. */
 enum {
-    MT__NODE_INIT = MT_MSG_USER + 250,  /* directory → new node: load first */
+    MT__NODE_INIT = MT_MSG_BASE(MT_MSGR_NODES_INTERNAL),  /* directory → new node: load first */
     MT__NODE_HEALTH,                    /* node's timer: heartbeat expired */
     MT__NODE_RETIRE,                    /* directory → absent node: may stop? */
     MT__NODE_RETIRED,                   /* node → directory: stopped (payload id) */
     MT__NODE_KEPT,                      /* node → directory: did not stop */
     MT__RELOAD_TICK,                    /* reload's interval timer */
+    MT__NODES_MSG_END_
 };
+MT_MSG_RANGE_CHECK(MT_MSGR_NODES_INTERNAL, MT__NODES_MSG_END_);
 
 /*  Settings every actor of one node service reads; refcounted because node
     actors may outlive mt_nodes_destroy until the runtime stops them. */

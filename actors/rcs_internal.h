@@ -3,12 +3,13 @@
 #define MT_RCS_INTERNAL_H_INCLUDED
 
 #include "mt_cluster_msg.h"
+#include "mt_msg_types.h"
 #include "mt_rcs.h"
 
 #include <stdatomic.h>
 
 enum {
-    MT__RC_PROBE = MT_MSG_USER + 450,   /* agent → prober: mt__rc_probe_t */
+    MT__RC_PROBE = MT_MSG_BASE(MT_MSGR_RCS_INTERNAL),  /* agent → prober: mt__rc_probe_t */
     MT__RC_PROBED,                      /* prober → agent: mt__rc_probed_t */
     MT__RC_PRIORITY,                    /* registry → agent: int our index, -1 unknown */
     MT__RC_GONE,                        /* agent → registry: stopped (payload id) */
@@ -17,7 +18,9 @@ enum {
     MT__RC_RELOAD,                      /* registry's reload timer */
     MT__RC_INIT,                        /* registry → new agent: what it starts from */
     MT__RC_IDLE,                        /* prober → dispatcher: int its index */
+    MT__RC_MSG_END_
 };
+MT_MSG_RANGE_CHECK(MT_MSGR_RCS_INTERNAL, MT__RC_MSG_END_);
 
 #define MT__RC_ENDPOINTS_MAX (MT_RC_NODES_MAX + 1)
 

@@ -18,12 +18,15 @@
 
 #include "mt_cluster_msg.h"
 #include "mt_core.h"
+#include "mt_msg_types.h"
 #include "mt_security.h"
 
 enum {
-    MT_BUS_PEERS = MT_MSG_USER + 320,   /* mt_bus_peers_t */
+    MT_BUS_PEERS = MT_MSG_BASE(MT_MSGR_BUS),   /* mt_bus_peers_t */
     MT_BUS_ROUTE,                       /* mt_bus_route_t: where merges and reloads go */
+    MT_BUS_MSG_END_
 };
+MT_MSG_RANGE_CHECK(MT_MSGR_BUS, MT_BUS_MSG_END_);
 
 /*  The bus is started before the node service (which publishes through it),
     so the service's actors reach it afterwards in this message. */

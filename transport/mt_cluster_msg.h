@@ -5,13 +5,16 @@
 #define MT_CLUSTER_MSG_H_INCLUDED
 
 #include "mt_core.h"
+#include "mt_msg_types.h"
 
 enum {
-    MT_CLUSTER_INFO_REQ = MT_MSG_USER + 300,    /* no payload */
+    MT_CLUSTER_INFO_REQ = MT_MSG_BASE(MT_MSGR_CLUSTER),    /* no payload */
     MT_CLUSTER_INFO,                            /* mt_cluster_info_t */
     MT_STATS_REQ,                               /* no payload */
     MT_STATS,                                   /* mt_stats_list_t */
+    MT_CLUSTER_MSG_END_
 };
+MT_MSG_RANGE_CHECK(MT_MSGR_CLUSTER, MT_CLUSTER_MSG_END_);
 
 #define MT_REPLICA_ID_MAX 64
 #define MT_ENDPOINT_MAX 256

@@ -11,16 +11,19 @@
 
 #include "mt_core.h"
 #include "mt_model.h"
+#include "mt_msg_types.h"
 
 enum {
-    MT_NODE_REQ = MT_MSG_USER + 200,
+    MT_NODE_REQ = MT_MSG_BASE(MT_MSGR_NODE),
     MT_NODE_REPLY,
     MT_NODE_CHANGED,
     MT_NODE_MERGE,          /* mt_node_merge_t: a group learned from elsewhere */
     MT_NODE_RELOAD,         /* to the reload actor: read the database now (e.g. a
                                notice sequence gap); asked, it answers RELOADED */
     MT_NODE_RELOADED,       /* mt_node_reloaded_t */
+    MT_NODE_MSG_END_
 };
+MT_MSG_RANGE_CHECK(MT_MSGR_NODE, MT_NODE_MSG_END_);
 
 typedef enum {
     MT_NODE_OP_REGISTER,

@@ -18,13 +18,16 @@
 #include "mt_core.h"
 #include "mt_model.h"
 #include "mt_node_msg.h"
+#include "mt_msg_types.h"
 
 enum {
-    MT_RC_REQ = MT_MSG_USER + 400,
+    MT_RC_REQ = MT_MSG_BASE(MT_MSGR_RC),
     MT_RC_REPLY,
     MT_RC_CHANGED,          /* mt_rc_changed_t: agent → registry → bus */
     MT_RC_MERGE,            /* mt_rc_merge_t: learned from a notice or a reload */
+    MT_RC_MSG_END_
 };
+MT_MSG_RANGE_CHECK(MT_MSGR_RC, MT_RC_MSG_END_);
 
 #define MT_RC_ID_MAX 36             /* a uuid */
 #define MT_RC_NAME_MAX 255

@@ -55,10 +55,11 @@
 
 #include "mt_core.h"
 #include "mt_model.h"
+#include "mt_msg_types.h"
 #include "mt_rc.h"
 
 enum {
-    MT_STORE_NODE_REG = MT_MSG_USER + 100,
+    MT_STORE_NODE_REG = MT_MSG_BASE(MT_MSGR_STORE),
     MT_STORE_NODE_STATUS,
     MT_STORE_NODE_DELETE,
     MT_STORE_NODE_LOAD,
@@ -77,6 +78,7 @@ enum {
     MT_STORE_NODE_PURGE,    /* (writer) mt_store_node_purge_t → DONE with count */
     MT_STORE_MSG_END_       /* first type free for the store actors' own */
 };
+MT_MSG_RANGE_CHECK(MT_MSGR_STORE, MT_STORE_MSG_END_);
 
 typedef enum { MT_STORE_REGISTER, MT_STORE_LABELS } mt_store_reg_op_t;
 

@@ -48,7 +48,8 @@
 #include <time.h>
 
 /*  Internal messages, above every public type of mt_store.h. */
-enum { MSG_CONNECT = MT_STORE_MSG_END_, MSG_FLUSH };
+enum { MSG_CONNECT = MT_STORE_MSG_END_, MSG_FLUSH, STORE_OWN_END_ };
+MT_MSG_RANGE_CHECK(MT_MSGR_STORE, STORE_OWN_END_);
 
 #define IDLE_PING_MS 5000   /* check a connection idle this long before use */
 
