@@ -49,7 +49,15 @@ typedef enum {
     MT_ECOUNT_      /* first code free for other layers */
 } mt_err_t;
 
+/*  The text of any code: core's, or one of a range registered with
+    mt_strerror_range; "unknown error" for the rest. Never NULL. */
 const char *mt_strerror(int err);
+/*  A higher layer's codes [first, first + count), first >= MT_ECOUNT_:
+    texts[i] is the text of code first + i (every one non-empty, the array
+    kept for the life of the program). Registering the same table again
+    does nothing. MT_EEXIST if the range overlaps another, MT_EINVAL,
+    MT_ENOMEM past 8 ranges. */
+int mt_strerror_range(int first, int count, const char *const *texts);
 
 /* ---- messages ---------------------------------------------------------- */
 

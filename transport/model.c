@@ -13,6 +13,34 @@
 #include <string.h>
 #include <time.h>
 
+/* ---- errors ------------------------------------------------------------ */
+
+static const char *const s_err_texts[] = {
+    [MT_EBADREQ - MT_ECOUNT_] = "bad request",
+    [MT_EUNKNOWNOP - MT_ECOUNT_] = "unknown operation",
+    [MT_ENOTFOUND - MT_ECOUNT_] = "not found",
+    [MT_ECONFLICT - MT_ECOUNT_] = "conflict",
+    [MT_EUNAVAIL - MT_ECOUNT_] = "unavailable",
+    [MT_ETOOLARGE - MT_ECOUNT_] = "too large",
+    [MT_EUNAUTH - MT_ECOUNT_] = "unauthorized",
+    [MT_EINTERNAL - MT_ECOUNT_] = "internal error",
+    [MT_EBUSY - MT_ECOUNT_] = "busy",
+    [MT_EEXPIRED - MT_ECOUNT_] = "expired",
+};
+_Static_assert(sizeof s_err_texts / sizeof s_err_texts[0] == MT_EMODEL_END_ - MT_ECOUNT_,
+               "every error of mt_model.h has a text here");
+
+/*  Before main: the codes are plain ints any layer may return or print, so
+    their text must be there before anything runs. This file is in every
+    program that uses them (it holds mt_err_code and the blocks). */
+__attribute__((constructor)) static void register_err_texts(void)
+{
+    if (mt_strerror_range(MT_ECOUNT_, MT_EMODEL_END_ - MT_ECOUNT_, s_err_texts) != MT_OK) {
+        fputs("metactor: the service's error range is taken\n", stderr);
+        abort();
+    }
+}
+
 static void oom(void)
 {
     fputs("metactor: out of memory\n", stderr);

@@ -23,7 +23,8 @@ extern "C" {
 #endif
 
 /*  Errors of the service, continuing core's mt_err_t. Each maps to one
-    PROTOCOL.md error code (mt_err_code). */
+    PROTOCOL.md error code (mt_err_code); model.c registers their text with
+    core, so mt_strerror knows them. */
 enum {
     MT_EBADREQ = MT_ECOUNT_,   /* bad_request */
     MT_EUNKNOWNOP,             /* unknown_op */
@@ -35,6 +36,7 @@ enum {
     MT_EINTERNAL,              /* internal */
     MT_EBUSY,                  /* busy */
     MT_EEXPIRED,               /* expired */
+    MT_EMODEL_END_             /* one past the service's codes */
 };
 
 /*  The PROTOCOL.md error code for err ("bad_request", ...); any core or

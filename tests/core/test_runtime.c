@@ -72,6 +72,32 @@ START_TEST(strerror_all_codes)
 }
 END_TEST
 
+/*  A higher layer's range: its texts, no overlap, the same table twice. */
+START_TEST(strerror_ranges)
+{
+    enum { FIRST = MT_ECOUNT_ + 1000 };
+    static const char *const texts[] = { "first", "second", "third" };
+    static const char *const other[] = { "other" };
+    static const char *const holed[] = { "a", NULL };
+    ck_assert_str_eq(mt_strerror(FIRST), "unknown error");
+    ck_assert_int_eq(mt_strerror_range(FIRST, 3, texts), MT_OK);
+    ck_assert_str_eq(mt_strerror(FIRST), "first");
+    ck_assert_str_eq(mt_strerror(FIRST + 2), "third");
+    ck_assert_str_eq(mt_strerror(FIRST + 3), "unknown error");
+    ck_assert_str_eq(mt_strerror(FIRST - 1), "unknown error");
+    ck_assert_str_eq(mt_strerror(MT_ETIMEDOUT), "timed out");
+    ck_assert_int_eq(mt_strerror_range(FIRST, 3, texts), MT_OK);       /* again */
+    ck_assert_int_eq(mt_strerror_range(FIRST + 2, 1, other), MT_EEXIST);
+    ck_assert_int_eq(mt_strerror_range(FIRST - 1, 2, texts), MT_EEXIST);
+    ck_assert_int_eq(mt_strerror_range(MT_EINVAL, 1, other), MT_EINVAL);  /* core's */
+    ck_assert_int_eq(mt_strerror_range(FIRST + 10, 2, holed), MT_EINVAL);
+    ck_assert_int_eq(mt_strerror_range(FIRST + 10, 0, other), MT_EINVAL);
+    ck_assert_str_eq(mt_strerror(FIRST + 10), "unknown error");
+    ck_assert_int_eq(mt_strerror_range(FIRST + 3, 1, other), MT_OK);   /* adjacent */
+    ck_assert_str_eq(mt_strerror(FIRST + 3), "other");
+}
+END_TEST
+
 START_TEST(now_ms_monotonic)
 {
     uint64_t a = mt_now_ms();
@@ -263,6 +289,7 @@ static Suite *make_suite(void)
     tcase_add_test(plain, default_options);
     tcase_add_test(plain, runtimes_new_destroy);
     tcase_add_test(plain, strerror_all_codes);
+    tcase_add_test(plain, strerror_ranges);
     tcase_add_test(plain, now_ms_monotonic);
     suite_add_tcase(s, plain);
 
