@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mt_export.h"          /* MT_API: what libmetactor-core.so exports */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -51,13 +53,13 @@ typedef enum {
 
 /*  The text of any code: core's, or one of a range registered with
     mt_strerror_range; "unknown error" for the rest. Never NULL. */
-const char *mt_strerror(int err);
+MT_API const char *mt_strerror(int err);
 /*  A higher layer's codes [first, first + count), first >= MT_ECOUNT_:
     texts[i] is the text of code first + i (every one non-empty, the array
     kept for the life of the program). Registering the same table again
     does nothing. MT_EEXIST if the range overlaps another, MT_EINVAL,
     MT_ENOMEM past 8 ranges. */
-int mt_strerror_range(int first, int count, const char *const *texts);
+MT_API int mt_strerror_range(int first, int count, const char *const *texts);
 
 /* ---- messages ---------------------------------------------------------- */
 
@@ -89,15 +91,15 @@ struct mt_msg {
 
 /*  Allocates a message with `size` zeroed payload bytes. Aborts on OOM:
     a runtime that cannot allocate a message cannot do anything useful. */
-mt_msg_t *mt_msg_new(uint16_t type, size_t size);
-void mt_msg_free(mt_msg_t *msg);
+MT_API mt_msg_t *mt_msg_new(uint16_t type, size_t size);
+MT_API void mt_msg_free(mt_msg_t *msg);
 /*  Actor only: the behaviour keeps the message it is handling. */
-void mt_msg_keep(mt_msg_t *msg);
+MT_API void mt_msg_keep(mt_msg_t *msg);
 
 static inline void *mt_msg_data(mt_msg_t *msg) { return (void *) (msg + 1); }
 
 /*  A message carrying one int64 payload, the common case. */
-mt_msg_t *mt_msg_new_i64(uint16_t type, int64_t value);
+MT_API mt_msg_t *mt_msg_new_i64(uint16_t type, int64_t value);
 static inline int64_t mt_msg_i64(mt_msg_t *msg) { return *(int64_t *) mt_msg_data(msg); }
 
 /*  Payload of MT_MSG_DOWN. `actor` is a reference owned by the message. */
@@ -117,18 +119,18 @@ typedef struct {
     mt_msg_t *head, *tail;      /* oldest, newest; both NULL when empty */
 } mt_msgq_t;
 
-void mt_msgq_init(mt_msgq_t *q);
+MT_API void mt_msgq_init(mt_msgq_t *q);
 /*  Appends msg; the queue owns it until popped. */
-void mt_msgq_push(mt_msgq_t *q, mt_msg_t *msg);
+MT_API void mt_msgq_push(mt_msgq_t *q, mt_msg_t *msg);
 /*  Removes the oldest message and gives it to the caller; NULL if empty. */
-mt_msg_t *mt_msgq_pop(mt_msgq_t *q);
+MT_API mt_msg_t *mt_msgq_pop(mt_msgq_t *q);
 /*  The oldest message, still the queue's; NULL if empty. */
-mt_msg_t *mt_msgq_peek(const mt_msgq_t *q);
-bool mt_msgq_empty(const mt_msgq_t *q);
+MT_API mt_msg_t *mt_msgq_peek(const mt_msgq_t *q);
+MT_API bool mt_msgq_empty(const mt_msgq_t *q);
 /*  Walks the queue: O(n). Keep a counter of your own on a hot path. */
-size_t mt_msgq_count(const mt_msgq_t *q);
+MT_API size_t mt_msgq_count(const mt_msgq_t *q);
 /*  mt_msg_free on every message, oldest first; the queue is empty after. */
-void mt_msgq_free_all(mt_msgq_t *q);
+MT_API void mt_msgq_free_all(mt_msgq_t *q);
 
 /* ---- runtime ----------------------------------------------------------- */
 
@@ -138,8 +140,8 @@ typedef struct {
 } mt_runtime_opts_t;
 
 /*  NULL opts = defaults. Returns NULL (and errno) if threads cannot start. */
-mt_runtime_t *mt_runtime_new(const mt_runtime_opts_t *opts);
-void mt_runtime_destroy(mt_runtime_t **rt_p);
+MT_API mt_runtime_t *mt_runtime_new(const mt_runtime_opts_t *opts);
+MT_API void mt_runtime_destroy(mt_runtime_t **rt_p);
 
 #define MT_MAX_WORKERS 64
 
@@ -156,7 +158,7 @@ typedef struct {
     int workers;
 } mt_stats_t;
 
-void mt_runtime_stats(mt_runtime_t *rt, mt_stats_t *out);
+MT_API void mt_runtime_stats(mt_runtime_t *rt, mt_stats_t *out);
 
 /* ---- actors ------------------------------------------------------------ */
 
@@ -187,18 +189,18 @@ typedef struct {
     could not start, runtime shutting down). On failure the destructor runs
     only if `init` did (the state was the runtime's); otherwise the caller
     keeps ownership of `state`. */
-mt_actor_t *mt_spawn_opts(mt_runtime_t *rt, const mt_spawn_opts_t *opts);
-mt_actor_t *mt_spawn(mt_runtime_t *rt, mt_behaviour_fn *fn, void *state,
-                     void (*destroy)(void *state));
+MT_API mt_actor_t *mt_spawn_opts(mt_runtime_t *rt, const mt_spawn_opts_t *opts);
+MT_API mt_actor_t *mt_spawn(mt_runtime_t *rt, mt_behaviour_fn *fn, void *state,
+                            void (*destroy)(void *state));
 
-mt_actor_t *mt_actor_ref(mt_actor_t *a);
-void mt_actor_unref(mt_actor_t **a_p);
+MT_API mt_actor_t *mt_actor_ref(mt_actor_t *a);
+MT_API void mt_actor_unref(mt_actor_t **a_p);
 
 /*  Sends msg to `to` and takes ownership of it. Never blocks. Messages from
     one sender to one receiver arrive in the order sent. Returns MT_ECLOSED
     when `to` had stopped (the message was dropped and counted); MT_OK means
     accepted — an actor that stops before handling it drops it (counted). */
-int mt_send(mt_actor_t *to, mt_msg_t *msg);
+MT_API int mt_send(mt_actor_t *to, mt_msg_t *msg);
 static inline int mt_send_i64(mt_actor_t *to, uint16_t type, int64_t value)
 { return mt_send(to, mt_msg_new_i64(type, value)); }
 
@@ -206,55 +208,55 @@ static inline int mt_send_i64(mt_actor_t *to, uint16_t type, int64_t value)
     stops when the handler returns; from elsewhere a stop request is queued
     behind the messages already sent. Its destructor runs, its name is
     unregistered, monitors get MT_MSG_DOWN, remaining messages are dropped. */
-void mt_stop(mt_actor_t *a, int reason);
+MT_API void mt_stop(mt_actor_t *a, int reason);
 
-bool mt_actor_alive(mt_actor_t *a);
-uint64_t mt_actor_id(mt_actor_t *a);
-mt_runtime_t *mt_actor_runtime(mt_actor_t *a);
+MT_API bool mt_actor_alive(mt_actor_t *a);
+MT_API uint64_t mt_actor_id(mt_actor_t *a);
+MT_API mt_runtime_t *mt_actor_runtime(mt_actor_t *a);
 /*  The actor whose behaviour runs on this thread, or NULL. */
-mt_actor_t *mt_self(void);
+MT_API mt_actor_t *mt_self(void);
 
 /*  Pinned actors only, actor only: watch fd for `events` (POLLIN, ...);
     on_fd is called when ready. At most MT_MAX_WATCH fds. */
 #define MT_MAX_WATCH 8
-int mt_actor_watch_fd(mt_actor_t *self, int fd, short events);
-int mt_actor_unwatch_fd(mt_actor_t *self, int fd);
+MT_API int mt_actor_watch_fd(mt_actor_t *self, int fd, short events);
+MT_API int mt_actor_unwatch_fd(mt_actor_t *self, int fd);
 
 /* ---- monitors ---------------------------------------------------------- */
 
 /*  `watcher` receives MT_MSG_DOWN when `target` stops (at once if it has
     stopped already). Each call adds one monitor. */
-int mt_monitor(mt_actor_t *watcher, mt_actor_t *target);
+MT_API int mt_monitor(mt_actor_t *watcher, mt_actor_t *target);
 /*  Removes one monitor of watcher on target; MT_ENOENT if none. */
-int mt_demonitor(mt_actor_t *watcher, mt_actor_t *target);
+MT_API int mt_demonitor(mt_actor_t *watcher, mt_actor_t *target);
 
 /* ---- names ------------------------------------------------------------- */
 
-int mt_register(mt_runtime_t *rt, const char *name, mt_actor_t *a);  /* MT_EEXIST */
+MT_API int mt_register(mt_runtime_t *rt, const char *name, mt_actor_t *a);  /* MT_EEXIST */
 /*  Returns a new reference, or NULL. */
-mt_actor_t *mt_lookup(mt_runtime_t *rt, const char *name);
-int mt_unregister(mt_runtime_t *rt, const char *name);               /* MT_ENOENT */
+MT_API mt_actor_t *mt_lookup(mt_runtime_t *rt, const char *name);
+MT_API int mt_unregister(mt_runtime_t *rt, const char *name);               /* MT_ENOENT */
 
 /* ---- timers ------------------------------------------------------------ */
 
 /*  A re-armable timer owned by its creator (typically an actor's state).
     Millisecond resolution; arm, re-arm and cancel cost O(log n). */
-mt_timer_t *mt_timer_new(mt_runtime_t *rt);
+MT_API mt_timer_t *mt_timer_new(mt_runtime_t *rt);
 /*  Cancels and frees. */
-void mt_timer_destroy(mt_timer_t **t_p);
+MT_API void mt_timer_destroy(mt_timer_t **t_p);
 /*  Delivers msg to `to` after delay_ms. Re-arming cancels the previous
     message. Takes ownership of msg. */
-void mt_timer_start(mt_timer_t *t, mt_actor_t *to, mt_msg_t *msg, uint64_t delay_ms);
+MT_API void mt_timer_start(mt_timer_t *t, mt_actor_t *to, mt_msg_t *msg, uint64_t delay_ms);
 /*  After cancel returns the message is never handled, even if it had already
     fired and sits in the mailbox. Returns true if the timer was armed. */
-bool mt_timer_cancel(mt_timer_t *t);
-bool mt_timer_armed(mt_timer_t *t);
+MT_API bool mt_timer_cancel(mt_timer_t *t);
+MT_API bool mt_timer_armed(mt_timer_t *t);
 
 /*  One-shot, fire-and-forget form of mt_timer_start. */
-void mt_send_after(mt_actor_t *to, mt_msg_t *msg, uint64_t delay_ms);
+MT_API void mt_send_after(mt_actor_t *to, mt_msg_t *msg, uint64_t delay_ms);
 
 /*  Monotonic clock in milliseconds. */
-uint64_t mt_now_ms(void);
+MT_API uint64_t mt_now_ms(void);
 
 /* ---- ask --------------------------------------------------------------- */
 
@@ -263,16 +265,16 @@ uint64_t mt_now_ms(void);
     the reply (any type, msg->corr == the returned id), or MT_MSG_TIMEOUT
     with the same corr after timeout_ms. A reply after the timeout is dropped.
     Returns the correlation id. */
-uint64_t mt_ask(mt_actor_t *self, mt_actor_t *to, mt_msg_t *req, uint32_t timeout_ms);
+MT_API uint64_t mt_ask(mt_actor_t *self, mt_actor_t *to, mt_msg_t *req, uint32_t timeout_ms);
 
 /*  Answers the request `req` (sets corr, sends to req->from). Takes
     ownership of reply; does nothing but free it if req has no reply-to. */
-int mt_reply(mt_msg_t *req, mt_msg_t *reply);
+MT_API int mt_reply(mt_msg_t *req, mt_msg_t *reply);
 
 /*  Blocking ask for non-actor threads (tests, main). On MT_OK *reply is
     owned by the caller. MT_ETIMEDOUT when no reply came in time. */
-int mt_ask_wait(mt_runtime_t *rt, mt_actor_t *to, mt_msg_t *req,
-                uint32_t timeout_ms, mt_msg_t **reply);
+MT_API int mt_ask_wait(mt_runtime_t *rt, mt_actor_t *to, mt_msg_t *req,
+                       uint32_t timeout_ms, mt_msg_t **reply);
 
 /* ---- probe ------------------------------------------------------------- */
 
@@ -280,14 +282,14 @@ int mt_ask_wait(mt_runtime_t *rt, mt_actor_t *to, mt_msg_t *req,
     main threads that wait for an actor's answer. */
 typedef struct mt_probe mt_probe_t;
 
-mt_probe_t *mt_probe_new(mt_runtime_t *rt);
-void mt_probe_destroy(mt_probe_t **p_p);
+MT_API mt_probe_t *mt_probe_new(mt_runtime_t *rt);
+MT_API void mt_probe_destroy(mt_probe_t **p_p);
 /*  Borrowed reference: mt_actor_ref it to keep it. */
-mt_actor_t *mt_probe_actor(mt_probe_t *p);
+MT_API mt_actor_t *mt_probe_actor(mt_probe_t *p);
 /*  Next message, or NULL after timeout_ms (-1 = forever). Caller frees. */
-mt_msg_t *mt_probe_recv(mt_probe_t *p, int timeout_ms);
+MT_API mt_msg_t *mt_probe_recv(mt_probe_t *p, int timeout_ms);
 /*  Receives until a message of `type` arrives, freeing others; NULL on timeout. */
-mt_msg_t *mt_probe_expect(mt_probe_t *p, uint16_t type, int timeout_ms);
+MT_API mt_msg_t *mt_probe_expect(mt_probe_t *p, uint16_t type, int timeout_ms);
 
 #ifdef __cplusplus
 }
