@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct {
     mt_role_t role;
@@ -102,11 +103,34 @@ static bool unchanged(const file_t *f, const struct stat *st)
            && f->mtime.tv_sec == st->st_mtim.tv_sec && f->mtime.tv_nsec == st->st_mtim.tv_nsec;
 }
 
+/*  Whether czmq can parse the file as ZPL: zcert_load is only given files
+    that parse (czmq 4.2's zconfig_load leaks its file handle on a syntax
+    error, once per version of a bad file here). */
+static bool parses(const char *path)
+{
+    zchunk_t *chunk = zchunk_slurp(path, MT_TRUST_FILE_MAX);
+    if (!chunk)
+        return false;
+    zconfig_t *root = zconfig_chunk_load(chunk);
+    bool ok = root != NULL;
+    zconfig_destroy(&root);
+    zchunk_destroy(&chunk);
+    return ok;
+}
+
 /*  Reads one certificate into f; why it was refused otherwise. */
 static const char *load_one(file_t *f, const char *path)
 {
     if (f->size > MT_TRUST_FILE_MAX)
         return "larger than a certificate can be";
+    /*  zcert_load would read the secret instead: a trust store holds
+        public files only, and a secret beside one is refused loudly. */
+    char secret[PATH_MAX + 8];
+    snprintf(secret, sizeof secret, "%s_secret", path);
+    if (access(secret, F_OK) == 0)
+        return "its secret file lies beside it: a trust store holds public files only";
+    if (!parses(path))
+        return "not a certificate (not ZPL)";
     zcert_t *cert = zcert_load(path);
     if (!cert)
         return "not a certificate (czmq zcert_load refused it)";
