@@ -130,7 +130,7 @@ static long rack_size(long n, int k)
 
 static void pack_register(cli_t *c, long i)
 {
-    char id[32], ip[32], zone[8], rack[8];
+    char id[32], ip[32], zone[16], rack[16];
     node_id(id, sizeof id, i);
     snprintf(ip, sizeof ip, "10.%ld.%ld.%ld", i >> 16 & 255, i >> 8 & 255, i & 255);
     snprintf(zone, sizeof zone, "z%ld", i % 10);
@@ -179,7 +179,7 @@ static void register_nodes(cli_t *c, int r, long nodes)
     reply within timeout_ms. */
 static int list_rack(cli_t *c, int k, int timeout_ms, long *count)
 {
-    char rack[8];
+    char rack[16];
     snprintf(rack, sizeof rack, "r%d", k);
     cli_begin(c, "node.list", 1);
     cli_pack_str(&c->pk, "selector");
