@@ -14,7 +14,7 @@
     on every replica, before the clock starts.
 
     Heartbeats: one thread per replica, each a third of the rate, with
-    MT_BENCH_SOAK_CONNS DEALERs (default 16), a node always on the same one:
+    MT_BENCH_SOAK_CONNS DEALERs (default 8), a node always on the same one:
     the replica's per-connection limit (--max-inflight-client) then bounds
     a few hundred nodes, not a third of them (real nodes each have their
     own connection). Open loop: request k is due at start + k/rate and sent
@@ -426,7 +426,7 @@ int fig_soak(void)
                           1, 86400);
     long rate = env_long("MT_BENCH_SOAK_RATE", 0, 0, 10000000);
     long nodes = env_long("MT_BENCH_SOAK_NODES", 10000, NREPLICAS, 10000000);
-    int conns = (int) env_long("MT_BENCH_SOAK_CONNS", 16, 1, 1024);
+    int conns = (int) env_long("MT_BENCH_SOAK_CONNS", 8, 1, 1024);
     int readers = (int) env_long("MT_BENCH_SOAK_READERS", 1, 0, 64);
     int pause_ms = (int) env_long("MT_BENCH_SOAK_READ_MS", 50, 0, 60000);
     int timeout_ms = (int) env_long("MT_BENCH_SOAK_TIMEOUT_MS", 10000, 100, 3600000);
@@ -527,11 +527,19 @@ int fig_soak(void)
         for (int r = 0; r < NREPLICAS; r++)
             if (!bp_running(p[r]))
                 bp_die("%s ended during the soak", names[r]);
+        /*  What the replicas hold at this moment: requests in flight in the
+            gateway, messages waiting in actor mailboxes. */
+        uint64_t infl[NREPLICAS], mbox[NREPLICAS];
+        for (int r = 0; r < NREPLICAS; r++) {
+            infl[r] = cli_stat(&c[r], "requests_in_flight");
+            mbox[r] = cli_stat(&c[r], "mailbox_depth");
+        }
         note("window %d/%d: %.0f heartbeats/s sent, %" PRIu64 " answered, %" PRIu64
-             " errors, %" PRIu64 " lists; VmRSS A %.1f B %.1f C %.1f = %.1f MB", w + 1, nwin,
-             (double) (sent - sent0) / (double) win_s, ans - ans0, err - err0, lists - lists0,
-             (double) each[0] / MB, (double) each[1] / MB, (double) each[2] / MB,
-             (double) sum / MB);
+             " errors, %" PRIu64 " lists; VmRSS A %.1f B %.1f C %.1f = %.1f MB; in flight"
+             " %" PRIu64 "/%" PRIu64 "/%" PRIu64 ", mailboxes %" PRIu64 "/%" PRIu64 "/%" PRIu64,
+             w + 1, nwin, (double) (sent - sent0) / (double) win_s, ans - ans0, err - err0,
+             lists - lists0, (double) each[0] / MB, (double) each[1] / MB, (double) each[2] / MB,
+             (double) sum / MB, infl[0], infl[1], infl[2], mbox[0], mbox[1], mbox[2]);
         char what[64];
         snprintf(what, sizeof what, "window %d/%d", w + 1, nwin);
         cpu_end(&cpu, what, 0);
