@@ -17,6 +17,7 @@
     tells the directory which revisions it covered, so that nodes whose rows
     are gone altogether are dropped (directory.c), and then purges the
     tombstones older than the retention — they have done their job. */
+#include "mt_bus.h"
 #include "mt_scan_window.h"
 #include "nodes_internal.h"
 
@@ -116,12 +117,8 @@ static void scanned(mt_actor_t *self, reload_t *r, mt_msg_t *msg)
     }
     /*  The mark is a revision the database has issued: notices far beyond
         it are implausible (bus.c). */
-    if (r->cfg->horizon) {
-        int64_t h = atomic_load_explicit(r->cfg->horizon, memory_order_relaxed);
-        while (s->mark > h && !atomic_compare_exchange_weak_explicit(
-                   r->cfg->horizon, &h, s->mark, memory_order_relaxed, memory_order_relaxed))
-            ;
-    }
+    if (r->cfg->horizon)
+        mt_bus_horizon_raise(r->cfg->horizon, s->mark);
     mt_scan_window_done(&r->window, mt_now_ms(), s->mark);
     atomic_fetch_add_explicit(&r->cfg->reloads, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&r->cfg->reload_rows, s->nrows, memory_order_relaxed);

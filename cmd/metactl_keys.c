@@ -7,18 +7,15 @@
     here. Secret keys live in as few places as possible and are wiped when
     the sockets have them: libzmq keeps its own copy. */
 #include "metactl.h"
+#include "mt_cert.h"
+#include "mt_core.h"
 
 #include <czmq.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/*  zcert_load and zcert_save build "FILE_secret" in a 256-byte buffer and
-    silently truncate: a longer path would load or write another file. */
-#define CERT_PATH_MAX (255 - 7)
-#define CERT_FILE_MAX 65536         /* bytes: a certificate has well under 1 KiB */
 
 bool ctl_is_key(const char *s)
 {
@@ -44,64 +41,19 @@ void ctl_cert_destroy(struct _zcert_t **c_p)
     zcert_destroy(c_p);
 }
 
-/*  czmq 4.2's ZPL parser reports syntax errors with zclock_log, which
-    prints on stdout (it would corrupt -o json output): while it parses
-    files, stdout goes to /dev/null. Returns the saved descriptor. */
-static int quiet_begin(void)
+/*  Whether the file at path may be loaded: 1 yes, 0 no (a message said
+    why), -1 it does not exist (or, when optional, cannot be read). */
+static int cert_check(const char *path, bool optional, const char *what)
 {
-    fflush(stdout);
-    int saved = dup(STDOUT_FILENO);
-    int null = open("/dev/null", O_WRONLY);
-    if (saved >= 0 && null >= 0)
-        dup2(null, STDOUT_FILENO);
-    if (null >= 0)
-        close(null);
-    return saved;
-}
-
-static void quiet_end(int saved)
-{
-    fflush(stdout);
-    if (saved >= 0) {
-        dup2(saved, STDOUT_FILENO);
-        close(saved);
-    }
-}
-
-/*  Whether the file at path is ZPL: 1 yes, 0 no (a message said why), -1
-    it does not exist (or, when optional, cannot be read). zcert_load is
-    only given files that parse: czmq 4.2's zconfig_load leaks its file
-    handle on a syntax error. A certificate is small; anything big is
-    refused before it is read. */
-static int zpl_check(const char *path, bool optional, const char *what)
-{
-    struct stat st;
-    const char *why = NULL;
-    zchunk_t *chunk = NULL;
-    if (stat(path, &st) != 0 || (optional && access(path, R_OK) != 0)) {
-        if (errno == ENOENT || optional)
-            return -1;
-        why = strerror(errno);
-    }
-    else if (!S_ISREG(st.st_mode))
-        why = "not a regular file";
-    else if (st.st_size > CERT_FILE_MAX)
-        why = "too large to be a certificate";
-    else if (!(chunk = zchunk_slurp(path, CERT_FILE_MAX)))
-        why = access(path, R_OK) != 0 ? strerror(errno) : "cannot read it";
-    else {
-        int saved = quiet_begin();
-        zconfig_t *cfg = zconfig_chunk_load(chunk);
-        quiet_end(saved);
-        if (!cfg)
-            why = "not a zcert file (ZPL syntax error)";
-        zconfig_destroy(&cfg);
-        explicit_bzero(zchunk_data(chunk), zchunk_size(chunk));   /* a secret file's */
-        zchunk_destroy(&chunk);
-    }
-    if (why)
-        fprintf(stderr, "metactl: %s: cannot load the certificate '%s': %s\n", what, path, why);
-    return why ? 0 : 1;
+    char why[96];
+    if (optional && access(path, R_OK) != 0)
+        return -1;
+    if (mt_cert_file_check(path, why, sizeof why) == MT_OK)
+        return 1;
+    if (errno == ENOENT && access(path, F_OK) != 0)
+        return -1;
+    fprintf(stderr, "metactl: %s: cannot load the certificate '%s': %s\n", what, path, why);
+    return 0;
 }
 
 struct _zcert_t *ctl_cert_load(const char *path, const char *what)
@@ -110,28 +62,26 @@ struct _zcert_t *ctl_cert_load(const char *path, const char *what)
         fprintf(stderr, "metactl: %s: the file name is empty\n", what);
         return NULL;
     }
-    if (strlen(path) > CERT_PATH_MAX) {
+    if (strlen(path) > MT_CERT_PATH_MAX) {
         fprintf(stderr, "metactl: %s: the path is longer than %d characters\n", what,
-                CERT_PATH_MAX);
+                MT_CERT_PATH_MAX);
         return NULL;
     }
     /*  zcert_load reads path_secret when it can (a server's public file
         may well sit next to a secret file this user cannot read), else
         path. */
-    char secret_file[CERT_PATH_MAX + 8];
+    char secret_file[MT_CERT_PATH_MAX + 8];
     snprintf(secret_file, sizeof secret_file, "%s_secret", path);
     const char *read = secret_file;
-    int ok = zpl_check(secret_file, true, what);
+    int ok = cert_check(secret_file, true, what);
     if (ok < 0)
-        ok = zpl_check(read = path, false, what);
+        ok = cert_check(read = path, false, what);
     if (ok < 0)
         fprintf(stderr, "metactl: %s: cannot load the certificate '%s': %s\n", what, path,
                 strerror(ENOENT));
     if (ok <= 0)
         return NULL;
-    int saved = quiet_begin();
-    zcert_t *c = zcert_load(path);
-    quiet_end(saved);
+    zcert_t *c = zcert_load(path);      /* it parses: mt_cert_file_check */
     if (c && !ctl_is_key(zcert_public_txt(c)))
         ctl_cert_destroy(&c);       /* ZPL, but without a usable public key */
     if (!c)
@@ -181,7 +131,7 @@ int ctl_cert_keys(const char *path, const char *what, char pub[41], char sec[41]
     zcert_t *c = ctl_cert_load(path, what);
     if (!c)
         return CTL_EUSAGE;
-    char secret_file[CERT_PATH_MAX + 8];
+    char secret_file[MT_CERT_PATH_MAX + 8];
     snprintf(secret_file, sizeof secret_file, "%s_secret", path);
     /*  zcert_load falls back to the public file alone, leaving the secret
         key zero; PATH may also be a secret file itself. */

@@ -5,99 +5,34 @@
     files readable, each a zcert file, the secret one with a secret key
     that belongs to the public one. Messages name files, never keys.
 
-    zconfig prints a line it cannot parse on stdout ("invalid syntax
-    '...'"), and for a damaged secret file that line may be the secret key.
-    So a certificate file is first held against the shapes of lines
-    zconfig accepts without a word (one POSIX regex); whatever else it is,
-    it is refused here before czmq reads it. */
+    A certificate file is first checked by mt_cert_file_check (mt_cert.h):
+    czmq must never parse a file it cannot read without a word. */
 #include "config_internal.h"
 
+#include "mt_cert.h"
 #include "mt_core.h"
 
 #include <arpa/inet.h>
 #include <czmq.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CERT_FILE_MAX (64 * 1024)   /* a zcert file is a few hundred bytes */
-#define CERT_PATH_MAX 248           /* zcert_load's buffer: 256 with "_secret" */
-
-/*  A ZPL line zconfig reads without complaint: indent, NAME, optionally
-    = VALUE (quoted, then only a comment; or unquoted to the end), or a
-    blank line or a comment. */
-#define ZPL_LINE "^ *([-A-Za-z0-9$_@.&+/]+ *(= *(\"[^\"]*\"|'[^']*'|[^\"' ].*)? *)?)?(#.*)?$"
-
-/*  Reads path (regular, at most CERT_FILE_MAX bytes, no NUL) into *text. */
-static int read_small(const char *w, const char *what, const char *path, char **text,
-                      struct stat *st, char *err, size_t errlen)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return mt__config_fail(err, errlen, "%s: cannot read the %s '%s': %s", w, what, path,
-                               strerror(errno));
-    char *buf = NULL;
-    int rc = MT_OK;
-    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode))
-        rc = mt__config_fail(err, errlen, "%s: the %s '%s' is not a regular file", w, what, path);
-    else if (st->st_size > CERT_FILE_MAX)
-        rc = mt__config_fail(err, errlen, "%s: the %s '%s' is larger than %d bytes: not a"
-                             " certificate", w, what, path, CERT_FILE_MAX);
-    else if (!(buf = calloc(1, (size_t) st->st_size + 1)))
-        rc = mt__config_fail(err, errlen, "%s: out of memory", w);
-    else if (read(fd, buf, (size_t) st->st_size) != st->st_size
-             || strlen(buf) != (size_t) st->st_size)
-        rc = mt__config_fail(err, errlen, "%s: the %s '%s' is not a text file", w, what, path);
-    close(fd);
-    if (rc != MT_OK) {
-        if (buf)
-            explicit_bzero(buf, (size_t) st->st_size);
-        free(buf);
-        return rc;
-    }
-    *text = buf;
-    return MT_OK;
-}
-
-/*  Every line of text (cut at its newlines) has a shape of ZPL_LINE. */
-static bool zpl_lines(char *text)
-{
-    regex_t re;
-    if (regcomp(&re, ZPL_LINE, REG_EXTENDED | REG_NOSUB) != 0)
-        return false;
-    bool ok = true;
-    for (char *line = text, *next; ok && line; line = next) {
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        ok = regexec(&re, line, 0, NULL, 0) == 0;
-    }
-    regfree(&re);
-    return ok;
-}
-
 /*  One file of the pair: its curve/public-key into pub and, if sec is not
     NULL, its curve/secret-key into sec (Z85, 40 characters each). */
 static int cert_file(const char *w, const char *what, const char *path, char pub[41],
                      char sec[41], struct stat *st, char *err, size_t errlen)
 {
-    char *text = NULL;
-    if (read_small(w, what, path, &text, st, err, errlen) != MT_OK)
-        return MT_EINVAL;
-    size_t len = strlen(text);
-    char *copy = strdup(text);          /* zpl_lines cuts its lines */
-    bool zpl = copy && zpl_lines(copy);
-    if (copy)
-        explicit_bzero(copy, len);
-    free(copy);
-    zconfig_t *root = zpl ? zconfig_str_load(text) : NULL;
-    explicit_bzero(text, len);
-    free(text);
+    char why[96] = "";
+    if (stat(path, st) != 0 || access(path, R_OK) != 0)
+        return mt__config_fail(err, errlen, "%s: cannot read the %s '%s': %s", w, what, path,
+                               strerror(errno));
+    if (mt_cert_file_check(path, why, sizeof why) != MT_OK)
+        return mt__config_fail(err, errlen, "%s: the %s '%s' is %s", w, what, path, why);
+    zconfig_t *root = zconfig_load(path);   /* it parses: mt_cert_file_check */
     const char *p = root ? zconfig_get(root, "curve/public-key", "") : "";
     const char *s = root ? zconfig_get(root, "curve/secret-key", "") : "";
     bool has_pub = strlen(p) == 40, ok = has_pub && (!sec || strlen(s) == 40);
@@ -116,9 +51,9 @@ static int cert_file(const char *w, const char *what, const char *path, char pub
 int mt__config_check_cert(mt_config_t *cfg, const char *w, const char *path, char *err,
                           size_t errlen)
 {
-    if (strlen(path) > CERT_PATH_MAX)
-        return mt__config_fail(err, errlen, "%s: path longer than %d bytes", w, CERT_PATH_MAX);
-    char secret[CERT_PATH_MAX + 8];
+    if (strlen(path) > MT_CERT_PATH_MAX)
+        return mt__config_fail(err, errlen, "%s: path longer than %d bytes", w, MT_CERT_PATH_MAX);
+    char secret[MT_CERT_PATH_MAX + 8];
     snprintf(secret, sizeof secret, "%s_secret", path);
     char pub[41], sec_pub[41], sec_key[41];
     struct stat st;

@@ -47,14 +47,19 @@ static void bump(_Atomic uint64_t *c)
 
 static void send_notice(bus_t *b, const char *topic);
 
+void mt_bus_horizon_raise(_Atomic int64_t *horizon, int64_t revision)
+{
+    int64_t h = atomic_load_explicit(horizon, memory_order_relaxed);
+    while (revision > h && !atomic_compare_exchange_weak_explicit(
+               horizon, &h, revision, memory_order_relaxed, memory_order_relaxed))
+        ;
+}
+
 /*  Our own commits' revisions were issued by the database: they raise the
     horizon as the reload's marks do. */
 static void raise_horizon(bus_t *b, int64_t revision)
 {
-    int64_t h = atomic_load_explicit(&b->ctr->horizon, memory_order_relaxed);
-    while (revision > h && !atomic_compare_exchange_weak_explicit(
-               &b->ctr->horizon, &h, revision, memory_order_relaxed, memory_order_relaxed))
-        ;
+    mt_bus_horizon_raise(&b->ctr->horizon, revision);
 }
 
 static void publish(bus_t *b, mt_node_changed_t *c)

@@ -110,16 +110,15 @@ static void client_key(zmsg_t *m, char *key, size_t cap)
     key[2 * n] = '\0';
 }
 
-static client_t *client_get(gateway_t *g, const char *key)
+/*  The connection's counter, made on its first request in flight. */
+static client_t *client_new(gateway_t *g, const char *key)
 {
-    client_t *c = zhashx_lookup(g->clients, key);
-    if (!c) {
-        size_t n = strlen(key) + 1;
-        if (!(c = calloc(1, sizeof *c + n)))
-            abort();
-        memcpy(c->key, key, n);
-        zhashx_insert(g->clients, c->key, c);
-    }
+    size_t n = strlen(key) + 1;
+    client_t *c = calloc(1, sizeof *c + n);
+    if (!c)
+        abort();
+    memcpy(c->key, key, n);
+    zhashx_insert(g->clients, c->key, c);
     return c;
 }
 
@@ -129,13 +128,12 @@ static void client_release(gateway_t *g, client_t *c)
         zhashx_delete(g->clients, c->key);
 }
 
-/*  Whether another request may start now; false means `busy`. */
-static bool admit(gateway_t *g, const char *key)
+/*  Whether another request from client c (NULL: none in flight) may
+    start now; false means `busy`. */
+static bool admit(const gateway_t *g, const client_t *c)
 {
-    if (zhashx_size(g->pending) >= g->opts.max_inflight)
-        return false;
-    const client_t *c = zhashx_lookup(g->clients, key);
-    return !c || c->inflight < g->opts.max_inflight_client;
+    return zhashx_size(g->pending) < g->opts.max_inflight
+           && (!c || c->inflight < g->opts.max_inflight_client);
 }
 
 /*  After a burst the memory it took goes back to the system: glibc keeps
@@ -218,15 +216,21 @@ static uint32_t collect_stats(gateway_t *g, mt_actor_t *self, mt_stat_t *out, ui
 
 /* ---- requests ---------------------------------------------------------- */
 
+/*  The connection a request came on, looked up once per request. */
+typedef struct {
+    char key[2 * 255 + 1];
+    client_t *c;                    /* NULL until it has a request in flight */
+} sender_t;
+
 static void ask(mt_actor_t *self, gateway_t *g, mt_actor_t *to, mt_msg_t *msg,
-                zmsg_t **envelope, const mt_request_t *req)
+                zmsg_t **envelope, const mt_request_t *req, sender_t *from)
 {
     pending_t *p = calloc(1, sizeof *p);
     if (!p)
         abort();
-    char key[2 * 255 + 1];
-    client_key(*envelope, key, sizeof key);
-    p->client = client_get(g, key);
+    if (!from->c)
+        from->c = client_new(g, from->key);
+    p->client = from->c;
     p->client->inflight++;
     if (msg && msg->type == MT_NODE_REQ)
         mt_node_req(msg)->deadline_ms = (int64_t) mt_now_ms() + g->opts.request_timeout_ms;
@@ -261,9 +265,10 @@ static void handle_request(mt_actor_t *self, gateway_t *g, zmsg_t *m)
     zmsg_remove(m, body);           /* m is now the envelope */
     mt_request_t req = { 0 };
     char err[256] = "";
-    char key[2 * 255 + 1];
-    client_key(m, key, sizeof key);
-    if (!admit(g, key)) {
+    sender_t from;
+    client_key(m, from.key, sizeof from.key);
+    from.c = zhashx_lookup(g->clients, from.key);
+    if (!admit(g, from.c)) {
         g->busy++;
         req.has_rid = mt_codec_peek_rid(zframe_data(body), zframe_size(body), &req.rid);
         zframe_destroy(&body);
@@ -287,18 +292,19 @@ static void handle_request(mt_actor_t *self, gateway_t *g, zmsg_t *m)
     switch (req.op) {
     case MT_OP_NODE_REGISTER: case MT_OP_NODE_HEARTBEAT: case MT_OP_NODE_LABELS:
     case MT_OP_NODE_GET: case MT_OP_NODE_LIST: case MT_OP_NODE_DELETE:
-        ask(self, g, g->opts.nodes, req.msg, &m, &req);
+        ask(self, g, g->opts.nodes, req.msg, &m, &req, &from);
         return;
     case MT_OP_RC_ADD: case MT_OP_RC_SET: case MT_OP_RC_DEL:
     case MT_OP_RC_GET: case MT_OP_RC_LIST:
         if (!g->opts.rc || !req.msg)
             break;
-        ask(self, g, g->opts.rc, req.msg, &m, &req);
+        ask(self, g, g->opts.rc, req.msg, &m, &req, &from);
         return;
     case MT_OP_CLUSTER_INFO:
         if (!g->opts.cluster)
             break;
-        ask(self, g, g->opts.cluster, mt_msg_new(MT_CLUSTER_INFO_REQ, 0), &m, &req);
+        ask(self, g, g->opts.cluster, mt_msg_new(MT_CLUSTER_INFO_REQ, 0), &m, &req,
+            &from);
         return;
     case MT_OP_REPLICA_STATS: {
         mt_stat_t stats[STATS_CAP];

@@ -67,6 +67,9 @@ typedef struct {
     _Atomic int64_t horizon;
 } mt_bus_counters_t;
 
+/*  Raises *horizon to revision if it is higher (any thread). */
+void mt_bus_horizon_raise(_Atomic int64_t *horizon, int64_t revision);
+
 /*  Revisions other replicas may have drawn since this replica last read
     the database: a second of writes at far beyond this machine's rate,
     plus every connection's cached block of the sequence. */

@@ -35,7 +35,6 @@ const char *mt_role_name(mt_role_t role);
 mt_role_t mt_role_parse(const char *name);
 
 #define MT_KEY_Z85_LEN 40           /* a CURVE key as Z85 text */
-#define MT_TRUST_FILE_MAX (64 * 1024)  /* a certificate file bigger than this is ignored */
 
 typedef struct mt_trust mt_trust_t;
 

@@ -14,6 +14,7 @@
     a certificate's metadata must hold. Certificates are still read by
     zcert_load: czmq parses every key and file. */
 #include "mt_trust.h"
+#include "mt_cert.h"
 
 #include <czmq.h>
 #include <dirent.h>
@@ -103,34 +104,17 @@ static bool unchanged(const file_t *f, const struct stat *st)
            && f->mtime.tv_sec == st->st_mtim.tv_sec && f->mtime.tv_nsec == st->st_mtim.tv_nsec;
 }
 
-/*  Whether czmq can parse the file as ZPL: zcert_load is only given files
-    that parse (czmq 4.2's zconfig_load leaks its file handle on a syntax
-    error, once per version of a bad file here). */
-static bool parses(const char *path)
-{
-    zchunk_t *chunk = zchunk_slurp(path, MT_TRUST_FILE_MAX);
-    if (!chunk)
-        return false;
-    zconfig_t *root = zconfig_chunk_load(chunk);
-    bool ok = root != NULL;
-    zconfig_destroy(&root);
-    zchunk_destroy(&chunk);
-    return ok;
-}
-
 /*  Reads one certificate into f; why it was refused otherwise. */
-static const char *load_one(file_t *f, const char *path)
+static const char *load_one(file_t *f, const char *path, char *buf, size_t buflen)
 {
-    if (f->size > MT_TRUST_FILE_MAX)
-        return "larger than a certificate can be";
     /*  zcert_load would read the secret instead: a trust store holds
         public files only, and a secret beside one is refused loudly. */
     char secret[PATH_MAX + 8];
     snprintf(secret, sizeof secret, "%s_secret", path);
     if (access(secret, F_OK) == 0)
         return "its secret file lies beside it: a trust store holds public files only";
-    if (!parses(path))
-        return "not a certificate (not ZPL)";
+    if (mt_cert_file_check(path, buf, buflen) != MT_OK)
+        return buf;
     zcert_t *cert = zcert_load(path);
     if (!cert)
         return "not a certificate (czmq zcert_load refused it)";
@@ -169,7 +153,8 @@ static file_t *scan_file(mt_trust_t *t, const char *name, const struct stat *st)
     *f = (file_t) { .ino = st->st_ino, .size = st->st_size, .mtime = st->st_mtim };
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", t->dir, name);
-    const char *why = load_one(f, path);
+    char buf[96];
+    const char *why = load_one(f, path, buf, sizeof buf);
     if (why)
         zsys_warning("trust: %s ignored: %s", path, why);
     return f;

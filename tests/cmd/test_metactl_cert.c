@@ -7,6 +7,7 @@
     --cert/--server-key/--client-cert that needs no service: the errors
     before connecting, the timeout hint, the warning about a client_secret
     sent without CURVE. No replica runs here (tests/service does that). */
+#include "mt_check.h"
 #include <check.h>
 #include <czmq.h>
 #include <dirent.h>
@@ -445,9 +446,5 @@ int main(void)
     tcase_add_test(tc, help);
     tcase_add_test(tc, client_keys_offline);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(su);
 }

@@ -9,6 +9,7 @@
 
 #include "test_config_util.h"
 
+#include "mt_check.h"
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -642,9 +643,5 @@ int main(void)
     tcase_add_test(tc, env_errors);
     tcase_add_test(tc, file_errors);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(su);
 }

@@ -5,6 +5,7 @@
     the config file (precedence, encoding into the DSN, warnings, and the
     password never in a message, a warning or the printout). */
 #include "test_config_util.h"
+#include "mt_check.h"
 #include "mt_dsn.h"
 
 #include <fcntl.h>
@@ -479,9 +480,5 @@ int main(void)
     tcase_add_test(tc, password_errors);
     tcase_add_test(tc, password_print);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(su);
 }

@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mt_check.h"
 #include "mt_core.h"
 
 #define T_WAIT  30000   /* ms: something that must happen */
@@ -171,11 +172,7 @@ static inline int64_t t_recv_i64(uint16_t type)
 #define T_MAIN(make_suite)                                                   \
     int main(void)                                                           \
     {                                                                        \
-        SRunner *sr_ = srunner_create(make_suite());                         \
-        srunner_run_all(sr_, CK_ENV);                                        \
-        int nf_ = srunner_ntests_failed(sr_);                                \
-        srunner_free(sr_);                                                   \
-        return nf_ == 0 ? EXIT_SUCCESS : EXIT_FAILURE;                       \
+        return mt_check_run(make_suite());                                   \
     }
 
 /*  A tcase with the runtime fixture and a timeout in seconds. */

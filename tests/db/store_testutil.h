@@ -178,4 +178,31 @@ static inline mt_store_t *tu_store(mt_runtime_t *rt, const char *dsn, int writer
     return s;
 }
 
+/*  The store tests' fixture: a runtime, database `db` created afresh, a
+    store with `writers` writer connections on it, and (raw not NULL) a raw
+    connection for looking underneath. tu_close undoes it. */
+static inline void tu_open(mt_runtime_t **rt, char **dsn, mt_store_t **store, MYSQL **raw,
+                           const char *db, int writers)
+{
+    *rt = mt_runtime_new(NULL);
+    ck_assert_ptr_nonnull(*rt);
+    tu_drop_db(NULL, db);
+    *dsn = tu_dsn_for(NULL, db);
+    *store = tu_store(*rt, *dsn, writers);
+    if (raw)
+        *raw = tu_raw(*dsn, db);
+}
+
+static inline void tu_close(mt_runtime_t **rt, char **dsn, mt_store_t **store, MYSQL **raw)
+{
+    if (raw && *raw)
+        mysql_close(*raw);
+    if (raw)
+        *raw = NULL;
+    mt_store_destroy(store);
+    mt_runtime_destroy(rt);
+    free(*dsn);
+    *dsn = NULL;
+}
+
 #endif

@@ -5,6 +5,7 @@
 #include "mt_core.h"
 #include "mt_dsn.h"
 
+#include "mt_check.h"
 #include <check.h>
 #include <mysql.h>
 #include <stdlib.h>
@@ -202,10 +203,7 @@ int main(void)
 {
     if (mysql_library_init(0, NULL, NULL) != 0)
         return EXIT_FAILURE;
-    SRunner *sr = srunner_create(smoke_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int rc = mt_check_run(smoke_suite());
     mysql_library_end();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return rc;
 }

@@ -15,6 +15,7 @@
     socket too (the name checked: localhost); the store itself (every
     connection) works over TLS. */
 #include "store_testutil.h"
+#include "mt_check.h"
 #include "store_internal.h"
 
 #include <sys/stat.h>
@@ -305,9 +306,5 @@ int main(void)
     tcase_add_test(tc, wrong_name);
     tcase_add_test(tc, client_certificate);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(su);
 }

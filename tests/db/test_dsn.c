@@ -5,6 +5,7 @@
 #include "mt_core.h"
 #include "mt_dsn.h"
 
+#include "mt_check.h"
 #include <check.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -447,9 +448,5 @@ static Suite *dsn_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(dsn_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(dsn_suite());
 }

@@ -3,6 +3,7 @@
     grow in each node's send order, in far fewer transactions and
     statements than writes; and a lone heartbeat does not wait. */
 #include "store_testutil.h"
+#include "mt_check.h"
 
 #include <pthread.h>
 
@@ -13,18 +14,12 @@ static char *dsn;
 
 static void setup(void)
 {
-    rt = mt_runtime_new(NULL);
-    ck_assert_ptr_nonnull(rt);
-    tu_drop_db(NULL, DB);
-    dsn = tu_dsn_for(NULL, DB);
-    store = tu_store(rt, dsn, 2);
+    tu_open(&rt, &dsn, &store, NULL, DB, 2);
 }
 
 static void teardown(void)
 {
-    mt_store_destroy(&store);
-    mt_runtime_destroy(&rt);
-    free(dsn);
+    tu_close(&rt, &dsn, &store, NULL);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -295,9 +290,5 @@ int main(void)
     tcase_add_test(tc, lone_heartbeat_does_not_wait);
     tcase_add_test(tc, threads_asking);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(su);
 }

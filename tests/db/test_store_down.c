@@ -5,6 +5,7 @@
     restart the store reconnects by itself, writes (and membership beats)
     succeed again, and no acknowledged heartbeat is lost. */
 #include "store_testutil.h"
+#include "mt_check.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -224,9 +225,5 @@ int main(void)
     tcase_add_test(tc, stop_and_restart);
     tcase_add_test(tc, start_while_down);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(su);
 }

@@ -4,6 +4,7 @@
     goes to the log instead, once per reason while the server cannot be
     used. The log is captured through zsys_set_logstream. */
 #include "store_testutil.h"
+#include "mt_check.h"
 #include "store_internal.h"
 
 #include <czmq.h>
@@ -184,9 +185,5 @@ int main(void)
     tcase_add_test(tc, sql_error);
     tcase_add_test(tc, unreachable);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(su);
 }

@@ -2,6 +2,7 @@
     shapes, escapes, \uXXXX with surrogate pairs, and every refusal. */
 #include "json.h"
 
+#include "mt_check.h"
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,9 +230,5 @@ int main(void)
     tcase_add_test(tc, encoder_refuses_bad_utf8);
     tcase_add_test(tc, respects_length);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(s);
 }

@@ -9,6 +9,7 @@
     writer then waits for; heartbeats sent meanwhile pile up in its mailbox
     and become one flush when the lock goes. */
 #include "store_testutil.h"
+#include "mt_check.h"
 
 #include <time.h>
 
@@ -21,11 +22,7 @@ static mt_actor_t *writer;      /* every request of a test goes to this one */
 
 static void setup(void)
 {
-    rt = mt_runtime_new(NULL);
-    ck_assert_ptr_nonnull(rt);
-    tu_drop_db(NULL, DB);
-    dsn = tu_dsn_for(NULL, DB);
-    store = tu_store(rt, dsn, 2);
+    tu_open(&rt, &dsn, &store, NULL, DB, 2);
     writer = mt_store_writer(store, "holder");
     ck_assert_int_eq(tu_write(rt, store, "holder",
                               mt_store_msg_register("holder", tu_reg("h", NULL, NULL)), NULL, NULL),
@@ -34,9 +31,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    mt_store_destroy(&store);
-    mt_runtime_destroy(&rt);
-    free(dsn);
+    tu_close(&rt, &dsn, &store, NULL);
 }
 
 static void sleep_ms(long ms)
@@ -414,9 +409,5 @@ int main(void)
     tcase_add_test(tc, merged_labels_limit);
     tcase_add_test(tc, refused_row_fails_alone);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(su);
 }

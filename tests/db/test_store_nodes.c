@@ -1,6 +1,7 @@
 /*  test_store_nodes.c — registration, labels, versions, delete, revive and
     point loads, observed through the store's answers and the tables. */
 #include "store_testutil.h"
+#include "mt_check.h"
 
 #include <pthread.h>
 #include <unistd.h>
@@ -13,20 +14,12 @@ static MYSQL *raw;
 
 static void setup(void)
 {
-    rt = mt_runtime_new(NULL);
-    ck_assert_ptr_nonnull(rt);
-    tu_drop_db(NULL, DB);
-    dsn = tu_dsn_for(NULL, DB);
-    store = tu_store(rt, dsn, 2);
-    raw = tu_raw(dsn, DB);
+    tu_open(&rt, &dsn, &store, &raw, DB, 2);
 }
 
 static void teardown(void)
 {
-    mysql_close(raw);
-    mt_store_destroy(&store);
-    mt_runtime_destroy(&rt);
-    free(dsn);
+    tu_close(&rt, &dsn, &store, &raw);
 }
 
 static int reg_write(const char *id, mt_node_reg_t *reg, int64_t *rev, mt_node_reg_t **out)
@@ -359,9 +352,5 @@ int main(void)
     tcase_add_test(tc, unknown_and_bad_requests);
     tcase_add_test(tc, status_round_trip);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(su);
 }

@@ -6,6 +6,7 @@
     written with client_public, read back by scans only (never in DONE),
     wiped in tombstones. */
 #include "store_testutil.h"
+#include "mt_check.h"
 
 #include <pthread.h>
 
@@ -22,20 +23,12 @@ static const char *const passwords[] = { "pw-ALPHA-7f3a", "pw-BRAVO-91c2", "pw-C
 
 static void setup(void)
 {
-    rt = mt_runtime_new(NULL);
-    ck_assert_ptr_nonnull(rt);
-    tu_drop_db(NULL, DB);
-    dsn = tu_dsn_for(NULL, DB);
-    store = tu_store(rt, dsn, 2);
-    raw = tu_raw(dsn, DB);
+    tu_open(&rt, &dsn, &store, &raw, DB, 2);
 }
 
 static void teardown(void)
 {
-    mysql_close(raw);
-    mt_store_destroy(&store);
-    mt_runtime_destroy(&rt);
-    free(dsn);
+    tu_close(&rt, &dsn, &store, &raw);
 }
 
 static void assert_no_password_bytes(const void *p, size_t n)
@@ -731,9 +724,5 @@ int main(void)
     tcase_add_test(tc, unavailable_while_down);
     tcase_add_test(tc, schema_v2_idempotent);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(su);
 }

@@ -6,6 +6,7 @@
     never waits behind a scan. Two stores on one database stand for two
     replicas. */
 #include "store_testutil.h"
+#include "mt_check.h"
 
 #include <time.h>
 
@@ -371,9 +372,5 @@ int main(void)
     tcase_add_test(tc, reader_answers_too);
     tcase_add_test(tc, beat_not_behind_scan);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(su);
 }

@@ -2,6 +2,7 @@
     versions of covered registrations, the mark, and a transaction that
     commits out of revision order. */
 #include "store_testutil.h"
+#include "mt_check.h"
 
 static mt_runtime_t *rt;
 static mt_store_t *store;
@@ -10,18 +11,12 @@ static char *dsn;
 
 static void setup(void)
 {
-    rt = mt_runtime_new(NULL);
-    ck_assert_ptr_nonnull(rt);
-    tu_drop_db(NULL, DB);
-    dsn = tu_dsn_for(NULL, DB);
-    store = tu_store(rt, dsn, 2);
+    tu_open(&rt, &dsn, &store, NULL, DB, 2);
 }
 
 static void teardown(void)
 {
-    mt_store_destroy(&store);
-    mt_runtime_destroy(&rt);
-    free(dsn);
+    tu_close(&rt, &dsn, &store, NULL);
 }
 
 static mt_store_scanned_t *scan(int64_t after, bool full, mt_msg_t **msg)
@@ -261,9 +256,5 @@ int main(void)
     tcase_add_test(tc, out_of_order_commit);
     tcase_add_test(tc, many_nodes);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(su);
 }

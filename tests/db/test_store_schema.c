@@ -1,6 +1,7 @@
 /*  test_store_schema.c — the store creates its database and schema, again
     without harm, and twice at once (two replicas starting together). */
 #include "store_testutil.h"
+#include "mt_check.h"
 
 #include <pthread.h>
 
@@ -199,9 +200,5 @@ int main(void)
     tcase_add_test(tc, migrates_v4_to_v5);
     tcase_add_test(tc, bad_dsn);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(su);
 }

@@ -4,6 +4,7 @@
     time is (heartbeat_at is stored as given). The membership beat measures
     its round trip around the server's now (a clock sample). */
 #include "store_testutil.h"
+#include "mt_check.h"
 
 #include <time.h>
 
@@ -15,20 +16,12 @@ static char *dsn;
 
 static void setup(void)
 {
-    rt = mt_runtime_new(NULL);
-    ck_assert_ptr_nonnull(rt);
-    tu_drop_db(NULL, DB);
-    dsn = tu_dsn_for(NULL, DB);
-    store = tu_store(rt, dsn, 2);
-    raw = tu_raw(dsn, DB);
+    tu_open(&rt, &dsn, &store, &raw, DB, 2);
 }
 
 static void teardown(void)
 {
-    mysql_close(raw);
-    mt_store_destroy(&store);
-    mt_runtime_destroy(&rt);
-    free(dsn);
+    tu_close(&rt, &dsn, &store, &raw);
 }
 
 static long long db_now(void)
@@ -195,9 +188,5 @@ int main(void)
     tcase_add_test(tc, heartbeat_at_bounds);
     tcase_add_test(tc, beat_samples_the_clock);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(su);
 }

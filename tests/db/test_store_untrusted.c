@@ -7,6 +7,7 @@
     into it refuse it. A status that cannot be read is not taken; the
     node's next heartbeat rewrites it. */
 #include "store_testutil.h"
+#include "mt_check.h"
 
 #include <czmq.h>
 
@@ -50,12 +51,7 @@ static void setup(void)
     s_log = tmpfile();
     ck_assert_ptr_nonnull(s_log);
     zsys_set_logstream(s_log);
-    rt = mt_runtime_new(NULL);
-    ck_assert_ptr_nonnull(rt);
-    tu_drop_db(NULL, DB);
-    dsn = tu_dsn_for(NULL, DB);
-    store = tu_store(rt, dsn, 2);
-    raw = tu_raw(dsn, DB);
+    tu_open(&rt, &dsn, &store, &raw, DB, 2);
     for (size_t i = 0; i < NCORRUPT; i++) {
         const char *id = corrupt[i].id;
         ck_assert_int_eq(tu_write(rt, store, id, mt_store_msg_register(id,
@@ -71,10 +67,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    mysql_close(raw);
-    mt_store_destroy(&store);
-    mt_runtime_destroy(&rt);
-    free(dsn);
+    tu_close(&rt, &dsn, &store, &raw);
     zsys_set_logstream(NULL);
     fclose(s_log);
 }
@@ -272,9 +265,5 @@ int main(void)
     tcase_add_test(tc, writes_fail_closed);
     tcase_add_test(tc, rc_rows);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(su);
 }

@@ -5,6 +5,7 @@
     nothing but the database. Reloads are run on demand (no interval), so
     every interleaving below is deterministic. */
 #include "nodetest.h"
+#include "mt_check.h"
 
 #include <unistd.h>
 
@@ -566,9 +567,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(suite());
 }

@@ -11,6 +11,7 @@
     * schedulable = healthy, not cordoned, stored labels readable; the list
       filters on it (schedulable_only). */
 #include "nodetest.h"
+#include "mt_check.h"
 
 #include "mt_db_clock.h"
 
@@ -277,9 +278,5 @@ int main(void)
     tcase_add_test(tc, timer_by_the_estimate);
     tcase_add_test(tc, schedulable);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(su);
 }

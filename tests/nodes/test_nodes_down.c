@@ -5,6 +5,7 @@
     server of its own (directory and port from CTest) so that tests running
     in parallel keep theirs. */
 #include "nodetest.h"
+#include "mt_check.h"
 
 #define DB "metactor_t_nodes_down"
 
@@ -127,9 +128,5 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, unavailable_then_back_nothing_lost);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(s);
 }

@@ -4,6 +4,7 @@
     be committing until then. */
 #include "mt_scan_window.h"
 
+#include "mt_check.h"
 #include <check.h>
 #include <stdlib.h>
 
@@ -59,9 +60,5 @@ int main(void)
     tcase_add_test(tc, covered_runs_one_pass_ahead_of_after);
     tcase_add_test(tc, history_keeps_the_newest);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(s);
 }

@@ -14,6 +14,7 @@
     The service test svc_rc_delete (delete_not_undone_by_a_reload) shows the
     same race between real replicas; here it is made to happen every time. */
 #include "mt_rcs.h"
+#include "mt_check.h"
 #include "store_testutil.h"
 
 #include <stdio.h>
@@ -185,9 +186,5 @@ int main(void)
     tcase_add_test(tc, stale_row_after_a_delete);
     tcase_add_test(tc, stale_notice_after_a_delete);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(s);
 }

@@ -2,6 +2,7 @@
     test cases have the same fixture tear-down and a timeout, and every
     program runs the same way (see harness.h). */
 #include "harness.h"
+#include "mt_check.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +38,5 @@ TCase *h_tcase(Suite *s, const char *name, void (*setup)(void), int timeout_s, .
 
 int h_run(Suite *s)
 {
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(s);
 }

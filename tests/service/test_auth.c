@@ -90,6 +90,14 @@ START_TEST(no_reply_without_a_trusted_key)
     void *s = h_curve_socket(ZMQ_DEALER, A, "admin", NULL);
     h_reply_t *r = h_curve_call(s, H_CALL_MS, "{s:s}", "op", "cluster.info");
     expect(r, "", "admin's cluster.info");
+    h_reply_free(&r);
+    /*  The stranger was refused by the replica's ZAP handler, not lost on
+        the way (the plain client and the wrong server key never reach it). */
+    r = h_curve_call(s, H_CALL_MS, "{s:s}", "op", "replica.stats");
+    expect(r, "", "admin's replica.stats");
+    H_ASSERT(h_int(r->result, "connections_refused") >= 1, "no handshake was refused");
+    h_reply_free(&r);
+    r = h_curve_call(s, H_CALL_MS, "{s:s}", "op", "cluster.info");
     /*  Members publish the replicas' key, for clients and peers. */
     for (uint32_t i = 0; i < h_size(r->result, "members"); i++) {
         char path[64];

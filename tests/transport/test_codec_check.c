@@ -1,6 +1,7 @@
 /*  test_codec_check.c — the bounds pre-check of untrusted msgpack
     (mt_codec_check): every msgpack type, truncation, length bombs, depth
     bombs, trailing bytes; and that whatever it accepts msgpack-c unpacks. */
+#include "mt_check.h"
 #include <check.h>
 #include <stdlib.h>
 
@@ -194,9 +195,5 @@ static Suite *make_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(make_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(make_suite());
 }

@@ -3,6 +3,7 @@
     members kept (alive, valid, distinct, sorted), garbage skipped and
     counted, answers refused as a whole, the member cap, and the shape of
     issue 9's crash: 2^24+3 members, nearly all nil. */
+#include "mt_check.h"
 #include <check.h>
 #include <stdlib.h>
 
@@ -296,9 +297,5 @@ static Suite *make_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(make_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(make_suite());
 }

@@ -1,6 +1,7 @@
 /*  test_codec_json.c — msgpack → strict JSON (mt_codec_to_json): exact
     output for every msgpack type, escaping, invalid UTF-8, base64, non-string
     keys; and every output passes a strict RFC 8259 validator. */
+#include "mt_check.h"
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -195,9 +196,5 @@ static Suite *make_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(make_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(make_suite());
 }

@@ -1,6 +1,7 @@
 /*  test_codec_notice.c — change notices: encode → decode round trips into
     MT_NODE_MERGE, the body's keys, deletes, malformed notices (rc notices:
     test_codec_rc.c). */
+#include "mt_check.h"
 #include <check.h>
 #include <stdlib.h>
 
@@ -342,9 +343,5 @@ static Suite *make_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(make_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(make_suite());
 }

@@ -5,6 +5,7 @@
     the message for the store, and never any encoded reply or notice.
     Endpoint and key validation (mt_rc_endpoint_check, mt_rc_key_check,
     mt_rc_keypair_check) have tables of their own. */
+#include "mt_check.h"
 #include <check.h>
 #include <stdlib.h>
 
@@ -1134,9 +1135,5 @@ static Suite *make_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(make_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(make_suite());
 }

@@ -1,5 +1,6 @@
 /*  test_codec_reply.c — reply bodies: encode with the codec, unpack with
     msgpack-c, check every key and type against PROTOCOL.md. */
+#include "mt_check.h"
 #include <check.h>
 #include <stdlib.h>
 
@@ -402,9 +403,5 @@ static Suite *make_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(make_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(make_suite());
 }

@@ -2,6 +2,7 @@
     a table of bodies for every op and every error class, then the content
     of the messages built for each node op, integers of every msgpack
     width, size limits and the limits of mt_model.h. */
+#include "mt_check.h"
 #include <check.h>
 #include <stdlib.h>
 
@@ -748,9 +749,5 @@ static Suite *make_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(make_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(make_suite());
 }

@@ -1,6 +1,7 @@
 /*  test_errors.c — one mt_strerror for every code: core's and the
     service's (mt_model.h, registered by model.c), each with its own text;
     mt_err_code maps each to its PROTOCOL.md code. */
+#include "mt_check.h"
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,9 +58,5 @@ int main(void)
     tcase_add_test(tc, every_service_code_has_a_protocol_code);
     tcase_add_test(tc, service_range_is_taken);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(su);
 }

@@ -2,6 +2,7 @@
     each valid or refused with its message; maps (count, field prefix);
     the quoting of keys in messages. The same rules through the wire are in
     test_codec_request.c. */
+#include "mt_check.h"
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,9 +189,5 @@ int main(void)
     tcase_add_test(tc, maps);
     tcase_add_test(tc, quote);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mt_check_run(su);
 }

@@ -4,6 +4,7 @@
 #include "mt_authz.h"
 #include "mt_security.h"
 
+#include "mt_check.h"
 #include <check.h>
 #include <czmq.h>
 #include <stdio.h>
@@ -261,9 +262,5 @@ int main(void)
     tcase_add_test(tc, zap_admits_by_domain_and_tells_the_sender);
     tcase_add_test(tc, security_refuses_a_certificate_without_its_secret);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return mt_check_run(s);
 }
