@@ -62,6 +62,8 @@ typedef struct {
     uint64_t expired;               /* requests dropped: their client had been
                                        answered before work could start */
     uint64_t stash_busy;            /* requests refused busy: their node's stash was full */
+    uint64_t nodes;                 /* registered nodes, as of the last reload pass */
+    uint64_t healthy;               /* of them healthy then (database clock) */
 } mt_nodes_stats_t;
 void mt_nodes_stats(mt_nodes_t *nodes, mt_nodes_stats_t *out);
 

@@ -101,4 +101,6 @@ void mt_nodes_stats(mt_nodes_t *nodes, mt_nodes_stats_t *out)
     out->absent_deleted = atomic_load_explicit(&nodes->cfg->absent_deleted, memory_order_relaxed);
     out->expired = atomic_load_explicit(&nodes->cfg->expired, memory_order_relaxed);
     out->stash_busy = atomic_load_explicit(&nodes->cfg->stash_busy, memory_order_relaxed);
+    out->nodes = atomic_load_explicit(&nodes->cfg->present, memory_order_relaxed);
+    out->healthy = atomic_load_explicit(&nodes->cfg->healthy, memory_order_relaxed);
 }

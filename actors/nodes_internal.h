@@ -33,6 +33,7 @@ typedef struct {
     _Atomic uint64_t reloads, reload_rows;  /* passes done, rows they merged */
     _Atomic uint64_t purged, absent_deleted;
     _Atomic uint64_t expired, stash_busy;   /* requests past their deadline, refused busy */
+    _Atomic uint64_t present, healthy;      /* nodes, and healthy ones, at the last pass */
     uint32_t max_stash;                 /* requests one node keeps waiting */
     mt_actor_t *directory;              /* set once spawned */
     mt_actor_t *listener;               /* or NULL */

@@ -20,6 +20,7 @@
     their own (duplicate keys, lock waits and deadlocks, the missing
     database of a first start). */
 #include "store_internal.h"
+#include "mt_metrics.h"
 
 #include <czmq.h>
 #include <errmsg.h>
@@ -498,10 +499,12 @@ int mt_conn_commit(mt_conn_t *c)
     if (!c->m)
         return mt_conn_fail(c, NULL, "commit");
     c->statements++;
+    uint64_t t0 = mt_metrics_now_us();
     if (mysql_commit(c->m) != 0) {
         /*  Lost during COMMIT: the outcome is unknown, so never "done". */
         return mt_conn_fail(c, NULL, "commit");
     }
+    mt_histo_observe_since(&mt_metrics()->store_commit, t0);
     return MT_OK;
 }
 
