@@ -121,6 +121,37 @@ for m in metactor_peers metactor_nodes_healthy metactor_requests_in_flight \
     grep -q "^# TYPE $m gauge$" "$metrics" || fail "no gauge $m"
 done
 
+# ---- metactl: contexts of its config file, endpoints to fail over -----------
+cfg=$work/run/metactl.cfg
+cat >"$cfg" <<CFG
+current = "ops"
+context
+    ops
+        endpoint = "tcp://127.0.0.1:$((MT_HTTP_PORT + 3)),$req"
+        timeout = "1s"
+        output = "json"
+    other
+        endpoint = "tcp://127.0.0.1:$((MT_HTTP_PORT + 4))"
+CFG
+shown=$(METACTL_CONFIG=$cfg "$MT_METACTL" config)
+grep -q "context:  ops (current in the file)" <<<"$shown" || fail "metactl config: $shown"
+grep -q "contexts: ops other" <<<"$shown" || fail "metactl config: $shown"
+grep -q "timeout     1000 ms" <<<"$shown" || fail "metactl config: $shown"
+# the first endpoint listens nowhere: no reply in time, then the second answers
+out=$(METACTL_CONFIG=$cfg "$MT_METACTL" node get ops-n1 2>"$work/run/failover.err") \
+    || fail "no failover: $(cat "$work/run/failover.err")"
+[ "${out:0:1}" = "{" ] || fail "the context's output json was not used: $out"
+grep -q "trying $req" "$work/run/failover.err" || fail "failover not reported"
+# flags and the environment win over the context
+METACTL_CONFIG=$cfg "$MT_METACTL" --context other -e "$req" -o table -t 10s node get ops-n1 \
+    | grep -q "ops-n1" || fail "-e over the context"
+rc=0
+METACTL_CONFIG=$cfg METACTL_CONTEXT=nope "$MT_METACTL" stats 2>/dev/null || rc=$?
+[ "$rc" = 2 ] || fail "an unknown context must be a usage error (exit $rc)"
+rc=0
+"$MT_METACTL" -e "$req" -t 2x stats 2>/dev/null || rc=$?
+[ "$rc" = 2 ] || fail "-t 2x must be a usage error (exit $rc)"
+
 # ---- /readyz follows the database -------------------------------------------
 db stop
 until_ok "/readyz answers 503 with the database down" is_status /readyz 503
