@@ -43,6 +43,6 @@ typedef struct {
     _Atomic uint64_t *live_at;
 } mt_membership_opts_t;
 
-mt_actor_t *mt_membership_spawn(mt_runtime_t *rt, const mt_membership_opts_t *opts);
+mt_actor_t *mt_membership_new(mt_runtime_t *rt, const mt_membership_opts_t *opts);
 
 #endif

@@ -184,7 +184,7 @@ int main(int argc, char **argv)
         .public_key = sec ? mt_security_public_key(sec) : NULL,
         .db_clock = &db_clock, .live_at = &ops.live_at,
     };
-    membership = mt_membership_spawn(rt, &mo);
+    membership = mt_membership_new(rt, &mo);
     if (!membership) {
         log_error("cannot start membership");
         goto out;
@@ -207,7 +207,7 @@ int main(int argc, char **argv)
         .rc = mt_rcs_registry(rcs), .security = sec,
         .stats_fn = md_ops_extra_stats, .stats_arg = &ops, .counters = &ops.gateway,
     };
-    if (mt_gateway_start(rt, &go, &gateway, err, sizeof err) != MT_OK) {
+    if (mt_gateway_new(rt, &go, &gateway, err, sizeof err) != MT_OK) {
         log_error("%s", err);
         goto out;
     }

@@ -52,7 +52,7 @@ typedef struct {
 uint32_t mt_gateway_stats(mt_runtime_t *rt, mt_gateway_counters_t *c, mt_security_t *sec,
                           mt_stat_t *out, uint32_t cap);
 
-int mt_gateway_start(mt_runtime_t *rt, const mt_gateway_opts_t *opts, mt_actor_t **out,
+int mt_gateway_new(mt_runtime_t *rt, const mt_gateway_opts_t *opts, mt_actor_t **out,
                      char *err, size_t errlen);
 
 #endif
