@@ -185,7 +185,7 @@ static void reload_incremental(mt_runtime_t *rt, mt_store_t *store, mt_nodes_t *
 
     /*  Steady state: a pass uses as `after` the mark of the newest pass that
         finished >= MT_STORE_TXN_MAX_MS before the previous pass started
-        (actors/reload.c, safe_after). So each round waits that long after the
+        (actors/nodes/reload.c, safe_after). So each round waits that long after the
         last pass, runs an untimed pass (its start makes the last measured
         pass's mark usable), changes RELOAD_CHANGED nodes, then measures a pass:
         it reads exactly the rows changed since the previous pass. */

@@ -2,6 +2,7 @@
     tables and time formats for metactl's commands. Out of memory aborts:
     a command line tool has nothing better to do. */
 #include "metactl.h"
+#include "msgpack_json.h"
 #include "mt_codec.h"
 
 #include <errno.h>
@@ -295,7 +296,7 @@ void ctl_buf_free(ctl_buf_t *b)
 
 char *ctl_json(const msgpack_object *o)
 {
-    char *json = o ? mt_codec_to_json(o) : NULL;
+    char *json = o ? ctl_json_of(o) : NULL;
     return json ? json : xstrdup("null");
 }
 

@@ -26,12 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const log_names[] = { "error", "warning", "info", "debug" };
 
-const char *mt_config_log_name(mt_config_log_t level)
-{
-    return (unsigned) level < 4 ? log_names[level] : "?";
-}
 
 /* ---- errors ------------------------------------------------------------------- */
 
@@ -326,16 +321,14 @@ static int convert(mt_config_t *cfg, collected_t *c, char *err, size_t errlen)
             break;
         case K_SECRET:
             break;                                  /* likewise; never kept */
-        case K_LOG: {
-            int l = -1;
-            for (int k = 0; k < 4; k++)
-                if (strcmp(t, log_names[k]) == 0)
-                    l = k;
-            if (l < 0)
+        case K_LOG:
+            if (!mt_log_level_parse(t, (mt_log_level_t *) field))
                 return mt__config_fail(err, errlen, "%s: '%s' is not one of error|warning|info|debug", w, t);
-            *(mt_config_log_t *) field = (mt_config_log_t) l;
             break;
-        }
+        case K_LOGFMT:
+            if (!mt_log_format_parse(t, (mt_log_format_t *) field))
+                return mt__config_fail(err, errlen, "%s: '%s' is not one of text|json", w, t);
+            break;
         }
         if (oom)
             return mt__config_fail(err, errlen, "config: out of memory");

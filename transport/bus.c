@@ -14,6 +14,7 @@
     restarted) all ask the reload actor for a pass at once — the periodic
     reload covers whatever else was lost. */
 #include "mt_bus.h"
+#include "mt_log.h"
 #include "mt_codec.h"
 
 #include <czmq.h>
@@ -143,7 +144,7 @@ static void receive(bus_t *b, zmsg_t *m)
     mt_notice_t n;
     char err[200];
     if (mt_codec_decode_notice(zframe_data(body), zframe_size(body), &n, err, sizeof err) != MT_OK) {
-        zsys_warning("bus: dropped a malformed notice: %s", err);
+        mt_log_warning("bus: dropped a malformed notice: %s", err);
         return;
     }
     bump(&b->ctr->received);
@@ -178,13 +179,13 @@ static void connect_peer(bus_t *b, const char *ep, const char *key)
 {
     if (b->opts.security && (!*key || mt_security_client(b->opts.security, b->sub, key) != MT_OK)) {
         bump(&b->ctr->peers_without_key);
-        zsys_warning("bus: peer %s publishes no usable CURVE key: not subscribed", ep);
+        mt_log_warning("bus: peer %s publishes no usable CURVE key: not subscribed", ep);
         return;
     }
     if (zsock_connect(b->sub, "%s", ep) == 0)
         zhashx_insert(b->connected, ep, strdup(key));
     else
-        zsys_warning("bus: cannot connect to %s", ep);
+        mt_log_warning("bus: cannot connect to %s", ep);
 }
 
 static void set_peers(bus_t *b, const mt_bus_peers_t *p)
@@ -229,19 +230,19 @@ static void set_peers(bus_t *b, const mt_bus_peers_t *p)
 static void cut_subscribers(bus_t *b)
 {
     if (zsock_unbind(b->pub, "%s", b->bound) != 0) {
-        zsys_warning("bus: cannot unbind %s to cut revoked subscribers", b->bound);
+        mt_log_warning("bus: cannot unbind %s to cut revoked subscribers", b->bound);
         return;
     }
     /*  The listening socket closes on libzmq's I/O thread: bind may find
         the port still taken for a moment. */
     for (int tries = 0; tries < 100; tries++) {
         if (zsock_bind(b->pub, "%s", b->bound) >= 0) {
-            zsys_info("bus: a certificate was revoked: every subscriber reconnects");
+            mt_log_info("bus: a certificate was revoked: every subscriber reconnects");
             return;
         }
         zclock_sleep(10);
     }
-    zsys_error("bus: cannot bind %s again: %s", b->bound, zmq_strerror(zmq_errno()));
+    mt_log_error("bus: cannot bind %s again: %s", b->bound, zmq_strerror(zmq_errno()));
 }
 
 static void check_trust(bus_t *b)

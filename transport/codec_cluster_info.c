@@ -30,6 +30,7 @@
     (ZMQ_MAXMSGSIZE on the prober's client) and by mt_codec_check, which
     refuses declared counts the remaining bytes cannot hold. */
 #include "codec_internal.h"
+#include "mt_key.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -113,7 +114,7 @@ static bool member(const msgpack_object *m, const msgpack_object *uuid, bool all
         memcpy(kb, key->via.str.ptr, key->via.str.size);
         kb[key->via.str.size] = '\0';
         if (memchr(kb, '\0', key->via.str.size)
-            || mt_rc_key_check("public_key", kb, scratch, sizeof scratch) != MT_OK)
+            || mt_key_check("public_key", kb, scratch, sizeof scratch) != MT_OK)
             return false;
         k->key = key->via.str.ptr;
         k->keylen = key->via.str.size;

@@ -16,7 +16,7 @@
 
     Keys (PROTOCOL.md v2): server_key is "" or a Z85 key; client_public and
     client_secret come together, both "" or a keypair whose secret derives
-    the public key (mt_rc_keypair_check). rc.add with demand_encryption
+    the public key (mt_key_pair_check). rc.add with demand_encryption
     true needs a server_key; rc.set's rule is checked by the agent, after
     the merge with what is stored.
 
@@ -32,6 +32,7 @@
     delete's, whatever the view's last state said); a password in a view
     is ignored. */
 #include "codec_internal.h"
+#include "mt_key.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,7 +100,7 @@ static int endpoint_check(mt__dec_t *d, const char *field, const char *s)
 
 static int key_check(mt__dec_t *d, const char *field, const char *s)
 {
-    return mt_rc_key_check(field, s, d->err, d->errlen);
+    return mt_key_check(field, s, d->err, d->errlen);
 }
 
 static int max_len(mt__dec_t *d, const char *field, const char *s, size_t max)
@@ -160,7 +161,7 @@ static int dec_keys(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
         return MT_OK;
     int rc = !pub ? mt__fail(d->err, d->errlen, "client_public: required with client_secret")
            : !sec ? mt__fail(d->err, d->errlen, "client_secret: required with client_public")
-           : mt_rc_keypair_check(pub, sec, d->err, d->errlen);
+           : mt_key_pair_check(pub, sec, d->err, d->errlen);
     if (rc == MT_OK) {
         r->client_public = dup_str(pub);
         r->client_secret = dup_str(sec);

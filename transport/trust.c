@@ -14,6 +14,7 @@
     a certificate's metadata must hold. Certificates are still read by
     zcert_load: czmq parses every key and file. */
 #include "mt_trust.h"
+#include "mt_log.h"
 #include "mt_cert.h"
 
 #include <czmq.h>
@@ -156,7 +157,7 @@ static file_t *scan_file(mt_trust_t *t, const char *name, const struct stat *st)
     char buf[96];
     const char *why = load_one(f, path, buf, sizeof buf);
     if (why)
-        zsys_warning("trust: %s ignored: %s", path, why);
+        mt_log_warning("trust: %s ignored: %s", path, why);
     return f;
 }
 
@@ -191,7 +192,7 @@ static void scan(mt_trust_t *t)
     DIR *d = opendir(t->dir);
     if (!d) {
         if (!t->unreadable)
-            zsys_error("trust: cannot read %s: %s; no certificate is trusted", t->dir,
+            mt_log_error("trust: cannot read %s: %s; no certificate is trusted", t->dir,
                        strerror(errno));
         t->unreadable = true;
         zhashx_purge(t->files);

@@ -16,6 +16,7 @@
     adds the 16 MiB one of issue 9 (2^24+3 members, all nil but the last
     four) at fuzz time rather than committing it. */
 #include "fuzz_common.h"
+#include "mt_key.h"
 
 static bool id_char(char c)
 {
@@ -46,7 +47,7 @@ static void check(int rc, const mt_remote_info_t *info, const char *err, size_t 
         FUZZ_ASSERT(mt_rc_endpoint_allowed(m->endpoint, allow_ipc));
         FUZZ_ASSERT(mt_rc_endpoint_check(m->endpoint, scratch, sizeof scratch) == MT_OK);
         FUZZ_ASSERT(mt_utf8_valid(m->endpoint, strlen(m->endpoint)));
-        FUZZ_ASSERT(mt_rc_key_check("public_key", m->public_key, scratch, sizeof scratch) == MT_OK);
+        FUZZ_ASSERT(mt_key_check("public_key", m->public_key, scratch, sizeof scratch) == MT_OK);
         FUZZ_ASSERT(i == 0 || strcmp(info->alive[i - 1].endpoint, m->endpoint) < 0);
     }
 }
