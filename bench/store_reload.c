@@ -32,9 +32,9 @@ static pass_t reload_pass(mt_runtime_t *rt, mt_nodes_t *nodes)
     double t1 = now_s();
     if (reply->type != MT_NODE_RELOADED)
         die("reload: answer of type %u", reply->type);
-    int err;
-    memcpy(&err, mt_msg_data(reply), sizeof err);
-    memcpy(&p.nrows, (char *) mt_msg_data(reply) + sizeof err, sizeof p.nrows);
+    const mt_node_reloaded_t *rl = mt_msg_data(reply);
+    int err = rl->err;
+    p.nrows = rl->rows;
     mt_msg_free(reply);
     if (err != MT_OK) {
         /*  RELOADED carries no message: ask the reader for an incremental

@@ -157,7 +157,8 @@ int main(int argc, char **argv)
     mt_nodes_t *nodes = NULL;
     mt_rcs_t *rcs = NULL;
     mt_actor_t *bus = NULL, *membership = NULL, *gateway = NULL;
-    mt_bus_counters_t *bus_ctr = NULL;
+    /*  Outlives the bus and every reader of its counters. */
+    mt_bus_counters_t bus_counters = { 0 }, *bus_ctr = &bus_counters;
     /*  Health is judged by the database's clock: membership samples it with
         every beat, node actors read the estimate (docs/architecture.md). */
     static mt_db_clock_t db_clock;
@@ -176,8 +177,9 @@ int main(int argc, char **argv)
                  "answering writes `unavailable` until it is");
 
     mt_bus_opts_t bo = { .replica_id = cfg.replica_id, .endpoint = cfg.pub_endpoint,
-                         .subscribe = cfg.subscribe != 0, .security = sec };
-    if (mt_bus_start(rt, &bo, &bus, &bus_ctr, err, sizeof err) != MT_OK) {
+                         .subscribe = cfg.subscribe != 0, .security = sec,
+                         .counters = bus_ctr };
+    if (mt_bus_new(rt, &bo, &bus, err, sizeof err) != MT_OK) {
         mt_log_error("%s", err);
         goto out;
     }
@@ -216,7 +218,7 @@ int main(int argc, char **argv)
         .public_key = sec ? mt_security_public_key(sec) : NULL,
         .db_clock = &db_clock,
     };
-    membership = mt_membership_spawn(rt, &mo);
+    membership = mt_membership_new(rt, &mo);
     if (!membership) {
         mt_log_error("cannot start membership");
         goto out;
@@ -232,7 +234,7 @@ int main(int argc, char **argv)
         .rc = mt_rcs_registry(rcs), .security = sec,
         .stats_fn = extra_stats, .stats_arg = &src,
     };
-    if (mt_gateway_start(rt, &go, &gateway, err, sizeof err) != MT_OK) {
+    if (mt_gateway_new(rt, &go, &gateway, err, sizeof err) != MT_OK) {
         mt_log_error("%s", err);
         goto out;
     }
@@ -262,7 +264,6 @@ out:
     mt_store_destroy(&store);
     mt_runtime_destroy(&rt);
     mt_security_destroy(&sec);      /* after every socket it serves is closed */
-    free(bus_ctr);
     mt_config_free(&cfg);
     if (rc == 0)
         mt_log_info("stopped");

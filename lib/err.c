@@ -2,6 +2,7 @@
     (mt_err.h). */
 #include "mt_err.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -47,4 +48,17 @@ const char *mt_err_code(int err)
     case MT_EEXPIRED: return "expired";
     default: return "internal";
     }
+}
+
+void mt_result_set(mt_result_t *r, int err, const char *fmt, ...)
+{
+    r->err = err;
+    if (!fmt) {
+        snprintf(r->message, sizeof r->message, "%s", mt_strerror(err));
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->message, sizeof r->message, fmt, ap);
+    va_end(ap);
 }

@@ -27,4 +27,31 @@ enum {
     unknown error is "internal". */
 const char *mt_err_code(int err);
 
+/*  The head of every answer message: its outcome and, when err != MT_OK, a
+    message for the client (never a server's own text, never a secret).
+    An answer struct starts with MT_RESULT_HEAD, so its fields read as
+    a->err, a->message, and code that answers any request generically (the
+    store's error answers, tests) writes the head through a->result or a
+    cast of the message's data to mt_result_t *. */
+#define MT_RESULT_MESSAGE_MAX 200
+
+typedef struct {
+    int err;
+    char message[MT_RESULT_MESSAGE_MAX];
+} mt_result_t;
+
+#define MT_RESULT_HEAD                                                                     \
+    union {                                                                                \
+        mt_result_t result;                                                                \
+        struct {                                                                           \
+            int err;                                                                       \
+            char message[MT_RESULT_MESSAGE_MAX];                                           \
+        };                                                                                 \
+    }
+
+/*  Sets r: err, and the message formatted (NULL fmt: mt_strerror(err)),
+    cut to fit. */
+void mt_result_set(mt_result_t *r, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -54,8 +54,7 @@ typedef struct {
 } mt_node_req_t;
 
 typedef struct {
-    int err;
-    char message[200];
+    MT_RESULT_HEAD;
     mt_node_view_t view;            /* single-node ops except DELETE */
     uint32_t nviews;                /* LIST */
     mt_node_view_t *views;

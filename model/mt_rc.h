@@ -103,8 +103,7 @@ typedef struct {
 } mt_rc_req_t;
 
 typedef struct {
-    int err;
-    char message[200];
+    MT_RESULT_HEAD;
     mt_rc_t *ref;                   /* add/set/get (reference) */
     uint32_t nrefs;                 /* list, sorted by name */
     mt_rc_t **refs;

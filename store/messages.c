@@ -332,9 +332,7 @@ void mt__store_reply_error(mt_msg_t *req, int err, const char *message)
         if (s_answers[i].request != req->type)
             continue;
         mt_msg_t *r = mt_msg_new(s_answers[i].answer, s_answers[i].size);
-        char *data = mt_msg_data(r);
-        memcpy(data, &err, sizeof err);
-        snprintf(data + sizeof(int), 200, "%.199s", message);
+        mt_result_set(mt_msg_data(r), err, "%s", message);
         r->drop = s_answers[i].drop;
         mt_reply(req, r);
         return;

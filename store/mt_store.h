@@ -118,8 +118,7 @@ typedef struct { int64_t older_than_ms; } mt_store_node_purge_t;
 #define MT_STORE_BATCH_BYTES (1024 * 1024)
 
 typedef struct {
-    int err;
-    char message[200];
+    MT_RESULT_HEAD;
     int64_t revision;               /* STATUS, DELETE, RC_DEL */
     int64_t seen_at;                /* STATUS: the database's clock when the
                                        heartbeat's transaction drew its revision,
@@ -139,8 +138,7 @@ typedef struct {
 } mt_store_row_t;
 
 typedef struct {
-    int err;
-    char message[200];
+    MT_RESULT_HEAD;
     mt_store_row_t row;             /* err == MT_OK; NOT_FOUND if never stored */
 } mt_store_loaded_t;
 
@@ -166,8 +164,7 @@ typedef struct {
 } mt_store_scan_req_t;
 
 typedef struct {
-    int err;
-    char message[200];
+    MT_RESULT_HEAD;
     int64_t mark;
     uint32_t nrows;
     mt_store_row_t *rows;           /* sorted by id; owned by the message */
@@ -209,8 +206,7 @@ typedef struct {
 } mt_store_replica_t;
 
 typedef struct {
-    int err;
-    char message[200];
+    MT_RESULT_HEAD;
     char cluster_uuid[37];
     int64_t now_ms;                 /* the database's clock */
     uint64_t sent_ms, received_ms;  /* mt_now_ms() just before and just after the
@@ -267,8 +263,7 @@ typedef struct {
 } mt_store_rc_write_t;
 
 typedef struct {
-    int err;
-    char message[200];
+    MT_RESULT_HEAD;
     int64_t mark;
     uint32_t nrefs;
     mt_rc_t **refs;                 /* without passwords, with client_secret;

@@ -325,9 +325,7 @@ static void destroy(void *state)
     mt_actor_unref(&b->opts.directory);
     mt_actor_unref(&b->opts.reload);
     mt_actor_unref(&b->rc);
-    /*  The counters outlive the bus: the daemon's stats may still read
-        them; it frees them after the runtime is gone. */
-    free(b);
+    free(b);                            /* the counters are the caller's */
 }
 
 static void free_str(void **item)
@@ -336,19 +334,15 @@ static void free_str(void **item)
     *item = NULL;
 }
 
-int mt_bus_start(mt_runtime_t *rt, const mt_bus_opts_t *opts, mt_actor_t **out,
-                 mt_bus_counters_t **counters, char *err, size_t errlen)
+int mt_bus_new(mt_runtime_t *rt, const mt_bus_opts_t *opts, mt_actor_t **out, char *err,
+               size_t errlen)
 {
     *out = NULL;
     bus_t *b = calloc(1, sizeof *b);
-    mt_bus_counters_t *ctr = calloc(1, sizeof *ctr);
-    if (!b || !ctr) {
-        free(b);
-        free(ctr);
+    if (!b)
         return MT_ENOMEM;
-    }
     b->opts = *opts;
-    b->ctr = ctr;
+    b->ctr = opts->counters;
     snprintf(b->replica_id, sizeof b->replica_id, "%s", opts->replica_id);
     b->pub = zsock_new(ZMQ_PUB);
     zsock_set_sndhwm(b->pub, 100000);
@@ -359,7 +353,6 @@ int mt_bus_start(mt_runtime_t *rt, const mt_bus_opts_t *opts, mt_actor_t **out,
         snprintf(err, errlen, "bus: cannot bind %s: %s", opts->endpoint, zmq_strerror(zmq_errno()));
         zsock_destroy(&b->pub);
         free(b);
-        free(ctr);
         return MT_EINVAL;
     }
     b->bound = zsock_last_endpoint(b->pub);
@@ -387,12 +380,9 @@ int mt_bus_start(mt_runtime_t *rt, const mt_bus_opts_t *opts, mt_actor_t **out,
     *out = mt_spawn_opts(rt, &o);
     if (!*out) {
         destroy(b);
-        free(ctr);
         snprintf(err, errlen, "bus: cannot start its thread");
         return MT_ESYSTEM;
     }
-    if (counters)
-        *counters = ctr;
     return MT_OK;
 }
 

@@ -50,7 +50,7 @@ uint64_t mt__rca_ask_probe(mt_actor_t *self, agent_t *a, const char *uuid, const
 {
     mt_msg_t *m = mt__rc_probe_new(uuid, host, list, keys, wait);
     explicit_bzero(keys, sizeof *keys);
-    return mt_ask(self, mt__rcs_prober(a->cfg, a->id), m, wait);
+    return mt_ask(self, a->cfg->dispatcher, m, wait);
 }
 
 static void really_probe(mt_actor_t *self, agent_t *a)

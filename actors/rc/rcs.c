@@ -32,12 +32,6 @@ void mt__rcs_cfg_unref(mt__rcs_cfg_t **cfg_p)
     free(cfg);
 }
 
-mt_actor_t *mt__rcs_prober(mt__rcs_cfg_t *cfg, const char *id)
-{
-    (void) id;
-    return cfg->dispatcher;
-}
-
 mt_rcs_t *mt_rcs_new(mt_runtime_t *rt, const mt_rcs_opts_t *opts)
 {
     if (!opts || !opts->store || !opts->replica_id)

@@ -49,8 +49,7 @@ typedef struct {
 } mt__rc_probe_t;
 
 typedef struct {
-    int err;                            /* MT_OK, MT_EUNAVAIL, MT_ECONFLICT (uuid) */
-    char message[200];
+    MT_RESULT_HEAD;                       /* MT_OK, MT_EUNAVAIL, MT_ECONFLICT (uuid) */
     char uuid[MT_RC_ID_MAX + 1];
     bool first_answered;                /* endpoints[0] (the hostname) answered */
     uint32_t nalive;
@@ -115,8 +114,5 @@ void mt__rc_keys_merge(const mt__rc_secret_t *s, const mt_rc_t *ref, const mt_rc
 bool mt__rc_keys_change_contact(const mt_rc_t *ref, const mt_rc_req_t *r);
 /*  An RC_SCAN of one reference's row: its client_secret, for the reader. */
 mt_msg_t *mt__rc_secret_load_new(const char *id);
-
-/*  Where agents send probes: the dispatcher. */
-mt_actor_t *mt__rcs_prober(mt__rcs_cfg_t *cfg, const char *id);
 
 #endif
