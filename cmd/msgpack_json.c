@@ -10,6 +10,7 @@
     * NaN and infinities (not JSON): null;
     * nil: null. */
 #include "msgpack_json.h"
+#include "mt_alloc.h"
 #include "mt_utf8.h"
 
 #include <math.h>
@@ -29,12 +30,7 @@ static void reserve(sb_t *b, size_t more)
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->n + more + 1)
         cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        fputs("metactor: out of memory\n", stderr);
-        abort();
-    }
-    b->p = p;
+    b->p = mt_xrealloc(b->p, cap);
     b->cap = cap;
 }
 

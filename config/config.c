@@ -9,6 +9,7 @@
     config_settings.c, the help text and printing in config_text.c; the certificate, the trust store and the bind
     rule in config_security.c; the database password in config_password.c. */
 #include "config_internal.h"
+#include "mt_hash.h"
 
 #include "mt_core.h"
 #include "mt_dsn.h"
@@ -170,9 +171,7 @@ int mt_config_default_replica_id(const char *hostname, const char *endpoint, cha
 {
     char suffix[32];
     if (strncmp(endpoint, "ipc://", 6) == 0) {
-        uint32_t h = 2166136261u;      /* FNV-1a of the path */
-        for (const char *p = endpoint + 6; *p; p++)
-            h = (h ^ (uint8_t) *p) * 16777619u;
+        uint32_t h = mt_fnv1a32(MT_FNV1A32_INIT, endpoint + 6, strlen(endpoint + 6));
         snprintf(suffix, sizeof suffix, "-ipc-%08x", h);
     }
     else {

@@ -1,17 +1,13 @@
 /*  json.c — the store's JSON (see json.h): UTF-8 checks, the encoder and
     the decoder's arena. The decoder is in json_decode.c. */
 #include "mt_json.h"
+#include "mt_alloc.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void oom(void)
-{
-    fputs("metactor: out of memory (json)\n", stderr);
-    abort();
-}
 
 /* ---- encoding -------------------------------------------------------------- */
 
@@ -37,7 +33,7 @@ static void reserve(mt_json_buf_t *b, size_t more)
         cap *= 2;
     char *d = realloc(b->data, cap);
     if (!d)
-        oom();
+        mt_oom("json");
     b->data = d;
     b->cap = cap;
 }
@@ -176,7 +172,7 @@ void *mt_json_arena_alloc(mt_json_arena_t *a, size_t n)
             size *= 2;
         mt_json_chunk_t *nc = malloc(sizeof *nc + size);
         if (!nc)
-            oom();
+            mt_oom("json");
         nc->next = c;
         nc->size = size;
         nc->used = 0;

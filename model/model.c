@@ -4,6 +4,8 @@
     arrays, then every string. One allocation, one free, no pointer into
     anyone else's memory. */
 #include "mt_model.h"
+#include "mt_hash.h"
+#include "mt_alloc.h"
 
 #include "block.h"
 #include "mt_labels.h"
@@ -13,11 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-static void oom(void)
-{
-    fputs("metactor: out of memory\n", stderr);
-    abort();
-}
 
 
 int64_t mt_wall_ms(void)
@@ -86,7 +83,7 @@ static uint32_t normalise_str_map(mt_str_pair_t *map, uint32_t n)
         return n;
     str_sort_t *tmp = malloc(n * sizeof *tmp);
     if (!tmp)
-        oom();
+        mt_oom("model");
     for (uint32_t i = 0; i < n; i++)
         tmp[i] = (str_sort_t) { map[i], i };
     qsort(tmp, n, sizeof *tmp, cmp_str_sort);
@@ -106,7 +103,7 @@ static uint32_t normalise_int_map(mt_int_pair_t *map, uint32_t n)
         return n;
     int_sort_t *tmp = malloc(n * sizeof *tmp);
     if (!tmp)
-        oom();
+        mt_oom("model");
     for (uint32_t i = 0; i < n; i++)
         tmp[i] = (int_sort_t) { map[i], i };
     qsort(tmp, n, sizeof *tmp, cmp_int_sort);
@@ -175,7 +172,7 @@ mt_node_reg_t *mt_node_reg_build(const mt_node_reg_t *t)
 
     char *block = malloc(size);
     if (!block)
-        oom();
+        mt_oom("model");
     mt_node_reg_t *r = (mt_node_reg_t *) block;
     *r = *t;
     atomic_init(&r->refs, 1);
@@ -237,7 +234,7 @@ mt_node_status_t *mt_node_status_build(const mt_node_status_t *t)
 
     char *block = malloc(size);
     if (!block)
-        oom();
+        mt_oom("model");
     mt_node_status_t *s = (mt_node_status_t *) block;
     *s = *t;
     atomic_init(&s->refs, 1);
@@ -289,15 +286,11 @@ const char *mt_str_map_get(const mt_str_pair_t *map, uint32_t n, const char *key
 
 void mt_versions_hash(const mt_str_pair_t *versions, uint32_t n, char out[17])
 {
-    uint64_t h = 14695981039346656037ull;
+    uint64_t h = MT_FNV1A64_INIT;
     for (uint32_t i = 0; i < n; i++) {
-        for (int part = 0; part < 2; part++) {
-            const char *s = part ? versions[i].value : versions[i].key;
-            /*  The terminating NUL is hashed too: ("ab","c") ≠ ("a","bc"). */
-            do {
-                h = (h ^ (uint8_t) *s) * 1099511628211ull;
-            } while (*s++);
-        }
+        /*  The terminating NULs are hashed too: ("ab","c") ≠ ("a","bc"). */
+        h = mt_fnv1a64(h, versions[i].key, strlen(versions[i].key) + 1);
+        h = mt_fnv1a64(h, versions[i].value, strlen(versions[i].value) + 1);
     }
     snprintf(out, 17, "%016llx", (unsigned long long) h);
 }

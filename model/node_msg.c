@@ -1,5 +1,6 @@
 /*  node_msg.c — constructors and drop callbacks of the node messages. */
 #include "mt_node_msg.h"
+#include "mt_alloc.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,12 +61,9 @@ mt_msg_t *mt_node_req_labels(const char *id, mt_node_reg_t *set,
     mt_node_req_t *r = mt_node_req(msg);
     r->reg = set;
     if (nremove) {
-        r->remove = calloc(nremove, sizeof(char *));
-        if (!r->remove)
-            abort();
+        r->remove = mt_xcalloc(nremove, sizeof(char *));
         for (uint32_t i = 0; i < nremove; i++)
-            if (!(r->remove[i] = strdup(remove[i])))
-                abort();
+            r->remove[i] = mt_xstrdup(remove[i]);
         r->nremove = nremove;
     }
     return msg;

@@ -1,6 +1,7 @@
 /*  rc.c — the remote cluster reference block, its validation, and the
     constructors and drop callbacks of its messages. */
 #include "mt_rc.h"
+#include "mt_alloc.h"
 
 #include "block.h"
 
@@ -38,9 +39,7 @@ mt_rc_t *mt_rc_build(const mt_rc_t *t)
     for (uint32_t i = 0; i < t->nnodes; i++)
         strings += str_size(t->node_list[i]);
     size_t size = (arrays + strings + 7) & ~(size_t) 7;
-    char *block = malloc(size);
-    if (!block)
-        abort();
+    char *block = mt_xmalloc(size);
     mt_rc_t *r = (mt_rc_t *) block;
     *r = *t;
     atomic_init(&r->refs, 1);

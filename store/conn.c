@@ -20,6 +20,7 @@
     their own (duplicate keys, lock waits and deadlocks, the missing
     database of a first start). */
 #include "store_internal.h"
+#include "mt_alloc.h"
 #include "mt_log.h"
 
 #include <errmsg.h>
@@ -28,19 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void oom(void)
-{
-    fputs("metactor: out of memory (store)\n", stderr);
-    abort();
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n ? n : 1);
-    if (!p)
-        oom();
-    return p;
-}
 
 /* ---- parameters ----------------------------------------------------------- */
 
@@ -60,8 +48,8 @@ static mt__store_param_t *param_push(mt__store_params_t *ps)
 {
     if (ps->n == ps->cap) {
         ps->cap = ps->cap ? ps->cap * 2 : 64;
-        ps->v = xrealloc(ps->v, ps->cap * sizeof *ps->v);
-        ps->b = xrealloc(ps->b, ps->cap * sizeof *ps->b);
+        ps->v = mt_xrealloc(ps->v, ps->cap * sizeof *ps->v);
+        ps->b = mt_xrealloc(ps->b, ps->cap * sizeof *ps->b);
     }
     return &ps->v[ps->n++];
 }
@@ -231,7 +219,7 @@ static MYSQL *try_connect(mt__store_conn_t *c, const char *db)
     const mt_dsn_t *d = c->dsn;
     MYSQL *m = mysql_init(NULL);
     if (!m)
-        oom();
+        mt_oom("store");
     my_bool no = 0;
     unsigned ct = d->connect_timeout_s, rt = d->read_timeout_s, wt = d->write_timeout_s;
     mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
@@ -413,15 +401,15 @@ int mt__store_conn_exec(mt__store_conn_t *c, int id, mt__store_params_t *ps, con
     rows->c = c;
     rows->id = id;
     rows->ncols = ncols;
-    rows->b = xrealloc(NULL, ncols * sizeof *rows->b);
-    rows->cols = xrealloc(NULL, ncols * sizeof *rows->cols);
+    rows->b = mt_xrealloc(NULL, ncols * sizeof *rows->b);
+    rows->cols = mt_xrealloc(NULL, ncols * sizeof *rows->cols);
     for (unsigned i = 0; i < ncols; i++) {
         mt__store_col_t *col = &rows->cols[i];
         *col = (mt__store_col_t) { .kind = kinds[i] };
         if (col->kind == 's') {
             /*  max_length: the longest value stored (STMT_ATTR_UPDATE_MAX_LENGTH). */
             col->cap = fields[i].max_length + 1;
-            col->buf = xrealloc(NULL, col->cap);
+            col->buf = mt_xrealloc(NULL, col->cap);
         }
     }
     mysql_free_result(meta);
@@ -456,7 +444,7 @@ int mt__store_rows_next(mt__store_conn_t *c, mt__store_rows_t *r)
         if (col->len >= col->cap) {
             /*  Longer than max_length said: fetch this column again. */
             col->cap = col->len + 1;
-            col->buf = xrealloc(col->buf, col->cap);
+            col->buf = mt_xrealloc(col->buf, col->cap);
             MYSQL_BIND one = r->b[i];
             one.buffer = col->buf;
             one.buffer_length = col->cap - 1;

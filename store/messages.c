@@ -5,6 +5,7 @@
     longer than their fields) become "" and are refused by the store
     (bad_request) rather than truncated into another node's id. */
 #include "store_internal.h"
+#include "mt_alloc.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -52,18 +53,9 @@ mt_msg_t *mt_store_msg_labels(const char *id, mt_node_reg_t *set,
     p->labels = set;
     m->drop = reg_drop;
     if (nremove) {
-        p->remove = calloc(nremove, sizeof *p->remove);
-        if (!p->remove) {
-            fputs("metactor: out of memory (store message)\n", stderr);
-            abort();
-        }
-        for (uint32_t i = 0; i < nremove; i++) {
-            p->remove[i] = strdup(remove[i] ? remove[i] : "");
-            if (!p->remove[i]) {
-                fputs("metactor: out of memory (store message)\n", stderr);
-                abort();
-            }
-        }
+        p->remove = mt_xcalloc(nremove, sizeof *p->remove);
+        for (uint32_t i = 0; i < nremove; i++)
+            p->remove[i] = mt_xstrdup(remove[i]);
         p->nremove = nremove;
     }
     return m;

@@ -2,6 +2,7 @@
     transaction in the order of node_sql.c (lock the row, draw, write,
     commit). They are rare, so they go row by row. */
 #include "store_internal.h"
+#include "mt_alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,7 +240,7 @@ static int labels_once(mt__store_conn_t *c, mt__store_scratch_t *s, const char *
         return rc;
     /*  Set (the later of equal keys wins), then remove. */
     uint32_t nset = set ? set->nlabels : 0;
-    mt_str_pair_t *labels = mt__store_sql_xmalloc((cur->nlabels + nset + 1) * sizeof *labels);
+    mt_str_pair_t *labels = mt_xmalloc((cur->nlabels + nset + 1) * sizeof *labels);
     memcpy(labels, cur->labels, cur->nlabels * sizeof *labels);
     if (nset)
         memcpy(labels + cur->nlabels, set->labels, nset * sizeof *labels);

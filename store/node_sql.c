@@ -23,6 +23,7 @@
 
     Nothing half-written: any failure rolls the transaction back. */
 #include "store_internal.h"
+#include "mt_alloc.h"
 
 #include <mysqld_error.h>
 #include <stdarg.h>
@@ -38,15 +39,6 @@ void mt__store_scratch_free(mt__store_scratch_t *s)
     mt__store_rejects_free(&s->rejects);
 }
 
-void *mt__store_sql_xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fputs("metactor: out of memory (store)\n", stderr);
-        abort();
-    }
-    return p;
-}
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -205,7 +197,7 @@ static int upsert(mt__store_conn_t *c, mt__store_scratch_t *s, const mt__store_s
 static int write_rows(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e, const enc_t *enc,
                       const uint32_t *rows, uint32_t m, bool fast, bool *recheck)
 {
-    int64_t *rev = mt__store_sql_xmalloc((m ? m : 1) * sizeof *rev);
+    int64_t *rev = mt_xmalloc((m ? m : 1) * sizeof *rev);
     uint64_t drawn = mt_now_ms();
     bool all_updated = true;
     /*  seen_at: the database's clock at the draw, in this transaction —
@@ -240,13 +232,13 @@ static int cmp_ord(const void *a, const void *b)
     fast or checked, on any replica — wait on each other in a cycle. */
 static uint32_t *sorted_rows(const mt__store_status_entry_t *e, uint32_t n, uint32_t *m)
 {
-    ord_t *ord = mt__store_sql_xmalloc((n ? n : 1) * sizeof *ord);
+    ord_t *ord = mt_xmalloc((n ? n : 1) * sizeof *ord);
     uint32_t k = 0;
     for (uint32_t i = 0; i < n; i++)
         if (e[i].err == MT_OK)
             ord[k++] = (ord_t) { e[i].id, i };
     qsort(ord, k, sizeof *ord, cmp_ord);
-    uint32_t *rows = mt__store_sql_xmalloc((k ? k : 1) * sizeof *rows);
+    uint32_t *rows = mt_xmalloc((k ? k : 1) * sizeof *rows);
     for (uint32_t x = 0; x < k; x++)
         rows[x] = ord[x].i;
     free(ord);
@@ -262,7 +254,7 @@ static uint32_t *sorted_rows(const mt__store_status_entry_t *e, uint32_t n, uint
 static int status_checked(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e, uint32_t n,
                           const enc_t *enc)
 {
-    const char **ids = mt__store_sql_xmalloc((n ? n : 1) * sizeof *ids);
+    const char **ids = mt_xmalloc((n ? n : 1) * sizeof *ids);
     uint32_t nids = 0;
     for (uint32_t i = 0; i < n; i++)
         if (e[i].err == MT_OK || e[i].err == MT_ENOTFOUND)
@@ -273,7 +265,7 @@ static int status_checked(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store
         if (u == 0 || strcmp(ids[u - 1], ids[i]) != 0)
             ids[u++] = ids[i];
     nids = u;
-    bool *live = mt__store_sql_xmalloc((nids ? nids : 1) * sizeof *live);
+    bool *live = mt_xmalloc((nids ? nids : 1) * sizeof *live);
     memset(live, 0, (nids ? nids : 1) * sizeof *live);
     int rc = MT_OK;
     for (uint32_t k = 0; rc == MT_OK && k < nids;) {

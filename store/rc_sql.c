@@ -23,6 +23,7 @@
     replicas. Only the scanned blocks carry it (wiped by their last unref);
     DONE's never do, and our column buffer is wiped after each row. */
 #include "store_internal.h"
+#include "mt_alloc.h"
 #include "mt_key.h"
 
 #include <mysqld_error.h>
@@ -403,12 +404,7 @@ static int scan(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t after, cons
             break;
         if (out->nrefs == cap) {
             cap = cap ? cap * 2 : 16;
-            mt_rc_t **refs = realloc(out->refs, cap * sizeof *refs);
-            if (!refs) {
-                fputs("metactor: out of memory (rc scan)\n", stderr);
-                abort();
-            }
-            out->refs = refs;
+            out->refs = mt_xreallocarray(out->refs, cap, sizeof *out->refs);
         }
         out->refs[out->nrefs++] = mt_rc_build(&t);
         wipe_secret_col(&r);

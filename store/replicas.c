@@ -14,6 +14,7 @@
     deadlock or lock wait (two replicas misconfigured with one id) is
     retried once like the node writes. */
 #include "store_internal.h"
+#include "mt_alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,12 +74,7 @@ static int read_list(mt__store_conn_t *c, int64_t alive_ms, mt_store_replicas_t 
             continue;
         if (out->nreplicas == cap) {
             cap = cap ? cap * 2 : 16;
-            mt_store_replica_t *p = realloc(out->replicas, cap * sizeof *p);
-            if (!p) {
-                fputs("metactor: out of memory (replicas)\n", stderr);
-                abort();
-            }
-            out->replicas = p;
+            out->replicas = mt_xreallocarray(out->replicas, cap, sizeof *out->replicas);
         }
         mt_store_replica_t *e = &out->replicas[out->nreplicas++];
         memset(e, 0, sizeof *e);

@@ -16,6 +16,7 @@
         no status: never healthy); its next heartbeat rewrites the row.
     Each such row is logged once per version and counted (rows_rejected). */
 #include "store_internal.h"
+#include "mt_hash.h"
 #include "mt_log.h"
 
 #include <stdio.h>
@@ -26,15 +27,12 @@
 
 static uint64_t row_hash(const char *table, const char *id, int64_t revision)
 {
-    uint64_t h = 14695981039346656037ull;
-    for (const char *part[2] = { table, id }, **p = part; p < part + 2; p++)
-        for (const char *s = *p;; s++) {
-            h = (h ^ (uint8_t) *s) * 1099511628211ull;
-            if (!*s)
-                break;
-        }
+    uint8_t rev[8];
     for (int i = 0; i < 8; i++)
-        h = (h ^ (uint8_t) ((uint64_t) revision >> (8 * i))) * 1099511628211ull;
+        rev[i] = (uint8_t) ((uint64_t) revision >> (8 * i));
+    uint64_t h = mt_fnv1a64(MT_FNV1A64_INIT, table, strlen(table) + 1);
+    h = mt_fnv1a64(h, id, strlen(id) + 1);
+    h = mt_fnv1a64(h, rev, sizeof rev);
     return h ? h : 1;
 }
 

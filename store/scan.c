@@ -7,6 +7,7 @@
     what is stored. The mark is drawn (and its transaction ended) before
     the snapshot starts: every revision drawn later is greater. */
 #include "store_internal.h"
+#include "mt_alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,12 +177,7 @@ int mt__store_sql_scan(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t afte
         int cmp = ida && idb ? strcmp(ida, idb) : (ida ? -1 : 1);
         if (out->nrows == cap) {
             cap = cap ? cap * 2 : 64;
-            mt_store_row_t *rows = realloc(out->rows, cap * sizeof *rows);
-            if (!rows) {
-                fputs("metactor: out of memory (scan)\n", stderr);
-                abort();
-            }
-            out->rows = rows;
+            out->rows = mt_xreallocarray(out->rows, cap, sizeof *out->rows);
         }
         mt_store_row_t *row = &out->rows[out->nrows++];
         memset(row, 0, sizeof *row);

@@ -7,11 +7,10 @@
     that are each idempotent (IF NOT EXISTS, INSERT IGNORE): one cut short
     by a crash is simply run again. The version row is written last. */
 #include "store_internal.h"
+#include "mt_uuid.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #define TABLE_OPTS " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 #define NODE_ID "VARCHAR(253) CHARACTER SET ascii COLLATE ascii_bin NOT NULL"
@@ -163,25 +162,6 @@ static const char *const v5[] = {
 
 static const char *const *const migrations[] = { NULL, v1, v2, v3, v4, v5 };
 
-/*  A version 4 uuid from the kernel's random source. */
-static int uuid_v4(char out[37])
-{
-    unsigned char b[16];
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return MT_ESYSTEM;
-    ssize_t n = read(fd, b, sizeof b);
-    close(fd);
-    if (n != (ssize_t) sizeof b)
-        return MT_ESYSTEM;
-    b[6] = (unsigned char) ((b[6] & 0x0F) | 0x40);     /* version 4 */
-    b[8] = (unsigned char) ((b[8] & 0x3F) | 0x80);     /* variant 10 */
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-             b[12], b[13], b[14], b[15]);
-    return MT_OK;
-}
-
 static int current_version(mt__store_conn_t *c, int *version)
 {
     int rc = mt__store_conn_sql(c, "CREATE TABLE IF NOT EXISTS mt_schema ("
@@ -221,7 +201,7 @@ static int set_version(mt__store_conn_t *c, int version)
 static int cluster_row(mt__store_conn_t *c)
 {
     char uuid[37], sql[200];
-    if (uuid_v4(uuid) != MT_OK) {
+    if (mt_uuid_v4(uuid) != MT_OK) {
         snprintf(c->err, sizeof c->err, "schema: cannot read /dev/urandom");
         return MT_EINTERNAL;
     }

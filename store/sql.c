@@ -4,6 +4,7 @@
     once per process. Column lists of the reads are fixed: scan.c decodes
     rows by position (MT_SQL_REG_KINDS, MT_SQL_STATUS_KINDS). */
 #include "store_internal.h"
+#include "mt_alloc.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -129,11 +130,7 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static char *repeat(const char *head, const char *row, unsigned rows, const char *tail)
 {
     size_t n = strlen(head) + rows * (strlen(row) + 1) + strlen(tail) + 1;
-    char *s = malloc(n), *w = s;
-    if (!s) {
-        fputs("metactor: out of memory (sql)\n", stderr);
-        abort();
-    }
+    char *s = mt_xmalloc(n), *w = s;
     w = stpcpy(w, head);
     for (unsigned i = 0; i < rows; i++) {
         if (i)

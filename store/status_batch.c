@@ -21,6 +21,7 @@
       the order sent). Unavailability (a lost connection, lock waits after
       the retry, a slow commit) is not retried: it would fail alone too. */
 #include "store_internal.h"
+#include "mt_alloc.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -161,7 +162,7 @@ int mt__store_sql_status_batch(mt__store_conn_t *c, mt__store_scratch_t *s, mt__
         e[i].revision = 0;
         e[i].why[0] = '\0';
     }
-    mt__store_status_enc_t *enc = mt__store_sql_xmalloc((n ? n : 1) * sizeof *enc);
+    mt__store_status_enc_t *enc = mt_xmalloc((n ? n : 1) * sizeof *enc);
     int rc = MT_OK;
     for (uint32_t i = 0; i < n;) {
         /*  As many rows as fit in MT_STORE_BATCH_BYTES, one at least; the

@@ -38,6 +38,7 @@
     after its own commit; status_batch.c cuts a flush into transactions and
     retries rows alone when the database refuses a batch. */
 #include "store_internal.h"
+#include "mt_alloc.h"
 #include "mt_log.h"
 
 
@@ -81,15 +82,6 @@ typedef struct {
     mt__store_status_entry_t *entries;
 } sactor_t;
 
-static void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n);
-    if (!p) {
-        fputs("metactor: out of memory (store)\n", stderr);
-        abort();
-    }
-    return p;
-}
 
 /* ---- connection states ------------------------------------------------------------- */
 
@@ -182,7 +174,7 @@ static void flush(sactor_t *a)
     if (!a->npending || !usable(a))     /* down: go_down answered them */
         return;
     uint32_t n = a->npending;
-    a->entries = xrealloc(a->entries, n * sizeof *a->entries);
+    a->entries = mt_xrealloc(a->entries, n * sizeof *a->entries);
     for (uint32_t i = 0; i < n; i++) {
         mt_store_node_status_t *p = mt_msg_data(a->pending[i]);
         a->entries[i] = (mt__store_status_entry_t) {
@@ -235,7 +227,7 @@ static void on_status(sactor_t *a, mt_msg_t *msg)
     mt_msg_keep(msg);
     if (a->npending == a->cap) {
         a->cap = a->cap ? a->cap * 2 : 64;
-        a->pending = xrealloc(a->pending, a->cap * sizeof *a->pending);
+        a->pending = mt_xrealloc(a->pending, a->cap * sizeof *a->pending);
     }
     a->pending[a->npending++] = msg;
     a->pending_bytes += p->status->size;

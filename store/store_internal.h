@@ -282,7 +282,6 @@ int mt__store_sql_bad(mt__store_conn_t *c, const char *what);        /* MT_EBADR
 int mt__store_sql_refuse(mt__store_conn_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int mt__store_sql_too_large(mt__store_conn_t *c, const char *column, size_t len);
 int mt__store_sql_not_found(mt__store_conn_t *c, const char *id);    /* MT_ENOTFOUND, message */
-void *mt__store_sql_xmalloc(size_t n);                        /* aborts on OOM */
 
 /* ---- replies (messages.c) ------------------------------------------------------- */
 

@@ -14,6 +14,7 @@
     restarted) all ask the reload actor for a pass at once — the periodic
     reload covers whatever else was lost. */
 #include "mt_bus.h"
+#include "mt_alloc.h"
 #include "mt_log.h"
 #include "mt_codec.h"
 
@@ -113,9 +114,7 @@ static void track_seq(bus_t *b, const char *publisher, uint64_t seq)
 {
     uint64_t *last = zhashx_lookup(b->last_seq, publisher);
     if (!last) {
-        last = malloc(sizeof *last);
-        if (!last)
-            abort();
+        last = mt_xmalloc(sizeof *last);
         zhashx_insert(b->last_seq, publisher, last);
         if (seq != 1)
             ask_reload(b);          /* joined late: earlier notices missed */

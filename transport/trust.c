@@ -14,6 +14,7 @@
     a certificate's metadata must hold. Certificates are still read by
     zcert_load: czmq parses every key and file. */
 #include "mt_trust.h"
+#include "mt_alloc.h"
 #include "mt_log.h"
 #include "mt_cert.h"
 
@@ -144,9 +145,7 @@ static const char *load_one(file_t *f, const char *path, char *buf, size_t bufle
 static file_t *scan_file(mt_trust_t *t, const char *name, const struct stat *st)
 {
     file_t *old = zhashx_lookup(t->files, name);
-    file_t *f = malloc(sizeof *f);
-    if (!f)
-        abort();
+    file_t *f = mt_xmalloc(sizeof *f);
     if (old && unchanged(old, st)) {
         *f = *old;
         return f;
@@ -209,9 +208,7 @@ static void scan(mt_trust_t *t)
         file_t *f = scan_file(t, e->d_name, &st);
         zhashx_update(files, e->d_name, f);
         if (f->key[0]) {
-            entry_t *copy = malloc(sizeof *copy);
-            if (!copy)
-                abort();
+            entry_t *copy = mt_xmalloc(sizeof *copy);
             *copy = f->entry;
             zhashx_update(entries, f->key, copy);
         }

@@ -21,6 +21,7 @@
     for it wait here; once it has stopped they go to a fresh actor, so no
     request is ever sent to an actor that is about to vanish. */
 #include "nodes_internal.h"
+#include "mt_alloc.h"
 
 #include <czmq.h>
 #include <stdlib.h>
@@ -77,9 +78,7 @@ static void ensure_sorted(directory_t *d)
     size_t n = zhashx_size(d->by_id);
     if (n > d->cap) {
         d->cap = n * 2;
-        d->sorted = realloc(d->sorted, d->cap * sizeof *d->sorted);
-        if (!d->sorted)
-            abort();
+        d->sorted = mt_xreallocarray(d->sorted, d->cap, sizeof *d->sorted);
     }
     size_t i = 0;
     for (entry_t *e = zhashx_first(d->by_id); e; e = zhashx_next(d->by_id))
@@ -135,9 +134,7 @@ static void list(directory_t *d, mt_msg_t *msg)
         }
         if (out->nviews == cap) {
             cap = cap ? cap * 2 : 64;
-            out->views = realloc(out->views, cap * sizeof *out->views);
-            if (!out->views)
-                abort();
+            out->views = mt_xreallocarray(out->views, cap, sizeof *out->views);
         }
         mt_node_view_t *v = &out->views[out->nviews++];
         memset(v, 0, sizeof *v);
@@ -157,9 +154,8 @@ static void list(directory_t *d, mt_msg_t *msg)
     would be 100,000 point reads queued behind one reader. */
 static entry_t *spawn_entry(mt_actor_t *self, directory_t *d, const char *id, bool load)
 {
-    entry_t *e = calloc(1, sizeof *e);
-    if (!e || !(e->id = strdup(id)))
-        abort();
+    entry_t *e = mt_xcalloc(1, sizeof *e);
+    e->id = mt_xstrdup(id);
     e->actor = mt__node_spawn(mt_actor_runtime(self), d->cfg, id);
     if (!e->actor) {               /* runtime shutting down */
         free(e->id);

@@ -22,6 +22,8 @@
                         the periodic reload (see mt_scan_window.h).
     A name taken by an add in progress counts as taken. */
 #include "mt_membership.h"
+#include "mt_uuid.h"
+#include "mt_alloc.h"
 #include "mt_scan_window.h"
 #include "rcs_internal.h"
 
@@ -131,8 +133,7 @@ static void keep_tomb(registry_t *r, const char *id, int64_t revision)
 {
     tomb_t *t = zhashx_lookup(r->tombs, id);
     if (!t) {
-        if (!(t = calloc(1, sizeof *t)))
-            abort();
+        t = mt_xcalloc(1, sizeof *t);
         zhashx_insert(r->tombs, id, t);
     }
     if (revision > t->revision)
@@ -175,9 +176,7 @@ static void init_drop(mt_msg_t *msg)
 
 static entry_t *spawn(registry_t *r, const char *id, mt_rc_t *learned)
 {
-    entry_t *e = calloc(1, sizeof *e);
-    if (!e)
-        abort();
+    entry_t *e = mt_xcalloc(1, sizeof *e);
     snprintf(e->id, sizeof e->id, "%s", id);
     e->agent = mt__rc_agent_spawn(r->rt, r->cfg, id);
     if (!e->agent) {
@@ -207,9 +206,7 @@ static void list(registry_t *r, mt_msg_t *msg)
     mt_msg_t *reply = mt_rc_reply_new(MT_OK, NULL);
     mt_rc_reply_t *out = mt_rc_reply(reply);
     size_t n = zhashx_size(r->by_id);
-    out->refs = calloc(n ? n : 1, sizeof *out->refs);
-    if (!out->refs)
-        abort();
+    out->refs = mt_xcalloc(n, sizeof *out->refs);
     for (entry_t *e = zhashx_first(r->by_id); e; e = zhashx_next(r->by_id))
         if (e->ref && !e->ref->deleted)
             out->refs[out->nrefs++] = mt_rc_ref(e->ref);
@@ -246,9 +243,12 @@ static bool request(registry_t *r, mt_msg_t *msg)
             mt_rc_reply_error(msg, MT_ECONFLICT, "a reference named %s exists already", q->name);
             return false;
         }
-        zuuid_t *u = zuuid_new();
-        entry_t *e = spawn(r, zuuid_str_canonical(u), NULL);
-        zuuid_destroy(&u);
+        char id[MT_UUID_LEN + 1];
+        if (mt_uuid_v4(id) != MT_OK) {
+            mt_rc_reply_error(msg, MT_EINTERNAL, "no random bytes for a reference's id");
+            return false;
+        }
+        entry_t *e = spawn(r, id, NULL);
         if (!e) {
             mt_rc_reply_error(msg, MT_EUNAVAIL, "the replica is stopping");
             return false;
