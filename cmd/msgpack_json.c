@@ -11,6 +11,7 @@
     * nil: null. */
 #include "msgpack_json.h"
 #include "mt_alloc.h"
+#include "mt_buf.h"
 #include "mt_utf8.h"
 
 #include <math.h>
@@ -18,40 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    char *p;
-    size_t n, cap;
-} sb_t;
-
-static void reserve(sb_t *b, size_t more)
-{
-    if (b->n + more + 1 <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->n + more + 1)
-        cap *= 2;
-    b->p = mt_xrealloc(b->p, cap);
-    b->cap = cap;
-}
-
-static void put(sb_t *b, const char *s, size_t n)
-{
-    reserve(b, n);
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void puts_(sb_t *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
-static void put_string(sb_t *b, const char *s, size_t n)
+static void put_string(mt_buf_t *b, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *) s;
-    reserve(b, n + 2);
-    put(b, "\"", 1);
+    mt_buf_reserve(b, n + 2);
+    mt_buf_put(b, "\"", 1);
     size_t i = 0;
     while (i < n) {
         unsigned c = p[i];
@@ -59,46 +31,46 @@ static void put_string(sb_t *b, const char *s, size_t n)
             size_t run = i + 1;
             while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
                 run++;
-            put(b, s + i, run - i);
+            mt_buf_put(b, s + i, run - i);
             i = run;
             continue;
         }
         char esc[8];
         switch (c) {
-        case '"': puts_(b, "\\\""); i++; continue;
-        case '\\': puts_(b, "\\\\"); i++; continue;
-        case '\b': puts_(b, "\\b"); i++; continue;
-        case '\f': puts_(b, "\\f"); i++; continue;
-        case '\n': puts_(b, "\\n"); i++; continue;
-        case '\r': puts_(b, "\\r"); i++; continue;
-        case '\t': puts_(b, "\\t"); i++; continue;
+        case '"': mt_buf_puts(b, "\\\""); i++; continue;
+        case '\\': mt_buf_puts(b, "\\\\"); i++; continue;
+        case '\b': mt_buf_puts(b, "\\b"); i++; continue;
+        case '\f': mt_buf_puts(b, "\\f"); i++; continue;
+        case '\n': mt_buf_puts(b, "\\n"); i++; continue;
+        case '\r': mt_buf_puts(b, "\\r"); i++; continue;
+        case '\t': mt_buf_puts(b, "\\t"); i++; continue;
         default: break;
         }
         if (c < 0x20) {
             snprintf(esc, sizeof esc, "\\u%04x", c);
-            puts_(b, esc);
+            mt_buf_puts(b, esc);
             i++;
             continue;
         }
         size_t len = mt_utf8_seq(p + i, n - i, NULL);
         if (len) {
-            put(b, s + i, len);
+            mt_buf_put(b, s + i, len);
             i += len;
         } else {
-            puts_(b, "\\ufffd");
+            mt_buf_puts(b, "\\ufffd");
             i++;
         }
     }
-    put(b, "\"", 1);
+    mt_buf_put(b, "\"", 1);
 }
 
-static void put_base64(sb_t *b, const char *data, size_t n)
+static void put_base64(mt_buf_t *b, const char *data, size_t n)
 {
     static const char tbl[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     const unsigned char *p = (const unsigned char *) data;
-    reserve(b, (n + 2) / 3 * 4 + 2);
-    put(b, "\"", 1);
+    mt_buf_reserve(b, (n + 2) / 3 * 4 + 2);
+    mt_buf_put(b, "\"", 1);
     for (size_t i = 0; i < n; i += 3) {
         uint32_t v = (uint32_t) p[i] << 16;
         if (i + 1 < n)
@@ -110,15 +82,15 @@ static void put_base64(sb_t *b, const char *data, size_t n)
             i + 1 < n ? tbl[(v >> 6) & 63] : '=',
             i + 2 < n ? tbl[v & 63] : '=',
         };
-        put(b, q, 4);
+        mt_buf_put(b, q, 4);
     }
-    put(b, "\"", 1);
+    mt_buf_put(b, "\"", 1);
 }
 
-static void put_double(sb_t *b, double v, int digits)
+static void put_double(mt_buf_t *b, double v, int digits)
 {
     if (!isfinite(v)) {
-        puts_(b, "null");
+        mt_buf_puts(b, "null");
         return;
     }
     char num[40];
@@ -126,12 +98,12 @@ static void put_double(sb_t *b, double v, int digits)
     for (char *c = num; *c; c++)     /* a locale's decimal comma is not JSON */
         if (*c == ',')
             *c = '.';
-    puts_(b, num);
+    mt_buf_puts(b, num);
 }
 
-static void put_value(sb_t *b, const msgpack_object *o);
+static void put_value(mt_buf_t *b, const msgpack_object *o);
 
-static void put_key(sb_t *b, const msgpack_object *k)
+static void put_key(mt_buf_t *b, const msgpack_object *k)
 {
     if (k->type == MSGPACK_OBJECT_STR) {
         put_string(b, k->via.str.ptr, k->via.str.size);
@@ -141,29 +113,29 @@ static void put_key(sb_t *b, const msgpack_object *k)
         put_base64(b, k->via.bin.ptr, k->via.bin.size);
         return;
     }
-    sb_t tmp = { 0 };
+    mt_buf_t tmp = { 0 };
     put_value(&tmp, k);
-    put_string(b, tmp.p, tmp.n);
-    free(tmp.p);
+    put_string(b, tmp.data, tmp.len);
+    mt_buf_free(&tmp);
 }
 
-static void put_value(sb_t *b, const msgpack_object *o)
+static void put_value(mt_buf_t *b, const msgpack_object *o)
 {
     char num[32];
     switch (o->type) {
     case MSGPACK_OBJECT_NIL:
-        puts_(b, "null");
+        mt_buf_puts(b, "null");
         return;
     case MSGPACK_OBJECT_BOOLEAN:
-        puts_(b, o->via.boolean ? "true" : "false");
+        mt_buf_puts(b, o->via.boolean ? "true" : "false");
         return;
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
         snprintf(num, sizeof num, "%llu", (unsigned long long) o->via.u64);
-        puts_(b, num);
+        mt_buf_puts(b, num);
         return;
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
         snprintf(num, sizeof num, "%lld", (long long) o->via.i64);
-        puts_(b, num);
+        mt_buf_puts(b, num);
         return;
     case MSGPACK_OBJECT_FLOAT32:
         put_double(b, o->via.f64, 9);
@@ -179,42 +151,40 @@ static void put_value(sb_t *b, const msgpack_object *o)
         return;
     case MSGPACK_OBJECT_EXT:
         snprintf(num, sizeof num, "{\"ext\":%d,\"data\":", (int) o->via.ext.type);
-        puts_(b, num);
+        mt_buf_puts(b, num);
         put_base64(b, o->via.ext.ptr, o->via.ext.size);
-        puts_(b, "}");
+        mt_buf_puts(b, "}");
         return;
     case MSGPACK_OBJECT_ARRAY:
-        puts_(b, "[");
+        mt_buf_puts(b, "[");
         for (uint32_t i = 0; i < o->via.array.size; i++) {
             if (i)
-                puts_(b, ",");
+                mt_buf_puts(b, ",");
             put_value(b, &o->via.array.ptr[i]);
         }
-        puts_(b, "]");
+        mt_buf_puts(b, "]");
         return;
     case MSGPACK_OBJECT_MAP:
-        puts_(b, "{");
+        mt_buf_puts(b, "{");
         for (uint32_t i = 0; i < o->via.map.size; i++) {
             if (i)
-                puts_(b, ",");
+                mt_buf_puts(b, ",");
             put_key(b, &o->via.map.ptr[i].key);
-            puts_(b, ":");
+            mt_buf_puts(b, ":");
             put_value(b, &o->via.map.ptr[i].val);
         }
-        puts_(b, "}");
+        mt_buf_puts(b, "}");
         return;
     }
-    puts_(b, "null");      /* a type this msgpack-c does not have */
+    mt_buf_puts(b, "null");      /* a type this msgpack-c does not have */
 }
 
 char *ctl_json_of(const msgpack_object *obj)
 {
-    sb_t b = { 0 };
-    reserve(&b, 0);
-    b.p[0] = '\0';
+    mt_buf_t b = { 0 };
     if (obj)
         put_value(&b, obj);
     else
-        puts_(&b, "null");
-    return b.p;
+        mt_buf_puts(&b, "null");
+    return b.data;                   /* the caller frees it */
 }

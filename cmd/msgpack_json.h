@@ -6,7 +6,7 @@
 
 #include <msgpack.h>
 
-/*  Caller frees; NULL on out-of-memory or a NULL object. */
+/*  Caller frees; a NULL object is "null". Out of memory aborts. */
 char *ctl_json_of(const msgpack_object *obj);
 
 #endif

@@ -11,144 +11,104 @@
 
 /* ---- encoding -------------------------------------------------------------- */
 
-void mt_json_buf_reset(mt_json_buf_t *b)
-{
-    b->len = 0;
-    if (b->data)
-        b->data[0] = '\0';
-}
-
-void mt_json_buf_free(mt_json_buf_t *b)
-{
-    free(b->data);
-    *b = (mt_json_buf_t) { 0 };
-}
-
-static void reserve(mt_json_buf_t *b, size_t more)
-{
-    if (b->len + more + 1 <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    char *d = realloc(b->data, cap);
-    if (!d)
-        mt_oom("json");
-    b->data = d;
-    b->cap = cap;
-}
-
-static void put(mt_json_buf_t *b, const char *s, size_t n)
-{
-    reserve(b, n);
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void putc_(mt_json_buf_t *b, char c)
-{
-    put(b, &c, 1);
-}
-
-static int put_string(mt_json_buf_t *b, const char *s)
+static int put_string(mt_buf_t *b, const char *s)
 {
     if (!s)
         s = "";
     size_t n = strlen(s);
     if (!mt_utf8_valid(s, n))
         return MT_EINVAL;
-    reserve(b, n + 2);
-    putc_(b, '"');
+    mt_buf_reserve(b, n + 2);
+    mt_buf_putc(b, '"');
     size_t run = 0;                 /* start of the pending unescaped run */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char) s[i];
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
-        put(b, s + run, i - run);
+        mt_buf_put(b, s + run, i - run);
         run = i + 1;
         char esc[8];
         switch (c) {
-        case '"': put(b, "\\\"", 2); break;
-        case '\\': put(b, "\\\\", 2); break;
-        case '\b': put(b, "\\b", 2); break;
-        case '\f': put(b, "\\f", 2); break;
-        case '\n': put(b, "\\n", 2); break;
-        case '\r': put(b, "\\r", 2); break;
-        case '\t': put(b, "\\t", 2); break;
+        case '"': mt_buf_put(b, "\\\"", 2); break;
+        case '\\': mt_buf_put(b, "\\\\", 2); break;
+        case '\b': mt_buf_put(b, "\\b", 2); break;
+        case '\f': mt_buf_put(b, "\\f", 2); break;
+        case '\n': mt_buf_put(b, "\\n", 2); break;
+        case '\r': mt_buf_put(b, "\\r", 2); break;
+        case '\t': mt_buf_put(b, "\\t", 2); break;
         default:
             snprintf(esc, sizeof esc, "\\u%04x", c);
-            put(b, esc, 6);
+            mt_buf_put(b, esc, 6);
         }
     }
-    put(b, s + run, n - run);
-    putc_(b, '"');
+    mt_buf_put(b, s + run, n - run);
+    mt_buf_putc(b, '"');
     return MT_OK;
 }
 
-int mt_json_put_str_map(mt_json_buf_t *b, const mt_str_pair_t *m, uint32_t n)
+int mt_json_put_str_map(mt_buf_t *b, const mt_str_pair_t *m, uint32_t n)
 {
-    putc_(b, '{');
+    mt_buf_putc(b, '{');
     for (uint32_t i = 0; i < n; i++) {
         if (i)
-            putc_(b, ',');
-        if (put_string(b, m[i].key) || (putc_(b, ':'), put_string(b, m[i].value)))
+            mt_buf_putc(b, ',');
+        if (put_string(b, m[i].key) || (mt_buf_putc(b, ':'), put_string(b, m[i].value)))
             return MT_EINVAL;
     }
-    putc_(b, '}');
+    mt_buf_putc(b, '}');
     return MT_OK;
 }
 
-int mt_json_put_int_map(mt_json_buf_t *b, const mt_int_pair_t *m, uint32_t n)
+int mt_json_put_int_map(mt_buf_t *b, const mt_int_pair_t *m, uint32_t n)
 {
-    putc_(b, '{');
+    mt_buf_putc(b, '{');
     for (uint32_t i = 0; i < n; i++) {
         if (i)
-            putc_(b, ',');
+            mt_buf_putc(b, ',');
         if (put_string(b, m[i].key))
             return MT_EINVAL;
         char num[24];
         int k = snprintf(num, sizeof num, ":%" PRId64, m[i].value);
-        put(b, num, (size_t) k);
+        mt_buf_put(b, num, (size_t) k);
     }
-    putc_(b, '}');
+    mt_buf_putc(b, '}');
     return MT_OK;
 }
 
-int mt_json_put_conditions(mt_json_buf_t *b, const mt_condition_t *c, uint32_t n)
+int mt_json_put_conditions(mt_buf_t *b, const mt_condition_t *c, uint32_t n)
 {
-    putc_(b, '[');
+    mt_buf_putc(b, '[');
     for (uint32_t i = 0; i < n; i++) {
         if (i)
-            putc_(b, ',');
-        put(b, "{\"type\":", 8);
+            mt_buf_putc(b, ',');
+        mt_buf_put(b, "{\"type\":", 8);
         if (put_string(b, c[i].type))
             return MT_EINVAL;
-        put(b, ",\"status\":", 10);
+        mt_buf_put(b, ",\"status\":", 10);
         if (put_string(b, c[i].status))
             return MT_EINVAL;
-        put(b, ",\"reason\":", 10);
+        mt_buf_put(b, ",\"reason\":", 10);
         if (put_string(b, c[i].reason))
             return MT_EINVAL;
-        put(b, ",\"message\":", 11);
+        mt_buf_put(b, ",\"message\":", 11);
         if (put_string(b, c[i].message))
             return MT_EINVAL;
-        putc_(b, '}');
+        mt_buf_putc(b, '}');
     }
-    putc_(b, ']');
+    mt_buf_putc(b, ']');
     return MT_OK;
 }
 
-int mt_json_put_str_array(mt_json_buf_t *b, const char *const *a, uint32_t n)
+int mt_json_put_str_array(mt_buf_t *b, const char *const *a, uint32_t n)
 {
-    putc_(b, '[');
+    mt_buf_putc(b, '[');
     for (uint32_t i = 0; i < n; i++) {
         if (i)
-            putc_(b, ',');
+            mt_buf_putc(b, ',');
         if (put_string(b, a[i]))
             return MT_EINVAL;
     }
-    putc_(b, ']');
+    mt_buf_putc(b, ']');
     return MT_OK;
 }
 

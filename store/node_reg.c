@@ -66,7 +66,7 @@ static int encode_reg(mt__store_conn_t *c, mt__store_scratch_t *s, const mt_node
                       size_t len[3])
 {
     static const char *const names[3] = { "labels", "capacity", "quota" };
-    mt_json_buf_reset(&s->json);
+    mt_buf_reset(&s->json);
     off[0] = s->json.len;
     int bad_json = mt_json_put_str_map(&s->json, nb->labels, nb->nlabels);
     off[1] = s->json.len;
@@ -265,7 +265,7 @@ static int labels_once(mt__store_conn_t *c, mt__store_scratch_t *s, const char *
     mt_node_reg_unref(&cur);
 
     /*  Limits on the result, under the row's lock (see register_once). */
-    mt_json_buf_reset(&s->json);
+    mt_buf_reset(&s->json);
     if (nb->nlabels > MT_MAP_MAX)
         rc = mt__store_sql_refuse(c, "labels: the node would have %u; at most %d", nb->nlabels,
                            MT_MAP_MAX);

@@ -34,7 +34,7 @@
 void mt__store_scratch_free(mt__store_scratch_t *s)
 {
     mt__store_params_free(&s->params);
-    mt_json_buf_free(&s->json);
+    mt_buf_free(&s->json);
     mt_json_arena_free(&s->arena);
     mt__store_rejects_free(&s->rejects);
 }

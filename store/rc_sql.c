@@ -447,7 +447,7 @@ mt_msg_t *mt__store_rc_serve(mt__store_conn_t *c, mt__store_scratch_t *s, mt_msg
     switch (req->type) {
     case MT_STORE_RC_ADD:
         /*  Encoded before the transaction begins: it stays short. */
-        mt_json_buf_reset(&s->json);
+        mt_buf_reset(&s->json);
         if (mt_json_put_str_array(&s->json, w->ref->node_list, w->ref->nnodes) != MT_OK) {
             rc = mt__store_sql_bad(c, "node_list");
             break;

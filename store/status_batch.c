@@ -167,7 +167,7 @@ int mt__store_sql_status_batch(mt__store_conn_t *c, mt__store_scratch_t *s, mt__
     for (uint32_t i = 0; i < n;) {
         /*  As many rows as fit in MT_STORE_BATCH_BYTES, one at least; the
             row that does not fit is encoded again for the next one. */
-        mt_json_buf_reset(&s->json);
+        mt_buf_reset(&s->json);
         size_t bytes = 0;
         uint32_t j = i;
         for (; j < n; j++) {

@@ -202,7 +202,7 @@ void mt__store_rejects_free(mt__store_rejects_t *r);
 /*  Scratch memory of one store actor, reused from call to call. */
 typedef struct {
     mt__store_params_t params;
-    mt_json_buf_t json;
+    mt_buf_t json;
     mt_json_arena_t arena;
     mt__store_rejects_t rejects;           /* rows this actor could not decode */
 } mt__store_scratch_t;
