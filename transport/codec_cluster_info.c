@@ -205,7 +205,7 @@ int mt_remote_info_decode(const void *body, size_t size, bool allow_ipc, mt_remo
     return rc;
 }
 
-void mt_remote_info_free(mt_remote_info_t **info_p)
+void mt_remote_info_destroy(mt_remote_info_t **info_p)
 {
     free(*info_p);
     *info_p = NULL;

@@ -83,8 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* every ipc:// member kept by one is an entry the other refused */
         FUZZ_ASSERT(tcp->rejected >= all->rejected + (all->nalive - tcp->nalive));
     }
-    mt_remote_info_free(&tcp);
-    mt_remote_info_free(&all);
+    mt_remote_info_destroy(&tcp);
+    mt_remote_info_destroy(&all);
     /* The raw differential of the other fuzzers, for inputs of a sane
        size (issue 9's 16 MiB seed would spend seconds turning 2^24 nils
        into JSON). */
