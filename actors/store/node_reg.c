@@ -12,10 +12,13 @@ static bool reg_strings_valid(const mt_node_reg_t *r)
     if (!mt_utf8_valid(r->host_ip, strlen(r->host_ip))
         || !mt_utf8_valid(r->instance_type, strlen(r->instance_type)))
         return false;
-    for (uint32_t i = 0; i < r->nversions; i++)
-        if (!mt_utf8_valid(r->versions[i].key, strlen(r->versions[i].key))
-            || !mt_utf8_valid(r->versions[i].value, strlen(r->versions[i].value)))
-            return false;
+    for (uint32_t i = 0; i < r->ncomponents; i++) {
+        const mt_component_t *c = &r->components[i];
+        const char *s[5] = { c->component, c->version, c->commit, c->build_time, c->source };
+        for (int k = 0; k < 5; k++)
+            if (!mt_utf8_valid(s[k], strlen(s[k])))
+                return false;
+    }
     return true;
 }
 
@@ -25,7 +28,7 @@ static int lock_row(mt_conn_t *c, mt_scratch_t *s, const char *id, mt_rows_t *r,
 {
     mt_params_reset(&s->params);
     mt_params_cstr(&s->params, id);
-    int rc = mt_conn_exec(c, SQL_REG_FOR_UPDATE, &s->params, "s" MT_SQL_REG_KINDS, r);
+    int rc = mt_conn_exec(c, SQL_REG_FOR_UPDATE, &s->params, "s" MT_SQL_REG_KINDS "s", r);
     if (rc != MT_OK)
         return rc;
     int f = mt_rows_next(c, r);
@@ -42,15 +45,18 @@ static int write_versions(mt_conn_t *c, mt_scratch_t *s, const char *id, const m
     mt_params_reset(&s->params);
     mt_params_cstr(&s->params, id);
     int rc = mt_conn_exec(c, SQL_VERS_DELETE, &s->params, NULL, NULL);
-    for (uint32_t k = 0; rc == MT_OK && k < nb->nversions;) {
+    for (uint32_t k = 0; rc == MT_OK && k < nb->ncomponents;) {
         unsigned take;
-        int v = mt_sql_chunk(nb->nversions - k, &take);
+        int v = mt_sql_chunk(nb->ncomponents - k, &take);
         mt_params_reset(&s->params);
         for (unsigned j = 0; j < mt_sql_variants[v]; j++) {
-            const mt_str_pair_t *p = &nb->versions[k + (j < take ? j : take - 1)];
+            const mt_component_t *p = &nb->components[k + (j < take ? j : take - 1)];
             mt_params_cstr(&s->params, id);
-            mt_params_cstr(&s->params, p->key);
-            mt_params_cstr(&s->params, p->value);
+            mt_params_cstr(&s->params, p->component);
+            mt_params_cstr(&s->params, p->version);
+            mt_params_cstr(&s->params, p->commit);
+            mt_params_cstr(&s->params, p->build_time);
+            mt_params_cstr(&s->params, p->source);
         }
         rc = mt_conn_exec(c, SQL_VERS_INSERT + v, &s->params, NULL, NULL);
         k += take;
@@ -98,6 +104,7 @@ static int write_reg(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_nod
     mt_params_cstr(&s->params, nb->versions_hash);
     mt_params_i64(&s->params, nb->registered_at);
     mt_params_i64(&s->params, rev);
+    mt_params_cstr(&s->params, nb->components_hash);
     return mt_conn_exec(c, SQL_REG_UPSERT, &s->params, NULL, NULL);
 }
 
@@ -136,7 +143,8 @@ static int register_once(mt_conn_t *c, mt_scratch_t *s, const char *id,
     t.registered_at = reg->registered_at ? reg->registered_at : mt_wall_ms();
     t.reg_revision = 0;
     mt_node_reg_t *nb = mt_node_reg_build(&t);
-    bool versions_changed = !live || strcmp(mt_rows_str(&r, 7, NULL), nb->versions_hash) != 0;
+    /*  The seed's hash skip, over the detail (components_hash, column 11). */
+    bool versions_changed = !live || strcmp(mt_rows_str(&r, 11, NULL), nb->components_hash) != 0;
     mt_rows_close(&r);
 
     /*  The limits hold for what the merge leaves, not only for the request
@@ -196,26 +204,21 @@ static int load_locked(mt_conn_t *c, mt_scratch_t *s, const char *id, mt_node_re
     }
     mt_params_reset(&s->params);
     mt_params_cstr(&s->params, id);
-    if ((rc = mt_conn_exec(c, SQL_LOAD_VERS, &s->params, "sss", &rv)) != MT_OK) {
+    if ((rc = mt_conn_exec(c, SQL_LOAD_VERS, &s->params, MT_SQL_VERS_KINDS, &rv)) != MT_OK) {
         mt_rows_close(&r);
         return rc;
     }
     uint32_t n = 0, cap = 8;
-    mt_str_pair_t *vers = mt_json_arena_alloc(&s->arena, cap * sizeof *vers);
+    mt_component_t *vers = mt_json_arena_alloc(&s->arena, cap * sizeof *vers);
     int f;
     while ((f = mt_rows_next(c, &rv)) == 1) {
         if (n == cap) {
-            mt_str_pair_t *bigger = mt_json_arena_alloc(&s->arena, 2 * cap * sizeof *vers);
+            mt_component_t *bigger = mt_json_arena_alloc(&s->arena, 2 * cap * sizeof *vers);
             memcpy(bigger, vers, n * sizeof *vers);
             vers = bigger;
             cap *= 2;
         }
-        size_t kl, vl;
-        const char *k = mt_rows_str(&rv, 1, &kl), *v = mt_rows_str(&rv, 2, &vl);
-        char *kc = mt_json_arena_alloc(&s->arena, kl + 1), *vc = mt_json_arena_alloc(&s->arena, vl + 1);
-        memcpy(kc, k, kl + 1);
-        memcpy(vc, v, vl + 1);
-        vers[n++] = (mt_str_pair_t) { kc, vc };
+        vers[n++] = mt_sql_component_from_row(&rv, &s->arena);
     }
     mt_rows_close(&rv);
     /*  Strict: a stored registration that cannot be read is not merged
@@ -308,6 +311,60 @@ int mt_sql_labels(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_node_r
     return rc;
 }
 
+/*  A heartbeat's components (the node actor saw their digest change):
+    only the versions rows and the two digests, under the row's lock, so
+    labels and the rest stay as stored. */
+static int components_once(mt_conn_t *c, mt_scratch_t *s, const char *id,
+                           const mt_node_reg_t *comp, mt_node_reg_t **out)
+{
+    mt_node_reg_t *cur = NULL;
+    int rc = load_locked(c, s, id, &cur);
+    if (rc != MT_OK)
+        return rc;
+    mt_node_reg_t t = *cur;
+    t.components = comp->components;
+    t.ncomponents = comp->ncomponents;
+    t.versions = NULL;
+    t.nversions = 0;
+    mt_node_reg_t *nb = mt_node_reg_build(&t);
+    mt_node_reg_unref(&cur);
+    int64_t rev = 0;
+    uint64_t drawn = mt_now_ms();
+    rc = mt_sql_draw(c, s, 1, &rev);
+    if (rc == MT_OK) {
+        mt_params_reset(&s->params);
+        mt_params_cstr(&s->params, nb->versions_hash);
+        mt_params_cstr(&s->params, nb->components_hash);
+        mt_params_i64(&s->params, rev);
+        mt_params_cstr(&s->params, id);
+        rc = mt_conn_exec(c, SQL_REG_SET_COMPONENTS, &s->params, NULL, NULL);
+    }
+    if (rc == MT_OK)
+        rc = write_versions(c, s, id, nb);
+    if (rc == MT_OK)
+        rc = mt_sql_commit_by(c, drawn);
+    if (rc != MT_OK) {
+        mt_node_reg_unref(&nb);
+        return rc;
+    }
+    nb->reg_revision = rev;
+    *out = nb;
+    return MT_OK;
+}
+
+int mt_sql_components(mt_conn_t *c, mt_scratch_t *s, const char *id,
+                      const mt_node_reg_t *comp, mt_node_reg_t **out)
+{
+    *out = NULL;
+    if (!reg_strings_valid(comp))
+        return mt_sql_bad(c, "components");
+    int rc, attempt = 0;
+    do {
+        rc = components_once(c, s, id, comp, out);
+    } while (mt_sql_retry(c, rc, &attempt));
+    return rc;
+}
+
 static int delete_once(mt_conn_t *c, mt_scratch_t *s, const char *id, int64_t *revision)
 {
     mt_rows_t r;
@@ -368,7 +425,9 @@ int mt_sql_purge(mt_conn_t *c, mt_scratch_t *s, int64_t older_than_ms, int64_t *
     *purged = 0;
     mt_params_reset(&s->params);
     mt_params_i64(&s->params, older_than_ms);
-    int rc = mt_conn_exec(c, SQL_REG_PURGE, &s->params, NULL, NULL);
+    int rc = mt_conn_exec(c, SQL_PURGED_RAISE, &s->params, NULL, NULL);
+    if (rc == MT_OK)
+        rc = mt_conn_exec(c, SQL_REG_PURGE, &s->params, NULL, NULL);
     uint64_t n = rc == MT_OK ? mt_conn_affected(c, SQL_REG_PURGE) : 0;
     if (rc == MT_OK)
         rc = mt_conn_commit(c);

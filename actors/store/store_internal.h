@@ -52,6 +52,12 @@ typedef enum {
     SQL_REG_PURGE,
     SQL_STATUS_DELETE,
     SQL_VERS_DELETE,
+    SQL_REG_SET_COMPONENTS,
+    SQL_CHANGES_REG,
+    SQL_CHANGES_STATUS,
+    SQL_CHANGES_VERS,
+    SQL_PURGED_UPTO,
+    SQL_PURGED_RAISE,
     SQL_LOAD_REG,
     SQL_LOAD_STATUS,
     SQL_LOAD_VERS,
@@ -79,6 +85,7 @@ const char *mt_sql_text(int id);
 /*  Columns read by every registration / status / versions query, in order. */
 #define MT_SQL_REG_KINDS "sisssssiii"      /* after the id column */
 #define MT_SQL_STATUS_KINDS "iisssii"       /* after the id column */
+#define MT_SQL_VERS_KINDS "ssssss"          /* node_id and a component */
 /*  rc_refs: id, name, hostname, uuid, username, demand_encryption,
     node_list, revision, deleted, refreshed_at, server_key, client_public,
     client_secret (never the password). */
@@ -259,6 +266,9 @@ int mt_sql_status_batch(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uin
 /*  REGISTER / LABELS: *out is the committed registration block. */
 int mt_sql_register(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_node_reg_t *reg,
                     mt_node_reg_t **out);
+/*  A heartbeat's new components: versions rows and digests only. */
+int mt_sql_components(mt_conn_t *c, mt_scratch_t *s, const char *id,
+                      const mt_node_reg_t *comp, mt_node_reg_t **out);
 int mt_sql_labels(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_node_reg_t *set,
                   char *const *remove, uint32_t nremove, mt_node_reg_t **out);
 int mt_sql_delete(mt_conn_t *c, mt_scratch_t *s, const char *id, int64_t *revision);
@@ -304,6 +314,14 @@ int mt_sql_scan(mt_conn_t *c, mt_scratch_t *s, int64_t after, bool full, mt_stor
 /*  Draws a scan's mark and ends that transaction (a snapshot begun after
     it sees every revision <= mark that committed before). */
 int mt_sql_mark(mt_conn_t *c, int64_t *mark);
+/*  As mt_sql_scan, but every group of each node with any group above
+    `after` (node.changes needs whole views, not the changed group only). */
+int mt_sql_scan_changed(mt_conn_t *c, mt_scratch_t *s, int64_t after, mt_store_scanned_t *out);
+/*  node_purged_upto (schema v6): the highest revision of a purged node
+    tombstone. */
+int mt_sql_purged_upto(mt_conn_t *c, int64_t *upto);
+/*  Answers a forwarded node.changes request (changes.c). */
+void mt_store__changes(mt_conn_t *c, mt_scratch_t *s, mt_msg_t *msg);
 
 /* ---- membership (replicas.c) ----------------------------------------------------- */
 
@@ -341,8 +359,11 @@ void mt_store__rc_scanned_drop(mt_msg_t *m);
     column (NULL when all is well); without, MT_EINTERNAL. A status that
     cannot be read: MT_EINTERNAL, why says what. */
 int mt_sql_reg_from_row(const mt_rows_t *r, unsigned first, mt_json_arena_t *a,
-                        const mt_str_pair_t *vers, uint32_t nvers, const char **unreadable,
+                        const mt_component_t *comp, uint32_t ncomp, const char **unreadable,
                         mt_node_reg_t **out);
+/*  One row of a versions query (MT_SQL_VERS_KINDS, node_id first) as a
+    component, its strings copied into a. */
+mt_component_t mt_sql_component_from_row(const mt_rows_t *r, mt_json_arena_t *a);
 int mt_sql_status_from_row(const mt_rows_t *r, unsigned first, mt_json_arena_t *a,
                            char *why, size_t whylen, mt_node_status_t **out);
 
