@@ -185,7 +185,7 @@ static inline const char *mt_rows_str(const mt_rows_t *r, unsigned col, size_t *
 
 /* ---- schema (schema.c) ---------------------------------------------------------- */
 
-#define MT_SCHEMA_VERSION 5
+#define MT_SCHEMA_VERSION 6
 /*  Brings the schema to MT_SCHEMA_VERSION under GET_LOCK('metactor_schema').
     Idempotent; safe when replicas run it at once. */
 int mt_schema_migrate(mt_conn_t *c);
