@@ -21,16 +21,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-int mt_sql_purged_upto(mt_conn_t *c, int64_t *upto)
+int mt__store_sql_purged_upto(mt__store_conn_t *c, int64_t *upto)
 {
-    mt_rows_t r;
-    int rc = mt_conn_exec(c, SQL_PURGED_UPTO, NULL, "i", &r);
+    mt__store_rows_t r;
+    int rc = mt__store_conn_exec(c, SQL_PURGED_UPTO, NULL, "i", &r);
     if (rc != MT_OK)
         return rc;
-    int f = mt_rows_next(c, &r);
-    *upto = f == 1 ? mt_rows_i64(&r, 0) : 0;
-    mt_rows_close(&r);
-    mt_conn_rollback(c);
+    int f = mt__store_rows_next(c, &r);
+    *upto = f == 1 ? mt__store_rows_i64(&r, 0) : 0;
+    mt__store_rows_close(&r);
+    mt__store_conn_rollback(c);
     return f < 0 ? MT_EINTERNAL : MT_OK;
 }
 
@@ -90,16 +90,16 @@ static void cut(const mt_node_req_t *q, mt_node_reply_t *out)
     out->mark = mark > q->since ? mark : q->since;
 }
 
-void mt_store__changes(mt_conn_t *c, mt_scratch_t *s, mt_msg_t *msg)
+void mt__store_changes(mt__store_conn_t *c, mt__store_scratch_t *s, mt_msg_t *msg)
 {
     const mt_node_req_t *q = mt_node_req(msg);
     mt_store_scanned_t sc = { 0 };
     int64_t floor = 0;
-    int rc = mt_sql_scan_changed(c, s, q->since, &sc);
+    int rc = mt__store_sql_scan_changed(c, s, q->since, &sc);
     /*  After the scan: a purge that took a tombstone the scan missed has
         committed its raise of the floor by now. */
     if (rc == MT_OK)
-        rc = mt_sql_purged_upto(c, &floor);
+        rc = mt__store_sql_purged_upto(c, &floor);
     if (rc == MT_OK && q->since < floor) {
         mt_node_reply_error(msg, MT_EEXPIRED, "since %lld: deletes up to revision %lld are"
                             " no longer kept (tombstones purged); list again",
