@@ -1,6 +1,7 @@
 /*  metactl_node.c — `metactl node ...`: node.register, node.heartbeat,
     node.labels, node.get, node.delete and node.list of PROTOCOL.md. */
 #include "metactl.h"
+#include "mt_alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -366,9 +367,7 @@ static int run_list(ctl_t *g, mt_client_t *c, node_args_t *a)
     int rc = CTL_OK;
     char next[512] = "", after[512];
     for (;;) {
-        pages = realloc(pages, (npages + 1) * sizeof *pages);
-        if (!pages)
-            abort();
+        pages = mt_xreallocarray(pages, npages + 1, sizeof *pages);
         rc = ctl_call(g, c, "node.list", count_list(a), pack_list, a, &pages[npages]);
         if (rc != CTL_OK)
             break;
@@ -394,9 +393,7 @@ static int run_list(ctl_t *g, mt_client_t *c, node_args_t *a)
     if (rc == CTL_OK && g->output == CTL_JSON && npages == 1)
         ctl_print_json(stdout, pages[0].result);
     else if (rc == CTL_OK) {
-        const msgpack_object **views = malloc((nviews ? nviews : 1) * sizeof *views);
-        if (!views)
-            abort();
+        const msgpack_object **views = mt_xcalloc(nviews, sizeof *views);
         uint32_t k = 0;
         for (uint32_t p = 0; p < npages; p++) {
             const msgpack_object *nodes = ctl_get(pages[p].result, "nodes");

@@ -5,6 +5,7 @@
     ("grpc_port: expected an integer"). Copies go to the unpacked object's
     zone (see codec_internal.h). */
 #include "codec_internal.h"
+#include "mt_alloc.h"
 #include "mt_labels.h"
 
 #include <stdio.h>
@@ -17,10 +18,8 @@
 static void *zalloc(mt__codec_dec_t *d, size_t n)
 {
     void *p = msgpack_zone_malloc(d->zone, n ? n : 1);
-    if (!p) {
-        fputs("metactor: out of memory\n", stderr);
-        abort();
-    }
+    if (!p)
+        mt_oom("msgpack zone");
     return p;
 }
 

@@ -120,8 +120,6 @@ void mt_remote_info_destroy(mt_remote_info_t **info);
     must be cheap: too_large, busy). false when there is none. */
 bool mt_codec_peek_rid(const void *body, size_t size, uint64_t *rid);
 
-/*  For clients (metactl): msgpack object → JSON text (caller frees). */
-char *ctl_json_of(const msgpack_object *obj);
 /*  Bounds-checks an untrusted msgpack body: MT_OK or MT_EBADREQ. */
 int mt_codec_check(const void *body, size_t size, char *err, size_t errlen);
 

@@ -12,6 +12,7 @@
 
     Build and run: scripts/fuzz [seconds] (see tests/transport/CMakeLists.txt). */
 #include "fuzz_common.h"
+#include "mt_key.h"
 #include "mt_labels.h"
 
 static void check_request(const mt_request_t *req)
