@@ -8,6 +8,7 @@
 #include "mt_alloc.h"
 
 #include "block.h"
+#include "components.h"
 #include "mt_labels.h"
 
 #include <stdio.h>
@@ -153,9 +154,54 @@ static mt_int_pair_t *pack_int_map(packer_t *p, mt_int_pair_t *dst,
     return dst;
 }
 
+static size_t components_bytes(const mt_component_t *c, uint32_t n)
+{
+    size_t s = 0;
+    for (uint32_t i = 0; i < n; i++)
+        s += str_size(c[i].component) + str_size(c[i].version) + str_size(c[i].commit)
+            + str_size(c[i].build_time) + str_size(c[i].source);
+    return s;
+}
+
+static mt_component_t *pack_components(packer_t *p, mt_component_t *dst,
+                                       const mt_component_t *src, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        dst[i].component = pack_str(p, src[i].component);
+        dst[i].version = pack_str(p, src[i].version);
+        dst[i].commit = pack_str(p, src[i].commit);
+        dst[i].build_time = pack_str(p, src[i].build_time);
+        dst[i].source = pack_str(p, src[i].source);
+    }
+    return dst;
+}
+
 #define ALIGN8(x) (((x) + 7u) & ~(size_t) 7u)
 
-mt_node_reg_t *mt_node_reg_build(const mt_node_reg_t *t)
+/*  One representation for every registration: a template with versions
+    but no components (a client of protocol v1, a row stored before schema
+    v6) gets components with empty detail, so equal data gives equal
+    blocks and digests wherever it came from. */
+static mt_node_reg_t *build(const mt_node_reg_t *t);
+
+mt_node_reg_t *mt_node_reg_build(const mt_node_reg_t *tmpl)
+{
+    if (tmpl->ncomponents || !tmpl->nversions)
+        return build(tmpl);
+    mt_component_t *c = malloc(tmpl->nversions * sizeof *c);
+    if (!c)
+        mt_oom("model");
+    for (uint32_t i = 0; i < tmpl->nversions; i++)
+        c[i] = (mt_component_t) { tmpl->versions[i].key, tmpl->versions[i].value, "", "", "" };
+    mt_node_reg_t t = *tmpl;
+    t.components = c;
+    t.ncomponents = tmpl->nversions;
+    mt_node_reg_t *r = build(&t);
+    free(c);
+    return r;
+}
+
+static mt_node_reg_t *build(const mt_node_reg_t *t)
 {
     size_t arrays = sizeof(mt_node_reg_t);
     size_t off_labels = arrays;
@@ -164,11 +210,19 @@ mt_node_reg_t *mt_node_reg_build(const mt_node_reg_t *t)
     arrays += t->ncapacity * sizeof(mt_int_pair_t);
     size_t off_quota = arrays;
     arrays += t->nquota * sizeof(mt_int_pair_t);
+    /*  With components, versions are theirs: pairs pointing at the
+        components' own strings, no bytes of their own. */
+    bool derived = t->ncomponents > 0;
+    uint32_t nvers = derived ? t->ncomponents : t->nversions;
     size_t off_vers = arrays;
-    arrays += t->nversions * sizeof(mt_str_pair_t);
+    arrays += nvers * sizeof(mt_str_pair_t);
+    size_t off_comp = arrays;
+    arrays += t->ncomponents * sizeof(mt_component_t);
     size_t size = ALIGN8(arrays + str_size(t->host_ip) + str_size(t->instance_type)
         + str_map_bytes(t->labels, t->nlabels) + int_map_bytes(t->capacity, t->ncapacity)
-        + int_map_bytes(t->quota, t->nquota) + str_map_bytes(t->versions, t->nversions));
+        + int_map_bytes(t->quota, t->nquota)
+        + (derived ? 0 : str_map_bytes(t->versions, t->nversions))
+        + components_bytes(t->components, t->ncomponents));
 
     char *block = malloc(size);
     if (!block)
@@ -183,11 +237,23 @@ mt_node_reg_t *mt_node_reg_build(const mt_node_reg_t *t)
     mt_str_pair_t *labels = pack_str_map(&p, (mt_str_pair_t *) (block + off_labels), t->labels, t->nlabels);
     mt_int_pair_t *cap = pack_int_map(&p, (mt_int_pair_t *) (block + off_cap), t->capacity, t->ncapacity);
     mt_int_pair_t *quota = pack_int_map(&p, (mt_int_pair_t *) (block + off_quota), t->quota, t->nquota);
-    mt_str_pair_t *vers = pack_str_map(&p, (mt_str_pair_t *) (block + off_vers), t->versions, t->nversions);
+    mt_component_t *comp = pack_components(&p, (mt_component_t *) (block + off_comp),
+                                           t->components, t->ncomponents);
+    r->ncomponents = mt__components_normalise(comp, t->ncomponents);
+    r->components = comp;
+    mt_components_hash(comp, r->ncomponents, r->components_hash);
+    mt_str_pair_t *vers = (mt_str_pair_t *) (block + off_vers);
+    if (derived) {
+        for (uint32_t i = 0; i < r->ncomponents; i++)
+            vers[i] = (mt_str_pair_t) { comp[i].component, comp[i].version };
+        r->nversions = r->ncomponents;  /* sorted and unique already */
+    }
+    else
+        r->nversions = normalise_str_map(pack_str_map(&p, vers, t->versions, t->nversions),
+                                         t->nversions);
     r->nlabels = normalise_str_map(labels, t->nlabels);
     r->ncapacity = normalise_int_map(cap, t->ncapacity);
     r->nquota = normalise_int_map(quota, t->nquota);
-    r->nversions = normalise_str_map(vers, t->nversions);
     r->labels = labels;
     r->capacity = cap;
     r->quota = quota;
@@ -300,6 +366,7 @@ void mt_node_view_copy(mt_node_view_t *dst, const mt_node_view_t *src)
     memcpy(dst->id, src->id, sizeof dst->id);
     dst->reg = mt_node_reg_ref(src->reg);
     dst->status = mt_node_status_ref(src->status);
+    dst->live = mt_node_live_ref(src->live);
     dst->healthy = src->healthy;
     dst->schedulable = src->schedulable;
 }
@@ -308,6 +375,7 @@ void mt_node_view_clear(mt_node_view_t *view)
 {
     mt_node_reg_unref(&view->reg);
     mt_node_status_unref(&view->status);
+    mt_node_live_unref(&view->live);
 }
 
 bool mt_node_healthy(const mt_node_status_t *st, int64_t db_now_ms, int64_t timeout_ms)
@@ -329,102 +397,4 @@ bool mt_node_schedulable(const mt_node_reg_t *reg, bool healthy)
         return false;
     const char *cordon = mt_str_map_get(reg->labels, reg->nlabels, MT_LABEL_CORDON);
     return !cordon || strcmp(cordon, "true") != 0;
-}
-
-/* ---- validation -------------------------------------------------------- */
-
-#define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return MT_EBADREQ; } while (0)
-
-int mt_node_id_check(const char *id, char *err, size_t errlen)
-{
-    size_t n = id ? strlen(id) : 0;
-    if (n == 0 || n > MT_NODE_ID_MAX)
-        FAIL("id: must be 1-%d characters", MT_NODE_ID_MAX);
-    for (size_t i = 0; i < n; i++) {
-        char c = id[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-              || c == '.' || c == '-' || c == '_'))
-            FAIL("id: only letters, digits, '.', '-' and '_' are allowed");
-    }
-    return MT_OK;
-}
-
-static bool str_ok(const char *s)
-{
-    return !s || strlen(s) <= MT_STR_MAX;
-}
-
-static int check_str_map(const char *what, const mt_str_pair_t *m, uint32_t n,
-                         size_t key_max, char *err, size_t errlen)
-{
-    if (n > MT_MAP_MAX)
-        FAIL("%s: at most %d entries", what, MT_MAP_MAX);
-    for (uint32_t i = 0; i < n; i++) {
-        if (!m[i].key || !*m[i].key)
-            FAIL("%s: keys must not be empty", what);
-        if (strlen(m[i].key) > key_max)
-            FAIL("%s: keys are at most %zu bytes", what, key_max);
-        if (!str_ok(m[i].value))
-            FAIL("%s: values are at most %d bytes", what, MT_STR_MAX);
-    }
-    return MT_OK;
-}
-
-static int check_int_map(const char *what, const mt_int_pair_t *m, uint32_t n,
-                         char *err, size_t errlen)
-{
-    if (n > MT_MAP_MAX)
-        FAIL("%s: at most %d entries", what, MT_MAP_MAX);
-    for (uint32_t i = 0; i < n; i++) {
-        if (!m[i].key || !*m[i].key)
-            FAIL("%s: keys must not be empty", what);
-        if (strlen(m[i].key) > MT_KEY_MAX)
-            FAIL("%s: keys are at most %d bytes", what, MT_KEY_MAX);
-        if (m[i].value < 0)
-            FAIL("%s: %s must not be negative", what, m[i].key);
-    }
-    return MT_OK;
-}
-
-int mt_node_reg_check(const mt_node_reg_t *r, char *err, size_t errlen)
-{
-    if (r->grpc_port < 0 || r->grpc_port > 65535)
-        FAIL("grpc_port: must be 1-65535");
-    if (!str_ok(r->host_ip) || !str_ok(r->instance_type))
-        FAIL("host_ip, instance_type: at most %d bytes", MT_STR_MAX);
-    int rc;
-    /*  Label keys may be longer than other keys: a prefix and a name
-        (mt_labels.h; their syntax is checked where requests are decoded). */
-    if ((rc = check_str_map("labels", r->labels, r->nlabels, MT_LABEL_KEY_MAX, err, errlen))
-        || (rc = check_int_map("capacity", r->capacity, r->ncapacity, err, errlen))
-        || (rc = check_int_map("quota", r->quota, r->nquota, err, errlen))
-        || (rc = check_str_map("versions", r->versions, r->nversions, MT_KEY_MAX, err, errlen)))
-        return rc;
-    return MT_OK;
-}
-
-int mt_node_status_check(const mt_node_status_t *s, char *err, size_t errlen)
-{
-    if (s->heartbeat_at < 0)
-        FAIL("heartbeat_at: must not be negative");
-    if (s->heartbeat_at > MT_TIME_MAX)
-        FAIL("heartbeat_at: at most %lld", (long long) MT_TIME_MAX);
-    if (s->seen_at < 0 || s->seen_at > MT_TIME_MAX)
-        FAIL("seen_at: must be 0-%lld", (long long) MT_TIME_MAX);
-    if (s->nconditions > MT_MAP_MAX)
-        FAIL("conditions: at most %d entries", MT_MAP_MAX);
-    for (uint32_t i = 0; i < s->nconditions; i++) {
-        const mt_condition_t *c = &s->conditions[i];
-        if (!str_ok(c->type) || !str_ok(c->status) || !str_ok(c->reason) || !str_ok(c->message))
-            FAIL("conditions: strings are at most %d bytes", MT_STR_MAX);
-    }
-    if (s->nimages > MT_LIST_MAX || s->ntemplates > MT_LIST_MAX)
-        FAIL("images, local_templates: at most %d items", MT_LIST_MAX);
-    for (uint32_t i = 0; i < s->nimages; i++)
-        if (!str_ok(s->images[i]))
-            FAIL("images: at most %d bytes each", MT_STR_MAX);
-    for (uint32_t i = 0; i < s->ntemplates; i++)
-        if (!str_ok(s->local_templates[i]))
-            FAIL("local_templates: at most %d bytes each", MT_STR_MAX);
-    return MT_OK;
 }

@@ -47,6 +47,11 @@ extern "C" {
 typedef struct { const char *key; const char *value; } mt_str_pair_t;
 typedef struct { const char *key; int64_t value; } mt_int_pair_t;
 typedef struct { const char *type, *status, *reason, *message; } mt_condition_t;
+/*  One component's version in detail (the seed's ComponentVersion). source
+    is "manifest", "binary", "file" or "" (not said). */
+typedef struct {
+    const char *component, *version, *commit, *build_time, *source;
+} mt_component_t;
 
 /*  Registration group. */
 typedef struct {
@@ -61,6 +66,14 @@ typedef struct {
     const mt_int_pair_t *quota;
     const mt_str_pair_t *versions;
     char versions_hash[17];         /* 16 hex digits; stable for equal maps */
+    /*  The detail behind versions, sorted by component (the last given
+        wins). When a template has any, the block's versions are derived
+        from them (component → version) and the template's versions are
+        ignored. components_hash digests every field of every component:
+        the store rewrites the component rows only when it changed. */
+    uint32_t ncomponents;
+    const mt_component_t *components;
+    char components_hash[17];
     int64_t registered_at;          /* ms since the epoch */
     int64_t reg_revision;
 } mt_node_reg_t;
@@ -80,6 +93,26 @@ typedef struct {
     const char *const *local_templates;
     int64_t status_revision;
 } mt_node_status_t;
+
+/*  Live group (PROTOCOL.md, "metrics"): what a node reported of its usage
+    with a heartbeat. Never stored in the database: it travels from the
+    replica that took the heartbeat to the others in notices. Ordered by
+    the status revision of the heartbeat that carried it, then metrics_at. */
+typedef struct {
+    _Atomic uint32_t refs;
+    uint32_t size;
+    int64_t metrics_at;             /* ms, the receiving replica's clock */
+    int64_t status_revision;        /* of the heartbeat that carried it */
+    uint32_t nmetrics;
+    const mt_int_pair_t *metrics;   /* sorted by key; values >= 0 */
+} mt_node_live_t;
+
+mt_node_live_t *mt_node_live_build(const mt_node_live_t *tmpl);
+mt_node_live_t *mt_node_live_ref(mt_node_live_t *live);
+void mt_node_live_unref(mt_node_live_t **live_p);
+/*  Whether a is newer than b (NULL is older than anything). */
+bool mt_node_live_newer(const mt_node_live_t *a, const mt_node_live_t *b);
+int mt_node_live_check(const mt_node_live_t *live, char *err, size_t errlen);
 
 /*  Copies tmpl (and everything it points to) into one new block with one
     reference. NULL strings become "". Does not validate: see
@@ -103,12 +136,20 @@ const char *mt_str_map_get(const mt_str_pair_t *map, uint32_t n, const char *key
 
 /*  Digest of a versions map: FNV-1a 64 over sorted "key\0value\0" pairs. */
 void mt_versions_hash(const mt_str_pair_t *versions, uint32_t n, char out[17]);
+/*  The same over every field of sorted components (components.c). */
+void mt_components_hash(const mt_component_t *c, uint32_t n, char out[17]);
+/*  Components: at most MT_MAP_MAX, component 1-MT_KEY_MAX bytes, the other
+    strings at most MT_STR_MAX, source one of the four values. */
+int mt_components_check(const mt_component_t *c, uint32_t n, char *err, size_t errlen);
+/*  Whether s (an image or template list) holds name. */
+bool mt_str_list_has(const char *const *s, uint32_t n, const char *name);
 
 /*  A node as a reply, the directory or a notice sees it. Holds references. */
 typedef struct {
     char id[MT_NODE_ID_MAX + 1];
     mt_node_reg_t *reg;             /* NULL: not registered (never replied) */
     mt_node_status_t *status;       /* NULL: no heartbeat yet */
+    mt_node_live_t *live;           /* NULL: no metrics known */
     bool healthy;
     bool schedulable;               /* mt_node_schedulable(reg, healthy) */
 } mt_node_view_t;

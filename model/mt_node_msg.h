@@ -32,6 +32,8 @@ typedef enum {
     MT_NODE_OP_GET,
     MT_NODE_OP_DELETE,
     MT_NODE_OP_LIST,
+    MT_NODE_OP_VERSIONS,            /* answered by the directory, like LIST */
+    MT_NODE_OP_CHANGES,             /* directory → store reader (since, upto) */
 } mt_node_op_t;
 
 typedef struct {
@@ -43,6 +45,7 @@ typedef struct {
     char id[MT_NODE_ID_MAX + 1];
     mt_node_reg_t *reg;             /* REGISTER; LABELS: labels to set */
     mt_node_status_t *status;       /* HEARTBEAT (heartbeat_at 0: replica clock) */
+    mt_node_live_t *live;           /* HEARTBEAT: its metrics, or NULL */
     char **remove;                  /* LABELS */
     uint32_t nremove;
     /* LIST */
@@ -50,8 +53,22 @@ typedef struct {
     bool schedulable_only;          /* set after mt_node_req_list */
     mt_node_reg_t *selector;        /* labels that must all be equal, or NULL */
     char after[MT_NODE_ID_MAX + 1]; /* "" = from the start */
-    uint32_t limit;                 /* 0 = all */
+    uint32_t limit;                 /* 0 = all (CHANGES: 0 = 10,000) */
+    char *has_template;             /* LIST: NULL, or a name local_templates must hold */
+    char *has_image;                /* LIST: NULL, or a name images must hold */
+    /* CHANGES */
+    int64_t since;                  /* changes with a revision above it */
+    int64_t upto;                   /* set by the directory: every revision <= upto
+                                       had committed before its last reload pass
+                                       read (the highest mark it may give) */
+    int64_t db_now_ms, health_timeout_ms;   /* set by the directory: health */
 } mt_node_req_t;
+
+/*  One cell of node.versions' matrix. */
+typedef struct {
+    char *component, *version;      /* owned */
+    uint32_t count;
+} mt_node_version_count_t;
 
 typedef struct {
     MT_RESULT_HEAD;
@@ -59,11 +76,17 @@ typedef struct {
     uint32_t nviews;                /* LIST */
     mt_node_view_t *views;
     char next[MT_NODE_ID_MAX + 1];  /* LIST: "" unless the limit cut the list */
+    int64_t revision;               /* LIST: pass it to node.changes as since */
+    uint32_t nchanges;              /* CHANGES: oldest first */
+    struct mt_node_changed *changes;
+    int64_t mark;                   /* CHANGES */
+    uint32_t nmatrix;               /* VERSIONS: sorted by component, version */
+    mt_node_version_count_t *matrix;
 } mt_node_reply_t;
 
 typedef enum { MT_NODE_UPSERT, MT_NODE_DELETED } mt_node_change_t;
 
-typedef struct {
+typedef struct mt_node_changed {
     mt_node_change_t change;
     bool local;                     /* committed by this replica (not learned) */
     int64_t revision;               /* the change's revision (0: health only) */
@@ -75,6 +98,7 @@ typedef struct {
     char id[MT_NODE_ID_MAX + 1];
     mt_node_reg_t *reg;             /* or NULL */
     mt_node_status_t *status;       /* or NULL */
+    mt_node_live_t *live;           /* or NULL: metrics from a peer's notice */
     bool deleted;
     int64_t deleted_revision;
     /*  A full resync's row (0 otherwise): every revision <= resync_upto had
@@ -112,6 +136,10 @@ mt_msg_t *mt_node_req_get(const char *id);
 mt_msg_t *mt_node_req_delete(const char *id);
 mt_msg_t *mt_node_req_list(bool healthy_only, mt_node_reg_t *selector,
                            const char *after, uint32_t limit);
+/*  Sets a LIST's has_template / has_image (copied; NULL: no filter). */
+void mt_node_req_list_has(mt_msg_t *list, const char *has_template, const char *has_image);
+mt_msg_t *mt_node_req_versions(mt_node_reg_t *selector);
+mt_msg_t *mt_node_req_changes(int64_t since, uint32_t limit);
 mt_msg_t *mt_node_merge_new(const char *id, mt_node_reg_t *reg, mt_node_status_t *status,
                             bool deleted, int64_t deleted_revision);
 

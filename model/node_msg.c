@@ -22,7 +22,11 @@ static void req_drop(mt_msg_t *msg)
     mt_node_req_t *r = mt_node_req(msg);
     mt_node_reg_unref(&r->reg);
     mt_node_status_unref(&r->status);
+    mt_node_live_unref(&r->live);
     mt_node_reg_unref(&r->selector);
+    free(r->has_template);
+    free(r->has_image);
+    r->has_template = r->has_image = NULL;
     for (uint32_t i = 0; i < r->nremove; i++)
         free(r->remove[i]);
     free(r->remove);
@@ -91,9 +95,34 @@ mt_msg_t *mt_node_req_list(bool healthy_only, mt_node_reg_t *selector,
     return msg;
 }
 
+void mt_node_req_list_has(mt_msg_t *list, const char *has_template, const char *has_image)
+{
+    mt_node_req_t *r = mt_node_req(list);
+    if (has_template)
+        r->has_template = mt_xstrdup(has_template);
+    if (has_image)
+        r->has_image = mt_xstrdup(has_image);
+}
+
+mt_msg_t *mt_node_req_versions(mt_node_reg_t *selector)
+{
+    mt_msg_t *msg = req_new(MT_NODE_OP_VERSIONS, "");
+    mt_node_req(msg)->selector = selector;
+    return msg;
+}
+
+mt_msg_t *mt_node_req_changes(int64_t since, uint32_t limit)
+{
+    mt_msg_t *msg = req_new(MT_NODE_OP_CHANGES, "");
+    mt_node_req(msg)->since = since;
+    mt_node_req(msg)->limit = limit;
+    return msg;
+}
+
 static void merge_drop(mt_msg_t *msg)
 {
     mt_node_merge_t *m = mt_msg_data(msg);
+    mt_node_live_unref(&m->live);
     mt_node_reg_unref(&m->reg);
     mt_node_status_unref(&m->status);
 }
@@ -130,6 +159,16 @@ static void reply_drop(mt_msg_t *msg)
         mt_node_view_clear(&r->views[i]);
     free(r->views);
     r->views = NULL;
+    for (uint32_t i = 0; i < r->nchanges; i++)
+        mt_node_view_clear(&r->changes[i].view);
+    free(r->changes);
+    r->changes = NULL;
+    for (uint32_t i = 0; i < r->nmatrix; i++) {
+        free(r->matrix[i].component);
+        free(r->matrix[i].version);
+    }
+    free(r->matrix);
+    r->matrix = NULL;
 }
 
 mt_msg_t *mt_node_reply_new(int err, const char *message)

@@ -43,6 +43,17 @@ mt_msg_t *mt_store_msg_register(const char *id, mt_node_reg_t *reg)
     return m;
 }
 
+mt_msg_t *mt_store_msg_components(const char *id, mt_node_reg_t *components)
+{
+    mt_msg_t *m = mt_msg_new(MT_STORE_NODE_REG, sizeof(mt_store_node_reg_t));
+    mt_store_node_reg_t *p = mt_msg_data(m);
+    p->op = MT_STORE_COMPONENTS;
+    copy_id(p->id, id);
+    p->reg = components;
+    m->drop = reg_drop;
+    return m;
+}
+
 mt_msg_t *mt_store_msg_labels(const char *id, mt_node_reg_t *set,
                               const char *const *remove, uint32_t nremove)
 {

@@ -80,7 +80,10 @@ enum {
 };
 MT_MSG_RANGE_CHECK(MT_MSGR_STORE, MT_STORE_MSG_END_);
 
-typedef enum { MT_STORE_REGISTER, MT_STORE_LABELS } mt_store_reg_op_t;
+/*  COMPONENTS (a heartbeat's components, whose digest changed): rewrites
+    the versions rows and digests only, like LABELS under the row's lock;
+    reg carries the components. */
+typedef enum { MT_STORE_REGISTER, MT_STORE_LABELS, MT_STORE_COMPONENTS } mt_store_reg_op_t;
 
 /*  Payloads: every pointer in a request is owned by the message (its drop
     callback frees them; use the mt_store_msg_* constructors). */
@@ -331,6 +334,7 @@ void mt_store_stats(mt_store_t *store, mt_store_stats_t *out);
 mt_msg_t *mt_store_msg_register(const char *id, mt_node_reg_t *reg);
 mt_msg_t *mt_store_msg_labels(const char *id, mt_node_reg_t *set,
                               const char *const *remove, uint32_t nremove);
+mt_msg_t *mt_store_msg_components(const char *id, mt_node_reg_t *components);
 /*  registered: the sender knows the node as registered and its status row
     as stored (a node actor holding both). The store then skips the
     registration lock and falls back on it only when the stored rows

@@ -13,10 +13,13 @@ static bool reg_strings_valid(const mt_node_reg_t *r)
     if (!mt_utf8_valid(r->host_ip, strlen(r->host_ip))
         || !mt_utf8_valid(r->instance_type, strlen(r->instance_type)))
         return false;
-    for (uint32_t i = 0; i < r->nversions; i++)
-        if (!mt_utf8_valid(r->versions[i].key, strlen(r->versions[i].key))
-            || !mt_utf8_valid(r->versions[i].value, strlen(r->versions[i].value)))
-            return false;
+    for (uint32_t i = 0; i < r->ncomponents; i++) {
+        const mt_component_t *c = &r->components[i];
+        const char *s[5] = { c->component, c->version, c->commit, c->build_time, c->source };
+        for (int k = 0; k < 5; k++)
+            if (!mt_utf8_valid(s[k], strlen(s[k])))
+                return false;
+    }
     return true;
 }
 
@@ -26,7 +29,7 @@ static int lock_row(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id,
 {
     mt__store_params_reset(&s->params);
     mt__store_params_cstr(&s->params, id);
-    int rc = mt__store_conn_exec(c, SQL_REG_FOR_UPDATE, &s->params, "s" MT_SQL_REG_KINDS, r);
+    int rc = mt__store_conn_exec(c, SQL_REG_FOR_UPDATE, &s->params, "s" MT_SQL_REG_KINDS "s", r);
     if (rc != MT_OK)
         return rc;
     int f = mt__store_rows_next(c, r);
@@ -43,15 +46,18 @@ static int write_versions(mt__store_conn_t *c, mt__store_scratch_t *s, const cha
     mt__store_params_reset(&s->params);
     mt__store_params_cstr(&s->params, id);
     int rc = mt__store_conn_exec(c, SQL_VERS_DELETE, &s->params, NULL, NULL);
-    for (uint32_t k = 0; rc == MT_OK && k < nb->nversions;) {
+    for (uint32_t k = 0; rc == MT_OK && k < nb->ncomponents;) {
         unsigned take;
-        int v = mt__store_sql_chunk(nb->nversions - k, &take);
+        int v = mt__store_sql_chunk(nb->ncomponents - k, &take);
         mt__store_params_reset(&s->params);
         for (unsigned j = 0; j < mt__store_sql_variants[v]; j++) {
-            const mt_str_pair_t *p = &nb->versions[k + (j < take ? j : take - 1)];
+            const mt_component_t *p = &nb->components[k + (j < take ? j : take - 1)];
             mt__store_params_cstr(&s->params, id);
-            mt__store_params_cstr(&s->params, p->key);
-            mt__store_params_cstr(&s->params, p->value);
+            mt__store_params_cstr(&s->params, p->component);
+            mt__store_params_cstr(&s->params, p->version);
+            mt__store_params_cstr(&s->params, p->commit);
+            mt__store_params_cstr(&s->params, p->build_time);
+            mt__store_params_cstr(&s->params, p->source);
         }
         rc = mt__store_conn_exec(c, SQL_VERS_INSERT + v, &s->params, NULL, NULL);
         k += take;
@@ -99,6 +105,7 @@ static int write_reg(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id
     mt__store_params_cstr(&s->params, nb->versions_hash);
     mt__store_params_i64(&s->params, nb->registered_at);
     mt__store_params_i64(&s->params, rev);
+    mt__store_params_cstr(&s->params, nb->components_hash);
     return mt__store_conn_exec(c, SQL_REG_UPSERT, &s->params, NULL, NULL);
 }
 
@@ -137,7 +144,8 @@ static int register_once(mt__store_conn_t *c, mt__store_scratch_t *s, const char
     t.registered_at = reg->registered_at ? reg->registered_at : mt_wall_ms();
     t.reg_revision = 0;
     mt_node_reg_t *nb = mt_node_reg_build(&t);
-    bool versions_changed = !live || strcmp(mt__store_rows_str(&r, 7, NULL), nb->versions_hash) != 0;
+    /*  The seed's hash skip, over the detail (components_hash, column 11). */
+    bool versions_changed = !live || strcmp(mt__store_rows_str(&r, 11, NULL), nb->components_hash) != 0;
     mt__store_rows_close(&r);
 
     /*  The limits hold for what the merge leaves, not only for the request
@@ -197,26 +205,21 @@ static int load_locked(mt__store_conn_t *c, mt__store_scratch_t *s, const char *
     }
     mt__store_params_reset(&s->params);
     mt__store_params_cstr(&s->params, id);
-    if ((rc = mt__store_conn_exec(c, SQL_LOAD_VERS, &s->params, "sss", &rv)) != MT_OK) {
+    if ((rc = mt__store_conn_exec(c, SQL_LOAD_VERS, &s->params, MT_SQL_VERS_KINDS, &rv)) != MT_OK) {
         mt__store_rows_close(&r);
         return rc;
     }
     uint32_t n = 0, cap = 8;
-    mt_str_pair_t *vers = mt_json_arena_alloc(&s->arena, cap * sizeof *vers);
+    mt_component_t *vers = mt_json_arena_alloc(&s->arena, cap * sizeof *vers);
     int f;
     while ((f = mt__store_rows_next(c, &rv)) == 1) {
         if (n == cap) {
-            mt_str_pair_t *bigger = mt_json_arena_alloc(&s->arena, 2 * cap * sizeof *vers);
+            mt_component_t *bigger = mt_json_arena_alloc(&s->arena, 2 * cap * sizeof *vers);
             memcpy(bigger, vers, n * sizeof *vers);
             vers = bigger;
             cap *= 2;
         }
-        size_t kl, vl;
-        const char *k = mt__store_rows_str(&rv, 1, &kl), *v = mt__store_rows_str(&rv, 2, &vl);
-        char *kc = mt_json_arena_alloc(&s->arena, kl + 1), *vc = mt_json_arena_alloc(&s->arena, vl + 1);
-        memcpy(kc, k, kl + 1);
-        memcpy(vc, v, vl + 1);
-        vers[n++] = (mt_str_pair_t) { kc, vc };
+        vers[n++] = mt__store_sql_component_from_row(&rv, &s->arena);
     }
     mt__store_rows_close(&rv);
     /*  Strict: a stored registration that cannot be read is not merged
@@ -309,6 +312,60 @@ int mt__store_sql_labels(mt__store_conn_t *c, mt__store_scratch_t *s, const char
     return rc;
 }
 
+/*  A heartbeat's components (the node actor saw their digest change):
+    only the versions rows and the two digests, under the row's lock, so
+    labels and the rest stay as stored. */
+static int components_once(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id,
+                           const mt_node_reg_t *comp, mt_node_reg_t **out)
+{
+    mt_node_reg_t *cur = NULL;
+    int rc = load_locked(c, s, id, &cur);
+    if (rc != MT_OK)
+        return rc;
+    mt_node_reg_t t = *cur;
+    t.components = comp->components;
+    t.ncomponents = comp->ncomponents;
+    t.versions = NULL;
+    t.nversions = 0;
+    mt_node_reg_t *nb = mt_node_reg_build(&t);
+    mt_node_reg_unref(&cur);
+    int64_t rev = 0;
+    uint64_t drawn = mt_now_ms();
+    rc = mt__store_sql_draw(c, s, 1, &rev);
+    if (rc == MT_OK) {
+        mt__store_params_reset(&s->params);
+        mt__store_params_cstr(&s->params, nb->versions_hash);
+        mt__store_params_cstr(&s->params, nb->components_hash);
+        mt__store_params_i64(&s->params, rev);
+        mt__store_params_cstr(&s->params, id);
+        rc = mt__store_conn_exec(c, SQL_REG_SET_COMPONENTS, &s->params, NULL, NULL);
+    }
+    if (rc == MT_OK)
+        rc = write_versions(c, s, id, nb);
+    if (rc == MT_OK)
+        rc = mt__store_sql_commit_by(c, drawn);
+    if (rc != MT_OK) {
+        mt_node_reg_unref(&nb);
+        return rc;
+    }
+    nb->reg_revision = rev;
+    *out = nb;
+    return MT_OK;
+}
+
+int mt__store_sql_components(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id,
+                      const mt_node_reg_t *comp, mt_node_reg_t **out)
+{
+    *out = NULL;
+    if (!reg_strings_valid(comp))
+        return mt__store_sql_bad(c, "components");
+    int rc, attempt = 0;
+    do {
+        rc = components_once(c, s, id, comp, out);
+    } while (mt__store_sql_retry(c, rc, &attempt));
+    return rc;
+}
+
 static int delete_once(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, int64_t *revision)
 {
     mt__store_rows_t r;
@@ -369,7 +426,9 @@ int mt__store_sql_purge(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t old
     *purged = 0;
     mt__store_params_reset(&s->params);
     mt__store_params_i64(&s->params, older_than_ms);
-    int rc = mt__store_conn_exec(c, SQL_REG_PURGE, &s->params, NULL, NULL);
+    int rc = mt__store_conn_exec(c, SQL_PURGED_RAISE, &s->params, NULL, NULL);
+    if (rc == MT_OK)
+        rc = mt__store_conn_exec(c, SQL_REG_PURGE, &s->params, NULL, NULL);
     uint64_t n = rc == MT_OK ? mt__store_conn_affected(c, SQL_REG_PURGE) : 0;
     if (rc == MT_OK)
         rc = mt__store_conn_commit(c);

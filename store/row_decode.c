@@ -99,20 +99,39 @@ static bool part_ok(const mt_node_reg_t *part)
     return mt_node_reg_check(part, err, sizeof err) == MT_OK;
 }
 
-static bool pairs_utf8(const mt_str_pair_t *m, uint32_t n)
+static bool components_utf8(const mt_component_t *c, uint32_t n)
 {
-    for (uint32_t i = 0; i < n; i++)
-        if (!mt_utf8_valid(m[i].key, strlen(m[i].key))
-            || !mt_utf8_valid(m[i].value, strlen(m[i].value)))
-            return false;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *s[5] = { c[i].component, c[i].version, c[i].commit, c[i].build_time,
+                             c[i].source };
+        for (int k = 0; k < 5; k++)
+            if (!mt_utf8_valid(s[k], strlen(s[k])))
+                return false;
+    }
     return true;
+}
+
+static const char *arena_copy(mt_json_arena_t *a, const mt__store_rows_t *r, unsigned col)
+{
+    size_t n;
+    const char *s = mt__store_rows_str(r, col, &n);
+    char *copy = mt_json_arena_alloc(a, n + 1);
+    memcpy(copy, s, n);
+    copy[n] = '\0';
+    return copy;
+}
+
+mt_component_t mt__store_sql_component_from_row(const mt__store_rows_t *r, mt_json_arena_t *a)
+{
+    return (mt_component_t) { arena_copy(a, r, 1), arena_copy(a, r, 2), arena_copy(a, r, 3),
+                              arena_copy(a, r, 4), arena_copy(a, r, 5) };
 }
 
 /*  Registration columns from `first`: host_ip, grpc_port, instance_type,
     labels, capacity, quota, versions_hash, registered_at, reg_revision,
     deleted (MT_SQL_REG_KINDS). */
 int mt__store_sql_reg_from_row(const mt__store_rows_t *r, unsigned first, mt_json_arena_t *a,
-                        const mt_str_pair_t *vers, uint32_t nvers, const char **unreadable,
+                        const mt_component_t *comp, uint32_t ncomp, const char **unreadable,
                         mt_node_reg_t **out)
 {
     mt_node_reg_t t = { 0 };
@@ -151,9 +170,9 @@ int mt__store_sql_reg_from_row(const mt__store_rows_t *r, unsigned first, mt_jso
         t.instance_type = "";
         BAD("instance_type");
     }
-    if (!pairs_utf8(vers, nvers)
-        || !part_ok(&(mt_node_reg_t) { .versions = vers, .nversions = nvers })) {
-        vers = NULL, nvers = 0;
+    if (!components_utf8(comp, ncomp)
+        || !part_ok(&(mt_node_reg_t) { .components = comp, .ncomponents = ncomp })) {
+        comp = NULL, ncomp = 0;
         BAD("versions");
     }
     t.registered_at = mt__store_rows_i64(r, first + 7);
@@ -184,8 +203,8 @@ int mt__store_sql_reg_from_row(const mt__store_rows_t *r, unsigned first, mt_jso
     t.ncapacity = nmaps[0];
     t.quota = maps[1];
     t.nquota = nmaps[1];
-    t.versions = vers;
-    t.nversions = nvers;
+    t.components = comp;           /* versions are derived from them */
+    t.ncomponents = ncomp;
     t.reg_revision = mt__store_rows_i64(r, first + 8);
     *out = mt_node_reg_build(&t);
     return MT_OK;

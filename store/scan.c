@@ -21,7 +21,7 @@ typedef struct {
 } vcursor_t;
 
 static int collect_versions(mt__store_conn_t *c, vcursor_t *v, const char *id, mt_json_arena_t *a,
-                            mt_str_pair_t **out, uint32_t *n)
+                            mt_component_t **out, uint32_t *n)
 {
     uint32_t cap = 0;
     *out = NULL;
@@ -34,18 +34,13 @@ static int collect_versions(mt__store_conn_t *c, vcursor_t *v, const char *id, m
         if (cmp == 0) {
             if (*n == cap) {
                 uint32_t bigger = cap ? cap * 2 : 8;
-                mt_str_pair_t *p = mt_json_arena_alloc(a, bigger * sizeof *p);
+                mt_component_t *p = mt_json_arena_alloc(a, bigger * sizeof *p);
                 if (*n)
                     memcpy(p, *out, *n * sizeof *p);
                 *out = p;
                 cap = bigger;
             }
-            size_t kl, vl;
-            const char *k = mt__store_rows_str(&v->r, 1, &kl), *val = mt__store_rows_str(&v->r, 2, &vl);
-            char *kc = mt_json_arena_alloc(a, kl + 1), *vc = mt_json_arena_alloc(a, vl + 1);
-            memcpy(kc, k, kl + 1);
-            memcpy(vc, val, vl + 1);
-            (*out)[(*n)++] = (mt_str_pair_t) { kc, vc };
+            (*out)[(*n)++] = mt__store_sql_component_from_row(&v->r, a);
         }
         v->have = mt__store_rows_next(c, &v->r);
     }
@@ -61,7 +56,7 @@ static int fill_reg(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_rows_
         row->deleted_revision = mt__store_rows_i64(ra, 9);
         return MT_OK;
     }
-    mt_str_pair_t *vers;
+    mt_component_t *vers;
     uint32_t nvers;
     int rc = collect_versions(c, v, id, &s->arena, &vers, &nvers);
     if (rc != MT_OK)
@@ -103,7 +98,7 @@ int mt__store_sql_load(mt__store_conn_t *c, mt__store_scratch_t *s, const char *
         goto out;
     }
     if (!mt__store_rows_i64(&ra, 10)) {
-        if ((rc = mt__store_conn_exec(c, SQL_LOAD_VERS, &s->params, "sss", &v.r)) != MT_OK) {
+        if ((rc = mt__store_conn_exec(c, SQL_LOAD_VERS, &s->params, MT_SQL_VERS_KINDS, &v.r)) != MT_OK) {
             mt__store_rows_close(&ra);
             goto out;
         }
@@ -145,7 +140,26 @@ int mt__store_sql_mark(mt__store_conn_t *c, int64_t *mark)
     return mt__store_conn_up(c) ? MT_OK : MT_EUNAVAIL;
 }
 
+/*  A scan by three statements (registrations, statuses, versions), each
+    taking `after` nparams times (0: every row). */
+static int scan_by(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t after, int nparams, const int sql[3],
+                   mt_store_scanned_t *out);
+
 int mt__store_sql_scan(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t after, bool full, mt_store_scanned_t *out)
+{
+    static const int all[3] = { SQL_SCAN_REG_ALL, SQL_SCAN_STATUS_ALL, SQL_SCAN_VERS_ALL };
+    static const int since[3] = { SQL_SCAN_REG_AFTER, SQL_SCAN_STATUS_AFTER, SQL_SCAN_VERS_AFTER };
+    return scan_by(c, s, after, full ? 0 : 1, full ? all : since, out);
+}
+
+int mt__store_sql_scan_changed(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t after, mt_store_scanned_t *out)
+{
+    static const int changed[3] = { SQL_CHANGES_REG, SQL_CHANGES_STATUS, SQL_CHANGES_VERS };
+    return scan_by(c, s, after, 2, changed, out);
+}
+
+static int scan_by(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t after, int nparams, const int sql[3],
+                   mt_store_scanned_t *out)
 {
     out->mark = 0;
     out->nrows = 0;
@@ -156,14 +170,12 @@ int mt__store_sql_scan(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t afte
     if (rc != MT_OK)
         return rc;
     mt__store_params_reset(&s->params);
-    if (!full)
+    for (int i = 0; i < nparams; i++)
         mt__store_params_i64(&s->params, after);
-    mt__store_params_t *ps = full ? NULL : &s->params;
-    if ((rc = mt__store_conn_exec(c, full ? SQL_SCAN_VERS_ALL : SQL_SCAN_VERS_AFTER, ps, "sss", &v.r))
-        || (rc = mt__store_conn_exec(c, full ? SQL_SCAN_REG_ALL : SQL_SCAN_REG_AFTER, ps,
-                              "s" MT_SQL_REG_KINDS, &ra))
-        || (rc = mt__store_conn_exec(c, full ? SQL_SCAN_STATUS_ALL : SQL_SCAN_STATUS_AFTER, ps,
-                              "s" MT_SQL_STATUS_KINDS, &rb)))
+    mt__store_params_t *ps = nparams ? &s->params : NULL;
+    if ((rc = mt__store_conn_exec(c, sql[2], ps, MT_SQL_VERS_KINDS, &v.r))
+        || (rc = mt__store_conn_exec(c, sql[0], ps, "s" MT_SQL_REG_KINDS, &ra))
+        || (rc = mt__store_conn_exec(c, sql[1], ps, "s" MT_SQL_STATUS_KINDS, &rb)))
         goto out;
     mt__store_conn_rollback(c);        /* every row is on the client now */
 

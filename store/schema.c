@@ -160,7 +160,27 @@ static const char *const v5[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = { NULL, v1, v2, v3, v4, v5 };
+/*  Version 6 (PROTOCOL.md v2, issue 13): the detail behind a node's
+    versions (the seed's ComponentVersion: commit, build time, source) in
+    the versions table; components_hash, a digest of that detail, so a
+    registration or heartbeat rewrites the rows only when it changed (the
+    seed's hash skip; versions_hash alone misses a new commit under the same
+    version); and the highest revision of any node tombstone purged, below
+    which node.changes can no longer promise every delete (`expired`). Rows
+    already stored keep their versions with empty detail. */
+static const char *const v6[] = {
+    "ALTER TABLE node_component_versions"
+    " ADD COLUMN IF NOT EXISTS commit_id VARCHAR(1024) NOT NULL DEFAULT '',"
+    " ADD COLUMN IF NOT EXISTS build_time VARCHAR(1024) NOT NULL DEFAULT '',"
+    " ADD COLUMN IF NOT EXISTS source VARCHAR(16) NOT NULL DEFAULT ''",
+    "ALTER TABLE node_registrations ADD COLUMN IF NOT EXISTS"
+    " components_hash CHAR(16) CHARACTER SET ascii NOT NULL DEFAULT ''",
+    "ALTER TABLE mt_cluster ADD COLUMN IF NOT EXISTS"
+    " node_purged_upto BIGINT NOT NULL DEFAULT 0",
+    NULL,
+};
+
+static const char *const *const migrations[] = { NULL, v1, v2, v3, v4, v5, v6 };
 
 static int current_version(mt__store_conn_t *c, int *version)
 {

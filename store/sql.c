@@ -38,6 +38,10 @@ int mt__store_sql_chunk(unsigned n, unsigned *rows)
 #define DB_NOW_MS "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)"
 #define RC_COLS "id, name, hostname, uuid, username, demand_encryption, node_list, " \
     "revision, deleted, refreshed_at, server_key, client_public, client_secret"
+#define VERS_COLS "node_id, component, version, commit_id, build_time, source"
+/*  Nodes with any group above a revision (node.changes; two parameters). */
+#define CHANGED_IDS "SELECT id FROM node_registrations WHERE reg_revision > ?" \
+    " UNION SELECT id FROM node_status WHERE status_revision > ?"
 #define STR(x) #x
 #define XSTR(x) STR(x)          /* a macro's value as a string literal */
 #define STATUS_COLS "id, heartbeat_at, ready, conditions, images, local_templates," \
@@ -47,14 +51,20 @@ static const char *fixed[SQL_COUNT] = {
     /*  With the server's clock: a heartbeat's seen_at (node_sql.c). */
     [SQL_DRAW] = "SELECT NEXTVAL(mt_revision), " DB_NOW_MS " FROM seq_1_to_256 LIMIT ?",
     [SQL_MARK] = "SELECT NEXTVAL(mt_revision)",
-    [SQL_REG_FOR_UPDATE] = "SELECT " REG_COLS " FROM node_registrations WHERE id = ? FOR UPDATE",
+    /*  components_hash last (index 11): only writes compare it. */
+    [SQL_REG_FOR_UPDATE] = "SELECT " REG_COLS ", components_hash FROM node_registrations"
+        " WHERE id = ? FOR UPDATE",
     [SQL_REG_UPSERT] =
-        "INSERT INTO node_registrations (" REG_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,0)"
+        "INSERT INTO node_registrations (" REG_COLS ", components_hash)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,0,?)"
         " ON DUPLICATE KEY UPDATE host_ip = VALUES(host_ip), grpc_port = VALUES(grpc_port),"
         " instance_type = VALUES(instance_type), labels = VALUES(labels),"
         " capacity = VALUES(capacity), quota = VALUES(quota),"
         " versions_hash = VALUES(versions_hash), registered_at = VALUES(registered_at),"
-        " reg_revision = VALUES(reg_revision), deleted = 0",
+        " reg_revision = VALUES(reg_revision), deleted = 0,"
+        " components_hash = VALUES(components_hash)",
+    [SQL_REG_SET_COMPONENTS] = "UPDATE node_registrations SET versions_hash = ?,"
+        " components_hash = ?, reg_revision = ? WHERE id = ?",
     [SQL_REG_SET_LABELS] = "UPDATE node_registrations SET labels = ?, reg_revision = ? WHERE id = ?",
     [SQL_REG_TOMBSTONE] = "UPDATE node_registrations SET deleted = 1, deleted_at = " DB_NOW_MS ","
         " reg_revision = ? WHERE id = ?",
@@ -62,11 +72,24 @@ static const char *fixed[SQL_COUNT] = {
         tombstones key is all it locks. */
     [SQL_REG_PURGE] = "DELETE FROM node_registrations WHERE deleted = 1"
         " AND deleted_at < " DB_NOW_MS " - ? LIMIT " XSTR(MT_STORE_PURGE_CHUNK),
+    /*  Before a chunk is purged, in its transaction: the floor of
+        node.changes rises to every tombstone old enough to go (more than
+        the chunk: a floor too high only answers `expired` sooner). */
+    [SQL_PURGED_RAISE] = "UPDATE mt_cluster SET node_purged_upto = GREATEST(node_purged_upto,"
+        " (SELECT COALESCE(MAX(reg_revision), 0) FROM node_registrations WHERE deleted = 1"
+        " AND deleted_at < " DB_NOW_MS " - ?)) WHERE id = 1",
+    [SQL_PURGED_UPTO] = "SELECT node_purged_upto FROM mt_cluster WHERE id = 1",
+    [SQL_CHANGES_REG] = "SELECT " REG_COLS " FROM node_registrations WHERE id IN ("
+        CHANGED_IDS ") ORDER BY id",
+    [SQL_CHANGES_STATUS] = "SELECT " STATUS_COLS " FROM node_status WHERE id IN ("
+        CHANGED_IDS ") ORDER BY id",
+    [SQL_CHANGES_VERS] = "SELECT " VERS_COLS " FROM node_component_versions WHERE node_id IN ("
+        CHANGED_IDS ") ORDER BY node_id",
     [SQL_STATUS_DELETE] = "DELETE FROM node_status WHERE id = ?",
     [SQL_VERS_DELETE] = "DELETE FROM node_component_versions WHERE node_id = ?",
     [SQL_LOAD_REG] = "SELECT " REG_COLS " FROM node_registrations WHERE id = ?",
     [SQL_LOAD_STATUS] = "SELECT " STATUS_COLS " FROM node_status WHERE id = ?",
-    [SQL_LOAD_VERS] = "SELECT node_id, component, version FROM node_component_versions"
+    [SQL_LOAD_VERS] = "SELECT " VERS_COLS " FROM node_component_versions"
         " WHERE node_id = ?",
     [SQL_SCAN_REG_ALL] = "SELECT " REG_COLS " FROM node_registrations ORDER BY id",
     [SQL_SCAN_REG_AFTER] = "SELECT " REG_COLS " FROM node_registrations"
@@ -74,9 +97,10 @@ static const char *fixed[SQL_COUNT] = {
     [SQL_SCAN_STATUS_ALL] = "SELECT " STATUS_COLS " FROM node_status ORDER BY id",
     [SQL_SCAN_STATUS_AFTER] = "SELECT " STATUS_COLS " FROM node_status"
         " WHERE status_revision > ? ORDER BY id",
-    [SQL_SCAN_VERS_ALL] = "SELECT node_id, component, version FROM node_component_versions"
+    [SQL_SCAN_VERS_ALL] = "SELECT " VERS_COLS " FROM node_component_versions"
         " ORDER BY node_id",
-    [SQL_SCAN_VERS_AFTER] = "SELECT v.node_id, v.component, v.version"
+    [SQL_SCAN_VERS_AFTER] = "SELECT v.node_id, v.component, v.version, v.commit_id,"
+        " v.build_time, v.source"
         " FROM node_registrations r JOIN node_component_versions v ON v.node_id = r.id"
         " WHERE r.reg_revision > ? ORDER BY v.node_id",
     [SQL_REPLICA_UPSERT] =
@@ -159,8 +183,10 @@ static void generate(void)
             " seen_at = IF(" NEWER ", VALUES(seen_at), seen_at),"
             " status_revision = GREATEST(status_revision, VALUES(status_revision))");
         generated[SQL_VERS_INSERT + v] = repeat(
-            "INSERT INTO node_component_versions (node_id, component, version) VALUES ",
-            "(?,?,?)", n, " ON DUPLICATE KEY UPDATE version = VALUES(version)");
+            "INSERT INTO node_component_versions (" VERS_COLS ") VALUES ",
+            "(?,?,?,?,?,?)", n, " ON DUPLICATE KEY UPDATE version = VALUES(version),"
+            " commit_id = VALUES(commit_id), build_time = VALUES(build_time),"
+            " source = VALUES(source)");
     }
 }
 

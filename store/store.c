@@ -253,6 +253,8 @@ static void on_reg(sactor_t *a, mt_msg_t *msg)
         }
         rc = mt__store_sql_register(&a->conn, &a->scratch, p->id, p->reg, &out);
     }
+    else if (p->op == MT_STORE_COMPONENTS)
+        rc = mt__store_sql_components(&a->conn, &a->scratch, p->id, p->reg, &out);
     else
         rc = mt__store_sql_labels(&a->conn, &a->scratch, p->id, p->labels, p->remove, p->nremove, &out);
     mt__store_reply_done(msg, rc, a->conn.err, out ? out->reg_revision : 0, out);
@@ -358,6 +360,13 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
         break;
     case MT_STORE_NODE_STATUS:
         on_status(a, msg);
+        break;
+    case MT_NODE_REQ:           /* node.changes, from the directory (reader) */
+        if (usable(a))
+            mt__store_changes(&a->conn, &a->scratch, msg);
+        else
+            mt_node_reply_error(msg, MT_EUNAVAIL, "%s", a->conn.err);
+        publish_statements(a);
         break;
     case MT_STORE_NODE_REG:
     case MT_STORE_NODE_DELETE:

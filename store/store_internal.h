@@ -52,6 +52,12 @@ typedef enum {
     SQL_REG_PURGE,
     SQL_STATUS_DELETE,
     SQL_VERS_DELETE,
+    SQL_REG_SET_COMPONENTS,
+    SQL_CHANGES_REG,
+    SQL_CHANGES_STATUS,
+    SQL_CHANGES_VERS,
+    SQL_PURGED_UPTO,
+    SQL_PURGED_RAISE,
     SQL_LOAD_REG,
     SQL_LOAD_STATUS,
     SQL_LOAD_VERS,
@@ -79,6 +85,7 @@ const char *mt__store_sql_text(int id);
 /*  Columns read by every registration / status / versions query, in order. */
 #define MT_SQL_REG_KINDS "sisssssiii"      /* after the id column */
 #define MT_SQL_STATUS_KINDS "iisssii"       /* after the id column */
+#define MT_SQL_VERS_KINDS "ssssss"          /* node_id and a component */
 /*  rc_refs: id, name, hostname, uuid, username, demand_encryption,
     node_list, revision, deleted, refreshed_at, server_key, client_public,
     client_secret (never the password). */
@@ -178,7 +185,7 @@ static inline const char *mt__store_rows_str(const mt__store_rows_t *r, unsigned
 
 /* ---- schema (schema.c) ---------------------------------------------------------- */
 
-#define MT_SCHEMA_VERSION 5
+#define MT_SCHEMA_VERSION 6
 /*  Brings the schema to MT_SCHEMA_VERSION under GET_LOCK('metactor_schema').
     Idempotent; safe when replicas run it at once. */
 int mt__store_schema_migrate(mt__store_conn_t *c);
@@ -259,6 +266,9 @@ int mt__store_sql_status_batch(mt__store_conn_t *c, mt__store_scratch_t *s, mt__
 /*  REGISTER / LABELS: *out is the committed registration block. */
 int mt__store_sql_register(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, const mt_node_reg_t *reg,
                     mt_node_reg_t **out);
+/*  A heartbeat's new components: versions rows and digests only. */
+int mt__store_sql_components(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id,
+                      const mt_node_reg_t *comp, mt_node_reg_t **out);
 int mt__store_sql_labels(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, const mt_node_reg_t *set,
                   char *const *remove, uint32_t nremove, mt_node_reg_t **out);
 int mt__store_sql_delete(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, int64_t *revision);
@@ -303,6 +313,14 @@ int mt__store_sql_scan(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t afte
 /*  Draws a scan's mark and ends that transaction (a snapshot begun after
     it sees every revision <= mark that committed before). */
 int mt__store_sql_mark(mt__store_conn_t *c, int64_t *mark);
+/*  As mt__store_sql_scan, but every group of each node with any group above
+    `after` (node.changes needs whole views, not the changed group only). */
+int mt__store_sql_scan_changed(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t after, mt_store_scanned_t *out);
+/*  node_purged_upto (schema v6): the highest revision of a purged node
+    tombstone. */
+int mt__store_sql_purged_upto(mt__store_conn_t *c, int64_t *upto);
+/*  Answers a forwarded node.changes request (changes.c). */
+void mt__store_changes(mt__store_conn_t *c, mt__store_scratch_t *s, mt_msg_t *msg);
 
 /* ---- membership (replicas.c) ----------------------------------------------------- */
 
@@ -340,8 +358,11 @@ void mt__store_rc_scanned_drop(mt_msg_t *m);
     column (NULL when all is well); without, MT_EINTERNAL. A status that
     cannot be read: MT_EINTERNAL, why says what. */
 int mt__store_sql_reg_from_row(const mt__store_rows_t *r, unsigned first, mt_json_arena_t *a,
-                        const mt_str_pair_t *vers, uint32_t nvers, const char **unreadable,
+                        const mt_component_t *comp, uint32_t ncomp, const char **unreadable,
                         mt_node_reg_t **out);
+/*  One row of a versions query (MT_SQL_VERS_KINDS, node_id first) as a
+    component, its strings copied into a. */
+mt_component_t mt__store_sql_component_from_row(const mt__store_rows_t *r, mt_json_arena_t *a);
 int mt__store_sql_status_from_row(const mt__store_rows_t *r, unsigned first, mt_json_arena_t *a,
                            char *why, size_t whylen, mt_node_status_t **out);
 

@@ -312,6 +312,7 @@ static void handle_request(mt_actor_t *self, gateway_t *g, zmsg_t *m)
     switch (req.op) {
     case MT_OP_NODE_REGISTER: case MT_OP_NODE_HEARTBEAT: case MT_OP_NODE_LABELS:
     case MT_OP_NODE_GET: case MT_OP_NODE_LIST: case MT_OP_NODE_DELETE:
+    case MT_OP_NODE_VERSIONS: case MT_OP_NODE_CHANGES:
         ask(self, g, g->opts.nodes, req.msg, &m, &req, &from);
         return;
     case MT_OP_RC_ADD: case MT_OP_RC_SET: case MT_OP_RC_DEL:

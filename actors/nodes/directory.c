@@ -1,7 +1,10 @@
 /*  directory.c — finds node actors by id and answers node.list.
 
     Messages handled:
-      MT_NODE_REQ       list → answered here from the snapshot; any other op
+      MT_NODE_REQ       list, versions → answered here from the snapshot;
+                        changes → to the store's reader, with the revision
+                        every change up to which had committed (see
+                        `covered`) and the clock health is judged by; any other op
                         → forwarded (sender and corr kept, so the node answers
                         the asker directly) to the node's actor, spawned on
                         first sight (it loads itself from the database).
@@ -32,6 +35,7 @@ typedef struct {
     mt_actor_t *actor;
     mt_node_reg_t *reg;             /* NULL: absent */
     mt_node_status_t *status;
+    mt_node_live_t *live;           /* metrics, or NULL */
     int64_t deleted_revision;       /* of the last delete seen */
     bool retiring;
     uint64_t met;                   /* passes when the last merge came */
@@ -45,6 +49,12 @@ typedef struct {
     size_t nsorted, cap;
     bool dirty;
     uint64_t passes;                /* RELOADED messages seen */
+    /*  The `covered` of the newest reload pass that ended well: every
+        revision up to it had committed before that pass read, and its
+        merges are in the snapshot (they reach us before its RELOADED). So
+        the snapshot holds every change up to it — node.list's `revision`
+        — and node.changes may promise no more than it (its `mark`). */
+    int64_t covered;
 } directory_t;
 
 static void entry_free(void **item)
@@ -58,6 +68,7 @@ static void entry_free(void **item)
     mt_actor_unref(&e->actor);
     mt_node_reg_unref(&e->reg);
     mt_node_status_unref(&e->status);
+    mt_node_live_unref(&e->live);
     mt_msgq_free_all(&e->stash);
     free(e->id);
     free(e);
@@ -90,6 +101,17 @@ static void ensure_sorted(directory_t *d)
 
 /* ---- list -------------------------------------------------------------- */
 
+/*  Locality (has_template, has_image): from the snapshot, so any replica
+    answers it from memory. */
+static bool holds(const entry_t *e, const mt_node_req_t *r)
+{
+    const mt_node_status_t *s = e->status;
+    if (r->has_template && (!s || !mt_str_list_has(s->local_templates, s->ntemplates,
+                                                    r->has_template)))
+        return false;
+    return !r->has_image || (s && mt_str_list_has(s->images, s->nimages, r->has_image));
+}
+
 static bool selected(const entry_t *e, const mt_node_reg_t *sel)
 {
     for (uint32_t i = 0; sel && i < sel->nlabels; i++) {
@@ -116,6 +138,7 @@ static void list(directory_t *d, mt_msg_t *msg)
     }
     mt_msg_t *reply = mt_node_reply_new(MT_OK, NULL);
     mt_node_reply_t *out = mt_node_reply(reply);
+    out->revision = d->covered;
     size_t cap = 0;
     /*  Health by the database's clock, one reading for the whole list. */
     int64_t now = mt__nodes_db_now(d->cfg), timeout = d->cfg->health_timeout_ms;
@@ -126,7 +149,7 @@ static void list(directory_t *d, mt_msg_t *msg)
         bool healthy = mt_node_healthy(e->status, now, timeout);
         bool schedulable = mt_node_schedulable(e->reg, healthy);
         if ((r->healthy_only && !healthy) || (r->schedulable_only && !schedulable)
-            || !selected(e, r->selector))
+            || !selected(e, r->selector) || !holds(e, r))
             continue;
         if (r->limit && out->nviews == r->limit) {
             snprintf(out->next, sizeof out->next, "%s", out->views[out->nviews - 1].id);
@@ -141,6 +164,7 @@ static void list(directory_t *d, mt_msg_t *msg)
         snprintf(v->id, sizeof v->id, "%s", e->id);
         v->reg = mt_node_reg_ref(e->reg);
         v->status = mt_node_status_ref(e->status);
+        v->live = mt_node_live_ref(e->live);
         v->healthy = healthy;
         v->schedulable = schedulable;
     }
@@ -160,6 +184,54 @@ static void count_nodes(directory_t *d)
     }
     atomic_store_explicit(&d->cfg->present, present, memory_order_relaxed);
     atomic_store_explicit(&d->cfg->healthy, healthy, memory_order_relaxed);
+}
+
+/* ---- the version matrix ------------------------------------------------ */
+
+typedef struct { const char *component, *version; } cell_t;
+
+static int cmp_cell(const void *a, const void *b)
+{
+    const cell_t *x = a, *y = b;
+    int c = strcmp(x->component, y->component);
+    return c ? c : strcmp(x->version, y->version);
+}
+
+/*  node.versions: every (component, version) of the selected nodes,
+    sorted and counted in runs. Strings are borrowed from the snapshot's
+    blocks while sorting and copied into the reply. */
+static void versions(directory_t *d, mt_msg_t *msg)
+{
+    mt_node_req_t *r = mt_node_req(msg);
+    size_t n = 0, cap = 0;
+    cell_t *cells = NULL;
+    for (entry_t *e = zhashx_first(d->by_id); e; e = zhashx_next(d->by_id)) {
+        if (!e->reg || !selected(e, r->selector))
+            continue;
+        for (uint32_t i = 0; i < e->reg->nversions; i++) {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 256;
+                cells = mt_xreallocarray(cells, cap, sizeof *cells);
+            }
+            cells[n++] = (cell_t) { e->reg->versions[i].key, e->reg->versions[i].value };
+        }
+    }
+    qsort(cells, n, sizeof *cells, cmp_cell);
+    mt_msg_t *reply = mt_node_reply_new(MT_OK, NULL);
+    mt_node_reply_t *out = mt_node_reply(reply);
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && cmp_cell(&cells[i], &cells[j]) == 0)
+            j++;
+        out->matrix = mt_xreallocarray(out->matrix, out->nmatrix + 1, sizeof *out->matrix);
+        mt_node_version_count_t *c = &out->matrix[out->nmatrix++];
+        c->component = mt_xstrdup(cells[i].component);
+        c->version = mt_xstrdup(cells[i].version);
+        c->count = (uint32_t) (j - i);
+        i = j;
+    }
+    free(cells);
+    mt_reply(msg, reply);
 }
 
 /* ---- routing ----------------------------------------------------------- */
@@ -208,6 +280,12 @@ static void snapshot_merge(entry_t *e, const mt_node_merge_t *m)
         mt_node_status_unref(&e->status);
         e->status = mt_node_status_ref(m->status);
     }
+    if (e->reg && mt_node_live_newer(m->live, e->live)) {
+        mt_node_live_unref(&e->live);
+        e->live = mt_node_live_ref(m->live);
+    }
+    if (!e->reg)
+        mt_node_live_unref(&e->live);
 }
 
 /*  Returns true when msg was passed on (sent or stashed: no longer the
@@ -270,9 +348,11 @@ static void changed(directory_t *d, mt_msg_t *msg)
     if (e) {
         mt_node_reg_unref(&e->reg);
         mt_node_status_unref(&e->status);
+        mt_node_live_unref(&e->live);
         if (c->change == MT_NODE_UPSERT) {
             e->reg = mt_node_reg_ref(c->view.reg);
             e->status = mt_node_status_ref(c->view.status);
+            e->live = mt_node_live_ref(c->view.live);
         }
         else if (c->revision > e->deleted_revision)
             e->deleted_revision = c->revision;
@@ -319,6 +399,16 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
     case MT_NODE_REQ:
         if (mt_node_req(msg)->op == MT_NODE_OP_LIST)
             list(d, msg);
+        else if (mt_node_req(msg)->op == MT_NODE_OP_VERSIONS)
+            versions(d, msg);
+        else if (mt_node_req(msg)->op == MT_NODE_OP_CHANGES) {
+            mt_node_req_t *r = mt_node_req(msg);
+            r->upto = d->covered;
+            r->db_now_ms = mt__nodes_db_now(d->cfg);
+            r->health_timeout_ms = d->cfg->health_timeout_ms;
+            mt_msg_keep(msg);       /* the reader answers the asker */
+            mt_send(mt_store_reader(d->cfg->store), msg);
+        }
         else if (route(self, d, mt_node_req(msg)->id, msg))
             mt_msg_keep(msg);
         break;
@@ -333,8 +423,11 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
     case MT__NODE_KEPT:
         retired(self, d, mt_msg_data(msg), msg->type == MT__NODE_RETIRED);
         break;
-    case MT_NODE_RELOADED:
-        delete_unmet(d, mt_msg_data(msg));
+    case MT_NODE_RELOADED: {
+        const mt_node_reloaded_t *rl = mt_msg_data(msg);
+        if (rl->err == MT_OK && rl->covered > d->covered)
+            d->covered = rl->covered;
+        delete_unmet(d, rl);
         d->passes++;
         retire_absent(d);
         count_nodes(d);
@@ -343,6 +436,7 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
             mt_send(d->cfg->listener, msg);
         }
         break;
+    }
     default:
         break;
     }

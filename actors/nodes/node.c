@@ -5,11 +5,16 @@
                         database (LOADING) before anything else is handled —
                         unless a merge carrying both groups follows it.
       MT_NODE_REQ       register / heartbeat / labels / delete → a store
-                        write (WRITING); get → answered from memory. One
+                        write (WRITING); get → answered from memory. A
+                        heartbeat whose components differ from the stored
+                        ones (by digest) writes them first, then its status
+                        (two writes, one answer). One
                         past its deadline is not started (its client was
                         answered already); beyond max_stash waiting: busy.
       MT_NODE_MERGE     a group learned from a reload or a peer: taken only
-                        if its revision is newer than what we hold.
+                        if its revision is newer than what we hold; metrics
+                        (never stored) by the revision of the heartbeat that
+                        carried them, then their time.
       MT_STORE_DONE, MT_STORE_LOADED, MT_MSG_TIMEOUT
                         the answer to our one store request in flight. A
                         write answered not_found while we hold the node
@@ -31,31 +36,11 @@
     Merge rule: a group is replaced only by a higher revision. A write's own
     result goes through the same rule, so a reload snapshot taken before a
     write (the seed's T0–T3 race) can never undo it. */
-#include "nodes_internal.h"
+#include "node_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef enum { LOADING, IDLE, WRITING } state_t;
-
-typedef struct {
-    mt__nodes_cfg_t *cfg;
-    mt_node_reg_t *reg;             /* NULL: absent (never stored, or deleted) */
-    mt_node_status_t *status;
-    int64_t deleted_revision;       /* revision of the last delete seen */
-    mt_timer_t *health;             /* armed while a ready node is healthy */
-    bool health_armed;
-    int64_t health_fire;            /* mt_now_ms when the armed timer fires */
-    state_t state;
-    bool healthy;
-    uint64_t corr;                  /* the store request in flight */
-    mt_msg_t *inflight;             /* the request being written */
-    mt_msgq_t waiters;              /* superseded heartbeats, answered with it */
-    mt_msgq_t stash;
-    uint32_t nstash_req;            /* requests in the stash (merges are not counted) */
-    char id[];
-} node_t;
 
 /*  Returns true when it kept msg (stashed, in flight, waiting); the
     caller frees it otherwise. */
@@ -79,137 +64,11 @@ static mt_msg_t *stash_pop(node_t *n)
     return msg;
 }
 
-static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
-
-static int64_t reg_rev(const node_t *n) { return n->reg ? n->reg->reg_revision : 0; }
-static int64_t status_rev(const node_t *n) { return n->status ? n->status->status_revision : 0; }
-
-static void view_of(const node_t *n, mt_node_view_t *v)
-{
-    memset(v, 0, sizeof *v);
-    snprintf(v->id, sizeof v->id, "%s", n->id);
-    v->reg = mt_node_reg_ref(n->reg);
-    v->status = mt_node_status_ref(n->status);
-    v->healthy = mt_node_healthy(n->status, mt__nodes_db_now(n->cfg), n->cfg->health_timeout_ms);
-    v->schedulable = mt_node_schedulable(n->reg, v->healthy);
-}
-
-/*  Tells the directory (which keeps the list snapshot and forwards to the
-    notice listener). */
-static void notify(node_t *n, mt_node_change_t change, int64_t revision, bool local)
-{
-    mt_node_view_t v;
-    view_of(n, &v);
-    n->healthy = v.healthy;
-    mt_msg_t *msg = mt_node_changed_new(change, revision, &v);
-    mt_node_changed(msg)->local = local;
-    mt_send(n->cfg->directory, msg);
-    mt_node_view_clear(&v);
-}
-
 static void reply_view(node_t *n, mt_msg_t *req)
 {
     mt_msg_t *reply = mt_node_reply_new(MT_OK, NULL);
-    view_of(n, &mt_node_reply(reply)->view);
+    mt__node_view_of(n, &mt_node_reply(reply)->view);
     mt_reply(req, reply);
-}
-
-/*  Health turns false exactly when the last heartbeat gets too old by the
-    database's clock — seen_at + health_timeout, against this replica's
-    estimate of the database's now (mt_db_clock), so that every replica
-    flips at the same moment whatever its own clock says: a timer for that
-    moment, not a poll. A heartbeat only moves that moment later, so a
-    timer already armed to fire no later than needed is left alone (no
-    heap operation per heartbeat): when it fires early it finds the node
-    still healthy and is armed again for the time that is left. The
-    estimate itself may move (the first membership beat after a start, a
-    step of the database's clock): a timer that would now fire too late is
-    armed again. */
-static void arm_health(mt_actor_t *self, node_t *n)
-{
-    int64_t db_now = mt__nodes_db_now(n->cfg);
-    if (!mt_node_healthy(n->status, db_now, n->cfg->health_timeout_ms)) {
-        if (n->health_armed)
-            mt_timer_cancel(n->health);
-        n->health_armed = false;
-        return;
-    }
-    /*  Healthy: |db_now - seen_at| <= timeout, so 0 <= left <= 2 timeouts. */
-    int64_t left = n->status->seen_at + n->cfg->health_timeout_ms - db_now;
-    int64_t fire = (int64_t) mt_now_ms() + left + 1;
-    if (n->health_armed && fire >= n->health_fire)
-        return;                 /* fires no later than needed; re-armed then */
-    if (!n->health)
-        n->health = mt_timer_new(mt_actor_runtime(self));
-    mt_timer_start(n->health, self, mt_msg_new(MT__NODE_HEALTH, 0), (uint64_t) left + 1);
-    n->health_armed = true;
-    n->health_fire = fire;
-}
-
-/* ---- merging ----------------------------------------------------------- */
-
-/*  A full resync's row against memory: a revision in memory above the
-    row's yet within what the resync covered was never committed (a forged
-    notice): the row wins. See mt_node_merge_t.resync_upto. */
-static bool never_committed(int64_t mine, int64_t row, int64_t upto)
-{
-    return upto > 0 && mine > row && mine <= upto;
-}
-
-/*  Takes whatever is newer — or, from a full resync, what is stored
-    (never_committed); returns the highest revision taken, 0 if none. */
-static int64_t merge(mt_actor_t *self, node_t *n, mt_node_reg_t *reg,
-                     mt_node_status_t *status, bool deleted, int64_t deleted_revision,
-                     int64_t upto, bool *was_deleted)
-{
-    int64_t taken = 0;
-    *was_deleted = false;
-    if (upto && reg && !deleted) {
-        int64_t row = max64(reg->reg_revision, status ? status->status_revision : 0);
-        if (never_committed(n->deleted_revision, row, upto))
-            n->deleted_revision = 0;            /* a delete that never happened */
-        if (n->reg && never_committed(reg_rev(n), reg->reg_revision, upto))
-            mt_node_reg_unref(&n->reg);
-    }
-    if (upto && status && !deleted && n->status
-        && never_committed(status_rev(n), status->status_revision, upto))
-        mt_node_status_unref(&n->status);
-    if (deleted && n->reg && deleted_revision > reg_rev(n)) {
-        mt_node_reg_unref(&n->reg);
-        mt_node_status_unref(&n->status);
-        n->deleted_revision = deleted_revision;
-        *was_deleted = true;
-        taken = deleted_revision;
-    }
-    else if (deleted)
-        n->deleted_revision = max64(n->deleted_revision, deleted_revision);
-    if (reg && reg->reg_revision > max64(reg_rev(n), n->deleted_revision)) {
-        mt_node_reg_unref(&n->reg);
-        n->reg = mt_node_reg_ref(reg);
-        taken = max64(taken, reg->reg_revision);
-        *was_deleted = false;
-    }
-    if (status && status->status_revision > max64(status_rev(n), n->deleted_revision)) {
-        mt_node_status_unref(&n->status);
-        n->status = mt_node_status_ref(status);
-        taken = max64(taken, status->status_revision);
-    }
-    arm_health(self, n);
-    return taken;
-}
-
-/*  local: the change is this replica's own commit (the bus publishes only
-    those: one notice per committed change, never an echo of a peer's). */
-static void merge_and_notify(mt_actor_t *self, node_t *n, mt_node_reg_t *reg,
-                             mt_node_status_t *status, bool deleted, int64_t deleted_rev,
-                             bool local, int64_t upto)
-{
-    bool was_deleted;
-    int64_t rev = merge(self, n, reg, status, deleted, deleted_rev, upto, &was_deleted);
-    if (was_deleted)
-        notify(n, MT_NODE_DELETED, rev, local);
-    else if (rev && n->reg)
-        notify(n, MT_NODE_UPSERT, rev, local);
 }
 
 /* ---- writes ------------------------------------------------------------ */
@@ -220,6 +79,19 @@ static void start_write(mt_actor_t *self, node_t *n, mt_msg_t *req, mt_msg_t *st
     n->state = WRITING;
     mt_actor_t *writer = mt_store_writer(n->cfg->store, n->id);
     n->corr = mt_ask(self, writer, store_msg, (uint32_t) n->cfg->store_timeout_ms);
+}
+
+/*  A heartbeat's status write. */
+static void write_status(mt_actor_t *self, node_t *n, mt_msg_t *req)
+{
+    mt_node_status_t *st = mt_node_req(req)->status;
+    if (st->heartbeat_at == 0)      /* not yet shared: still ours to set */
+        st->heartbeat_at = mt_wall_ms();
+    /*  Registered: we hold the registration (checked above). A first
+        heartbeat (no status yet) inserts its row, which the store's fast
+        path would roll back and redo: send it checked at once. */
+    start_write(self, n, req, mt_store_msg_status(n->id, mt_node_status_ref(st),
+                                                  n->status != NULL));
 }
 
 static bool heartbeat_valid(mt_msg_t *msg, char *err, size_t errlen)
@@ -241,6 +113,17 @@ static mt_msg_t *supersede(node_t *n, mt_msg_t *req)
     while ((next = mt_msgq_peek(&n->stash)) && next->type == MT_NODE_REQ
            && mt_node_req(next)->op == MT_NODE_OP_HEARTBEAT
            && heartbeat_valid(next, err, sizeof err)) {
+        /*  A later heartbeat without components or metrics says nothing
+            of them: the newest given are still to be written or taken. */
+        mt_node_req_t *r = mt_node_req(req), *nr = mt_node_req(next);
+        if (!nr->reg) {
+            nr->reg = r->reg;
+            r->reg = NULL;
+        }
+        if (!nr->live) {
+            nr->live = r->live;
+            r->live = NULL;
+        }
         mt_msgq_push(&n->waiters, req);
         req = stash_pop(n);
     }
@@ -279,14 +162,16 @@ static bool handle_request(mt_actor_t *self, node_t *n, mt_msg_t *msg)
             return false;
         }
         mt_msg_t *last = supersede(n, msg);
-        mt_node_status_t *st = mt_node_req(last)->status;
-        if (st->heartbeat_at == 0)      /* not yet shared: still ours to set */
-            st->heartbeat_at = mt_wall_ms();
-        /*  Registered: we hold the registration (checked above). A first
-            heartbeat (no status yet) inserts its row, which the store's
-            fast path would roll back and redo: send it checked at once. */
-        start_write(self, n, last, mt_store_msg_status(n->id, mt_node_status_ref(st),
-                                                       n->status != NULL));
+        mt_node_req_t *lr = mt_node_req(last);
+        if (lr->live)                   /* not yet shared: still ours to set */
+            lr->live->metrics_at = mt_wall_ms();
+        if (lr->reg && mt_node_reg_check(lr->reg, err, sizeof err) == MT_OK
+            && strcmp(lr->reg->components_hash, n->reg->components_hash) != 0) {
+            n->components_first = true;
+            start_write(self, n, last, mt_store_msg_components(n->id, mt_node_reg_ref(lr->reg)));
+        }
+        else
+            write_status(self, n, last);
         return true;                    /* msg is in flight or waiting */
     }
     case MT_NODE_OP_LABELS:
@@ -300,10 +185,10 @@ static bool handle_request(mt_actor_t *self, node_t *n, mt_msg_t *msg)
     case MT_NODE_OP_DELETE:
         start_write(self, n, msg, mt_store_msg_delete(n->id));
         return true;
-    case MT_NODE_OP_LIST:
+    case MT_NODE_OP_LIST: case MT_NODE_OP_VERSIONS: case MT_NODE_OP_CHANGES:
         break;
     }
-    mt_node_reply_error(msg, MT_EINTERNAL, "node actor got a list request");
+    mt_node_reply_error(msg, MT_EINTERNAL, "node actor got a directory's request");
     return false;
 }
 
@@ -323,19 +208,32 @@ static void finish_write(mt_actor_t *self, node_t *n, int err, const char *messa
 {
     mt_msg_t *req = n->inflight;
     mt_node_req_t *r = mt_node_req(req);
+    if (n->components_first) {
+        n->components_first = false;
+        if (err == MT_OK) {         /* then the status, answered after both */
+            mt__node_merge_and_notify(self, n, done->reg, NULL, NULL, false, 0, true, 0);
+            if (n->reg) {
+                write_status(self, n, req);
+                return;
+            }
+            err = MT_ENOTFOUND, message = "the node was deleted meanwhile";
+        }
+    }
     if (err == MT_OK) {
         switch (r->op) {
         case MT_NODE_OP_REGISTER:
         case MT_NODE_OP_LABELS:
-            merge_and_notify(self, n, done->reg, NULL, false, 0, true, 0);
+            mt__node_merge_and_notify(self, n, done->reg, NULL, NULL, false, 0, true, 0);
             break;
         case MT_NODE_OP_HEARTBEAT:
             r->status->status_revision = done->revision;
             r->status->seen_at = done->seen_at;     /* the database's stamp */
-            merge_and_notify(self, n, NULL, r->status, false, 0, true, 0);
+            if (r->live)                /* ordered by the heartbeat that carried it */
+                r->live->status_revision = done->revision;
+            mt__node_merge_and_notify(self, n, NULL, r->status, r->live, false, 0, true, 0);
             break;
         case MT_NODE_OP_DELETE:
-            merge_and_notify(self, n, NULL, NULL, true, done->revision, true, 0);
+            mt__node_merge_and_notify(self, n, NULL, NULL, NULL, true, done->revision, true, 0);
             break;
         default:
             break;
@@ -386,7 +284,7 @@ static void loaded(mt_actor_t *self, node_t *n, mt_msg_t *msg)
 {
     mt_store_loaded_t *l = mt_msg_data(msg);
     if (l->err == MT_OK)
-        merge_and_notify(self, n, l->row.reg, l->row.status, l->row.deleted,
+        mt__node_merge_and_notify(self, n, l->row.reg, l->row.status, NULL, l->row.deleted,
                          l->row.deleted_revision, false, 0);
     /*  Not found or unavailable: the node stays absent in memory; requests
         answer not_found, and the next reload fills in what the database has. */
@@ -422,9 +320,9 @@ static bool handle(mt_actor_t *self, node_t *n, mt_msg_t *msg)
         bool healthy = mt_node_healthy(n->status, mt__nodes_db_now(n->cfg),
                                        n->cfg->health_timeout_ms);
         if (healthy != n->healthy)
-            notify(n, MT_NODE_UPSERT, 0, false);
+            mt__node_notify(n, MT_NODE_UPSERT, 0, false);
         if (healthy)
-            arm_health(self, n);    /* a later heartbeat moved the moment */
+            mt__node_arm_health(self, n);    /* a later heartbeat moved the moment */
         return false;
     }
     default:
@@ -447,8 +345,8 @@ static bool handle(mt_actor_t *self, node_t *n, mt_msg_t *msg)
         return handle_request(self, n, msg);
     case MT_NODE_MERGE: {
         mt_node_merge_t *m = mt_msg_data(msg);
-        merge_and_notify(self, n, m->reg, m->status, m->deleted, m->deleted_revision, false,
-                         m->resync_upto);
+        mt__node_merge_and_notify(self, n, m->reg, m->status, m->live, m->deleted, m->deleted_revision,
+                         false, m->resync_upto);
         break;
     }
     case MT__NODE_RETIRE: {
@@ -478,6 +376,7 @@ static void destroy(void *state)
     node_t *n = state;
     mt_node_reg_unref(&n->reg);
     mt_node_status_unref(&n->status);
+    mt_node_live_unref(&n->live);
     mt_timer_destroy(&n->health);
     mt_msg_free(n->inflight);
     mt_msgq_free_all(&n->waiters);
