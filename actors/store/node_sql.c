@@ -18,8 +18,9 @@
     Lock order: registrations in id order (IN lists are read in primary-key
     order), then status rows in id order (sorted_rows), on every path. A
     deadlock or lock wait timeout from elsewhere (e.g. a tombstone purge,
-    which locks tombstones in (deleted_at, id) order) is retried once, then
-    answered MT_EUNAVAIL.
+    which locks tombstones in (deleted_at, id) order, or a Galera
+    certification conflict) retries the whole transaction (retry.c), then
+    is answered MT_EUNAVAIL.
 
     Nothing half-written: any failure rolls the transaction back. */
 #include "store_internal.h"
@@ -89,16 +90,6 @@ int mt_sql_draw_at(mt_conn_t *c, mt_scratch_t *s, uint32_t n, int64_t *rev, int6
     /*  One statement evaluates NEXTVAL row by row; keep them ascending. */
     qsort(rev, n, sizeof *rev, cmp_i64);
     return MT_OK;
-}
-
-/*  After a failure: roll back; true if the transaction is worth one retry. */
-bool mt_sql_retry(mt_conn_t *c, int rc, int *attempt)
-{
-    if (rc == MT_OK)
-        return false;
-    mt_conn_rollback(c);
-    return rc == MT_EUNAVAIL && mt_conn_up(c) && (*attempt)++ == 0
-        && (c->err_no == ER_LOCK_DEADLOCK || c->err_no == ER_LOCK_WAIT_TIMEOUT);
 }
 
 /*  A revision drawn at drawn_ms must be committed or gone within

@@ -139,9 +139,11 @@ int mt_sql_mark(mt_conn_t *c, int64_t *mark)
     mt_rows_close(&r);
     if (f != 1)
         return MT_EINTERNAL;
-    /*  End this transaction: the scan's snapshot must begin after the draw. */
-    mt_conn_rollback(c);
-    return mt_conn_up(c) ? MT_OK : MT_EUNAVAIL;
+    /*  End this transaction: the scan's snapshot must begin after the draw.
+        COMMIT, not ROLLBACK: on Galera a draw reaches the other nodes'
+        sequences only with a commit, and the scan window relies on every
+        node drawing above the mark soon after it was drawn (galera.c). */
+    return mt_conn_commit(c);
 }
 
 int mt_sql_scan(mt_conn_t *c, mt_scratch_t *s, int64_t after, bool full, mt_store_scanned_t *out)

@@ -1,10 +1,15 @@
 /*  store_internal.h — what the store's files share; not a public header.
 
     Files, one concept each:
-      conn.c      one connection: options, session, prepared-statement cache,
-                  parameters, result rows, error classes
+      conn.c      one connection: prepared-statement cache, parameters,
+                  result rows, error classes
+      connect.c   opening one: the DSN's hosts in order, the session
+      galera.c    what differs on a Galera node: who serves, causal reads
+      retry.c     write transactions retried as a whole (deadlocks,
+                  certification conflicts, a node leaving)
       sql.c       the statement texts, multi-row variants
-      schema.c    versioned, idempotent migrations under GET_LOCK
+      schema.c    versioned, idempotent migrations
+      schema_lease.c  the lease row that serialises them across nodes
       node_sql.c  heartbeat transactions, revision draws, what node writes share
       status_batch.c  group commit: encoding, byte-bounded batches, rows alone
       node_reg.c  register, labels, delete
@@ -131,6 +136,9 @@ struct mt_conn {
     bool reader;                    /* REPEATABLE READ snapshots, else READ COMMITTED */
     MYSQL_STMT *stmts[SQL_COUNT];   /* prepared on first use, per connection */
     unsigned err_no;
+    bool commit_failed;             /* the last error came from COMMIT */
+    bool galera;                    /* connected to a Galera node (galera.c) */
+    unsigned host_index;            /* which of the DSN's hosts */
     char err[256];
     uint64_t last_used_ms;
     uint64_t statements;            /* executed, for stats */
@@ -153,6 +161,28 @@ static inline bool mt_conn_up(const mt_conn_t *c) { return c->m != NULL; }
     timeout, deadlock or statement timeout → MT_EUNAVAIL (connection kept,
     roll back); anything else → MT_EINTERNAL. */
 int mt_conn_fail(mt_conn_t *c, MYSQL_STMT *st, const char *what);
+/*  For connect.c and galera.c: records error e (the server's text msg),
+    classifies c's last error as mt_conn_fail does, and whether e means
+    the connection is gone. */
+void mt_conn__note(mt_conn_t *c, unsigned e, const char *msg, const char *what);
+int mt_conn__classify(mt_conn_t *c);
+bool mt_conn__lost_error(unsigned e);
+
+/* ---- Galera (galera.c) ----------------------------------------------------------- */
+
+typedef struct {
+    bool on;                        /* wsrep_on: a Galera node */
+    bool ready;                     /* wsrep_ready */
+    char state[32];                 /* wsrep_local_state_comment */
+} mt_galera_t;
+
+/*  Reads what m's server says of itself. MT_OK or MT_EUNAVAIL (noted). */
+int mt_galera_probe(mt_conn_t *c, MYSQL *m, mt_galera_t *g);
+/*  True if the server may serve (not Galera, or Synced and ready); else
+    notes why (as error 1047) for the log and the clients. */
+bool mt_galera_serves(mt_conn_t *c, const mt_galera_t *g, const char *host);
+/*  Session settings on a Galera node (causal reads for the reader). */
+int mt_galera_session(mt_conn_t *c);
 
 /*  Executes statement id (prepared once) with ps (NULL: none). rows NULL:
     no result expected; else the result is stored and bound by kinds (one
@@ -178,10 +208,20 @@ static inline const char *mt_rows_str(const mt_rows_t *r, unsigned col, size_t *
 
 /* ---- schema (schema.c) ---------------------------------------------------------- */
 
-#define MT_SCHEMA_VERSION 5
-/*  Brings the schema to MT_SCHEMA_VERSION under GET_LOCK('metactor_schema').
-    Idempotent; safe when replicas run it at once. */
+#define MT_SCHEMA_VERSION 6
+/*  Brings the schema to MT_SCHEMA_VERSION under the lease row (below).
+    Idempotent; safe when replicas run it at once, on any nodes. */
 int mt_schema_migrate(mt_conn_t *c);
+
+/*  The migration lease (schema_lease.c). A holder names one connection of
+    one process; take waits up to MT_SCHEMA_LEASE_WAIT_S for the lease to
+    be free or expired; renew extends it (MT_EUNAVAIL if it was lost). */
+#define MT_SCHEMA_LEASE_MS 60000
+#define MT_SCHEMA_LEASE_WAIT_S 90
+void mt_schema_lease_holder(char *out, size_t len);
+int mt_schema_lease_take(mt_conn_t *c, const char *holder);
+int mt_schema_lease_renew(mt_conn_t *c, const char *holder);
+void mt_schema_lease_release(mt_conn_t *c, const char *holder);
 
 /* ---- node writes (node_sql.c) ----------------------------------------------------- */
 
@@ -271,8 +311,10 @@ int mt_sql_draw(mt_conn_t *c, mt_scratch_t *s, uint32_t n, int64_t *rev);
     (one statement: NEXTVAL and NOW(3) are read together). */
 int mt_sql_draw_at(mt_conn_t *c, mt_scratch_t *s, uint32_t n, int64_t *rev, int64_t *db_now);
 
-/*  Shared by node_sql.c and node_reg.c. After a failure: rolls back; true
-    if the transaction is worth one more try (deadlock, lock wait). */
+/*  Every write transaction's loop (retry.c): after a failure, rolls back;
+    true if the whole transaction is worth another attempt (deadlock or
+    certification conflict, lock wait, a Galera node that left), after a
+    short jittered pause. *attempt counts them (start at 0). */
 bool mt_sql_retry(mt_conn_t *c, int rc, int *attempt);
 /*  Commits unless the transaction held its revision for too long. */
 int mt_sql_commit_by(mt_conn_t *c, uint64_t drawn_ms);
