@@ -15,6 +15,7 @@
 #include <mysqld_error.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TABLE_OPTS " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
@@ -309,7 +310,7 @@ static int migrate_locked(mt_conn_t *c, const char *holder)
     return rc;
 }
 
-int mt_schema_migrate(mt_conn_t *c)
+static int migrate_once(mt_conn_t *c)
 {
     /*  DDL and the lease wait are not bound by the writers' statement
         time. On Galera, reads here are causal: a version written through
@@ -345,5 +346,23 @@ int mt_schema_migrate(mt_conn_t *c)
         rc = mt_conn_sql(c, "SET SESSION wsrep_sync_wait = 0");
     if (rc == MT_OK && !c->reader)
         rc = mt_conn_sql(c, "SET SESSION max_statement_time = " MT_CONN_STATEMENT_TIME_S);
+    return rc;
+}
+
+/*  On Galera a migration's statements can lose to another node's at any
+    step (1213: the lease row, the version row, a DDL aborting a
+    conflicting local transaction). Every step is idempotent, so the whole
+    is run again, a few times, after a pause. */
+int mt_schema_migrate(mt_conn_t *c)
+{
+    int rc = MT_OK;
+    for (int attempt = 0; attempt < 10; attempt++) {
+        rc = migrate_once(c);
+        if (rc == MT_OK || !mt_conn_up(c) || c->err_no != ER_LOCK_DEADLOCK)
+            break;
+        mt_conn_rollback(c);
+        struct timespec ts = { 0, (100 + 50 * attempt) * 1000 * 1000L };
+        nanosleep(&ts, NULL);
+    }
     return rc;
 }

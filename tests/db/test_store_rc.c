@@ -681,7 +681,7 @@ END_TEST
 
 START_TEST(schema_v2_idempotent)
 {
-    ck_assert_int_eq(tu_i64(raw, "SELECT version FROM mt_schema"), 5);
+    ck_assert_int_eq(tu_i64(raw, "SELECT version FROM mt_schema"), 6);
     /* the v1 key on name (tombstones included) is gone; the live keys are there */
     ck_assert_int_eq(tu_i64(raw, "SELECT COUNT(*) FROM information_schema.statistics WHERE"
                                  " table_schema = '" DB "' AND table_name = 'rc_refs'"
