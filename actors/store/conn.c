@@ -44,19 +44,19 @@ static void *xrealloc(void *p, size_t n)
 
 /* ---- parameters ----------------------------------------------------------- */
 
-void mt_params_reset(mt_params_t *ps)
+void mt__store_params_reset(mt__store_params_t *ps)
 {
     ps->n = 0;
 }
 
-void mt_params_free(mt_params_t *ps)
+void mt__store_params_free(mt__store_params_t *ps)
 {
     free(ps->v);
     free(ps->b);
-    *ps = (mt_params_t) { 0 };
+    *ps = (mt__store_params_t) { 0 };
 }
 
-static mt_param_t *param_push(mt_params_t *ps)
+static mt__store_param_t *param_push(mt__store_params_t *ps)
 {
     if (ps->n == ps->cap) {
         ps->cap = ps->cap ? ps->cap * 2 : 64;
@@ -66,27 +66,27 @@ static mt_param_t *param_push(mt_params_t *ps)
     return &ps->v[ps->n++];
 }
 
-void mt_params_i64(mt_params_t *ps, int64_t v)
+void mt__store_params_i64(mt__store_params_t *ps, int64_t v)
 {
-    *param_push(ps) = (mt_param_t) { .kind = 'i', .i = v };
+    *param_push(ps) = (mt__store_param_t) { .kind = 'i', .i = v };
 }
 
-void mt_params_str(mt_params_t *ps, const char *s, size_t len)
+void mt__store_params_str(mt__store_params_t *ps, const char *s, size_t len)
 {
-    *param_push(ps) = (mt_param_t) { .kind = 's', .s = s ? s : "", .len = (unsigned long) len };
+    *param_push(ps) = (mt__store_param_t) { .kind = 's', .s = s ? s : "", .len = (unsigned long) len };
 }
 
-void mt_params_cstr(mt_params_t *ps, const char *s)
+void mt__store_params_cstr(mt__store_params_t *ps, const char *s)
 {
-    mt_params_str(ps, s, s ? strlen(s) : 0);
+    mt__store_params_str(ps, s, s ? strlen(s) : 0);
 }
 
 /*  The MYSQL_BINDs point into ps->v, which no longer moves once filled. */
-static MYSQL_BIND *params_bind(mt_params_t *ps)
+static MYSQL_BIND *params_bind(mt__store_params_t *ps)
 {
     memset(ps->b, 0, ps->n * sizeof *ps->b);
     for (unsigned i = 0; i < ps->n; i++) {
-        mt_param_t *p = &ps->v[i];
+        mt__store_param_t *p = &ps->v[i];
         MYSQL_BIND *b = &ps->b[i];
         if (p->kind == 'i') {
             b->buffer_type = MYSQL_TYPE_LONGLONG;
@@ -104,7 +104,7 @@ static MYSQL_BIND *params_bind(mt_params_t *ps)
 
 /* ---- errors ------------------------------------------------------------------ */
 
-bool mt_conn__lost_error(unsigned e)
+bool mt__store_conn__lost_error(unsigned e)
 {
     switch (e) {
     case CR_CONNECTION_ERROR: case CR_CONN_HOST_ERROR: case CR_SERVER_GONE_ERROR:
@@ -144,60 +144,60 @@ static bool worth_logging(unsigned e, unsigned previous, const char *what)
     if (e == ER_DUP_ENTRY || transient_error(e))
         return false;
     if (e == ER_BAD_DB_ERROR && strcmp(what, "connect") == 0)
-        return false;               /* first start: mt_conn_open creates it */
-    return !(mt_conn__lost_error(e) || access_error(e)) || e != previous;
+        return false;               /* first start: mt__store_conn_open creates it */
+    return !(mt__store_conn__lost_error(e) || access_error(e)) || e != previous;
 }
 
 /*  Records error e (the server's text msg, while doing what) in c: the
     text for clients in c->err, the server's own in the log. */
-void mt_conn__note(mt_conn_t *c, unsigned e, const char *msg, const char *what)
+void mt__store_conn__note(mt__store_conn_t *c, unsigned e, const char *msg, const char *what)
 {
     if (e == 0) {
         e = CR_UNKNOWN_ERROR;
         msg = "unknown error";
     }
     if (worth_logging(e, c->err_no, what))
-        zsys_warning("store: database error %u while %.160s%s: %s", e, what,
+        mt_log_warning("store: database error %u while %.160s%s: %s", e, what,
                      strlen(what) > 160 ? "..." : "", msg);
     c->err_no = e;
     if (access_error(e))
         snprintf(c->err, sizeof c->err, "the database refused access (error %u)", e);
-    else if (mt_conn__lost_error(e))
+    else if (mt__store_conn__lost_error(e))
         snprintf(c->err, sizeof c->err, "the database is unavailable (error %u)", e);
     else
         snprintf(c->err, sizeof c->err, "database error %u", e);
 }
 
 /*  Records the error of st (or of the connection) in c. */
-static void record(mt_conn_t *c, MYSQL_STMT *st, const char *what)
+static void record(mt__store_conn_t *c, MYSQL_STMT *st, const char *what)
 {
-    c->commit_failed = false;       /* mt_conn_commit sets it after */
+    c->commit_failed = false;       /* mt__store_conn_commit sets it after */
     if (st)
-        mt_conn__note(c, mysql_stmt_errno(st), mysql_stmt_error(st), what);
+        mt__store_conn__note(c, mysql_stmt_errno(st), mysql_stmt_error(st), what);
     else if (c->m)
-        mt_conn__note(c, mysql_errno(c->m), mysql_error(c->m), what);
+        mt__store_conn__note(c, mysql_errno(c->m), mysql_error(c->m), what);
     else
-        mt_conn__note(c, CR_SERVER_GONE_ERROR, "not connected", what);
+        mt__store_conn__note(c, CR_SERVER_GONE_ERROR, "not connected", what);
 }
 
-int mt_conn__classify(mt_conn_t *c)
+int mt__store_conn__classify(mt__store_conn_t *c)
 {
-    if (mt_conn__lost_error(c->err_no)) {
-        mt_conn_close(c);
+    if (mt__store_conn__lost_error(c->err_no)) {
+        mt__store_conn_close(c);
         return MT_EUNAVAIL;
     }
     return transient_error(c->err_no) ? MT_EUNAVAIL : MT_EINTERNAL;
 }
 
-int mt_conn_fail(mt_conn_t *c, MYSQL_STMT *st, const char *what)
+int mt__store_conn_fail(mt__store_conn_t *c, MYSQL_STMT *st, const char *what)
 {
     record(c, st, what);
-    return mt_conn__classify(c);
+    return mt__store_conn__classify(c);
 }
 
 /* ---- connecting ------------------------------------------------------------- */
 
-void mt_conn_close(mt_conn_t *c)
+void mt__store_conn_close(mt__store_conn_t *c)
 {
     for (int i = 0; i < SQL_COUNT; i++) {
         if (c->stmts[i]) {
@@ -213,26 +213,26 @@ void mt_conn_close(mt_conn_t *c)
 
 /* ---- statements ---------------------------------------------------------------- */
 
-static MYSQL_STMT *prepare(mt_conn_t *c, const char *sql, int *rc)
+static MYSQL_STMT *prepare(mt__store_conn_t *c, const char *sql, int *rc)
 {
     MYSQL_STMT *st = mysql_stmt_init(c->m);
     if (!st) {
-        *rc = mt_conn_fail(c, NULL, "statement init");
+        *rc = mt__store_conn_fail(c, NULL, "statement init");
         return NULL;
     }
     if (mysql_stmt_prepare(st, sql, (unsigned long) strlen(sql)) != 0) {
         record(c, st, sql);
         mysql_stmt_close(st);
-        *rc = mt_conn__classify(c);
+        *rc = mt__store_conn__classify(c);
         return NULL;
     }
     return st;
 }
 
-int mt_conn_sql(mt_conn_t *c, const char *sql)
+int mt__store_conn_sql(mt__store_conn_t *c, const char *sql)
 {
     if (!c->m)
-        return mt_conn_fail(c, NULL, "sql");
+        return mt__store_conn_fail(c, NULL, "sql");
     int rc = MT_OK;
     MYSQL_STMT *st = prepare(c, sql, &rc);
     if (!st)
@@ -241,17 +241,17 @@ int mt_conn_sql(mt_conn_t *c, const char *sql)
     if (mysql_stmt_execute(st) != 0) {
         record(c, st, sql);
         mysql_stmt_close(st);
-        return mt_conn__classify(c);
+        return mt__store_conn__classify(c);
     }
     mysql_stmt_close(st);
     return MT_OK;
 }
 
-static void rows_bind(mt_rows_t *r)
+static void rows_bind(mt__store_rows_t *r)
 {
     memset(r->b, 0, r->ncols * sizeof *r->b);
     for (unsigned i = 0; i < r->ncols; i++) {
-        mt_col_t *col = &r->cols[i];
+        mt__store_col_t *col = &r->cols[i];
         MYSQL_BIND *b = &r->b[i];
         b->is_null = &col->null;
         b->error = &col->error;
@@ -268,16 +268,16 @@ static void rows_bind(mt_rows_t *r)
     }
 }
 
-int mt_conn_exec(mt_conn_t *c, int id, mt_params_t *ps, const char *kinds, mt_rows_t *rows)
+int mt__store_conn_exec(mt__store_conn_t *c, int id, mt__store_params_t *ps, const char *kinds, mt__store_rows_t *rows)
 {
     if (rows)
-        *rows = (mt_rows_t) { 0 };
+        *rows = (mt__store_rows_t) { 0 };
     if (!c->m)
-        return mt_conn_fail(c, NULL, "exec");
+        return mt__store_conn_fail(c, NULL, "exec");
     int rc = MT_OK;
     MYSQL_STMT *st = c->stmts[id];
     if (!st) {
-        if (!(st = prepare(c, mt_sql_text(id), &rc)))
+        if (!(st = prepare(c, mt__store_sql_text(id), &rc)))
             return rc;
         my_bool on = 1;
         mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &on);
@@ -290,16 +290,16 @@ int mt_conn_exec(mt_conn_t *c, int id, mt_params_t *ps, const char *kinds, mt_ro
         return MT_EINTERNAL;
     }
     if (nparams && mysql_stmt_bind_param(st, params_bind(ps)) != 0)
-        return mt_conn_fail(c, st, "bind");
+        return mt__store_conn_fail(c, st, "bind");
     c->statements++;
     c->last_used_ms = mt_now_ms();
     if (mysql_stmt_execute(st) != 0)
-        return mt_conn_fail(c, st, mt_sql_text(id));
+        return mt__store_conn_fail(c, st, mt__store_sql_text(id));
     if (!rows)
         return MT_OK;
 
     if (mysql_stmt_store_result(st) != 0)
-        return mt_conn_fail(c, st, "store result");
+        return mt__store_conn_fail(c, st, "store result");
     MYSQL_RES *meta = mysql_stmt_result_metadata(st);
     unsigned ncols = meta ? mysql_num_fields(meta) : 0;
     if (ncols != strlen(kinds)) {
@@ -318,8 +318,8 @@ int mt_conn_exec(mt_conn_t *c, int id, mt_params_t *ps, const char *kinds, mt_ro
     rows->b = xrealloc(NULL, ncols * sizeof *rows->b);
     rows->cols = xrealloc(NULL, ncols * sizeof *rows->cols);
     for (unsigned i = 0; i < ncols; i++) {
-        mt_col_t *col = &rows->cols[i];
-        *col = (mt_col_t) { .kind = kinds[i] };
+        mt__store_col_t *col = &rows->cols[i];
+        *col = (mt__store_col_t) { .kind = kinds[i] };
         if (col->kind == 's') {
             /*  max_length: the longest value stored (STMT_ATTR_UPDATE_MAX_LENGTH). */
             col->cap = fields[i].max_length + 1;
@@ -329,30 +329,30 @@ int mt_conn_exec(mt_conn_t *c, int id, mt_params_t *ps, const char *kinds, mt_ro
     mysql_free_result(meta);
     rows_bind(rows);
     if (mysql_stmt_bind_result(st, rows->b) != 0) {
-        rc = mt_conn_fail(c, st, "bind result");
-        mt_rows_close(rows);
+        rc = mt__store_conn_fail(c, st, "bind result");
+        mt__store_rows_close(rows);
         return rc;
     }
     return MT_OK;
 }
 
-uint64_t mt_conn_affected(mt_conn_t *c, int id)
+uint64_t mt__store_conn_affected(mt__store_conn_t *c, int id)
 {
     return c->stmts[id] ? (uint64_t) mysql_stmt_affected_rows(c->stmts[id]) : 0;
 }
 
-int mt_rows_next(mt_conn_t *c, mt_rows_t *r)
+int mt__store_rows_next(mt__store_conn_t *c, mt__store_rows_t *r)
 {
     int f = mysql_stmt_fetch(r->st);
     if (f == MYSQL_NO_DATA)
         return 0;
     if (f == 1) {
-        mt_conn_fail(c, r->st, "fetch");
+        mt__store_conn_fail(c, r->st, "fetch");
         return -1;
     }
     bool rebind = false;
     for (unsigned i = 0; i < r->ncols; i++) {
-        mt_col_t *col = &r->cols[i];
+        mt__store_col_t *col = &r->cols[i];
         if (col->kind != 's' || col->null)
             continue;
         if (col->len >= col->cap) {
@@ -363,7 +363,7 @@ int mt_rows_next(mt_conn_t *c, mt_rows_t *r)
             one.buffer = col->buf;
             one.buffer_length = col->cap - 1;
             if (mysql_stmt_fetch_column(r->st, &one, i, 0) != 0) {
-                mt_conn_fail(c, r->st, "fetch column");
+                mt__store_conn_fail(c, r->st, "fetch column");
                 return -1;
             }
             rebind = true;
@@ -377,7 +377,7 @@ int mt_rows_next(mt_conn_t *c, mt_rows_t *r)
     return 1;
 }
 
-void mt_rows_close(mt_rows_t *r)
+void mt__store_rows_close(mt__store_rows_t *r)
 {
     /*  The statement may be gone with a lost connection (closed there). */
     if (r->st && r->c->stmts[r->id] == r->st) {
@@ -392,26 +392,26 @@ void mt_rows_close(mt_rows_t *r)
         free(r->cols[i].buf);
     free(r->cols);
     free(r->b);
-    *r = (mt_rows_t) { 0 };
+    *r = (mt__store_rows_t) { 0 };
 }
 
-int mt_conn_commit(mt_conn_t *c)
+int mt__store_conn_commit(mt__store_conn_t *c)
 {
     if (!c->m)
-        return mt_conn_fail(c, NULL, "commit");
+        return mt__store_conn_fail(c, NULL, "commit");
     c->statements++;
     if (mysql_commit(c->m) != 0) {
         /*  Lost during COMMIT: the outcome is unknown, so never "done"
             (and never retried: retry.c). */
-        int rc = mt_conn_fail(c, NULL, "commit");
+        int rc = mt__store_conn_fail(c, NULL, "commit");
         c->commit_failed = true;
         return rc;
     }
     return MT_OK;
 }
 
-void mt_conn_rollback(mt_conn_t *c)
+void mt__store_conn_rollback(mt__store_conn_t *c)
 {
     if (c->m && mysql_rollback(c->m) != 0)
-        mt_conn_fail(c, NULL, "rollback");
+        mt__store_conn_fail(c, NULL, "rollback");
 }

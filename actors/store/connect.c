@@ -40,7 +40,7 @@ static int set_tls(MYSQL *m, const mt_dsn_t *d)
 }
 
 /*  One server: host (NULL with the DSN's socket) and port. */
-static MYSQL *connect_one(mt_conn_t *c, const char *host, unsigned port, const char *db)
+static MYSQL *connect_one(mt__store_conn_t *c, const char *host, unsigned port, const char *db)
 {
     const mt_dsn_t *d = c->dsn;
     MYSQL *m = mysql_init(NULL);
@@ -60,14 +60,14 @@ static MYSQL *connect_one(mt_conn_t *c, const char *host, unsigned port, const c
         mysql_options(m, MYSQL_OPT_PROTOCOL, &proto);
     }
     if (d->tls && set_tls(m, d) != 0) {
-        mt_conn__note(c, CR_SSL_CONNECTION_ERROR, "this Connector/C refused a TLS option",
+        mt__store_conn__note(c, CR_SSL_CONNECTION_ERROR, "this Connector/C refused a TLS option",
                       "connect");
         mysql_close(m);
         return NULL;
     }
     if (!mysql_real_connect(m, d->socket ? "localhost" : host, d->user, d->password, db,
                             d->socket ? 0 : port, d->socket, CLIENT_FOUND_ROWS)) {
-        mt_conn__note(c, mysql_errno(m), mysql_error(m), "connect");
+        mt__store_conn__note(c, mysql_errno(m), mysql_error(m), "connect");
         mysql_close(m);
         return NULL;
     }
@@ -75,8 +75,8 @@ static MYSQL *connect_one(mt_conn_t *c, const char *host, unsigned port, const c
 }
 
 /*  The first host that answers and can serve. A missing database ends the
-    search at once (the server answered: mt_conn_open creates it there). */
-static MYSQL *try_connect(mt_conn_t *c, const char *db)
+    search at once (the server answered: mt__store_conn_open creates it there). */
+static MYSQL *try_connect(mt__store_conn_t *c, const char *db)
 {
     const mt_dsn_t *d = c->dsn;
     unsigned n = d->nhosts ? d->nhosts : 1;
@@ -104,7 +104,7 @@ static MYSQL *try_connect(mt_conn_t *c, const char *db)
     batches) and wait at most 2 s for a row lock, so a transaction that
     drew a revision ends well within MT_STORE_TXN_MAX_MS; the reader's
     repeatable read gives each scan one snapshot. */
-static int session(mt_conn_t *c)
+static int session(mt__store_conn_t *c)
 {
     static const char *const common[] = {
         "SET SESSION innodb_lock_wait_timeout = 2",
@@ -113,45 +113,45 @@ static int session(mt_conn_t *c)
         "SET SESSION time_zone = '+00:00'",
     };
     for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) {
-        int rc = mt_conn_sql(c, common[i]);
+        int rc = mt__store_conn_sql(c, common[i]);
         if (rc != MT_OK)
             return rc;
     }
-    int rc = mt_conn_sql(c, c->reader
+    int rc = mt__store_conn_sql(c, c->reader
         ? "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"
         : "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
     if (rc == MT_OK && !c->reader)
-        rc = mt_conn_sql(c, "SET SESSION max_statement_time = " MT_CONN_STATEMENT_TIME_S);
+        rc = mt__store_conn_sql(c, "SET SESSION max_statement_time = " MT_CONN_STATEMENT_TIME_S);
     if (rc == MT_OK && c->galera)
         rc = mt_galera_session(c);
     if (rc != MT_OK)
         return rc;
     if (mysql_autocommit(c->m, 0) != 0)
-        return mt_conn_fail(c, NULL, "autocommit off");
+        return mt__store_conn_fail(c, NULL, "autocommit off");
     return MT_OK;
 }
 
-int mt_conn_open(mt_conn_t *c)
+int mt__store_conn_open(mt__store_conn_t *c)
 {
-    mt_conn_close(c);
+    mt__store_conn_close(c);
     c->m = try_connect(c, c->dsn->db);
     if (!c->m && c->err_no == ER_BAD_DB_ERROR) {
         /*  First start on this server: create the database. The name is
             checked by the DSN parser (letters, digits, '_', '$'). */
         c->m = try_connect(c, NULL);
         if (!c->m)
-            return mt_conn__classify(c);
+            return mt__store_conn__classify(c);
         char sql[128];
         snprintf(sql, sizeof sql, "CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4 "
                  "COLLATE utf8mb4_bin", c->dsn->db);
-        int rc = mt_conn_sql(c, sql);
+        int rc = mt__store_conn_sql(c, sql);
         if (rc != MT_OK)
             return rc;
         if (mysql_select_db(c->m, c->dsn->db) != 0)
-            return mt_conn_fail(c, NULL, "select database");
+            return mt__store_conn_fail(c, NULL, "select database");
     }
     if (!c->m)
-        return mt_conn__lost_error(c->err_no) ? MT_EUNAVAIL : MT_EINTERNAL;
+        return mt__store_conn__lost_error(c->err_no) ? MT_EUNAVAIL : MT_EINTERNAL;
     int rc = session(c);
     if (rc != MT_OK)
         return rc;

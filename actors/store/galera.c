@@ -29,15 +29,15 @@
 
 /*  The first column of a text-protocol query's rows, as name → value
     pairs, into g. */
-static int read_pairs(mt_conn_t *c, MYSQL *m, const char *sql, mt_galera_t *g)
+static int read_pairs(mt__store_conn_t *c, MYSQL *m, const char *sql, mt_galera_t *g)
 {
     if (mysql_query(m, sql) != 0) {
-        mt_conn__note(c, mysql_errno(m), mysql_error(m), "galera probe");
+        mt__store_conn__note(c, mysql_errno(m), mysql_error(m), "galera probe");
         return MT_EUNAVAIL;
     }
     MYSQL_RES *res = mysql_store_result(m);
     if (!res) {
-        mt_conn__note(c, mysql_errno(m), mysql_error(m), "galera probe");
+        mt__store_conn__note(c, mysql_errno(m), mysql_error(m), "galera probe");
         return MT_EUNAVAIL;
     }
     MYSQL_ROW row;
@@ -55,7 +55,7 @@ static int read_pairs(mt_conn_t *c, MYSQL *m, const char *sql, mt_galera_t *g)
     return MT_OK;
 }
 
-int mt_galera_probe(mt_conn_t *c, MYSQL *m, mt_galera_t *g)
+int mt_galera_probe(mt__store_conn_t *c, MYSQL *m, mt_galera_t *g)
 {
     *g = (mt_galera_t) { 0 };
     /*  SHOW … LIKE: a server without Galera (MySQL) has no such variable
@@ -67,7 +67,7 @@ int mt_galera_probe(mt_conn_t *c, MYSQL *m, mt_galera_t *g)
     return rc;
 }
 
-bool mt_galera_serves(mt_conn_t *c, const mt_galera_t *g, const char *host)
+bool mt_galera_serves(mt__store_conn_t *c, const mt_galera_t *g, const char *host)
 {
     if (!g->on || (g->ready && strcmp(g->state, "Synced") == 0))
         return true;
@@ -77,11 +77,11 @@ bool mt_galera_serves(mt_conn_t *c, const mt_galera_t *g, const char *host)
              g->ready ? "" : " and not ready (outside the primary component?)");
     /*  1047, as the node itself answers when it cannot serve: counted as
         a lost connection, so callers answer unavailable and retry. */
-    mt_conn__note(c, ER_UNKNOWN_COM_ERROR, why, "connect");
+    mt__store_conn__note(c, ER_UNKNOWN_COM_ERROR, why, "connect");
     return false;
 }
 
-int mt_galera_session(mt_conn_t *c)
+int mt_galera_session(mt__store_conn_t *c)
 {
-    return c->reader ? mt_conn_sql(c, "SET SESSION wsrep_sync_wait = 1") : MT_OK;
+    return c->reader ? mt__store_conn_sql(c, "SET SESSION wsrep_sync_wait = 1") : MT_OK;
 }

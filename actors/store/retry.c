@@ -1,7 +1,7 @@
 /*  retry.c — a write transaction that failed for a reason of the moment is
     run again as a whole, from its first statement.
 
-    Every writer loops `do { rc = once(); } while (mt_sql_retry(c, rc, &n))`,
+    Every writer loops `do { rc = once(); } while (mt__store_sql_retry(c, rc, &n))`,
     and each `once` begins afresh: it locks and reads the row again, draws
     new revisions, re-checks its compare-and-set against what it reads now.
     So a retry never reuses a revision or a verdict of the attempt that
@@ -53,27 +53,27 @@ static void pause_before(int attempt)
     nanosleep(&ts, NULL);
 }
 
-bool mt_sql_retry(mt_conn_t *c, int rc, int *attempt)
+bool mt__store_sql_retry(mt__store_conn_t *c, int rc, int *attempt)
 {
     if (rc == MT_OK)
         return false;
-    mt_conn_rollback(c);
+    mt__store_conn_rollback(c);
     if (rc != MT_EUNAVAIL)
         return false;
     int n = ++*attempt;
     switch (c->err_no) {
     case ER_LOCK_DEADLOCK:
-        if (n >= MT_SQL_ATTEMPTS || !mt_conn_up(c))
+        if (n >= MT_SQL_ATTEMPTS || !mt__store_conn_up(c))
             return false;
         pause_before(n);
         return true;
     case ER_LOCK_WAIT_TIMEOUT:
-        return n == 1 && mt_conn_up(c);
+        return n == 1 && mt__store_conn_up(c);
     case ER_UNKNOWN_COM_ERROR:
         if (n > 1 || c->commit_failed)
             return false;
         pause_before(n);
-        return mt_conn_open(c) == MT_OK;
+        return mt__store_conn_open(c) == MT_OK;
     default:
         return false;
     }

@@ -119,7 +119,7 @@ static const char *const v2[] = {
     NULL,
 };
 
-/*  Version 3: node tombstones can be purged (node_reg.c, mt_sql_purge).
+/*  Version 3: node tombstones can be purged (node_reg.c, mt__store_sql_purge).
     deleted_at is the database's clock at the delete, so every replica
     judges a tombstone's age alike; the key lets the purge find tombstones
     without reading (and locking) every registration. Adding a column with
@@ -201,9 +201,9 @@ static int uuid_v4(char out[37])
     return MT_OK;
 }
 
-static int current_version(mt_conn_t *c, int *version)
+static int current_version(mt__store_conn_t *c, int *version)
 {
-    int rc = mt_conn_sql(c, "CREATE TABLE IF NOT EXISTS mt_schema ("
+    int rc = mt__store_conn_sql(c, "CREATE TABLE IF NOT EXISTS mt_schema ("
                          " id TINYINT NOT NULL PRIMARY KEY CHECK (id = 1),"
                          " version INT NOT NULL, migrated_at BIGINT NOT NULL)" TABLE_OPTS);
     if (rc != MT_OK)
@@ -211,13 +211,13 @@ static int current_version(mt_conn_t *c, int *version)
     MYSQL_STMT *st = mysql_stmt_init(c->m);
     const char *sql = "SELECT version FROM mt_schema WHERE id = 1";
     if (!st)
-        return mt_conn_fail(c, NULL, "schema version");
+        return mt__store_conn_fail(c, NULL, "schema version");
     long long v = 0;
     my_bool null = 0;
     MYSQL_BIND out = { .buffer_type = MYSQL_TYPE_LONGLONG, .buffer = &v, .is_null = &null };
     if (mysql_stmt_prepare(st, sql, strlen(sql)) || mysql_stmt_execute(st)
         || mysql_stmt_bind_result(st, &out)) {
-        rc = mt_conn_fail(c, st, "schema version");
+        rc = mt__store_conn_fail(c, st, "schema version");
         if (c->m)
             mysql_stmt_close(st);
         return rc;
@@ -228,17 +228,17 @@ static int current_version(mt_conn_t *c, int *version)
     return MT_OK;
 }
 
-static int set_version(mt_conn_t *c, int version)
+static int set_version(mt__store_conn_t *c, int version)
 {
     char sql[200];
     snprintf(sql, sizeof sql, "INSERT INTO mt_schema (id, version, migrated_at) VALUES (1, %d, %lld)"
              " ON DUPLICATE KEY UPDATE version = GREATEST(version, VALUES(version)),"
              " migrated_at = VALUES(migrated_at)",
              version, (long long) mt_wall_ms());
-    return mt_conn_sql(c, sql);
+    return mt__store_conn_sql(c, sql);
 }
 
-static int cluster_row(mt_conn_t *c)
+static int cluster_row(mt__store_conn_t *c)
 {
     char uuid[37], sql[200];
     if (uuid_v4(uuid) != MT_OK) {
@@ -248,7 +248,7 @@ static int cluster_row(mt_conn_t *c)
     /*  INSERT IGNORE: created once per database, whoever comes first. */
     snprintf(sql, sizeof sql, "INSERT IGNORE INTO mt_cluster (id, uuid, created_at)"
              " VALUES (1, '%s', %lld)", uuid, (long long) mt_wall_ms());
-    return mt_conn_sql(c, sql);
+    return mt__store_conn_sql(c, sql);
 }
 
 /*  On Galera the sequence caches nothing. A cache refill is replicated
@@ -259,7 +259,7 @@ static int cluster_row(mt_conn_t *c)
     window thin. Without a cache each value is one step of the cluster's
     size above the last this node has seen. One server keeps its cache
     (a refill every 1,000 values). Idempotent; under the lease. */
-static int sequence_cached(mt_conn_t *c, bool *cached)
+static int sequence_cached(mt__store_conn_t *c, bool *cached)
 {
     *cached = false;
     if (!c->galera)
@@ -268,7 +268,7 @@ static int sequence_cached(mt_conn_t *c, bool *cached)
         /*  No sequence yet (a fresh database): the migration makes it. */
         if (mysql_errno(c->m) == ER_NO_SUCH_TABLE)
             return MT_OK;
-        return mt_conn_fail(c, NULL, "sequence cache");
+        return mt__store_conn_fail(c, NULL, "sequence cache");
     }
     MYSQL_RES *res = mysql_store_result(c->m);
     MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
@@ -278,14 +278,14 @@ static int sequence_cached(mt_conn_t *c, bool *cached)
     return MT_OK;
 }
 
-static int galera_sequence(mt_conn_t *c)
+static int galera_sequence(mt__store_conn_t *c)
 {
     bool cached;
     int rc = sequence_cached(c, &cached);
-    return rc == MT_OK && cached ? mt_conn_sql(c, "ALTER SEQUENCE mt_revision NOCACHE") : rc;
+    return rc == MT_OK && cached ? mt__store_conn_sql(c, "ALTER SEQUENCE mt_revision NOCACHE") : rc;
 }
 
-static int migrate_locked(mt_conn_t *c, const char *holder)
+static int migrate_locked(mt__store_conn_t *c, const char *holder)
 {
     int version = 0;
     int rc = current_version(c, &version);
@@ -297,28 +297,28 @@ static int migrate_locked(mt_conn_t *c, const char *holder)
     for (int v = version + 1; rc == MT_OK && v <= MT_SCHEMA_VERSION; v++) {
         rc = mt_schema_lease_renew(c, holder);
         for (const char *const *sql = migrations[v]; rc == MT_OK && *sql; sql++)
-            rc = mt_conn_sql(c, *sql);
+            rc = mt__store_conn_sql(c, *sql);
         if (rc == MT_OK && v == 1)
             rc = cluster_row(c);
         if (rc == MT_OK)
             rc = set_version(c, v);
         if (rc == MT_OK)
-            rc = mt_conn_commit(c);
+            rc = mt__store_conn_commit(c);
     }
     if (rc == MT_OK)
         rc = galera_sequence(c);
     return rc;
 }
 
-static int migrate_once(mt_conn_t *c)
+static int migrate_once(mt__store_conn_t *c)
 {
     /*  DDL and the lease wait are not bound by the writers' statement
         time. On Galera, reads here are causal: a version written through
         another node moments ago must be seen, or migrations would run
         again for nothing. */
-    int rc = mt_conn_sql(c, "SET SESSION max_statement_time = 0");
+    int rc = mt__store_conn_sql(c, "SET SESSION max_statement_time = 0");
     if (rc == MT_OK && c->galera)
-        rc = mt_conn_sql(c, "SET SESSION wsrep_sync_wait = 1");
+        rc = mt__store_conn_sql(c, "SET SESSION wsrep_sync_wait = 1");
     int version = 0;
     if (rc == MT_OK)
         rc = current_version(c, &version);
@@ -326,7 +326,7 @@ static int migrate_once(mt_conn_t *c)
     if (rc == MT_OK)
         rc = sequence_cached(c, &cached);
     if (rc == MT_OK)
-        mt_conn_rollback(c);        /* ends the version read's transaction */
+        mt__store_conn_rollback(c);        /* ends the version read's transaction */
     /*  Current already (every connection of every replica after the
         first): no lease needed, the version only grows. */
     if (rc == MT_OK && (version != MT_SCHEMA_VERSION || cached)) {
@@ -336,16 +336,16 @@ static int migrate_once(mt_conn_t *c)
         if (rc == MT_OK) {
             rc = migrate_locked(c, holder);
             if (c->m)
-                mt_conn_rollback(c);
+                mt__store_conn_rollback(c);
             mt_schema_lease_release(c, holder);
         }
     }
     if (rc == MT_OK && c->galera)
         rc = mt_galera_session(c);  /* the reader keeps its causal reads */
     if (rc == MT_OK && c->galera && !c->reader)
-        rc = mt_conn_sql(c, "SET SESSION wsrep_sync_wait = 0");
+        rc = mt__store_conn_sql(c, "SET SESSION wsrep_sync_wait = 0");
     if (rc == MT_OK && !c->reader)
-        rc = mt_conn_sql(c, "SET SESSION max_statement_time = " MT_CONN_STATEMENT_TIME_S);
+        rc = mt__store_conn_sql(c, "SET SESSION max_statement_time = " MT_CONN_STATEMENT_TIME_S);
     return rc;
 }
 
@@ -353,14 +353,14 @@ static int migrate_once(mt_conn_t *c)
     step (1213: the lease row, the version row, a DDL aborting a
     conflicting local transaction). Every step is idempotent, so the whole
     is run again, a few times, after a pause. */
-int mt_schema_migrate(mt_conn_t *c)
+int mt__store_schema_migrate(mt__store_conn_t *c)
 {
     int rc = MT_OK;
     for (int attempt = 0; attempt < 10; attempt++) {
         rc = migrate_once(c);
-        if (rc == MT_OK || !mt_conn_up(c) || c->err_no != ER_LOCK_DEADLOCK)
+        if (rc == MT_OK || !mt__store_conn_up(c) || c->err_no != ER_LOCK_DEADLOCK)
             break;
-        mt_conn_rollback(c);
+        mt__store_conn_rollback(c);
         struct timespec ts = { 0, (100 + 50 * attempt) * 1000 * 1000L };
         nanosleep(&ts, NULL);
     }

@@ -47,7 +47,7 @@ void mt_schema_lease_holder(char *out, size_t len)
 }
 
 /*  One conditional UPDATE and COMMIT: *held if the row is ours now. */
-static int try_take(mt_conn_t *c, const char *holder, bool *held)
+static int try_take(mt__store_conn_t *c, const char *holder, bool *held)
 {
     char sql[512];
     *held = false;
@@ -55,35 +55,35 @@ static int try_take(mt_conn_t *c, const char *holder, bool *held)
              " + " XSTR(MT_SCHEMA_LEASE_MS) " WHERE id = 1 AND (holder IS NULL OR holder = '%s'"
              " OR until_ms < " DB_NOW_MS ")", holder, holder);
     /*  The text protocol: mysql_affected_rows tells of this statement
-        (mt_conn_sql's prepared statement would keep its count to itself).
+        (mt__store_conn_sql's prepared statement would keep its count to itself).
         With CLIENT_FOUND_ROWS it counts the row matched: 1 if ours. */
-    if (!mt_conn_up(c))
-        return mt_conn_fail(c, NULL, "schema lease");
-    int rc = mysql_query(c->m, sql) == 0 ? MT_OK : mt_conn_fail(c, NULL, "schema lease");
+    if (!mt__store_conn_up(c))
+        return mt__store_conn_fail(c, NULL, "schema lease");
+    int rc = mysql_query(c->m, sql) == 0 ? MT_OK : mt__store_conn_fail(c, NULL, "schema lease");
     uint64_t changed = rc == MT_OK ? (uint64_t) mysql_affected_rows(c->m) : 0;
     if (rc == MT_OK)
-        rc = mt_conn_commit(c);
+        rc = mt__store_conn_commit(c);
     if (rc == MT_OK) {
         *held = changed == 1;
         return MT_OK;
     }
-    mt_conn_rollback(c);
+    mt__store_conn_rollback(c);
     /*  Another node took it at the same moment: not ours, not an error. */
     return c->err_no == ER_LOCK_DEADLOCK || c->err_no == ER_LOCK_WAIT_TIMEOUT ? MT_OK : rc;
 }
 
-int mt_schema_lease_take(mt_conn_t *c, const char *holder)
+int mt_schema_lease_take(mt__store_conn_t *c, const char *holder)
 {
-    int rc = mt_conn_sql(c, LEASE_TABLE);
+    int rc = mt__store_conn_sql(c, LEASE_TABLE);
     if (rc == MT_OK)
-        rc = mt_conn_sql(c, "INSERT IGNORE INTO mt_schema_lease (id, holder, until_ms)"
+        rc = mt__store_conn_sql(c, "INSERT IGNORE INTO mt_schema_lease (id, holder, until_ms)"
                          " VALUES (1, NULL, 0)");
     if (rc == MT_OK)
-        rc = mt_conn_commit(c);
+        rc = mt__store_conn_commit(c);
     /*  Two nodes inserting the row at once: one loses (1213), the row is
         there all the same. */
-    if (rc != MT_OK && mt_conn_up(c) && c->err_no == ER_LOCK_DEADLOCK) {
-        mt_conn_rollback(c);
+    if (rc != MT_OK && mt__store_conn_up(c) && c->err_no == ER_LOCK_DEADLOCK) {
+        mt__store_conn_rollback(c);
         rc = MT_OK;
     }
     for (int tries = 0; rc == MT_OK; tries++) {
@@ -104,7 +104,7 @@ int mt_schema_lease_take(mt_conn_t *c, const char *holder)
     return rc;
 }
 
-int mt_schema_lease_renew(mt_conn_t *c, const char *holder)
+int mt_schema_lease_renew(mt__store_conn_t *c, const char *holder)
 {
     bool held;
     int rc = try_take(c, holder, &held);
@@ -116,13 +116,13 @@ int mt_schema_lease_renew(mt_conn_t *c, const char *holder)
     return rc;
 }
 
-void mt_schema_lease_release(mt_conn_t *c, const char *holder)
+void mt_schema_lease_release(mt__store_conn_t *c, const char *holder)
 {
     char sql[256];
     snprintf(sql, sizeof sql, "UPDATE mt_schema_lease SET holder = NULL, until_ms = 0"
              " WHERE id = 1 AND holder = '%.127s'", holder);
     /*  Failing to release costs the others MT_SCHEMA_LEASE_MS at most. */
-    if (mt_conn_up(c) && mt_conn_sql(c, sql) == MT_OK)
-        mt_conn_commit(c);
-    mt_conn_rollback(c);
+    if (mt__store_conn_up(c) && mt__store_conn_sql(c, sql) == MT_OK)
+        mt__store_conn_commit(c);
+    mt__store_conn_rollback(c);
 }
