@@ -9,6 +9,7 @@
 #define METACTL_H_INCLUDED
 
 #include "mt_client.h"
+#include "mt_buf.h"
 
 #include <getopt.h>
 #include <msgpack.h>
@@ -220,23 +221,15 @@ bool ctl_str_eq(const msgpack_object *o, const char *s);
 
 /* ---- output ------------------------------------------------------------ */
 
-/*  A growable string. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-} ctl_buf_t;
+/*  A growable string (lib/mt_buf.h) with metactl's appenders. */
+typedef mt_buf_t ctl_buf_t;
 
-void ctl_buf_printf(ctl_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void ctl_buf_add(ctl_buf_t *b, const char *s, size_t n);
 /*  Appends o as plain text: strings raw, numbers, true/false, nil as "",
     arrays and maps as JSON. */
 void ctl_buf_obj(ctl_buf_t *b, const msgpack_object *o);
 /*  Appends a map as "k=v,k=v" (values as ctl_buf_obj), an array as
     "a,b,c". */
 void ctl_buf_pairs(ctl_buf_t *b, const msgpack_object *o, const char *sep);
-const char *ctl_buf_str(ctl_buf_t *b);     /* "" when empty */
-void ctl_buf_clear(ctl_buf_t *b);
-void ctl_buf_free(ctl_buf_t *b);
 
 /*  o as JSON text (ctl_json_of; "null" if that fails); free it. */
 char *ctl_json(const msgpack_object *o);

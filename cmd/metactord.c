@@ -25,20 +25,13 @@
 #include "mt_rcs.h"
 #include "mt_security.h"
 #include "mt_store.h"
+#include "mt_log.h"
 
 #include <czmq.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-
-static mt_config_log_t s_level = MT_CONFIG_LOG_INFO;
-
-#define LOG_AT(lvl, fn, ...) do { if (s_level >= (lvl)) fn(__VA_ARGS__); } while (0)
-#define log_error(...) LOG_AT(MT_CONFIG_LOG_ERROR, zsys_error, __VA_ARGS__)
-#define log_warning(...) LOG_AT(MT_CONFIG_LOG_WARNING, zsys_warning, __VA_ARGS__)
-#define log_info(...) LOG_AT(MT_CONFIG_LOG_INFO, zsys_info, __VA_ARGS__)
-#define log_debug(...) LOG_AT(MT_CONFIG_LOG_DEBUG, zsys_debug, __VA_ARGS__)
 
 typedef struct {
     mt_store_t *store;
@@ -129,7 +122,7 @@ int main(int argc, char **argv)
         mt_config_free(&cfg);
         return 0;
     }
-    s_level = cfg.log_level;
+    mt_log_configure(cfg.log_level, cfg.log_format, "metactord");
 
     /*  Signals go to sigwait below, on this thread only: blocked before any
         thread exists (czmq's own handler would only set a flag). */
@@ -145,47 +138,49 @@ int main(int argc, char **argv)
         secret file others can read): said once, at start. */
     for (const char *w = cfg.warnings; w && *w;) {
         size_t n = strcspn(w, "\n");
-        log_warning("%.*s", (int) n, w);
+        mt_log_warning("%.*s", (int) n, w);
         w += n + (w[n] == '\n');
     }
 
     int rc = 1;
     mt_security_t *sec = NULL;
     if (cfg.cert && mt_security_new(cfg.cert, cfg.trust, &sec, err, sizeof err) != MT_OK) {
-        log_error("%s", err);
+        mt_log_error("%s", err);
         mt_config_free(&cfg);
         return 1;
     }
     if (!sec)
-        log_info("no certificate: requests and notices are neither authenticated nor "
+        mt_log_info("no certificate: requests and notices are neither authenticated nor "
                  "encrypted%s", cfg.insecure ? " (--insecure)" : "");
     mt_runtime_t *rt = mt_runtime_new(&(mt_runtime_opts_t) { .workers = cfg.workers });
     mt_store_t *store = NULL;
     mt_nodes_t *nodes = NULL;
     mt_rcs_t *rcs = NULL;
     mt_actor_t *bus = NULL, *membership = NULL, *gateway = NULL;
-    mt_bus_counters_t *bus_ctr = NULL;
+    /*  Outlives the bus and every reader of its counters. */
+    mt_bus_counters_t bus_counters = { 0 }, *bus_ctr = &bus_counters;
     /*  Health is judged by the database's clock: membership samples it with
         every beat, node actors read the estimate (docs/architecture.md). */
     static mt_db_clock_t db_clock;
     mt_db_clock_init(&db_clock);
     if (!rt) {
-        log_error("cannot start the runtime");
+        mt_log_error("cannot start the runtime");
         goto out;
     }
     mt_store_opts_t so = { .dsn = cfg.dsn, .writers = cfg.store_writers };
     if (mt_store_new(rt, &so, &store, err, sizeof err) != MT_OK) {
-        log_error("%s", err);
+        mt_log_error("%s", err);
         goto out;
     }
     if (mt_store_wait_ready(store, 3000) != MT_OK)
-        log_info("the database is not reachable yet; serving reads from memory and "
+        mt_log_info("the database is not reachable yet; serving reads from memory and "
                  "answering writes `unavailable` until it is");
 
     mt_bus_opts_t bo = { .replica_id = cfg.replica_id, .endpoint = cfg.pub_endpoint,
-                         .subscribe = cfg.subscribe != 0, .security = sec };
-    if (mt_bus_start(rt, &bo, &bus, &bus_ctr, err, sizeof err) != MT_OK) {
-        log_error("%s", err);
+                         .subscribe = cfg.subscribe != 0, .security = sec,
+                         .counters = bus_ctr };
+    if (mt_bus_new(rt, &bo, &bus, err, sizeof err) != MT_OK) {
+        mt_log_error("%s", err);
         goto out;
     }
     mt_nodes_opts_t no = {
@@ -199,7 +194,7 @@ int main(int argc, char **argv)
     };
     nodes = mt_nodes_new(rt, &no);
     if (!nodes) {
-        log_error("cannot start the node service");
+        mt_log_error("cannot start the node service");
         goto out;
     }
     mt_rcs_opts_t ro = {
@@ -210,7 +205,7 @@ int main(int argc, char **argv)
     };
     rcs = mt_rcs_new(rt, &ro);
     if (!rcs) {
-        log_error("cannot start the remote cluster reference service");
+        mt_log_error("cannot start the remote cluster reference service");
         goto out;
     }
     mt_send(bus, mt_bus_route_new(mt_nodes_directory(nodes), mt_nodes_reload(nodes),
@@ -225,7 +220,7 @@ int main(int argc, char **argv)
     };
     membership = mt_membership_new(rt, &mo);
     if (!membership) {
-        log_error("cannot start membership");
+        mt_log_error("cannot start membership");
         goto out;
     }
 
@@ -240,24 +235,24 @@ int main(int argc, char **argv)
         .stats_fn = extra_stats, .stats_arg = &src,
     };
     if (mt_gateway_new(rt, &go, &gateway, err, sizeof err) != MT_OK) {
-        log_error("%s", err);
+        mt_log_error("%s", err);
         goto out;
     }
     mt_stats_t rs;
     mt_runtime_stats(rt, &rs);
-    log_info("replica %s: requests on %s, notices on %s, %d worker(s)%s%s",
+    mt_log_info("replica %s: requests on %s, notices on %s, %d worker(s)%s%s",
              cfg.replica_id, cfg.endpoint, cfg.pub_endpoint, rs.workers,
              sec ? ", CURVE with key " : "", sec ? mt_security_public_key(sec) : "");
 
     int sig = 0;
     sigwait(&stop, &sig);
-    log_info("%s: stopping (no new requests; draining writes in flight)",
+    mt_log_info("%s: stopping (no new requests; draining writes in flight)",
              sig == SIGINT ? "SIGINT" : "SIGTERM");
     await_stop(rt, gateway, 5000);
     drain(rt, 5000);
     mt_msg_t *left = NULL;
     if (mt_ask_wait(rt, membership, mt_msg_new(MT_MEMBERSHIP_LEAVE, 0), 3000, &left) == MT_OK)
-        log_debug("left the replicas table");
+        mt_log_debug("left the replicas table");
     mt_msg_free(left);
     rc = 0;
 out:
@@ -269,9 +264,8 @@ out:
     mt_store_destroy(&store);
     mt_runtime_destroy(&rt);
     mt_security_destroy(&sec);      /* after every socket it serves is closed */
-    free(bus_ctr);
     mt_config_free(&cfg);
     if (rc == 0)
-        log_info("stopped");
+        mt_log_info("stopped");
     return rc;
 }

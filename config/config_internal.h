@@ -12,7 +12,7 @@
     and config_password.c. K_SECRET: never a flag and never stored in a
     field (offset unused): the password, merged into the DSN. */
 typedef enum {
-    K_FILE, K_ID, K_ENDPOINT, K_DSN, K_INT, K_SIZE, K_LOG, K_BOOL, K_CERT, K_DIR, K_PWFILE,
+    K_FILE, K_ID, K_ENDPOINT, K_DSN, K_INT, K_SIZE, K_LOG, K_LOGFMT, K_BOOL, K_CERT, K_DIR, K_PWFILE,
     K_SECRET
 } kind_t;
 

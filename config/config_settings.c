@@ -117,6 +117,11 @@ const setting_t mt__config_settings[MT_CONFIG_NSETTINGS] = {
         "otherwise only tcp://HOST:PORT. A flag alone means true." },
     [MT_CONFIG_S_LOG_LEVEL] = { "log-level", "log/level", "METACTOR_LOG_LEVEL", K_LOG, "LEVEL",
         0, 0, "info", OFF(log_level), "One of error, warning, info, debug." },
+    [MT_CONFIG_S_LOG_FORMAT] = { "log-format", "log/format", "METACTOR_LOG_FORMAT", K_LOGFMT,
+        "FORMAT", 0, 0, "text", OFF(log_format),
+        "text (one line per message, for people and journald) or json (one\n"
+        "object per line: ts, level, ident, msg; for log shippers). Logs go\n"
+        "to stderr." },
     [MT_CONFIG_S_SUBSCRIBE] = { "subscribe", "transport/subscribe", "METACTOR_SUBSCRIBE", K_INT,
         "0|1", 0, 1, "1", OFF(subscribe),
         "1: merge the other replicas' change notices (changes arrive within\n"

@@ -107,7 +107,11 @@ void mt_config_print(const mt_config_t *cfg, FILE *out)
                 break;
             case K_LOG:
                 snprintf(value, sizeof value, "\"%s\"",
-                         mt_config_log_name(*(const mt_config_log_t *) field));
+                         mt_log_level_name(*(const mt_log_level_t *) field));
+                break;
+            case K_LOGFMT:
+                snprintf(value, sizeof value, "\"%s\"",
+                         mt_log_format_name(*(const mt_log_format_t *) field));
                 break;
             case K_DSN: {
                 mt_dsn_t *d = NULL;

@@ -47,18 +47,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "mt_log.h"
+
 #include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef enum {
-    MT_CONFIG_LOG_ERROR,
-    MT_CONFIG_LOG_WARNING,
-    MT_CONFIG_LOG_INFO,
-    MT_CONFIG_LOG_DEBUG,
-} mt_config_log_t;
 
 /*  Where a setting's value came from (mt_config_t.source). */
 typedef enum {
@@ -77,7 +73,7 @@ enum {
     MT_CONFIG_S_FULL_RESYNC_EVERY, MT_CONFIG_S_WORKERS, MT_CONFIG_S_STORE_WRITERS,
     MT_CONFIG_S_MAX_BODY, MT_CONFIG_S_REQUEST_TIMEOUT, MT_CONFIG_S_BEAT_INTERVAL,
     MT_CONFIG_S_ALIVE_WINDOW, MT_CONFIG_S_REFRESH_INTERVAL, MT_CONFIG_S_RC_ALLOW_IPC,
-    MT_CONFIG_S_LOG_LEVEL, MT_CONFIG_S_SUBSCRIBE, MT_CONFIG_S_TOMBSTONE_RETENTION,
+    MT_CONFIG_S_LOG_LEVEL, MT_CONFIG_S_LOG_FORMAT, MT_CONFIG_S_SUBSCRIBE, MT_CONFIG_S_TOMBSTONE_RETENTION,
     MT_CONFIG_S_MAX_INFLIGHT, MT_CONFIG_S_MAX_INFLIGHT_CLIENT, MT_CONFIG_S_MAX_STASH,
     MT_CONFIG_NSETTINGS
 };
@@ -113,7 +109,8 @@ typedef struct {
     int refresh_interval_ms;    /* remote cluster reference refresh period */
     bool rc_allow_ipc;          /* remote cluster references may name ipc:// */
     int subscribe;              /* 1: merge peers' notices; 0: reload only */
-    mt_config_log_t log_level;
+    mt_log_level_t log_level;
+    mt_log_format_t log_format;
     bool help;                  /* --help / -h was given: print usage, exit 0 */
     char *warnings;             /* lines the caller logs as warnings (a password
                                    on the command line, files others can read),
@@ -137,7 +134,6 @@ const char *mt_config_usage(void);
     password is shown as ***. */
 void mt_config_print(const mt_config_t *cfg, FILE *out);
 
-const char *mt_config_log_name(mt_config_log_t level);   /* "error", ... */
 
 /*  The default replica id for a hostname and a (valid) request endpoint,
     as described at the top; MT_EINVAL if out is too small (65 bytes do). */

@@ -26,6 +26,7 @@
     they get `too_large`; beyond that libzmq (ZMQ_MAXMSGSIZE) drops the
     connection without reading the rest into memory. */
 #include "mt_gateway.h"
+#include "mt_alloc.h"
 #include "mt_authz.h"
 
 #include <czmq.h>
@@ -114,9 +115,7 @@ static void client_key(zmsg_t *m, char *key, size_t cap)
 static client_t *client_new(gateway_t *g, const char *key)
 {
     size_t n = strlen(key) + 1;
-    client_t *c = calloc(1, sizeof *c + n);
-    if (!c)
-        abort();
+    client_t *c = mt_xcalloc(1, sizeof *c + n);
     memcpy(c->key, key, n);
     zhashx_insert(g->clients, c->key, c);
     return c;
@@ -225,9 +224,7 @@ typedef struct {
 static void ask(mt_actor_t *self, gateway_t *g, mt_actor_t *to, mt_msg_t *msg,
                 zmsg_t **envelope, const mt_request_t *req, sender_t *from)
 {
-    pending_t *p = calloc(1, sizeof *p);
-    if (!p)
-        abort();
+    pending_t *p = mt_xcalloc(1, sizeof *p);
     if (!from->c)
         from->c = client_new(g, from->key);
     p->client = from->c;
@@ -292,6 +289,7 @@ static void handle_request(mt_actor_t *self, gateway_t *g, zmsg_t *m)
     switch (req.op) {
     case MT_OP_NODE_REGISTER: case MT_OP_NODE_HEARTBEAT: case MT_OP_NODE_LABELS:
     case MT_OP_NODE_GET: case MT_OP_NODE_LIST: case MT_OP_NODE_DELETE:
+    case MT_OP_NODE_VERSIONS: case MT_OP_NODE_CHANGES:
         ask(self, g, g->opts.nodes, req.msg, &m, &req, &from);
         return;
     case MT_OP_RC_ADD: case MT_OP_RC_SET: case MT_OP_RC_DEL:
@@ -310,9 +308,7 @@ static void handle_request(mt_actor_t *self, gateway_t *g, zmsg_t *m)
         mt_stat_t stats[STATS_CAP];
         uint32_t n = collect_stats(g, self, stats, STATS_CAP);
         size_t size = sizeof(mt_stats_list_t) + n * sizeof(mt_stat_t);
-        mt_stats_list_t *list = malloc(size);
-        if (!list)
-            abort();
+        mt_stats_list_t *list = mt_xmalloc(size);
         list->n = n;
         memcpy(list->stats, stats, n * sizeof(mt_stat_t));
         mt_codec_encode_stats(&g->buf, req.has_rid, req.rid, list);

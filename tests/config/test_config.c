@@ -36,7 +36,8 @@ static void assert_defaults(const mt_config_t *c)
     ck_assert_int_eq(c->beat_interval_ms, 1000);
     ck_assert_int_eq(c->alive_window_ms, 3000);
     ck_assert_int_eq(c->refresh_interval_ms, 15000);
-    ck_assert_int_eq(c->log_level, MT_CONFIG_LOG_INFO);
+    ck_assert_int_eq(c->log_level, MT_LOG_INFO);
+    ck_assert_int_eq(c->log_format, MT_LOG_TEXT);
     ck_assert_int_eq(c->subscribe, 1);
     ck_assert_ptr_null(c->cert);
     ck_assert_ptr_null(c->trust);
@@ -85,7 +86,8 @@ static const char *full_file =
     "    refresh_interval = 1234\n"
     "    allow_ipc = 1\n"
     "log\n"
-    "    level = debug\n";
+    "    level = debug\n"
+    "    format = json\n";
 
 START_TEST(defaults)
 {
@@ -189,7 +191,8 @@ START_TEST(file)
     ck_assert_int_eq(c.beat_interval_ms, 200);
     ck_assert_int_eq(c.alive_window_ms, 900);
     ck_assert_int_eq(c.refresh_interval_ms, 1234);
-    ck_assert_int_eq(c.log_level, MT_CONFIG_LOG_DEBUG);
+    ck_assert_int_eq(c.log_level, MT_LOG_DEBUG);
+    ck_assert_int_eq(c.log_format, MT_LOG_JSON);
     ck_assert_int_eq(c.subscribe, 0);
     ck_assert(c.insecure);
     ck_assert(c.rc_allow_ipc);
@@ -215,7 +218,7 @@ START_TEST(file)
     write_file(path, "\n# x\nlog\n    # inner comment\n    level = \"error\"   # why\n\n"
                "replica\n    id = zz\n");
     ck_assert_msg(LOAD(&c, err, "--config", path) == MT_OK, "%s", err);
-    ck_assert_int_eq(c.log_level, MT_CONFIG_LOG_ERROR);
+    ck_assert_int_eq(c.log_level, MT_LOG_ERROR);
     ck_assert_str_eq(c.replica_id, "zz");
     mt_config_free(&c);
 }
@@ -257,7 +260,7 @@ START_TEST(env_overrides_file)
     ck_assert_int_eq(c.workers, 7);
     ck_assert_int_eq(c.source[MT_CONFIG_S_WORKERS], MT_CONFIG_ENV);
     ck_assert_str_eq(c.dsn, "mysql://x@127.0.0.1/envdb");
-    ck_assert_int_eq(c.log_level, MT_CONFIG_LOG_WARNING);
+    ck_assert_int_eq(c.log_level, MT_LOG_WARNING);
     ck_assert_str_eq(c.replica_id, "env-replica");
     ck_assert_int_eq(c.alive_window_ms, 900);       /* the file's */
     ck_assert_int_eq(c.source[MT_CONFIG_S_ALIVE_WINDOW], MT_CONFIG_FILE);
@@ -295,7 +298,7 @@ START_TEST(flag_overrides_env)
     ck_assert_int_eq(c.source[MT_CONFIG_S_CONFIG], MT_CONFIG_FLAG);
     ck_assert_int_eq(c.workers, 9);
     ck_assert_int_eq(c.source[MT_CONFIG_S_WORKERS], MT_CONFIG_FLAG);
-    ck_assert_int_eq(c.log_level, MT_CONFIG_LOG_ERROR);
+    ck_assert_int_eq(c.log_level, MT_LOG_ERROR);
     ck_assert_str_eq(c.endpoint, "tcp://127.0.0.1:9100");
     ck_assert_int_eq(c.store_writers, 3);           /* the last flag wins */
     ck_assert_str_eq(c.replica_id, "flag-replica");
@@ -310,7 +313,7 @@ START_TEST(flag_overrides_env)
                        "--full-resync-every", "1000000", "--workers", "64", "--store-writers", "64",
                        "--max-body", "268435456", "--request-timeout", "3600000",
                        "--beat-interval", "60000", "--alive-window", "120000",
-                       "--refresh-interval", "86400000", "--log-level", "debug",
+                       "--refresh-interval", "86400000", "--log-level", "debug", "--log-format", "json",
                        "--subscribe", "0", "--tombstone-retention", "2000000000",
                        "--insecure", "--rc-allow-ipc=true", "--max-inflight", "10000000",
                        "--max-inflight-client", "1", "--max-stash", "1000000") == MT_OK,
@@ -333,7 +336,8 @@ START_TEST(flag_overrides_env)
     ck_assert_int_eq(c.beat_interval_ms, 60000);
     ck_assert_int_eq(c.alive_window_ms, 120000);
     ck_assert_int_eq(c.refresh_interval_ms, 86400000);
-    ck_assert_int_eq(c.log_level, MT_CONFIG_LOG_DEBUG);
+    ck_assert_int_eq(c.log_level, MT_LOG_DEBUG);
+    ck_assert_int_eq(c.log_format, MT_LOG_JSON);
     ck_assert(c.insecure);
     ck_assert(c.rc_allow_ipc);
     for (int i = 1; i < MT_CONFIG_NSETTINGS; i++)
@@ -471,6 +475,7 @@ START_TEST(flag_errors)
     EXPECT_ERR(ARGS("--workers", "1.5"), "is not a number");
     EXPECT_ERR(ARGS("--workers", "65"), "--workers: 65 is out of range (0-64)");
     EXPECT_ERR(ARGS("--workers", "-1"), "-1 is out of range (0-64)");
+    EXPECT_ERR(ARGS("--log-format", "xml"), "--log-format: 'xml' is not one of text|json");
     EXPECT_ERR(ARGS("--max-body", "99999999999999999999999"), "--max-body:",
                "out of range (1024-268435456)");
     EXPECT_ERR(ARGS("--max-body", "1023"), "1023 is out of range (1024-268435456)");
