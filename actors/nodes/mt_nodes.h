@@ -34,6 +34,10 @@ typedef struct {
     int64_t store_timeout_ms;       /* ask timeout towards the store; 0 = 30,000 */
     int64_t txn_max_ms;             /* longest a write transaction holds a revision;
                                        0 = MT_STORE_TXN_MAX_MS (see reload.c) */
+    int64_t lag_ms;                 /* added to txn_max_ms for the scan window:
+                                       0 = the store's allowance (Galera:
+                                       MT_STORE_GALERA_LAG_MS), < 0 = none (tests
+                                       that shrink txn_max_ms to milliseconds) */
     mt_actor_t *listener;           /* gets MT_NODE_CHANGED / MT_NODE_RELOADED, or NULL */
     /*  Raised to every reload's mark (a revision the database has issued),
         for whoever judges notices (mt_bus_counters_t.horizon); or NULL.

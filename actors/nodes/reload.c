@@ -49,6 +49,8 @@ static void start_pass(mt_actor_t *self, reload_t *r)
     }
     r->again = false;
     r->full = r->passes % (uint64_t) r->cfg->full_resync_every == 0;
+    r->window.txn_max_ms = r->cfg->txn_max_ms
+        + (r->cfg->lag_ms < 0 ? 0 : mt_store_lag_ms(r->cfg->store));
     int64_t after = mt_scan_window_start(&r->window, mt_now_ms());
     r->covered = mt_scan_window_covered(&r->window);
     r->started_us = mt_metrics_now_us();
