@@ -191,15 +191,21 @@ static mt_rc_t *stored(void)
     return r;
 }
 
-/*  rc.add through the agent, the remote answering with alive; returns
-    the revision stored. */
-static int64_t add(uint32_t n, const char *const *alive)
+/*  The registry's INIT for an add, then rc.add of "to-b" at HOST. */
+static uint64_t add_request(void)
 {
     init(NULL, -1);
     mt_msg_t *req = mt_rc_req_new(MT_RC_OP_ADD);
     snprintf(mt_rc_req(req)->name, sizeof mt_rc_req(req)->name, "to-b");
     mt_rc_req(req)->hostname = strdup(HOST);
-    uint64_t c = request(req);
+    return request(req);
+}
+
+/*  rc.add through the agent, the remote answering with alive; returns
+    the revision stored. */
+static int64_t add(uint32_t n, const char *const *alive)
+{
+    uint64_t c = add_request();
     probed(probe(), MT_OK, true, n, alive);
     changed(MT_NODE_UPSERT, true, HOST);
     mt_msg_t *r = answer(c, MT_OK);
@@ -229,11 +235,7 @@ static void merge(const char *name, const char *hostname, int64_t revision, bool
 
 START_TEST(add_probes_then_stores)
 {
-    init(NULL, -1);
-    mt_msg_t *req = mt_rc_req_new(MT_RC_OP_ADD);
-    snprintf(mt_rc_req(req)->name, sizeof mt_rc_req(req)->name, "to-b");
-    mt_rc_req(req)->hostname = strdup(HOST);
-    uint64_t c_add = request(req);
+    uint64_t c_add = add_request();
     mt_msg_t *p = probe();
     mt__rc_probe_t *pr = mt_msg_data(p);
     ck_assert_str_eq(pr->uuid, "");             /* learned from the answer */
@@ -267,11 +269,7 @@ END_TEST
 
 START_TEST(add_unreachable_is_gone)
 {
-    init(NULL, -1);
-    mt_msg_t *req = mt_rc_req_new(MT_RC_OP_ADD);
-    snprintf(mt_rc_req(req)->name, sizeof mt_rc_req(req)->name, "to-b");
-    mt_rc_req(req)->hostname = strdup(HOST);
-    uint64_t c = request(req);
+    uint64_t c = add_request();
     probed(probe(), MT_EUNAVAIL, false, 0, NULL);
     answered(c, MT_EUNAVAIL);
     mt_msg_t *g = mt_probe_expect(registry, MT__RC_GONE, T);
@@ -480,8 +478,7 @@ START_TEST(delete_is_gone)
 {
     const char *alive[1] = { HOST };
     int64_t rev = add(1, alive);
-    mt_msg_t *req = mt_rc_req_new(MT_RC_OP_DEL);
-    uint64_t c = request(req);
+    uint64_t c = request(mt_rc_req_new(MT_RC_OP_DEL));
     changed(MT_NODE_DELETED, true, NULL);
     mt_msg_t *g = mt_probe_expect(registry, MT__RC_GONE, T);
     ck_assert_ptr_nonnull(g);

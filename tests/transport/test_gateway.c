@@ -89,18 +89,30 @@ static void send_req(zsock_t *s, const char *text)
     msgpack_sbuffer_destroy(&buf);
 }
 
-/*  The next reply on s: it must carry rid and be ok or have the error
-    code `code`. Returns the unpacked reply (msgpack_unpacked_destroy it). */
-static void recv_reply(zsock_t *s, uint64_t rid, const char *code, msgpack_unpacked *out)
+/*  A reply: its message (the unpacked objects point into its frame). */
+typedef struct {
+    zmsg_t *m;
+    msgpack_unpacked u;
+} reply_t;
+
+static void reply_free(reply_t *r)
 {
-    zmsg_t *m = zmsg_recv(s);
-    ck_assert_msg(m, "no reply for rid %llu", (unsigned long long) rid);
-    ck_assert_uint_eq(zmsg_size(m), 2);
-    zframe_t *body = zmsg_last(m);
-    msgpack_unpacked_init(out);
-    ck_assert_int_eq(msgpack_unpack_next(out, (const char *) zframe_data(body),
+    msgpack_unpacked_destroy(&r->u);
+    zmsg_destroy(&r->m);
+}
+
+/*  The next reply on s: it must carry rid and be ok or have the error
+    code `code`. Free it with reply_free. */
+static void recv_reply(zsock_t *s, uint64_t rid, const char *code, reply_t *out)
+{
+    out->m = zmsg_recv(s);
+    ck_assert_msg(out->m, "no reply for rid %llu", (unsigned long long) rid);
+    ck_assert_uint_eq(zmsg_size(out->m), 2);
+    zframe_t *body = zmsg_last(out->m);
+    msgpack_unpacked_init(&out->u);
+    ck_assert_int_eq(msgpack_unpack_next(&out->u, (const char *) zframe_data(body),
                                          zframe_size(body), NULL), MSGPACK_UNPACK_SUCCESS);
-    const msgpack_object *top = &out->data;
+    const msgpack_object *top = &out->u.data;
     const msgpack_object *r = mp_get(top, "rid");
     ck_assert_msg(r && r->type == MSGPACK_OBJECT_POSITIVE_INTEGER && r->via.u64 == rid,
                   "a reply for another rid than %llu", (unsigned long long) rid);
@@ -112,14 +124,13 @@ static void recv_reply(zsock_t *s, uint64_t rid, const char *code, msgpack_unpac
         ck_assert_msg(!ok->via.boolean, "rid %llu: ok, expected %s", (unsigned long long) rid, code);
         ck_assert(mp_str_is(mp_get(mp_get(top, "error"), "code"), code));
     }
-    zmsg_destroy(&m);
 }
 
 static void reply(zsock_t *s, uint64_t rid, const char *code)
 {
-    msgpack_unpacked u;
-    recv_reply(s, rid, code, &u);
-    msgpack_unpacked_destroy(&u);
+    reply_t r;
+    recv_reply(s, rid, code, &r);
+    reply_free(&r);
 }
 
 /*  A counter of replica.stats, asked on s with rid. */
@@ -128,12 +139,12 @@ static uint64_t stat_of(zsock_t *s, uint64_t rid, const char *name)
     char text[80];
     snprintf(text, sizeof text, "{'op':'replica.stats','rid':%llu}", (unsigned long long) rid);
     send_req(s, text);
-    msgpack_unpacked u;
-    recv_reply(s, rid, NULL, &u);
-    const msgpack_object *v = mp_get(mp_get(&u.data, "result"), name);
+    reply_t r;
+    recv_reply(s, rid, NULL, &r);
+    const msgpack_object *v = mp_get(mp_get(&r.u.data, "result"), name);
     ck_assert_msg(v && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER, "no stat %s", name);
     uint64_t n = v->via.u64;
-    msgpack_unpacked_destroy(&u);
+    reply_free(&r);
     return n;
 }
 
@@ -178,10 +189,10 @@ START_TEST(routes_each_op)
     snprintf(ci->replica_id, sizeof ci->replica_id, "r0");
     ck_assert_int_eq(mt_reply(q, info), MT_OK);
     mt_msg_free(q);
-    msgpack_unpacked u;
-    recv_reply(c, 3, NULL, &u);
-    ck_assert(mp_str_is(mp_get(mp_get(&u.data, "result"), "replica_id"), "r0"));
-    msgpack_unpacked_destroy(&u);
+    reply_t ri;
+    recv_reply(c, 3, NULL, &ri);
+    ck_assert(mp_str_is(mp_get(mp_get(&ri.u.data, "result"), "replica_id"), "r0"));
+    reply_free(&ri);
 
     send_req(c, "{'op':'no.such.op','rid':4}");
     reply(c, 4, "unknown_op");
