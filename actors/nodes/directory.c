@@ -94,7 +94,8 @@ static void ensure_sorted(directory_t *d)
     size_t i = 0;
     for (entry_t *e = zhashx_first(d->by_id); e; e = zhashx_next(d->by_id))
         d->sorted[i++] = e;
-    qsort(d->sorted, i, sizeof *d->sorted, cmp_entry);
+    if (i)                          /* d->sorted is NULL until a node exists */
+        qsort(d->sorted, i, sizeof *d->sorted, cmp_entry);
     d->nsorted = i;
     d->dirty = false;
 }
@@ -216,7 +217,8 @@ static void versions(directory_t *d, mt_msg_t *msg)
             cells[n++] = (cell_t) { e->reg->versions[i].key, e->reg->versions[i].value };
         }
     }
-    qsort(cells, n, sizeof *cells, cmp_cell);
+    if (n)                          /* qsort(NULL, 0, ...) is undefined */
+        qsort(cells, n, sizeof *cells, cmp_cell);
     mt_msg_t *reply = mt_node_reply_new(MT_OK, NULL);
     mt_node_reply_t *out = mt_node_reply(reply);
     for (size_t i = 0; i < n;) {
