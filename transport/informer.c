@@ -220,7 +220,7 @@ static int refresh_members(mt_informer_t *inf)
         if (pep[0]) {
             size_t before = inf->npubs;
             add_ep(inf->pubs, &inf->npubs, pep, k);
-            if (inf->npubs > before)
+            if (inf->npubs > before && inf->sub)
                 sub_connect(inf, &inf->pubs[before]);
         }
     }
@@ -405,13 +405,17 @@ int mt_informer_relist(mt_informer_t *inf)
     return rc;
 }
 
+void mt_informer_unsubscribe(mt_informer_t *inf)
+{
+    zsock_destroy(&inf->sub);
+}
+
 int mt_informer_resubscribe(mt_informer_t *inf)
 {
     zsock_destroy(&inf->sub);
     inf->sub = sub_new(inf);
     if (!inf->sub)
         return MT_ESYSTEM;
-    zhashx_purge(inf->seqs);
     for (size_t i = 0; i < inf->npubs; i++)
         sub_connect(inf, &inf->pubs[i]);
     inf->due = true;

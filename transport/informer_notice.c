@@ -134,8 +134,10 @@ int mt_informer_poll(mt_informer_t *inf, int timeout_ms)
     int rc = MT_OK;
     for (;;) {
         int64_t left = deadline - zclock_mono();
-        zmq_pollitem_t item = { zsock_resolve(inf->sub), 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll(&item, 1, left > 0 ? (long) left : 0) > 0)
+        zmq_pollitem_t item = { inf->sub ? zsock_resolve(inf->sub) : NULL, 0, ZMQ_POLLIN, 0 };
+        if (!inf->sub)
+            zclock_sleep(left > 0 ? (int) (left < 50 ? left : 50) : 0);
+        else if (zmq_poll(&item, 1, left > 0 ? (long) left : 0) > 0)
             drain(inf);
         bool periodic = inf->o.resync_ms > 0
                         && zclock_mono() - inf->last_sync >= inf->o.resync_ms;

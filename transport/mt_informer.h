@@ -111,9 +111,12 @@ int mt_informer_poll(mt_informer_t *inf, int timeout_ms);
 int mt_informer_resync(mt_informer_t *inf);
 /*  Lists again now, then catches up. */
 int mt_informer_relist(mt_informer_t *inf);
-/*  Drops every subscription and subscribes again (notices published
-    meanwhile are lost: the next ones show a gap). For a member list that
-    changed, or to test the catch-up. */
+/*  Closes the subscriptions: notices published from now on are lost until
+    mt_informer_resubscribe (polls still catch up every resync_ms). */
+void mt_informer_unsubscribe(mt_informer_t *inf);
+/*  Subscribes to every known member again, on a new socket, and catches
+    up at the next poll. The publishers' last sequence numbers are kept,
+    so their next notices show what was lost as a gap. */
 int mt_informer_resubscribe(mt_informer_t *inf);
 
 /*  The revision up to which the cache holds every change. */
