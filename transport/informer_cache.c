@@ -263,10 +263,14 @@ bool mt__informer_cache_delete(mt__informer_cache_t *c, const char *id, int64_t 
 {
     entry_t *e = zhashx_lookup(c->map, id);
     if (!e) {
+        /*  Never cached (an informer started from a revision, or a node
+            that came and went between two looks): remembered, and told,
+            since it is a change. */
         e = mt_xcalloc(1, sizeof *e);
-        e->deleted = revision;      /* remembered, not told: it was never cached */
+        e->deleted = revision;
         zhashx_insert(c->map, id, e);
-        return false;
+        tell(c, id, e, source);
+        return true;
     }
     if (!e->view) {
         e->deleted = max64(e->deleted, revision);

@@ -14,7 +14,9 @@
     newer in one group only is merged key by key. A delete is taken when
     its revision is above both of the cached node's; the cache keeps the
     deleted id's revision so that an older upsert arriving late cannot
-    bring the node back. Derived keys (`healthy`, `schedulable`) and the
+    bring the node back. A delete of an id the cache never held is told as
+    well (the informer started from a revision, or the node came and went
+    between two looks): take deletes as idempotent. Derived keys (`healthy`, `schedulable`) and the
     live `metrics` ride with the status group: they are what the source of
     the newest status said (a replica publishes no health flips, and
     node.changes views carry no metrics), so a reader that needs health now
