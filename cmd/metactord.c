@@ -76,6 +76,7 @@ static uint32_t extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
         { "rc_refreshes", r.refreshes },
         { "rc_hostname_writes", r.hostname_writes },
         { "rc_hostname_cancelled", r.hostname_cancelled },
+        { "rc_hostname_restricted", r.hostname_restricted },
     };
     uint32_t n = 0;
     for (size_t i = 0; i < sizeof all / sizeof all[0] && n < cap; i++)

@@ -43,8 +43,16 @@
     of how the remote is contacted (server_key, client keypair,
     demand_encryption turned on), probe with the new values before
     anything is stored. demand_encryption without a server_key, after
-    rc.set's fields are merged with the stored ones, is bad_request. */
+    rc.set's fields are merged with the stored ones, is bad_request.
+
+    just_validate (rc.add, rc.set): every check and the probe run as for
+    the write; then, instead of the store, the registry gets the would-be
+    view (MT__RC_VALIDATED) for the checks only it can make, and answers.
+    restrict_hostname_replace: the hostname writer leaves the reference
+    alone. Each automatic replacement is logged (old and new hostname,
+    revisions, this replica) and counted (rc_hostname_writes). */
 #include "rc_agent.h"
+#include "mt_log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,8 +115,20 @@ static void add_probed(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
         .refreshed_at = mt_wall_ms(), .server_key = r->server_key ? r->server_key : "",
         .client_public = r->client_public ? r->client_public : "",
         .client_secret = r->client_secret && r->client_secret[0] ? r->client_secret : NULL,
+        .restrict_hostname_replace = r->restrict_hostname_replace,
+        .connectivity = p->first_answered ? MT_RC_CONN_OK : MT_RC_CONN_DEGRADED,
     };
     a->inflight = NULL;             /* start_write takes it again */
+    if (r->just_validate) {
+        /*  Nothing is stored, so there is no id; the registry checks the
+            remote is not referenced yet, and answers. */
+        t.id = "";
+        t.password = NULL;
+        t.client_secret = NULL;
+        mt_send(a->cfg->registry, mt__rc_validated_new(req, mt_rc_build(&t)));
+        gone(a);
+        return;
+    }
     start_write(self, a, W_ADD, req, mt_store_msg_rc_add(mt_rc_build(&t)));
 }
 
@@ -132,12 +152,24 @@ static void set_request(mt_actor_t *self, agent_t *a, mt_msg_t *req)
         t.client_public = r->client_public;
         t.client_secret = r->client_secret;
     }
+    if (r->has_restrict_hostname_replace)
+        t.restrict_hostname_replace = r->restrict_hostname_replace;
+    if (r->just_validate) {
+        /*  The view as the write would make it (same revision: nothing is
+            stored); a new name's clash is the registry's to see. */
+        t.password = NULL;
+        t.client_secret = NULL;
+        a->state = IDLE;
+        mt_send(a->cfg->registry, mt__rc_validated_new(req, mt_rc_build(&t)));
+        return;
+    }
     mt_msg_t *w = mt_store_msg_rc_set(mt_rc_build(&t), r->new_name[0] != 0, r->hostname != NULL,
                                       r->username != NULL, r->password != NULL,
                                       r->has_demand_encryption, r->has_revision ? r->revision : 0);
     mt_store_rc_write_t *wp = mt_msg_data(w);
     wp->has_server_key = r->server_key != NULL;
     wp->has_client_keys = r->client_public != NULL;
+    wp->has_restrict_hostname_replace = r->has_restrict_hostname_replace;
     start_write(self, a, W_SET, req, w);
 }
 
@@ -192,8 +224,28 @@ static void write_done(mt_actor_t *self, agent_t *a, int err, const char *messag
     a->store_corr = 0;
     a->state = IDLE;
     if (err == MT_OK && (kind == W_ADD || kind == W_SET || kind == W_HOSTNAME)) {
+        /*  The stored block, with what only this replica knows: its view
+            of the remote (an add's from the add's probe). */
+        mt_rc_t t = *d->rc;
+        if (a->ref) {
+            t.connectivity = a->ref->connectivity;
+            t.errors = a->ref->errors;
+            t.nerrors = a->ref->nerrors;
+        }
+        else if (req && kind == W_ADD)
+            t.connectivity = MT_RC_CONN_OK;
+        if (kind == W_HOSTNAME) {
+            /*  The audit trail of automatic replacements (the store's
+                block has the new hostname; ours still the old one). */
+            mt_log_info("rc %s (%s): hostname replaced automatically: %s -> %s, revision "
+                        "%lld -> %lld, written by replica %s", a->id, d->rc->name,
+                        a->ref ? a->ref->hostname : "?", d->rc->hostname,
+                        (long long) (a->ref ? a->ref->revision : 0),
+                        (long long) d->rc->revision, a->cfg->replica_id);
+        }
+        mt_rc_t *nb = mt_rc_build(&t);
         mt_rc_unref(&a->ref);
-        a->ref = mt_rc_ref(d->rc);
+        a->ref = nb;
         if (req && mt_rc_req(req)->client_public)
             mt__rc_secret_learn(&a->secret, mt_rc_req(req)->client_public,
                                 mt_rc_req(req)->client_secret);
@@ -267,6 +319,12 @@ static bool request(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
             mt_rc_reply_error(msg, MT_EBADREQ, "demand_encryption: needs a server_key");
             return false;
         }
+        if (r->just_validate && r->has_revision && r->revision != a->ref->revision) {
+            /*  The store's compare-and-set, checked in memory. */
+            mt_rc_reply_error(msg, MT_ECONFLICT, "revision %lld is not the current one (%lld)",
+                              (long long) r->revision, (long long) a->ref->revision);
+            return false;
+        }
         if (new_host || mt__rc_keys_change_contact(a->ref, r)) {
             a->gen++;               /* a user write supersedes a refresh in flight */
             a->state = WRITING;
@@ -316,6 +374,10 @@ static void merge(mt_actor_t *self, agent_t *a, mt_rc_t *m)
         t.nnodes = a->ref->nnodes;
         t.refreshed_at = a->ref->refreshed_at;
     }
+    /*  Connectivity and errors are this replica's own, whoever wrote. */
+    t.connectivity = a->ref ? a->ref->connectivity : MT_RC_CONN_OK;
+    t.errors = a->ref ? a->ref->errors : NULL;
+    t.nerrors = a->ref ? a->ref->nerrors : 0;
     mt_rc_t *r = mt_rc_build(&t);
     mt_rc_unref(&a->ref);
     a->ref = r;
@@ -367,7 +429,8 @@ static bool handle(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
         return false;
     case MT__RC_WRITE:
         /*  Our turn, and nobody has written since the plan was made. */
-        if (a->planned && a->state == IDLE && a->ref && a->ref->revision == a->planned_rev) {
+        if (a->planned && a->state == IDLE && a->ref && a->ref->revision == a->planned_rev
+            && !a->ref->restrict_hostname_replace) {
             a->planned = false;
             mt_rc_t t = *a->ref;
             t.password = NULL;

@@ -13,7 +13,7 @@ static void teardown(void) { mt_runtime_destroy(&rt); }
 static void check_schema(const char *dsn, const char *db, char **uuid_out)
 {
     MYSQL *m = tu_raw(dsn, db);
-    ck_assert_int_eq(tu_i64(m, "SELECT version FROM mt_schema WHERE id = 1"), 6);
+    ck_assert_int_eq(tu_i64(m, "SELECT version FROM mt_schema WHERE id = 1"), 7);
     ck_assert_int_eq(tu_i64(m, "SELECT COUNT(*) FROM mt_schema"), 1);
     ck_assert_int_eq(tu_i64(m, "SELECT COUNT(*) FROM mt_cluster"), 1);
     char *uuid = tu_str(m, "SELECT uuid FROM mt_cluster");
