@@ -234,9 +234,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t rid = req.rid;
     if (rc == MT_OK) {
         FUZZ_ASSERT(err[0] == '\0');
-        FUZZ_ASSERT((req.op <= MT_OP_RC_LIST) == (req.msg != NULL));
+        /*  cluster.info and replica.stats carry no message; node.versions
+            and node.changes (added after them) are node requests. */
+        bool node_op = req.op <= MT_OP_NODE_DELETE || req.op == MT_OP_NODE_VERSIONS
+                       || req.op == MT_OP_NODE_CHANGES;
+        bool rc_op = req.op >= MT_OP_RC_ADD && req.op <= MT_OP_RC_LIST;
+        FUZZ_ASSERT((node_op || rc_op) == (req.msg != NULL));
         if (req.msg) {
-            if (req.op <= MT_OP_NODE_DELETE)
+            if (node_op)
                 check_request(&req);
             else
                 check_rc_request(&req);
