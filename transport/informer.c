@@ -350,7 +350,7 @@ int mt__informer_catch_up(mt_informer_t *inf)
             if (rc != MT_EEXPIRED)
                 return rc;
             inf->st.expired++;
-            if ((rc = relist(inf)) != MT_OK)
+            if (inf->strict || (rc = relist(inf)) != MT_OK)
                 return rc;
             continue;
         }
@@ -379,8 +379,10 @@ int mt_informer_start(mt_informer_t *inf, int64_t since)
         rc = relist(inf);
     else if (rc == MT_OK)
         inf->mark = since;
+    inf->strict = since >= 0;
     if (rc == MT_OK)
         rc = mt__informer_catch_up(inf);
+    inf->strict = false;
     inf->started = rc == MT_OK;
     return rc;
 }

@@ -32,6 +32,7 @@ struct mt_informer {
     mt__informer_cache_t *cache;
     int64_t mark;
     bool started, due;
+    bool strict;                    /* starting from a revision: `expired` is an error */
     int64_t last_sync;              /* zclock_mono() of the last catch-up */
     mt_informer_stats_t st;
 };
