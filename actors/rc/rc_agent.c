@@ -32,7 +32,8 @@
     writes at once, replica 1 only if replica 0 has not written one interval
     later, and a lost race costs a refused compare-and-set, never a second
     write. A user write, or a delete, makes any probe in flight stale.
-    Probe rounds and the plan are in rc_refresh.c (shared state: rc_agent.h).
+    Probe rounds and the plan are in rc_refresh.c, writes up to the store (and
+    just_validate) in rc_write.c (shared state: rc_agent.h).
 
     Keys (rc_keys.c). A probe uses the reference's server_key and the
     client keypair; the agent holds the secret beside its public key,
@@ -59,7 +60,6 @@
 #include <string.h>
 
 static bool handle(mt_actor_t *self, agent_t *a, mt_msg_t *msg);
-static void gone(agent_t *a);
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -78,122 +78,6 @@ void mt__rca_reply_ref(agent_t *a, mt_msg_t *req)
 
 /* ---- writes ------------------------------------------------------------ */
 
-static void start_write(mt_actor_t *self, agent_t *a, write_t kind, mt_msg_t *req,
-                        mt_msg_t *store_msg)
-{
-    a->gen++;
-    a->writing = kind;
-    a->inflight = req;
-    a->state = kind == W_ADD ? ADDING : WRITING;
-    a->store_corr = mt_ask(self, mt_store_writer(a->cfg->store, a->id), store_msg,
-                           (uint32_t) a->cfg->store_timeout_ms);
-}
-
-/*  rc.add: the probe answered; insert what it learned. */
-static void add_probed(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
-{
-    const mt__rc_probed_t *p = mt_msg_data(msg);
-    mt_msg_t *req = a->inflight;
-    a->probe_corr = 0;
-    if (p->err != MT_OK) {
-        mt_rc_reply_error(req, p->err == MT_ECONFLICT ? MT_ECONFLICT : MT_EUNAVAIL,
-                          "cannot reach the remote cluster: %s", p->message);
-        mt_msg_free(req);
-        a->inflight = NULL;
-        gone(a);
-        return;
-    }
-    mt_rc_req_t *r = mt_rc_req(req);
-    const char *nodes[MT_RC_NODES_MAX];
-    uint32_t n = p->nalive < MT_RC_NODES_MAX ? p->nalive : MT_RC_NODES_MAX;
-    for (uint32_t i = 0; i < n; i++)
-        nodes[i] = p->alive[i];
-    mt_rc_t t = {
-        .id = a->id, .name = r->name, .hostname = r->hostname, .uuid = p->uuid,
-        .username = r->username ? r->username : "", .password = r->password ? r->password : "",
-        .demand_encryption = r->demand_encryption, .node_list = nodes, .nnodes = n,
-        .refreshed_at = mt_wall_ms(), .server_key = r->server_key ? r->server_key : "",
-        .client_public = r->client_public ? r->client_public : "",
-        .client_secret = r->client_secret && r->client_secret[0] ? r->client_secret : NULL,
-        .restrict_hostname_replace = r->restrict_hostname_replace,
-        .connectivity = p->first_answered ? MT_RC_CONN_OK : MT_RC_CONN_DEGRADED,
-    };
-    a->inflight = NULL;             /* start_write takes it again */
-    if (r->just_validate) {
-        /*  Nothing is stored, so there is no id; the registry checks the
-            remote is not referenced yet, and answers. */
-        t.id = "";
-        t.password = NULL;
-        t.client_secret = NULL;
-        mt_send(a->cfg->registry, mt__rc_validated_new(req, mt_rc_build(&t)));
-        gone(a);
-        return;
-    }
-    start_write(self, a, W_ADD, req, mt_store_msg_rc_add(mt_rc_build(&t)));
-}
-
-static void set_request(mt_actor_t *self, agent_t *a, mt_msg_t *req)
-{
-    mt_rc_req_t *r = mt_rc_req(req);
-    mt_rc_t t = *a->ref;
-    t.password = r->password;
-    if (r->new_name[0])
-        t.name = r->new_name;
-    if (r->hostname)
-        t.hostname = r->hostname;
-    if (r->username)
-        t.username = r->username;
-    if (r->has_demand_encryption)
-        t.demand_encryption = r->demand_encryption;
-    if (r->server_key)
-        t.server_key = r->server_key;
-    t.client_secret = NULL;
-    if (r->client_public) {
-        t.client_public = r->client_public;
-        t.client_secret = r->client_secret;
-    }
-    if (r->has_restrict_hostname_replace)
-        t.restrict_hostname_replace = r->restrict_hostname_replace;
-    if (r->just_validate) {
-        /*  The view as the write would make it (same revision: nothing is
-            stored); a new name's clash is the registry's to see. */
-        t.password = NULL;
-        t.client_secret = NULL;
-        a->state = IDLE;
-        mt_send(a->cfg->registry, mt__rc_validated_new(req, mt_rc_build(&t)));
-        return;
-    }
-    mt_msg_t *w = mt_store_msg_rc_set(mt_rc_build(&t), r->new_name[0] != 0, r->hostname != NULL,
-                                      r->username != NULL, r->password != NULL,
-                                      r->has_demand_encryption, r->has_revision ? r->revision : 0);
-    mt_store_rc_write_t *wp = mt_msg_data(w);
-    wp->has_server_key = r->server_key != NULL;
-    wp->has_client_keys = r->client_public != NULL;
-    wp->has_restrict_hostname_replace = r->has_restrict_hostname_replace;
-    start_write(self, a, W_SET, req, w);
-}
-
-/*  A new hostname must belong to the same remote cluster, and new keys
-    must reach it: probe first. */
-static void set_probed(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
-{
-    const mt__rc_probed_t *p = mt_msg_data(msg);
-    mt_msg_t *req = a->inflight;
-    a->probe_corr = 0;
-    a->inflight = NULL;
-    a->state = IDLE;
-    if (p->err == MT_OK) {
-        set_request(self, a, req);
-        return;
-    }
-    if (p->err == MT_ECONFLICT)
-        mt_rc_reply_error(req, MT_EBADREQ, "refused: %s", p->message);
-    else
-        mt_rc_reply_error(req, MT_EUNAVAIL, "cannot reach the remote cluster with the new"
-                          " settings: %s", p->message);
-    mt_msg_free(req);
-}
-
 static void unstash(mt_actor_t *self, agent_t *a)
 {
     while ((a->state == IDLE || a->state == GONE) && !mt_msgq_empty(&a->stash)) {
@@ -203,7 +87,7 @@ static void unstash(mt_actor_t *self, agent_t *a)
     }
 }
 
-static void gone(agent_t *a)
+void mt__rca_gone(agent_t *a)
 {
     a->state = GONE;
     mt__rca_cancel_plan(a, false);
@@ -264,10 +148,10 @@ static void write_done(mt_actor_t *self, agent_t *a, int err, const char *messag
         mt_rc_unref(&a->ref);
         a->ref = mt_rc_build(&t);
         mt__rca_notify(a, MT_NODE_DELETED, true);
-        gone(a);
+        mt__rca_gone(a);
     }
     else if (kind == W_ADD)
-        gone(a);                    /* nothing was stored: this agent has no reference */
+        mt__rca_gone(a);                    /* nothing was stored: this agent has no reference */
     if (req) {
         if (err != MT_OK)
             mt_rc_reply_error(req, err, "%s", message);
@@ -339,11 +223,11 @@ static bool request(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
                                       new_host ? NULL : a->ref, &keys, wait);
             return true;
         }
-        set_request(self, a, msg);
+        mt__rca_set_request(self, a, msg);
         return true;
     }
     case MT_RC_OP_DEL:
-        start_write(self, a, W_DEL, msg,
+        mt__rca_start_write(self, a, W_DEL, msg,
                     mt_store_msg_rc_del(a->id, r->has_revision ? r->revision : 0));
         return true;
     default:
@@ -383,7 +267,7 @@ static void merge(mt_actor_t *self, agent_t *a, mt_rc_t *m)
     a->ref = r;
     if (m->deleted) {
         mt__rca_notify(a, MT_NODE_DELETED, false);
-        gone(a);
+        mt__rca_gone(a);
         return;
     }
     mt__rca_notify(a, MT_NODE_UPSERT, false);
@@ -420,9 +304,9 @@ static bool handle(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
         if (msg->corr != a->probe_corr)
             return false;
         if (a->state == ADDING && a->inflight)
-            add_probed(self, a, msg);
+            mt__rca_add_probed(self, a, msg);
         else if (a->state == WRITING && a->writing == W_NONE && a->inflight)
-            set_probed(self, a, msg);
+            mt__rca_set_probed(self, a, msg);
         else
             mt__rca_probed(self, a, msg);
         unstash(self, a);
@@ -436,7 +320,7 @@ static bool handle(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
             t.password = NULL;
             t.client_secret = NULL;
             t.hostname = a->planned_host;
-            start_write(self, a, W_HOSTNAME, NULL,
+            mt__rca_start_write(self, a, W_HOSTNAME, NULL,
                         mt_store_msg_rc_set(mt_rc_build(&t), false, true, false, false, false,
                                             a->planned_rev));
         }
@@ -463,7 +347,7 @@ static bool handle(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
                 mt_msg_free(a->inflight);
                 a->inflight = NULL;
                 if (a->state == ADDING)
-                    gone(a);
+                    mt__rca_gone(a);
                 else
                     a->state = IDLE;
             }
