@@ -202,7 +202,8 @@ static void versions(directory_t *d, mt_msg_t *msg)
             cells[n++] = (cell_t) { e->reg->versions[i].key, e->reg->versions[i].value };
         }
     }
-    qsort(cells, n, sizeof *cells, cmp_cell);
+    if (n > 1)                      /* qsort(NULL, 0, …) is undefined: no node selected */
+        qsort(cells, n, sizeof *cells, cmp_cell);
     mt_msg_t *reply = mt_node_reply_new(MT_OK, NULL);
     mt_node_reply_t *out = mt_node_reply(reply);
     for (size_t i = 0; i < n;) {
