@@ -40,13 +40,14 @@ typedef struct {
     The leading ':' makes getopt return ':' for a missing argument. */
 #define CTL_GLOBAL_SHORT ":e:o:t:h"
 /*  Long-only global options: values far from the commands' own (256...). */
-enum { CTL_O_CERT = 0x1000, CTL_O_SERVER_KEY };
+enum { CTL_O_CERT = 0x1000, CTL_O_SERVER_KEY, CTL_O_CONTEXT };
 #define CTL_GLOBAL_LONG                                         \
     { "endpoint", required_argument, NULL, 'e' },               \
     { "output", required_argument, NULL, 'o' },                 \
     { "timeout", required_argument, NULL, 't' },                \
     { "cert", required_argument, NULL, CTL_O_CERT },            \
     { "server-key", required_argument, NULL, CTL_O_SERVER_KEY }, \
+    { "context", required_argument, NULL, CTL_O_CONTEXT },      \
     { "help", no_argument, NULL, 'h' }
 
 /*  Handles getopt's result c for a global option (-e, -o, -t, --cert,
@@ -166,13 +167,14 @@ void ctl_cert_destroy(struct _zcert_t **c_p);
 
 /* ---- calling the service ----------------------------------------------- */
 
-/*  A client of g->endpoint (CURVE with a server key), or NULL after an
-    error message. */
+/*  A client of ctl_endpoint(g) (CURVE with a server key), or NULL after
+    an error message. */
 mt_client_t *ctl_connect(const ctl_t *g);
 /*  Calls op; on CTL_OK *reply holds an ok reply (free it with
     mt_reply_free). Otherwise the error is printed, *reply is freed and the
-    exit status returned. */
-int ctl_call(const ctl_t *g, mt_client_t *c, const char *op, uint32_t nargs,
+    exit status returned. No reply in time with more endpoints listed: the
+    request goes to the next one, *c_p replaced by a client of it. */
+int ctl_call(const ctl_t *g, mt_client_t **c_p, const char *op, uint32_t nargs,
              mt_client_pack_fn *pack, void *arg, mt_reply_t *reply);
 
 /* ---- arguments --------------------------------------------------------- */
@@ -283,6 +285,19 @@ int ctl_cmd_watch(ctl_t *g, int argc, char **argv);
 int ctl_watch_informer(const ctl_t *g, int64_t since, int64_t count, int64_t idle_ms);
 int ctl_cmd_load(ctl_t *g, int argc, char **argv);
 int ctl_cmd_cert(ctl_t *g, int argc, char **argv);
+int ctl_cmd_config(ctl_t *g, int argc, char **argv);
+
+/* ---- defaults and endpoints (metactl_config.c) ------------------------- */
+
+/*  Reads the config file and applies the context chosen (--context, found
+    anywhere in argv, $METACTL_CONTEXT, or the file's `current`) to g.
+    CTL_OK, or CTL_EUSAGE after a message. */
+int ctl_config_load(ctl_t *g, int argc, char **argv);
+void ctl_config_free(void);
+/*  The endpoint requests go to now: one of g->endpoint's comma-separated
+    list, the first until ctl_endpoint_next moves on (false: none left). */
+const char *ctl_endpoint(const ctl_t *g);
+bool ctl_endpoint_next(const ctl_t *g);
 
 /* ---- views (metactl_view.c) -------------------------------------------- */
 

@@ -359,7 +359,7 @@ static void pack_list(msgpack_packer *pk, void *arg)
 
 /* ---- list (may take several calls) ------------------------------------- */
 
-static int run_list(ctl_t *g, mt_client_t *c, node_args_t *a)
+static int run_list(ctl_t *g, mt_client_t **c_p, node_args_t *a)
 {
     if (a->all && !a->limit)
         a->limit = 1000;
@@ -369,7 +369,7 @@ static int run_list(ctl_t *g, mt_client_t *c, node_args_t *a)
     char next[512] = "", after[512];
     for (;;) {
         pages = mt_xreallocarray(pages, npages + 1, sizeof *pages);
-        rc = ctl_call(g, c, "node.list", count_list(a), pack_list, a, &pages[npages]);
+        rc = ctl_call(g, c_p, "node.list", count_list(a), pack_list, a, &pages[npages]);
         if (rc != CTL_OK)
             break;
         const msgpack_object *nodes = ctl_get(pages[npages].result, "nodes");
@@ -495,7 +495,7 @@ int ctl_cmd_node(ctl_t *g, int argc, char **argv)
     }
     if (rc == CTL_OK && is_list) {
         mt_client_t *client = ctl_connect(g);
-        rc = client ? run_list(g, client, &a) : CTL_EUSAGE;
+        rc = client ? run_list(g, &client, &a) : CTL_EUSAGE;
         mt_client_destroy(&client);
     }
     else if (rc == CTL_OK)

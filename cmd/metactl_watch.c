@@ -234,7 +234,7 @@ static int add_members(const ctl_t *g, watch_args_t *a)
     if (!c)
         return CTL_EUSAGE;
     mt_reply_t r;
-    int rc = ctl_call(g, c, "cluster.info", 0, NULL, NULL, &r);
+    int rc = ctl_call(g, &c, "cluster.info", 0, NULL, NULL, &r);
     if (rc == CTL_OK) {
         const msgpack_object *m = ctl_get(r.result, "members");
         uint32_t n = m && m->type == MSGPACK_OBJECT_ARRAY ? m->via.array.size : 0;

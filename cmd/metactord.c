@@ -14,13 +14,20 @@
     (a write is acknowledged only after its commit, so nothing acknowledged
     can be lost, and nothing is removed); the replica's membership row is
     deleted so peers stop waiting for it; then every actor is stopped and
-    every thread joined. */
+    every thread joined.
+
+    Operators' handles (metactord_ops.c): the optional HTTP listener
+    (metrics, health, readiness) starts once the gateway serves, and stops
+    first; systemd hears READY once the gateway serves and STOPPING when
+    draining starts. */
+#include "metactord_ops.h"
 #include "mt_bus.h"
 #include "mt_config.h"
 #include "mt_core.h"
 #include "mt_db_clock.h"
 #include "mt_gateway.h"
 #include "mt_membership.h"
+#include "mt_metrics.h"
 #include "mt_nodes.h"
 #include "mt_rcs.h"
 #include "mt_security.h"
@@ -33,56 +40,6 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef struct {
-    mt_store_t *store;
-    mt_bus_counters_t *bus;
-    mt_rcs_t *rcs;
-    mt_nodes_t *nodes;
-} stats_src_t;
-
-/*  replica.stats beyond the runtime's and the gateway's own counters. */
-static uint32_t extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
-{
-    stats_src_t *src = arg;
-    mt_store_stats_t s;
-    mt_store_stats(src->store, &s);
-    mt_rcs_stats_t r;
-    mt_rcs_stats(src->rcs, &r);
-    mt_nodes_stats_t ns;
-    mt_nodes_stats(src->nodes, &ns);
-    mt_stat_t all[] = {
-        { "store_batches", s.status_batches },
-        { "store_rows", s.status_rows },
-        { "store_rechecks", s.status_rechecks },
-        { "store_rows_alone", s.status_alone },
-        { "store_statements", s.statements },
-        { "store_reconnects", s.reconnects },
-        { "store_rc_writes", s.rc_writes },
-        { "store_rc_conflicts", s.rc_conflicts },
-        { "rows_rejected", s.rows_rejected },
-        { "notices_sent", atomic_load(&src->bus->sent) },
-        { "notices_received", atomic_load(&src->bus->received) },
-        { "notice_gaps", atomic_load(&src->bus->gaps) },
-        { "notices_dropped", atomic_load(&src->bus->dropped) },
-        { "peers", atomic_load(&src->bus->peers) },
-        { "peers_without_key", atomic_load(&src->bus->peers_without_key) },
-        { "notices_implausible", atomic_load(&src->bus->implausible) },
-        { "reloads", ns.reloads },
-        { "reload_rows", ns.reload_rows },
-        { "tombstones_purged", ns.tombstones_purged },
-        { "nodes_absent_deleted", ns.absent_deleted },
-        { "requests_expired", ns.expired },
-        { "requests_busy_stash", ns.stash_busy },
-        { "rc_refreshes", r.refreshes },
-        { "rc_hostname_writes", r.hostname_writes },
-        { "rc_hostname_cancelled", r.hostname_cancelled },
-        { "rc_hostname_restricted", r.hostname_restricted },
-    };
-    uint32_t n = 0;
-    for (size_t i = 0; i < sizeof all / sizeof all[0] && n < cap; i++)
-        out[n++] = all[i];
-    return n;
-}
 
 /*  Waits until `a` has stopped (its DOWN reaches a probe). */
 static void await_stop(mt_runtime_t *rt, mt_actor_t *a, int timeout_ms)
@@ -164,6 +121,10 @@ int main(int argc, char **argv)
         every beat, node actors read the estimate (docs/architecture.md). */
     static mt_db_clock_t db_clock;
     mt_db_clock_init(&db_clock);
+    /*  Notice convergence is measured by the same clock (seen_at). */
+    mt_metrics_set_db_clock(md_ops_db_now, &db_clock);
+    static md_ops_t ops;
+    mt_ops_http_t *http = NULL;
     if (!rt) {
         mt_log_error("cannot start the runtime");
         goto out;
@@ -217,7 +178,7 @@ int main(int argc, char **argv)
         .pub_endpoint = cfg.pub_endpoint, .beat_ms = cfg.beat_interval_ms,
         .alive_ms = cfg.alive_window_ms, .bus = bus, .listener = mt_rcs_registry(rcs),
         .public_key = sec ? mt_security_public_key(sec) : NULL,
-        .db_clock = &db_clock,
+        .db_clock = &db_clock, .live_at = &ops.live_at,
     };
     membership = mt_membership_new(rt, &mo);
     if (!membership) {
@@ -225,7 +186,14 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    stats_src_t src = { store, bus_ctr, rcs, nodes };
+    ops.rt = rt;
+    ops.store = store;
+    ops.bus = bus_ctr;
+    ops.rcs = rcs;
+    ops.nodes = nodes;
+    ops.sec = sec;
+    ops.db_clock = &db_clock;
+    ops.alive_ms = cfg.alive_window_ms;
     mt_gateway_opts_t go = {
         .endpoint = cfg.endpoint, .max_body = cfg.max_body,
         .request_timeout_ms = (uint32_t) cfg.request_timeout_ms,
@@ -233,7 +201,7 @@ int main(int argc, char **argv)
         .max_inflight_client = (uint32_t) cfg.max_inflight_client,
         .nodes = mt_nodes_directory(nodes), .cluster = membership,
         .rc = mt_rcs_registry(rcs), .security = sec,
-        .stats_fn = extra_stats, .stats_arg = &src,
+        .stats_fn = md_ops_extra_stats, .stats_arg = &ops, .counters = &ops.gateway,
     };
     if (mt_gateway_new(rt, &go, &gateway, err, sizeof err) != MT_OK) {
         mt_log_error("%s", err);
@@ -244,11 +212,20 @@ int main(int argc, char **argv)
     mt_log_info("replica %s: requests on %s, notices on %s, %d worker(s)%s%s",
              cfg.replica_id, cfg.endpoint, cfg.pub_endpoint, rs.workers,
              sec ? ", CURVE with key " : "", sec ? mt_security_public_key(sec) : "");
+    if (md_ops_http_start(&ops, &cfg, &http, err, sizeof err) != MT_OK) {
+        mt_log_error("%s", err);
+        goto out;
+    }
+    if (http)
+        mt_log_info("metrics and health over HTTP on %s (/metrics, /healthz, /readyz)", cfg.http);
+    mt_ops_notify_ready("serving");
 
     int sig = 0;
     sigwait(&stop, &sig);
     mt_log_info("%s: stopping (no new requests; draining writes in flight)",
              sig == SIGINT ? "SIGINT" : "SIGTERM");
+    atomic_store(&ops.stopping, true);
+    mt_ops_notify_stopping("draining writes in flight");
     await_stop(rt, gateway, 5000);
     drain(rt, 5000);
     mt_msg_t *left = NULL;
@@ -257,6 +234,7 @@ int main(int argc, char **argv)
     mt_msg_free(left);
     rc = 0;
 out:
+    mt_ops_http_destroy(&http);     /* first: it reads every part below */
     mt_actor_unref(&gateway);
     mt_actor_unref(&membership);
     mt_rcs_destroy(&rcs);

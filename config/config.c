@@ -287,6 +287,18 @@ static int convert(mt_config_t *cfg, collected_t *c, char *err, size_t errlen)
             *(char **) field = xstrdup(t, &oom);
             break;
         }
+        case K_MS: {
+            long long v = 0;
+            if (mt__config_duration(w, t, s->min, s->max, &v, err, errlen) != MT_OK)
+                return MT_EINVAL;
+            *(int *) field = (int) v;
+            break;
+        }
+        case K_ADDR:
+            if (mt__config_check_addr(w, t, err, errlen) != MT_OK)
+                return MT_EINVAL;
+            *(char **) field = xstrdup(t, &oom);
+            break;
         case K_INT:
         case K_SIZE: {
             long long v = 0;
@@ -355,6 +367,7 @@ static int convert(mt_config_t *cfg, collected_t *c, char *err, size_t errlen)
                     cfg->reload_interval_ms);
     }
     if (mt__config_check_security(cfg, c, err, errlen) != MT_OK
+        || mt__config_check_http(cfg, c, err, errlen) != MT_OK
         || mt__config_password(cfg, c, err, errlen) != MT_OK)
         return MT_EINVAL;
     if (!cfg->replica_id) {
@@ -430,6 +443,7 @@ void mt_config_free(mt_config_t *cfg)
     free(cfg->cert);
     free(cfg->trust);
     free(cfg->db_password_file);
+    free(cfg->http);
     free(cfg->warnings);
     if (cfg->dsn) {
         /*  It may hold the database password. */

@@ -180,6 +180,56 @@ static int parse_hostport(span_t s, span_t *host, unsigned *port, char *err, siz
     return MT_OK;
 }
 
+static char *span_dup(span_t s)
+{
+    return strndup(s.p ? s.p : "", s.n);
+}
+
+/*  HOST[:PORT][,HOST[:PORT]...]: every host is required once there are
+    several (an empty one is a stray ','). */
+static int parse_hosts(span_t s, span_t *hosts, unsigned *ports, unsigned *n, char *err,
+                       size_t errlen)
+{
+    const char *end = s.p + s.n, *from = s.p;
+    *n = 0;
+    for (;;) {
+        const char *comma = memchr(from, ',', (size_t) (end - from));
+        if (*n == MT_DSN_HOSTS_MAX)
+            return fail(err, errlen, "dsn: more than %u hosts", MT_DSN_HOSTS_MAX);
+        int rc = parse_hostport(span_between(from, comma ? comma : end), &hosts[*n], &ports[*n],
+                                err, errlen);
+        if (rc != MT_OK)
+            return rc;
+        (*n)++;
+        if (!comma)
+            break;
+        from = comma + 1;
+    }
+    for (unsigned i = 0; *n > 1 && i < *n; i++)
+        if (!hosts[i].p)
+            return fail(err, errlen, "dsn: empty host in a list of hosts (HOST:PORT,HOST:PORT)");
+    return MT_OK;
+}
+
+/*  d->hosts from the spans; d->host and d->port are the first. */
+static int copy_hosts(mt_dsn_t *d, const span_t *hosts, const unsigned *ports, unsigned n)
+{
+    if (n == 0)
+        return MT_OK;
+    d->hosts = calloc(n, sizeof *d->hosts);
+    if (!d->hosts)
+        return MT_ENOMEM;
+    for (unsigned i = 0; i < n; i++) {
+        d->hosts[d->nhosts].port = ports[i];
+        if (!(d->hosts[d->nhosts].host = span_dup(hosts[i])))
+            return MT_ENOMEM;
+        d->nhosts++;
+    }
+    d->host = d->hosts[0].host;
+    d->port = d->hosts[0].port;
+    return MT_OK;
+}
+
 static int parse_db(span_t s, char *err, size_t errlen)
 {
     if (s.n == 0)
@@ -285,11 +335,6 @@ static int parse_param(span_t s, mt_dsn_t *d, bool seen[P_COUNT], int *verify, c
     return rc;
 }
 
-static char *span_dup(span_t s)
-{
-    return strndup(s.p ? s.p : "", s.n);
-}
-
 int mt_dsn_parse(const char *text, mt_dsn_t **out, char *err, size_t errlen)
 {
     if (err && errlen > 0)
@@ -341,11 +386,13 @@ int mt_dsn_parse(const char *text, mt_dsn_t **out, char *err, size_t errlen)
     span_t userinfo = at ? span_between(p, at) : (span_t){ p, 0 };
     span_t hostport = at ? span_between(at + 1, auth_end) : authority;
 
-    span_t host;
-    unsigned port;
-    int rc = parse_hostport(hostport, &host, &port, err, errlen);
+    span_t hosts[MT_DSN_HOSTS_MAX];
+    unsigned ports[MT_DSN_HOSTS_MAX], nhosts = 0;
+    int rc = parse_hosts(hostport, hosts, ports, &nhosts, err, errlen);
     if (rc != MT_OK)
         return rc;
+    span_t host = hosts[0];
+    unsigned port = ports[0];
 
     /* /DB */
     const char *q = auth_end + strcspn(auth_end, "?");
@@ -386,6 +433,10 @@ int mt_dsn_parse(const char *text, mt_dsn_t **out, char *err, size_t errlen)
         rc = fail(err, errlen, "dsn: host required (or ?socket=PATH)");
         goto failed;
     }
+    if (nhosts > 1 && d->socket) {
+        rc = fail(err, errlen, "dsn: socket= names one server: not with several hosts");
+        goto failed;
+    }
 
     /* userinfo = USER[:PASSWORD] */
     const char *colon = span_find(userinfo, ':');
@@ -396,8 +447,7 @@ int mt_dsn_parse(const char *text, mt_dsn_t **out, char *err, size_t errlen)
         goto failed;
 
     d->db = span_dup(db);
-    d->host = host.p ? span_dup(host) : NULL;
-    if (!d->db || (host.p && !d->host)) {
+    if (!d->db || copy_hosts(d, hosts, ports, host.p ? nhosts : 0) != MT_OK) {
         rc = MT_ENOMEM;
         goto failed;
     }
@@ -418,7 +468,9 @@ void mt_dsn_destroy(mt_dsn_t **p)
         explicit_bzero(d->password, strlen(d->password));
     free(d->user);
     free(d->password);
-    free(d->host);
+    for (unsigned i = 0; i < d->nhosts; i++)
+        free(d->hosts[i].host);
+    free(d->hosts);
     free(d->db);
     free(d->socket);
     free(d->ssl_ca);
@@ -443,92 +495,3 @@ int mt_dsn_set_password(mt_dsn_t *d, const char *password)
     return MT_OK;
 }
 
-/*  Writes s percent-encoding every byte outside RFC 3986's unreserved set
-    and keep (characters harmless where s goes). */
-static void put_encoded(FILE *f, const char *s, const char *keep)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (is_alnum((char)c) || strchr("-._~", c) || (keep && strchr(keep, c)))
-            fputc(c, f);
-        else
-            fprintf(f, "%%%02X", c);
-    }
-}
-
-/*  The DSN as text; the password as "***" if redact. */
-static char *format(const mt_dsn_t *d, bool redact)
-{
-    if (!d)
-        return NULL;
-    char *buf = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&buf, &size);
-    if (!f)
-        return NULL;
-
-    fputs("mysql://", f);
-    bool has_password = d->password && d->password[0];
-    if ((d->user && d->user[0]) || has_password) {
-        put_encoded(f, d->user ? d->user : "", NULL);
-        if (has_password && redact)
-            fputs(":***", f);
-        else if (has_password) {
-            fputc(':', f);
-            put_encoded(f, d->password, NULL);
-        }
-        fputc('@', f);
-    }
-    if (d->host && strchr(d->host, ':'))
-        fprintf(f, "[%s]", d->host);
-    else if (d->host)
-        fputs(d->host, f);
-    if (d->host || d->port != MT_DSN_DEFAULT_PORT)
-        fprintf(f, ":%u", d->port);
-    fprintf(f, "/%s", d->db ? d->db : "");
-
-    char sep = '?';
-    const struct { const char *name, *value; } paths[] = {
-        { "socket", d->socket }, { "ssl_ca", d->ssl_ca }, { "ssl_cert", d->ssl_cert },
-        { "ssl_key", d->ssl_key },
-    };
-    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-        if (paths[i].value) {
-            fprintf(f, "%c%s=", sep, paths[i].name);
-            put_encoded(f, paths[i].value, "/+,;:=!$'()*");
-            sep = '&';
-        }
-    }
-    const struct { const char *name; unsigned value, dflt; } t[] = {
-        { "connect_timeout", d->connect_timeout_s, MT_DSN_DEFAULT_CONNECT_TIMEOUT_S },
-        { "read_timeout", d->read_timeout_s, MT_DSN_DEFAULT_READ_TIMEOUT_S },
-        { "write_timeout", d->write_timeout_s, MT_DSN_DEFAULT_WRITE_TIMEOUT_S },
-    };
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-        if (t[i].value != t[i].dflt) {
-            fprintf(f, "%c%s=%u", sep, t[i].name, t[i].value);
-            sep = '&';
-        }
-    }
-    /*  TLS verifies by default: ssl_verify is written when it is not, or
-        when it alone asks for TLS. */
-    if (d->tls && !d->ssl_verify)
-        fprintf(f, "%cssl_verify=false", sep);
-    else if (d->tls && !d->ssl_ca && !d->ssl_cert)
-        fprintf(f, "%cssl_verify=true", sep);
-    if (fclose(f) != 0) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
-
-char *mt_dsn_format_redacted(const mt_dsn_t *d)
-{
-    return format(d, true);
-}
-
-char *mt_dsn_format(const mt_dsn_t *d)
-{
-    return format(d, false);
-}

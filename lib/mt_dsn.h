@@ -1,6 +1,6 @@
 /*  mt_dsn.h — where the store finds its database: a parsed DSN.
 
-        mysql://[USER[:PASSWORD]@]HOST[:PORT]/DB[?PARAM=VALUE[&PARAM=VALUE]...]
+        mysql://[USER[:PASSWORD]@]HOST[:PORT][,HOST[:PORT]...]/DB[?PARAM=VALUE[&PARAM=VALUE]...]
 
     scheme    mysql:// (mariadb:// is accepted as a synonym)
     USER      may be empty; percent-decoded (%40 is '@', %3A is ':', ...)
@@ -9,6 +9,12 @@
     HOST      a name or IPv4 address, or an IPv6 address in brackets
               ([::1]). Required unless `socket` is given.
     PORT      1-65535, default 3306.
+    ,HOST...  several servers of one cluster (MariaDB Galera Cluster), at
+              most MT_DSN_HOSTS_MAX: the store connects to the first that
+              answers and is usable (on Galera: Synced and ready), in the
+              order given, and moves on when its server dies or leaves
+              the cluster. Give replicas different orders to spread them
+              over the nodes. Not together with socket=.
     DB        letters, digits, '_' and '$'; 1 to 64 characters. Required.
 
     Parameters (each at most once, values percent-decoded; unknown ones are
@@ -45,8 +51,9 @@
     database name: a mistyped DSN such as mysql://admin:hunter2/db puts the
     password where the port belongs, and the message must not show it.
 
-    Example (what scripts/mariadb prints):
+    Examples (what scripts/mariadb and scripts/galera print):
         mysql://metactor:metactor@127.0.0.1:3407/metactor?socket=/repo/var/mariadb/mysqld.sock
+        mysql://metactor:metactor@127.0.0.1:3660,127.0.0.1:3661,127.0.0.1:3662/metactor
 
     Life cycle: mt_dsn_parse creates, mt_dsn_destroy frees (and sets the
     caller's pointer to NULL). A parsed DSN is immutable by convention once
@@ -67,14 +74,22 @@ extern "C" {
 #define MT_DSN_DEFAULT_CONNECT_TIMEOUT_S 2u
 #define MT_DSN_DEFAULT_READ_TIMEOUT_S 5u
 #define MT_DSN_DEFAULT_WRITE_TIMEOUT_S 5u
+#define MT_DSN_HOSTS_MAX 16u
+
+typedef struct {
+    char *host;         /* IPv6 without brackets */
+    unsigned port;
+} mt_dsn_host_t;
 
 typedef struct {
     char *user;         /* never NULL; "" if absent */
     char *password;     /* never NULL; "" if absent */
-    char *host;         /* NULL only if socket is set; IPv6 without brackets */
+    char *host;         /* the first host (hosts[0].host); NULL only if socket is set */
     char *db;           /* never NULL */
     char *socket;       /* NULL if not given */
-    unsigned port;
+    unsigned port;      /* the first host's (hosts[0].port) */
+    mt_dsn_host_t *hosts;   /* every host, in the order given; NULL with socket alone */
+    unsigned nhosts;        /* 0 only if socket is set without a host */
     unsigned connect_timeout_s, read_timeout_s, write_timeout_s;
     char *ssl_ca, *ssl_cert, *ssl_key;  /* NULL if not given */
     bool tls;           /* TLS required (see above) */

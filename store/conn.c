@@ -20,6 +20,7 @@
     their own (duplicate keys, lock waits and deadlocks, the missing
     database of a first start). */
 #include "store_internal.h"
+#include "mt_metrics.h"
 #include "mt_alloc.h"
 #include "mt_log.h"
 
@@ -92,7 +93,7 @@ static MYSQL_BIND *params_bind(mt__store_params_t *ps)
 
 /* ---- errors ------------------------------------------------------------------ */
 
-static bool connection_error(unsigned e)
+bool mt__store_conn__lost_error(unsigned e)
 {
     switch (e) {
     case CR_CONNECTION_ERROR: case CR_CONN_HOST_ERROR: case CR_SERVER_GONE_ERROR:
@@ -102,6 +103,10 @@ static bool connection_error(unsigned e)
     case ER_NET_WRITE_INTERRUPTED: case ER_NET_PACKETS_OUT_OF_ORDER:
     case ER_ABORTING_CONNECTION: case ER_CON_COUNT_ERROR: case ER_TOO_MANY_USER_CONNECTIONS:
     case 4031:  /* ER_CLIENT_INTERACTION_TIMEOUT: idle too long, disconnected */
+    case ER_UNKNOWN_COM_ERROR:
+        /*  1047: a Galera node outside the primary component (wsrep_ready
+            OFF) refuses every query: as good as gone. The connection is
+            closed so that the next one goes to a node that serves. */
         return true;
     default:
         return e >= 2000 && e < 3000;   /* every other client-side error */
@@ -129,12 +134,12 @@ static bool worth_logging(unsigned e, unsigned previous, const char *what)
         return false;
     if (e == ER_BAD_DB_ERROR && strcmp(what, "connect") == 0)
         return false;               /* first start: mt__store_conn_open creates it */
-    return !(connection_error(e) || access_error(e)) || e != previous;
+    return !(mt__store_conn__lost_error(e) || access_error(e)) || e != previous;
 }
 
 /*  Records error e (the server's text msg, while doing what) in c: the
     text for clients in c->err, the server's own in the log. */
-static void note(mt__store_conn_t *c, unsigned e, const char *msg, const char *what)
+void mt__store_conn__note(mt__store_conn_t *c, unsigned e, const char *msg, const char *what)
 {
     if (e == 0) {
         e = CR_UNKNOWN_ERROR;
@@ -146,7 +151,7 @@ static void note(mt__store_conn_t *c, unsigned e, const char *msg, const char *w
     c->err_no = e;
     if (access_error(e))
         snprintf(c->err, sizeof c->err, "the database refused access (error %u)", e);
-    else if (connection_error(e))
+    else if (mt__store_conn__lost_error(e))
         snprintf(c->err, sizeof c->err, "the database is unavailable (error %u)", e);
     else
         snprintf(c->err, sizeof c->err, "database error %u", e);
@@ -155,17 +160,18 @@ static void note(mt__store_conn_t *c, unsigned e, const char *msg, const char *w
 /*  Records the error of st (or of the connection) in c. */
 static void record(mt__store_conn_t *c, MYSQL_STMT *st, const char *what)
 {
+    c->commit_failed = false;       /* mt__store_conn_commit sets it after */
     if (st)
-        note(c, mysql_stmt_errno(st), mysql_stmt_error(st), what);
+        mt__store_conn__note(c, mysql_stmt_errno(st), mysql_stmt_error(st), what);
     else if (c->m)
-        note(c, mysql_errno(c->m), mysql_error(c->m), what);
+        mt__store_conn__note(c, mysql_errno(c->m), mysql_error(c->m), what);
     else
-        note(c, CR_SERVER_GONE_ERROR, "not connected", what);
+        mt__store_conn__note(c, CR_SERVER_GONE_ERROR, "not connected", what);
 }
 
-static int classify(mt__store_conn_t *c)
+int mt__store_conn__classify(mt__store_conn_t *c)
 {
-    if (connection_error(c->err_no)) {
+    if (mt__store_conn__lost_error(c->err_no)) {
         mt__store_conn_close(c);
         return MT_EUNAVAIL;
     }
@@ -175,7 +181,7 @@ static int classify(mt__store_conn_t *c)
 int mt__store_conn_fail(mt__store_conn_t *c, MYSQL_STMT *st, const char *what)
 {
     record(c, st, what);
-    return classify(c);
+    return mt__store_conn__classify(c);
 }
 
 /* ---- connecting ------------------------------------------------------------- */
@@ -194,109 +200,6 @@ void mt__store_conn_close(mt__store_conn_t *c)
     }
 }
 
-/*  The DSN's TLS parameters (mt_dsn.h), with Connector/C's own options:
-    TLS enforced (no plain-text fall-back when the server offers none); the
-    server's chain checked against ssl_ca when given (the library does that
-    whenever it has a CA), its name (and without ssl_ca its chain, against
-    the system's CAs) unless ssl_verify=false. Non-zero if the library
-    refused one of the options. */
-static int set_tls(MYSQL *m, const mt_dsn_t *d)
-{
-    my_bool on = 1, verify = d->ssl_verify;
-    int bad = mysql_options(m, MYSQL_OPT_SSL_ENFORCE, &on);
-    bad |= mysql_options(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
-    if (d->ssl_ca)
-        bad |= mysql_options(m, MYSQL_OPT_SSL_CA, d->ssl_ca);
-    if (d->ssl_cert) {
-        bad |= mysql_options(m, MYSQL_OPT_SSL_CERT, d->ssl_cert);
-        bad |= mysql_options(m, MYSQL_OPT_SSL_KEY, d->ssl_key);
-    }
-    return bad;
-}
-
-static MYSQL *try_connect(mt__store_conn_t *c, const char *db)
-{
-    const mt_dsn_t *d = c->dsn;
-    MYSQL *m = mysql_init(NULL);
-    if (!m)
-        mt_oom("store");
-    my_bool no = 0;
-    unsigned ct = d->connect_timeout_s, rt = d->read_timeout_s, wt = d->write_timeout_s;
-    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
-    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rt);
-    mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &wt);
-    mysql_options(m, MYSQL_OPT_RECONNECT, &no);         /* see the top of this file */
-    mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    if (d->socket) {
-        unsigned proto = MYSQL_PROTOCOL_SOCKET;
-        mysql_options(m, MYSQL_OPT_PROTOCOL, &proto);
-    }
-    if (d->tls && set_tls(m, d) != 0) {
-        note(c, CR_SSL_CONNECTION_ERROR, "this Connector/C refused a TLS option", "connect");
-        mysql_close(m);
-        return NULL;
-    }
-    const char *host = d->socket ? "localhost" : d->host;
-    if (!mysql_real_connect(m, host, d->user, d->password, db, d->socket ? 0 : d->port,
-                            d->socket, CLIENT_FOUND_ROWS)) {
-        note(c, mysql_errno(m), mysql_error(m), "connect");
-        mysql_close(m);
-        return NULL;
-    }
-    return m;
-}
-
-int mt__store_conn_open(mt__store_conn_t *c)
-{
-    mt__store_conn_close(c);
-    c->m = try_connect(c, c->dsn->db);
-    if (!c->m && c->err_no == ER_BAD_DB_ERROR) {
-        /*  First start on this server: create the database. The name is
-            checked by the DSN parser (letters, digits, '_', '$'). */
-        c->m = try_connect(c, NULL);
-        if (!c->m)
-            return classify(c);
-        char sql[128];
-        snprintf(sql, sizeof sql, "CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4 "
-                 "COLLATE utf8mb4_bin", c->dsn->db);
-        int rc = mt__store_conn_sql(c, sql);
-        if (rc != MT_OK)
-            return rc;
-        if (mysql_select_db(c->m, c->dsn->db) != 0)
-            return mt__store_conn_fail(c, NULL, "select database");
-    }
-    if (!c->m)
-        return connection_error(c->err_no) ? MT_EUNAVAIL : MT_EINTERNAL;
-
-    /*  The session. Writers read committed (no gap locks between replicas'
-        batches) and wait at most 2 s for a row lock, so a transaction that
-        drew a revision ends well within MT_STORE_TXN_MAX_MS; the reader's
-        repeatable read gives each scan one snapshot. */
-    static const char *const common[] = {
-        "SET SESSION innodb_lock_wait_timeout = 2",
-        "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,"
-            "ERROR_FOR_DIVISION_BY_ZERO,NO_ZERO_DATE,NO_ZERO_IN_DATE'",
-        "SET SESSION time_zone = '+00:00'",
-    };
-    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) {
-        int rc = mt__store_conn_sql(c, common[i]);
-        if (rc != MT_OK)
-            return rc;
-    }
-    int rc = mt__store_conn_sql(c, c->reader
-        ? "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"
-        : "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
-    if (rc == MT_OK && !c->reader)
-        rc = mt__store_conn_sql(c, "SET SESSION max_statement_time = " MT_CONN_STATEMENT_TIME_S);
-    if (rc != MT_OK)
-        return rc;
-    if (mysql_autocommit(c->m, 0) != 0)
-        return mt__store_conn_fail(c, NULL, "autocommit off");
-    c->last_used_ms = mt_now_ms();
-    c->err_no = 0;      /* the next outage is news again (see worth_logging) */
-    return MT_OK;
-}
-
 /* ---- statements ---------------------------------------------------------------- */
 
 static MYSQL_STMT *prepare(mt__store_conn_t *c, const char *sql, int *rc)
@@ -309,7 +212,7 @@ static MYSQL_STMT *prepare(mt__store_conn_t *c, const char *sql, int *rc)
     if (mysql_stmt_prepare(st, sql, (unsigned long) strlen(sql)) != 0) {
         record(c, st, sql);
         mysql_stmt_close(st);
-        *rc = classify(c);
+        *rc = mt__store_conn__classify(c);
         return NULL;
     }
     return st;
@@ -327,7 +230,7 @@ int mt__store_conn_sql(mt__store_conn_t *c, const char *sql)
     if (mysql_stmt_execute(st) != 0) {
         record(c, st, sql);
         mysql_stmt_close(st);
-        return classify(c);
+        return mt__store_conn__classify(c);
     }
     mysql_stmt_close(st);
     return MT_OK;
@@ -486,10 +389,15 @@ int mt__store_conn_commit(mt__store_conn_t *c)
     if (!c->m)
         return mt__store_conn_fail(c, NULL, "commit");
     c->statements++;
+    uint64_t t0 = mt_metrics_now_us();
     if (mysql_commit(c->m) != 0) {
-        /*  Lost during COMMIT: the outcome is unknown, so never "done". */
-        return mt__store_conn_fail(c, NULL, "commit");
+        /*  Lost during COMMIT: the outcome is unknown, so never "done"
+            (and never retried: retry.c). */
+        int rc = mt__store_conn_fail(c, NULL, "commit");
+        c->commit_failed = true;
+        return rc;
     }
+    mt_histo_observe_since(&mt_metrics()->store_commit, t0);
     return MT_OK;
 }
 

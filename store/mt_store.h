@@ -159,6 +159,15 @@ typedef struct {
     that committed out of order. */
 #define MT_STORE_TXN_MAX_MS 10000
 
+/*  On a Galera cluster a revision is drawn from its node's copy of the
+    sequence, which learns the other nodes' draws only when their
+    transactions commit and are applied there: a node may draw below a mark
+    drawn elsewhere until the mark's commit reached it. The window is wider
+    by this allowance for that replication lag (Galera's flow control keeps
+    the apply queue short; a node lagging more is caught by the periodic
+    full resync). 0 on one server. */
+#define MT_STORE_GALERA_LAG_MS 10000
+
 typedef struct {
     int64_t after;
     bool full;
@@ -306,6 +315,11 @@ void mt_store_destroy(mt_store_t **store_p);
 mt_actor_t *mt_store_writer(mt_store_t *store, const char *node_id);
 mt_actor_t *mt_store_reader(mt_store_t *store);
 mt_actor_t *mt_store_members(mt_store_t *store);
+
+/*  What the scan window must add to MT_STORE_TXN_MAX_MS for this
+    database: MT_STORE_GALERA_LAG_MS once a connection found a Galera node,
+    else 0. Any thread. */
+int64_t mt_store_lag_ms(mt_store_t *store);
 
 /*  Blocks until every actor has connected and the schema is current, or
     timeout_ms passed: MT_OK, MT_EUNAVAIL. For start-up and tests. */

@@ -18,8 +18,9 @@
     Lock order: registrations in id order (IN lists are read in primary-key
     order), then status rows in id order (sorted_rows), on every path. A
     deadlock or lock wait timeout from elsewhere (e.g. a tombstone purge,
-    which locks tombstones in (deleted_at, id) order) is retried once, then
-    answered MT_EUNAVAIL.
+    which locks tombstones in (deleted_at, id) order, or a Galera
+    certification conflict) retries the whole transaction (retry.c), then
+    is answered MT_EUNAVAIL.
 
     Nothing half-written: any failure rolls the transaction back. */
 #include "store_internal.h"
@@ -81,16 +82,6 @@ int mt__store_sql_draw_at(mt__store_conn_t *c, mt__store_scratch_t *s, uint32_t 
     /*  One statement evaluates NEXTVAL row by row; keep them ascending. */
     qsort(rev, n, sizeof *rev, cmp_i64);
     return MT_OK;
-}
-
-/*  After a failure: roll back; true if the transaction is worth one retry. */
-bool mt__store_sql_retry(mt__store_conn_t *c, int rc, int *attempt)
-{
-    if (rc == MT_OK)
-        return false;
-    mt__store_conn_rollback(c);
-    return rc == MT_EUNAVAIL && mt__store_conn_up(c) && (*attempt)++ == 0
-        && (c->err_no == ER_LOCK_DEADLOCK || c->err_no == ER_LOCK_WAIT_TIMEOUT);
 }
 
 /*  A revision drawn at drawn_ms must be committed or gone within

@@ -135,9 +135,11 @@ int mt__store_sql_mark(mt__store_conn_t *c, int64_t *mark)
     mt__store_rows_close(&r);
     if (f != 1)
         return MT_EINTERNAL;
-    /*  End this transaction: the scan's snapshot must begin after the draw. */
-    mt__store_conn_rollback(c);
-    return mt__store_conn_up(c) ? MT_OK : MT_EUNAVAIL;
+    /*  End this transaction: the scan's snapshot must begin after the draw.
+        COMMIT, not ROLLBACK: on Galera a draw reaches the other nodes'
+        sequences only with a commit, and the scan window relies on every
+        node drawing above the mark soon after it was drawn (galera.c). */
+    return mt__store_conn_commit(c);
 }
 
 /*  A scan by three statements (registrations, statuses, versions), each

@@ -1,16 +1,21 @@
 /*  schema.c — the store creates and migrates its own schema.
 
-    mt_schema (one row) holds the version. Migrations run in order under
-    GET_LOCK('metactor_schema') (waited for up to 30 s), so replicas starting together take
-    turns: the first migrates, the others find the version current. DDL
-    commits implicitly in MariaDB, so a migration is a list of statements
-    that are each idempotent (IF NOT EXISTS, INSERT IGNORE): one cut short
-    by a crash is simply run again. The version row is written last. */
+    mt_schema (one row) holds the version. Migrations run in order under a
+    lease row (schema_lease.c: GET_LOCK would hold on one Galera node only),
+    so replicas starting together — on one server or on several nodes of a
+    cluster — take turns: the first migrates, the others find the version
+    current. DDL commits implicitly in MariaDB, so a migration is a list of
+    statements that are each idempotent (IF NOT EXISTS, INSERT IGNORE): one
+    cut short by a crash is simply run again. The version row is written
+    last, and only ever raised. What still ties the schema to MariaDB is
+    listed in docs/operations.md. */
 #include "store_internal.h"
 #include "mt_uuid.h"
 
+#include <mysqld_error.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define TABLE_OPTS " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 #define NODE_ID "VARCHAR(253) CHARACTER SET ascii COLLATE ascii_bin NOT NULL"
@@ -18,9 +23,14 @@
 
 /*  Version 1. Revisions come from the sequence mt_revision (shared by
     every group); ids are ASCII with binary collation so that ORDER BY id
-    is strcmp order. Times are BIGINT milliseconds since the epoch. */
+    is strcmp order. Times are BIGINT milliseconds since the epoch.
+    INCREMENT BY 0: the step is auto_increment_increment and the offset
+    auto_increment_offset — 1 and 1 on one server (as INCREMENT BY 1), the
+    cluster's size and the node's index on Galera, where it is the only
+    cached sequence accepted (1235) and keeps values unique across nodes.
+    A database created before this text gets it from version 6. */
 static const char *const v1[] = {
-    "CREATE SEQUENCE IF NOT EXISTS mt_revision START WITH 1 INCREMENT BY 1"
+    "CREATE SEQUENCE IF NOT EXISTS mt_revision START WITH 1 INCREMENT BY 0"
     " MINVALUE 1 NO MAXVALUE CACHE 1000 NOCYCLE",
 
     "CREATE TABLE IF NOT EXISTS mt_cluster ("
@@ -93,14 +103,14 @@ static const char *const v1[] = {
 static const char *const v2[] = {
     "ALTER TABLE rc_refs ADD COLUMN IF NOT EXISTS live_name VARCHAR(255)"
     " CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"
-    " AS (IF(deleted = 0, name, NULL)) PERSISTENT",
+    " AS (IF(deleted = 0, name, NULL)) STORED",
 
     /*  RTRIM: a CHAR column's value itself may not be generated from
         (it would depend on sql_mode PAD_CHAR_TO_FULL_LENGTH). Compared
         as uuid is: case-insensitive. */
     "ALTER TABLE rc_refs ADD COLUMN IF NOT EXISTS live_uuid CHAR(36)"
     " CHARACTER SET ascii COLLATE ascii_general_ci"
-    " AS (IF(deleted = 0, NULLIF(RTRIM(uuid), ''), NULL)) PERSISTENT",
+    " AS (IF(deleted = 0, NULLIF(RTRIM(uuid), ''), NULL)) STORED",
 
     "ALTER TABLE rc_refs ADD UNIQUE KEY IF NOT EXISTS live_name (live_name)",
     "ALTER TABLE rc_refs ADD UNIQUE KEY IF NOT EXISTS live_uuid (live_uuid)",
@@ -180,16 +190,26 @@ static const char *const v6[] = {
     NULL,
 };
 
-/*  Version 7 (PROTOCOL.md v2, issue 13): restrict_hostname_replace, the
+/*  Version 7: the revision sequence of a database created before v1 said
+    INCREMENT BY 0 (above) — the same values on one server, and what a
+    Galera cluster needs. ALTER keeps the next value (no RESTART): a
+    revision is never issued twice. */
+static const char *const v7[] = {
+    "ALTER SEQUENCE mt_revision INCREMENT BY 0",
+    NULL,
+};
+
+/*  Version 8 (PROTOCOL.md v2, issue 13): restrict_hostname_replace, the
     seed's MB-52105 — a reference whose hostname is a load balancer's
     address is never rewritten by the priority writer. */
-static const char *const v7[] = {
+static const char *const v8[] = {
     "ALTER TABLE rc_refs ADD COLUMN IF NOT EXISTS"
     " restrict_hostname_replace TINYINT NOT NULL DEFAULT 0",
     NULL,
 };
 
-static const char *const *const migrations[] = { NULL, v1, v2, v3, v4, v5, v6, v7 };
+static const char *const *const migrations[] = { NULL, v1, v2, v3, v4, v5, v6, v7, v8 };
+
 
 static int current_version(mt__store_conn_t *c, int *version)
 {
@@ -222,7 +242,8 @@ static int set_version(mt__store_conn_t *c, int version)
 {
     char sql[200];
     snprintf(sql, sizeof sql, "INSERT INTO mt_schema (id, version, migrated_at) VALUES (1, %d, %lld)"
-             " ON DUPLICATE KEY UPDATE version = VALUES(version), migrated_at = VALUES(migrated_at)",
+             " ON DUPLICATE KEY UPDATE version = GREATEST(version, VALUES(version)),"
+             " migrated_at = VALUES(migrated_at)",
              version, (long long) mt_wall_ms());
     return mt__store_conn_sql(c, sql);
 }
@@ -240,56 +261,51 @@ static int cluster_row(mt__store_conn_t *c)
     return mt__store_conn_sql(c, sql);
 }
 
-static int lock(mt__store_conn_t *c, bool take)
+/*  On Galera the sequence caches nothing. A cache refill is replicated
+    only when its transaction commits, and applying another node's refill
+    drops a node's cache: with CACHE 1000 every interleaving of writers on
+    two nodes jumps the values by cache × cluster size (~3,000), which
+    would make peers' notices look implausible (bus.c) and spread the scan
+    window thin. Without a cache each value is one step of the cluster's
+    size above the last this node has seen. One server keeps its cache
+    (a refill every 1,000 values). Idempotent; under the lease. */
+static int sequence_cached(mt__store_conn_t *c, bool *cached)
 {
-    if (!c->m)
-        return mt__store_conn_fail(c, NULL, "schema lock");
-    MYSQL_STMT *st = mysql_stmt_init(c->m);
-    /*  GET_LOCK waits 1 s per call, not 30 at once: a longer wait would
-        outlast the client's read timeout and cost the connection. */
-    const char *sql = take ? "SELECT GET_LOCK('metactor_schema', 1)"
-                           : "SELECT RELEASE_LOCK('metactor_schema')";
-    if (!st)
-        return mt__store_conn_fail(c, NULL, "schema lock");
-    long long got = 0;
-    my_bool null = 0;
-    MYSQL_BIND out = { .buffer_type = MYSQL_TYPE_LONGLONG, .buffer = &got, .is_null = &null };
-    int rc = MT_OK;
-    if (mysql_stmt_prepare(st, sql, strlen(sql)) || mysql_stmt_execute(st)
-        || mysql_stmt_bind_result(st, &out) || mysql_stmt_fetch(st) == 1) {
-        rc = mt__store_conn_fail(c, st, "schema lock");
-        if (c->m)
-            mysql_stmt_close(st);
-        return rc;
+    *cached = false;
+    if (!c->galera)
+        return MT_OK;
+    if (mysql_query(c->m, "SELECT cache_size FROM mt_revision") != 0) {
+        /*  No sequence yet (a fresh database): the migration makes it. */
+        if (mysql_errno(c->m) == ER_NO_SUCH_TABLE)
+            return MT_OK;
+        return mt__store_conn_fail(c, NULL, "sequence cache");
     }
-    mysql_stmt_close(st);
-    if (take && (null || got != 1)) {
-        snprintf(c->err, sizeof c->err, "schema: GET_LOCK('metactor_schema') timed out");
-        return MT_EUNAVAIL;
-    }
+    MYSQL_RES *res = mysql_store_result(c->m);
+    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+    *cached = row && row[0] && strcmp(row[0], "0") != 0;
+    if (res)
+        mysql_free_result(res);
     return MT_OK;
 }
 
-int mt__store_schema_migrate(mt__store_conn_t *c)
+static int galera_sequence(mt__store_conn_t *c)
 {
-    /*  DDL and the lock wait are not bound by the writers' statement time. */
-    int rc = mt__store_conn_sql(c, "SET SESSION max_statement_time = 0");
-    for (int tries = 0; rc == MT_OK; tries++) {
-        rc = lock(c, true);
-        if (rc != MT_EUNAVAIL || !mt__store_conn_up(c) || tries == 29)
-            break;
-        rc = MT_OK;     /* held by another replica: wait on, 30 s in all */
-    }
-    if (rc != MT_OK)
-        return rc;
+    bool cached;
+    int rc = sequence_cached(c, &cached);
+    return rc == MT_OK && cached ? mt__store_conn_sql(c, "ALTER SEQUENCE mt_revision NOCACHE") : rc;
+}
+
+static int migrate_locked(mt__store_conn_t *c, const char *holder)
+{
     int version = 0;
-    rc = current_version(c, &version);
+    int rc = current_version(c, &version);
     if (rc == MT_OK && version > MT_SCHEMA_VERSION) {
         snprintf(c->err, sizeof c->err, "schema: database has version %d, this build knows %d",
                  version, MT_SCHEMA_VERSION);
         rc = MT_EINTERNAL;
     }
     for (int v = version + 1; rc == MT_OK && v <= MT_SCHEMA_VERSION; v++) {
+        rc = mt__store_schema_lease_renew(c, holder);
         for (const char *const *sql = migrations[v]; rc == MT_OK && *sql; sql++)
             rc = mt__store_conn_sql(c, *sql);
         if (rc == MT_OK && v == 1)
@@ -299,13 +315,64 @@ int mt__store_schema_migrate(mt__store_conn_t *c)
         if (rc == MT_OK)
             rc = mt__store_conn_commit(c);
     }
-    if (c->m) {
+    if (rc == MT_OK)
+        rc = galera_sequence(c);
+    return rc;
+}
+
+static int migrate_once(mt__store_conn_t *c)
+{
+    /*  DDL and the lease wait are not bound by the writers' statement
+        time. On Galera, reads here are causal: a version written through
+        another node moments ago must be seen, or migrations would run
+        again for nothing. */
+    int rc = mt__store_conn_sql(c, "SET SESSION max_statement_time = 0");
+    if (rc == MT_OK && c->galera)
+        rc = mt__store_conn_sql(c, "SET SESSION wsrep_sync_wait = 1");
+    int version = 0;
+    if (rc == MT_OK)
+        rc = current_version(c, &version);
+    bool cached = false;
+    if (rc == MT_OK)
+        rc = sequence_cached(c, &cached);
+    if (rc == MT_OK)
         mt__store_conn_rollback(c);        /* ends the version read's transaction */
-        int rc2 = c->m ? lock(c, false) : MT_EUNAVAIL;
-        if (rc == MT_OK)
-            rc = rc2;
+    /*  Current already (every connection of every replica after the
+        first): no lease needed, the version only grows. */
+    if (rc == MT_OK && (version != MT_SCHEMA_VERSION || cached)) {
+        char holder[128];
+        mt__store_schema_lease_holder(holder, sizeof holder);
+        rc = mt__store_schema_lease_take(c, holder);
+        if (rc == MT_OK) {
+            rc = migrate_locked(c, holder);
+            if (c->m)
+                mt__store_conn_rollback(c);
+            mt__store_schema_lease_release(c, holder);
+        }
     }
+    if (rc == MT_OK && c->galera)
+        rc = mt__store_galera_session(c);  /* the reader keeps its causal reads */
+    if (rc == MT_OK && c->galera && !c->reader)
+        rc = mt__store_conn_sql(c, "SET SESSION wsrep_sync_wait = 0");
     if (rc == MT_OK && !c->reader)
         rc = mt__store_conn_sql(c, "SET SESSION max_statement_time = " MT_CONN_STATEMENT_TIME_S);
+    return rc;
+}
+
+/*  On Galera a migration's statements can lose to another node's at any
+    step (1213: the lease row, the version row, a DDL aborting a
+    conflicting local transaction). Every step is idempotent, so the whole
+    is run again, a few times, after a pause. */
+int mt__store_schema_migrate(mt__store_conn_t *c)
+{
+    int rc = MT_OK;
+    for (int attempt = 0; attempt < 10; attempt++) {
+        rc = migrate_once(c);
+        if (rc == MT_OK || !mt__store_conn_up(c) || c->err_no != ER_LOCK_DEADLOCK)
+            break;
+        mt__store_conn_rollback(c);
+        struct timespec ts = { 0, (100 + 50 * attempt) * 1000 * 1000L };
+        nanosleep(&ts, NULL);
+    }
     return rc;
 }

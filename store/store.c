@@ -63,6 +63,7 @@ struct mt_store {
     _Atomic uint64_t batches, rows, rechecks, alone, statements, reconnects, rc_writes,
         rc_conflicts;
     _Atomic uint64_t rows_rejected;
+    _Atomic int galera;             /* a connection found a Galera node */
 };
 
 typedef struct {
@@ -144,6 +145,8 @@ static void try_connect(sactor_t *a)
         mt_log_info("store[%d]: database available again", a->index);
     }
     a->up = a->ever_up = true;
+    if (a->conn.galera)
+        atomic_store(&a->store->galera, 1);
     atomic_store(&a->store->ready[a->index], 1);
 }
 
@@ -523,6 +526,13 @@ mt_actor_t *mt_store_writer(mt_store_t *store, const char *node_id)
 mt_actor_t *mt_store_reader(mt_store_t *store)
 {
     return store->actors[store->nwriters];
+}
+
+int64_t mt_store_lag_ms(mt_store_t *store)
+{
+    /*  Relaxed: a flag set once; a pass that starts just before sees it
+        at the next pass (the first passes run before any write anyway). */
+    return atomic_load_explicit(&store->galera, memory_order_relaxed) ? MT_STORE_GALERA_LAG_MS : 0;
 }
 
 mt_actor_t *mt_store_members(mt_store_t *store)

@@ -1,10 +1,15 @@
 /*  store_internal.h — what the store's files share; not a public header.
 
     Files, one concept each:
-      conn.c      one connection: options, session, prepared-statement cache,
-                  parameters, result rows, error classes
+      conn.c      one connection: prepared-statement cache, parameters,
+                  result rows, error classes
+      connect.c   opening one: the DSN's hosts in order, the session
+      galera.c    what differs on a Galera node: who serves, causal reads
+      retry.c     write transactions retried as a whole (deadlocks,
+                  certification conflicts, a node leaving)
       sql.c       the statement texts, multi-row variants
-      schema.c    versioned, idempotent migrations under GET_LOCK
+      schema.c    versioned, idempotent migrations
+      schema_lease.c  the lease row that serialises them across nodes
       node_sql.c  heartbeat transactions, revision draws, what node writes share
       status_batch.c  group commit: encoding, byte-bounded batches, rows alone
       node_reg.c  register, labels, delete
@@ -138,6 +143,9 @@ struct mt_conn {
     bool reader;                    /* REPEATABLE READ snapshots, else READ COMMITTED */
     MYSQL_STMT *stmts[SQL_COUNT];   /* prepared on first use, per connection */
     unsigned err_no;
+    bool commit_failed;             /* the last error came from COMMIT */
+    bool galera;                    /* connected to a Galera node (galera.c) */
+    unsigned host_index;            /* which of the DSN's hosts */
     char err[256];
     uint64_t last_used_ms;
     uint64_t statements;            /* executed, for stats */
@@ -160,6 +168,28 @@ static inline bool mt__store_conn_up(const mt__store_conn_t *c) { return c->m !=
     timeout, deadlock or statement timeout → MT_EUNAVAIL (connection kept,
     roll back); anything else → MT_EINTERNAL. */
 int mt__store_conn_fail(mt__store_conn_t *c, MYSQL_STMT *st, const char *what);
+/*  For connect.c and galera.c: records error e (the server's text msg),
+    classifies c's last error as mt__store_conn_fail does, and whether e means
+    the connection is gone. */
+void mt__store_conn__note(mt__store_conn_t *c, unsigned e, const char *msg, const char *what);
+int mt__store_conn__classify(mt__store_conn_t *c);
+bool mt__store_conn__lost_error(unsigned e);
+
+/* ---- Galera (galera.c) ----------------------------------------------------------- */
+
+typedef struct {
+    bool on;                        /* wsrep_on: a Galera node */
+    bool ready;                     /* wsrep_ready */
+    char state[32];                 /* wsrep_local_state_comment */
+} mt__store_galera_t;
+
+/*  Reads what m's server says of itself. MT_OK or MT_EUNAVAIL (noted). */
+int mt__store_galera_probe(mt__store_conn_t *c, MYSQL *m, mt__store_galera_t *g);
+/*  True if the server may serve (not Galera, or Synced and ready); else
+    notes why (as error 1047) for the log and the clients. */
+bool mt__store_galera_serves(mt__store_conn_t *c, const mt__store_galera_t *g, const char *host);
+/*  Session settings on a Galera node (causal reads for the reader). */
+int mt__store_galera_session(mt__store_conn_t *c);
 
 /*  Executes statement id (prepared once) with ps (NULL: none). rows NULL:
     no result expected; else the result is stored and bound by kinds (one
@@ -185,10 +215,20 @@ static inline const char *mt__store_rows_str(const mt__store_rows_t *r, unsigned
 
 /* ---- schema (schema.c) ---------------------------------------------------------- */
 
-#define MT_SCHEMA_VERSION 7
-/*  Brings the schema to MT_SCHEMA_VERSION under GET_LOCK('metactor_schema').
-    Idempotent; safe when replicas run it at once. */
+#define MT_SCHEMA_VERSION 8
+/*  Brings the schema to MT_SCHEMA_VERSION under the lease row (below).
+    Idempotent; safe when replicas run it at once, on any nodes. */
 int mt__store_schema_migrate(mt__store_conn_t *c);
+
+/*  The migration lease (schema_lease.c). A holder names one connection of
+    one process; take waits up to MT_SCHEMA_LEASE_WAIT_S for the lease to
+    be free or expired; renew extends it (MT_EUNAVAIL if it was lost). */
+#define MT_SCHEMA_LEASE_MS 60000
+#define MT_SCHEMA_LEASE_WAIT_S 90
+void mt__store_schema_lease_holder(char *out, size_t len);
+int mt__store_schema_lease_take(mt__store_conn_t *c, const char *holder);
+int mt__store_schema_lease_renew(mt__store_conn_t *c, const char *holder);
+void mt__store_schema_lease_release(mt__store_conn_t *c, const char *holder);
 
 /* ---- node writes (node_sql.c) ----------------------------------------------------- */
 
@@ -281,8 +321,10 @@ int mt__store_sql_draw(mt__store_conn_t *c, mt__store_scratch_t *s, uint32_t n, 
     (one statement: NEXTVAL and NOW(3) are read together). */
 int mt__store_sql_draw_at(mt__store_conn_t *c, mt__store_scratch_t *s, uint32_t n, int64_t *rev, int64_t *db_now);
 
-/*  Shared by node_sql.c and node_reg.c. After a failure: rolls back; true
-    if the transaction is worth one more try (deadlock, lock wait). */
+/*  Every write transaction's loop (retry.c): after a failure, rolls back;
+    true if the whole transaction is worth another attempt (deadlock or
+    certification conflict, lock wait, a Galera node that left), after a
+    short jittered pause. *attempt counts them (start at 0). */
 bool mt__store_sql_retry(mt__store_conn_t *c, int rc, int *attempt);
 /*  Commits unless the transaction held its revision for too long. */
 int mt__store_sql_commit_by(mt__store_conn_t *c, uint64_t drawn_ms);

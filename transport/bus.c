@@ -17,6 +17,8 @@
 #include "mt_alloc.h"
 #include "mt_log.h"
 #include "mt_codec.h"
+#include "mt_metrics.h"
+#include "mt_node_msg.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -134,6 +136,16 @@ static bool plausible(bus_t *b, int64_t revision)
     return h <= 0 || revision <= h || revision - h <= MT_BUS_REVISION_MARGIN;
 }
 
+/*  A peer's heartbeat: how long from its commit (seen_at, the database's
+    stamp) to here. Only a notice of the status group itself: a
+    registration's notice carries an older status. */
+static void observe_convergence(const mt_notice_t *n)
+{
+    const mt_node_merge_t *mg = n->merge ? mt_msg_data(n->merge) : NULL;
+    if (mg && mg->status && mg->status->status_revision == n->revision)
+        mt_metrics_observe_convergence(mg->status->seen_at);
+}
+
 static void receive(bus_t *b, zmsg_t *m)
 {
     zframe_t *topic = zmsg_first(m);
@@ -156,6 +168,7 @@ static void receive(bus_t *b, zmsg_t *m)
             mt_msg_free(n.rc_merge);
             return;
         }
+        observe_convergence(&n);
         if (n.merge && b->opts.directory) {
             mt_send(b->opts.directory, n.merge);
             n.merge = NULL;

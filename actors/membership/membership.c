@@ -25,6 +25,7 @@ typedef struct {
     int64_t beat_ms, alive_ms, started_at;
     mt_actor_t *bus, *listener;
     mt_db_clock_t *db_clock;        /* or NULL */
+    _Atomic uint64_t *live_at;      /* or NULL (mt_membership_opts_t) */
     mt_timer_t *timer;
     uint64_t beat_corr, leave_corr;
     mt_msg_t *leaver;               /* the MEMBERSHIP_LEAVE request */
@@ -110,6 +111,16 @@ static void answer_leave(membership_t *m, int err)
     m->leave_corr = 0;
 }
 
+/*  Readiness: our own row alive in what the beat read, unless leaving. */
+static void note_live(membership_t *m, const mt_store_replicas_t *r)
+{
+    if (!m->live_at || m->leaver)
+        return;
+    for (uint32_t i = 0; i < r->nreplicas; i++)
+        if (r->replicas[i].alive && strcmp(r->replicas[i].replica_id, m->replica_id) == 0)
+            atomic_store_explicit(m->live_at, mt_now_ms(), memory_order_relaxed);
+}
+
 static void beat(mt_actor_t *self, membership_t *m)
 {
     if (!m->beat_corr) {
@@ -145,6 +156,7 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
         mt_msg_free(m->info);
         m->info = info_new(m, r, false);
         live_changed(m, r);
+        note_live(m, r);
         break;
     }
     case MT_MSG_TIMEOUT:
@@ -166,6 +178,8 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
         break;
     case MT_MEMBERSHIP_LEAVE:
         mt_timer_cancel(m->timer);
+        if (m->live_at)
+            atomic_store_explicit(m->live_at, 0, memory_order_relaxed);
         answer_leave(m, MT_ECLOSED);    /* a second leave supersedes */
         mt_msg_keep(msg);
         m->leaver = msg;
@@ -212,6 +226,7 @@ static void init(void *state, void *arg)
     m->bus = o->bus ? mt_actor_ref(o->bus) : NULL;
     m->listener = o->listener ? mt_actor_ref(o->listener) : NULL;
     m->db_clock = o->db_clock;
+    m->live_at = o->live_at;
     m->timer = mt_timer_new(in->rt);
 }
 

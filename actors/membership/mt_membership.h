@@ -37,6 +37,10 @@ typedef struct {
     /*  Fed with every beat's reading of the database's clock (this actor is
         its one sampler), or NULL. Must outlive the actor. */
     mt_db_clock_t *db_clock;
+    /*  Set to mt_now_ms() at each beat that found this replica alive in
+        the table, and to 0 when it leaves (readiness: a live member), or
+        NULL. Relaxed: one word, any recent value will do. */
+    _Atomic uint64_t *live_at;
 } mt_membership_opts_t;
 
 mt_actor_t *mt_membership_new(mt_runtime_t *rt, const mt_membership_opts_t *opts);

@@ -34,6 +34,10 @@ typedef struct {
     int64_t store_timeout_ms;       /* ask timeout towards the store; 0 = 30,000 */
     int64_t txn_max_ms;             /* longest a write transaction holds a revision;
                                        0 = MT_STORE_TXN_MAX_MS (see reload.c) */
+    int64_t lag_ms;                 /* added to txn_max_ms for the scan window:
+                                       0 = the store's allowance (Galera:
+                                       MT_STORE_GALERA_LAG_MS), < 0 = none (tests
+                                       that shrink txn_max_ms to milliseconds) */
     mt_actor_t *listener;           /* gets MT_NODE_CHANGED / MT_NODE_RELOADED, or NULL */
     /*  Raised to every reload's mark (a revision the database has issued),
         for whoever judges notices (mt_bus_counters_t.horizon); or NULL.
@@ -62,6 +66,8 @@ typedef struct {
     uint64_t expired;               /* requests dropped: their client had been
                                        answered before work could start */
     uint64_t stash_busy;            /* requests refused busy: their node's stash was full */
+    uint64_t nodes;                 /* registered nodes, as of the last reload pass */
+    uint64_t healthy;               /* of them healthy then (database clock) */
 } mt_nodes_stats_t;
 void mt_nodes_stats(mt_nodes_t *nodes, mt_nodes_stats_t *out);
 

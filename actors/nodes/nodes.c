@@ -56,6 +56,7 @@ mt_nodes_t *mt_nodes_new(mt_runtime_t *rt, const mt_nodes_opts_t *opts)
     cfg->store_timeout_ms = opts->store_timeout_ms > 0 ? opts->store_timeout_ms : 30000;
     cfg->max_stash = opts->max_stash > 0 ? opts->max_stash : 256;
     cfg->txn_max_ms = opts->txn_max_ms > 0 ? opts->txn_max_ms : MT_STORE_TXN_MAX_MS;
+    cfg->lag_ms = opts->lag_ms;
     cfg->listener = opts->listener ? mt_actor_ref(opts->listener) : NULL;
     cfg->horizon = opts->revision_horizon;
     cfg->db_clock = opts->db_clock;
@@ -101,4 +102,6 @@ void mt_nodes_stats(mt_nodes_t *nodes, mt_nodes_stats_t *out)
     out->absent_deleted = atomic_load_explicit(&nodes->cfg->absent_deleted, memory_order_relaxed);
     out->expired = atomic_load_explicit(&nodes->cfg->expired, memory_order_relaxed);
     out->stash_busy = atomic_load_explicit(&nodes->cfg->stash_busy, memory_order_relaxed);
+    out->nodes = atomic_load_explicit(&nodes->cfg->present, memory_order_relaxed);
+    out->healthy = atomic_load_explicit(&nodes->cfg->healthy, memory_order_relaxed);
 }

@@ -29,10 +29,12 @@ typedef struct {
     int full_resync_every;
     int64_t store_timeout_ms;
     int64_t txn_max_ms;
+    int64_t lag_ms;                 /* mt_nodes_opts_t.lag_ms */
     int64_t tombstone_retention_ms;     /* < 0: never purge */
     _Atomic uint64_t reloads, reload_rows;  /* passes done, rows they merged */
     _Atomic uint64_t purged, absent_deleted;
     _Atomic uint64_t expired, stash_busy;   /* requests past their deadline, refused busy */
+    _Atomic uint64_t present, healthy;      /* nodes, and healthy ones, at the last pass */
     uint32_t max_stash;                 /* requests one node keeps waiting */
     mt_actor_t *directory;              /* set once spawned */
     mt_actor_t *listener;               /* or NULL */

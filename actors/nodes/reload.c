@@ -18,6 +18,7 @@
     are gone altogether are dropped (directory.c), and then purges the
     tombstones older than the retention — they have done their job. */
 #include "mt_bus.h"
+#include "mt_metrics.h"
 #include "mt_log.h"
 #include "mt_scan_window.h"
 #include "nodes_internal.h"
@@ -35,6 +36,7 @@ typedef struct {
     int64_t covered;                /* of the pass in flight: mt_scan_window_covered */
     uint64_t purge_corr;            /* purge in flight, 0 if none */
     uint64_t passes;
+    uint64_t started_us;            /* of the pass in flight (its histogram) */
     mt_scan_window_t window;
     mt_msgq_t askers;               /* MT_NODE_RELOAD requests to answer, in order */
 } reload_t;
@@ -47,8 +49,11 @@ static void start_pass(mt_actor_t *self, reload_t *r)
     }
     r->again = false;
     r->full = r->passes % (uint64_t) r->cfg->full_resync_every == 0;
+    r->window.txn_max_ms = r->cfg->txn_max_ms
+        + (r->cfg->lag_ms < 0 ? 0 : mt_store_lag_ms(r->cfg->store));
     int64_t after = mt_scan_window_start(&r->window, mt_now_ms());
     r->covered = mt_scan_window_covered(&r->window);
+    r->started_us = mt_metrics_now_us();
     if (r->full)
         after = 0;
     r->corr = mt_ask(self, mt_store_reader(r->cfg->store), mt_store_msg_scan(after, r->full),
@@ -82,8 +87,12 @@ static void finish_pass(mt_actor_t *self, reload_t *r, int err, uint32_t nrows)
 {
     bool full = r->full && err == MT_OK;
     r->corr = 0;
-    if (err == MT_OK)
+    if (err == MT_OK) {
         r->passes++;
+        mt_histo_observe_since(&mt_metrics()->reload_pass, r->started_us);
+    }
+    else
+        atomic_fetch_add_explicit(&mt_metrics()->reload_failures, 1, memory_order_relaxed);
     /*  The directory acts on a pass after its merges (sent before), and
         before any request an asker sends once answered (sent after). */
     if (err == MT_OK)

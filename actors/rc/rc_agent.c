@@ -145,8 +145,9 @@ static void write_done(mt_actor_t *self, agent_t *a, int err, const char *messag
         mt_rc_t t = *a->ref;
         t.deleted = true;
         t.revision = d->revision;
+        mt_rc_t *tomb = mt_rc_build(&t);    /* before the unref: t points into a->ref */
         mt_rc_unref(&a->ref);
-        a->ref = mt_rc_build(&t);
+        a->ref = tomb;
         mt__rca_notify(a, MT_NODE_DELETED, true);
         mt__rca_gone(a);
     }

@@ -409,6 +409,7 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
     case MT__RC_RELOAD:
         if (!r->scan_corr) {
             r->passes++;
+            r->window.txn_max_ms = r->cfg->txn_max_ms + mt_store_lag_ms(r->cfg->store);
             r->scan_corr = mt_ask(self, mt_store_reader(r->cfg->store),
                                   mt_store_msg_rc_scan(mt_scan_window_start(&r->window, mt_now_ms())),
                                   (uint32_t) r->cfg->store_timeout_ms);

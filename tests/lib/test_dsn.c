@@ -362,6 +362,10 @@ static const invalid_case_t invalid[] = {
       "host (percent-encode it in the user and password)" },
     { "mysql://u:SEC\x7fRET@h/app", "dsn: space or control character in the user, password or "
       "host (percent-encode it in the user and password)" },
+    { "mysql://u:SECRET@a:1,,b:2/app", "dsn: empty host in a list of hosts (HOST:PORT,HOST:PORT)" },
+    { "mysql://u:SECRET@a:1,/app", "dsn: empty host in a list of hosts (HOST:PORT,HOST:PORT)" },
+    { "mysql://a:1,b:2/app?socket=/s", "dsn: socket= names one server: not with several hosts" },
+    { "mysql://a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q/app", "dsn: more than 16 hosts" },
 };
 
 START_TEST(rejects_invalid)
@@ -429,6 +433,38 @@ START_TEST(api_edges)
 }
 END_TEST
 
+/* ---- several hosts (a Galera cluster) ------------------------------------------- */
+
+START_TEST(parses_hosts)
+{
+    mt_dsn_t *d = NULL;
+    char err[256] = "";
+    const char *text = "mysql://u:pw@127.0.0.1:3660,db2,[::1]:3662/app";
+    ck_assert_msg(mt_dsn_parse(text, &d, err, sizeof err) == MT_OK, "%s", err);
+    ck_assert_uint_eq(d->nhosts, 3);
+    ck_assert_str_eq(d->hosts[0].host, "127.0.0.1");
+    ck_assert_uint_eq(d->hosts[0].port, 3660);
+    ck_assert_str_eq(d->hosts[1].host, "db2");
+    ck_assert_uint_eq(d->hosts[1].port, MT_DSN_DEFAULT_PORT);
+    ck_assert_str_eq(d->hosts[2].host, "::1");
+    ck_assert_uint_eq(d->hosts[2].port, 3662);
+    ck_assert_str_eq(d->host, "127.0.0.1");        /* the first, for one-host callers */
+    ck_assert_uint_eq(d->port, 3660);
+    char *red = mt_dsn_format_redacted(d);
+    ck_assert_str_eq(red, "mysql://u:***@127.0.0.1:3660,db2:3306,[::1]:3662/app");
+    free(red);
+    char *full = mt_dsn_format(d);
+    mt_dsn_t *back = NULL;
+    ck_assert_int_eq(mt_dsn_parse(full, &back, err, sizeof err), MT_OK);
+    ck_assert_uint_eq(back->nhosts, 3);
+    ck_assert_str_eq(back->hosts[2].host, "::1");
+    ck_assert_str_eq(back->password, "pw");
+    mt_dsn_destroy(&back);
+    free(full);
+    mt_dsn_destroy(&d);
+}
+END_TEST
+
 static Suite *dsn_suite(void)
 {
     Suite *s = suite_create("dsn");
@@ -436,6 +472,7 @@ static Suite *dsn_suite(void)
     tcase_add_loop_test(tc, parses_valid, 0, (int)N_ELEMS(valid));
     tcase_add_loop_test(tc, rejects_invalid, 0, (int)N_ELEMS(invalid));
     tcase_add_test(tc, api_edges);
+    tcase_add_test(tc, parses_hosts);
     tcase_add_loop_test(tc, tls_parses, 0, (int)N_ELEMS(tls_valid));
     suite_add_tcase(s, tc);
     tc = tcase_create("redact");
