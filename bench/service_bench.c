@@ -24,6 +24,11 @@
       flood                    flood_rss_growth, flood_rss_after (MB): one client
                                sending 300,000 heartbeats it never reads
                                (service_flood.c documents it)
+      versions, locality, informer
+                               issue 13 at 10,000 nodes: node.versions latency,
+                               node.list has_template requests/s, the informer's
+                               list and its catch-up after a replica restart
+                               (service_v2.c documents them)
       soak                     soak_rss_drift (%), soak_p99_first, soak_p99_last
                                (ms), soak_errors: A, B and C for minutes
                                (service_soak.c; scripts/bench soak)
@@ -289,6 +294,9 @@ static const cli_figure_t figures[] = {
     { "e2e_curve", fig_e2e_curve },
     { "flood", fig_flood },
     { "soak", fig_soak },
+    { "versions", fig_versions },
+    { "locality", fig_locality },
+    { "informer", fig_informer },
 };
 
 int main(int argc, char **argv)

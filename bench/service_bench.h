@@ -114,6 +114,9 @@ int fig_convergence_reload_only(void);
 int fig_get(void);                      /* service_get.c */
 int fig_e2e(void);                      /* service_e2e.c */
 int fig_flood(void);                    /* service_flood.c */
-int fig_soak(void);                     /* service_soak.c */
+int fig_soak(void);
+int fig_versions(void);                 /* service_v2.c */
+int fig_locality(void);
+int fig_informer(void);                     /* service_soak.c */
 
 #endif

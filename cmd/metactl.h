@@ -273,10 +273,16 @@ void ctl_catch_signals(void);
 /* ---- commands: argv[0] is the command's name --------------------------- */
 
 int ctl_cmd_node(ctl_t *g, int argc, char **argv);
+/*  node versions, node changes (metactl_node_v2.c), and their usages. */
+int ctl_cmd_node_v2(ctl_t *g, int argc, char **argv);
+extern const char ctl_usage_node_versions[], ctl_usage_node_changes[];
 int ctl_cmd_rc(ctl_t *g, int argc, char **argv);
 int ctl_cmd_cluster(ctl_t *g, int argc, char **argv);
 int ctl_cmd_stats(ctl_t *g, int argc, char **argv);
 int ctl_cmd_watch(ctl_t *g, int argc, char **argv);
+/*  watch --informer (since < 0) or --since REV (metactl_informer.c): the
+    informer's changes until ^C, count changes, or idle_ms without one. */
+int ctl_watch_informer(const ctl_t *g, int64_t since, int64_t count, int64_t idle_ms);
 int ctl_cmd_load(ctl_t *g, int argc, char **argv);
 int ctl_cmd_cert(ctl_t *g, int argc, char **argv);
 int ctl_cmd_config(ctl_t *g, int argc, char **argv);

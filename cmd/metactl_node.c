@@ -1,5 +1,6 @@
 /*  metactl_node.c — `metactl node ...`: node.register, node.heartbeat,
-    node.labels, node.get, node.delete and node.list of PROTOCOL.md. */
+    node.labels, node.get, node.delete and node.list of PROTOCOL.md
+    (node.versions and node.changes: metactl_node_v2.c). */
 #include "metactl.h"
 #include "mt_alloc.h"
 
@@ -444,6 +445,9 @@ static const ctl_subcmd_t node_cmds[] = {
     { "get", usage_get, opts_none },
     { "delete", usage_delete, opts_none },
     { "list", usage_list, opts_list },
+    /*  For the group's usage only: ctl_cmd_node hands these two over. */
+    { "versions", ctl_usage_node_versions, NULL },
+    { "changes", ctl_usage_node_changes, NULL },
 };
 
 static const ctl_group_t node_group = CTL_GROUP(
@@ -472,6 +476,8 @@ static int run_one(const ctl_t *g, const char *cmd, node_args_t *a)
 
 int ctl_cmd_node(ctl_t *g, int argc, char **argv)
 {
+    if (argc > 1 && (strcmp(argv[1], "versions") == 0 || strcmp(argv[1], "changes") == 0))
+        return ctl_cmd_node_v2(g, argc, argv);
     node_args_t a = { .ready = true };
     const ctl_subcmd_t *sc;
     int npos;

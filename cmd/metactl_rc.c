@@ -36,6 +36,12 @@ static const char usage_add[] =
     "                        Send it over CURVE (--server-key), or a warning says so\n"
     "  --demand-encryption   contact the remote cluster only ever over CURVE (needs\n"
     "                        --remote-key)\n"
+    "  --restrict-hostname-replace\n"
+    "                        never let the service rewrite HOSTNAME (a load\n"
+    "                        balancer's address, say), even when the remote no\n"
+    "                        longer lists it\n"
+    "  --just-validate       check everything and contact the remote, store nothing:\n"
+    "                        prints the reference as it would be (without an id)\n"
     "  Prints the reference (as `rc get`).\n" GLOBALS;
 
 static const char usage_set[] =
@@ -58,6 +64,11 @@ static const char usage_set[] =
     "  --new-name N          rename the reference to N\n"
     "  --revision R          compare-and-set: change only if the reference's revision\n"
     "                        is still R (conflict otherwise)\n"
+    "  --restrict-hostname-replace, --no-restrict-hostname-replace\n"
+    "                        forbid, or allow again, automatic hostname rewrites\n"
+    "  --just-validate       check everything (and contact the remote when the change\n"
+    "                        needs it), store nothing: prints the reference as it\n"
+    "                        would be\n"
     "  Prints the reference (as `rc get`).\n" GLOBALS;
 
 static const char usage_del[] =
@@ -86,6 +97,8 @@ typedef struct {
     const char *name, *id, *uuid;   /* selectors (add: name) */
     const char *hostname, *username, *password, *new_name;
     int demand;                     /* -1: not given, else 0 / 1 */
+    int restrict_host;              /* -1: not given, else 0 / 1 */
+    bool just_validate;
     int64_t revision;               /* 0: not given */
     bool refresh;
     const char *remote_key;         /* --remote-key as given */
@@ -98,7 +111,8 @@ typedef struct {
 
 enum {
     O_ID = 256, O_UUID, O_HOSTNAME, O_USERNAME, O_PASSWORD, O_DEMAND, O_NO_DEMAND,
-    O_NEW_NAME, O_REVISION, O_REFRESH, O_REMOTE_KEY, O_CLIENT_CERT,
+    O_NEW_NAME, O_REVISION, O_REFRESH, O_REMOTE_KEY, O_CLIENT_CERT, O_RESTRICT, O_NO_RESTRICT,
+    O_JUST_VALIDATE,
 };
 
 static const struct option opts_add[] = {
@@ -108,6 +122,8 @@ static const struct option opts_add[] = {
     { "demand-encryption", no_argument, NULL, O_DEMAND },
     { "remote-key", required_argument, NULL, O_REMOTE_KEY },
     { "client-cert", required_argument, NULL, O_CLIENT_CERT },
+    { "restrict-hostname-replace", no_argument, NULL, O_RESTRICT },
+    { "just-validate", no_argument, NULL, O_JUST_VALIDATE },
     { NULL, 0, NULL, 0 },
 };
 static const struct option opts_set[] = {
@@ -122,6 +138,9 @@ static const struct option opts_set[] = {
     { "client-cert", required_argument, NULL, O_CLIENT_CERT },
     { "new-name", required_argument, NULL, O_NEW_NAME },
     { "revision", required_argument, NULL, O_REVISION },
+    { "restrict-hostname-replace", no_argument, NULL, O_RESTRICT },
+    { "no-restrict-hostname-replace", no_argument, NULL, O_NO_RESTRICT },
+    { "just-validate", no_argument, NULL, O_JUST_VALIDATE },
     { NULL, 0, NULL, 0 },
 };
 static const struct option opts_del[] = {
@@ -155,6 +174,9 @@ static int rc_opt(void *args, int c, const char *arg, const char *u)
     case O_REFRESH: a->refresh = true; return CTL_OK;
     case O_REMOTE_KEY: a->remote_key = arg; return CTL_OK;
     case O_CLIENT_CERT: a->client_cert = arg; return CTL_OK;
+    case O_RESTRICT: a->restrict_host = 1; return CTL_OK;
+    case O_NO_RESTRICT: a->restrict_host = 0; return CTL_OK;
+    case O_JUST_VALIDATE: a->just_validate = true; return CTL_OK;
     default: return CTL_NOT_MINE;
     }
 }
@@ -165,7 +187,7 @@ static uint32_t count_args(const rc_args_t *a)
 {
     return !!a->name + !!a->id + !!a->uuid + !!a->hostname + !!a->username + !!a->password
            + (a->demand >= 0) + !!a->new_name + !!a->revision + !!a->refresh + !!a->remote_key
-           + 2 * !!a->client_cert;
+           + 2 * !!a->client_cert + (a->restrict_host >= 0) + a->just_validate;
 }
 
 static void pack_pair(msgpack_packer *pk, const char *key, const char *value)
@@ -191,6 +213,17 @@ static void pack_args(msgpack_packer *pk, void *arg)
             msgpack_pack_true(pk);
         else
             msgpack_pack_false(pk);
+    }
+    if (a->restrict_host >= 0) {
+        ctl_pack_str(pk, "restrict_hostname_replace");
+        if (a->restrict_host)
+            msgpack_pack_true(pk);
+        else
+            msgpack_pack_false(pk);
+    }
+    if (a->just_validate) {
+        ctl_pack_str(pk, "just_validate");
+        msgpack_pack_true(pk);
     }
     pack_pair(pk, "new_name", a->new_name);
     if (a->remote_key)
@@ -222,8 +255,24 @@ static const char *const known_keys[] = {
 
 static void ref_value(ctl_buf_t *b, const msgpack_object *view, const char *key, int64_t now)
 {
+    const msgpack_object *errs = ctl_get(view, "errors");
     if (strcmp(key, "refreshed_at") == 0)
         ctl_buf_time(b, view, key, now);
+    else if (strcmp(key, "errors") == 0 && errs && errs->type == MSGPACK_OBJECT_ARRAY
+             && errs->via.array.size > 0) {
+        /*  One line each, newest first: `TIME ENDPOINT: MESSAGE`. */
+        mt_buf_printf(b, "%u, newest first", errs->via.array.size);
+        for (uint32_t i = 0; i < errs->via.array.size; i++) {
+            const msgpack_object *e = &errs->via.array.ptr[i];
+            char t[40], ep[256], msg[256];
+            int64_t at = 0;
+            ctl_get_i64(e, "at", &at);
+            ctl_get_str(e, "endpoint", ep, sizeof ep);
+            ctl_get_str(e, "message", msg, sizeof msg);
+            mt_buf_printf(b, "\n    %s %s: %s", ctl_fmt_time(at, t, sizeof t),
+                          ep[0] ? ep : "-", msg);
+        }
+    }
     else
         ctl_buf_value(b, ctl_get(view, key));
 }
@@ -251,6 +300,7 @@ static void ref_row(ctl_buf_t *cell, uint32_t i, void *arg)
     else
         mt_buf_printf(&cell[4], "-");
     ctl_buf_obj(&cell[5], ctl_get(v, "revision"));
+    ctl_buf_value(&cell[7], ctl_get(v, "connectivity"));
     int64_t at;
     char d[32];
     if (!ctl_get_i64(v, "refreshed_at", &at) || at == 0)
@@ -264,7 +314,7 @@ static void ref_row(ctl_buf_t *cell, uint32_t i, void *arg)
 static void print_ref_list(const msgpack_object *refs)
 {
     static const char *const headers[] = {
-        "NAME", "ID", "HOSTNAME", "UUID", "NODES", "REVISION", "REFRESHED",
+        "NAME", "ID", "HOSTNAME", "UUID", "NODES", "REVISION", "REFRESHED", "CONNECTIVITY",
     };
     ref_rows_t rr = { .refs = refs, .now = mt_wall_ms() };
     ctl_table_show(sizeof headers / sizeof headers[0], headers, refs->via.array.size, ref_row,
@@ -339,10 +389,12 @@ static int check_args(const char *cmd, const char *u, rc_args_t *a, int npos, ch
         return ctl_usage_error(u, "rc %s: give only one of NAME%s", cmd,
                                get ? ", --id, --uuid" : " and --id");
     if (strcmp(cmd, "set") == 0 && !a->hostname && !a->username && !a->password
-        && a->demand < 0 && !a->new_name && !a->remote_key && !a->client_cert)
+        && a->demand < 0 && !a->new_name && !a->remote_key && !a->client_cert
+        && a->restrict_host < 0)
         return ctl_usage_error(u, "rc set: nothing to change (give --hostname, --username, "
                                "--password, --remote-key, --client-cert, "
-                               "--[no-]demand-encryption or --new-name)");
+                               "--[no-]demand-encryption, --[no-]restrict-hostname-replace "
+                               "or --new-name)");
     return CTL_OK;
 }
 
@@ -369,7 +421,7 @@ static int load_keys(const ctl_t *g, const char *cmd, const char *u, rc_args_t *
 
 int ctl_cmd_rc(ctl_t *g, int argc, char **argv)
 {
-    rc_args_t a = { .demand = -1 };
+    rc_args_t a = { .demand = -1, .restrict_host = -1 };
     const ctl_subcmd_t *sc;
     int npos;
     char **pos;

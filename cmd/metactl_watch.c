@@ -18,6 +18,7 @@
 static const char usage_watch[] =
     "usage: metactl watch [-p PUB_ENDPOINT]... [--cluster] [-c N] [-t MS]\n"
     "           [--server-key KEY|FILE] [--cert FILE] [TOPIC_PREFIX]\n"
+    "       metactl watch --informer|--since REV [-c N] [-t MS]\n"
     "  Subscribes to change notices and prints one line per notice, until ^C (or\n"
     "  SIGTERM), N notices, or MS milliseconds without a notice. A replica\n"
     "  publishes the changes committed through it: --cluster sees them all.\n"
@@ -44,6 +45,15 @@ static const char usage_watch[] =
     "                        a subscriber it trusts with a role that may watch\n"
     "                        (admin, reader, replica); any other receives nothing,\n"
     "                        silently\n"
+    "  --informer            keep an exact copy of the nodes (node.list, then every\n"
+    "                        member's notices, node.changes on any gap) and print\n"
+    "                        each change it takes: `change=C id=ID revision=N\n"
+    "                        source=list|changes|notice reg_revision=R\n"
+    "                        status_revision=S healthy=B ready=B` (-o json: one\n"
+    "                        object per change, with the view); nothing is missed\n"
+    "  --since REV           as --informer, without the list: every change after\n"
+    "                        revision REV (node.list's `revision`, a `mark`), then on\n"
+    "                        (`expired` when REV is older than the tombstone retention)\n"
     "  Exit status 0, except 3 when --timeout ends the watch before --count\n"
     "  notices arrived, and 2 for usage errors.\n"
     "  Notices published before the subscription is established are not seen\n"
@@ -55,6 +65,8 @@ typedef struct {
     ctl_list_t pubs;                /* publish endpoints (key), their server keys
                                        (value: a member's public_key, or NULL) */
     bool cluster;
+    bool informer;
+    int64_t since;                  /* --since, or -1 */
     const char *prefix;
     int64_t count;                  /* 0: no limit */
     int64_t idle_ms;                /* 0: wait forever */
@@ -347,6 +359,8 @@ int ctl_cmd_watch(ctl_t *g, int argc, char **argv)
     static const struct option opts[] = {
         { "publish", required_argument, NULL, 'p' },
         { "cluster", no_argument, NULL, 'C' },
+        { "informer", no_argument, NULL, 'I' },
+        { "since", required_argument, NULL, 'S' },
         { "count", required_argument, NULL, 'c' },
         { "timeout", required_argument, NULL, 't' },
         { "endpoint", required_argument, NULL, 'e' },
@@ -356,7 +370,7 @@ int ctl_cmd_watch(ctl_t *g, int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    watch_args_t a = { .prefix = "" };
+    watch_args_t a = { .prefix = "", .since = -1 };
     ctl_getopt_reset();
     int c, rc = CTL_OK;
     while (rc == CTL_OK && (c = getopt_long(argc, argv, ":p:c:t:e:o:h", opts, NULL)) != -1) {
@@ -367,6 +381,12 @@ int ctl_cmd_watch(ctl_t *g, int argc, char **argv)
         }
         else if (c == 'C')
             a.cluster = true;
+        else if (c == 'I')
+            a.informer = true;
+        else if (c == 'S') {
+            rc = ctl_opt_i64(usage_watch, "--since", optarg, 0, INT64_MAX, &a.since);
+            a.informer = true;
+        }
         else if (c == 'c')
             rc = ctl_opt_i64(usage_watch, "--count", optarg, 1, INT64_MAX, &a.count);
         else if (c == 't')
@@ -378,6 +398,15 @@ int ctl_cmd_watch(ctl_t *g, int argc, char **argv)
         a.prefix = argv[optind++];
     if (rc == CTL_OK && optind < argc)
         rc = ctl_usage_error(usage_watch, "unexpected argument '%s'", argv[optind]);
+    if (rc == CTL_OK && a.informer) {
+        if (a.pubs.n || a.cluster || *a.prefix)
+            rc = ctl_usage_error(usage_watch, "--informer and --since follow every member's "
+                                 "node notices: no -p, --cluster or TOPIC_PREFIX");
+        else
+            rc = ctl_watch_informer(g, a.since, a.count, a.idle_ms);
+        ctl_list_free(&a.pubs);
+        return rc == CTL_HELP_DONE ? CTL_OK : rc;
+    }
     if (rc == CTL_OK && a.cluster)
         rc = add_members(g, &a);
     if (rc == CTL_OK && a.pubs.n == 0) {

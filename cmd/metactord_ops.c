@@ -59,6 +59,7 @@ uint32_t md_ops_extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
         { "nodes_healthy", ns.healthy },
         { "rc_refreshes", r.refreshes },
         { "rc_hostname_writes", r.hostname_writes },
+        { "rc_hostname_restricted", r.hostname_restricted },
         { "rc_hostname_cancelled", r.hostname_cancelled },
     };
     uint32_t n = 0;

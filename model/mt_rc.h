@@ -34,6 +34,25 @@ MT_MSG_RANGE_CHECK(MT_MSGR_RC, MT_RC_MSG_END_);
 #define MT_RC_NODES_MAX 256
 #define MT_RC_KEY_LEN 40            /* a CURVE key in Z85 (MT_KEY_LEN) */
 
+/*  Connectivity as of this replica's last refresh (PROTOCOL.md). OK until
+    the first refresh says otherwise: rc.add stores only a reference whose
+    remote answered. */
+typedef enum {
+    MT_RC_CONN_OK = 0,              /* "ok": the stored hostname answered */
+    MT_RC_CONN_DEGRADED,            /* "degraded": another member answered, not every one asked */
+    MT_RC_CONN_UNREACHABLE          /* "unreachable": no member answered */
+} mt_rc_connectivity_t;
+const char *mt_rc_connectivity_name(mt_rc_connectivity_t c);
+
+#define MT_RC_ERRORS_MAX 20
+#define MT_RC_ERROR_MESSAGE_MAX 160
+
+typedef struct {
+    int64_t at;                     /* ms since the epoch */
+    const char *endpoint;
+    const char *message;
+} mt_rc_error_t;
+
 typedef struct {
     _Atomic uint32_t refs;          /* (internal) */
     uint32_t size;                  /* (internal) */
@@ -52,6 +71,13 @@ typedef struct {
     const char *const *node_list;   /* remote request endpoints, sorted */
     int64_t revision;
     int64_t refreshed_at;           /* ms, 0 = never */
+    bool restrict_hostname_replace; /* the hostname is never rewritten by the service */
+    /*  This replica's own view of the remote (memory only: never stored;
+        published, but a peer keeps its own): the last refresh's outcome
+        and the last MT_RC_ERRORS_MAX refresh errors, newest first. */
+    mt_rc_connectivity_t connectivity;
+    uint32_t nerrors;
+    const mt_rc_error_t *errors;
 } mt_rc_t;
 
 mt_rc_t *mt_rc_build(const mt_rc_t *tmpl);
@@ -100,6 +126,8 @@ typedef struct {
     bool has_revision;                      /* set/del: compare-and-set */
     int64_t revision;
     bool refresh;                           /* get: refresh first */
+    bool has_restrict_hostname_replace, restrict_hostname_replace;  /* add/set */
+    bool just_validate;                     /* add/set: check and probe, store nothing */
 } mt_rc_req_t;
 
 typedef struct {

@@ -29,22 +29,34 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
+const char *mt_rc_connectivity_name(mt_rc_connectivity_t c)
+{
+    return c == MT_RC_CONN_DEGRADED ? "degraded"
+           : c == MT_RC_CONN_UNREACHABLE ? "unreachable" : "ok";
+}
+
 mt_rc_t *mt_rc_build(const mt_rc_t *t)
 {
-    size_t arrays = sizeof(mt_rc_t) + t->nnodes * sizeof(char *);
+    uint32_t nerrors = t->nerrors < MT_RC_ERRORS_MAX ? t->nerrors : MT_RC_ERRORS_MAX;
+    size_t arrays = sizeof(mt_rc_t) + nerrors * sizeof(mt_rc_error_t)
+                    + t->nnodes * sizeof(char *);
     size_t strings = str_size(t->id) + str_size(t->name) + str_size(t->hostname)
         + str_size(t->uuid) + str_size(t->username) + (t->password ? str_size(t->password) : 0)
         + str_size(t->server_key) + str_size(t->client_public)
         + (t->client_secret ? str_size(t->client_secret) : 0);
     for (uint32_t i = 0; i < t->nnodes; i++)
         strings += str_size(t->node_list[i]);
+    for (uint32_t i = 0; i < nerrors; i++)
+        strings += str_size(t->errors[i].endpoint) + str_size(t->errors[i].message);
     size_t size = (arrays + strings + 7) & ~(size_t) 7;
     char *block = mt_xmalloc(size);
     mt_rc_t *r = (mt_rc_t *) block;
     *r = *t;
     atomic_init(&r->refs, 1);
     r->size = (uint32_t) size;
-    const char **nodes = (const char **) (block + sizeof(mt_rc_t));
+    mt_rc_error_t *errors = (mt_rc_error_t *) (block + sizeof(mt_rc_t));
+    const char **nodes = (const char **) (block + sizeof(mt_rc_t)
+                                          + nerrors * sizeof(mt_rc_error_t));
     char *at = block + arrays;
     r->id = pack(&at, t->id);
     r->name = pack(&at, t->name);
@@ -57,6 +69,13 @@ mt_rc_t *mt_rc_build(const mt_rc_t *t)
     r->client_secret = t->client_secret ? pack(&at, t->client_secret) : NULL;
     for (uint32_t i = 0; i < t->nnodes; i++)
         nodes[i] = pack(&at, t->node_list[i]);
+    for (uint32_t i = 0; i < nerrors; i++) {
+        errors[i].at = t->errors[i].at;
+        errors[i].endpoint = pack(&at, t->errors[i].endpoint);
+        errors[i].message = pack(&at, t->errors[i].message);
+    }
+    r->nerrors = nerrors;
+    r->errors = nerrors ? errors : NULL;
     /*  Sorted: equal member sets compare equal, and the deterministic
         choice of a new hostname is the same on every replica. */
     qsort(nodes, t->nnodes, sizeof *nodes, cmp_str);

@@ -56,6 +56,7 @@ static const mt__ops_metric_t table[] = {
     C("requests_busy_stash", "Requests refused busy: their node's queue was full."),
     C("rc_refreshes", "Remote cluster reference refreshes."),
     C("rc_hostname_writes", "Remote cluster reference hostnames rewritten by this replica."),
+    C("rc_hostname_restricted", "Automatic hostname replacements not made: the reference has restrict_hostname_replace."),
     C("rc_hostname_cancelled", "Hostname rewrites cancelled because another replica wrote first."),
     G("nodes", "Registered nodes, as of the last reload pass."),
     G("nodes_healthy", "Healthy nodes (database clock), as of the last reload pass."),

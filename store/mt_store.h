@@ -270,6 +270,7 @@ typedef struct {
                                        SET/DEL: ref->id selects; the fields below */
     bool has_hostname, has_username, has_password, has_demand_encryption, has_name;
     bool has_server_key;            /* SET: ref->server_key */
+    bool has_restrict_hostname_replace;     /* SET: ref->restrict_hostname_replace */
     bool has_client_keys;           /* SET: ref->client_public and ref->client_secret */
     int64_t expected_revision;      /* SET/DEL: 0 = unconditional */
 } mt_store_rc_write_t;

@@ -164,6 +164,7 @@ static int from_row(mt__store_scratch_t *s, const mt__store_rows_t *r, mt_rc_t *
         .server_key = mt__store_rows_str(r, 10, NULL),
         .client_public = mt__store_rows_str(r, 11, NULL),
         .client_secret = mt__store_rows_str(r, 12, NULL),
+        .restrict_hostname_replace = mt__store_rows_i64(r, 13) != 0,
     };
     if (!t->client_secret[0])
         t->client_secret = NULL;
@@ -276,6 +277,7 @@ static int add_once(mt__store_conn_t *c, mt__store_scratch_t *s, const mt_rc_t *
     mt__store_params_cstr(&s->params, ref->server_key ? ref->server_key : "");
     mt__store_params_cstr(&s->params, ref->client_public ? ref->client_public : "");
     mt__store_params_cstr(&s->params, ref->client_secret ? ref->client_secret : "");
+    mt__store_params_i64(&s->params, ref->restrict_hostname_replace);
     rc = mt__store_conn_exec(c, SQL_RC_INSERT, &s->params, NULL, NULL);
     if (rc != MT_OK && c->err_no == ER_DUP_ENTRY)
         return clash(c, s, ref->id, ref->name, ref->uuid ? ref->uuid : "");
@@ -307,6 +309,8 @@ static int set_once(mt__store_conn_t *c, mt__store_scratch_t *s, const mt_store_
         t.server_key = in->server_key;
     if (w->has_client_keys)
         t.client_public = in->client_public;
+    if (w->has_restrict_hostname_replace)
+        t.restrict_hostname_replace = in->restrict_hostname_replace;
     t.password = NULL;
     t.client_secret = NULL;
     mt_rc_t *nb = mt_rc_build(&t);      /* copies r's strings: close r */
@@ -328,6 +332,7 @@ static int set_once(mt__store_conn_t *c, mt__store_scratch_t *s, const mt_store_
         mt__store_params_cstr(&s->params, nb->client_public);
         mt__store_params_i64(&s->params, w->has_client_keys);
         mt__store_params_cstr(&s->params, w->has_client_keys && in->client_secret ? in->client_secret : "");
+        mt__store_params_i64(&s->params, nb->restrict_hostname_replace);
         mt__store_params_i64(&s->params, rev);
         mt__store_params_cstr(&s->params, nb->id);
         mt__store_params_i64(&s->params, stored);

@@ -199,7 +199,16 @@ static const char *const v7[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = { NULL, v1, v2, v3, v4, v5, v6, v7 };
+/*  Version 8 (PROTOCOL.md v2, issue 13): restrict_hostname_replace, the
+    seed's MB-52105 — a reference whose hostname is a load balancer's
+    address is never rewritten by the priority writer. */
+static const char *const v8[] = {
+    "ALTER TABLE rc_refs ADD COLUMN IF NOT EXISTS"
+    " restrict_hostname_replace TINYINT NOT NULL DEFAULT 0",
+    NULL,
+};
+
+static const char *const *const migrations[] = { NULL, v1, v2, v3, v4, v5, v6, v7, v8 };
 
 
 static int current_version(mt__store_conn_t *c, int *version)

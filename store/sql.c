@@ -37,7 +37,8 @@ int mt__store_sql_chunk(unsigned n, unsigned *rows)
     +00:00 (conn.c), so UNIX_TIMESTAMP never meets a daylight-saving gap. */
 #define DB_NOW_MS "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)"
 #define RC_COLS "id, name, hostname, uuid, username, demand_encryption, node_list, " \
-    "revision, deleted, refreshed_at, server_key, client_public, client_secret"
+    "revision, deleted, refreshed_at, server_key, client_public, client_secret, " \
+    "restrict_hostname_replace"
 #define VERS_COLS "node_id, component, version, commit_id, build_time, source"
 /*  Nodes with any group above a revision (node.changes; two parameters). */
 #define CHANGED_IDS "SELECT id FROM node_registrations WHERE reg_revision > ?" \
@@ -119,14 +120,16 @@ static const char *fixed[SQL_COUNT] = {
     [SQL_REPLICA_DELETE] = "DELETE FROM replicas WHERE replica_id = ?",
     [SQL_RC_INSERT] = "INSERT INTO rc_refs (id, name, hostname, uuid, username, password,"
         " demand_encryption, node_list, revision, deleted, refreshed_at, server_key,"
-        " client_public, client_secret) VALUES (?,?,?,?,?,?,?,?,?,0,?,?,?,?)",
+        " client_public, client_secret, restrict_hostname_replace)"
+        " VALUES (?,?,?,?,?,?,?,?,?,0,?,?,?,?,?)",
     [SQL_RC_FOR_UPDATE] = "SELECT " RC_COLS " FROM rc_refs WHERE id = ? FOR UPDATE",
     /*  The password and client_secret change only when the parameter before
         each is 1. The WHERE is the compare-and-set on the revision read
         under the row lock. */
     [SQL_RC_UPDATE] = "UPDATE rc_refs SET name = ?, hostname = ?, username = ?,"
         " password = IF(? = 1, ?, password), demand_encryption = ?, server_key = ?,"
-        " client_public = ?, client_secret = IF(? = 1, ?, client_secret), revision = ?"
+        " client_public = ?, client_secret = IF(? = 1, ?, client_secret),"
+        " restrict_hostname_replace = ?, revision = ?"
         " WHERE id = ? AND revision = ? AND deleted = 0",
     [SQL_RC_TOMBSTONE] = "UPDATE rc_refs SET deleted = 1, password = '', client_secret = '',"
         " revision = ? WHERE id = ? AND revision = ? AND deleted = 0",

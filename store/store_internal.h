@@ -94,7 +94,7 @@ const char *mt__store_sql_text(int id);
 /*  rc_refs: id, name, hostname, uuid, username, demand_encryption,
     node_list, revision, deleted, refreshed_at, server_key, client_public,
     client_secret (never the password). */
-#define MT_SQL_RC_KINDS "sssssisiiisss"
+#define MT_SQL_RC_KINDS "sssssisiiisssi"
 
 /* ---- one connection (conn.c) --------------------------------------------------- */
 
@@ -215,7 +215,7 @@ static inline const char *mt__store_rows_str(const mt__store_rows_t *r, unsigned
 
 /* ---- schema (schema.c) ---------------------------------------------------------- */
 
-#define MT_SCHEMA_VERSION 7
+#define MT_SCHEMA_VERSION 8
 /*  Brings the schema to MT_SCHEMA_VERSION under the lease row (below).
     Idempotent; safe when replicas run it at once, on any nodes. */
 int mt__store_schema_migrate(mt__store_conn_t *c);

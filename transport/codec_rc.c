@@ -25,6 +25,11 @@
     client_public, never client_secret or the password), and the view is
     the only thing replies and notices say about a reference.
 
+    v2 (issue 13): `restrict_hostname_replace` (a stored field: requests and
+    notices carry it), `just_validate` (add/set), and in the view the
+    replica's own `connectivity` and refresh `errors`, which a notice's
+    reader ignores (each replica keeps its own).
+
     Notices. A notice's reference is rebuilt from its view: on "upsert" the
     view is required, with a valid name and hostname; on "delete" it may be
     absent or partial (only what it gives is checked). The merged block's
@@ -192,6 +197,13 @@ static int dec_fields(mt__codec_dec_t *d, const msgpack_object *body, mt_rc_req_
         TRY(mt__codec_dec_bool(d, o, "demand_encryption", &r->demand_encryption));
         r->has_demand_encryption = true;
     }
+    if ((o = mt__codec_map_last(body, "restrict_hostname_replace"))) {
+        TRY(mt__codec_dec_bool(d, o, "restrict_hostname_replace",
+                               &r->restrict_hostname_replace));
+        r->has_restrict_hostname_replace = true;
+    }
+    if ((o = mt__codec_map_last(body, "just_validate")))
+        TRY(mt__codec_dec_bool(d, o, "just_validate", &r->just_validate));
     return dec_keys(d, body, r);
 }
 
@@ -237,9 +249,11 @@ static int rc_set(mt__codec_dec_t *d, const msgpack_object *body, mt_rc_req_t *r
     }
     TRY(dec_revision(d, body, r));
     if (!r->hostname && !r->username && !r->password && !r->has_demand_encryption
-        && !r->server_key && !r->client_public && !r->new_name[0])
+        && !r->server_key && !r->client_public && !r->new_name[0]
+        && !r->has_restrict_hostname_replace)
         FAIL("rc.set: nothing to change (give hostname, username, password, "
-             "demand_encryption, server_key, client_public + client_secret or new_name)");
+             "demand_encryption, server_key, client_public + client_secret, "
+             "restrict_hostname_replace or new_name)");
     return MT_OK;
 }
 
@@ -276,7 +290,7 @@ int mt__codec_dec_rc_request(mt__codec_dec_t *d, const msgpack_object *body, mt_
 
 /* ---- the view and replies ---------------------------------------------- */
 
-#define RC_VIEW_KEYS 11
+#define RC_VIEW_KEYS 14
 
 void mt__codec_pack_rc_view(msgpack_packer *pk, const mt_rc_t *ref)
 {
@@ -302,6 +316,21 @@ void mt__codec_pack_rc_view(msgpack_packer *pk, const mt_rc_t *ref)
         mt__codec_pack_str(pk, ref->node_list[i]);
     mt__codec_pack_key_int(pk, "revision", ref->revision);
     mt__codec_pack_key_int(pk, "refreshed_at", ref->refreshed_at);
+    mt__codec_pack_str(pk, "restrict_hostname_replace");
+    if (ref->restrict_hostname_replace)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
+    mt__codec_pack_key_str(pk, "connectivity", mt_rc_connectivity_name(ref->connectivity));
+    mt__codec_pack_str(pk, "errors");
+    uint32_t ne = ref->errors ? ref->nerrors : 0;
+    msgpack_pack_array(pk, ne);
+    for (uint32_t i = 0; i < ne; i++) {
+        msgpack_pack_map(pk, 3);
+        mt__codec_pack_key_int(pk, "at", ref->errors[i].at);
+        mt__codec_pack_key_str(pk, "endpoint", ref->errors[i].endpoint);
+        mt__codec_pack_key_str(pk, "message", ref->errors[i].message);
+    }
 }
 
 void mt_codec_encode_rc_reply(msgpack_sbuffer *buf, bool has_rid, uint64_t rid,
@@ -399,6 +428,9 @@ int mt__codec_dec_rc_merge(mt__codec_dec_t *d, const msgpack_object *body, bool 
         TRY(max_len(d, "username", t.username, RC_USERNAME_MAX));
         if ((o = mt__codec_map_last(view, "demand_encryption")))
             TRY(mt__codec_dec_bool(d, o, "demand_encryption", &t.demand_encryption));
+        if ((o = mt__codec_map_last(view, "restrict_hostname_replace")))
+            TRY(mt__codec_dec_bool(d, o, "restrict_hostname_replace",
+                                   &t.restrict_hostname_replace));
         TRY(mt__codec_dec_opt_str(d, view, "server_key", &t.server_key));
         TRY(key_check(d, "server_key", t.server_key));
         TRY(mt__codec_dec_opt_str(d, view, "client_public", &t.client_public));

@@ -46,6 +46,7 @@ typedef struct {
     uint64_t refreshes;             /* probe rounds completed */
     uint64_t hostname_writes;       /* hostname replacements written by us */
     uint64_t hostname_cancelled;    /* planned writes cancelled: someone else wrote */
+    uint64_t hostname_restricted;   /* rounds that found a restricted hostname gone, left alone */
 } mt_rcs_stats_t;
 void mt_rcs_stats(mt_rcs_t *rcs, mt_rcs_stats_t *out);
 

@@ -32,7 +32,8 @@
     writes at once, replica 1 only if replica 0 has not written one interval
     later, and a lost race costs a refused compare-and-set, never a second
     write. A user write, or a delete, makes any probe in flight stale.
-    Probe rounds and the plan are in rc_refresh.c (shared state: rc_agent.h).
+    Probe rounds and the plan are in rc_refresh.c, writes up to the store (and
+    just_validate) in rc_write.c (shared state: rc_agent.h).
 
     Keys (rc_keys.c). A probe uses the reference's server_key and the
     client keypair; the agent holds the secret beside its public key,
@@ -43,15 +44,22 @@
     of how the remote is contacted (server_key, client keypair,
     demand_encryption turned on), probe with the new values before
     anything is stored. demand_encryption without a server_key, after
-    rc.set's fields are merged with the stored ones, is bad_request. */
+    rc.set's fields are merged with the stored ones, is bad_request.
+
+    just_validate (rc.add, rc.set): every check and the probe run as for
+    the write; then, instead of the store, the registry gets the would-be
+    view (MT__RC_VALIDATED) for the checks only it can make, and answers.
+    restrict_hostname_replace: the hostname writer leaves the reference
+    alone. Each automatic replacement is logged (old and new hostname,
+    revisions, this replica) and counted (rc_hostname_writes). */
 #include "rc_agent.h"
+#include "mt_log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static bool handle(mt_actor_t *self, agent_t *a, mt_msg_t *msg);
-static void gone(agent_t *a);
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -70,98 +78,6 @@ void mt__rca_reply_ref(agent_t *a, mt_msg_t *req)
 
 /* ---- writes ------------------------------------------------------------ */
 
-static void start_write(mt_actor_t *self, agent_t *a, write_t kind, mt_msg_t *req,
-                        mt_msg_t *store_msg)
-{
-    a->gen++;
-    a->writing = kind;
-    a->inflight = req;
-    a->state = kind == W_ADD ? ADDING : WRITING;
-    a->store_corr = mt_ask(self, mt_store_writer(a->cfg->store, a->id), store_msg,
-                           (uint32_t) a->cfg->store_timeout_ms);
-}
-
-/*  rc.add: the probe answered; insert what it learned. */
-static void add_probed(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
-{
-    const mt__rc_probed_t *p = mt_msg_data(msg);
-    mt_msg_t *req = a->inflight;
-    a->probe_corr = 0;
-    if (p->err != MT_OK) {
-        mt_rc_reply_error(req, p->err == MT_ECONFLICT ? MT_ECONFLICT : MT_EUNAVAIL,
-                          "cannot reach the remote cluster: %s", p->message);
-        mt_msg_free(req);
-        a->inflight = NULL;
-        gone(a);
-        return;
-    }
-    mt_rc_req_t *r = mt_rc_req(req);
-    const char *nodes[MT_RC_NODES_MAX];
-    uint32_t n = p->nalive < MT_RC_NODES_MAX ? p->nalive : MT_RC_NODES_MAX;
-    for (uint32_t i = 0; i < n; i++)
-        nodes[i] = p->alive[i];
-    mt_rc_t t = {
-        .id = a->id, .name = r->name, .hostname = r->hostname, .uuid = p->uuid,
-        .username = r->username ? r->username : "", .password = r->password ? r->password : "",
-        .demand_encryption = r->demand_encryption, .node_list = nodes, .nnodes = n,
-        .refreshed_at = mt_wall_ms(), .server_key = r->server_key ? r->server_key : "",
-        .client_public = r->client_public ? r->client_public : "",
-        .client_secret = r->client_secret && r->client_secret[0] ? r->client_secret : NULL,
-    };
-    a->inflight = NULL;             /* start_write takes it again */
-    start_write(self, a, W_ADD, req, mt_store_msg_rc_add(mt_rc_build(&t)));
-}
-
-static void set_request(mt_actor_t *self, agent_t *a, mt_msg_t *req)
-{
-    mt_rc_req_t *r = mt_rc_req(req);
-    mt_rc_t t = *a->ref;
-    t.password = r->password;
-    if (r->new_name[0])
-        t.name = r->new_name;
-    if (r->hostname)
-        t.hostname = r->hostname;
-    if (r->username)
-        t.username = r->username;
-    if (r->has_demand_encryption)
-        t.demand_encryption = r->demand_encryption;
-    if (r->server_key)
-        t.server_key = r->server_key;
-    t.client_secret = NULL;
-    if (r->client_public) {
-        t.client_public = r->client_public;
-        t.client_secret = r->client_secret;
-    }
-    mt_msg_t *w = mt_store_msg_rc_set(mt_rc_build(&t), r->new_name[0] != 0, r->hostname != NULL,
-                                      r->username != NULL, r->password != NULL,
-                                      r->has_demand_encryption, r->has_revision ? r->revision : 0);
-    mt_store_rc_write_t *wp = mt_msg_data(w);
-    wp->has_server_key = r->server_key != NULL;
-    wp->has_client_keys = r->client_public != NULL;
-    start_write(self, a, W_SET, req, w);
-}
-
-/*  A new hostname must belong to the same remote cluster, and new keys
-    must reach it: probe first. */
-static void set_probed(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
-{
-    const mt__rc_probed_t *p = mt_msg_data(msg);
-    mt_msg_t *req = a->inflight;
-    a->probe_corr = 0;
-    a->inflight = NULL;
-    a->state = IDLE;
-    if (p->err == MT_OK) {
-        set_request(self, a, req);
-        return;
-    }
-    if (p->err == MT_ECONFLICT)
-        mt_rc_reply_error(req, MT_EBADREQ, "refused: %s", p->message);
-    else
-        mt_rc_reply_error(req, MT_EUNAVAIL, "cannot reach the remote cluster with the new"
-                          " settings: %s", p->message);
-    mt_msg_free(req);
-}
-
 static void unstash(mt_actor_t *self, agent_t *a)
 {
     while ((a->state == IDLE || a->state == GONE) && !mt_msgq_empty(&a->stash)) {
@@ -171,7 +87,7 @@ static void unstash(mt_actor_t *self, agent_t *a)
     }
 }
 
-static void gone(agent_t *a)
+void mt__rca_gone(agent_t *a)
 {
     a->state = GONE;
     mt__rca_cancel_plan(a, false);
@@ -192,8 +108,28 @@ static void write_done(mt_actor_t *self, agent_t *a, int err, const char *messag
     a->store_corr = 0;
     a->state = IDLE;
     if (err == MT_OK && (kind == W_ADD || kind == W_SET || kind == W_HOSTNAME)) {
+        /*  The stored block, with what only this replica knows: its view
+            of the remote (an add's from the add's probe). */
+        mt_rc_t t = *d->rc;
+        if (a->ref) {
+            t.connectivity = a->ref->connectivity;
+            t.errors = a->ref->errors;
+            t.nerrors = a->ref->nerrors;
+        }
+        else if (req && kind == W_ADD)
+            t.connectivity = MT_RC_CONN_OK;
+        if (kind == W_HOSTNAME) {
+            /*  The audit trail of automatic replacements (the store's
+                block has the new hostname; ours still the old one). */
+            mt_log_info("rc %s (%s): hostname replaced automatically: %s -> %s, revision "
+                        "%lld -> %lld, written by replica %s", a->id, d->rc->name,
+                        a->ref ? a->ref->hostname : "?", d->rc->hostname,
+                        (long long) (a->ref ? a->ref->revision : 0),
+                        (long long) d->rc->revision, a->cfg->replica_id);
+        }
+        mt_rc_t *nb = mt_rc_build(&t);
         mt_rc_unref(&a->ref);
-        a->ref = mt_rc_ref(d->rc);
+        a->ref = nb;
         if (req && mt_rc_req(req)->client_public)
             mt__rc_secret_learn(&a->secret, mt_rc_req(req)->client_public,
                                 mt_rc_req(req)->client_secret);
@@ -213,10 +149,10 @@ static void write_done(mt_actor_t *self, agent_t *a, int err, const char *messag
         mt_rc_unref(&a->ref);
         a->ref = tomb;
         mt__rca_notify(a, MT_NODE_DELETED, true);
-        gone(a);
+        mt__rca_gone(a);
     }
     else if (kind == W_ADD)
-        gone(a);                    /* nothing was stored: this agent has no reference */
+        mt__rca_gone(a);                    /* nothing was stored: this agent has no reference */
     if (req) {
         if (err != MT_OK)
             mt_rc_reply_error(req, err, "%s", message);
@@ -268,6 +204,12 @@ static bool request(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
             mt_rc_reply_error(msg, MT_EBADREQ, "demand_encryption: needs a server_key");
             return false;
         }
+        if (r->just_validate && r->has_revision && r->revision != a->ref->revision) {
+            /*  The store's compare-and-set, checked in memory. */
+            mt_rc_reply_error(msg, MT_ECONFLICT, "revision %lld is not the current one (%lld)",
+                              (long long) r->revision, (long long) a->ref->revision);
+            return false;
+        }
         if (new_host || mt__rc_keys_change_contact(a->ref, r)) {
             a->gen++;               /* a user write supersedes a refresh in flight */
             a->state = WRITING;
@@ -282,11 +224,11 @@ static bool request(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
                                       new_host ? NULL : a->ref, &keys, wait);
             return true;
         }
-        set_request(self, a, msg);
+        mt__rca_set_request(self, a, msg);
         return true;
     }
     case MT_RC_OP_DEL:
-        start_write(self, a, W_DEL, msg,
+        mt__rca_start_write(self, a, W_DEL, msg,
                     mt_store_msg_rc_del(a->id, r->has_revision ? r->revision : 0));
         return true;
     default:
@@ -317,12 +259,16 @@ static void merge(mt_actor_t *self, agent_t *a, mt_rc_t *m)
         t.nnodes = a->ref->nnodes;
         t.refreshed_at = a->ref->refreshed_at;
     }
+    /*  Connectivity and errors are this replica's own, whoever wrote. */
+    t.connectivity = a->ref ? a->ref->connectivity : MT_RC_CONN_OK;
+    t.errors = a->ref ? a->ref->errors : NULL;
+    t.nerrors = a->ref ? a->ref->nerrors : 0;
     mt_rc_t *r = mt_rc_build(&t);
     mt_rc_unref(&a->ref);
     a->ref = r;
     if (m->deleted) {
         mt__rca_notify(a, MT_NODE_DELETED, false);
-        gone(a);
+        mt__rca_gone(a);
         return;
     }
     mt__rca_notify(a, MT_NODE_UPSERT, false);
@@ -359,22 +305,23 @@ static bool handle(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
         if (msg->corr != a->probe_corr)
             return false;
         if (a->state == ADDING && a->inflight)
-            add_probed(self, a, msg);
+            mt__rca_add_probed(self, a, msg);
         else if (a->state == WRITING && a->writing == W_NONE && a->inflight)
-            set_probed(self, a, msg);
+            mt__rca_set_probed(self, a, msg);
         else
             mt__rca_probed(self, a, msg);
         unstash(self, a);
         return false;
     case MT__RC_WRITE:
         /*  Our turn, and nobody has written since the plan was made. */
-        if (a->planned && a->state == IDLE && a->ref && a->ref->revision == a->planned_rev) {
+        if (a->planned && a->state == IDLE && a->ref && a->ref->revision == a->planned_rev
+            && !a->ref->restrict_hostname_replace) {
             a->planned = false;
             mt_rc_t t = *a->ref;
             t.password = NULL;
             t.client_secret = NULL;
             t.hostname = a->planned_host;
-            start_write(self, a, W_HOSTNAME, NULL,
+            mt__rca_start_write(self, a, W_HOSTNAME, NULL,
                         mt_store_msg_rc_set(mt_rc_build(&t), false, true, false, false, false,
                                             a->planned_rev));
         }
@@ -401,7 +348,7 @@ static bool handle(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
                 mt_msg_free(a->inflight);
                 a->inflight = NULL;
                 if (a->state == ADDING)
-                    gone(a);
+                    mt__rca_gone(a);
                 else
                     a->state = IDLE;
             }

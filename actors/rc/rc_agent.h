@@ -1,6 +1,7 @@
 /*  rc_agent.h — what the files of the reference agent share (rc_agent.c:
-    requests, writes, merges, the behaviour; rc_refresh.c: probe rounds and
-    the hostname writer's plan). Not a public header. */
+    requests, merges, the end of writes, the behaviour; rc_write.c: writes
+    up to the store, just_validate; rc_refresh.c: probe rounds and the
+    hostname writer's plan). Not a public header. */
 #ifndef MT_RC_AGENT_H_INCLUDED
 #define MT_RC_AGENT_H_INCLUDED
 
@@ -36,6 +37,19 @@ typedef struct {
 /*  rc_agent.c */
 void mt__rca_notify(agent_t *a, mt_node_change_t change, bool local);
 void mt__rca_reply_ref(agent_t *a, mt_msg_t *req);
+/*  Deleted, or its add failed: answers not_found until the registry lets
+    it stop. */
+void mt__rca_gone(agent_t *a);
+
+/*  rc_write.c */
+/*  One store write in flight (req answered when it is done). */
+void mt__rca_start_write(mt_actor_t *self, agent_t *a, write_t kind, mt_msg_t *req,
+                         mt_msg_t *store_msg);
+/*  rc.add's probe answered: insert (or validate). */
+void mt__rca_add_probed(mt_actor_t *self, agent_t *a, mt_msg_t *msg);
+/*  rc.set after its probe (or without one): update (or validate). */
+void mt__rca_set_request(mt_actor_t *self, agent_t *a, mt_msg_t *req);
+void mt__rca_set_probed(mt_actor_t *self, agent_t *a, mt_msg_t *msg);
 
 /*  rc_refresh.c */
 void mt__rca_cancel_plan(agent_t *a, bool someone_else_wrote);

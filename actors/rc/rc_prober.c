@@ -38,6 +38,7 @@
 #include "rcs_internal.h"
 
 #include <czmq.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -146,10 +147,53 @@ static mt_msg_t *failure(int err, const char *message)
     return out;
 }
 
+/*  The endpoints that did not answer this round (the first
+    MT_RC_ERRORS_MAX), for the reference's `errors`. */
+typedef struct {
+    uint32_t n;
+    mt__rc_probe_error_t e[MT_RC_ERRORS_MAX];
+} errs_t;
+
+static void note(errs_t *errs, const char *ep, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void note(errs_t *errs, const char *ep, const char *fmt, ...)
+{
+    if (errs->n == MT_RC_ERRORS_MAX)
+        return;
+    mt__rc_probe_error_t *e = &errs->e[errs->n++];
+    e->at = mt_wall_ms();
+    snprintf(e->endpoint, sizeof e->endpoint, "%s", ep);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+}
+
+static mt_msg_t *with_errors(mt_msg_t *out, const errs_t *errs)
+{
+    mt__rc_probed_t *o = mt_msg_data(out);
+    o->nerrors = errs->n;
+    memcpy(o->errors, errs->e, errs->n * sizeof errs->e[0]);
+    return out;
+}
+
+static const char *why_not(int rc)
+{
+    return rc == MT_ETIMEDOUT ? "no answer in time"
+           : rc == MT_EUNAVAIL ? "answered with an error"
+           : rc == MT_EINVAL ? "cannot be contacted with these keys"
+           : rc == MT_EBADREQ ? "answered something that is not a reply" : "cannot be asked";
+}
+
 static mt_msg_t *probe(prober_t *p, const mt__rc_probe_t *req)
 {
-    if (req->keys.demand_encryption && !req->keys.server_key[0])
-        return failure(MT_EUNAVAIL, "demand_encryption without a server_key: not contacted");
+    errs_t errs = { 0 };
+    if (req->keys.demand_encryption && !req->keys.server_key[0]) {
+        note(&errs, req->n ? req->endpoints[0] : "", "demand_encryption without a server_key:"
+             " not contacted");
+        return with_errors(failure(MT_EUNAVAIL, "demand_encryption without a server_key: "
+                                   "not contacted"), &errs);
+    }
     uint32_t other_cluster = 0, tried = 0, refused = 0;
     char last[160] = "";
     for (uint32_t i = 0; i < req->n; i++) {
@@ -157,26 +201,32 @@ static mt_msg_t *probe(prober_t *p, const mt__rc_probe_t *req)
             break;                  /* the asker has given up */
         const char *ep = req->endpoints[i];
         if (!mt_rc_endpoint_allowed(ep, p->allow_ipc)) {
+            note(&errs, ep, "not contacted: ipc:// is not allowed");
             refused++;
             continue;
         }
         tried++;
         mt_reply_t reply;
-        if (ask(p, &req->keys, ep, &reply) != MT_OK)
+        int arc = ask(p, &req->keys, ep, &reply);
+        if (arc != MT_OK) {
+            note(&errs, ep, "%s", why_not(arc));
             continue;
+        }
         mt_remote_info_t *info = NULL;
         char why[120];
         int rc = mt_remote_info_parse(reply.result, p->allow_ipc, &info, why, sizeof why);
         mt_reply_free(&reply);
         if (rc != MT_OK) {
             snprintf(last, sizeof last, "; %s answered garbage (%s)", ep, why);
+            note(&errs, ep, "answered garbage (%s)", why);
             continue;               /* a broken answer is no answer */
         }
         mt_msg_t *out = answer(req, info, i == 0);
         mt_remote_info_destroy(&info);
         mt__rc_probed_t *o = mt_msg_data(out);
         if (o->err != MT_ECONFLICT)
-            return out;
+            return with_errors(out, &errs);
+        note(&errs, ep, "belongs to another cluster (uuid %s)", o->uuid);
         mt_msg_free(out);           /* moved to another cluster: go on */
         other_cluster++;
     }
@@ -188,7 +238,9 @@ static mt_msg_t *probe(prober_t *p, const mt__rc_probe_t *req)
     else
         snprintf(msg, sizeof msg, "no endpoint of the remote cluster answered (%u tried)%s",
                  tried, last);
-    return failure(other_cluster ? MT_ECONFLICT : MT_EUNAVAIL, msg);
+    if (mt_now_ms() >= req->deadline_ms && errs.n < req->n)
+        note(&errs, "", "the round ran out of time");
+    return with_errors(failure(other_cluster ? MT_ECONFLICT : MT_EUNAVAIL, msg), &errs);
 }
 
 static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)

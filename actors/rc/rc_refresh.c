@@ -13,23 +13,47 @@
     first reads our row from the database, then probes; with no secret
     there either, the round fails rather than present another key.
 
-    The hostname writer (updatekv in the seed): see evaluate(). */
+    Connectivity and errors (PROTOCOL.md v2): every round, failed or not,
+    sets the reference's connectivity and adds its errors (take_refresh);
+    both are this replica's, never stored.
+
+    The hostname writer (updatekv in the seed): see evaluate(); a
+    reference with restrict_hostname_replace is left alone. */
 #include "rc_agent.h"
 
 #include <stdio.h>
 #include <string.h>
 
-/*  The reference with a new node list and refresh time (memory only). */
+/*  The reference after a refresh round (memory only): on success the new
+    node list and refresh time; always the round's connectivity — ok when
+    the stored hostname answered, degraded when another member did (the
+    endpoints asked before it did not), unreachable when none did — and
+    its errors in front of the older ones, newest first, at most
+    MT_RC_ERRORS_MAX. */
 static void take_refresh(agent_t *a, const mt__rc_probed_t *p)
 {
     const char *nodes[MT_RC_NODES_MAX];
-    uint32_t n = p->nalive < MT_RC_NODES_MAX ? p->nalive : MT_RC_NODES_MAX;
-    for (uint32_t i = 0; i < n; i++)
-        nodes[i] = p->alive[i];
+    mt_rc_error_t errors[MT_RC_ERRORS_MAX];
     mt_rc_t t = *a->ref;
-    t.node_list = nodes;
-    t.nnodes = n;
-    t.refreshed_at = mt_wall_ms();
+    if (p->err == MT_OK) {
+        uint32_t n = p->nalive < MT_RC_NODES_MAX ? p->nalive : MT_RC_NODES_MAX;
+        for (uint32_t i = 0; i < n; i++)
+            nodes[i] = p->alive[i];
+        t.node_list = nodes;
+        t.nnodes = n;
+        t.refreshed_at = mt_wall_ms();
+        t.connectivity = p->first_answered ? MT_RC_CONN_OK : MT_RC_CONN_DEGRADED;
+    }
+    else
+        t.connectivity = MT_RC_CONN_UNREACHABLE;
+    uint32_t ne = 0;
+    for (uint32_t i = p->nerrors; i > 0 && ne < MT_RC_ERRORS_MAX; i--)
+        errors[ne++] = (mt_rc_error_t) { p->errors[i - 1].at, p->errors[i - 1].endpoint,
+                                         p->errors[i - 1].message };
+    for (uint32_t i = 0; i < a->ref->nerrors && ne < MT_RC_ERRORS_MAX; i++)
+        errors[ne++] = a->ref->errors[i];
+    t.errors = errors;
+    t.nerrors = ne;
     mt_rc_t *r = mt_rc_build(&t);
     mt_rc_unref(&a->ref);
     a->ref = r;
@@ -108,6 +132,13 @@ static void evaluate(mt_actor_t *self, agent_t *a, const mt__rc_probed_t *p)
         mt__rca_cancel_plan(a, false);
         return;
     }
+    if (a->ref->restrict_hostname_replace) {
+        /*  MB-52105: a load balancer's address, say. Left alone, counted
+            (once per round on every replica that sees it gone). */
+        mt__rca_cancel_plan(a, false);
+        atomic_fetch_add(&a->cfg->hostname_restricted, 1);
+        return;
+    }
     if (a->priority < 0)
         return;                     /* our place in the order is not known yet */
     if (a->planned && a->planned_rev == a->ref->revision
@@ -144,10 +175,9 @@ void mt__rca_probed(mt_actor_t *self, agent_t *a, mt_msg_t *msg)
         return;
     }
     atomic_fetch_add(&a->cfg->refreshes, 1);
-    if (p->err == MT_OK) {
-        take_refresh(a, p);
-        mt__rca_notify(a, MT_NODE_UPSERT, false);
+    take_refresh(a, p);
+    mt__rca_notify(a, MT_NODE_UPSERT, false);
+    if (p->err == MT_OK)
         evaluate(self, a, p);
-    }
     mt__rca_answer_waiters(a, p->err, p->message);
 }

@@ -16,6 +16,10 @@
       MT__RC_GONE       an agent's reference is deleted (or its add failed):
                         forget it and stop the agent; a delete is kept as a
                         tombstone for a while (see tomb_t).
+      MT__RC_VALIDATED  a just_validate add/set passed its agent's checks and
+                        probe: a remote referenced already (add) or a new
+                        name taken (set) is conflict; else the would-be view
+                        is the answer. Nothing is stored.
       MT_MEMBERS        this cluster's live replicas: our index is our
                         priority as hostname writer; agents are told.
       MT__RC_RELOAD, MT_STORE_RC_SCANNED, MT_MSG_TIMEOUT
@@ -330,6 +334,44 @@ static void members(registry_t *r, const mt_cluster_info_t *info)
     }
 }
 
+static void validated(registry_t *r, mt_msg_t *msg)
+{
+    mt__rc_validated_t *v = mt_msg_data(msg);
+    const mt_rc_req_t *q = mt_rc_req(v->req);
+    entry_t *e = NULL;
+    if (q->op == MT_RC_OP_ADD && v->ref->uuid[0]
+        && (e = zhashx_lookup(r->by_uuid, v->ref->uuid)) && e->ref && !e->ref->deleted)
+        mt_rc_reply_error(v->req, MT_ECONFLICT, "the remote cluster %s is referenced already"
+                          " (by %s)", v->ref->uuid, e->ref->name);
+    else if (q->op == MT_RC_OP_SET && q->new_name[0]
+             && (e = zhashx_lookup(r->by_name, q->new_name)) && strcmp(e->id, v->ref->id) != 0)
+        mt_rc_reply_error(v->req, MT_ECONFLICT, "a reference named %s exists already",
+                          q->new_name);
+    else {
+        mt_msg_t *out = mt_rc_reply_new(MT_OK, NULL);
+        mt_rc_reply(out)->ref = v->ref;
+        v->ref = NULL;
+        mt_reply(v->req, out);
+    }
+}
+
+static void validated_drop(mt_msg_t *m)
+{
+    mt__rc_validated_t *v = mt_msg_data(m);
+    mt_msg_free(v->req);
+    mt_rc_unref(&v->ref);
+}
+
+mt_msg_t *mt__rc_validated_new(mt_msg_t *req, mt_rc_t *ref)
+{
+    mt_msg_t *m = mt_msg_new(MT__RC_VALIDATED, sizeof(mt__rc_validated_t));
+    m->drop = validated_drop;
+    mt__rc_validated_t *v = mt_msg_data(m);
+    v->req = req;
+    v->ref = ref;
+    return m;
+}
+
 static void scanned(registry_t *r, mt_msg_t *msg)
 {
     mt_store_rc_scanned_t *s = mt_msg_data(msg);
@@ -357,6 +399,9 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
         break;
     case MT__RC_GONE:
         agent_gone(r, mt_msg_data(msg));
+        break;
+    case MT__RC_VALIDATED:
+        validated(r, msg);
         break;
     case MT_MEMBERS:
         members(r, mt_msg_data(msg));

@@ -98,4 +98,5 @@ void mt_rcs_stats(mt_rcs_t *rcs, mt_rcs_stats_t *out)
     out->refreshes = atomic_load(&rcs->cfg->refreshes);
     out->hostname_writes = atomic_load(&rcs->cfg->hostname_writes);
     out->hostname_cancelled = atomic_load(&rcs->cfg->hostname_cancelled);
+    out->hostname_restricted = atomic_load(&rcs->cfg->hostname_restricted);
 }

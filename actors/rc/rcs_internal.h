@@ -18,6 +18,7 @@ enum {
     MT__RC_RELOAD,                      /* registry's reload timer */
     MT__RC_INIT,                        /* registry → new agent: what it starts from */
     MT__RC_IDLE,                        /* prober → dispatcher: int its index */
+    MT__RC_VALIDATED,                   /* agent → registry: mt__rc_validated_t */
     MT__RC_MSG_END_
 };
 MT_MSG_RANGE_CHECK(MT_MSGR_RCS_INTERNAL, MT__RC_MSG_END_);
@@ -48,10 +49,19 @@ typedef struct {
     char endpoints[][MT_ENDPOINT_MAX];  /* the hostname first, then the cached list */
 } mt__rc_probe_t;
 
+/*  One endpoint that did not answer in a probe round. */
+typedef struct {
+    int64_t at;                         /* mt_wall_ms() */
+    char endpoint[MT_ENDPOINT_MAX];
+    char message[MT_RC_ERROR_MESSAGE_MAX];
+} mt__rc_probe_error_t;
+
 typedef struct {
     MT_RESULT_HEAD;                       /* MT_OK, MT_EUNAVAIL, MT_ECONFLICT (uuid) */
     char uuid[MT_RC_ID_MAX + 1];
     bool first_answered;                /* endpoints[0] (the hostname) answered */
+    uint32_t nerrors;                   /* the endpoints that did not, in the order asked */
+    mt__rc_probe_error_t errors[MT_RC_ERRORS_MAX];
     uint32_t nalive;
     char alive[][MT_ENDPOINT_MAX];      /* the remote's live members, sorted */
 } mt__rc_probed_t;
@@ -68,8 +78,18 @@ typedef struct {
     int nprobers;
     mt_actor_t *dispatcher;             /* hands probes to idle probers */
     mt_actor_t *listener;
-    _Atomic uint64_t refreshes, hostname_writes, hostname_cancelled;
+    _Atomic uint64_t refreshes, hostname_writes, hostname_cancelled, hostname_restricted;
 } mt__rcs_cfg_t;
+
+/*  A just_validate rc.add or rc.set that passed the agent's checks and its
+    probe: the registry makes the checks that need every reference (a
+    remote already referenced, a name taken) and answers req with ref
+    (nothing stored). The message owns both until taken (NULLed). */
+typedef struct {
+    mt_msg_t *req;
+    mt_rc_t *ref;                       /* without secrets */
+} mt__rc_validated_t;
+mt_msg_t *mt__rc_validated_new(mt_msg_t *req, mt_rc_t *ref);
 
 mt__rcs_cfg_t *mt__rcs_cfg_ref(mt__rcs_cfg_t *cfg);
 void mt__rcs_cfg_unref(mt__rcs_cfg_t **cfg_p);

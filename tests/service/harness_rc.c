@@ -94,6 +94,7 @@ void rc_check_view(const msgpack_object *v, const char *where)
     static const char *const keys[] = {
         "id", "name", "hostname", "uuid", "username", "demand_encryption", "server_key",
         "client_public", "node_list", "revision", "refreshed_at",
+        "restrict_hostname_replace", "connectivity", "errors",
     };
     H_ASSERT(v && v->type == MSGPACK_OBJECT_MAP, "%s: the view is not a map", where);
     H_ASSERT(!h_has(v, "password"), "%s: the view has a password key", where);

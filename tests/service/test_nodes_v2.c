@@ -234,11 +234,77 @@ START_TEST(bad_components_change_nothing)
 }
 END_TEST
 
+/*  The matrix over a few thousand nodes, registered on both replicas,
+    then a third of them moved to another version by heartbeats: exact
+    counts on each replica, with and without a selector. */
+#define MATRIX_NODES 2400      /* divisible by 12: the counts below are exact */
+
+static int64_t matrix_count(int i, const char *zone, const char *component,
+                            const char *version)
+{
+    h_reply_t *r = zone ? h_ok(i, "{s:s, s:{s:s}}", "op", "node.versions", "selector", "zone",
+                               zone)
+                        : h_ok(i, "{s:s}", "op", "node.versions");
+    char path[128];
+    snprintf(path, sizeof path, "components/%s/%s", component, version);
+    int64_t n = h_has(r->result, path) ? h_int(r->result, path) : 0;
+    h_reply_free(&r);
+    return n;
+}
+
+START_TEST(version_matrix_thousands)
+{
+    for (int k = 0; k < MATRIX_NODES; k++) {
+        char id[32], agent[16], zone[8];
+        snprintf(id, sizeof id, "vm-%05d", k);
+        snprintf(agent, sizeof agent, "3.%d", k % 4);
+        snprintf(zone, sizeof zone, "z%d", k % 3);
+        h_reply_t *r = h_ok(k % 2, "{s:s, s:{s:s, s:{s:s}, s:[{s:s, s:s}, {s:s, s:s}]}}",
+                            "op", "node.register", "node", "id", id, "labels", "zone", zone,
+                            "components", "component", "agent", "version", agent,
+                            "component", "runc", "version", "1.1");
+        h_reply_free(&r);
+    }
+    for (int i = A; i <= B; i++) {
+        H_WAIT(matrix_count(i, NULL, "runc", "1.1") == MATRIX_NODES, H_T,
+               "every node in replica %d's matrix", i);
+        for (int v = 0; v < 4; v++) {
+            char ver[8];
+            snprintf(ver, sizeof ver, "3.%d", v);
+            H_ASSERT(matrix_count(i, NULL, "agent", ver) == MATRIX_NODES / 4,
+                     "agent %s on a quarter", ver);
+        }
+        /*  zone z1: k % 3 == 1; of those, k % 4 == 1 is every twelfth */
+        H_ASSERT(matrix_count(i, "z1", "runc", "1.1") == MATRIX_NODES / 3, "a third in z1");
+        H_ASSERT(matrix_count(i, "z1", "agent", "3.1") == MATRIX_NODES / 12, "z1 and 3.1");
+    }
+    /*  Every node with k % 4 == 0 upgrades its agent by a heartbeat. */
+    for (int k = 0; k < MATRIX_NODES; k += 4) {
+        char id[32];
+        snprintf(id, sizeof id, "vm-%05d", k);
+        h_reply_t *r = h_ok((k / 4) % 2, "{s:s, s:s, s:b, s:[{s:s, s:s}, {s:s, s:s}]}",
+                            "op", "node.heartbeat", "id", id, "ready", 1, "components",
+                            "component", "agent", "version", "4.0", "component", "runc",
+                            "version", "1.1");
+        h_reply_free(&r);
+    }
+    for (int i = A; i <= B; i++) {
+        H_WAIT(matrix_count(i, NULL, "agent", "4.0") == MATRIX_NODES / 4, H_T,
+               "the upgrade in replica %d's matrix", i);
+        H_ASSERT(matrix_count(i, NULL, "agent", "3.0") == 0, "nobody left on 3.0");
+        H_ASSERT(matrix_count(i, NULL, "agent", "3.3") == MATRIX_NODES / 4, "3.3 unchanged");
+        H_ASSERT(matrix_count(i, NULL, "runc", "1.1") == MATRIX_NODES, "runc unchanged");
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("service_nodes_v2");
     h_tcase(s, "nodes_v2", setup, TIMEOUT_S, components_and_the_version_matrix,
             metrics_by_notices_never_stored, locality_filters, list_revision_and_changes,
             bad_components_change_nothing, NULL);
+    /*  Thousands of sequential requests: a timeout of its own (sanitizer builds). */
+    h_tcase(s, "matrix", setup, 900, version_matrix_thousands, NULL);
     return h_run(s);
 }

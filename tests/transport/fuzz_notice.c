@@ -146,6 +146,7 @@ static void rc_round_trip(const mt_notice_t *n)
                 && !strcmp(r2->server_key, ref->server_key)
                 && !strcmp(r2->client_public, ref->client_public)
                 && r2->demand_encryption == ref->demand_encryption
+                && r2->restrict_hostname_replace == ref->restrict_hostname_replace
                 && r2->deleted == ref->deleted && r2->revision == ref->revision
                 && r2->refreshed_at == ref->refreshed_at && r2->nnodes == ref->nnodes);
     for (uint32_t i = 0; i < ref->nnodes; i++)

@@ -131,14 +131,17 @@ static void check_rc_request(const mt_request_t *req)
     case MT_RC_OP_SET:
         FUZZ_ASSERT(r->id[0] || r->name[0]);
         FUZZ_ASSERT(r->hostname || r->username || r->password || r->has_demand_encryption
-                    || r->server_key || r->client_public || r->new_name[0]);
+                    || r->server_key || r->client_public || r->new_name[0]
+                    || r->has_restrict_hostname_replace);
         break;
     case MT_RC_OP_DEL:
+        FUZZ_ASSERT(!r->just_validate && !r->has_restrict_hostname_replace);
         FUZZ_ASSERT(r->id[0] || r->name[0]);
         FUZZ_ASSERT(!r->hostname && !r->username && !r->password && !r->has_demand_encryption
                     && !r->server_key && !r->client_public && !r->client_secret);
         break;
     case MT_RC_OP_GET:
+        FUZZ_ASSERT(!r->just_validate && !r->has_restrict_hostname_replace);
         FUZZ_ASSERT(r->id[0] || r->name[0] || r->uuid[0]);
         FUZZ_ASSERT(!r->hostname && !r->username && !r->password && !r->server_key
                     && !r->client_secret);
@@ -162,6 +165,7 @@ static void check_rc_request(const mt_request_t *req)
                     == MT_OK);
     if (r->op == MT_RC_OP_ADD && r->demand_encryption)
         FUZZ_ASSERT(r->server_key && r->server_key[0]);
+    FUZZ_ASSERT(r->has_restrict_hostname_replace || !r->restrict_hostname_replace);
     FUZZ_ASSERT(!r->has_revision || r->revision >= 1);
     FUZZ_ASSERT(r->has_revision || r->revision == 0);
 
@@ -172,11 +176,21 @@ static void check_rc_request(const mt_request_t *req)
         .server_key = r->server_key, .client_public = r->client_public,
         .client_secret = SECRET_SENTINEL,
         .demand_encryption = r->demand_encryption, .revision = r->revision,
+        .restrict_hostname_replace = r->restrict_hostname_replace,
+        .connectivity = (mt_rc_connectivity_t) ((uint64_t) r->revision % 3),
     };
     if (r->hostname) {
         t.nnodes = 1;
         t.node_list = (const char *const *) &r->hostname;
     }
+    /*  Refresh errors quoting what the client sent (a remote's answers
+        end up there too): they must pack as well-formed msgpack. */
+    mt_rc_error_t errs[MT_RC_ERRORS_MAX];
+    for (uint32_t i = 0; i < MT_RC_ERRORS_MAX; i++)
+        errs[i] = (mt_rc_error_t) { .at = r->revision + i, .endpoint = r->hostname,
+                                    .message = r->username };
+    t.errors = errs;
+    t.nerrors = r->just_validate ? MT_RC_ERRORS_MAX : (uint32_t) r->has_revision;
     mt_rc_t *ref = mt_rc_build(&t);
     /* (a client's value may contain the sentinel: then it proves nothing) */
     bool quoted = (r->hostname && strstr(r->hostname, SENTINEL))
@@ -220,9 +234,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t rid = req.rid;
     if (rc == MT_OK) {
         FUZZ_ASSERT(err[0] == '\0');
-        FUZZ_ASSERT((req.op <= MT_OP_RC_LIST) == (req.msg != NULL));
+        /*  cluster.info and replica.stats carry no message; node.versions
+            and node.changes (added after them) are node requests. */
+        bool node_op = req.op <= MT_OP_NODE_DELETE || req.op == MT_OP_NODE_VERSIONS
+                       || req.op == MT_OP_NODE_CHANGES;
+        bool rc_op = req.op >= MT_OP_RC_ADD && req.op <= MT_OP_RC_LIST;
+        FUZZ_ASSERT((node_op || rc_op) == (req.msg != NULL));
         if (req.msg) {
-            if (req.op <= MT_OP_NODE_DELETE)
+            if (node_op)
                 check_request(&req);
             else
                 check_rc_request(&req);

@@ -38,7 +38,7 @@ typedef struct {
 #define OTHER_PUB ":(rw/VnL?j:9ZT<eIW.zs39auzBlvx[QDCh38]Tr"
 #define KEYS "'client_public':'" CLIENT_PUB "','client_secret':'" CLIENT_SEC "'"
 #define NOTHING_TO_CHANGE "rc.set: nothing to change (give hostname, username, password, " \
-    "demand_encryption, server_key, client_public + client_secret or new_name)"
+    "demand_encryption, server_key, client_public + client_secret, restrict_hostname_replace or new_name)"
 #define KEY_FORM ": must be a CURVE key (40 characters of Z85) or empty"
 #define HOST "'hostname':'tcp://10.0.0.9:7400'"
 
@@ -501,6 +501,7 @@ static void check_view(const msgpack_object *v, const mt_rc_t *ref)
     static const char *const keys[] = {
         "id", "name", "hostname", "uuid", "username", "demand_encryption", "server_key",
         "client_public", "node_list", "revision", "refreshed_at",
+        "restrict_hostname_replace", "connectivity", "errors",
     };
     ck_assert_int_eq(v->type, MSGPACK_OBJECT_MAP);
     ck_assert_uint_eq(v->via.map.size, sizeof keys / sizeof keys[0]);
@@ -528,6 +529,11 @@ static void check_view(const msgpack_object *v, const mt_rc_t *ref)
     const msgpack_object *at = mp_get(v, "refreshed_at");
     ck_assert(at && at->type == MSGPACK_OBJECT_POSITIVE_INTEGER);
     ck_assert_uint_eq(at->via.u64, (uint64_t) ref->refreshed_at);
+    ck_assert_int_eq(key(v, "restrict_hostname_replace", MSGPACK_OBJECT_BOOLEAN)->via.boolean,
+                     ref->restrict_hostname_replace);
+    ck_assert(mp_str_is(key(v, "connectivity", MSGPACK_OBJECT_STR),
+                        mt_rc_connectivity_name(ref->connectivity)));
+    ck_assert_uint_eq(key(v, "errors", MSGPACK_OBJECT_ARRAY)->via.array.size, ref->nerrors);
 }
 
 /*  Unpacks a reply, checks the envelope; returns result or error. */
@@ -576,7 +582,7 @@ START_TEST(reply_single)
     mt_codec_encode_rc_reply(&buf, false, 0, MT_OP_RC_GET, &r);
     msgpack_unpacked u;
     const msgpack_object *v = key(envelope(&u, &buf, true, false, 0), "ref", MSGPACK_OBJECT_MAP);
-    ck_assert_uint_eq(v->via.map.size, 11);
+    ck_assert_uint_eq(v->via.map.size, 14);
     ck_assert(mp_str_is(mp_get(v, "name"), ""));
     ck_assert(mp_str_is(mp_get(v, "server_key"), ""));
     ck_assert(mp_str_is(mp_get(v, "client_public"), ""));
