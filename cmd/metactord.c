@@ -25,6 +25,7 @@
 #include "mt_rcs.h"
 #include "mt_security.h"
 #include "mt_store.h"
+#include "heap_trim.h"
 
 #include <czmq.h>
 #include <pthread.h>
@@ -45,7 +46,13 @@ typedef struct {
     mt_bus_counters_t *bus;
     mt_rcs_t *rcs;
     mt_nodes_t *nodes;
+    heap_trim_t *trim;
 } stats_src_t;
+
+/*  Freed heap goes back to the system every HEAP_TRIM_MS when the arenas
+    hold more than HEAP_TRIM_FREE bytes free (heap_trim.c). */
+#define HEAP_TRIM_MS 5000
+#define HEAP_TRIM_FREE ((size_t) 8 << 20)
 
 /*  replica.stats beyond the runtime's and the gateway's own counters. */
 static uint32_t extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
@@ -57,6 +64,8 @@ static uint32_t extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
     mt_rcs_stats(src->rcs, &r);
     mt_nodes_stats_t ns;
     mt_nodes_stats(src->nodes, &ns);
+    heap_trim_stats_t ht;
+    heap_trim_stats(src->trim, &ht);
     mt_stat_t all[] = {
         { "store_batches", s.status_batches },
         { "store_rows", s.status_rows },
@@ -83,6 +92,10 @@ static uint32_t extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
         { "rc_refreshes", r.refreshes },
         { "rc_hostname_writes", r.hostname_writes },
         { "rc_hostname_cancelled", r.hostname_cancelled },
+        { "heap_free_kb", ht.free_kb },
+        { "heap_trims", ht.trims },
+        { "heap_trim_us_last", ht.trim_us_last },
+        { "heap_trim_us_max", ht.trim_us_max },
     };
     uint32_t n = 0;
     for (size_t i = 0; i < sizeof all / sizeof all[0] && n < cap; i++)
@@ -165,6 +178,7 @@ int main(int argc, char **argv)
     mt_rcs_t *rcs = NULL;
     mt_actor_t *bus = NULL, *membership = NULL, *gateway = NULL;
     mt_bus_counters_t *bus_ctr = NULL;
+    heap_trim_t *trim = NULL;
     /*  Health is judged by the database's clock: membership samples it with
         every beat, node actors read the estimate (docs/architecture.md). */
     static mt_db_clock_t db_clock;
@@ -229,7 +243,11 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    stats_src_t src = { store, bus_ctr, rcs, nodes };
+    trim = heap_trim_start(HEAP_TRIM_FREE, HEAP_TRIM_MS);
+    if (!trim)
+        log_warning("cannot start the heap trimmer: memory freed after a burst stays "
+                    "with the process");
+    stats_src_t src = { store, bus_ctr, rcs, nodes, trim };
     mt_gateway_opts_t go = {
         .endpoint = cfg.endpoint, .max_body = cfg.max_body,
         .request_timeout_ms = (uint32_t) cfg.request_timeout_ms,
@@ -268,6 +286,7 @@ out:
     mt_actor_unref(&bus);
     mt_store_destroy(&store);
     mt_runtime_destroy(&rt);
+    heap_trim_stop(&trim);
     mt_security_destroy(&sec);      /* after every socket it serves is closed */
     free(bus_ctr);
     mt_config_free(&cfg);
