@@ -3,11 +3,12 @@
     glibc returns freed heap to the system only from the top of an arena;
     what a burst frees elsewhere (zmq messages, request buffers, replies
     encoded while a database stall held thousands of requests) stays
-    resident until malloc_trim. The gateway used to trim after 1 s with no
-    request pending, which never happens under load: after a 4-s stall a
-    replica kept +58 MB (docs/benchmarks.md). So every 5 s, whatever the
-    load: mallinfo2() and, if the arenas hold more than 8 MB free,
-    malloc_trim(0).
+    resident until malloc_trim. The gateway trims once it has had no
+    request pending for 1 s, which never happens under load: after a 4-s
+    stall a replica kept +58 MB (docs/benchmarks.md). So every 5 s,
+    whatever the load: mallinfo2() and, if the arenas hold more than 8 MB
+    free, malloc_trim(0). (Below 8 MB the gateway's quiet trim is enough:
+    a trim under load costs each allocating thread a wait on its arena.)
 
     Why a thread of its own, not the gateway's: one check and trim took
     0.15–12 ms (mostly under 4) in that experiment, with 10–31 MB free in

@@ -24,16 +24,13 @@
     ROUTER never blocks on send: a reply to a client that has gone is
     dropped by libzmq. Bodies up to max_body are decoded; up to 4×max_body
     they get `too_large`; beyond that libzmq (ZMQ_MAXMSGSIZE) drops the
-    connection without reading the rest into memory.
-
-    Freed heap is not given back to the system from here (malloc_trim
-    took up to 12 ms, a stall of every client): the program does it on a
-    thread of its own (metactord's heap trimmer). */
+    connection without reading the rest into memory. */
 #include "mt_gateway.h"
 #include "mt_authz.h"
 
 #include <czmq.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,6 +59,8 @@ typedef struct {
     zhashx_t *clients;              /* routing id (hex) → client_t, while in flight */
     msgpack_sbuffer buf;
     uint64_t requests, errors, replies, timeouts, unauthorized, busy, dropped;
+    int64_t trimmed_at;             /* zclock_mono of the last malloc_trim */
+    uint64_t trimmed_requests;      /* requests when it ran */
 } gateway_t;
 
 /* ---- pending table: keys are the uint64 corr inside each entry ---------- */
@@ -135,6 +134,25 @@ static bool admit(const gateway_t *g, const client_t *c)
 {
     return zhashx_size(g->pending) < g->opts.max_inflight
            && (!c || c->inflight < g->opts.max_inflight_client);
+}
+
+/*  After a burst the memory it took goes back to the system: glibc keeps
+    freed heap in its arenas otherwise (a flood would leave the replica
+    hundreds of MB larger for good). At most every 5 s, and only when
+    quiet and after enough requests to have grown: then nobody waits for
+    this thread while it trims (0.15-12 ms). Under load, when this never
+    happens, metactord's heap trimmer does it on a thread of its own once
+    more than 8 MB are free (cmd/heap_trim.c): here it would stall every
+    client for as long. */
+static void trim_when_quiet(gateway_t *g)
+{
+    int64_t now = zclock_mono();
+    if (zhashx_size(g->pending) || g->requests - g->trimmed_requests < 20000
+        || now - g->trimmed_at < 5000)
+        return;
+    g->trimmed_at = now;
+    g->trimmed_requests = g->requests;
+    malloc_trim(0);
 }
 
 /* ---- replies ----------------------------------------------------------- */
@@ -322,10 +340,14 @@ static int wait_io(mt_actor_t *self, void *state, int mailbox_fd, int timeout_ms
         { zsock_resolve(g->sock), 0, ZMQ_POLLIN, 0 },
         { NULL, mailbox_fd, ZMQ_POLLIN, 0 },
     };
+    if (timeout_ms < 0 || timeout_ms > 1000)
+        timeout_ms = 1000;          /* trim_when_quiet's pace */
     int rc = zmq_poll(items, 2, timeout_ms);
     if (rc < 0)
         /*  EINTR (e.g. SIGCHLD in a test harness) is not an end. */
         return errno == EINTR ? MT_OK : (errno == ETERM ? MT_ECLOSED : MT_OK);
+    if (rc == 0)
+        trim_when_quiet(g);
     if (items[0].revents & ZMQ_POLLIN) {
         for (int i = 0; i < BURST; i++) {
             zmsg_t *m = zmsg_recv(g->sock);   /* rcvtimeo 0: NULL when drained */
