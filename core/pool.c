@@ -78,7 +78,7 @@ typedef struct block { struct block *next; } block_t;
 typedef struct batch {
     struct batch *next;
     block_t *rest;              /* the other count - 1 blocks */
-    uint32_t count;             /* BATCH, fewer for a thread's last ones */
+    uint32_t count;             /* BATCH; fewer: a thread's last, a sweep's rest */
 } batch_t;
 
 /*  At the start of every slab. `blocks` is written before any of its
