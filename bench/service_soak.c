@@ -43,10 +43,11 @@
 
     Diagnostics per window (as it runs): heartbeats sent and answered,
     errors, lists, the replicas' RSS and the CPU line; at the end per
-    window: heartbeat p50/p99/max and RSS; each replica's counters; and the
-    RSS after MT_BENCH_SOAK_QUIET_S (8) seconds without a request, once the
-    gateways have given freed heap back (malloc_trim when quiet): what is
-    left above that is held, not merely not returned. */
+    window: heartbeat p50/p99/max and RSS; each replica's counters (its heap
+    trimmer's too); and the RSS after MT_BENCH_SOAK_QUIET_S (8) seconds
+    without a request, once the gateways have given freed heap back
+    (malloc_trim when quiet): what is left above that is held, not merely
+    not returned. */
 #include "service_bench.h"
 
 #include "mt_client.h"

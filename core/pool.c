@@ -134,7 +134,7 @@ static slab_t *slab_of(const block_t *b)
     mapping takes the process's mmap lock for writing, and one mmap per
     64 KiB slab made the fan-in benchmark a third slower on two workers
     (the other worker's page faults waited on it); with 2 MiB chunks it
-    was still ~5% behind. The part of a chunk not yet carved is never
+    was still 5-7% behind. The part of a chunk not yet carved is never
     touched, so it costs address space only, no memory. */
 #define CHUNK_SLABS 128
 
