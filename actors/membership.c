@@ -214,7 +214,7 @@ static void init(void *state, void *arg)
     m->timer = mt_timer_new(in->rt);
 }
 
-mt_actor_t *mt_membership_spawn(mt_runtime_t *rt, const mt_membership_opts_t *opts)
+mt_actor_t *mt_membership_new(mt_runtime_t *rt, const mt_membership_opts_t *opts)
 {
     init_t in = { opts, rt };
     mt_spawn_opts_t o = {

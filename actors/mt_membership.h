@@ -39,6 +39,6 @@ typedef struct {
     mt_db_clock_t *db_clock;
 } mt_membership_opts_t;
 
-mt_actor_t *mt_membership_spawn(mt_runtime_t *rt, const mt_membership_opts_t *opts);
+mt_actor_t *mt_membership_new(mt_runtime_t *rt, const mt_membership_opts_t *opts);
 
 #endif

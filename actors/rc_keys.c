@@ -27,7 +27,7 @@ void mt__rc_secret_learn(mt__rc_secret_t *s, const char *pub, const char *sec)
         mt__rc_secret_wipe(s);      /* no keypair any more */
         return;
     }
-    if (!sec || !*sec || mt_rc_keypair_check(pub, sec, scratch, sizeof scratch) != MT_OK)
+    if (!sec || !*sec || mt_key_pair_check(pub, sec, scratch, sizeof scratch) != MT_OK)
         return;                     /* nothing usable: keep what we have */
     mt__rc_secret_wipe(s);
     memcpy(s->public_key, pub, MT_RC_KEY_LEN);

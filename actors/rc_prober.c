@@ -173,7 +173,7 @@ static mt_msg_t *probe(prober_t *p, const mt__rc_probe_t *req)
             continue;               /* a broken answer is no answer */
         }
         mt_msg_t *out = answer(req, info, i == 0);
-        mt_remote_info_free(&info);
+        mt_remote_info_destroy(&info);
         mt__rc_probed_t *o = mt_msg_data(out);
         if (o->err != MT_ECONFLICT)
             return out;

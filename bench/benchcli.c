@@ -131,7 +131,7 @@ int cli_recv(cli_t *c, int timeout_ms, uint64_t *rid_out)
     if (msgpack_unpack_next(&c->u, zmq_msg_data(&c->in), zmq_msg_size(&c->in), &off)
         != MSGPACK_UNPACK_SUCCESS)
         bp_die("%s: a reply that is not msgpack", c->name);
-    const msgpack_object *rid = mt_map_get(&c->u.data, "rid");
+    const msgpack_object *rid = mt_client_map_first(&c->u.data, "rid");
     *rid_out = rid && rid->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? rid->via.u64 : 0;
     return 0;
 }
@@ -139,13 +139,13 @@ int cli_recv(cli_t *c, int timeout_ms, uint64_t *rid_out)
 int cli_result(cli_t *c, const msgpack_object **result)
 {
     const msgpack_object *top = &c->u.data;
-    const msgpack_object *ok = mt_map_get(top, "ok");
+    const msgpack_object *ok = mt_client_map_first(top, "ok");
     if (ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean) {
         if (result)
-            *result = mt_map_get(top, "result");
+            *result = mt_client_map_first(top, "result");
         return 0;
     }
-    const msgpack_object *code = mt_map_get(mt_map_get(top, "error"), "code");
+    const msgpack_object *code = mt_client_map_first(mt_client_map_first(top, "error"), "code");
     size_t n = code && code->type == MSGPACK_OBJECT_STR ? code->via.str.size : 0;
     if (n >= sizeof c->code)
         n = sizeof c->code - 1;
@@ -192,7 +192,7 @@ static bool stat_get(cli_t *c, const char *key, uint64_t *v)
     int rc = cli_call(c, CLI_CALL_MS, &res);
     if (rc != 0)
         bp_die("replica.stats on %s: %s", c->name, rc < 0 ? "timeout" : c->code);
-    return cli_obj_u64(mt_map_get(res, key), v);
+    return cli_obj_u64(mt_client_map_first(res, key), v);
 }
 
 uint64_t cli_stat(cli_t *c, const char *key)
@@ -217,14 +217,14 @@ uint32_t cli_alive_members(cli_t *c, const char *id, bool *listed)
         *listed = false;
     if (cli_call(c, 1000, &res) != 0)
         return 0;
-    const msgpack_object *m = mt_map_get(res, "members");
+    const msgpack_object *m = mt_client_map_first(res, "members");
     uint32_t n = 0;
     for (uint32_t i = 0; m && m->type == MSGPACK_OBJECT_ARRAY && i < m->via.array.size; i++) {
         const msgpack_object *e = &m->via.array.ptr[i];
-        const msgpack_object *a = mt_map_get(e, "alive");
+        const msgpack_object *a = mt_client_map_first(e, "alive");
         if (a && a->type == MSGPACK_OBJECT_BOOLEAN && a->via.boolean) {
             n++;
-            if (listed && id && cli_obj_is(mt_map_get(e, "replica_id"), id))
+            if (listed && id && cli_obj_is(mt_client_map_first(e, "replica_id"), id))
                 *listed = true;
         }
     }

@@ -134,7 +134,7 @@ static bool host_is(cli_t *c, const char *name, const char *endpoint)
 {
     const msgpack_object *res = NULL;
     return rc_get(c, name, false, &res) == 0
-        && cli_obj_is(mt_map_get(mt_map_get(res, "ref"), "hostname"), endpoint);
+        && cli_obj_is(mt_client_map_first(mt_client_map_first(res, "ref"), "hostname"), endpoint);
 }
 
 static bool node_list_has(cli_t *c, const char *name, const char *endpoint)
@@ -142,7 +142,7 @@ static bool node_list_has(cli_t *c, const char *name, const char *endpoint)
     const msgpack_object *res = NULL;
     if (rc_get(c, name, false, &res) != 0)
         return false;
-    const msgpack_object *l = mt_map_get(mt_map_get(res, "ref"), "node_list");
+    const msgpack_object *l = mt_client_map_first(mt_client_map_first(res, "ref"), "node_list");
     for (uint32_t i = 0; l && l->type == MSGPACK_OBJECT_ARRAY && i < l->via.array.size; i++)
         if (cli_obj_is(&l->via.array.ptr[i], endpoint))
             return true;
@@ -246,7 +246,7 @@ static int fig_events(int na)
         const msgpack_object *res = NULL;
         uint64_t at = 0;
         if (rc_get(&ca[0], "to-b", false, &res) != 0
-            || !cli_obj_u64(mt_map_get(mt_map_get(res, "ref"), "refreshed_at"), &at))
+            || !cli_obj_u64(mt_client_map_first(mt_client_map_first(res, "ref"), "refreshed_at"), &at))
             bp_die("event %d: no refreshed_at on a0", e + 1);
         int64_t since = wall_ms() - (int64_t) at;
         int64_t wait = ((int64_t) (phase * refresh) - since) % refresh;
@@ -411,12 +411,12 @@ static int fig_refresh_round(void)
             const msgpack_object *res = NULL;
             if (cli_result(&a, &res) != 0)
                 bp_die("round %d: rc.get refresh: %s", k, a.code);
-            const msgpack_object *ref = mt_map_get(res, "ref");
-            const msgpack_object *nl = mt_map_get(ref, "node_list");
+            const msgpack_object *ref = mt_client_map_first(res, "ref");
+            const msgpack_object *nl = mt_client_map_first(ref, "node_list");
             uint64_t at = 0;
             int r = (int) (rid - first_rid);
             if (!nl || nl->type != MSGPACK_OBJECT_ARRAY || nl->via.array.size != 1
-                || !cli_obj_u64(mt_map_get(ref, "refreshed_at"), &at) || (int64_t) at < prev_refreshed[r])
+                || !cli_obj_u64(mt_client_map_first(ref, "refreshed_at"), &at) || (int64_t) at < prev_refreshed[r])
                 bp_die("round %d: ref-%02d: not a refreshed one-member node list", k, r);
             prev_refreshed[r] = (int64_t) at;
             got++;

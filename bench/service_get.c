@@ -145,7 +145,7 @@ static void *worker_main(void *arg)
         bool ok = false;
         if (msgpack_unpack_next(&u, zmq_msg_data(&in), zmq_msg_size(&in), &off)
             == MSGPACK_UNPACK_SUCCESS) {
-            const msgpack_object *o = mt_map_get(&u.data, "ok");
+            const msgpack_object *o = mt_client_map_first(&u.data, "ok");
             ok = o && o->type == MSGPACK_OBJECT_BOOLEAN && o->via.boolean;
         }
         if (t < w->warm_ns || t > w->end_ns)

@@ -110,7 +110,7 @@ uint64_t heartbeat(cli_t *c, const char *id, int64_t hb_at)
     if (rc != 0)
         bp_die("node.heartbeat %s on %s: %s", id, c->name, rc < 0 ? "timeout" : c->code);
     uint64_t rev = 0;
-    if (!cli_obj_u64(mt_map_get(mt_map_get(res, "node"), "status_revision"), &rev))
+    if (!cli_obj_u64(mt_client_map_first(mt_client_map_first(res, "node"), "status_revision"), &rev))
         bp_die("node.heartbeat %s: no status_revision in the reply", id);
     return rev;
 }
@@ -128,7 +128,7 @@ int get_rev(cli_t *c, const char *id, uint64_t *rev)
     if (rc != 0)
         bp_die("node.get %s on %s: %s", id, c->name, rc < 0 ? "timeout" : c->code);
     *rev = 0;
-    cli_obj_u64(mt_map_get(mt_map_get(res, "node"), "status_revision"), rev);
+    cli_obj_u64(mt_client_map_first(mt_client_map_first(res, "node"), "status_revision"), rev);
     return 0;
 }
 

@@ -190,7 +190,7 @@ static int list_rack(cli_t *c, int k, int timeout_ms, long *count)
     const msgpack_object *res = NULL;
     int rc = cli_call(c, timeout_ms, &res);
     if (rc == 0) {
-        const msgpack_object *v = mt_map_get(res, "nodes");
+        const msgpack_object *v = mt_client_map_first(res, "nodes");
         *count = v && v->type == MSGPACK_OBJECT_ARRAY ? (long) v->via.array.size : -1;
     }
     return rc;

@@ -92,7 +92,7 @@ char *status_upsert_sql(unsigned n);
 
 /*  The JSON columns of a status, encoded by the store's own encoder. */
 typedef struct {
-    mt_json_buf_t buf;
+    mt_buf_t buf;
     size_t off[3], len[3];
 } status_json_t;
 

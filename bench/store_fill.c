@@ -29,7 +29,7 @@ typedef struct {
     MYSQL_STMT *reg[2], *vers[2], *status[2];   /* [0]: ROWS rows, [1]: the remainder */
     unsigned rem;
     params_t p;
-    mt_json_buf_t json;
+    mt_buf_t json;
 } filler_t;
 
 static void filler_prepare(filler_t *f, unsigned rem)
@@ -69,7 +69,7 @@ static void filler_close(filler_t *f)
         }
     }
     p_free(&f->p);
-    mt_json_buf_free(&f->json);
+    mt_buf_free(&f->json);
 }
 
 static void draw(filler_t *f, unsigned n, int64_t *rev)
@@ -99,7 +99,7 @@ static void fill_chunk(filler_t *f, char (*ids)[32], mt_node_reg_t **regs,
         die("fill: chunk of %u rows", n);
     /*  JSON first (the buffer may move while it grows), then the binds. */
     size_t off[ROWS][6], len[ROWS][6];
-    mt_json_buf_reset(&f->json);
+    mt_buf_reset(&f->json);
     for (unsigned i = 0; i < n; i++) {
         size_t o[7];
         o[0] = f->json.len;

@@ -226,7 +226,7 @@ static void *upserter(void *arg)
     }
     p_free(&p);
     free(ids);
-    mt_json_buf_free(&js.buf);
+    mt_buf_free(&js.buf);
     mt_node_status_unref(&status);
     mysql_stmt_close(big);
     mysql_stmt_close(st);

@@ -166,7 +166,7 @@ char *status_upsert_sql(unsigned n)
 
 void status_json(status_json_t *j, const mt_node_status_t *st)
 {
-    mt_json_buf_reset(&j->buf);
+    mt_buf_reset(&j->buf);
     j->off[0] = j->buf.len;
     int bad = mt_json_put_conditions(&j->buf, st->conditions, st->nconditions);
     j->off[1] = j->buf.len;

@@ -238,7 +238,7 @@ const char *ctl_buf_str(ctl_buf_t *b);     /* "" when empty */
 void ctl_buf_clear(ctl_buf_t *b);
 void ctl_buf_free(ctl_buf_t *b);
 
-/*  o as JSON text (mt_codec_to_json; "null" if that fails); free it. */
+/*  o as JSON text (ctl_json_of; "null" if that fails); free it. */
 char *ctl_json(const msgpack_object *o);
 /*  Prints o as one line of JSON on f. */
 void ctl_print_json(FILE *f, const msgpack_object *o);

@@ -129,12 +129,12 @@ void ctl_pack_str_array(msgpack_packer *pk, const ctl_list_t *l)
 
 const msgpack_object *ctl_get(const msgpack_object *map, const char *key)
 {
-    return mt_map_get(map, key);
+    return mt_client_map_first(map, key);
 }
 
 bool ctl_get_i64(const msgpack_object *map, const char *key, int64_t *out)
 {
-    const msgpack_object *o = mt_map_get(map, key);
+    const msgpack_object *o = mt_client_map_first(map, key);
     if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX) {
         *out = (int64_t) o->via.u64;
         return true;
@@ -148,7 +148,7 @@ bool ctl_get_i64(const msgpack_object *map, const char *key, int64_t *out)
 
 bool ctl_get_bool(const msgpack_object *map, const char *key, bool *out)
 {
-    const msgpack_object *o = mt_map_get(map, key);
+    const msgpack_object *o = mt_client_map_first(map, key);
     if (!o || o->type != MSGPACK_OBJECT_BOOLEAN)
         return false;
     *out = o->via.boolean;
@@ -157,7 +157,7 @@ bool ctl_get_bool(const msgpack_object *map, const char *key, bool *out)
 
 char *ctl_get_str(const msgpack_object *map, const char *key, char *buf, size_t cap)
 {
-    const msgpack_object *o = mt_map_get(map, key);
+    const msgpack_object *o = mt_client_map_first(map, key);
     buf[0] = '\0';
     if (o && o->type == MSGPACK_OBJECT_STR && cap > 0) {
         size_t n = o->via.str.size < cap - 1 ? o->via.str.size : cap - 1;
@@ -295,7 +295,7 @@ void ctl_buf_free(ctl_buf_t *b)
 
 char *ctl_json(const msgpack_object *o)
 {
-    char *json = o ? mt_codec_to_json(o) : NULL;
+    char *json = o ? ctl_json_of(o) : NULL;
     return json ? json : xstrdup("null");
 }
 

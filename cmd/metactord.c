@@ -237,7 +237,7 @@ int main(int argc, char **argv)
         .public_key = sec ? mt_security_public_key(sec) : NULL,
         .db_clock = &db_clock,
     };
-    membership = mt_membership_spawn(rt, &mo);
+    membership = mt_membership_new(rt, &mo);
     if (!membership) {
         log_error("cannot start membership");
         goto out;
@@ -257,7 +257,7 @@ int main(int argc, char **argv)
         .rc = mt_rcs_registry(rcs), .security = sec,
         .stats_fn = extra_stats, .stats_arg = &src,
     };
-    if (mt_gateway_start(rt, &go, &gateway, err, sizeof err) != MT_OK) {
+    if (mt_gateway_new(rt, &go, &gateway, err, sizeof err) != MT_OK) {
         log_error("%s", err);
         goto out;
     }

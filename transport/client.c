@@ -76,7 +76,7 @@ void mt_client_destroy(mt_client_t **c_p)
     free(c);
 }
 
-const msgpack_object *mt_map_get(const msgpack_object *map, const char *key)
+const msgpack_object *mt_client_map_first(const msgpack_object *map, const char *key)
 {
     if (!map || map->type != MSGPACK_OBJECT_MAP)
         return NULL;
@@ -118,19 +118,19 @@ static int parse(mt_reply_t *r, zframe_t *body, uint64_t rid)
     if (msgpack_unpack_next(&r->unpacked, r->body, r->size, &off) != MSGPACK_UNPACK_SUCCESS)
         return MT_EBADREQ;
     const msgpack_object *top = &r->unpacked.data;
-    const msgpack_object *o = mt_map_get(top, "rid");
+    const msgpack_object *o = mt_client_map_first(top, "rid");
     if (!o || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 != rid)
         return MT_ENOENT;           /* someone else's (a timed-out call's) */
-    const msgpack_object *ok = mt_map_get(top, "ok");
+    const msgpack_object *ok = mt_client_map_first(top, "ok");
     if (!ok || ok->type != MSGPACK_OBJECT_BOOLEAN)
         return MT_EBADREQ;
     r->ok = ok->via.boolean;
     if (r->ok)
-        r->result = mt_map_get(top, "result");
+        r->result = mt_client_map_first(top, "result");
     else {
-        const msgpack_object *e = mt_map_get(top, "error");
-        copy_str(r->code, sizeof r->code, mt_map_get(e, "code"));
-        copy_str(r->message, sizeof r->message, mt_map_get(e, "message"));
+        const msgpack_object *e = mt_client_map_first(top, "error");
+        copy_str(r->code, sizeof r->code, mt_client_map_first(e, "code"));
+        copy_str(r->message, sizeof r->message, mt_client_map_first(e, "message"));
     }
     return MT_OK;
 }

@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-int mt__fail(char *err, size_t errlen, const char *fmt, ...)
+int mt__codec_fail(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err && errlen) {
         va_list ap;
@@ -98,39 +98,39 @@ static bool header(uint8_t t, header_t *h)
 int mt_codec_check(const void *body, size_t size, char *err, size_t errlen)
 {
     if (!body || size == 0)
-        return mt__fail(err, errlen, "body: empty");
+        return mt__codec_fail(err, errlen, "body: empty");
     const uint8_t *p = body, *end = p + size;
     uint64_t left[MT_CODEC_DEPTH];      /* elements still to come per open container */
     int depth = 0;
     uint64_t announced = 0;             /* elements announced, not yet started */
     for (;;) {
         if (p == end)
-            return mt__fail(err, errlen, "body: truncated msgpack");
+            return mt__codec_fail(err, errlen, "body: truncated msgpack");
         size_t at = (size_t) (p - (const uint8_t *) body);
         uint8_t t = *p++;
         if (depth > 0)
             announced--;
         header_t h;
         if (!header(t, &h))
-            return mt__fail(err, errlen, "body: invalid msgpack byte 0x%02x at offset %zu", t, at);
+            return mt__codec_fail(err, errlen, "body: invalid msgpack byte 0x%02x at offset %zu", t, at);
         uint64_t n = h.count;
         if (h.lenbytes) {
             if ((size_t) (end - p) < (size_t) h.lenbytes)
-                return mt__fail(err, errlen, "body: truncated msgpack");
+                return mt__codec_fail(err, errlen, "body: truncated msgpack");
             n = be(p, h.lenbytes);
             p += h.lenbytes;
         }
         if (!h.container) {
             uint64_t payload = h.lenbytes ? n + h.extra : h.fixed;
             if (payload > (uint64_t) (end - p))
-                return mt__fail(err, errlen, "body: length at offset %zu exceeds the body", at);
+                return mt__codec_fail(err, errlen, "body: length at offset %zu exceeds the body", at);
             p += payload;
         } else {
             if (depth == MT_CODEC_DEPTH)
-                return mt__fail(err, errlen, "body: nested deeper than %d", MT_CODEC_DEPTH);
+                return mt__codec_fail(err, errlen, "body: nested deeper than %d", MT_CODEC_DEPTH);
             uint64_t elements = n * (uint64_t) h.per, avail = (uint64_t) (end - p);
             if (announced > avail || elements > avail - announced)
-                return mt__fail(err, errlen,
+                return mt__codec_fail(err, errlen,
                                 "body: container at offset %zu declares more elements than the body holds",
                                 at);
             if (elements) {
@@ -147,7 +147,7 @@ int mt_codec_check(const void *body, size_t size, char *err, size_t errlen)
             break;
     }
     if (p != end)
-        return mt__fail(err, errlen, "body: %zu trailing bytes after the msgpack object",
+        return mt__codec_fail(err, errlen, "body: %zu trailing bytes after the msgpack object",
                         (size_t) (end - p));
     return MT_OK;
 }
@@ -161,7 +161,7 @@ int mt__codec_unpack(const void *body, size_t size, msgpack_unpacked *u,
     size_t off = 0;
     msgpack_unpack_return r = msgpack_unpack_next(u, body, size, &off);
     if (r != MSGPACK_UNPACK_SUCCESS || off != size)
-        return mt__fail(err, errlen, "body: malformed msgpack");
+        return mt__codec_fail(err, errlen, "body: malformed msgpack");
     return MT_OK;
 }
 

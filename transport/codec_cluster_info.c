@@ -35,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FAIL(...) return mt__fail(err, errlen, __VA_ARGS__)
+#define FAIL(...) return mt__codec_fail(err, errlen, __VA_ARGS__)
 
 /*  A member kept, pointing into the unpacked answer. */
 typedef struct {
@@ -81,14 +81,14 @@ static bool member(const msgpack_object *m, const msgpack_object *uuid, bool all
     *dead = false;
     if (m->type != MSGPACK_OBJECT_MAP)
         return false;
-    const msgpack_object *alive = mt__map_get(m, "alive");
+    const msgpack_object *alive = mt__codec_map_last(m, "alive");
     if (!alive || alive->type != MSGPACK_OBJECT_BOOLEAN)
         return false;
     if (!alive->via.boolean) {
         *dead = true;
         return false;
     }
-    const msgpack_object *ep = mt__map_get(m, "endpoint");
+    const msgpack_object *ep = mt__codec_map_last(m, "endpoint");
     if (!ep || ep->type != MSGPACK_OBJECT_STR || ep->via.str.size >= MT_ENDPOINT_MAX
         || memchr(ep->via.str.ptr, '\0', ep->via.str.size))
         return false;
@@ -97,14 +97,14 @@ static bool member(const msgpack_object *m, const msgpack_object *uuid, bool all
     buf[ep->via.str.size] = '\0';
     if (!mt_rc_endpoint_allowed(buf, allow_ipc))
         return false;
-    const msgpack_object *cu = mt__map_get(m, "cluster_uuid");
+    const msgpack_object *cu = mt__codec_map_last(m, "cluster_uuid");
     if (cu && (cu->type != MSGPACK_OBJECT_STR || !str_eq(cu, uuid)))
         return false;
     k->ep = ep->via.str.ptr;
     k->eplen = ep->via.str.size;
     k->key = "";
     k->keylen = 0;
-    const msgpack_object *key = mt__map_get(m, "public_key");
+    const msgpack_object *key = mt__codec_map_last(m, "public_key");
     if (key) {
         if (key->type != MSGPACK_OBJECT_STR || (key->via.str.size != 0
                                                 && key->via.str.size != MT_RC_KEY_LEN))
@@ -113,7 +113,7 @@ static bool member(const msgpack_object *m, const msgpack_object *uuid, bool all
         memcpy(kb, key->via.str.ptr, key->via.str.size);
         kb[key->via.str.size] = '\0';
         if (memchr(kb, '\0', key->via.str.size)
-            || mt_rc_key_check("public_key", kb, scratch, sizeof scratch) != MT_OK)
+            || mt_key_check("public_key", kb, scratch, sizeof scratch) != MT_OK)
             return false;
         k->key = key->via.str.ptr;
         k->keylen = key->via.str.size;
@@ -152,10 +152,10 @@ int mt_remote_info_parse(const msgpack_object *result, bool allow_ipc, mt_remote
         err[0] = '\0';
     if (!result || result->type != MSGPACK_OBJECT_MAP)
         FAIL("cluster.info: the result is not a map");
-    const msgpack_object *uuid = mt__map_get(result, "cluster_uuid");
+    const msgpack_object *uuid = mt__codec_map_last(result, "cluster_uuid");
     if (!uuid_ok(uuid))
         FAIL("cluster.info: cluster_uuid must be 1-%d letters, digits or '-'", MT_RC_ID_MAX);
-    const msgpack_object *members = mt__map_get(result, "members");
+    const msgpack_object *members = mt__codec_map_last(result, "members");
     if (!members || members->type != MSGPACK_OBJECT_ARRAY)
         FAIL("cluster.info: members must be an array");
 
@@ -204,7 +204,7 @@ int mt_remote_info_decode(const void *body, size_t size, bool allow_ipc, mt_remo
     return rc;
 }
 
-void mt_remote_info_free(mt_remote_info_t **info_p)
+void mt_remote_info_destroy(mt_remote_info_t **info_p)
 {
     free(*info_p);
     *info_p = NULL;

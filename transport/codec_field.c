@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FAIL(...) return mt__fail(d->err, d->errlen, __VA_ARGS__)
+#define FAIL(...) return mt__codec_fail(d->err, d->errlen, __VA_ARGS__)
 #define TRY(x) do { int rc_ = (x); if (rc_ != MT_OK) return rc_; } while (0)
 
-static void *zalloc(mt__dec_t *d, size_t n)
+static void *zalloc(mt__codec_dec_t *d, size_t n)
 {
     void *p = msgpack_zone_malloc(d->zone, n ? n : 1);
     if (!p) {
@@ -24,18 +24,18 @@ static void *zalloc(mt__dec_t *d, size_t n)
     return p;
 }
 
-bool mt__key_is(const msgpack_object *o, const char *key)
+bool mt__codec_key_is(const msgpack_object *o, const char *key)
 {
     size_t n = strlen(key);
     return o->type == MSGPACK_OBJECT_STR && o->via.str.size == n
         && memcmp(o->via.str.ptr, key, n) == 0;
 }
 
-const msgpack_object *mt__map_get(const msgpack_object *map, const char *key)
+const msgpack_object *mt__codec_map_last(const msgpack_object *map, const char *key)
 {
     const msgpack_object *found = NULL;
     for (uint32_t i = 0; i < map->via.map.size; i++)
-        if (mt__key_is(&map->via.map.ptr[i].key, key))
+        if (mt__codec_key_is(&map->via.map.ptr[i].key, key))
             found = &map->via.map.ptr[i].val;
     return found && found->type != MSGPACK_OBJECT_NIL ? found : NULL;
 }
@@ -43,7 +43,7 @@ const msgpack_object *mt__map_get(const msgpack_object *map, const char *key)
 /* ---- scalars ----------------------------------------------------------- */
 
 /*  `part` is NULL for the field itself, else "keys", "values" or "items". */
-static int str_of(mt__dec_t *d, const msgpack_object *o, const char *field,
+static int str_of(mt__codec_dec_t *d, const msgpack_object *o, const char *field,
                   const char *part, const char **out)
 {
     if (o->type != MSGPACK_OBJECT_STR) {
@@ -71,7 +71,7 @@ static int str_of(mt__dec_t *d, const msgpack_object *o, const char *field,
     return MT_OK;
 }
 
-static int i64_of(mt__dec_t *d, const msgpack_object *o, const char *field,
+static int i64_of(mt__codec_dec_t *d, const msgpack_object *o, const char *field,
                   const char *part, int64_t *out)
 {
     if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
@@ -89,17 +89,17 @@ static int i64_of(mt__dec_t *d, const msgpack_object *o, const char *field,
     FAIL("%s: expected an integer", field);
 }
 
-int mt__dec_str(mt__dec_t *d, const msgpack_object *o, const char *field, const char **out)
+int mt__codec_dec_str(mt__codec_dec_t *d, const msgpack_object *o, const char *field, const char **out)
 {
     return str_of(d, o, field, NULL, out);
 }
 
-int mt__dec_i64(mt__dec_t *d, const msgpack_object *o, const char *field, int64_t *out)
+int mt__codec_dec_i64(mt__codec_dec_t *d, const msgpack_object *o, const char *field, int64_t *out)
 {
     return i64_of(d, o, field, NULL, out);
 }
 
-int mt__dec_u64(mt__dec_t *d, const msgpack_object *o, const char *field, uint64_t *out)
+int mt__codec_dec_u64(mt__codec_dec_t *d, const msgpack_object *o, const char *field, uint64_t *out)
 {
     if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         FAIL("%s: expected an unsigned integer", field);
@@ -107,7 +107,7 @@ int mt__dec_u64(mt__dec_t *d, const msgpack_object *o, const char *field, uint64
     return MT_OK;
 }
 
-int mt__dec_bool(mt__dec_t *d, const msgpack_object *o, const char *field, bool *out)
+int mt__codec_dec_bool(mt__codec_dec_t *d, const msgpack_object *o, const char *field, bool *out)
 {
     if (o->type != MSGPACK_OBJECT_BOOLEAN)
         FAIL("%s: expected a boolean", field);
@@ -117,7 +117,7 @@ int mt__dec_bool(mt__dec_t *d, const msgpack_object *o, const char *field, bool 
 
 /* ---- maps and arrays --------------------------------------------------- */
 
-int mt__dec_str_map(mt__dec_t *d, const msgpack_object *o, const char *field,
+int mt__codec_dec_str_map(mt__codec_dec_t *d, const msgpack_object *o, const char *field,
                     mt_str_pair_t **out, uint32_t *n)
 {
     if (o->type != MSGPACK_OBJECT_MAP)
@@ -133,7 +133,7 @@ int mt__dec_str_map(mt__dec_t *d, const msgpack_object *o, const char *field,
     return MT_OK;
 }
 
-int mt__dec_int_map(mt__dec_t *d, const msgpack_object *o, const char *field,
+int mt__codec_dec_int_map(mt__codec_dec_t *d, const msgpack_object *o, const char *field,
                     mt_int_pair_t **out, uint32_t *n)
 {
     if (o->type != MSGPACK_OBJECT_MAP)
@@ -149,7 +149,7 @@ int mt__dec_int_map(mt__dec_t *d, const msgpack_object *o, const char *field,
     return MT_OK;
 }
 
-int mt__dec_str_array(mt__dec_t *d, const msgpack_object *o, const char *field,
+int mt__codec_dec_str_array(mt__codec_dec_t *d, const msgpack_object *o, const char *field,
                       const char ***out, uint32_t *n)
 {
     if (o->type != MSGPACK_OBJECT_ARRAY)
@@ -163,7 +163,7 @@ int mt__dec_str_array(mt__dec_t *d, const msgpack_object *o, const char *field,
     return MT_OK;
 }
 
-static int dec_conditions(mt__dec_t *d, const msgpack_object *o,
+static int dec_conditions(mt__codec_dec_t *d, const msgpack_object *o,
                           mt_condition_t **out, uint32_t *n)
 {
     if (o->type != MSGPACK_OBJECT_ARRAY)
@@ -181,7 +181,7 @@ static int dec_conditions(mt__dec_t *d, const msgpack_object *o,
         const char **dst[4] = { &conds[i].type, &conds[i].status, &conds[i].reason,
                                 &conds[i].message };
         for (int k = 0; k < 4; k++) {
-            const msgpack_object *v = mt__map_get(c, keys[k]);
+            const msgpack_object *v = mt__codec_map_last(c, keys[k]);
             *dst[k] = "";
             if (v)
                 TRY(str_of(d, v, fields[k], NULL, dst[k]));
@@ -194,103 +194,103 @@ static int dec_conditions(mt__dec_t *d, const msgpack_object *o,
 
 /* ---- node groups ------------------------------------------------------- */
 
-int mt__dec_node_id(mt__dec_t *d, const msgpack_object *map, const char **id)
+int mt__codec_dec_node_id(mt__codec_dec_t *d, const msgpack_object *map, const char **id)
 {
-    const msgpack_object *o = mt__map_get(map, "id");
+    const msgpack_object *o = mt__codec_map_last(map, "id");
     if (!o)
         FAIL("id: required");
-    TRY(mt__dec_str(d, o, "id", id));
+    TRY(mt__codec_dec_str(d, o, "id", id));
     return mt_node_id_check(*id, d->err, d->errlen);
 }
 
-int mt__dec_opt_str(mt__dec_t *d, const msgpack_object *map, const char *key, const char **out)
+int mt__codec_dec_opt_str(mt__codec_dec_t *d, const msgpack_object *map, const char *key, const char **out)
 {
-    const msgpack_object *o = mt__map_get(map, key);
-    return o ? mt__dec_str(d, o, key, out) : MT_OK;
+    const msgpack_object *o = mt__codec_map_last(map, key);
+    return o ? mt__codec_dec_str(d, o, key, out) : MT_OK;
 }
 
-int mt__dec_opt_count(mt__dec_t *d, const msgpack_object *map, const char *key, int64_t *out)
+int mt__codec_dec_opt_count(mt__codec_dec_t *d, const msgpack_object *map, const char *key, int64_t *out)
 {
-    const msgpack_object *o = mt__map_get(map, key);
+    const msgpack_object *o = mt__codec_map_last(map, key);
     if (!o)
         return MT_OK;
-    TRY(mt__dec_i64(d, o, key, out));
+    TRY(mt__codec_dec_i64(d, o, key, out));
     if (*out < 0)
         FAIL("%s: must not be negative", key);
     return MT_OK;
 }
 
-int mt__dec_reg(mt__dec_t *d, const msgpack_object *map, bool view, mt_node_reg_t *t)
+int mt__codec_dec_reg(mt__codec_dec_t *d, const msgpack_object *map, bool view, mt_node_reg_t *t)
 {
     memset(t, 0, sizeof *t);
     const msgpack_object *o;
-    TRY(mt__dec_opt_str(d, map, "host_ip", &t->host_ip));
-    if ((o = mt__map_get(map, "grpc_port"))) {
+    TRY(mt__codec_dec_opt_str(d, map, "host_ip", &t->host_ip));
+    if ((o = mt__codec_map_last(map, "grpc_port"))) {
         int64_t port = 0;
-        TRY(mt__dec_i64(d, o, "grpc_port", &port));
+        TRY(mt__codec_dec_i64(d, o, "grpc_port", &port));
         if (port < (view ? 0 : 1) || port > 65535)
             FAIL("grpc_port: must be 1-65535");
         t->grpc_port = (int32_t) port;
     }
-    TRY(mt__dec_opt_str(d, map, "instance_type", &t->instance_type));
+    TRY(mt__codec_dec_opt_str(d, map, "instance_type", &t->instance_type));
     mt_str_pair_t *labels = NULL, *versions = NULL;
     mt_int_pair_t *capacity = NULL, *quota = NULL;
-    if ((o = mt__map_get(map, "labels")))
-        TRY(mt__dec_str_map(d, o, "labels", &labels, &t->nlabels));
-    if ((o = mt__map_get(map, "capacity")))
-        TRY(mt__dec_int_map(d, o, "capacity", &capacity, &t->ncapacity));
-    if ((o = mt__map_get(map, "quota")))
-        TRY(mt__dec_int_map(d, o, "quota", &quota, &t->nquota));
-    if ((o = mt__map_get(map, "versions")))
-        TRY(mt__dec_str_map(d, o, "versions", &versions, &t->nversions));
+    if ((o = mt__codec_map_last(map, "labels")))
+        TRY(mt__codec_dec_str_map(d, o, "labels", &labels, &t->nlabels));
+    if ((o = mt__codec_map_last(map, "capacity")))
+        TRY(mt__codec_dec_int_map(d, o, "capacity", &capacity, &t->ncapacity));
+    if ((o = mt__codec_map_last(map, "quota")))
+        TRY(mt__codec_dec_int_map(d, o, "quota", &quota, &t->nquota));
+    if ((o = mt__codec_map_last(map, "versions")))
+        TRY(mt__codec_dec_str_map(d, o, "versions", &versions, &t->nversions));
     t->labels = labels;
     t->capacity = capacity;
     t->quota = quota;
     t->versions = versions;
-    TRY(mt__dec_opt_count(d, map, "registered_at", &t->registered_at));
+    TRY(mt__codec_dec_opt_count(d, map, "registered_at", &t->registered_at));
     if (view)
-        TRY(mt__dec_opt_count(d, map, "reg_revision", &t->reg_revision));
+        TRY(mt__codec_dec_opt_count(d, map, "reg_revision", &t->reg_revision));
     TRY(mt_node_reg_check(t, d->err, d->errlen));
     /*  A view (a peer's notice) is checked for shape only: labels stored
         before the syntax rules must not make peers refuse its notices. */
     return view ? MT_OK : mt_labels_check("labels", t->labels, t->nlabels, d->err, d->errlen);
 }
 
-int mt__dec_status(mt__dec_t *d, const msgpack_object *map, bool view, mt_node_status_t *t)
+int mt__codec_dec_status(mt__codec_dec_t *d, const msgpack_object *map, bool view, mt_node_status_t *t)
 {
     memset(t, 0, sizeof *t);
-    const msgpack_object *o = mt__map_get(map, "ready");
+    const msgpack_object *o = mt__codec_map_last(map, "ready");
     if (o)
-        TRY(mt__dec_bool(d, o, "ready", &t->ready));
+        TRY(mt__codec_dec_bool(d, o, "ready", &t->ready));
     else if (!view)
         FAIL("ready: required");
-    TRY(mt__dec_opt_count(d, map, "heartbeat_at", &t->heartbeat_at));
+    TRY(mt__codec_dec_opt_count(d, map, "heartbeat_at", &t->heartbeat_at));
     mt_condition_t *conds = NULL;
-    if ((o = mt__map_get(map, "conditions")))
+    if ((o = mt__codec_map_last(map, "conditions")))
         TRY(dec_conditions(d, o, &conds, &t->nconditions));
     t->conditions = conds;
     const char **images = NULL, **templates = NULL;
-    if ((o = mt__map_get(map, "images")))
-        TRY(mt__dec_str_array(d, o, "images", &images, &t->nimages));
-    if ((o = mt__map_get(map, "local_templates")))
-        TRY(mt__dec_str_array(d, o, "local_templates", &templates, &t->ntemplates));
+    if ((o = mt__codec_map_last(map, "images")))
+        TRY(mt__codec_dec_str_array(d, o, "images", &images, &t->nimages));
+    if ((o = mt__codec_map_last(map, "local_templates")))
+        TRY(mt__codec_dec_str_array(d, o, "local_templates", &templates, &t->ntemplates));
     t->images = images;
     t->local_templates = templates;
     /*  seen_at is the database's stamp: read from views (notices) only,
         never from a node's heartbeat. */
     if (view) {
-        TRY(mt__dec_opt_count(d, map, "seen_at", &t->seen_at));
-        TRY(mt__dec_opt_count(d, map, "status_revision", &t->status_revision));
+        TRY(mt__codec_dec_opt_count(d, map, "seen_at", &t->seen_at));
+        TRY(mt__codec_dec_opt_count(d, map, "status_revision", &t->status_revision));
     }
     return mt_node_status_check(t, d->err, d->errlen);
 }
 
-int mt__dec_labels(mt__dec_t *d, const msgpack_object *o, const char *field,
+int mt__codec_dec_labels(mt__codec_dec_t *d, const msgpack_object *o, const char *field,
                    mt_node_reg_t *t)
 {
     memset(t, 0, sizeof *t);
     mt_str_pair_t *labels;
-    TRY(mt__dec_str_map(d, o, field, &labels, &t->nlabels));
+    TRY(mt__codec_dec_str_map(d, o, field, &labels, &t->nlabels));
     t->labels = labels;
     return mt_labels_check(field, labels, t->nlabels, d->err, d->errlen);
 }

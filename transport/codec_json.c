@@ -210,7 +210,7 @@ static void put_value(sb_t *b, const msgpack_object *o)
     puts_(b, "null");      /* a type this msgpack-c does not have */
 }
 
-char *mt_codec_to_json(const msgpack_object *obj)
+char *ctl_json_of(const msgpack_object *obj)
 {
     sb_t b = { 0 };
     reserve(&b, 0);

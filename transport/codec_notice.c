@@ -11,24 +11,24 @@
 
 #include <string.h>
 
-#define FAIL(...) return mt__fail(d->err, d->errlen, __VA_ARGS__)
+#define FAIL(...) return mt__codec_fail(d->err, d->errlen, __VA_ARGS__)
 #define TRY(x) do { int rc_ = (x); if (rc_ != MT_OK) return rc_; } while (0)
 
-void mt__notice_begin(msgpack_sbuffer *buf, msgpack_packer *pk, const char *replica,
+void mt__codec_notice_begin(msgpack_sbuffer *buf, msgpack_packer *pk, const char *replica,
                       uint64_t seq, const char *kind, bool deleted, const char *id,
                       int64_t revision)
 {
     msgpack_sbuffer_clear(buf);
     msgpack_packer_init(pk, buf, msgpack_sbuffer_write);
     msgpack_pack_map(pk, 7);
-    mt__pack_key_str(pk, "replica", replica);
-    mt__pack_str(pk, "seq");
+    mt__codec_pack_key_str(pk, "replica", replica);
+    mt__codec_pack_str(pk, "seq");
     msgpack_pack_uint64(pk, seq);
-    mt__pack_key_str(pk, "kind", kind);
-    mt__pack_key_str(pk, "change", deleted ? "delete" : "upsert");
-    mt__pack_key_str(pk, "id", id);
-    mt__pack_key_int(pk, "revision", revision);
-    mt__pack_str(pk, "view");
+    mt__codec_pack_key_str(pk, "kind", kind);
+    mt__codec_pack_key_str(pk, "change", deleted ? "delete" : "upsert");
+    mt__codec_pack_key_str(pk, "id", id);
+    mt__codec_pack_key_int(pk, "revision", revision);
+    mt__codec_pack_str(pk, "view");
 }
 
 void mt_codec_encode_node_notice(msgpack_sbuffer *buf, const char *replica, uint64_t seq,
@@ -36,36 +36,36 @@ void mt_codec_encode_node_notice(msgpack_sbuffer *buf, const char *replica, uint
 {
     msgpack_packer pk;
     bool deleted = change->change == MT_NODE_DELETED;
-    mt__notice_begin(buf, &pk, replica, seq, "node", deleted, change->view.id, change->revision);
+    mt__codec_notice_begin(buf, &pk, replica, seq, "node", deleted, change->view.id, change->revision);
     if (deleted) {
         msgpack_pack_map(&pk, 1);
-        mt__pack_str(&pk, "id");
-        mt__pack_str(&pk, change->view.id);
+        mt__codec_pack_str(&pk, "id");
+        mt__codec_pack_str(&pk, change->view.id);
     } else {
         mt_codec_pack_node_view(&pk, &change->view);
     }
 }
 
-static int required(mt__dec_t *d, const msgpack_object *map, const char *key,
+static int required(mt__codec_dec_t *d, const msgpack_object *map, const char *key,
                     const msgpack_object **o)
 {
-    if (!(*o = mt__map_get(map, key)))
+    if (!(*o = mt__codec_map_last(map, key)))
         FAIL("%s: required", key);
     return MT_OK;
 }
 
-static int node_merge(mt__dec_t *d, const msgpack_object *body, mt_notice_t *out)
+static int node_merge(mt__codec_dec_t *d, const msgpack_object *body, mt_notice_t *out)
 {
     const char *id;
-    TRY(mt__dec_node_id(d, body, &id));
-    const msgpack_object *view = mt__map_get(body, "view");
+    TRY(mt__codec_dec_node_id(d, body, &id));
+    const msgpack_object *view = mt__codec_map_last(body, "view");
     if (view) {
         if (view->type != MSGPACK_OBJECT_MAP)
             FAIL("view: expected a map");
-        const msgpack_object *vid = mt__map_get(view, "id");
+        const msgpack_object *vid = mt__codec_map_last(view, "id");
         const char *s;
         if (vid) {
-            TRY(mt__dec_str(d, vid, "view.id", &s));
+            TRY(mt__codec_dec_str(d, vid, "view.id", &s));
             if (strcmp(s, id) != 0)
                 FAIL("view.id: differs from id");
         }
@@ -78,35 +78,35 @@ static int node_merge(mt__dec_t *d, const msgpack_object *body, mt_notice_t *out
         FAIL("view: required");
     mt_node_reg_t rt;
     mt_node_status_t st;
-    TRY(mt__dec_reg(d, view, true, &rt));
-    TRY(mt__dec_status(d, view, true, &st));
+    TRY(mt__codec_dec_reg(d, view, true, &rt));
+    TRY(mt__codec_dec_status(d, view, true, &st));
     out->merge = mt_node_merge_new(id, rt.reg_revision > 0 ? mt_node_reg_build(&rt) : NULL,
                                    st.status_revision > 0 ? mt_node_status_build(&st) : NULL,
                                    false, 0);
     return MT_OK;
 }
 
-static int decode(mt__dec_t *d, const msgpack_object *body, mt_notice_t *out)
+static int decode(mt__codec_dec_t *d, const msgpack_object *body, mt_notice_t *out)
 {
     if (body->type != MSGPACK_OBJECT_MAP)
         FAIL("body: expected a map");
     const msgpack_object *o;
     const char *s;
     TRY(required(d, body, "replica", &o));
-    TRY(mt__dec_str(d, o, "replica", &s));
+    TRY(mt__codec_dec_str(d, o, "replica", &s));
     if (!s[0] || strlen(s) > MT_REPLICA_ID_MAX)
         FAIL("replica: must be 1-%d bytes", MT_REPLICA_ID_MAX);
     memcpy(out->replica, s, strlen(s) + 1);
     TRY(required(d, body, "seq", &o));
-    TRY(mt__dec_u64(d, o, "seq", &out->seq));
+    TRY(mt__codec_dec_u64(d, o, "seq", &out->seq));
     TRY(required(d, body, "kind", &o));
-    TRY(mt__dec_str(d, o, "kind", &s));
+    TRY(mt__codec_dec_str(d, o, "kind", &s));
     if (strcmp(s, "node") == 0)
         out->node = true;
     else if (strcmp(s, "rc") != 0)
         FAIL("kind: expected \"node\" or \"rc\"");
     TRY(required(d, body, "change", &o));
-    TRY(mt__dec_str(d, o, "change", &s));
+    TRY(mt__codec_dec_str(d, o, "change", &s));
     if (strcmp(s, "upsert") == 0)
         out->change = MT_NODE_UPSERT;
     else if (strcmp(s, "delete") == 0)
@@ -114,12 +114,12 @@ static int decode(mt__dec_t *d, const msgpack_object *body, mt_notice_t *out)
     else
         FAIL("change: expected \"upsert\" or \"delete\"");
     TRY(required(d, body, "revision", &o));
-    TRY(mt__dec_i64(d, o, "revision", &out->revision));
+    TRY(mt__codec_dec_i64(d, o, "revision", &out->revision));
     if (out->revision < 0)
         FAIL("revision: must not be negative");
     if (out->node)
         return node_merge(d, body, out);
-    return mt__dec_rc_merge(d, body, out->change == MT_NODE_DELETED, out->revision,
+    return mt__codec_dec_rc_merge(d, body, out->change == MT_NODE_DELETED, out->revision,
                             &out->rc_merge);
 }
 
@@ -130,7 +130,7 @@ int mt_codec_decode_notice(const void *body, size_t size, mt_notice_t *out,
     if (err && errlen)
         err[0] = '\0';
     if (size > MT__NOTICE_MAX_BODY) {
-        mt__fail(err, errlen, "notice: %zu bytes; the maximum is %u", size,
+        mt__codec_fail(err, errlen, "notice: %zu bytes; the maximum is %u", size,
                  MT__NOTICE_MAX_BODY);
         return MT_ETOOLARGE;
     }
@@ -138,7 +138,7 @@ int mt_codec_decode_notice(const void *body, size_t size, mt_notice_t *out,
     msgpack_unpacked_init(&u);
     int rc = mt__codec_unpack(body, size, &u, err, errlen);
     if (rc == MT_OK) {
-        mt__dec_t d = { u.zone, err, errlen };
+        mt__codec_dec_t d = { u.zone, err, errlen };
         rc = decode(&d, &u.data, out);
     }
     msgpack_unpacked_destroy(&u);

@@ -16,7 +16,7 @@
 
     Keys (PROTOCOL.md v2): server_key is "" or a Z85 key; client_public and
     client_secret come together, both "" or a keypair whose secret derives
-    the public key (mt_rc_keypair_check). rc.add with demand_encryption
+    the public key (mt_key_pair_check). rc.add with demand_encryption
     true needs a server_key; rc.set's rule is checked by the agent, after
     the merge with what is stored.
 
@@ -37,7 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FAIL(...) return mt__fail(d->err, d->errlen, __VA_ARGS__)
+#define FAIL(...) return mt__codec_fail(d->err, d->errlen, __VA_ARGS__)
 #define TRY(x) do { int rc_ = (x); if (rc_ != MT_OK) return rc_; } while (0)
 
 /*  Bounds of the store's columns (rc_refs: username VARCHAR(255),
@@ -64,7 +64,7 @@ static bool id_char(char c)
 }
 
 /*  A reference id or a cluster uuid. */
-static int id_check(mt__dec_t *d, const char *field, const char *s)
+static int id_check(mt__codec_dec_t *d, const char *field, const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > MT_RC_ID_MAX)
@@ -77,7 +77,7 @@ static int id_check(mt__dec_t *d, const char *field, const char *s)
 
 /*  mt_rc_name_check / mt_rc_endpoint_check under another field name: their
     messages start with "name: " / "hostname: ". */
-static int renamed(mt__dec_t *d, int rc, const char *field, const char *msg)
+static int renamed(mt__codec_dec_t *d, int rc, const char *field, const char *msg)
 {
     if (rc == MT_OK)
         return MT_OK;
@@ -85,24 +85,24 @@ static int renamed(mt__dec_t *d, int rc, const char *field, const char *msg)
     FAIL("%s: %s", field, colon ? colon + 2 : msg);
 }
 
-static int name_check(mt__dec_t *d, const char *field, const char *s)
+static int name_check(mt__codec_dec_t *d, const char *field, const char *s)
 {
     char msg[160];
     return renamed(d, mt_rc_name_check(s, msg, sizeof msg), field, msg);
 }
 
-static int endpoint_check(mt__dec_t *d, const char *field, const char *s)
+static int endpoint_check(mt__codec_dec_t *d, const char *field, const char *s)
 {
     char msg[160];
     return renamed(d, mt_rc_endpoint_check(s, msg, sizeof msg), field, msg);
 }
 
-static int key_check(mt__dec_t *d, const char *field, const char *s)
+static int key_check(mt__codec_dec_t *d, const char *field, const char *s)
 {
-    return mt_rc_key_check(field, s, d->err, d->errlen);
+    return mt_key_check(field, s, d->err, d->errlen);
 }
 
-static int max_len(mt__dec_t *d, const char *field, const char *s, size_t max)
+static int max_len(mt__codec_dec_t *d, const char *field, const char *s, size_t max)
 {
     if (strlen(s) > max)
         FAIL("%s: at most %zu bytes", field, max);
@@ -111,25 +111,25 @@ static int max_len(mt__dec_t *d, const char *field, const char *s, size_t max)
 
 /* ---- requests ---------------------------------------------------------- */
 
-static int dec_selector(mt__dec_t *d, const msgpack_object *body, bool by_uuid, mt_rc_req_t *r)
+static int dec_selector(mt__codec_dec_t *d, const msgpack_object *body, bool by_uuid, mt_rc_req_t *r)
 {
     const msgpack_object *o;
     const char *s;
     bool any = false;
-    if ((o = mt__map_get(body, "id"))) {
-        TRY(mt__dec_str(d, o, "id", &s));
+    if ((o = mt__codec_map_last(body, "id"))) {
+        TRY(mt__codec_dec_str(d, o, "id", &s));
         TRY(id_check(d, "id", s));
         memcpy(r->id, s, strlen(s) + 1);
         any = true;
     }
-    if ((o = mt__map_get(body, "name"))) {
-        TRY(mt__dec_str(d, o, "name", &s));
+    if ((o = mt__codec_map_last(body, "name"))) {
+        TRY(mt__codec_dec_str(d, o, "name", &s));
         TRY(name_check(d, "name", s));
         memcpy(r->name, s, strlen(s) + 1);
         any = true;
     }
-    if (by_uuid && (o = mt__map_get(body, "uuid"))) {
-        TRY(mt__dec_str(d, o, "uuid", &s));
+    if (by_uuid && (o = mt__codec_map_last(body, "uuid"))) {
+        TRY(mt__codec_dec_str(d, o, "uuid", &s));
         TRY(id_check(d, "uuid", s));
         memcpy(r->uuid, s, strlen(s) + 1);
         any = true;
@@ -140,27 +140,27 @@ static int dec_selector(mt__dec_t *d, const msgpack_object *body, bool by_uuid, 
 }
 
 /*  server_key, client_public + client_secret: whichever are given. */
-static int dec_keys(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
+static int dec_keys(mt__codec_dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
 {
     const msgpack_object *o;
     const char *s, *pub = NULL, *sec = NULL;
-    if ((o = mt__map_get(body, "server_key"))) {
-        TRY(mt__dec_str(d, o, "server_key", &s));
+    if ((o = mt__codec_map_last(body, "server_key"))) {
+        TRY(mt__codec_dec_str(d, o, "server_key", &s));
         TRY(key_check(d, "server_key", s));
         r->server_key = dup_str(s);
     }
-    if ((o = mt__map_get(body, "client_public")))
-        TRY(mt__dec_str(d, o, "client_public", &pub));
-    if ((o = mt__map_get(body, "client_secret"))) {
-        int rc = mt__dec_str(d, o, "client_secret", &sec);
+    if ((o = mt__codec_map_last(body, "client_public")))
+        TRY(mt__codec_dec_str(d, o, "client_public", &pub));
+    if ((o = mt__codec_map_last(body, "client_secret"))) {
+        int rc = mt__codec_dec_str(d, o, "client_secret", &sec);
         if (rc != MT_OK)
             return rc;
     }
     if (!pub && !sec)
         return MT_OK;
-    int rc = !pub ? mt__fail(d->err, d->errlen, "client_public: required with client_secret")
-           : !sec ? mt__fail(d->err, d->errlen, "client_secret: required with client_public")
-           : mt_rc_keypair_check(pub, sec, d->err, d->errlen);
+    int rc = !pub ? mt__codec_fail(d->err, d->errlen, "client_public: required with client_secret")
+           : !sec ? mt__codec_fail(d->err, d->errlen, "client_secret: required with client_public")
+           : mt_key_pair_check(pub, sec, d->err, d->errlen);
     if (rc == MT_OK) {
         r->client_public = dup_str(pub);
         r->client_secret = dup_str(sec);
@@ -172,22 +172,22 @@ static int dec_keys(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
 
 /*  hostname, username, password, demand_encryption and the keys: whichever
     are given. */
-static int dec_fields(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
+static int dec_fields(mt__codec_dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
 {
     const msgpack_object *o;
     const char *s;
-    if ((o = mt__map_get(body, "hostname"))) {
-        TRY(mt__dec_str(d, o, "hostname", &s));
+    if ((o = mt__codec_map_last(body, "hostname"))) {
+        TRY(mt__codec_dec_str(d, o, "hostname", &s));
         TRY(endpoint_check(d, "hostname", s));
         r->hostname = dup_str(s);
     }
-    if ((o = mt__map_get(body, "username"))) {
-        TRY(mt__dec_str(d, o, "username", &s));
+    if ((o = mt__codec_map_last(body, "username"))) {
+        TRY(mt__codec_dec_str(d, o, "username", &s));
         TRY(max_len(d, "username", s, RC_USERNAME_MAX));
         r->username = dup_str(s);
     }
-    if ((o = mt__map_get(body, "password"))) {
-        TRY(mt__dec_str(d, o, "password", &s));
+    if ((o = mt__codec_map_last(body, "password"))) {
+        TRY(mt__codec_dec_str(d, o, "password", &s));
         size_t n = strlen(s);
         int rc = max_len(d, "password", s, RC_PASSWORD_MAX);
         if (rc == MT_OK)
@@ -195,35 +195,35 @@ static int dec_fields(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
         memset((char *) s, 0, n);       /* the zone's copy */
         TRY(rc);
     }
-    if ((o = mt__map_get(body, "demand_encryption"))) {
-        TRY(mt__dec_bool(d, o, "demand_encryption", &r->demand_encryption));
+    if ((o = mt__codec_map_last(body, "demand_encryption"))) {
+        TRY(mt__codec_dec_bool(d, o, "demand_encryption", &r->demand_encryption));
         r->has_demand_encryption = true;
     }
     return dec_keys(d, body, r);
 }
 
-static int dec_revision(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
+static int dec_revision(mt__codec_dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
 {
-    const msgpack_object *o = mt__map_get(body, "revision");
+    const msgpack_object *o = mt__codec_map_last(body, "revision");
     if (!o)
         return MT_OK;
-    TRY(mt__dec_i64(d, o, "revision", &r->revision));
+    TRY(mt__codec_dec_i64(d, o, "revision", &r->revision));
     if (r->revision < 1)
         FAIL("revision: must be positive");
     r->has_revision = true;
     return MT_OK;
 }
 
-static int rc_add(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
+static int rc_add(mt__codec_dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
 {
     const msgpack_object *o;
     const char *s;
-    if (!(o = mt__map_get(body, "name")))
+    if (!(o = mt__codec_map_last(body, "name")))
         FAIL("name: required");
-    TRY(mt__dec_str(d, o, "name", &s));
+    TRY(mt__codec_dec_str(d, o, "name", &s));
     TRY(name_check(d, "name", s));
     memcpy(r->name, s, strlen(s) + 1);
-    if (!mt__map_get(body, "hostname"))
+    if (!mt__codec_map_last(body, "hostname"))
         FAIL("hostname: required");
     TRY(dec_fields(d, body, r));
     if (r->demand_encryption && (!r->server_key || !r->server_key[0]))
@@ -231,14 +231,14 @@ static int rc_add(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
     return MT_OK;
 }
 
-static int rc_set(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
+static int rc_set(mt__codec_dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
 {
     TRY(dec_selector(d, body, false, r));
     TRY(dec_fields(d, body, r));
     const msgpack_object *o;
-    if ((o = mt__map_get(body, "new_name"))) {
+    if ((o = mt__codec_map_last(body, "new_name"))) {
         const char *s;
-        TRY(mt__dec_str(d, o, "new_name", &s));
+        TRY(mt__codec_dec_str(d, o, "new_name", &s));
         TRY(name_check(d, "new_name", s));
         memcpy(r->new_name, s, strlen(s) + 1);
     }
@@ -250,14 +250,14 @@ static int rc_set(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
     return MT_OK;
 }
 
-static int rc_get(mt__dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
+static int rc_get(mt__codec_dec_t *d, const msgpack_object *body, mt_rc_req_t *r)
 {
     TRY(dec_selector(d, body, true, r));
-    const msgpack_object *o = mt__map_get(body, "refresh");
-    return o ? mt__dec_bool(d, o, "refresh", &r->refresh) : MT_OK;
+    const msgpack_object *o = mt__codec_map_last(body, "refresh");
+    return o ? mt__codec_dec_bool(d, o, "refresh", &r->refresh) : MT_OK;
 }
 
-int mt__dec_rc_request(mt__dec_t *d, const msgpack_object *body, mt_op_t op, mt_msg_t **out)
+int mt__codec_dec_rc_request(mt__codec_dec_t *d, const msgpack_object *body, mt_op_t op, mt_msg_t **out)
 {
     static const mt_rc_op_t ops[] = {
         [MT_OP_RC_ADD] = MT_RC_OP_ADD, [MT_OP_RC_SET] = MT_RC_OP_SET,
@@ -285,30 +285,30 @@ int mt__dec_rc_request(mt__dec_t *d, const msgpack_object *body, mt_op_t op, mt_
 
 #define RC_VIEW_KEYS 11
 
-void mt__pack_rc_view(msgpack_packer *pk, const mt_rc_t *ref)
+void mt__codec_pack_rc_view(msgpack_packer *pk, const mt_rc_t *ref)
 {
     /*  PROTOCOL.md's keys, in its order; ref->password and
         ref->client_secret are never read here. */
     msgpack_pack_map(pk, RC_VIEW_KEYS);
-    mt__pack_key_str(pk, "id", ref->id);
-    mt__pack_key_str(pk, "name", ref->name);
-    mt__pack_key_str(pk, "hostname", ref->hostname);
-    mt__pack_key_str(pk, "uuid", ref->uuid);
-    mt__pack_key_str(pk, "username", ref->username);
-    mt__pack_str(pk, "demand_encryption");
+    mt__codec_pack_key_str(pk, "id", ref->id);
+    mt__codec_pack_key_str(pk, "name", ref->name);
+    mt__codec_pack_key_str(pk, "hostname", ref->hostname);
+    mt__codec_pack_key_str(pk, "uuid", ref->uuid);
+    mt__codec_pack_key_str(pk, "username", ref->username);
+    mt__codec_pack_str(pk, "demand_encryption");
     if (ref->demand_encryption)
         msgpack_pack_true(pk);
     else
         msgpack_pack_false(pk);
-    mt__pack_key_str(pk, "server_key", ref->server_key ? ref->server_key : "");
-    mt__pack_key_str(pk, "client_public", ref->client_public ? ref->client_public : "");
-    mt__pack_str(pk, "node_list");
+    mt__codec_pack_key_str(pk, "server_key", ref->server_key ? ref->server_key : "");
+    mt__codec_pack_key_str(pk, "client_public", ref->client_public ? ref->client_public : "");
+    mt__codec_pack_str(pk, "node_list");
     uint32_t n = ref->node_list ? ref->nnodes : 0;
     msgpack_pack_array(pk, n);
     for (uint32_t i = 0; i < n; i++)
-        mt__pack_str(pk, ref->node_list[i]);
-    mt__pack_key_int(pk, "revision", ref->revision);
-    mt__pack_key_int(pk, "refreshed_at", ref->refreshed_at);
+        mt__codec_pack_str(pk, ref->node_list[i]);
+    mt__codec_pack_key_int(pk, "revision", ref->revision);
+    mt__codec_pack_key_int(pk, "refreshed_at", ref->refreshed_at);
 }
 
 void mt_codec_encode_rc_reply(msgpack_sbuffer *buf, bool has_rid, uint64_t rid,
@@ -328,26 +328,26 @@ void mt_codec_encode_rc_reply(msgpack_sbuffer *buf, bool has_rid, uint64_t rid,
                                   "a reference reply without a reference");
             return;
         }
-        mt__reply_begin(buf, &pk, true, has_rid, rid);
+        mt__codec_reply_begin(buf, &pk, true, has_rid, rid);
         msgpack_pack_map(&pk, 1);
-        mt__pack_str(&pk, "ref");
-        mt__pack_rc_view(&pk, r->ref);
+        mt__codec_pack_str(&pk, "ref");
+        mt__codec_pack_rc_view(&pk, r->ref);
         return;
     case MT_OP_RC_DEL:
-        mt__reply_begin(buf, &pk, true, has_rid, rid);
+        mt__codec_reply_begin(buf, &pk, true, has_rid, rid);
         msgpack_pack_map(&pk, 0);
         return;
     case MT_OP_RC_LIST: {
         uint32_t n = 0;
         for (uint32_t i = 0; r->refs && i < r->nrefs; i++)
             n += r->refs[i] != NULL;
-        mt__reply_begin(buf, &pk, true, has_rid, rid);
+        mt__codec_reply_begin(buf, &pk, true, has_rid, rid);
         msgpack_pack_map(&pk, 1);
-        mt__pack_str(&pk, "refs");
+        mt__codec_pack_str(&pk, "refs");
         msgpack_pack_array(&pk, n);
         for (uint32_t i = 0; r->refs && i < r->nrefs; i++)
             if (r->refs[i])
-                mt__pack_rc_view(&pk, r->refs[i]);
+                mt__codec_pack_rc_view(&pk, r->refs[i]);
         return;
     }
     default:
@@ -365,21 +365,21 @@ void mt_codec_encode_rc_notice(msgpack_sbuffer *buf, const char *replica, uint64
     static const mt_rc_t none;
     const mt_rc_t *ref = change->ref ? change->ref : &none;
     msgpack_packer pk;
-    mt__notice_begin(buf, &pk, replica, seq, "rc", change->change == MT_NODE_DELETED, ref->id,
+    mt__codec_notice_begin(buf, &pk, replica, seq, "rc", change->change == MT_NODE_DELETED, ref->id,
                      change->revision);
-    mt__pack_rc_view(&pk, ref);
+    mt__codec_pack_rc_view(&pk, ref);
 }
 
-int mt__dec_rc_merge(mt__dec_t *d, const msgpack_object *body, bool deleted,
+int mt__codec_dec_rc_merge(mt__codec_dec_t *d, const msgpack_object *body, bool deleted,
                      int64_t revision, mt_msg_t **out)
 {
-    const msgpack_object *o = mt__map_get(body, "id");
+    const msgpack_object *o = mt__codec_map_last(body, "id");
     const char *id;
     if (!o)
         FAIL("id: required");
-    TRY(mt__dec_str(d, o, "id", &id));
+    TRY(mt__codec_dec_str(d, o, "id", &id));
     TRY(id_check(d, "id", id));
-    const msgpack_object *view = mt__map_get(body, "view");
+    const msgpack_object *view = mt__codec_map_last(body, "view");
     if (view && view->type != MSGPACK_OBJECT_MAP)
         FAIL("view: expected a map");
     if (!view && !deleted)
@@ -390,28 +390,28 @@ int mt__dec_rc_merge(mt__dec_t *d, const msgpack_object *body, bool deleted,
     const char **nodes = NULL;
     if (view) {
         const char *vid = NULL;
-        TRY(mt__dec_opt_str(d, view, "id", &vid));
+        TRY(mt__codec_dec_opt_str(d, view, "id", &vid));
         if (vid && strcmp(vid, id) != 0)
             FAIL("view.id: differs from id");
-        TRY(mt__dec_opt_str(d, view, "name", &t.name));
+        TRY(mt__codec_dec_opt_str(d, view, "name", &t.name));
         if (t.name[0] || !deleted)
             TRY(name_check(d, "name", t.name));
-        TRY(mt__dec_opt_str(d, view, "hostname", &t.hostname));
+        TRY(mt__codec_dec_opt_str(d, view, "hostname", &t.hostname));
         if (t.hostname[0] || !deleted)
             TRY(endpoint_check(d, "hostname", t.hostname));
-        TRY(mt__dec_opt_str(d, view, "uuid", &t.uuid));
+        TRY(mt__codec_dec_opt_str(d, view, "uuid", &t.uuid));
         if (t.uuid[0])
             TRY(id_check(d, "uuid", t.uuid));
-        TRY(mt__dec_opt_str(d, view, "username", &t.username));
+        TRY(mt__codec_dec_opt_str(d, view, "username", &t.username));
         TRY(max_len(d, "username", t.username, RC_USERNAME_MAX));
-        if ((o = mt__map_get(view, "demand_encryption")))
-            TRY(mt__dec_bool(d, o, "demand_encryption", &t.demand_encryption));
-        TRY(mt__dec_opt_str(d, view, "server_key", &t.server_key));
+        if ((o = mt__codec_map_last(view, "demand_encryption")))
+            TRY(mt__codec_dec_bool(d, o, "demand_encryption", &t.demand_encryption));
+        TRY(mt__codec_dec_opt_str(d, view, "server_key", &t.server_key));
         TRY(key_check(d, "server_key", t.server_key));
-        TRY(mt__dec_opt_str(d, view, "client_public", &t.client_public));
+        TRY(mt__codec_dec_opt_str(d, view, "client_public", &t.client_public));
         TRY(key_check(d, "client_public", t.client_public));
-        if ((o = mt__map_get(view, "node_list"))) {
-            TRY(mt__dec_str_array(d, o, "node_list", &nodes, &t.nnodes));
+        if ((o = mt__codec_map_last(view, "node_list"))) {
+            TRY(mt__codec_dec_str_array(d, o, "node_list", &nodes, &t.nnodes));
             if (t.nnodes > MT_RC_NODES_MAX)
                 FAIL("node_list: at most %d items", MT_RC_NODES_MAX);
             char scratch[8];
@@ -420,8 +420,8 @@ int mt__dec_rc_merge(mt__dec_t *d, const msgpack_object *body, bool deleted,
                     FAIL("node_list: items must be " ENDPOINT_FORM);
         }
         int64_t view_revision = 0;
-        TRY(mt__dec_opt_count(d, view, "revision", &view_revision));
-        TRY(mt__dec_opt_count(d, view, "refreshed_at", &t.refreshed_at));
+        TRY(mt__codec_dec_opt_count(d, view, "revision", &view_revision));
+        TRY(mt__codec_dec_opt_count(d, view, "refreshed_at", &t.refreshed_at));
     }
     t.node_list = nodes;
     t.password = NULL;

@@ -10,22 +10,22 @@
 
 #include <string.h>
 
-void mt__pack_str(msgpack_packer *pk, const char *s)
+void mt__codec_pack_str(msgpack_packer *pk, const char *s)
 {
     if (!s)
         s = "";
     msgpack_pack_str_with_body(pk, s, strlen(s));
 }
 
-void mt__pack_key_str(msgpack_packer *pk, const char *key, const char *value)
+void mt__codec_pack_key_str(msgpack_packer *pk, const char *key, const char *value)
 {
-    mt__pack_str(pk, key);
-    mt__pack_str(pk, value);
+    mt__codec_pack_str(pk, key);
+    mt__codec_pack_str(pk, value);
 }
 
-void mt__pack_key_int(msgpack_packer *pk, const char *key, int64_t value)
+void mt__codec_pack_key_int(msgpack_packer *pk, const char *key, int64_t value)
 {
-    mt__pack_str(pk, key);
+    mt__codec_pack_str(pk, key);
     msgpack_pack_int64(pk, value);
 }
 
@@ -37,34 +37,34 @@ static void pack_bool(msgpack_packer *pk, bool b)
         msgpack_pack_false(pk);
 }
 
-void mt__reply_begin(msgpack_sbuffer *buf, msgpack_packer *pk, bool ok,
+void mt__codec_reply_begin(msgpack_sbuffer *buf, msgpack_packer *pk, bool ok,
                      bool has_rid, uint64_t rid)
 {
     msgpack_sbuffer_clear(buf);
     msgpack_packer_init(pk, buf, msgpack_sbuffer_write);
     msgpack_pack_map(pk, has_rid ? 3 : 2);
-    mt__pack_str(pk, "ok");
+    mt__codec_pack_str(pk, "ok");
     pack_bool(pk, ok);
     if (has_rid) {
-        mt__pack_str(pk, "rid");
+        mt__codec_pack_str(pk, "rid");
         msgpack_pack_uint64(pk, rid);
     }
-    mt__pack_str(pk, ok ? "result" : "error");
+    mt__codec_pack_str(pk, ok ? "result" : "error");
 }
 
 void mt_codec_encode_error(msgpack_sbuffer *buf, bool has_rid, uint64_t rid,
                            int err, const char *message)
 {
     msgpack_packer pk;
-    mt__reply_begin(buf, &pk, false, has_rid, rid);
+    mt__codec_reply_begin(buf, &pk, false, has_rid, rid);
     msgpack_pack_map(&pk, 2);
-    mt__pack_str(&pk, "code");
-    mt__pack_str(&pk, mt_err_code(err));
-    mt__pack_str(&pk, "message");
+    mt__codec_pack_str(&pk, "code");
+    mt__codec_pack_str(&pk, mt_err_code(err));
+    mt__codec_pack_str(&pk, "message");
     /*  Messages may quote client input; never send invalid UTF-8 back. */
     if (message && !mt_utf8_valid(message, strlen(message)))
         message = "(message not valid UTF-8)";
-    mt__pack_str(&pk, message ? message : "");
+    mt__codec_pack_str(&pk, message ? message : "");
 }
 
 /* ---- node views -------------------------------------------------------- */
@@ -73,8 +73,8 @@ static void pack_str_map(msgpack_packer *pk, const mt_str_pair_t *m, uint32_t n)
 {
     msgpack_pack_map(pk, n);
     for (uint32_t i = 0; i < n; i++) {
-        mt__pack_str(pk, m[i].key);
-        mt__pack_str(pk, m[i].value);
+        mt__codec_pack_str(pk, m[i].key);
+        mt__codec_pack_str(pk, m[i].value);
     }
 }
 
@@ -82,7 +82,7 @@ static void pack_int_map(msgpack_packer *pk, const mt_int_pair_t *m, uint32_t n)
 {
     msgpack_pack_map(pk, n);
     for (uint32_t i = 0; i < n; i++) {
-        mt__pack_str(pk, m[i].key);
+        mt__codec_pack_str(pk, m[i].key);
         msgpack_pack_int64(pk, m[i].value);
     }
 }
@@ -91,7 +91,7 @@ static void pack_str_array(msgpack_packer *pk, const char *const *a, uint32_t n)
 {
     msgpack_pack_array(pk, n);
     for (uint32_t i = 0; i < n; i++)
-        mt__pack_str(pk, a[i]);
+        mt__codec_pack_str(pk, a[i]);
 }
 
 #define NODE_VIEW_KEYS 20
@@ -110,46 +110,46 @@ void mt_codec_pack_node_view(msgpack_packer *pk, const mt_node_view_t *view)
     }
 
     msgpack_pack_map(pk, NODE_VIEW_KEYS);
-    mt__pack_key_str(pk, "id", view->id);
+    mt__codec_pack_key_str(pk, "id", view->id);
     /* registration */
-    mt__pack_key_str(pk, "host_ip", r->host_ip);
-    mt__pack_key_int(pk, "grpc_port", r->grpc_port);
-    mt__pack_key_str(pk, "instance_type", r->instance_type);
-    mt__pack_str(pk, "labels");
+    mt__codec_pack_key_str(pk, "host_ip", r->host_ip);
+    mt__codec_pack_key_int(pk, "grpc_port", r->grpc_port);
+    mt__codec_pack_key_str(pk, "instance_type", r->instance_type);
+    mt__codec_pack_str(pk, "labels");
     pack_str_map(pk, r->labels, r->nlabels);
-    mt__pack_str(pk, "capacity");
+    mt__codec_pack_str(pk, "capacity");
     pack_int_map(pk, r->capacity, r->ncapacity);
-    mt__pack_str(pk, "quota");
+    mt__codec_pack_str(pk, "quota");
     pack_int_map(pk, r->quota, r->nquota);
-    mt__pack_str(pk, "versions");
+    mt__codec_pack_str(pk, "versions");
     pack_str_map(pk, r->versions, r->nversions);
-    mt__pack_key_str(pk, "versions_hash", hash);
-    mt__pack_key_int(pk, "registered_at", r->registered_at);
-    mt__pack_key_int(pk, "reg_revision", r->reg_revision);
+    mt__codec_pack_key_str(pk, "versions_hash", hash);
+    mt__codec_pack_key_int(pk, "registered_at", r->registered_at);
+    mt__codec_pack_key_int(pk, "reg_revision", r->reg_revision);
     /* status */
-    mt__pack_key_int(pk, "heartbeat_at", s->heartbeat_at);
-    mt__pack_key_int(pk, "seen_at", s->seen_at);
-    mt__pack_str(pk, "ready");
+    mt__codec_pack_key_int(pk, "heartbeat_at", s->heartbeat_at);
+    mt__codec_pack_key_int(pk, "seen_at", s->seen_at);
+    mt__codec_pack_str(pk, "ready");
     pack_bool(pk, s->ready);
-    mt__pack_str(pk, "conditions");
+    mt__codec_pack_str(pk, "conditions");
     msgpack_pack_array(pk, s->nconditions);
     for (uint32_t i = 0; i < s->nconditions; i++) {
         const mt_condition_t *c = &s->conditions[i];
         msgpack_pack_map(pk, 4);
-        mt__pack_key_str(pk, "type", c->type);
-        mt__pack_key_str(pk, "status", c->status);
-        mt__pack_key_str(pk, "reason", c->reason);
-        mt__pack_key_str(pk, "message", c->message);
+        mt__codec_pack_key_str(pk, "type", c->type);
+        mt__codec_pack_key_str(pk, "status", c->status);
+        mt__codec_pack_key_str(pk, "reason", c->reason);
+        mt__codec_pack_key_str(pk, "message", c->message);
     }
-    mt__pack_str(pk, "images");
+    mt__codec_pack_str(pk, "images");
     pack_str_array(pk, s->images, s->nimages);
-    mt__pack_str(pk, "local_templates");
+    mt__codec_pack_str(pk, "local_templates");
     pack_str_array(pk, s->local_templates, s->ntemplates);
-    mt__pack_key_int(pk, "status_revision", s->status_revision);
+    mt__codec_pack_key_int(pk, "status_revision", s->status_revision);
     /* derived */
-    mt__pack_str(pk, "healthy");
+    mt__codec_pack_str(pk, "healthy");
     pack_bool(pk, view->healthy);
-    mt__pack_str(pk, "schedulable");
+    mt__codec_pack_str(pk, "schedulable");
     pack_bool(pk, view->schedulable);
 }
 
@@ -166,26 +166,26 @@ void mt_codec_encode_node_reply(msgpack_sbuffer *buf, bool has_rid, uint64_t rid
     case MT_OP_NODE_HEARTBEAT:
     case MT_OP_NODE_LABELS:
     case MT_OP_NODE_GET:
-        mt__reply_begin(buf, &pk, true, has_rid, rid);
+        mt__codec_reply_begin(buf, &pk, true, has_rid, rid);
         msgpack_pack_map(&pk, 1);
-        mt__pack_str(&pk, "node");
+        mt__codec_pack_str(&pk, "node");
         mt_codec_pack_node_view(&pk, &r->view);
         return;
     case MT_OP_NODE_DELETE:
-        mt__reply_begin(buf, &pk, true, has_rid, rid);
+        mt__codec_reply_begin(buf, &pk, true, has_rid, rid);
         msgpack_pack_map(&pk, 0);
         return;
     case MT_OP_NODE_LIST: {
-        mt__reply_begin(buf, &pk, true, has_rid, rid);
+        mt__codec_reply_begin(buf, &pk, true, has_rid, rid);
         bool next = r->next[0] != '\0';
         msgpack_pack_map(&pk, next ? 2 : 1);
-        mt__pack_str(&pk, "nodes");
+        mt__codec_pack_str(&pk, "nodes");
         msgpack_pack_array(&pk, r->nviews);
         for (uint32_t i = 0; i < r->nviews; i++)
             mt_codec_pack_node_view(&pk, &r->views[i]);
         if (next) {
-            mt__pack_str(&pk, "next");
-            mt__pack_str(&pk, r->next);
+            mt__codec_pack_str(&pk, "next");
+            mt__codec_pack_str(&pk, r->next);
         }
         return;
     }
@@ -206,21 +206,21 @@ void mt_codec_encode_cluster_info(msgpack_sbuffer *buf, bool has_rid, uint64_t r
         return;
     }
     msgpack_packer pk;
-    mt__reply_begin(buf, &pk, true, has_rid, rid);
+    mt__codec_reply_begin(buf, &pk, true, has_rid, rid);
     msgpack_pack_map(&pk, 3);
-    mt__pack_key_str(&pk, "cluster_uuid", info->cluster_uuid);
-    mt__pack_key_str(&pk, "replica_id", info->replica_id);
-    mt__pack_str(&pk, "members");
+    mt__codec_pack_key_str(&pk, "cluster_uuid", info->cluster_uuid);
+    mt__codec_pack_key_str(&pk, "replica_id", info->replica_id);
+    mt__codec_pack_str(&pk, "members");
     msgpack_pack_array(&pk, info->nmembers);
     for (uint32_t i = 0; i < info->nmembers; i++) {
         const mt_member_t *m = &info->members[i];
         msgpack_pack_map(&pk, 5);
-        mt__pack_key_str(&pk, "replica_id", m->replica_id);
-        mt__pack_key_str(&pk, "endpoint", m->endpoint);
-        mt__pack_key_str(&pk, "pub_endpoint", m->pub_endpoint);
+        mt__codec_pack_key_str(&pk, "replica_id", m->replica_id);
+        mt__codec_pack_key_str(&pk, "endpoint", m->endpoint);
+        mt__codec_pack_key_str(&pk, "pub_endpoint", m->pub_endpoint);
         /*  "" when the member runs without a certificate. */
-        mt__pack_key_str(&pk, "public_key", m->public_key);
-        mt__pack_str(&pk, "alive");
+        mt__codec_pack_key_str(&pk, "public_key", m->public_key);
+        mt__codec_pack_str(&pk, "alive");
         pack_bool(&pk, m->alive);
     }
 }
@@ -229,11 +229,11 @@ void mt_codec_encode_stats(msgpack_sbuffer *buf, bool has_rid, uint64_t rid,
                            const mt_stats_list_t *stats)
 {
     msgpack_packer pk;
-    mt__reply_begin(buf, &pk, true, has_rid, rid);
+    mt__codec_reply_begin(buf, &pk, true, has_rid, rid);
     uint32_t n = stats ? stats->n : 0;
     msgpack_pack_map(&pk, n);
     for (uint32_t i = 0; i < n; i++) {
-        mt__pack_str(&pk, stats->stats[i].name);
+        mt__codec_pack_str(&pk, stats->stats[i].name);
         msgpack_pack_uint64(&pk, stats->stats[i].value);
     }
 }

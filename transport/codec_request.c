@@ -13,7 +13,7 @@
 
 #include <string.h>
 
-#define FAIL(...) return mt__fail(d->err, d->errlen, __VA_ARGS__)
+#define FAIL(...) return mt__codec_fail(d->err, d->errlen, __VA_ARGS__)
 #define TRY(x) do { int rc_ = (x); if (rc_ != MT_OK) return rc_; } while (0)
 
 static const char *const op_names[] = {
@@ -40,46 +40,46 @@ const char *mt_op_name(mt_op_t op)
 
 /* ---- node operations --------------------------------------------------- */
 
-static int node_register(mt__dec_t *d, const msgpack_object *body, mt_msg_t **out)
+static int node_register(mt__codec_dec_t *d, const msgpack_object *body, mt_msg_t **out)
 {
-    const msgpack_object *node = mt__map_get(body, "node");
+    const msgpack_object *node = mt__codec_map_last(body, "node");
     if (!node)
         FAIL("node: required");
     if (node->type != MSGPACK_OBJECT_MAP)
         FAIL("node: expected a map");
     const char *id;
     mt_node_reg_t t;
-    TRY(mt__dec_node_id(d, node, &id));
-    TRY(mt__dec_reg(d, node, false, &t));
+    TRY(mt__codec_dec_node_id(d, node, &id));
+    TRY(mt__codec_dec_reg(d, node, false, &t));
     *out = mt_node_req_register(id, mt_node_reg_build(&t));
     return MT_OK;
 }
 
-static int node_heartbeat(mt__dec_t *d, const msgpack_object *body, mt_msg_t **out)
+static int node_heartbeat(mt__codec_dec_t *d, const msgpack_object *body, mt_msg_t **out)
 {
     const char *id;
     mt_node_status_t t;
-    TRY(mt__dec_node_id(d, body, &id));
-    TRY(mt__dec_status(d, body, false, &t));
+    TRY(mt__codec_dec_node_id(d, body, &id));
+    TRY(mt__codec_dec_status(d, body, false, &t));
     *out = mt_node_req_heartbeat(id, mt_node_status_build(&t));
     return MT_OK;
 }
 
-static int node_labels(mt__dec_t *d, const msgpack_object *body, mt_msg_t **out)
+static int node_labels(mt__codec_dec_t *d, const msgpack_object *body, mt_msg_t **out)
 {
     const char *id;
-    TRY(mt__dec_node_id(d, body, &id));
+    TRY(mt__codec_dec_node_id(d, body, &id));
     const msgpack_object *o;
     mt_node_reg_t set;
     bool has_set = false;
-    if ((o = mt__map_get(body, "set"))) {
-        TRY(mt__dec_labels(d, o, "set", &set));
+    if ((o = mt__codec_map_last(body, "set"))) {
+        TRY(mt__codec_dec_labels(d, o, "set", &set));
         has_set = true;
     }
     const char **remove = NULL;
     uint32_t nremove = 0;
-    if ((o = mt__map_get(body, "remove"))) {
-        TRY(mt__dec_str_array(d, o, "remove", &remove, &nremove));
+    if ((o = mt__codec_map_last(body, "remove"))) {
+        TRY(mt__codec_dec_str_array(d, o, "remove", &remove, &nremove));
         if (nremove > MT_MAP_MAX)
             FAIL("remove: at most %d items", MT_MAP_MAX);
         for (uint32_t i = 0; i < nremove; i++) {
@@ -94,31 +94,31 @@ static int node_labels(mt__dec_t *d, const msgpack_object *body, mt_msg_t **out)
     return MT_OK;
 }
 
-static int node_list(mt__dec_t *d, const msgpack_object *body, mt_msg_t **out)
+static int node_list(mt__codec_dec_t *d, const msgpack_object *body, mt_msg_t **out)
 {
     const msgpack_object *o;
     bool healthy_only = false, schedulable_only = false;
-    if ((o = mt__map_get(body, "healthy_only")))
-        TRY(mt__dec_bool(d, o, "healthy_only", &healthy_only));
-    if ((o = mt__map_get(body, "schedulable_only")))
-        TRY(mt__dec_bool(d, o, "schedulable_only", &schedulable_only));
+    if ((o = mt__codec_map_last(body, "healthy_only")))
+        TRY(mt__codec_dec_bool(d, o, "healthy_only", &healthy_only));
+    if ((o = mt__codec_map_last(body, "schedulable_only")))
+        TRY(mt__codec_dec_bool(d, o, "schedulable_only", &schedulable_only));
     mt_node_reg_t sel;
     bool has_sel = false;
-    if ((o = mt__map_get(body, "selector"))) {
-        TRY(mt__dec_labels(d, o, "selector", &sel));
+    if ((o = mt__codec_map_last(body, "selector"))) {
+        TRY(mt__codec_dec_labels(d, o, "selector", &sel));
         has_sel = sel.nlabels > 0;
     }
     const char *after = "";
-    if ((o = mt__map_get(body, "after"))) {
-        TRY(mt__dec_str(d, o, "after", &after));
+    if ((o = mt__codec_map_last(body, "after"))) {
+        TRY(mt__codec_dec_str(d, o, "after", &after));
         char scratch[8];
         if (after[0] && mt_node_id_check(after, scratch, sizeof scratch) != MT_OK)
             FAIL("after: expected a node id (1-%d letters, digits, '.', '-', '_')",
                  MT_NODE_ID_MAX);
     }
     int64_t limit = 0;
-    if ((o = mt__map_get(body, "limit"))) {
-        TRY(mt__dec_i64(d, o, "limit", &limit));
+    if ((o = mt__codec_map_last(body, "limit"))) {
+        TRY(mt__codec_dec_i64(d, o, "limit", &limit));
         if (limit < 0 || limit > (int64_t) UINT32_MAX)
             FAIL("limit: must be 0-%u", UINT32_MAX);
     }
@@ -128,20 +128,20 @@ static int node_list(mt__dec_t *d, const msgpack_object *body, mt_msg_t **out)
     return MT_OK;
 }
 
-static int node_by_id(mt__dec_t *d, const msgpack_object *body, bool del, mt_msg_t **out)
+static int node_by_id(mt__codec_dec_t *d, const msgpack_object *body, bool del, mt_msg_t **out)
 {
     const char *id;
-    TRY(mt__dec_node_id(d, body, &id));
+    TRY(mt__codec_dec_node_id(d, body, &id));
     *out = del ? mt_node_req_delete(id) : mt_node_req_get(id);
     return MT_OK;
 }
 
 /* ---- the body ---------------------------------------------------------- */
 
-static int find_op(mt__dec_t *d, const msgpack_object *o, mt_op_t *op)
+static int find_op(mt__codec_dec_t *d, const msgpack_object *o, mt_op_t *op)
 {
     const char *name;
-    TRY(mt__dec_str(d, o, "op", &name));
+    TRY(mt__codec_dec_str(d, o, "op", &name));
     for (size_t i = 0; i < NOPS; i++) {
         if (strcmp(name, op_names[i]) == 0) {
             *op = (mt_op_t) i;
@@ -150,27 +150,27 @@ static int find_op(mt__dec_t *d, const msgpack_object *o, mt_op_t *op)
     }
     /*  Echo the name when it is short; it is valid UTF-8 already. */
     if (strlen(name) <= 64)
-        mt__fail(d->err, d->errlen, "unknown op \"%s\"", name);
+        mt__codec_fail(d->err, d->errlen, "unknown op \"%s\"", name);
     else
-        mt__fail(d->err, d->errlen, "unknown op (a %zu-byte name)", strlen(name));
+        mt__codec_fail(d->err, d->errlen, "unknown op (a %zu-byte name)", strlen(name));
     return MT_EUNKNOWNOP;
 }
 
-static int decode(mt__dec_t *d, const msgpack_object *body, mt_request_t *out)
+static int decode(mt__codec_dec_t *d, const msgpack_object *body, mt_request_t *out)
 {
     if (body->type != MSGPACK_OBJECT_MAP)
         FAIL("body: expected a map");
     bool bad_key = false;
     for (uint32_t i = 0; i < body->via.map.size; i++)
         bad_key |= body->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR;
-    const msgpack_object *o = mt__map_get(body, "rid");
+    const msgpack_object *o = mt__codec_map_last(body, "rid");
     if (o) {
-        TRY(mt__dec_u64(d, o, "rid", &out->rid));
+        TRY(mt__codec_dec_u64(d, o, "rid", &out->rid));
         out->has_rid = true;
     }
     if (bad_key)
         FAIL("body: keys must be strings");
-    if (!(o = mt__map_get(body, "op")))
+    if (!(o = mt__codec_map_last(body, "op")))
         FAIL("op: required");
     TRY(find_op(d, o, &out->op));
     switch (out->op) {
@@ -182,7 +182,7 @@ static int decode(mt__dec_t *d, const msgpack_object *body, mt_request_t *out)
     case MT_OP_NODE_LIST: return node_list(d, body, &out->msg);
     case MT_OP_RC_ADD: case MT_OP_RC_SET: case MT_OP_RC_DEL: case MT_OP_RC_GET:
     case MT_OP_RC_LIST:
-        return mt__dec_rc_request(d, body, out->op, &out->msg);
+        return mt__codec_dec_rc_request(d, body, out->op, &out->msg);
     default: return MT_OK;      /* cluster.info, replica.stats: the op is all */
     }
 }
@@ -199,14 +199,14 @@ int mt_codec_decode_request(const void *body, size_t size, size_t max_size,
         /*  A DEALER client matches replies by rid: find it without
             unpacking (no allocation), so even this answer can be matched. */
         out->has_rid = mt_codec_peek_rid(body, size, &out->rid);
-        mt__fail(err, errlen, "body: %zu bytes; the maximum is %zu", size, max_size);
+        mt__codec_fail(err, errlen, "body: %zu bytes; the maximum is %zu", size, max_size);
         return MT_ETOOLARGE;
     }
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     int rc = mt__codec_unpack(body, size, &u, err, errlen);
     if (rc == MT_OK) {
-        mt__dec_t d = { u.zone, err, errlen };
+        mt__codec_dec_t d = { u.zone, err, errlen };
         rc = decode(&d, &u.data, out);
     }
     msgpack_unpacked_destroy(&u);

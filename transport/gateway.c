@@ -19,7 +19,7 @@
     counted (ROUTER_MANDATORY), rather than piling up in memory.
 
     The socket lives and dies on this actor's thread (zmq sockets are not
-    thread-safe); it is created and bound by mt_gateway_start so a bind
+    thread-safe); it is created and bound by mt_gateway_new so a bind
     error reaches the caller, and handed over before the thread starts.
     ROUTER never blocks on send: a reply to a client that has gone is
     dropped by libzmq. Bodies up to max_body are decoded; up to 4×max_body
@@ -407,7 +407,7 @@ static void destroy(void *state)
     free(g);
 }
 
-int mt_gateway_start(mt_runtime_t *rt, const mt_gateway_opts_t *opts, mt_actor_t **out,
+int mt_gateway_new(mt_runtime_t *rt, const mt_gateway_opts_t *opts, mt_actor_t **out,
                      char *err, size_t errlen)
 {
     *out = NULL;

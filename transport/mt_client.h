@@ -54,6 +54,6 @@ int mt_client_call(mt_client_t *c, const char *op, uint32_t nargs, mt_client_pac
 void mt_reply_free(mt_reply_t *reply);
 
 /*  Looks up key in a msgpack map object; NULL if absent or not a map. */
-const msgpack_object *mt_map_get(const msgpack_object *map, const char *key);
+const msgpack_object *mt_client_map_first(const msgpack_object *map, const char *key);
 
 #endif

@@ -107,20 +107,20 @@ typedef struct {
 
 /*  From the result map of a cluster.info reply (msgpack_object, as
     mt_client_call returns it) or from its bytes. MT_OK and *out (free it
-    with mt_remote_info_free), or MT_EBADREQ with a message and *out NULL.
+    with mt_remote_info_destroy), or MT_EBADREQ with a message and *out NULL.
     allow_ipc: ipc:// members are kept (else refused like garbage). */
 int mt_remote_info_parse(const msgpack_object *result, bool allow_ipc, mt_remote_info_t **out,
                          char *err, size_t errlen);
 int mt_remote_info_decode(const void *body, size_t size, bool allow_ipc, mt_remote_info_t **out,
                           char *err, size_t errlen);
-void mt_remote_info_free(mt_remote_info_t **info);
+void mt_remote_info_destroy(mt_remote_info_t **info);
 
 /*  The "rid" of a request body without decoding it (for an answer that
     must be cheap: too_large, busy). false when there is none. */
 bool mt_codec_peek_rid(const void *body, size_t size, uint64_t *rid);
 
 /*  For clients (metactl): msgpack object → JSON text (caller frees). */
-char *mt_codec_to_json(const msgpack_object *obj);
+char *ctl_json_of(const msgpack_object *obj);
 /*  Bounds-checks an untrusted msgpack body: MT_OK or MT_EBADREQ. */
 int mt_codec_check(const void *body, size_t size, char *err, size_t errlen);
 

@@ -34,7 +34,7 @@ typedef struct {
 
 /*  Binds and starts. MT_OK, or an error with a message (e.g. address in
     use). *out is a reference the caller owns; mt_stop it to close. */
-int mt_gateway_start(mt_runtime_t *rt, const mt_gateway_opts_t *opts, mt_actor_t **out,
+int mt_gateway_new(mt_runtime_t *rt, const mt_gateway_opts_t *opts, mt_actor_t **out,
                      char *err, size_t errlen);
 
 #endif

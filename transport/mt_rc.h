@@ -81,10 +81,10 @@ bool mt_rc_endpoint_allowed(const char *endpoint, bool allow_ipc);
 
 /*  A CURVE key: "" (none) or 40 characters that libzmq decodes as Z85
     (zmq_z85_decode). The message names `field`, never the value. */
-int mt_rc_key_check(const char *field, const char *key, char *err, size_t errlen);
+int mt_key_check(const char *field, const char *key, char *err, size_t errlen);
 /*  A client keypair: both "" (none), or both valid keys with the secret
     belonging to the public key (zmq_curve_public). */
-int mt_rc_keypair_check(const char *public_key, const char *secret_key, char *err,
+int mt_key_pair_check(const char *public_key, const char *secret_key, char *err,
                         size_t errlen);
 /*  Overwrites a secret string in place (explicit_bzero); NULL is fine. */
 void mt_rc_wipe(char *secret);

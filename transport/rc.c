@@ -195,7 +195,7 @@ bool mt_rc_endpoint_allowed(const char *ep, bool allow_ipc)
         && (allow_ipc || !mt_rc_endpoint_is_ipc(ep));
 }
 
-int mt_rc_key_check(const char *field, const char *key, char *err, size_t errlen)
+int mt_key_check(const char *field, const char *key, char *err, size_t errlen)
 {
     if (!key || !*key)
         return MT_OK;
@@ -210,7 +210,7 @@ int mt_rc_key_check(const char *field, const char *key, char *err, size_t errlen
     return MT_OK;
 }
 
-int mt_rc_keypair_check(const char *pub, const char *sec, char *err, size_t errlen)
+int mt_key_pair_check(const char *pub, const char *sec, char *err, size_t errlen)
 {
     bool has_pub = pub && *pub, has_sec = sec && *sec;
     if (has_pub != has_sec)
@@ -218,9 +218,9 @@ int mt_rc_keypair_check(const char *pub, const char *sec, char *err, size_t errl
                      : "client_public: required with client_secret");
     if (!has_pub)
         return MT_OK;
-    int rc = mt_rc_key_check("client_public", pub, err, errlen);
+    int rc = mt_key_check("client_public", pub, err, errlen);
     if (rc == MT_OK)
-        rc = mt_rc_key_check("client_secret", sec, err, errlen);
+        rc = mt_key_check("client_secret", sec, err, errlen);
     if (rc != MT_OK)
         return rc;
     char derived[MT_RC_KEY_LEN + 1];

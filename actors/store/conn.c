@@ -44,19 +44,19 @@ static void *xrealloc(void *p, size_t n)
 
 /* ---- parameters ----------------------------------------------------------- */
 
-void mt_params_reset(mt_params_t *ps)
+void mt__store_params_reset(mt__store_params_t *ps)
 {
     ps->n = 0;
 }
 
-void mt_params_free(mt_params_t *ps)
+void mt__store_params_free(mt__store_params_t *ps)
 {
     free(ps->v);
     free(ps->b);
-    *ps = (mt_params_t) { 0 };
+    *ps = (mt__store_params_t) { 0 };
 }
 
-static mt_param_t *param_push(mt_params_t *ps)
+static mt__store_param_t *param_push(mt__store_params_t *ps)
 {
     if (ps->n == ps->cap) {
         ps->cap = ps->cap ? ps->cap * 2 : 64;
@@ -66,27 +66,27 @@ static mt_param_t *param_push(mt_params_t *ps)
     return &ps->v[ps->n++];
 }
 
-void mt_params_i64(mt_params_t *ps, int64_t v)
+void mt__store_params_i64(mt__store_params_t *ps, int64_t v)
 {
-    *param_push(ps) = (mt_param_t) { .kind = 'i', .i = v };
+    *param_push(ps) = (mt__store_param_t) { .kind = 'i', .i = v };
 }
 
-void mt_params_str(mt_params_t *ps, const char *s, size_t len)
+void mt__store_params_str(mt__store_params_t *ps, const char *s, size_t len)
 {
-    *param_push(ps) = (mt_param_t) { .kind = 's', .s = s ? s : "", .len = (unsigned long) len };
+    *param_push(ps) = (mt__store_param_t) { .kind = 's', .s = s ? s : "", .len = (unsigned long) len };
 }
 
-void mt_params_cstr(mt_params_t *ps, const char *s)
+void mt__store_params_cstr(mt__store_params_t *ps, const char *s)
 {
-    mt_params_str(ps, s, s ? strlen(s) : 0);
+    mt__store_params_str(ps, s, s ? strlen(s) : 0);
 }
 
 /*  The MYSQL_BINDs point into ps->v, which no longer moves once filled. */
-static MYSQL_BIND *params_bind(mt_params_t *ps)
+static MYSQL_BIND *params_bind(mt__store_params_t *ps)
 {
     memset(ps->b, 0, ps->n * sizeof *ps->b);
     for (unsigned i = 0; i < ps->n; i++) {
-        mt_param_t *p = &ps->v[i];
+        mt__store_param_t *p = &ps->v[i];
         MYSQL_BIND *b = &ps->b[i];
         if (p->kind == 'i') {
             b->buffer_type = MYSQL_TYPE_LONGLONG;
@@ -140,13 +140,13 @@ static bool worth_logging(unsigned e, unsigned previous, const char *what)
     if (e == ER_DUP_ENTRY || transient_error(e))
         return false;
     if (e == ER_BAD_DB_ERROR && strcmp(what, "connect") == 0)
-        return false;               /* first start: mt_conn_open creates it */
+        return false;               /* first start: mt__store_conn_open creates it */
     return !(connection_error(e) || access_error(e)) || e != previous;
 }
 
 /*  Records error e (the server's text msg, while doing what) in c: the
     text for clients in c->err, the server's own in the log. */
-static void note(mt_conn_t *c, unsigned e, const char *msg, const char *what)
+static void note(mt__store_conn_t *c, unsigned e, const char *msg, const char *what)
 {
     if (e == 0) {
         e = CR_UNKNOWN_ERROR;
@@ -165,7 +165,7 @@ static void note(mt_conn_t *c, unsigned e, const char *msg, const char *what)
 }
 
 /*  Records the error of st (or of the connection) in c. */
-static void record(mt_conn_t *c, MYSQL_STMT *st, const char *what)
+static void record(mt__store_conn_t *c, MYSQL_STMT *st, const char *what)
 {
     if (st)
         note(c, mysql_stmt_errno(st), mysql_stmt_error(st), what);
@@ -175,16 +175,16 @@ static void record(mt_conn_t *c, MYSQL_STMT *st, const char *what)
         note(c, CR_SERVER_GONE_ERROR, "not connected", what);
 }
 
-static int classify(mt_conn_t *c)
+static int classify(mt__store_conn_t *c)
 {
     if (connection_error(c->err_no)) {
-        mt_conn_close(c);
+        mt__store_conn_close(c);
         return MT_EUNAVAIL;
     }
     return transient_error(c->err_no) ? MT_EUNAVAIL : MT_EINTERNAL;
 }
 
-int mt_conn_fail(mt_conn_t *c, MYSQL_STMT *st, const char *what)
+int mt__store_conn_fail(mt__store_conn_t *c, MYSQL_STMT *st, const char *what)
 {
     record(c, st, what);
     return classify(c);
@@ -192,7 +192,7 @@ int mt_conn_fail(mt_conn_t *c, MYSQL_STMT *st, const char *what)
 
 /* ---- connecting ------------------------------------------------------------- */
 
-void mt_conn_close(mt_conn_t *c)
+void mt__store_conn_close(mt__store_conn_t *c)
 {
     for (int i = 0; i < SQL_COUNT; i++) {
         if (c->stmts[i]) {
@@ -226,7 +226,7 @@ static int set_tls(MYSQL *m, const mt_dsn_t *d)
     return bad;
 }
 
-static MYSQL *try_connect(mt_conn_t *c, const char *db)
+static MYSQL *try_connect(mt__store_conn_t *c, const char *db)
 {
     const mt_dsn_t *d = c->dsn;
     MYSQL *m = mysql_init(NULL);
@@ -258,9 +258,9 @@ static MYSQL *try_connect(mt_conn_t *c, const char *db)
     return m;
 }
 
-int mt_conn_open(mt_conn_t *c)
+int mt__store_conn_open(mt__store_conn_t *c)
 {
-    mt_conn_close(c);
+    mt__store_conn_close(c);
     c->m = try_connect(c, c->dsn->db);
     if (!c->m && c->err_no == ER_BAD_DB_ERROR) {
         /*  First start on this server: create the database. The name is
@@ -271,11 +271,11 @@ int mt_conn_open(mt_conn_t *c)
         char sql[128];
         snprintf(sql, sizeof sql, "CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4 "
                  "COLLATE utf8mb4_bin", c->dsn->db);
-        int rc = mt_conn_sql(c, sql);
+        int rc = mt__store_conn_sql(c, sql);
         if (rc != MT_OK)
             return rc;
         if (mysql_select_db(c->m, c->dsn->db) != 0)
-            return mt_conn_fail(c, NULL, "select database");
+            return mt__store_conn_fail(c, NULL, "select database");
     }
     if (!c->m)
         return connection_error(c->err_no) ? MT_EUNAVAIL : MT_EINTERNAL;
@@ -291,19 +291,19 @@ int mt_conn_open(mt_conn_t *c)
         "SET SESSION time_zone = '+00:00'",
     };
     for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) {
-        int rc = mt_conn_sql(c, common[i]);
+        int rc = mt__store_conn_sql(c, common[i]);
         if (rc != MT_OK)
             return rc;
     }
-    int rc = mt_conn_sql(c, c->reader
+    int rc = mt__store_conn_sql(c, c->reader
         ? "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"
         : "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
     if (rc == MT_OK && !c->reader)
-        rc = mt_conn_sql(c, "SET SESSION max_statement_time = " MT_CONN_STATEMENT_TIME_S);
+        rc = mt__store_conn_sql(c, "SET SESSION max_statement_time = " MT_CONN_STATEMENT_TIME_S);
     if (rc != MT_OK)
         return rc;
     if (mysql_autocommit(c->m, 0) != 0)
-        return mt_conn_fail(c, NULL, "autocommit off");
+        return mt__store_conn_fail(c, NULL, "autocommit off");
     c->last_used_ms = mt_now_ms();
     c->err_no = 0;      /* the next outage is news again (see worth_logging) */
     return MT_OK;
@@ -311,11 +311,11 @@ int mt_conn_open(mt_conn_t *c)
 
 /* ---- statements ---------------------------------------------------------------- */
 
-static MYSQL_STMT *prepare(mt_conn_t *c, const char *sql, int *rc)
+static MYSQL_STMT *prepare(mt__store_conn_t *c, const char *sql, int *rc)
 {
     MYSQL_STMT *st = mysql_stmt_init(c->m);
     if (!st) {
-        *rc = mt_conn_fail(c, NULL, "statement init");
+        *rc = mt__store_conn_fail(c, NULL, "statement init");
         return NULL;
     }
     if (mysql_stmt_prepare(st, sql, (unsigned long) strlen(sql)) != 0) {
@@ -327,10 +327,10 @@ static MYSQL_STMT *prepare(mt_conn_t *c, const char *sql, int *rc)
     return st;
 }
 
-int mt_conn_sql(mt_conn_t *c, const char *sql)
+int mt__store_conn_sql(mt__store_conn_t *c, const char *sql)
 {
     if (!c->m)
-        return mt_conn_fail(c, NULL, "sql");
+        return mt__store_conn_fail(c, NULL, "sql");
     int rc = MT_OK;
     MYSQL_STMT *st = prepare(c, sql, &rc);
     if (!st)
@@ -345,11 +345,11 @@ int mt_conn_sql(mt_conn_t *c, const char *sql)
     return MT_OK;
 }
 
-static void rows_bind(mt_rows_t *r)
+static void rows_bind(mt__store_rows_t *r)
 {
     memset(r->b, 0, r->ncols * sizeof *r->b);
     for (unsigned i = 0; i < r->ncols; i++) {
-        mt_col_t *col = &r->cols[i];
+        mt__store_col_t *col = &r->cols[i];
         MYSQL_BIND *b = &r->b[i];
         b->is_null = &col->null;
         b->error = &col->error;
@@ -366,16 +366,16 @@ static void rows_bind(mt_rows_t *r)
     }
 }
 
-int mt_conn_exec(mt_conn_t *c, int id, mt_params_t *ps, const char *kinds, mt_rows_t *rows)
+int mt__store_conn_exec(mt__store_conn_t *c, int id, mt__store_params_t *ps, const char *kinds, mt__store_rows_t *rows)
 {
     if (rows)
-        *rows = (mt_rows_t) { 0 };
+        *rows = (mt__store_rows_t) { 0 };
     if (!c->m)
-        return mt_conn_fail(c, NULL, "exec");
+        return mt__store_conn_fail(c, NULL, "exec");
     int rc = MT_OK;
     MYSQL_STMT *st = c->stmts[id];
     if (!st) {
-        if (!(st = prepare(c, mt_sql_text(id), &rc)))
+        if (!(st = prepare(c, mt__store_sql_text(id), &rc)))
             return rc;
         my_bool on = 1;
         mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &on);
@@ -388,16 +388,16 @@ int mt_conn_exec(mt_conn_t *c, int id, mt_params_t *ps, const char *kinds, mt_ro
         return MT_EINTERNAL;
     }
     if (nparams && mysql_stmt_bind_param(st, params_bind(ps)) != 0)
-        return mt_conn_fail(c, st, "bind");
+        return mt__store_conn_fail(c, st, "bind");
     c->statements++;
     c->last_used_ms = mt_now_ms();
     if (mysql_stmt_execute(st) != 0)
-        return mt_conn_fail(c, st, mt_sql_text(id));
+        return mt__store_conn_fail(c, st, mt__store_sql_text(id));
     if (!rows)
         return MT_OK;
 
     if (mysql_stmt_store_result(st) != 0)
-        return mt_conn_fail(c, st, "store result");
+        return mt__store_conn_fail(c, st, "store result");
     MYSQL_RES *meta = mysql_stmt_result_metadata(st);
     unsigned ncols = meta ? mysql_num_fields(meta) : 0;
     if (ncols != strlen(kinds)) {
@@ -416,8 +416,8 @@ int mt_conn_exec(mt_conn_t *c, int id, mt_params_t *ps, const char *kinds, mt_ro
     rows->b = xrealloc(NULL, ncols * sizeof *rows->b);
     rows->cols = xrealloc(NULL, ncols * sizeof *rows->cols);
     for (unsigned i = 0; i < ncols; i++) {
-        mt_col_t *col = &rows->cols[i];
-        *col = (mt_col_t) { .kind = kinds[i] };
+        mt__store_col_t *col = &rows->cols[i];
+        *col = (mt__store_col_t) { .kind = kinds[i] };
         if (col->kind == 's') {
             /*  max_length: the longest value stored (STMT_ATTR_UPDATE_MAX_LENGTH). */
             col->cap = fields[i].max_length + 1;
@@ -427,30 +427,30 @@ int mt_conn_exec(mt_conn_t *c, int id, mt_params_t *ps, const char *kinds, mt_ro
     mysql_free_result(meta);
     rows_bind(rows);
     if (mysql_stmt_bind_result(st, rows->b) != 0) {
-        rc = mt_conn_fail(c, st, "bind result");
-        mt_rows_close(rows);
+        rc = mt__store_conn_fail(c, st, "bind result");
+        mt__store_rows_close(rows);
         return rc;
     }
     return MT_OK;
 }
 
-uint64_t mt_conn_affected(mt_conn_t *c, int id)
+uint64_t mt__store_conn_affected(mt__store_conn_t *c, int id)
 {
     return c->stmts[id] ? (uint64_t) mysql_stmt_affected_rows(c->stmts[id]) : 0;
 }
 
-int mt_rows_next(mt_conn_t *c, mt_rows_t *r)
+int mt__store_rows_next(mt__store_conn_t *c, mt__store_rows_t *r)
 {
     int f = mysql_stmt_fetch(r->st);
     if (f == MYSQL_NO_DATA)
         return 0;
     if (f == 1) {
-        mt_conn_fail(c, r->st, "fetch");
+        mt__store_conn_fail(c, r->st, "fetch");
         return -1;
     }
     bool rebind = false;
     for (unsigned i = 0; i < r->ncols; i++) {
-        mt_col_t *col = &r->cols[i];
+        mt__store_col_t *col = &r->cols[i];
         if (col->kind != 's' || col->null)
             continue;
         if (col->len >= col->cap) {
@@ -461,7 +461,7 @@ int mt_rows_next(mt_conn_t *c, mt_rows_t *r)
             one.buffer = col->buf;
             one.buffer_length = col->cap - 1;
             if (mysql_stmt_fetch_column(r->st, &one, i, 0) != 0) {
-                mt_conn_fail(c, r->st, "fetch column");
+                mt__store_conn_fail(c, r->st, "fetch column");
                 return -1;
             }
             rebind = true;
@@ -475,7 +475,7 @@ int mt_rows_next(mt_conn_t *c, mt_rows_t *r)
     return 1;
 }
 
-void mt_rows_close(mt_rows_t *r)
+void mt__store_rows_close(mt__store_rows_t *r)
 {
     /*  The statement may be gone with a lost connection (closed there). */
     if (r->st && r->c->stmts[r->id] == r->st) {
@@ -490,23 +490,23 @@ void mt_rows_close(mt_rows_t *r)
         free(r->cols[i].buf);
     free(r->cols);
     free(r->b);
-    *r = (mt_rows_t) { 0 };
+    *r = (mt__store_rows_t) { 0 };
 }
 
-int mt_conn_commit(mt_conn_t *c)
+int mt__store_conn_commit(mt__store_conn_t *c)
 {
     if (!c->m)
-        return mt_conn_fail(c, NULL, "commit");
+        return mt__store_conn_fail(c, NULL, "commit");
     c->statements++;
     if (mysql_commit(c->m) != 0) {
         /*  Lost during COMMIT: the outcome is unknown, so never "done". */
-        return mt_conn_fail(c, NULL, "commit");
+        return mt__store_conn_fail(c, NULL, "commit");
     }
     return MT_OK;
 }
 
-void mt_conn_rollback(mt_conn_t *c)
+void mt__store_conn_rollback(mt__store_conn_t *c)
 {
     if (c->m && mysql_rollback(c->m) != 0)
-        mt_conn_fail(c, NULL, "rollback");
+        mt__store_conn_fail(c, NULL, "rollback");
 }

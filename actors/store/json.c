@@ -15,20 +15,20 @@ static void oom(void)
 
 /* ---- encoding -------------------------------------------------------------- */
 
-void mt_json_buf_reset(mt_json_buf_t *b)
+void mt_buf_reset(mt_buf_t *b)
 {
     b->len = 0;
     if (b->data)
         b->data[0] = '\0';
 }
 
-void mt_json_buf_free(mt_json_buf_t *b)
+void mt_buf_free(mt_buf_t *b)
 {
     free(b->data);
-    *b = (mt_json_buf_t) { 0 };
+    *b = (mt_buf_t) { 0 };
 }
 
-static void reserve(mt_json_buf_t *b, size_t more)
+static void reserve(mt_buf_t *b, size_t more)
 {
     if (b->len + more + 1 <= b->cap)
         return;
@@ -42,7 +42,7 @@ static void reserve(mt_json_buf_t *b, size_t more)
     b->cap = cap;
 }
 
-static void put(mt_json_buf_t *b, const char *s, size_t n)
+static void put(mt_buf_t *b, const char *s, size_t n)
 {
     reserve(b, n);
     memcpy(b->data + b->len, s, n);
@@ -50,12 +50,12 @@ static void put(mt_json_buf_t *b, const char *s, size_t n)
     b->data[b->len] = '\0';
 }
 
-static void putc_(mt_json_buf_t *b, char c)
+static void putc_(mt_buf_t *b, char c)
 {
     put(b, &c, 1);
 }
 
-static int put_string(mt_json_buf_t *b, const char *s)
+static int put_string(mt_buf_t *b, const char *s)
 {
     if (!s)
         s = "";
@@ -90,7 +90,7 @@ static int put_string(mt_json_buf_t *b, const char *s)
     return MT_OK;
 }
 
-int mt_json_put_str_map(mt_json_buf_t *b, const mt_str_pair_t *m, uint32_t n)
+int mt_json_put_str_map(mt_buf_t *b, const mt_str_pair_t *m, uint32_t n)
 {
     putc_(b, '{');
     for (uint32_t i = 0; i < n; i++) {
@@ -103,7 +103,7 @@ int mt_json_put_str_map(mt_json_buf_t *b, const mt_str_pair_t *m, uint32_t n)
     return MT_OK;
 }
 
-int mt_json_put_int_map(mt_json_buf_t *b, const mt_int_pair_t *m, uint32_t n)
+int mt_json_put_int_map(mt_buf_t *b, const mt_int_pair_t *m, uint32_t n)
 {
     putc_(b, '{');
     for (uint32_t i = 0; i < n; i++) {
@@ -119,7 +119,7 @@ int mt_json_put_int_map(mt_json_buf_t *b, const mt_int_pair_t *m, uint32_t n)
     return MT_OK;
 }
 
-int mt_json_put_conditions(mt_json_buf_t *b, const mt_condition_t *c, uint32_t n)
+int mt_json_put_conditions(mt_buf_t *b, const mt_condition_t *c, uint32_t n)
 {
     putc_(b, '[');
     for (uint32_t i = 0; i < n; i++) {
@@ -143,7 +143,7 @@ int mt_json_put_conditions(mt_json_buf_t *b, const mt_condition_t *c, uint32_t n
     return MT_OK;
 }
 
-int mt_json_put_str_array(mt_json_buf_t *b, const char *const *a, uint32_t n)
+int mt_json_put_str_array(mt_buf_t *b, const char *const *a, uint32_t n)
 {
     putc_(b, '[');
     for (uint32_t i = 0; i < n; i++) {

@@ -33,17 +33,17 @@
 typedef struct {
     char *data;
     size_t len, cap;
-} mt_json_buf_t;
+} mt_buf_t;
 
-void mt_json_buf_reset(mt_json_buf_t *b);           /* len = 0, keeps memory */
-void mt_json_buf_free(mt_json_buf_t *b);
+void mt_buf_reset(mt_buf_t *b);           /* len = 0, keeps memory */
+void mt_buf_free(mt_buf_t *b);
 
 /*  Append one value. MT_OK, or MT_EINVAL (a string is not valid UTF-8;
     the buffer then holds a partial value: reset it). */
-int mt_json_put_str_map(mt_json_buf_t *b, const mt_str_pair_t *m, uint32_t n);
-int mt_json_put_int_map(mt_json_buf_t *b, const mt_int_pair_t *m, uint32_t n);
-int mt_json_put_conditions(mt_json_buf_t *b, const mt_condition_t *c, uint32_t n);
-int mt_json_put_str_array(mt_json_buf_t *b, const char *const *a, uint32_t n);
+int mt_json_put_str_map(mt_buf_t *b, const mt_str_pair_t *m, uint32_t n);
+int mt_json_put_int_map(mt_buf_t *b, const mt_int_pair_t *m, uint32_t n);
+int mt_json_put_conditions(mt_buf_t *b, const mt_condition_t *c, uint32_t n);
+int mt_json_put_str_array(mt_buf_t *b, const char *const *a, uint32_t n);
 
 /* ---- decoding ----------------------------------------------------------- */
 

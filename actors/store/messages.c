@@ -212,7 +212,7 @@ static void done_drop(mt_msg_t *m)
     mt_rc_unref(&d->rc);
 }
 
-mt_msg_t *mt_store__done(int err, const char *message, int64_t revision)
+mt_msg_t *mt__store_done(int err, const char *message, int64_t revision)
 {
     mt_msg_t *r = mt_msg_new(MT_STORE_DONE, sizeof(mt_store_done_t));
     mt_store_done_t *d = mt_msg_data(r);
@@ -224,22 +224,22 @@ mt_msg_t *mt_store__done(int err, const char *message, int64_t revision)
     return r;
 }
 
-void mt_store__reply_done(mt_msg_t *req, int err, const char *message, int64_t revision,
+void mt__store_reply_done(mt_msg_t *req, int err, const char *message, int64_t revision,
                        mt_node_reg_t *reg)
 {
-    mt_msg_t *r = mt_store__done(err, message, revision);
+    mt_msg_t *r = mt__store_done(err, message, revision);
     ((mt_store_done_t *) mt_msg_data(r))->reg = reg;
     mt_reply(req, r);
 }
 
-mt_msg_t *mt_store__done_rc(int err, const char *message, int64_t revision, mt_rc_t *rc)
+mt_msg_t *mt__store_done_rc(int err, const char *message, int64_t revision, mt_rc_t *rc)
 {
-    mt_msg_t *r = mt_store__done(err, message, revision);
+    mt_msg_t *r = mt__store_done(err, message, revision);
     ((mt_store_done_t *) mt_msg_data(r))->rc = rc;
     return r;
 }
 
-void mt_store__rc_scanned_drop(mt_msg_t *m)
+void mt__store_rc_scanned_drop(mt_msg_t *m)
 {
     mt_store_rc_scanned_t *s = mt_msg_data(m);
     for (uint32_t i = 0; i < s->nrefs; i++)
@@ -249,13 +249,13 @@ void mt_store__rc_scanned_drop(mt_msg_t *m)
     s->nrefs = 0;
 }
 
-void mt_store__loaded_drop(mt_msg_t *m)
+void mt__store_loaded_drop(mt_msg_t *m)
 {
     mt_store_loaded_t *l = mt_msg_data(m);
     mt_store_row_clear(&l->row);
 }
 
-void mt_store__scanned_drop(mt_msg_t *m)
+void mt__store_scanned_drop(mt_msg_t *m)
 {
     mt_store_scanned_t *s = mt_msg_data(m);
     for (uint32_t i = 0; i < s->nrows; i++)
@@ -264,7 +264,7 @@ void mt_store__scanned_drop(mt_msg_t *m)
     s->rows = NULL;
 }
 
-void mt_store__replicas_drop(mt_msg_t *m)
+void mt__store_replicas_drop(mt_msg_t *m)
 {
     mt_store_replicas_t *r = mt_msg_data(m);
     free(r->replicas);
@@ -273,7 +273,7 @@ void mt_store__replicas_drop(mt_msg_t *m)
 }
 
 /*  What no request may be, whatever the database holds. */
-int mt_store__check(mt_msg_t *msg, char *why, size_t whylen)
+int mt__store_check(mt_msg_t *msg, char *why, size_t whylen)
 {
     const char *id = NULL;
     switch (msg->type) {
@@ -282,13 +282,13 @@ int mt_store__check(mt_msg_t *msg, char *why, size_t whylen)
     case MT_STORE_NODE_LOAD: id = ((mt_store_node_load_t *) mt_msg_data(msg))->id; break;
     case MT_STORE_REPLICA_BEAT: {
         mt_store_replica_beat_t *b = mt_msg_data(msg);
-        return mt_sql_replica_check(b, b->replica_id, why, whylen);
+        return mt__store_sql_replica_check(b, b->replica_id, why, whylen);
     }
     case MT_STORE_REPLICA_LEAVE:
-        return mt_sql_replica_check(NULL, ((mt_store_replica_leave_t *) mt_msg_data(msg))->replica_id,
+        return mt__store_sql_replica_check(NULL, ((mt_store_replica_leave_t *) mt_msg_data(msg))->replica_id,
                                     why, whylen);
     case MT_STORE_RC_ADD: case MT_STORE_RC_SET: case MT_STORE_RC_DEL:
-        return mt_sql_rc_check(msg, why, whylen);
+        return mt__store_sql_rc_check(msg, why, whylen);
     case MT_STORE_NODE_PURGE:
         if (((mt_store_node_purge_t *) mt_msg_data(msg))->older_than_ms < 0) {
             snprintf(why, whylen, "purge: older_than_ms must be >= 0");
@@ -315,16 +315,16 @@ static const struct {
     size_t size;
     void (*drop)(mt_msg_t *);
 } s_answers[] = {
-    { MT_STORE_NODE_LOAD, MT_STORE_LOADED, sizeof(mt_store_loaded_t), mt_store__loaded_drop },
-    { MT_STORE_SCAN, MT_STORE_SCANNED, sizeof(mt_store_scanned_t), mt_store__scanned_drop },
+    { MT_STORE_NODE_LOAD, MT_STORE_LOADED, sizeof(mt_store_loaded_t), mt__store_loaded_drop },
+    { MT_STORE_SCAN, MT_STORE_SCANNED, sizeof(mt_store_scanned_t), mt__store_scanned_drop },
     { MT_STORE_RC_SCAN, MT_STORE_RC_SCANNED, sizeof(mt_store_rc_scanned_t),
-      mt_store__rc_scanned_drop },
+      mt__store_rc_scanned_drop },
     { MT_STORE_REPLICA_BEAT, MT_STORE_REPLICAS, sizeof(mt_store_replicas_t),
-      mt_store__replicas_drop },
+      mt__store_replicas_drop },
 };
 
 /*  An error answer of the right type for any request. */
-void mt_store__reply_error(mt_msg_t *req, int err, const char *message)
+void mt__store_reply_error(mt_msg_t *req, int err, const char *message)
 {
     if (!message)
         message = mt_strerror(err);
@@ -339,5 +339,5 @@ void mt_store__reply_error(mt_msg_t *req, int err, const char *message)
         mt_reply(req, r);
         return;
     }
-    mt_store__reply_done(req, err, message, 0, NULL);
+    mt__store_reply_done(req, err, message, 0, NULL);
 }

@@ -255,7 +255,7 @@ mt_msg_t *mt_store_msg_replica_leave(const char *replica_id);
     ASCII, a bad name (mt_rc_name_check), an empty hostname, text that is
     not UTF-8 or longer than its column, more than MT_RC_NODES_MAX nodes,
     expected_revision < 0, a key that is not "" or 40 characters of Z85, a
-    client keypair given half or not matching (mt_rc_keypair_check).
+    client keypair given half or not matching (mt_key_pair_check).
     mt_store_stats counts rc_writes/rc_conflicts. */
 typedef struct {
     mt_rc_t *ref;                   /* ADD: the new reference (with password);

@@ -21,38 +21,38 @@ static bool reg_strings_valid(const mt_node_reg_t *r)
 
 /*  Locks the row and reads it into r (the caller closes r). *live: stored
     and not a tombstone; then r's current row is it. */
-static int lock_row(mt_conn_t *c, mt_scratch_t *s, const char *id, mt_rows_t *r, bool *live)
+static int lock_row(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, mt__store_rows_t *r, bool *live)
 {
-    mt_params_reset(&s->params);
-    mt_params_cstr(&s->params, id);
-    int rc = mt_conn_exec(c, SQL_REG_FOR_UPDATE, &s->params, "s" MT_SQL_REG_KINDS, r);
+    mt__store_params_reset(&s->params);
+    mt__store_params_cstr(&s->params, id);
+    int rc = mt__store_conn_exec(c, SQL_REG_FOR_UPDATE, &s->params, "s" MT_SQL_REG_KINDS, r);
     if (rc != MT_OK)
         return rc;
-    int f = mt_rows_next(c, r);
+    int f = mt__store_rows_next(c, r);
     if (f < 0) {
-        mt_rows_close(r);
+        mt__store_rows_close(r);
         return MT_EINTERNAL;
     }
-    *live = f == 1 && mt_rows_i64(r, 10) == 0;
+    *live = f == 1 && mt__store_rows_i64(r, 10) == 0;
     return MT_OK;
 }
 
-static int write_versions(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_node_reg_t *nb)
+static int write_versions(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, const mt_node_reg_t *nb)
 {
-    mt_params_reset(&s->params);
-    mt_params_cstr(&s->params, id);
-    int rc = mt_conn_exec(c, SQL_VERS_DELETE, &s->params, NULL, NULL);
+    mt__store_params_reset(&s->params);
+    mt__store_params_cstr(&s->params, id);
+    int rc = mt__store_conn_exec(c, SQL_VERS_DELETE, &s->params, NULL, NULL);
     for (uint32_t k = 0; rc == MT_OK && k < nb->nversions;) {
         unsigned take;
-        int v = mt_sql_chunk(nb->nversions - k, &take);
-        mt_params_reset(&s->params);
-        for (unsigned j = 0; j < mt_sql_variants[v]; j++) {
+        int v = mt__store_sql_chunk(nb->nversions - k, &take);
+        mt__store_params_reset(&s->params);
+        for (unsigned j = 0; j < mt__store_sql_variants[v]; j++) {
             const mt_str_pair_t *p = &nb->versions[k + (j < take ? j : take - 1)];
-            mt_params_cstr(&s->params, id);
-            mt_params_cstr(&s->params, p->key);
-            mt_params_cstr(&s->params, p->value);
+            mt__store_params_cstr(&s->params, id);
+            mt__store_params_cstr(&s->params, p->key);
+            mt__store_params_cstr(&s->params, p->value);
         }
-        rc = mt_conn_exec(c, SQL_VERS_INSERT + v, &s->params, NULL, NULL);
+        rc = mt__store_conn_exec(c, SQL_VERS_INSERT + v, &s->params, NULL, NULL);
         k += take;
     }
     return rc;
@@ -61,11 +61,11 @@ static int write_versions(mt_conn_t *c, mt_scratch_t *s, const char *id, const m
 /*  The labels, capacity and quota of nb as JSON in s->json (off/len: each
     column's text). Before the transaction draws: a row refused for its
     size costs no revision. */
-static int encode_reg(mt_conn_t *c, mt_scratch_t *s, const mt_node_reg_t *nb, size_t off[3],
+static int encode_reg(mt__store_conn_t *c, mt__store_scratch_t *s, const mt_node_reg_t *nb, size_t off[3],
                       size_t len[3])
 {
     static const char *const names[3] = { "labels", "capacity", "quota" };
-    mt_json_buf_reset(&s->json);
+    mt_buf_reset(&s->json);
     off[0] = s->json.len;
     int bad_json = mt_json_put_str_map(&s->json, nb->labels, nb->nlabels);
     off[1] = s->json.len;
@@ -76,36 +76,36 @@ static int encode_reg(mt_conn_t *c, mt_scratch_t *s, const mt_node_reg_t *nb, si
     len[1] = off[2] - off[1];
     len[2] = s->json.len - off[2];
     if (bad_json)
-        return mt_sql_bad(c, "labels, capacity, quota");
+        return mt__store_sql_bad(c, "labels, capacity, quota");
     for (int f = 0; f < 3; f++)
         if (len[f] > MT_STORE_JSON_MAX)
-            return mt_sql_too_large(c, names[f], len[f]);
+            return mt__store_sql_too_large(c, names[f], len[f]);
     return MT_OK;
 }
 
 /*  Upserts the whole registration of nb (encoded by encode_reg) with
     revision rev. */
-static int write_reg(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_node_reg_t *nb,
+static int write_reg(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, const mt_node_reg_t *nb,
                      const size_t off[3], const size_t len[3], int64_t rev)
 {
-    mt_params_reset(&s->params);
-    mt_params_cstr(&s->params, id);
-    mt_params_cstr(&s->params, nb->host_ip);
-    mt_params_i64(&s->params, nb->grpc_port);
-    mt_params_cstr(&s->params, nb->instance_type);
+    mt__store_params_reset(&s->params);
+    mt__store_params_cstr(&s->params, id);
+    mt__store_params_cstr(&s->params, nb->host_ip);
+    mt__store_params_i64(&s->params, nb->grpc_port);
+    mt__store_params_cstr(&s->params, nb->instance_type);
     for (int f = 0; f < 3; f++)
-        mt_params_str(&s->params, s->json.data + off[f], len[f]);
-    mt_params_cstr(&s->params, nb->versions_hash);
-    mt_params_i64(&s->params, nb->registered_at);
-    mt_params_i64(&s->params, rev);
-    return mt_conn_exec(c, SQL_REG_UPSERT, &s->params, NULL, NULL);
+        mt__store_params_str(&s->params, s->json.data + off[f], len[f]);
+    mt__store_params_cstr(&s->params, nb->versions_hash);
+    mt__store_params_i64(&s->params, nb->registered_at);
+    mt__store_params_i64(&s->params, rev);
+    return mt__store_conn_exec(c, SQL_REG_UPSERT, &s->params, NULL, NULL);
 }
 
-static int register_once(mt_conn_t *c, mt_scratch_t *s, const char *id,
+static int register_once(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id,
                          const mt_node_reg_t *reg, mt_node_reg_t **out)
 {
     mt_json_arena_reset(&s->arena);
-    mt_rows_t r;
+    mt__store_rows_t r;
     bool live;
     int rc = lock_row(c, s, id, &r, &live);
     if (rc != MT_OK)
@@ -116,9 +116,9 @@ static int register_once(mt_conn_t *c, mt_scratch_t *s, const char *id,
     uint32_t nstored = 0;
     if (live) {
         size_t len;
-        const char *text = mt_rows_str(&r, 4, &len);
+        const char *text = mt__store_rows_str(&r, 4, &len);
         if (mt_json_get_str_map(text, len, &s->arena, &stored, &nstored) != MT_OK) {
-            mt_rows_close(&r);
+            mt__store_rows_close(&r);
             snprintf(c->err, sizeof c->err, "node %.100s: the stored labels cannot be read"
                      " (see the replicas' logs); repair its row or delete the node", id);
             return MT_EINTERNAL;
@@ -136,15 +136,15 @@ static int register_once(mt_conn_t *c, mt_scratch_t *s, const char *id,
     t.registered_at = reg->registered_at ? reg->registered_at : mt_wall_ms();
     t.reg_revision = 0;
     mt_node_reg_t *nb = mt_node_reg_build(&t);
-    bool versions_changed = !live || strcmp(mt_rows_str(&r, 7, NULL), nb->versions_hash) != 0;
-    mt_rows_close(&r);
+    bool versions_changed = !live || strcmp(mt__store_rows_str(&r, 7, NULL), nb->versions_hash) != 0;
+    mt__store_rows_close(&r);
 
     /*  The limits hold for what the merge leaves, not only for the request
         (checked here, under the row's lock: the stored labels may have been
         set on another replica a moment ago). */
     size_t off[3], len[3];
     if (nb->nlabels > MT_MAP_MAX)
-        rc = mt_sql_refuse(c, "labels: the node would have %u (the %u registered merged into"
+        rc = mt__store_sql_refuse(c, "labels: the node would have %u (the %u registered merged into"
                            " the %u stored); at most %d", nb->nlabels, reg->nlabels, nstored,
                            MT_MAP_MAX);
     else
@@ -152,13 +152,13 @@ static int register_once(mt_conn_t *c, mt_scratch_t *s, const char *id,
     int64_t rev = 0;
     uint64_t drawn = mt_now_ms();
     if (rc == MT_OK)
-        rc = mt_sql_draw(c, s, 1, &rev);
+        rc = mt__store_sql_draw(c, s, 1, &rev);
     if (rc == MT_OK)
         rc = write_reg(c, s, id, nb, off, len, rev);
     if (rc == MT_OK && versions_changed)
         rc = write_versions(c, s, id, nb);
     if (rc == MT_OK)
-        rc = mt_sql_commit_by(c, drawn);
+        rc = mt__store_sql_commit_by(c, drawn);
     if (rc != MT_OK) {
         mt_node_reg_unref(&nb);
         return rc;
@@ -168,42 +168,42 @@ static int register_once(mt_conn_t *c, mt_scratch_t *s, const char *id,
     return MT_OK;
 }
 
-int mt_sql_register(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_node_reg_t *reg,
+int mt__store_sql_register(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, const mt_node_reg_t *reg,
                     mt_node_reg_t **out)
 {
     *out = NULL;
     if (!reg_strings_valid(reg))
-        return mt_sql_bad(c, "host_ip, instance_type, versions");
+        return mt__store_sql_bad(c, "host_ip, instance_type, versions");
     int rc, attempt = 0;
     do {
         rc = register_once(c, s, id, reg, out);
-    } while (mt_sql_retry(c, rc, &attempt));
+    } while (mt__store_sql_retry(c, rc, &attempt));
     return rc;
 }
 
 /*  The stored registration, locked, as a block (versions included). */
-static int load_locked(mt_conn_t *c, mt_scratch_t *s, const char *id, mt_node_reg_t **cur)
+static int load_locked(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, mt_node_reg_t **cur)
 {
     mt_json_arena_reset(&s->arena);
-    mt_rows_t r, rv;
+    mt__store_rows_t r, rv;
     bool live;
     int rc = lock_row(c, s, id, &r, &live);
     if (rc != MT_OK)
         return rc;
     if (!live) {
-        mt_rows_close(&r);
-        return mt_sql_not_found(c, id);
+        mt__store_rows_close(&r);
+        return mt__store_sql_not_found(c, id);
     }
-    mt_params_reset(&s->params);
-    mt_params_cstr(&s->params, id);
-    if ((rc = mt_conn_exec(c, SQL_LOAD_VERS, &s->params, "sss", &rv)) != MT_OK) {
-        mt_rows_close(&r);
+    mt__store_params_reset(&s->params);
+    mt__store_params_cstr(&s->params, id);
+    if ((rc = mt__store_conn_exec(c, SQL_LOAD_VERS, &s->params, "sss", &rv)) != MT_OK) {
+        mt__store_rows_close(&r);
         return rc;
     }
     uint32_t n = 0, cap = 8;
     mt_str_pair_t *vers = mt_json_arena_alloc(&s->arena, cap * sizeof *vers);
     int f;
-    while ((f = mt_rows_next(c, &rv)) == 1) {
+    while ((f = mt__store_rows_next(c, &rv)) == 1) {
         if (n == cap) {
             mt_str_pair_t *bigger = mt_json_arena_alloc(&s->arena, 2 * cap * sizeof *vers);
             memcpy(bigger, vers, n * sizeof *vers);
@@ -211,26 +211,26 @@ static int load_locked(mt_conn_t *c, mt_scratch_t *s, const char *id, mt_node_re
             cap *= 2;
         }
         size_t kl, vl;
-        const char *k = mt_rows_str(&rv, 1, &kl), *v = mt_rows_str(&rv, 2, &vl);
+        const char *k = mt__store_rows_str(&rv, 1, &kl), *v = mt__store_rows_str(&rv, 2, &vl);
         char *kc = mt_json_arena_alloc(&s->arena, kl + 1), *vc = mt_json_arena_alloc(&s->arena, vl + 1);
         memcpy(kc, k, kl + 1);
         memcpy(vc, v, vl + 1);
         vers[n++] = (mt_str_pair_t) { kc, vc };
     }
-    mt_rows_close(&rv);
+    mt__store_rows_close(&rv);
     /*  Strict: a stored registration that cannot be read is not merged
         into (the labels would be lost, a cordon with them). */
-    rc = f < 0 ? MT_EINTERNAL : mt_sql_reg_from_row(&r, 1, &s->arena, vers, n, NULL, cur);
+    rc = f < 0 ? MT_EINTERNAL : mt__store_sql_reg_from_row(&r, 1, &s->arena, vers, n, NULL, cur);
     if (rc == MT_EINTERNAL && f >= 0) {
         snprintf(c->err, sizeof c->err, "node %.100s: the stored registration cannot be read"
                  " (see the replicas' logs); repair its row or delete the node", id);
         c->err_no = 0;
     }
-    mt_rows_close(&r);
+    mt__store_rows_close(&r);
     return rc;
 }
 
-static int labels_once(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_node_reg_t *set,
+static int labels_once(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, const mt_node_reg_t *set,
                        char *const *remove, uint32_t nremove, mt_node_reg_t **out)
 {
     mt_node_reg_t *cur = NULL;
@@ -239,7 +239,7 @@ static int labels_once(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_n
         return rc;
     /*  Set (the later of equal keys wins), then remove. */
     uint32_t nset = set ? set->nlabels : 0;
-    mt_str_pair_t *labels = mt_sql_xmalloc((cur->nlabels + nset + 1) * sizeof *labels);
+    mt_str_pair_t *labels = mt_xmalloc((cur->nlabels + nset + 1) * sizeof *labels);
     memcpy(labels, cur->labels, cur->nlabels * sizeof *labels);
     if (nset)
         memcpy(labels + cur->nlabels, set->labels, nset * sizeof *labels);
@@ -264,30 +264,30 @@ static int labels_once(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_n
     mt_node_reg_unref(&cur);
 
     /*  Limits on the result, under the row's lock (see register_once). */
-    mt_json_buf_reset(&s->json);
+    mt_buf_reset(&s->json);
     if (nb->nlabels > MT_MAP_MAX)
-        rc = mt_sql_refuse(c, "labels: the node would have %u; at most %d", nb->nlabels,
+        rc = mt__store_sql_refuse(c, "labels: the node would have %u; at most %d", nb->nlabels,
                            MT_MAP_MAX);
     else if (mt_json_put_str_map(&s->json, nb->labels, nb->nlabels) != MT_OK)
-        rc = mt_sql_bad(c, "labels");
+        rc = mt__store_sql_bad(c, "labels");
     else if (s->json.len > MT_STORE_JSON_MAX)
-        rc = mt_sql_too_large(c, "labels", s->json.len);
+        rc = mt__store_sql_too_large(c, "labels", s->json.len);
     if (rc != MT_OK) {
         mt_node_reg_unref(&nb);
         return rc;
     }
     int64_t rev = 0;
     uint64_t drawn = mt_now_ms();
-    rc = mt_sql_draw(c, s, 1, &rev);
+    rc = mt__store_sql_draw(c, s, 1, &rev);
     if (rc == MT_OK) {
-        mt_params_reset(&s->params);
-        mt_params_str(&s->params, s->json.data, s->json.len);
-        mt_params_i64(&s->params, rev);
-        mt_params_cstr(&s->params, id);
-        rc = mt_conn_exec(c, SQL_REG_SET_LABELS, &s->params, NULL, NULL);
+        mt__store_params_reset(&s->params);
+        mt__store_params_str(&s->params, s->json.data, s->json.len);
+        mt__store_params_i64(&s->params, rev);
+        mt__store_params_cstr(&s->params, id);
+        rc = mt__store_conn_exec(c, SQL_REG_SET_LABELS, &s->params, NULL, NULL);
     }
     if (rc == MT_OK)
-        rc = mt_sql_commit_by(c, drawn);
+        rc = mt__store_sql_commit_by(c, drawn);
     if (rc != MT_OK) {
         mt_node_reg_unref(&nb);
         return rc;
@@ -297,63 +297,63 @@ static int labels_once(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_n
     return MT_OK;
 }
 
-int mt_sql_labels(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_node_reg_t *set,
+int mt__store_sql_labels(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, const mt_node_reg_t *set,
                   char *const *remove, uint32_t nremove, mt_node_reg_t **out)
 {
     *out = NULL;
     int rc, attempt = 0;
     do {
         rc = labels_once(c, s, id, set, remove, nremove, out);
-    } while (mt_sql_retry(c, rc, &attempt));
+    } while (mt__store_sql_retry(c, rc, &attempt));
     return rc;
 }
 
-static int delete_once(mt_conn_t *c, mt_scratch_t *s, const char *id, int64_t *revision)
+static int delete_once(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, int64_t *revision)
 {
-    mt_rows_t r;
+    mt__store_rows_t r;
     bool live;
     int rc = lock_row(c, s, id, &r, &live);
     if (rc != MT_OK)
         return rc;
-    mt_rows_close(&r);
+    mt__store_rows_close(&r);
     if (!live)
-        return mt_sql_not_found(c, id);
+        return mt__store_sql_not_found(c, id);
     /*  Status and versions go first: deleting the status row waits for a
         heartbeat that holds it (heartbeats of registered nodes do not take
         the registration's lock, node_sql.c), so the revision drawn next is
         above every heartbeat committed before the delete, and a heartbeat
         after it finds no row and is rechecked into not_found. */
     for (int q = SQL_STATUS_DELETE; rc == MT_OK && q <= SQL_VERS_DELETE; q++) {
-        mt_params_reset(&s->params);
-        mt_params_cstr(&s->params, id);
-        rc = mt_conn_exec(c, q, &s->params, NULL, NULL);
+        mt__store_params_reset(&s->params);
+        mt__store_params_cstr(&s->params, id);
+        rc = mt__store_conn_exec(c, q, &s->params, NULL, NULL);
     }
     int64_t rev = 0;
     uint64_t drawn = mt_now_ms();
     if (rc == MT_OK)
-        rc = mt_sql_draw(c, s, 1, &rev);
+        rc = mt__store_sql_draw(c, s, 1, &rev);
     /*  The tombstone keeps the row: other replicas see the delete by its
         revision. */
     if (rc == MT_OK) {
-        mt_params_reset(&s->params);
-        mt_params_i64(&s->params, rev);
-        mt_params_cstr(&s->params, id);
-        rc = mt_conn_exec(c, SQL_REG_TOMBSTONE, &s->params, NULL, NULL);
+        mt__store_params_reset(&s->params);
+        mt__store_params_i64(&s->params, rev);
+        mt__store_params_cstr(&s->params, id);
+        rc = mt__store_conn_exec(c, SQL_REG_TOMBSTONE, &s->params, NULL, NULL);
     }
     if (rc == MT_OK)
-        rc = mt_sql_commit_by(c, drawn);
+        rc = mt__store_sql_commit_by(c, drawn);
     if (rc == MT_OK)
         *revision = rev;
     return rc;
 }
 
-int mt_sql_delete(mt_conn_t *c, mt_scratch_t *s, const char *id, int64_t *revision)
+int mt__store_sql_delete(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, int64_t *revision)
 {
     *revision = 0;
     int rc, attempt = 0;
     do {
         rc = delete_once(c, s, id, revision);
-    } while (mt_sql_retry(c, rc, &attempt));
+    } while (mt__store_sql_retry(c, rc, &attempt));
     return rc;
 }
 
@@ -363,17 +363,17 @@ int mt_sql_delete(mt_conn_t *c, mt_scratch_t *s, const char *id, int64_t *revisi
     full). The key (deleted, deleted_at) keeps the locks on tombstones.
     Replicas that had not seen a purged tombstone learn the delete from
     their next full resync, where the node is absent (directory.c). */
-int mt_sql_purge(mt_conn_t *c, mt_scratch_t *s, int64_t older_than_ms, int64_t *purged)
+int mt__store_sql_purge(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t older_than_ms, int64_t *purged)
 {
     *purged = 0;
-    mt_params_reset(&s->params);
-    mt_params_i64(&s->params, older_than_ms);
-    int rc = mt_conn_exec(c, SQL_REG_PURGE, &s->params, NULL, NULL);
-    uint64_t n = rc == MT_OK ? mt_conn_affected(c, SQL_REG_PURGE) : 0;
+    mt__store_params_reset(&s->params);
+    mt__store_params_i64(&s->params, older_than_ms);
+    int rc = mt__store_conn_exec(c, SQL_REG_PURGE, &s->params, NULL, NULL);
+    uint64_t n = rc == MT_OK ? mt__store_conn_affected(c, SQL_REG_PURGE) : 0;
     if (rc == MT_OK)
-        rc = mt_conn_commit(c);
+        rc = mt__store_conn_commit(c);
     if (rc != MT_OK) {
-        mt_conn_rollback(c);
+        mt__store_conn_rollback(c);
         return rc;
     }
     *purged = (int64_t) n;

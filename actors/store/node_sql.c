@@ -30,15 +30,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-void mt_scratch_free(mt_scratch_t *s)
+void mt__store_scratch_free(mt__store_scratch_t *s)
 {
-    mt_params_free(&s->params);
-    mt_json_buf_free(&s->json);
+    mt__store_params_free(&s->params);
+    mt_buf_free(&s->json);
     mt_json_arena_free(&s->arena);
-    mt_rejects_free(&s->rejects);
+    mt__store_rejects_free(&s->rejects);
 }
 
-void *mt_sql_xmalloc(size_t n)
+void *mt_xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (!p) {
@@ -54,30 +54,30 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int mt_sql_draw(mt_conn_t *c, mt_scratch_t *s, uint32_t n, int64_t *rev)
+int mt__store_sql_draw(mt__store_conn_t *c, mt__store_scratch_t *s, uint32_t n, int64_t *rev)
 {
     int64_t db_now;
-    return mt_sql_draw_at(c, s, n, rev, &db_now);
+    return mt__store_sql_draw_at(c, s, n, rev, &db_now);
 }
 
-int mt_sql_draw_at(mt_conn_t *c, mt_scratch_t *s, uint32_t n, int64_t *rev, int64_t *db_now)
+int mt__store_sql_draw_at(mt__store_conn_t *c, mt__store_scratch_t *s, uint32_t n, int64_t *rev, int64_t *db_now)
 {
     *db_now = 0;
     for (uint32_t done = 0; done < n;) {
         uint32_t k = n - done < MT_SQL_ROWS_MAX ? n - done : MT_SQL_ROWS_MAX;
-        mt_params_reset(&s->params);
-        mt_params_i64(&s->params, k);
-        mt_rows_t r;
-        int rc = mt_conn_exec(c, SQL_DRAW, &s->params, "ii", &r);
+        mt__store_params_reset(&s->params);
+        mt__store_params_i64(&s->params, k);
+        mt__store_rows_t r;
+        int rc = mt__store_conn_exec(c, SQL_DRAW, &s->params, "ii", &r);
         if (rc != MT_OK)
             return rc;
         uint32_t got = 0;
-        while (got < k && (rc = mt_rows_next(c, &r)) == 1) {
-            rev[done + got++] = mt_rows_i64(&r, 0);
+        while (got < k && (rc = mt__store_rows_next(c, &r)) == 1) {
+            rev[done + got++] = mt__store_rows_i64(&r, 0);
             if (!*db_now)
-                *db_now = mt_rows_i64(&r, 1);   /* NOW(3): one value per statement */
+                *db_now = mt__store_rows_i64(&r, 1);   /* NOW(3): one value per statement */
         }
-        mt_rows_close(&r);
+        mt__store_rows_close(&r);
         if (rc < 0)
             return MT_EINTERNAL;
         if (got != k) {
@@ -92,35 +92,35 @@ int mt_sql_draw_at(mt_conn_t *c, mt_scratch_t *s, uint32_t n, int64_t *rev, int6
 }
 
 /*  After a failure: roll back; true if the transaction is worth one retry. */
-bool mt_sql_retry(mt_conn_t *c, int rc, int *attempt)
+bool mt__store_sql_retry(mt__store_conn_t *c, int rc, int *attempt)
 {
     if (rc == MT_OK)
         return false;
-    mt_conn_rollback(c);
-    return rc == MT_EUNAVAIL && mt_conn_up(c) && (*attempt)++ == 0
+    mt__store_conn_rollback(c);
+    return rc == MT_EUNAVAIL && mt__store_conn_up(c) && (*attempt)++ == 0
         && (c->err_no == ER_LOCK_DEADLOCK || c->err_no == ER_LOCK_WAIT_TIMEOUT);
 }
 
 /*  A revision drawn at drawn_ms must be committed or gone within
     MT_STORE_TXN_MAX_MS; refuse to commit a transaction that took half. */
-int mt_sql_commit_by(mt_conn_t *c, uint64_t drawn_ms)
+int mt__store_sql_commit_by(mt__store_conn_t *c, uint64_t drawn_ms)
 {
     if (mt_now_ms() - drawn_ms > MT_STORE_TXN_MAX_MS / 2) {
         snprintf(c->err, sizeof c->err, "transaction too slow: rolled back");
         c->err_no = 0;
         return MT_EUNAVAIL;
     }
-    return mt_conn_commit(c);
+    return mt__store_conn_commit(c);
 }
 
-int mt_sql_bad(mt_conn_t *c, const char *what)
+int mt__store_sql_bad(mt__store_conn_t *c, const char *what)
 {
     snprintf(c->err, sizeof c->err, "%s: not valid UTF-8", what);
     c->err_no = 0;
     return MT_EBADREQ;
 }
 
-int mt_sql_refuse(mt_conn_t *c, const char *fmt, ...)
+int mt__store_sql_refuse(mt__store_conn_t *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -130,13 +130,13 @@ int mt_sql_refuse(mt_conn_t *c, const char *fmt, ...)
     return MT_EBADREQ;
 }
 
-int mt_sql_too_large(mt_conn_t *c, const char *column, size_t len)
+int mt__store_sql_too_large(mt__store_conn_t *c, const char *column, size_t len)
 {
-    return mt_sql_refuse(c, "%s: %zu bytes as stored; at most %d", column, len,
+    return mt__store_sql_refuse(c, "%s: %zu bytes as stored; at most %d", column, len,
                          MT_STORE_JSON_MAX);
 }
 
-int mt_sql_not_found(mt_conn_t *c, const char *id)
+int mt__store_sql_not_found(mt__store_conn_t *c, const char *id)
 {
     snprintf(c->err, sizeof c->err, "node %.200s: not found", id);
     c->err_no = 0;
@@ -145,7 +145,7 @@ int mt_sql_not_found(mt_conn_t *c, const char *id)
 
 /* ---- heartbeats ---------------------------------------------------------------- */
 
-typedef mt_status_enc_t enc_t;
+typedef mt__store_status_enc_t enc_t;
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -163,7 +163,7 @@ static int cmp_str(const void *a, const void *b)
     only count 1 (inserted, or left alone as older) or 2, so the sum tells.
     With fast, the first chunk that tells otherwise ends it: the batch will
     be rolled back anyway. */
-static int upsert(mt_conn_t *c, mt_scratch_t *s, const mt_status_entry_t *e, const enc_t *enc,
+static int upsert(mt__store_conn_t *c, mt__store_scratch_t *s, const mt__store_status_entry_t *e, const enc_t *enc,
                   const uint32_t *rows, uint32_t m, const int64_t *rev, bool fast,
                   bool *all_updated)
 {
@@ -171,28 +171,28 @@ static int upsert(mt_conn_t *c, mt_scratch_t *s, const mt_status_entry_t *e, con
     *all_updated = true;
     for (uint32_t k = 0; rc == MT_OK && k < m && (*all_updated || !fast);) {
         unsigned take;
-        int v = mt_sql_chunk(m - k, &take);
+        int v = mt__store_sql_chunk(m - k, &take);
         uint32_t pad = k;
-        for (uint32_t x = k + 1; take < mt_sql_variants[v] && x < k + take; x++)
-            if (mt_status_row_bytes(&e[rows[x]], &enc[rows[x]])
-                < mt_status_row_bytes(&e[rows[pad]], &enc[rows[pad]]))
+        for (uint32_t x = k + 1; take < mt__store_sql_variants[v] && x < k + take; x++)
+            if (mt__store_status_row_bytes(&e[rows[x]], &enc[rows[x]])
+                < mt__store_status_row_bytes(&e[rows[pad]], &enc[rows[pad]]))
                 pad = x;
-        mt_params_reset(&s->params);
-        for (unsigned j = 0; j < mt_sql_variants[v]; j++) {
+        mt__store_params_reset(&s->params);
+        for (unsigned j = 0; j < mt__store_sql_variants[v]; j++) {
             uint32_t x = j < take ? k + j : pad;
-            const mt_status_entry_t *en = &e[rows[x]];
+            const mt__store_status_entry_t *en = &e[rows[x]];
             const enc_t *js = &enc[rows[x]];
-            mt_params_cstr(&s->params, en->id);
-            mt_params_i64(&s->params, en->status->heartbeat_at);
-            mt_params_i64(&s->params, en->status->ready);
+            mt__store_params_cstr(&s->params, en->id);
+            mt__store_params_i64(&s->params, en->status->heartbeat_at);
+            mt__store_params_i64(&s->params, en->status->ready);
             for (int f = 0; f < 3; f++)
-                mt_params_str(&s->params, s->json.data + js->off[f], js->len[f]);
-            mt_params_i64(&s->params, rev[x]);
-            mt_params_i64(&s->params, en->seen_at);
+                mt__store_params_str(&s->params, s->json.data + js->off[f], js->len[f]);
+            mt__store_params_i64(&s->params, rev[x]);
+            mt__store_params_i64(&s->params, en->seen_at);
         }
-        rc = mt_conn_exec(c, SQL_STATUS_UPSERT + v, &s->params, NULL, NULL);
+        rc = mt__store_conn_exec(c, SQL_STATUS_UPSERT + v, &s->params, NULL, NULL);
         if (rc == MT_OK
-            && mt_conn_affected(c, SQL_STATUS_UPSERT + v) != 2 * take + (mt_sql_variants[v] - take))
+            && mt__store_conn_affected(c, SQL_STATUS_UPSERT + v) != 2 * take + (mt__store_sql_variants[v] - take))
             *all_updated = false;
         k += take;
     }
@@ -202,23 +202,23 @@ static int upsert(mt_conn_t *c, mt_scratch_t *s, const mt_status_entry_t *e, con
 /*  Draws m revisions, upserts, commits; entries get their revisions. With
     fast, a batch whose rows did not all update is left uncommitted and
     *recheck set: the caller rolls it back. */
-static int write_rows(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, const enc_t *enc,
+static int write_rows(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e, const enc_t *enc,
                       const uint32_t *rows, uint32_t m, bool fast, bool *recheck)
 {
-    int64_t *rev = mt_sql_xmalloc((m ? m : 1) * sizeof *rev);
+    int64_t *rev = mt_xmalloc((m ? m : 1) * sizeof *rev);
     uint64_t drawn = mt_now_ms();
     bool all_updated = true;
     /*  seen_at: the database's clock at the draw, in this transaction —
         what every replica judges the node's health by (PROTOCOL.md). */
     int64_t db_now = 0;
-    int rc = m ? mt_sql_draw_at(c, s, m, rev, &db_now) : MT_OK;
+    int rc = m ? mt__store_sql_draw_at(c, s, m, rev, &db_now) : MT_OK;
     for (uint32_t x = 0; x < m; x++)
         e[rows[x]].seen_at = db_now;
     if (rc == MT_OK)
         rc = upsert(c, s, e, enc, rows, m, rev, fast, &all_updated);
     *recheck = rc == MT_OK && fast && !all_updated;
     if (rc == MT_OK && !*recheck)
-        rc = mt_sql_commit_by(c, drawn);
+        rc = mt__store_sql_commit_by(c, drawn);
     if (rc == MT_OK && !*recheck)
         for (uint32_t x = 0; x < m; x++)
             e[rows[x]].revision = rev[x];
@@ -238,15 +238,15 @@ static int cmp_ord(const void *a, const void *b)
 /*  The entries still MT_OK, by id (a node's own entries in the order sent):
     every path writes status rows in this one order, so no two batches —
     fast or checked, on any replica — wait on each other in a cycle. */
-static uint32_t *sorted_rows(const mt_status_entry_t *e, uint32_t n, uint32_t *m)
+static uint32_t *sorted_rows(const mt__store_status_entry_t *e, uint32_t n, uint32_t *m)
 {
-    ord_t *ord = mt_sql_xmalloc((n ? n : 1) * sizeof *ord);
+    ord_t *ord = mt_xmalloc((n ? n : 1) * sizeof *ord);
     uint32_t k = 0;
     for (uint32_t i = 0; i < n; i++)
         if (e[i].err == MT_OK)
             ord[k++] = (ord_t) { e[i].id, i };
     qsort(ord, k, sizeof *ord, cmp_ord);
-    uint32_t *rows = mt_sql_xmalloc((k ? k : 1) * sizeof *rows);
+    uint32_t *rows = mt_xmalloc((k ? k : 1) * sizeof *rows);
     for (uint32_t x = 0; x < k; x++)
         rows[x] = ord[x].i;
     free(ord);
@@ -259,10 +259,10 @@ static uint32_t *sorted_rows(const mt_status_entry_t *e, uint32_t n, uint32_t *m
     draw in entry order and write. Rows left alone are fine here: the lock
     orders us after every checked writer, and a fast writer that drew a
     newer revision simply won. */
-static int status_checked(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint32_t n,
+static int status_checked(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e, uint32_t n,
                           const enc_t *enc)
 {
-    const char **ids = mt_sql_xmalloc((n ? n : 1) * sizeof *ids);
+    const char **ids = mt_xmalloc((n ? n : 1) * sizeof *ids);
     uint32_t nids = 0;
     for (uint32_t i = 0; i < n; i++)
         if (e[i].err == MT_OK || e[i].err == MT_ENOTFOUND)
@@ -273,26 +273,26 @@ static int status_checked(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, u
         if (u == 0 || strcmp(ids[u - 1], ids[i]) != 0)
             ids[u++] = ids[i];
     nids = u;
-    bool *live = mt_sql_xmalloc((nids ? nids : 1) * sizeof *live);
+    bool *live = mt_xmalloc((nids ? nids : 1) * sizeof *live);
     memset(live, 0, (nids ? nids : 1) * sizeof *live);
     int rc = MT_OK;
     for (uint32_t k = 0; rc == MT_OK && k < nids;) {
         unsigned take;
-        int v = mt_sql_chunk(nids - k, &take);
-        mt_params_reset(&s->params);
-        for (unsigned j = 0; j < mt_sql_variants[v]; j++)
-            mt_params_cstr(&s->params, ids[k + (j < take ? j : take - 1)]);
-        mt_rows_t r;
-        if ((rc = mt_conn_exec(c, SQL_LOCK + v, &s->params, "s", &r)) != MT_OK)
+        int v = mt__store_sql_chunk(nids - k, &take);
+        mt__store_params_reset(&s->params);
+        for (unsigned j = 0; j < mt__store_sql_variants[v]; j++)
+            mt__store_params_cstr(&s->params, ids[k + (j < take ? j : take - 1)]);
+        mt__store_rows_t r;
+        if ((rc = mt__store_conn_exec(c, SQL_LOCK + v, &s->params, "s", &r)) != MT_OK)
             break;
         int f;
-        while ((f = mt_rows_next(c, &r)) == 1) {
-            const char *id = mt_rows_str(&r, 0, NULL);
+        while ((f = mt__store_rows_next(c, &r)) == 1) {
+            const char *id = mt__store_rows_str(&r, 0, NULL);
             const char **hit = bsearch(&id, ids + k, take, sizeof *ids, cmp_str);
             if (hit)
                 live[hit - ids] = true;
         }
-        mt_rows_close(&r);
+        mt__store_rows_close(&r);
         if (f < 0)
             rc = MT_EINTERNAL;
         k += take;
@@ -323,7 +323,7 @@ static int status_checked(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, u
     registration's lock, so a heartbeat after it inserts) or left alone (a
     newer heartbeat from another replica committed first) sets *recheck
     and nothing is committed. */
-static int status_fast(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint32_t n,
+static int status_fast(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e, uint32_t n,
                        const enc_t *enc, bool *recheck)
 {
     uint32_t m;
@@ -336,19 +336,19 @@ static int status_fast(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint
 /*  One attempt: the fast path if every entry allows it, then — if it
     found a row it cannot vouch for — the checked path in a new
     transaction. */
-static int status_once(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint32_t n,
+static int status_once(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e, uint32_t n,
                        const enc_t *enc, bool fast, bool *rechecked)
 {
     if (fast) {
         int rc = status_fast(c, s, e, n, enc, rechecked);
         if (rc != MT_OK || !*rechecked)
             return rc;
-        mt_conn_rollback(c);
+        mt__store_conn_rollback(c);
     }
     return status_checked(c, s, e, n, enc);
 }
 
-int mt_sql_status_txn(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, const enc_t *enc,
+int mt__store_sql_status_txn(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e, const enc_t *enc,
                       uint32_t n, bool *rechecked)
 {
     bool fast = true;
@@ -361,6 +361,6 @@ int mt_sql_status_txn(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, const
         bool again = false;
         rc = status_once(c, s, e, n, enc, fast && attempt == 0, &again);
         *rechecked = *rechecked || again;
-    } while (mt_sql_retry(c, rc, &attempt));
+    } while (mt__store_sql_retry(c, rc, &attempt));
     return rc;
 }

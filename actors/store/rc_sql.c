@@ -73,7 +73,7 @@ static int check_ascii(const char *what, const char *s, bool required, char *why
     return MT_OK;
 }
 
-int mt_sql_rc_check(mt_msg_t *req, char *why, size_t n)
+int mt__store_sql_rc_check(mt_msg_t *req, char *why, size_t n)
 {
     if (req->type != MT_STORE_RC_ADD && req->type != MT_STORE_RC_SET
         && req->type != MT_STORE_RC_DEL)
@@ -108,18 +108,18 @@ int mt_sql_rc_check(mt_msg_t *req, char *why, size_t n)
     if (add && r->nnodes > MT_RC_NODES_MAX)
         return refuse(why, n, "node_list: more than %d nodes", MT_RC_NODES_MAX);
     if ((add || w->has_server_key)
-        && (rc = mt_rc_key_check("server_key", r->server_key, why, n)) != MT_OK)
+        && (rc = mt_key_check("server_key", r->server_key, why, n)) != MT_OK)
         return rc;
     if ((add || w->has_client_keys)
-        && (rc = mt_rc_keypair_check(r->client_public, r->client_secret, why, n)) != MT_OK)
+        && (rc = mt_key_pair_check(r->client_public, r->client_secret, why, n)) != MT_OK)
         return rc;
     return MT_OK;
 }
 
 /* ---- rows ------------------------------------------------------------------------------ */
 
-static int say(mt_conn_t *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int say(mt_conn_t *c, int err, const char *fmt, ...)
+static int say(mt__store_conn_t *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int say(mt__store_conn_t *c, int err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -134,34 +134,34 @@ static int say(mt_conn_t *c, int err, const char *fmt, ...)
     stored node_list that cannot be read (written behind our back) is taken
     as empty, logged once and counted: it is only a cache, which the next
     refresh fills again, and it must not stop a reload of the others. */
-static int from_row(mt_scratch_t *s, const mt_rows_t *r, mt_rc_t *t)
+static int from_row(mt__store_scratch_t *s, const mt__store_rows_t *r, mt_rc_t *t)
 {
     size_t len;
-    const char *text = mt_rows_str(r, 6, &len);
+    const char *text = mt__store_rows_str(r, 6, &len);
     const char **nodes = NULL;
     uint32_t nnodes = 0;
     if (mt_json_get_str_array(text, len, &s->arena, &nodes, &nnodes) != MT_OK
         || nnodes > MT_RC_NODES_MAX) {
         nodes = NULL;
         nnodes = 0;
-        mt_sql_rejected(&s->rejects, "rc_refs", mt_rows_str(r, 0, NULL), mt_rows_i64(r, 7),
+        mt__store_sql_rejected(&s->rejects, "rc_refs", mt__store_rows_str(r, 0, NULL), mt__store_rows_i64(r, 7),
                         "node_list: not a JSON array of endpoints within the limits");
     }
     *t = (mt_rc_t) {
-        .id = mt_rows_str(r, 0, NULL),
-        .name = mt_rows_str(r, 1, NULL),
-        .hostname = mt_rows_str(r, 2, NULL),
-        .uuid = mt_rows_str(r, 3, NULL),
-        .username = mt_rows_str(r, 4, NULL),
-        .demand_encryption = mt_rows_i64(r, 5) != 0,
+        .id = mt__store_rows_str(r, 0, NULL),
+        .name = mt__store_rows_str(r, 1, NULL),
+        .hostname = mt__store_rows_str(r, 2, NULL),
+        .uuid = mt__store_rows_str(r, 3, NULL),
+        .username = mt__store_rows_str(r, 4, NULL),
+        .demand_encryption = mt__store_rows_i64(r, 5) != 0,
         .nnodes = nnodes,
         .node_list = nodes,
-        .revision = mt_rows_i64(r, 7),
-        .deleted = mt_rows_i64(r, 8) != 0,
-        .refreshed_at = mt_rows_i64(r, 9),
-        .server_key = mt_rows_str(r, 10, NULL),
-        .client_public = mt_rows_str(r, 11, NULL),
-        .client_secret = mt_rows_str(r, 12, NULL),
+        .revision = mt__store_rows_i64(r, 7),
+        .deleted = mt__store_rows_i64(r, 8) != 0,
+        .refreshed_at = mt__store_rows_i64(r, 9),
+        .server_key = mt__store_rows_str(r, 10, NULL),
+        .client_public = mt__store_rows_str(r, 11, NULL),
+        .client_secret = mt__store_rows_str(r, 12, NULL),
     };
     if (!t->client_secret[0])
         t->client_secret = NULL;
@@ -169,7 +169,7 @@ static int from_row(mt_scratch_t *s, const mt_rows_t *r, mt_rc_t *t)
 }
 
 /*  Our copy of the row's client_secret, once a block holds its own. */
-static void wipe_secret_col(mt_rows_t *r)
+static void wipe_secret_col(mt__store_rows_t *r)
 {
     if (r->ncols > 12 && r->cols[12].buf)
         explicit_bzero(r->cols[12].buf, r->cols[12].cap);
@@ -177,27 +177,27 @@ static void wipe_secret_col(mt_rows_t *r)
 
 /*  Locks a live reference and reads it into *cur (r stays open: the
     caller closes it). Unknown or deleted: MT_ENOTFOUND. */
-static int lock_live(mt_conn_t *c, mt_scratch_t *s, const char *id, mt_rows_t *r, mt_rc_t *cur)
+static int lock_live(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, mt__store_rows_t *r, mt_rc_t *cur)
 {
     mt_json_arena_reset(&s->arena);
-    mt_params_reset(&s->params);
-    mt_params_cstr(&s->params, id);
-    int rc = mt_conn_exec(c, SQL_RC_FOR_UPDATE, &s->params, MT_SQL_RC_KINDS, r);
+    mt__store_params_reset(&s->params);
+    mt__store_params_cstr(&s->params, id);
+    int rc = mt__store_conn_exec(c, SQL_RC_FOR_UPDATE, &s->params, MT_SQL_RC_KINDS, r);
     if (rc != MT_OK)
         return rc;
-    int f = mt_rows_next(c, r);
-    if (f == 1 && mt_rows_i64(r, 8) == 0)
+    int f = mt__store_rows_next(c, r);
+    if (f == 1 && mt__store_rows_i64(r, 8) == 0)
         rc = from_row(s, r, cur);
     else
         rc = f < 0 ? MT_EINTERNAL
                    : say(c, MT_ENOTFOUND, "remote cluster reference %.40s: not found", id);
     if (rc != MT_OK)
-        mt_rows_close(r);
+        mt__store_rows_close(r);
     return rc;
 }
 
 /*  expected > 0 and the stored revision moved on: MT_ECONFLICT. */
-static int stale(mt_conn_t *c, const char *id, int64_t stored, int64_t expected)
+static int stale(mt__store_conn_t *c, const char *id, int64_t stored, int64_t expected)
 {
     if (expected <= 0 || stored == expected)
         return MT_OK;
@@ -207,25 +207,25 @@ static int stale(mt_conn_t *c, const char *id, int64_t stored, int64_t expected)
 
 /*  After a duplicate key: roll back and say which reference holds the id,
     live name or live uuid the write wanted ("" for what it did not). */
-static int clash(mt_conn_t *c, mt_scratch_t *s, const char *id, const char *name,
+static int clash(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, const char *name,
                  const char *uuid)
 {
-    mt_conn_rollback(c);
-    mt_params_reset(&s->params);
-    mt_params_cstr(&s->params, id);
-    mt_params_cstr(&s->params, name);
-    mt_params_cstr(&s->params, uuid);
-    mt_rows_t r;
-    int rc = mt_conn_exec(c, SQL_RC_CLASH, &s->params, "sssi", &r);
+    mt__store_conn_rollback(c);
+    mt__store_params_reset(&s->params);
+    mt__store_params_cstr(&s->params, id);
+    mt__store_params_cstr(&s->params, name);
+    mt__store_params_cstr(&s->params, uuid);
+    mt__store_rows_t r;
+    int rc = mt__store_conn_exec(c, SQL_RC_CLASH, &s->params, "sssi", &r);
     if (rc != MT_OK)
         return rc;
     int best = 3, f;            /* 0 name, 1 uuid, 2 id, 3 none any more */
     char holder[40] = "", holder_name[120] = "";
-    while ((f = mt_rows_next(c, &r)) == 1) {
-        bool live = mt_rows_i64(&r, 3) == 0;
-        const char *rid = mt_rows_str(&r, 0, NULL), *rname = mt_rows_str(&r, 1, NULL);
+    while ((f = mt__store_rows_next(c, &r)) == 1) {
+        bool live = mt__store_rows_i64(&r, 3) == 0;
+        const char *rid = mt__store_rows_str(&r, 0, NULL), *rname = mt__store_rows_str(&r, 1, NULL);
         int kind = live && *name && strcmp(rname, name) == 0 ? 0
-                 : live && *uuid && strcasecmp(mt_rows_str(&r, 2, NULL), uuid) == 0 ? 1
+                 : live && *uuid && strcasecmp(mt__store_rows_str(&r, 2, NULL), uuid) == 0 ? 1
                  : strcasecmp(rid, id) == 0 ? 2 : 3;      /* ids, uuids: ascii_general_ci */
         if (kind < best) {
             best = kind;
@@ -233,7 +233,7 @@ static int clash(mt_conn_t *c, mt_scratch_t *s, const char *id, const char *name
             snprintf(holder_name, sizeof holder_name, "%s", rname);
         }
     }
-    mt_rows_close(&r);
+    mt__store_rows_close(&r);
     if (f < 0)
         return MT_EINTERNAL;
     switch (best) {
@@ -254,43 +254,43 @@ static int clash(mt_conn_t *c, mt_scratch_t *s, const char *id, const char *name
 /* ---- writes ---------------------------------------------------------------------------- */
 
 /*  s->json holds the node list, encoded before the transaction. */
-static int add_once(mt_conn_t *c, mt_scratch_t *s, const mt_rc_t *ref, int64_t *rev)
+static int add_once(mt__store_conn_t *c, mt__store_scratch_t *s, const mt_rc_t *ref, int64_t *rev)
 {
     uint64_t drawn = mt_now_ms();
-    int rc = mt_sql_draw(c, s, 1, rev);
+    int rc = mt__store_sql_draw(c, s, 1, rev);
     if (rc != MT_OK)
         return rc;
-    mt_params_reset(&s->params);
-    mt_params_cstr(&s->params, ref->id);
-    mt_params_cstr(&s->params, ref->name);
-    mt_params_cstr(&s->params, ref->hostname);
-    mt_params_cstr(&s->params, ref->uuid);
-    mt_params_cstr(&s->params, ref->username);
-    mt_params_cstr(&s->params, ref->password);
-    mt_params_i64(&s->params, ref->demand_encryption);
-    mt_params_str(&s->params, s->json.data, s->json.len);
-    mt_params_i64(&s->params, *rev);
-    mt_params_i64(&s->params, ref->refreshed_at);
-    mt_params_cstr(&s->params, ref->server_key ? ref->server_key : "");
-    mt_params_cstr(&s->params, ref->client_public ? ref->client_public : "");
-    mt_params_cstr(&s->params, ref->client_secret ? ref->client_secret : "");
-    rc = mt_conn_exec(c, SQL_RC_INSERT, &s->params, NULL, NULL);
+    mt__store_params_reset(&s->params);
+    mt__store_params_cstr(&s->params, ref->id);
+    mt__store_params_cstr(&s->params, ref->name);
+    mt__store_params_cstr(&s->params, ref->hostname);
+    mt__store_params_cstr(&s->params, ref->uuid);
+    mt__store_params_cstr(&s->params, ref->username);
+    mt__store_params_cstr(&s->params, ref->password);
+    mt__store_params_i64(&s->params, ref->demand_encryption);
+    mt__store_params_str(&s->params, s->json.data, s->json.len);
+    mt__store_params_i64(&s->params, *rev);
+    mt__store_params_i64(&s->params, ref->refreshed_at);
+    mt__store_params_cstr(&s->params, ref->server_key ? ref->server_key : "");
+    mt__store_params_cstr(&s->params, ref->client_public ? ref->client_public : "");
+    mt__store_params_cstr(&s->params, ref->client_secret ? ref->client_secret : "");
+    rc = mt__store_conn_exec(c, SQL_RC_INSERT, &s->params, NULL, NULL);
     if (rc != MT_OK && c->err_no == ER_DUP_ENTRY)
         return clash(c, s, ref->id, ref->name, ref->uuid ? ref->uuid : "");
-    return rc == MT_OK ? mt_sql_commit_by(c, drawn) : rc;
+    return rc == MT_OK ? mt__store_sql_commit_by(c, drawn) : rc;
 }
 
-static int set_once(mt_conn_t *c, mt_scratch_t *s, const mt_store_rc_write_t *w, mt_rc_t **out)
+static int set_once(mt__store_conn_t *c, mt__store_scratch_t *s, const mt_store_rc_write_t *w, mt_rc_t **out)
 {
     const mt_rc_t *in = w->ref;
-    mt_rows_t r;
+    mt__store_rows_t r;
     mt_rc_t t;
     int rc = lock_live(c, s, in->id, &r, &t);
     if (rc != MT_OK)
         return rc;
     int64_t stored = t.revision;
     if ((rc = stale(c, in->id, stored, w->expected_revision)) != MT_OK) {
-        mt_rows_close(&r);
+        mt__store_rows_close(&r);
         return rc;
     }
     if (w->has_name)
@@ -309,35 +309,35 @@ static int set_once(mt_conn_t *c, mt_scratch_t *s, const mt_store_rc_write_t *w,
     t.client_secret = NULL;
     mt_rc_t *nb = mt_rc_build(&t);      /* copies r's strings: close r */
     wipe_secret_col(&r);
-    mt_rows_close(&r);
+    mt__store_rows_close(&r);
 
     int64_t rev = 0;
     uint64_t drawn = mt_now_ms();
-    rc = mt_sql_draw(c, s, 1, &rev);
+    rc = mt__store_sql_draw(c, s, 1, &rev);
     if (rc == MT_OK) {
-        mt_params_reset(&s->params);
-        mt_params_cstr(&s->params, nb->name);
-        mt_params_cstr(&s->params, nb->hostname);
-        mt_params_cstr(&s->params, nb->username);
-        mt_params_i64(&s->params, w->has_password);
-        mt_params_cstr(&s->params, w->has_password ? in->password : "");
-        mt_params_i64(&s->params, nb->demand_encryption);
-        mt_params_cstr(&s->params, nb->server_key);
-        mt_params_cstr(&s->params, nb->client_public);
-        mt_params_i64(&s->params, w->has_client_keys);
-        mt_params_cstr(&s->params, w->has_client_keys && in->client_secret ? in->client_secret : "");
-        mt_params_i64(&s->params, rev);
-        mt_params_cstr(&s->params, nb->id);
-        mt_params_i64(&s->params, stored);
-        rc = mt_conn_exec(c, SQL_RC_UPDATE, &s->params, NULL, NULL);
+        mt__store_params_reset(&s->params);
+        mt__store_params_cstr(&s->params, nb->name);
+        mt__store_params_cstr(&s->params, nb->hostname);
+        mt__store_params_cstr(&s->params, nb->username);
+        mt__store_params_i64(&s->params, w->has_password);
+        mt__store_params_cstr(&s->params, w->has_password ? in->password : "");
+        mt__store_params_i64(&s->params, nb->demand_encryption);
+        mt__store_params_cstr(&s->params, nb->server_key);
+        mt__store_params_cstr(&s->params, nb->client_public);
+        mt__store_params_i64(&s->params, w->has_client_keys);
+        mt__store_params_cstr(&s->params, w->has_client_keys && in->client_secret ? in->client_secret : "");
+        mt__store_params_i64(&s->params, rev);
+        mt__store_params_cstr(&s->params, nb->id);
+        mt__store_params_i64(&s->params, stored);
+        rc = mt__store_conn_exec(c, SQL_RC_UPDATE, &s->params, NULL, NULL);
         if (rc != MT_OK && c->err_no == ER_DUP_ENTRY)
             rc = clash(c, s, "", nb->name, "");
-        else if (rc == MT_OK && mt_conn_affected(c, SQL_RC_UPDATE) != 1)
+        else if (rc == MT_OK && mt__store_conn_affected(c, SQL_RC_UPDATE) != 1)
             rc = say(c, MT_EINTERNAL, "remote cluster reference %.40s: changed under its row lock",
                      nb->id);
     }
     if (rc == MT_OK)
-        rc = mt_sql_commit_by(c, drawn);
+        rc = mt__store_sql_commit_by(c, drawn);
     if (rc != MT_OK) {
         mt_rc_unref(&nb);
         return rc;
@@ -347,55 +347,55 @@ static int set_once(mt_conn_t *c, mt_scratch_t *s, const mt_store_rc_write_t *w,
     return MT_OK;
 }
 
-static int del_once(mt_conn_t *c, mt_scratch_t *s, const mt_store_rc_write_t *w, int64_t *rev)
+static int del_once(mt__store_conn_t *c, mt__store_scratch_t *s, const mt_store_rc_write_t *w, int64_t *rev)
 {
     const char *id = w->ref->id;
-    mt_rows_t r;
+    mt__store_rows_t r;
     mt_rc_t t;
     int rc = lock_live(c, s, id, &r, &t);
     if (rc != MT_OK)
         return rc;
     int64_t stored = t.revision;
     wipe_secret_col(&r);
-    mt_rows_close(&r);
+    mt__store_rows_close(&r);
     if ((rc = stale(c, id, stored, w->expected_revision)) != MT_OK)
         return rc;
     uint64_t drawn = mt_now_ms();
-    if ((rc = mt_sql_draw(c, s, 1, rev)) != MT_OK)
+    if ((rc = mt__store_sql_draw(c, s, 1, rev)) != MT_OK)
         return rc;
-    mt_params_reset(&s->params);
-    mt_params_i64(&s->params, *rev);
-    mt_params_cstr(&s->params, id);
-    mt_params_i64(&s->params, stored);
-    rc = mt_conn_exec(c, SQL_RC_TOMBSTONE, &s->params, NULL, NULL);
-    if (rc == MT_OK && mt_conn_affected(c, SQL_RC_TOMBSTONE) != 1)
+    mt__store_params_reset(&s->params);
+    mt__store_params_i64(&s->params, *rev);
+    mt__store_params_cstr(&s->params, id);
+    mt__store_params_i64(&s->params, stored);
+    rc = mt__store_conn_exec(c, SQL_RC_TOMBSTONE, &s->params, NULL, NULL);
+    if (rc == MT_OK && mt__store_conn_affected(c, SQL_RC_TOMBSTONE) != 1)
         rc = say(c, MT_EINTERNAL, "remote cluster reference %.40s: changed under its row lock", id);
-    return rc == MT_OK ? mt_sql_commit_by(c, drawn) : rc;
+    return rc == MT_OK ? mt__store_sql_commit_by(c, drawn) : rc;
 }
 
 /* ---- the scan ---------------------------------------------------------------------------- */
 
 /*  Every reference with a revision above after, or (id non-empty) that
     one reference's row. */
-static int scan(mt_conn_t *c, mt_scratch_t *s, int64_t after, const char *id,
+static int scan(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t after, const char *id,
                 mt_store_rc_scanned_t *out)
 {
-    int rc = mt_sql_mark(c, &out->mark);
+    int rc = mt__store_sql_mark(c, &out->mark);
     if (rc != MT_OK)
         return rc;
-    mt_params_reset(&s->params);
+    mt__store_params_reset(&s->params);
     if (*id)
-        mt_params_cstr(&s->params, id);
+        mt__store_params_cstr(&s->params, id);
     else
-        mt_params_i64(&s->params, after);
-    mt_rows_t r;
-    if ((rc = mt_conn_exec(c, *id ? SQL_RC_LOAD : SQL_RC_SCAN, &s->params, MT_SQL_RC_KINDS,
+        mt__store_params_i64(&s->params, after);
+    mt__store_rows_t r;
+    if ((rc = mt__store_conn_exec(c, *id ? SQL_RC_LOAD : SQL_RC_SCAN, &s->params, MT_SQL_RC_KINDS,
                            &r)) != MT_OK)
         return rc;
-    mt_conn_rollback(c);        /* every row is on the client now */
+    mt__store_conn_rollback(c);        /* every row is on the client now */
     uint32_t cap = 0;
     int f = 0;
-    while (rc == MT_OK && (f = mt_rows_next(c, &r)) == 1) {
+    while (rc == MT_OK && (f = mt__store_rows_next(c, &r)) == 1) {
         mt_json_arena_reset(&s->arena);
         mt_rc_t t;
         if ((rc = from_row(s, &r, &t)) != MT_OK)
@@ -414,7 +414,7 @@ static int scan(mt_conn_t *c, mt_scratch_t *s, int64_t after, const char *id,
     }
     if (rc == MT_OK && f < 0)
         rc = MT_EINTERNAL;
-    mt_rows_close(&r);
+    mt__store_rows_close(&r);
     if (rc != MT_OK) {
         for (uint32_t i = 0; i < out->nrefs; i++)
             mt_rc_unref(&out->refs[i]);
@@ -427,17 +427,17 @@ static int scan(mt_conn_t *c, mt_scratch_t *s, int64_t after, const char *id,
 
 /* ---- serving a request ---------------------------------------------------------------------- */
 
-mt_msg_t *mt_store__rc_serve(mt_conn_t *c, mt_scratch_t *s, mt_msg_t *req, int *err)
+mt_msg_t *mt__store_rc_serve(mt__store_conn_t *c, mt__store_scratch_t *s, mt_msg_t *req, int *err)
 {
     if (req->type == MT_STORE_RC_SCAN) {
         const mt_store_scan_req_t *q = mt_msg_data(req);
         mt_msg_t *r = mt_msg_new(MT_STORE_RC_SCANNED, sizeof(mt_store_rc_scanned_t));
         mt_store_rc_scanned_t *o = mt_msg_data(r);
-        r->drop = mt_store__rc_scanned_drop;
+        r->drop = mt__store_rc_scanned_drop;
         char id[MT_RC_ID_MAX + 1];
         snprintf(id, sizeof id, "%s", q->rc_id);        /* NUL-terminated whatever came */
         o->err = scan(c, s, q->full ? 0 : q->after, id, o);
-        mt_conn_rollback(c);    /* ends the snapshot */
+        mt__store_conn_rollback(c);    /* ends the snapshot */
         if (o->err != MT_OK)
             snprintf(o->message, sizeof o->message, "%.199s", c->err);
         *err = o->err;
@@ -450,18 +450,18 @@ mt_msg_t *mt_store__rc_serve(mt_conn_t *c, mt_scratch_t *s, mt_msg_t *req, int *
     switch (req->type) {
     case MT_STORE_RC_ADD:
         /*  Encoded before the transaction begins: it stays short. */
-        mt_json_buf_reset(&s->json);
+        mt_buf_reset(&s->json);
         if (mt_json_put_str_array(&s->json, w->ref->node_list, w->ref->nnodes) != MT_OK) {
-            rc = mt_sql_bad(c, "node_list");
+            rc = mt__store_sql_bad(c, "node_list");
             break;
         }
         if (s->json.len > MT_STORE_JSON_MAX) {
-            rc = mt_sql_too_large(c, "node_list", s->json.len);
+            rc = mt__store_sql_too_large(c, "node_list", s->json.len);
             break;
         }
         do {
             rc = add_once(c, s, w->ref, &rev);
-        } while (mt_sql_retry(c, rc, &attempt));
+        } while (mt__store_sql_retry(c, rc, &attempt));
         if (rc == MT_OK) {
             mt_rc_t t = *w->ref;
             t.password = NULL;
@@ -474,14 +474,14 @@ mt_msg_t *mt_store__rc_serve(mt_conn_t *c, mt_scratch_t *s, mt_msg_t *req, int *
     case MT_STORE_RC_SET:
         do {
             rc = set_once(c, s, w, &out);
-        } while (mt_sql_retry(c, rc, &attempt));
+        } while (mt__store_sql_retry(c, rc, &attempt));
         break;
     case MT_STORE_RC_DEL:
         do {
             rc = del_once(c, s, w, &rev);
-        } while (mt_sql_retry(c, rc, &attempt));
+        } while (mt__store_sql_retry(c, rc, &attempt));
         break;
     }
     *err = rc;
-    return mt_store__done_rc(rc, c->err, out ? out->revision : rc == MT_OK ? rev : 0, out);
+    return mt__store_done_rc(rc, c->err, out ? out->revision : rc == MT_OK ? rev : 0, out);
 }

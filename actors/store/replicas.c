@@ -30,7 +30,7 @@ static bool id_ok(const char *id)
     return true;
 }
 
-int mt_sql_replica_check(const mt_store_replica_beat_t *b, const char *replica_id, char *why,
+int mt__store_sql_replica_check(const mt_store_replica_beat_t *b, const char *replica_id, char *why,
                          size_t whylen)
 {
     if (!id_ok(replica_id)) {
@@ -52,22 +52,22 @@ int mt_sql_replica_check(const mt_store_replica_beat_t *b, const char *replica_i
     return MT_OK;
 }
 
-static int read_list(mt_conn_t *c, int64_t alive_ms, mt_store_replicas_t *out)
+static int read_list(mt__store_conn_t *c, int64_t alive_ms, mt_store_replicas_t *out)
 {
-    mt_rows_t r;
+    mt__store_rows_t r;
     /*  The round trip around the server's now: the clock estimate's sample
         (mt_db_clock), as tight as this process can measure it. */
     out->sent_ms = mt_now_ms();
-    int rc = mt_conn_exec(c, SQL_REPLICA_LIST, NULL, "sisssis", &r);
+    int rc = mt__store_conn_exec(c, SQL_REPLICA_LIST, NULL, "sisssis", &r);
     out->received_ms = mt_now_ms();
     if (rc != MT_OK)
         return rc;
     uint32_t cap = 0;
     int f;
-    while ((f = mt_rows_next(c, &r)) == 1) {
+    while ((f = mt__store_rows_next(c, &r)) == 1) {
         if (!out->cluster_uuid[0]) {
-            snprintf(out->cluster_uuid, sizeof out->cluster_uuid, "%s", mt_rows_str(&r, 0, NULL));
-            out->now_ms = mt_rows_i64(&r, 1);
+            snprintf(out->cluster_uuid, sizeof out->cluster_uuid, "%s", mt__store_rows_str(&r, 0, NULL));
+            out->now_ms = mt__store_rows_i64(&r, 1);
         }
         if (r.cols[2].null)         /* the LEFT JOIN's row when there is no replica */
             continue;
@@ -82,20 +82,20 @@ static int read_list(mt_conn_t *c, int64_t alive_ms, mt_store_replicas_t *out)
         }
         mt_store_replica_t *e = &out->replicas[out->nreplicas++];
         memset(e, 0, sizeof *e);
-        /*  Rows are written by mt_sql_replica_beat only, within these sizes;
+        /*  Rows are written by mt__store_sql_replica_beat only, within these sizes;
             a longer value written by hand is cut, never overflows. */
-        snprintf(e->replica_id, sizeof e->replica_id, "%s", mt_rows_str(&r, 2, NULL));
-        snprintf(e->endpoint, sizeof e->endpoint, "%s", mt_rows_str(&r, 3, NULL));
-        snprintf(e->pub_endpoint, sizeof e->pub_endpoint, "%s", mt_rows_str(&r, 4, NULL));
-        e->heartbeat_at = mt_rows_i64(&r, 5);
+        snprintf(e->replica_id, sizeof e->replica_id, "%s", mt__store_rows_str(&r, 2, NULL));
+        snprintf(e->endpoint, sizeof e->endpoint, "%s", mt__store_rows_str(&r, 3, NULL));
+        snprintf(e->pub_endpoint, sizeof e->pub_endpoint, "%s", mt__store_rows_str(&r, 4, NULL));
+        e->heartbeat_at = mt__store_rows_i64(&r, 5);
         /*  A key of any other length is not a key: the bus will not
             subscribe to that replica rather than to a wrong one. */
-        const char *key = mt_rows_str(&r, 6, NULL);
+        const char *key = mt__store_rows_str(&r, 6, NULL);
         if (key && strlen(key) == sizeof e->public_key - 1)
             memcpy(e->public_key, key, sizeof e->public_key);
         e->alive = out->now_ms - e->heartbeat_at <= alive_ms;
     }
-    mt_rows_close(&r);
+    mt__store_rows_close(&r);
     if (f < 0)
         return MT_EINTERNAL;
     if (!out->cluster_uuid[0]) {
@@ -115,38 +115,38 @@ static void list_clear(mt_store_replicas_t *out)
     out->now_ms = 0;
 }
 
-int mt_sql_replica_beat(mt_conn_t *c, mt_scratch_t *s, const mt_store_replica_beat_t *b,
+int mt__store_sql_replica_beat(mt__store_conn_t *c, mt__store_scratch_t *s, const mt_store_replica_beat_t *b,
                         mt_store_replicas_t *out)
 {
     int rc, attempt = 0;
     do {
         list_clear(out);
-        mt_params_reset(&s->params);
-        mt_params_cstr(&s->params, b->replica_id);
-        mt_params_cstr(&s->params, b->endpoint);
-        mt_params_cstr(&s->params, b->pub_endpoint);
-        mt_params_i64(&s->params, b->started_at);
-        mt_params_cstr(&s->params, b->public_key);
-        rc = mt_conn_exec(c, SQL_REPLICA_UPSERT, &s->params, NULL, NULL);
+        mt__store_params_reset(&s->params);
+        mt__store_params_cstr(&s->params, b->replica_id);
+        mt__store_params_cstr(&s->params, b->endpoint);
+        mt__store_params_cstr(&s->params, b->pub_endpoint);
+        mt__store_params_i64(&s->params, b->started_at);
+        mt__store_params_cstr(&s->params, b->public_key);
+        rc = mt__store_conn_exec(c, SQL_REPLICA_UPSERT, &s->params, NULL, NULL);
         if (rc == MT_OK)
             rc = read_list(c, b->alive_ms, out);
         if (rc == MT_OK)
-            rc = mt_conn_commit(c);
-    } while (mt_sql_retry(c, rc, &attempt));
+            rc = mt__store_conn_commit(c);
+    } while (mt__store_sql_retry(c, rc, &attempt));
     if (rc != MT_OK)
         list_clear(out);
     return rc;
 }
 
-int mt_sql_replica_leave(mt_conn_t *c, mt_scratch_t *s, const char *replica_id)
+int mt__store_sql_replica_leave(mt__store_conn_t *c, mt__store_scratch_t *s, const char *replica_id)
 {
     int rc, attempt = 0;
     do {
-        mt_params_reset(&s->params);
-        mt_params_cstr(&s->params, replica_id);
-        rc = mt_conn_exec(c, SQL_REPLICA_DELETE, &s->params, NULL, NULL);
+        mt__store_params_reset(&s->params);
+        mt__store_params_cstr(&s->params, replica_id);
+        rc = mt__store_conn_exec(c, SQL_REPLICA_DELETE, &s->params, NULL, NULL);
         if (rc == MT_OK)
-            rc = mt_conn_commit(c);
-    } while (mt_sql_retry(c, rc, &attempt));
+            rc = mt__store_conn_commit(c);
+    } while (mt__store_sql_retry(c, rc, &attempt));
     return rc;
 }

@@ -43,7 +43,7 @@ static uint64_t row_hash(const char *table, const char *id, int64_t revision)
     then log again at the next full resync: still bounded, still loud). */
 #define MT_REJECTS_MAX 4096u
 
-static bool first_time(mt_rejects_t *r, uint64_t h)
+static bool first_time(mt__store_rejects_t *r, uint64_t h)
 {
     if (!r->seen) {
         r->seen = calloc(MT_REJECTS_MAX, sizeof *r->seen);
@@ -65,7 +65,7 @@ static bool first_time(mt_rejects_t *r, uint64_t h)
     }
 }
 
-void mt_sql_rejected(mt_rejects_t *r, const char *table, const char *id, int64_t revision,
+void mt__store_sql_rejected(mt__store_rejects_t *r, const char *table, const char *id, int64_t revision,
                      const char *what)
 {
     if (!first_time(r, row_hash(table, id, revision)))
@@ -81,10 +81,10 @@ void mt_sql_rejected(mt_rejects_t *r, const char *table, const char *id, int64_t
                  (long long) revision, what, then);
 }
 
-void mt_rejects_free(mt_rejects_t *r)
+void mt__store_rejects_free(mt__store_rejects_t *r)
 {
     free(r->seen);
-    *r = (mt_rejects_t) { 0 };
+    *r = (mt__store_rejects_t) { 0 };
 }
 
 /* ---- registrations ------------------------------------------------------------ */
@@ -113,7 +113,7 @@ static bool pairs_utf8(const mt_str_pair_t *m, uint32_t n)
 /*  Registration columns from `first`: host_ip, grpc_port, instance_type,
     labels, capacity, quota, versions_hash, registered_at, reg_revision,
     deleted (MT_SQL_REG_KINDS). */
-int mt_sql_reg_from_row(const mt_rows_t *r, unsigned first, mt_json_arena_t *a,
+int mt__store_sql_reg_from_row(const mt__store_rows_t *r, unsigned first, mt_json_arena_t *a,
                         const mt_str_pair_t *vers, uint32_t nvers, const char **unreadable,
                         mt_node_reg_t **out)
 {
@@ -121,7 +121,7 @@ int mt_sql_reg_from_row(const mt_rows_t *r, unsigned first, mt_json_arena_t *a,
     const char *bad = NULL;
 #define BAD(name) do { if (!bad) bad = (name); } while (0)
     size_t len;
-    const char *text = mt_rows_str(r, first + 3, &len);
+    const char *text = mt__store_rows_str(r, first + 3, &len);
     mt_str_pair_t *labels = NULL;
     if (mt_json_get_str_map(text, len, a, &labels, &t.nlabels) != MT_OK
         || !part_ok(&(mt_node_reg_t) { .labels = labels, .nlabels = t.nlabels })) {
@@ -132,23 +132,23 @@ int mt_sql_reg_from_row(const mt_rows_t *r, unsigned first, mt_json_arena_t *a,
     uint32_t nmaps[2] = { 0, 0 };
     static const char *const names[2] = { "capacity", "quota" };
     for (int k = 0; k < 2; k++) {
-        text = mt_rows_str(r, first + 4 + (unsigned) k, &len);
+        text = mt__store_rows_str(r, first + 4 + (unsigned) k, &len);
         if (mt_json_get_int_map(text, len, a, &maps[k], &nmaps[k]) != MT_OK
             || !part_ok(&(mt_node_reg_t) { .capacity = maps[k], .ncapacity = nmaps[k] })) {
             maps[k] = NULL, nmaps[k] = 0;
             BAD(names[k]);
         }
     }
-    t.host_ip = mt_rows_str(r, first + 0, NULL);
+    t.host_ip = mt__store_rows_str(r, first + 0, NULL);
     if (!text_ok(t.host_ip)) {
         t.host_ip = "";
         BAD("host_ip");
     }
-    int64_t port = mt_rows_i64(r, first + 1);
+    int64_t port = mt__store_rows_i64(r, first + 1);
     t.grpc_port = port >= 0 && port <= 65535 ? (int32_t) port : 0;
     if (port < 0 || port > 65535)
         BAD("grpc_port");
-    t.instance_type = mt_rows_str(r, first + 2, NULL);
+    t.instance_type = mt__store_rows_str(r, first + 2, NULL);
     if (!text_ok(t.instance_type)) {
         t.instance_type = "";
         BAD("instance_type");
@@ -158,7 +158,7 @@ int mt_sql_reg_from_row(const mt_rows_t *r, unsigned first, mt_json_arena_t *a,
         vers = NULL, nvers = 0;
         BAD("versions");
     }
-    t.registered_at = mt_rows_i64(r, first + 7);
+    t.registered_at = mt__store_rows_i64(r, first + 7);
     if (t.registered_at < 0 || t.registered_at > MT_TIME_MAX) {
         t.registered_at = 0;
         BAD("registered_at");
@@ -188,7 +188,7 @@ int mt_sql_reg_from_row(const mt_rows_t *r, unsigned first, mt_json_arena_t *a,
     t.nquota = nmaps[1];
     t.versions = vers;
     t.nversions = nvers;
-    t.reg_revision = mt_rows_i64(r, first + 8);
+    t.reg_revision = mt__store_rows_i64(r, first + 8);
     *out = mt_node_reg_build(&t);
     return MT_OK;
 }
@@ -197,7 +197,7 @@ int mt_sql_reg_from_row(const mt_rows_t *r, unsigned first, mt_json_arena_t *a,
 
 /*  Status columns from `first`: heartbeat_at, ready, conditions, images,
     local_templates, status_revision, seen_at (MT_SQL_STATUS_KINDS). */
-int mt_sql_status_from_row(const mt_rows_t *r, unsigned first, mt_json_arena_t *a,
+int mt__store_sql_status_from_row(const mt__store_rows_t *r, unsigned first, mt_json_arena_t *a,
                            char *why, size_t whylen, mt_node_status_t **out)
 {
     mt_node_status_t t = { 0 };
@@ -207,26 +207,26 @@ int mt_sql_status_from_row(const mt_rows_t *r, unsigned first, mt_json_arena_t *
     const char **images = NULL, **tpls = NULL;
     static const char *const cols[3] = { "conditions", "images", "local_templates" };
     int bad = -1;
-    text = mt_rows_str(r, first + 2, &len);
+    text = mt__store_rows_str(r, first + 2, &len);
     if (mt_json_get_conditions(text, len, a, &conds, &t.nconditions) != MT_OK)
         bad = 0;
-    text = mt_rows_str(r, first + 3, &len);
+    text = mt__store_rows_str(r, first + 3, &len);
     if (bad < 0 && mt_json_get_str_array(text, len, a, &images, &t.nimages) != MT_OK)
         bad = 1;
-    text = mt_rows_str(r, first + 4, &len);
+    text = mt__store_rows_str(r, first + 4, &len);
     if (bad < 0 && mt_json_get_str_array(text, len, a, &tpls, &t.ntemplates) != MT_OK)
         bad = 2;
     if (bad >= 0) {
         snprintf(why, whylen, "%s: not the JSON this column holds (or not UTF-8)", cols[bad]);
         return MT_EINTERNAL;
     }
-    t.heartbeat_at = mt_rows_i64(r, first + 0);
-    t.ready = mt_rows_i64(r, first + 1) != 0;
+    t.heartbeat_at = mt__store_rows_i64(r, first + 0);
+    t.ready = mt__store_rows_i64(r, first + 1) != 0;
     t.conditions = conds;
     t.images = images;
     t.local_templates = tpls;
-    t.status_revision = mt_rows_i64(r, first + 5);
-    t.seen_at = mt_rows_i64(r, first + 6);
+    t.status_revision = mt__store_rows_i64(r, first + 5);
+    t.seen_at = mt__store_rows_i64(r, first + 6);
     if (mt_node_status_check(&t, why, whylen) != MT_OK)
         return MT_EINTERNAL;
     *out = mt_node_status_build(&t);

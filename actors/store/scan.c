@@ -15,18 +15,18 @@
 /*  Versions cursor over a (node_id, component, version) result sorted by
     node_id: collects one node's pairs into arena memory. */
 typedef struct {
-    mt_rows_t r;
+    mt__store_rows_t r;
     int have;               /* 1: r's current row is unread; 0: end; < 0 error */
 } vcursor_t;
 
-static int collect_versions(mt_conn_t *c, vcursor_t *v, const char *id, mt_json_arena_t *a,
+static int collect_versions(mt__store_conn_t *c, vcursor_t *v, const char *id, mt_json_arena_t *a,
                             mt_str_pair_t **out, uint32_t *n)
 {
     uint32_t cap = 0;
     *out = NULL;
     *n = 0;
     while (v->have == 1) {
-        const char *node = mt_rows_str(&v->r, 0, NULL);
+        const char *node = mt__store_rows_str(&v->r, 0, NULL);
         int cmp = strcmp(node, id);
         if (cmp > 0)
             break;
@@ -40,24 +40,24 @@ static int collect_versions(mt_conn_t *c, vcursor_t *v, const char *id, mt_json_
                 cap = bigger;
             }
             size_t kl, vl;
-            const char *k = mt_rows_str(&v->r, 1, &kl), *val = mt_rows_str(&v->r, 2, &vl);
+            const char *k = mt__store_rows_str(&v->r, 1, &kl), *val = mt__store_rows_str(&v->r, 2, &vl);
             char *kc = mt_json_arena_alloc(a, kl + 1), *vc = mt_json_arena_alloc(a, vl + 1);
             memcpy(kc, k, kl + 1);
             memcpy(vc, val, vl + 1);
             (*out)[(*n)++] = (mt_str_pair_t) { kc, vc };
         }
-        v->have = mt_rows_next(c, &v->r);
+        v->have = mt__store_rows_next(c, &v->r);
     }
     return v->have < 0 ? MT_EINTERNAL : MT_OK;
 }
 
 /*  The current registration row of ra (columns: id + MT_SQL_REG_KINDS) into row. */
-static int fill_reg(mt_conn_t *c, mt_scratch_t *s, mt_rows_t *ra, vcursor_t *v, mt_store_row_t *row)
+static int fill_reg(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_rows_t *ra, vcursor_t *v, mt_store_row_t *row)
 {
     const char *id = row->id;
-    if (mt_rows_i64(ra, 10)) {
+    if (mt__store_rows_i64(ra, 10)) {
         row->deleted = true;
-        row->deleted_revision = mt_rows_i64(ra, 9);
+        row->deleted_revision = mt__store_rows_i64(ra, 9);
         return MT_OK;
     }
     mt_str_pair_t *vers;
@@ -66,113 +66,113 @@ static int fill_reg(mt_conn_t *c, mt_scratch_t *s, mt_rows_t *ra, vcursor_t *v, 
     if (rc != MT_OK)
         return rc;
     const char *unreadable;
-    mt_sql_reg_from_row(ra, 1, &s->arena, vers, nvers, &unreadable, &row->reg);
+    mt__store_sql_reg_from_row(ra, 1, &s->arena, vers, nvers, &unreadable, &row->reg);
     if (unreadable)
-        mt_sql_rejected(&s->rejects, "node_registrations", id, mt_rows_i64(ra, 9), unreadable);
+        mt__store_sql_rejected(&s->rejects, "node_registrations", id, mt__store_rows_i64(ra, 9), unreadable);
     return MT_OK;
 }
 
 /*  The current status row of rb into row (nothing when it cannot be read:
     the node keeps what it had; its next heartbeat rewrites the row). */
-static void fill_status(mt_scratch_t *s, mt_rows_t *rb, mt_store_row_t *row)
+static void fill_status(mt__store_scratch_t *s, mt__store_rows_t *rb, mt_store_row_t *row)
 {
     char why[200];
-    if (mt_sql_status_from_row(rb, 1, &s->arena, why, sizeof why, &row->status) != MT_OK)
-        mt_sql_rejected(&s->rejects, "node_status", row->id, mt_rows_i64(rb, 6), why);
+    if (mt__store_sql_status_from_row(rb, 1, &s->arena, why, sizeof why, &row->status) != MT_OK)
+        mt__store_sql_rejected(&s->rejects, "node_status", row->id, mt__store_rows_i64(rb, 6), why);
 }
 
-int mt_sql_load(mt_conn_t *c, mt_scratch_t *s, const char *id, mt_store_row_t *row)
+int mt__store_sql_load(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, mt_store_row_t *row)
 {
     memset(row, 0, sizeof *row);
     snprintf(row->id, sizeof row->id, "%s", id);
     mt_json_arena_reset(&s->arena);
-    mt_params_reset(&s->params);
-    mt_params_cstr(&s->params, id);
-    mt_rows_t ra, rb;
+    mt__store_params_reset(&s->params);
+    mt__store_params_cstr(&s->params, id);
+    mt__store_rows_t ra, rb;
     vcursor_t v = { 0 };
-    int rc = mt_conn_exec(c, SQL_LOAD_REG, &s->params, "s" MT_SQL_REG_KINDS, &ra);
+    int rc = mt__store_conn_exec(c, SQL_LOAD_REG, &s->params, "s" MT_SQL_REG_KINDS, &ra);
     if (rc != MT_OK)
         goto out;
-    int f = mt_rows_next(c, &ra);
+    int f = mt__store_rows_next(c, &ra);
     if (f <= 0) {
-        mt_rows_close(&ra);
+        mt__store_rows_close(&ra);
         rc = f < 0 ? MT_EINTERNAL : MT_ENOTFOUND;
         if (f == 0)
             snprintf(c->err, sizeof c->err, "node %.200s: not found", id);
         goto out;
     }
-    if (!mt_rows_i64(&ra, 10)) {
-        if ((rc = mt_conn_exec(c, SQL_LOAD_VERS, &s->params, "sss", &v.r)) != MT_OK) {
-            mt_rows_close(&ra);
+    if (!mt__store_rows_i64(&ra, 10)) {
+        if ((rc = mt__store_conn_exec(c, SQL_LOAD_VERS, &s->params, "sss", &v.r)) != MT_OK) {
+            mt__store_rows_close(&ra);
             goto out;
         }
-        v.have = mt_rows_next(c, &v.r);
+        v.have = mt__store_rows_next(c, &v.r);
     }
     rc = fill_reg(c, s, &ra, &v, row);
-    mt_rows_close(&ra);
-    mt_rows_close(&v.r);
+    mt__store_rows_close(&ra);
+    mt__store_rows_close(&v.r);
     if (rc != MT_OK || row->deleted)
         goto out;
-    if ((rc = mt_conn_exec(c, SQL_LOAD_STATUS, &s->params, "s" MT_SQL_STATUS_KINDS, &rb)) != MT_OK)
+    if ((rc = mt__store_conn_exec(c, SQL_LOAD_STATUS, &s->params, "s" MT_SQL_STATUS_KINDS, &rb)) != MT_OK)
         goto out;
-    if ((f = mt_rows_next(c, &rb)) == 1)
+    if ((f = mt__store_rows_next(c, &rb)) == 1)
         fill_status(s, &rb, row);
     else if (f < 0)
         rc = MT_EINTERNAL;
-    mt_rows_close(&rb);
+    mt__store_rows_close(&rb);
 out:
-    mt_conn_rollback(c);        /* ends the snapshot */
+    mt__store_conn_rollback(c);        /* ends the snapshot */
     if (rc != MT_OK)
         mt_store_row_clear(row);
     return rc;
 }
 
-int mt_sql_mark(mt_conn_t *c, int64_t *mark)
+int mt__store_sql_mark(mt__store_conn_t *c, int64_t *mark)
 {
-    mt_rows_t r;
-    int rc = mt_conn_exec(c, SQL_MARK, NULL, "i", &r);
+    mt__store_rows_t r;
+    int rc = mt__store_conn_exec(c, SQL_MARK, NULL, "i", &r);
     if (rc != MT_OK)
         return rc;
-    int f = mt_rows_next(c, &r);
+    int f = mt__store_rows_next(c, &r);
     if (f == 1)
-        *mark = mt_rows_i64(&r, 0);
-    mt_rows_close(&r);
+        *mark = mt__store_rows_i64(&r, 0);
+    mt__store_rows_close(&r);
     if (f != 1)
         return MT_EINTERNAL;
     /*  End this transaction: the scan's snapshot must begin after the draw. */
-    mt_conn_rollback(c);
-    return mt_conn_up(c) ? MT_OK : MT_EUNAVAIL;
+    mt__store_conn_rollback(c);
+    return mt__store_conn_up(c) ? MT_OK : MT_EUNAVAIL;
 }
 
-int mt_sql_scan(mt_conn_t *c, mt_scratch_t *s, int64_t after, bool full, mt_store_scanned_t *out)
+int mt__store_sql_scan(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t after, bool full, mt_store_scanned_t *out)
 {
     out->mark = 0;
     out->nrows = 0;
     out->rows = NULL;
-    mt_rows_t ra = { 0 }, rb = { 0 };
+    mt__store_rows_t ra = { 0 }, rb = { 0 };
     vcursor_t v = { 0 };
-    int rc = mt_sql_mark(c, &out->mark);
+    int rc = mt__store_sql_mark(c, &out->mark);
     if (rc != MT_OK)
         return rc;
-    mt_params_reset(&s->params);
+    mt__store_params_reset(&s->params);
     if (!full)
-        mt_params_i64(&s->params, after);
-    mt_params_t *ps = full ? NULL : &s->params;
-    if ((rc = mt_conn_exec(c, full ? SQL_SCAN_VERS_ALL : SQL_SCAN_VERS_AFTER, ps, "sss", &v.r))
-        || (rc = mt_conn_exec(c, full ? SQL_SCAN_REG_ALL : SQL_SCAN_REG_AFTER, ps,
+        mt__store_params_i64(&s->params, after);
+    mt__store_params_t *ps = full ? NULL : &s->params;
+    if ((rc = mt__store_conn_exec(c, full ? SQL_SCAN_VERS_ALL : SQL_SCAN_VERS_AFTER, ps, "sss", &v.r))
+        || (rc = mt__store_conn_exec(c, full ? SQL_SCAN_REG_ALL : SQL_SCAN_REG_AFTER, ps,
                               "s" MT_SQL_REG_KINDS, &ra))
-        || (rc = mt_conn_exec(c, full ? SQL_SCAN_STATUS_ALL : SQL_SCAN_STATUS_AFTER, ps,
+        || (rc = mt__store_conn_exec(c, full ? SQL_SCAN_STATUS_ALL : SQL_SCAN_STATUS_AFTER, ps,
                               "s" MT_SQL_STATUS_KINDS, &rb)))
         goto out;
-    mt_conn_rollback(c);        /* every row is on the client now */
+    mt__store_conn_rollback(c);        /* every row is on the client now */
 
     /*  Merge registrations and statuses by id. */
     uint32_t cap = 0;
-    int fa = mt_rows_next(c, &ra), fb = mt_rows_next(c, &rb);
-    v.have = mt_rows_next(c, &v.r);
+    int fa = mt__store_rows_next(c, &ra), fb = mt__store_rows_next(c, &rb);
+    v.have = mt__store_rows_next(c, &v.r);
     while (rc == MT_OK && (fa == 1 || fb == 1)) {
-        const char *ida = fa == 1 ? mt_rows_str(&ra, 0, NULL) : NULL;
-        const char *idb = fb == 1 ? mt_rows_str(&rb, 0, NULL) : NULL;
+        const char *ida = fa == 1 ? mt__store_rows_str(&ra, 0, NULL) : NULL;
+        const char *idb = fb == 1 ? mt__store_rows_str(&rb, 0, NULL) : NULL;
         int cmp = ida && idb ? strcmp(ida, idb) : (ida ? -1 : 1);
         if (out->nrows == cap) {
             cap = cap ? cap * 2 : 64;
@@ -189,11 +189,11 @@ int mt_sql_scan(mt_conn_t *c, mt_scratch_t *s, int64_t after, bool full, mt_stor
         mt_json_arena_reset(&s->arena);
         if (cmp <= 0) {
             rc = fill_reg(c, s, &ra, &v, row);
-            fa = mt_rows_next(c, &ra);
+            fa = mt__store_rows_next(c, &ra);
         }
         if (rc == MT_OK && cmp >= 0) {
             fill_status(s, &rb, row);
-            fb = mt_rows_next(c, &rb);
+            fb = mt__store_rows_next(c, &rb);
         }
         /*  A status row alone (its registration not covered) that could
             not be read leaves nothing to merge. A registration row is
@@ -204,10 +204,10 @@ int mt_sql_scan(mt_conn_t *c, mt_scratch_t *s, int64_t after, bool full, mt_stor
     if (rc == MT_OK && (fa < 0 || fb < 0 || v.have < 0))
         rc = MT_EINTERNAL;
 out:
-    mt_rows_close(&v.r);
-    mt_rows_close(&ra);
-    mt_rows_close(&rb);
-    mt_conn_rollback(c);
+    mt__store_rows_close(&v.r);
+    mt__store_rows_close(&ra);
+    mt__store_rows_close(&rb);
+    mt__store_conn_rollback(c);
     if (rc != MT_OK) {
         for (uint32_t i = 0; i < out->nrows; i++)
             mt_store_row_clear(&out->rows[i]);

@@ -109,7 +109,7 @@ static const char *const v2[] = {
     NULL,
 };
 
-/*  Version 3: node tombstones can be purged (node_reg.c, mt_sql_purge).
+/*  Version 3: node tombstones can be purged (node_reg.c, mt__store_sql_purge).
     deleted_at is the database's clock at the delete, so every replica
     judges a tombstone's age alike; the key lets the purge find tombstones
     without reading (and locking) every registration. Adding a column with
@@ -182,9 +182,9 @@ static int uuid_v4(char out[37])
     return MT_OK;
 }
 
-static int current_version(mt_conn_t *c, int *version)
+static int current_version(mt__store_conn_t *c, int *version)
 {
-    int rc = mt_conn_sql(c, "CREATE TABLE IF NOT EXISTS mt_schema ("
+    int rc = mt__store_conn_sql(c, "CREATE TABLE IF NOT EXISTS mt_schema ("
                          " id TINYINT NOT NULL PRIMARY KEY CHECK (id = 1),"
                          " version INT NOT NULL, migrated_at BIGINT NOT NULL)" TABLE_OPTS);
     if (rc != MT_OK)
@@ -192,13 +192,13 @@ static int current_version(mt_conn_t *c, int *version)
     MYSQL_STMT *st = mysql_stmt_init(c->m);
     const char *sql = "SELECT version FROM mt_schema WHERE id = 1";
     if (!st)
-        return mt_conn_fail(c, NULL, "schema version");
+        return mt__store_conn_fail(c, NULL, "schema version");
     long long v = 0;
     my_bool null = 0;
     MYSQL_BIND out = { .buffer_type = MYSQL_TYPE_LONGLONG, .buffer = &v, .is_null = &null };
     if (mysql_stmt_prepare(st, sql, strlen(sql)) || mysql_stmt_execute(st)
         || mysql_stmt_bind_result(st, &out)) {
-        rc = mt_conn_fail(c, st, "schema version");
+        rc = mt__store_conn_fail(c, st, "schema version");
         if (c->m)
             mysql_stmt_close(st);
         return rc;
@@ -209,16 +209,16 @@ static int current_version(mt_conn_t *c, int *version)
     return MT_OK;
 }
 
-static int set_version(mt_conn_t *c, int version)
+static int set_version(mt__store_conn_t *c, int version)
 {
     char sql[200];
     snprintf(sql, sizeof sql, "INSERT INTO mt_schema (id, version, migrated_at) VALUES (1, %d, %lld)"
              " ON DUPLICATE KEY UPDATE version = VALUES(version), migrated_at = VALUES(migrated_at)",
              version, (long long) mt_wall_ms());
-    return mt_conn_sql(c, sql);
+    return mt__store_conn_sql(c, sql);
 }
 
-static int cluster_row(mt_conn_t *c)
+static int cluster_row(mt__store_conn_t *c)
 {
     char uuid[37], sql[200];
     if (uuid_v4(uuid) != MT_OK) {
@@ -228,27 +228,27 @@ static int cluster_row(mt_conn_t *c)
     /*  INSERT IGNORE: created once per database, whoever comes first. */
     snprintf(sql, sizeof sql, "INSERT IGNORE INTO mt_cluster (id, uuid, created_at)"
              " VALUES (1, '%s', %lld)", uuid, (long long) mt_wall_ms());
-    return mt_conn_sql(c, sql);
+    return mt__store_conn_sql(c, sql);
 }
 
-static int lock(mt_conn_t *c, bool take)
+static int lock(mt__store_conn_t *c, bool take)
 {
     if (!c->m)
-        return mt_conn_fail(c, NULL, "schema lock");
+        return mt__store_conn_fail(c, NULL, "schema lock");
     MYSQL_STMT *st = mysql_stmt_init(c->m);
     /*  GET_LOCK waits 1 s per call, not 30 at once: a longer wait would
         outlast the client's read timeout and cost the connection. */
     const char *sql = take ? "SELECT GET_LOCK('metactor_schema', 1)"
                            : "SELECT RELEASE_LOCK('metactor_schema')";
     if (!st)
-        return mt_conn_fail(c, NULL, "schema lock");
+        return mt__store_conn_fail(c, NULL, "schema lock");
     long long got = 0;
     my_bool null = 0;
     MYSQL_BIND out = { .buffer_type = MYSQL_TYPE_LONGLONG, .buffer = &got, .is_null = &null };
     int rc = MT_OK;
     if (mysql_stmt_prepare(st, sql, strlen(sql)) || mysql_stmt_execute(st)
         || mysql_stmt_bind_result(st, &out) || mysql_stmt_fetch(st) == 1) {
-        rc = mt_conn_fail(c, st, "schema lock");
+        rc = mt__store_conn_fail(c, st, "schema lock");
         if (c->m)
             mysql_stmt_close(st);
         return rc;
@@ -261,13 +261,13 @@ static int lock(mt_conn_t *c, bool take)
     return MT_OK;
 }
 
-int mt_schema_migrate(mt_conn_t *c)
+int mt__store_schema_migrate(mt__store_conn_t *c)
 {
     /*  DDL and the lock wait are not bound by the writers' statement time. */
-    int rc = mt_conn_sql(c, "SET SESSION max_statement_time = 0");
+    int rc = mt__store_conn_sql(c, "SET SESSION max_statement_time = 0");
     for (int tries = 0; rc == MT_OK; tries++) {
         rc = lock(c, true);
-        if (rc != MT_EUNAVAIL || !mt_conn_up(c) || tries == 29)
+        if (rc != MT_EUNAVAIL || !mt__store_conn_up(c) || tries == 29)
             break;
         rc = MT_OK;     /* held by another replica: wait on, 30 s in all */
     }
@@ -282,21 +282,21 @@ int mt_schema_migrate(mt_conn_t *c)
     }
     for (int v = version + 1; rc == MT_OK && v <= MT_SCHEMA_VERSION; v++) {
         for (const char *const *sql = migrations[v]; rc == MT_OK && *sql; sql++)
-            rc = mt_conn_sql(c, *sql);
+            rc = mt__store_conn_sql(c, *sql);
         if (rc == MT_OK && v == 1)
             rc = cluster_row(c);
         if (rc == MT_OK)
             rc = set_version(c, v);
         if (rc == MT_OK)
-            rc = mt_conn_commit(c);
+            rc = mt__store_conn_commit(c);
     }
     if (c->m) {
-        mt_conn_rollback(c);        /* ends the version read's transaction */
+        mt__store_conn_rollback(c);        /* ends the version read's transaction */
         int rc2 = c->m ? lock(c, false) : MT_EUNAVAIL;
         if (rc == MT_OK)
             rc = rc2;
     }
     if (rc == MT_OK && !c->reader)
-        rc = mt_conn_sql(c, "SET SESSION max_statement_time = " MT_CONN_STATEMENT_TIME_S);
+        rc = mt__store_conn_sql(c, "SET SESSION max_statement_time = " MT_CONN_STATEMENT_TIME_S);
     return rc;
 }

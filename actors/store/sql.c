@@ -1,4 +1,4 @@
-/*  sql.c — every statement the store prepares, by id (mt_sql_id_t).
+/*  sql.c — every statement the store prepares, by id (mt__store_sql_id_t).
 
     Multi-row statements exist for 1, 8, 64 and 256 rows and are generated
     once per process. Column lists of the reads are fixed: scan.c decodes
@@ -10,23 +10,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-const unsigned mt_sql_variants[MT_SQL_NVARIANTS] = { 1, 8, 64, 256 };
+const unsigned mt__store_sql_variants[MT_SQL_NVARIANTS] = { 1, 8, 64, 256 };
 
-int mt_sql_chunk(unsigned n, unsigned *rows)
+int mt__store_sql_chunk(unsigned n, unsigned *rows)
 {
     /*  The smallest variant that holds n, if padding wastes at most half of
         it; else the largest that n fills. n = 40: one 64-row statement;
         n = 20: 8 + 8 + (4 → 8). */
     int v = 0;
-    while (v + 1 < MT_SQL_NVARIANTS && mt_sql_variants[v] < n)
+    while (v + 1 < MT_SQL_NVARIANTS && mt__store_sql_variants[v] < n)
         v++;
-    if (mt_sql_variants[v] >= n && mt_sql_variants[v] <= 2 * n) {
+    if (mt__store_sql_variants[v] >= n && mt__store_sql_variants[v] <= 2 * n) {
         *rows = n;
         return v;
     }
-    while (v > 0 && mt_sql_variants[v] > n)
+    while (v > 0 && mt__store_sql_variants[v] > n)
         v--;
-    *rows = mt_sql_variants[v] < n ? mt_sql_variants[v] : n;
+    *rows = mt__store_sql_variants[v] < n ? mt__store_sql_variants[v] : n;
     return v;
 }
 
@@ -147,7 +147,7 @@ static char *repeat(const char *head, const char *row, unsigned rows, const char
 static void generate(void)
 {
     for (int v = 0; v < MT_SQL_NVARIANTS; v++) {
-        unsigned n = mt_sql_variants[v];
+        unsigned n = mt__store_sql_variants[v];
         generated[SQL_LOCK + v] = repeat(
             "SELECT id FROM node_registrations WHERE deleted = 0 AND id IN (", "?", n,
             ") FOR UPDATE");
@@ -167,7 +167,7 @@ static void generate(void)
     }
 }
 
-const char *mt_sql_text(int id)
+const char *mt__store_sql_text(int id)
 {
     pthread_once(&once, generate);
     return generated[id] ? generated[id] : fixed[id];

@@ -29,9 +29,9 @@
 
 static const char *const columns[3] = { "conditions", "images", "local_templates" };
 
-static void refuse(mt_status_entry_t *e, int err, const char *fmt, ...)
+static void refuse(mt__store_status_entry_t *e, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void refuse(mt_status_entry_t *e, int err, const char *fmt, ...)
+static void refuse(mt__store_status_entry_t *e, int err, const char *fmt, ...)
 {
     e->err = err;
     va_list ap;
@@ -63,7 +63,7 @@ static size_t raw_bytes(const mt_node_status_t *st, int f)
 
 /*  Appends e's columns to s->json (enc: where); a row that cannot be
     stored is refused and leaves nothing behind. */
-static void encode(mt_scratch_t *s, mt_status_entry_t *e, mt_status_enc_t *enc)
+static void encode(mt__store_scratch_t *s, mt__store_status_entry_t *e, mt__store_status_enc_t *enc)
 {
     const mt_node_status_t *st = e->status;
     for (int f = 0; f < 3; f++) {
@@ -99,7 +99,7 @@ static void encode(mt_scratch_t *s, mt_status_entry_t *e, mt_status_enc_t *enc)
 }
 
 /*  Entries still going (not refused before their transaction) get err. */
-static void fail_live(mt_status_entry_t *e, uint32_t n, int err, const char *why)
+static void fail_live(mt__store_status_entry_t *e, uint32_t n, int err, const char *why)
 {
     for (uint32_t x = 0; x < n; x++)
         if (e[x].err == MT_OK || e[x].err == MT_ENOTFOUND)
@@ -108,26 +108,26 @@ static void fail_live(mt_status_entry_t *e, uint32_t n, int err, const char *why
 
 /*  One transaction for e[0..n) — or, when the database refuses it, one
     per row. */
-static int commit(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e,
-                  const mt_status_enc_t *enc, uint32_t n, mt_status_stats_t *stats)
+static int commit(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e,
+                  const mt__store_status_enc_t *enc, uint32_t n, mt__store_status_stats_t *stats)
 {
     uint32_t live = 0;
     for (uint32_t x = 0; x < n; x++)
         live += e[x].err == MT_OK;
     if (live == 0)
         return MT_OK;
-    if (!mt_conn_up(c)) {
+    if (!mt__store_conn_up(c)) {
         fail_live(e, n, MT_EUNAVAIL, c->err);
         return MT_EUNAVAIL;
     }
     bool again = false;
-    int rc = mt_sql_status_txn(c, s, e, enc, n, &again);
+    int rc = mt__store_sql_status_txn(c, s, e, enc, n, &again);
     stats->rechecked = stats->rechecked || again;
     if (rc == MT_OK) {
         stats->commits++;
         return MT_OK;
     }
-    if (rc != MT_EINTERNAL || live == 1 || !mt_conn_up(c)) {
+    if (rc != MT_EINTERNAL || live == 1 || !mt__store_conn_up(c)) {
         fail_live(e, n, rc, c->err);
         return rc;
     }
@@ -137,11 +137,11 @@ static int commit(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e,
     for (uint32_t x = 0; x < n; x++) {
         if (e[x].err != MT_OK)
             continue;
-        if (!mt_conn_up(c)) {
+        if (!mt__store_conn_up(c)) {
             refuse(&e[x], MT_EUNAVAIL, "%s", c->err);
             continue;
         }
-        rc = mt_sql_status_txn(c, s, &e[x], &enc[x], 1, &again);
+        rc = mt__store_sql_status_txn(c, s, &e[x], &enc[x], 1, &again);
         stats->rechecked = stats->rechecked || again;
         stats->alone++;
         if (rc == MT_OK)
@@ -149,30 +149,30 @@ static int commit(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e,
         else
             refuse(&e[x], rc, "%s", c->err);
     }
-    return mt_conn_up(c) ? MT_OK : MT_EUNAVAIL;
+    return mt__store_conn_up(c) ? MT_OK : MT_EUNAVAIL;
 }
 
-int mt_sql_status_batch(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint32_t n,
-                        mt_status_stats_t *stats)
+int mt__store_sql_status_batch(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e, uint32_t n,
+                        mt__store_status_stats_t *stats)
 {
-    *stats = (mt_status_stats_t) { 0 };
+    *stats = (mt__store_status_stats_t) { 0 };
     for (uint32_t i = 0; i < n; i++) {
         e[i].err = MT_OK;
         e[i].revision = 0;
         e[i].why[0] = '\0';
     }
-    mt_status_enc_t *enc = mt_sql_xmalloc((n ? n : 1) * sizeof *enc);
+    mt__store_status_enc_t *enc = mt_xmalloc((n ? n : 1) * sizeof *enc);
     int rc = MT_OK;
     for (uint32_t i = 0; i < n;) {
         /*  As many rows as fit in MT_STORE_BATCH_BYTES, one at least; the
             row that does not fit is encoded again for the next one. */
-        mt_json_buf_reset(&s->json);
+        mt_buf_reset(&s->json);
         size_t bytes = 0;
         uint32_t j = i;
         for (; j < n; j++) {
             size_t before = s->json.len;
             encode(s, &e[j], &enc[j]);
-            size_t add = e[j].err == MT_OK ? mt_status_row_bytes(&e[j], &enc[j]) : 0;
+            size_t add = e[j].err == MT_OK ? mt__store_status_row_bytes(&e[j], &enc[j]) : 0;
             if (j > i && add && bytes + add > MT_STORE_BATCH_BYTES) {
                 s->json.len = before;
                 break;
@@ -180,7 +180,7 @@ int mt_sql_status_batch(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uin
             bytes += add;
         }
         int r = commit(c, s, e + i, enc + i, j - i, stats);
-        if (r != MT_OK && !mt_conn_up(c))
+        if (r != MT_OK && !mt__store_conn_up(c))
             rc = r;
         i = j;
     }

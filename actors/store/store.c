@@ -68,8 +68,8 @@ typedef struct {
     mt_store_t *store;
     int index;
     mt_actor_t *self;
-    mt_conn_t conn;
-    mt_scratch_t scratch;
+    mt__store_conn_t conn;
+    mt__store_scratch_t scratch;
     bool up, ever_up;
     char last_failure[256];         /* the last connect failure reported */
     mt_timer_t *retry;
@@ -78,7 +78,7 @@ typedef struct {
     uint32_t npending, cap;
     size_t pending_bytes;           /* their blocks' sizes: about their rows' */
     bool flush_queued;
-    mt_status_entry_t *entries;
+    mt__store_status_entry_t *entries;
 } sactor_t;
 
 static void *xrealloc(void *p, size_t n)
@@ -109,13 +109,13 @@ static void arm_retry(sactor_t *a)
 
 static void go_down(sactor_t *a)
 {
-    mt_conn_close(&a->conn);
+    mt__store_conn_close(&a->conn);
     if (a->up)
         zsys_warning("store[%d]: database unavailable: %s", a->index, a->conn.err);
     a->up = false;
     atomic_store(&a->store->ready[a->index], 0);
     for (uint32_t i = 0; i < a->npending; i++) {
-        mt_store__reply_error(a->pending[i], MT_EUNAVAIL, a->conn.err);
+        mt__store_reply_error(a->pending[i], MT_EUNAVAIL, a->conn.err);
         mt_msg_free(a->pending[i]);
     }
     a->npending = 0;
@@ -129,11 +129,11 @@ static void try_connect(sactor_t *a)
     if (a->up)
         return;
     a->last_attempt_ms = mt_now_ms();
-    int rc = mt_conn_open(&a->conn);
+    int rc = mt__store_conn_open(&a->conn);
     if (rc == MT_OK)
-        rc = mt_schema_migrate(&a->conn);
+        rc = mt__store_schema_migrate(&a->conn);
     publish_statements(a);
-    if (rc != MT_OK || !mt_conn_up(&a->conn)) {
+    if (rc != MT_OK || !mt__store_conn_up(&a->conn)) {
         /*  Said once per distinct reason, not at every retry: an operator
             must see why a replica cannot start (a failed migration, a
             refused login), and a down server must not flood the log. */
@@ -141,7 +141,7 @@ static void try_connect(sactor_t *a)
             zsys_warning("store[%d]: cannot use the database: %s", a->index, a->conn.err);
             snprintf(a->last_failure, sizeof a->last_failure, "%s", a->conn.err);
         }
-        mt_conn_close(&a->conn);
+        mt__store_conn_close(&a->conn);
         if (!mt_timer_armed(a->retry))
             arm_retry(a);
         return;
@@ -162,7 +162,7 @@ static bool usable(sactor_t *a)
 {
     if (a->up && mt_now_ms() - a->conn.last_used_ms > IDLE_PING_MS) {
         if (mysql_ping(a->conn.m) != 0) {
-            mt_conn_fail(&a->conn, NULL, "ping");
+            mt__store_conn_fail(&a->conn, NULL, "ping");
             go_down(a);
             if (mt_now_ms() - a->last_attempt_ms >= (uint64_t) a->store->reconnect_ms) {
                 mt_timer_cancel(a->retry);
@@ -185,11 +185,11 @@ static void flush(sactor_t *a)
     a->entries = xrealloc(a->entries, n * sizeof *a->entries);
     for (uint32_t i = 0; i < n; i++) {
         mt_store_node_status_t *p = mt_msg_data(a->pending[i]);
-        a->entries[i] = (mt_status_entry_t) {
+        a->entries[i] = (mt__store_status_entry_t) {
             .id = p->id, .status = p->status, .registered = p->registered };
     }
-    mt_status_stats_t st;
-    mt_sql_status_batch(&a->conn, &a->scratch, a->entries, n, &st);
+    mt__store_status_stats_t st;
+    mt__store_sql_status_batch(&a->conn, &a->scratch, a->entries, n, &st);
     if (st.rechecked)
         atomic_fetch_add(&a->store->rechecks, 1);
     publish_statements(a);
@@ -202,16 +202,16 @@ static void flush(sactor_t *a)
     atomic_fetch_add(&a->store->rows, ok);
     atomic_fetch_add(&a->store->alone, st.alone);
     for (uint32_t i = 0; i < n; i++) {
-        mt_status_entry_t *e = &a->entries[i];
+        mt__store_status_entry_t *e = &a->entries[i];
         int err = e->err;
-        mt_msg_t *done = mt_store__done(err, e->why, err == MT_OK ? e->revision : 0);
+        mt_msg_t *done = mt__store_done(err, e->why, err == MT_OK ? e->revision : 0);
         ((mt_store_done_t *) mt_msg_data(done))->seen_at = err == MT_OK ? e->seen_at : 0;
         mt_reply(a->pending[i], done);
         mt_msg_free(a->pending[i]);
     }
     a->npending = 0;
     a->pending_bytes = 0;
-    if (!mt_conn_up(&a->conn))
+    if (!mt__store_conn_up(&a->conn))
         go_down(a);
 }
 
@@ -220,7 +220,7 @@ static void on_status(sactor_t *a, mt_msg_t *msg)
     mt_store_node_status_t *p = mt_msg_data(msg);
     char why[128];
     if (mt_node_id_check(p->id, why, sizeof why) != MT_OK || !p->status) {
-        mt_store__reply_done(msg, MT_EBADREQ, p->status ? why : "status: missing", 0, NULL);
+        mt__store_reply_done(msg, MT_EBADREQ, p->status ? why : "status: missing", 0, NULL);
         return;
     }
     /*  Cut by bytes too: a burst of large heartbeats commits in
@@ -229,7 +229,7 @@ static void on_status(sactor_t *a, mt_msg_t *msg)
     if (a->npending && a->pending_bytes + p->status->size > MT_STORE_BATCH_BYTES)
         flush(a);
     if (!usable(a)) {
-        mt_store__reply_done(msg, MT_EUNAVAIL, a->conn.err, 0, NULL);
+        mt__store_reply_done(msg, MT_EUNAVAIL, a->conn.err, 0, NULL);
         return;
     }
     mt_msg_keep(msg);
@@ -256,26 +256,26 @@ static void on_reg(sactor_t *a, mt_msg_t *msg)
     int rc;
     if (p->op == MT_STORE_REGISTER) {
         if (!p->reg) {
-            mt_store__reply_done(msg, MT_EBADREQ, "register: no registration", 0, NULL);
+            mt__store_reply_done(msg, MT_EBADREQ, "register: no registration", 0, NULL);
             return;
         }
-        rc = mt_sql_register(&a->conn, &a->scratch, p->id, p->reg, &out);
+        rc = mt__store_sql_register(&a->conn, &a->scratch, p->id, p->reg, &out);
     }
     else
-        rc = mt_sql_labels(&a->conn, &a->scratch, p->id, p->labels, p->remove, p->nremove, &out);
-    mt_store__reply_done(msg, rc, a->conn.err, out ? out->reg_revision : 0, out);
+        rc = mt__store_sql_labels(&a->conn, &a->scratch, p->id, p->labels, p->remove, p->nremove, &out);
+    mt__store_reply_done(msg, rc, a->conn.err, out ? out->reg_revision : 0, out);
 }
 
 static void on_request(sactor_t *a, mt_msg_t *msg)
 {
     flush(a);       /* heartbeats sent before this request commit before it */
     char why[200];
-    if (mt_store__check(msg, why, sizeof why) != MT_OK) {
-        mt_store__reply_error(msg, MT_EBADREQ, why);
+    if (mt__store_check(msg, why, sizeof why) != MT_OK) {
+        mt__store_reply_error(msg, MT_EBADREQ, why);
         return;
     }
     if (!usable(a)) {
-        mt_store__reply_error(msg, MT_EUNAVAIL, a->conn.err);
+        mt__store_reply_error(msg, MT_EUNAVAIL, a->conn.err);
         return;
     }
     switch (msg->type) {
@@ -284,16 +284,16 @@ static void on_request(sactor_t *a, mt_msg_t *msg)
         break;
     case MT_STORE_NODE_DELETE: {
         int64_t rev = 0;
-        int rc = mt_sql_delete(&a->conn, &a->scratch,
+        int rc = mt__store_sql_delete(&a->conn, &a->scratch,
                                ((mt_store_node_delete_t *) mt_msg_data(msg))->id, &rev);
-        mt_store__reply_done(msg, rc, a->conn.err, rev, NULL);
+        mt__store_reply_done(msg, rc, a->conn.err, rev, NULL);
         break;
     }
     case MT_STORE_NODE_PURGE: {
         int64_t n = 0;
-        int rc = mt_sql_purge(&a->conn, &a->scratch,
+        int rc = mt__store_sql_purge(&a->conn, &a->scratch,
                               ((mt_store_node_purge_t *) mt_msg_data(msg))->older_than_ms, &n);
-        mt_msg_t *r = mt_store__done(rc, a->conn.err, 0);
+        mt_msg_t *r = mt__store_done(rc, a->conn.err, 0);
         ((mt_store_done_t *) mt_msg_data(r))->count = n;
         mt_reply(msg, r);
         break;
@@ -301,11 +301,11 @@ static void on_request(sactor_t *a, mt_msg_t *msg)
     case MT_STORE_NODE_LOAD: {
         mt_msg_t *r = mt_msg_new(MT_STORE_LOADED, sizeof(mt_store_loaded_t));
         mt_store_loaded_t *l = mt_msg_data(r);
-        l->err = mt_sql_load(&a->conn, &a->scratch,
+        l->err = mt__store_sql_load(&a->conn, &a->scratch,
                              ((mt_store_node_load_t *) mt_msg_data(msg))->id, &l->row);
         if (l->err != MT_OK)
             snprintf(l->message, sizeof l->message, "%.199s", a->conn.err);
-        r->drop = mt_store__loaded_drop;
+        r->drop = mt__store_loaded_drop;
         publish_statements(a);  /* rows rejected: counted before the answer */
         mt_reply(msg, r);
         break;
@@ -314,10 +314,10 @@ static void on_request(sactor_t *a, mt_msg_t *msg)
         mt_store_scan_req_t *q = mt_msg_data(msg);
         mt_msg_t *r = mt_msg_new(MT_STORE_SCANNED, sizeof(mt_store_scanned_t));
         mt_store_scanned_t *s = mt_msg_data(r);
-        s->err = mt_sql_scan(&a->conn, &a->scratch, q->after, q->full, s);
+        s->err = mt__store_sql_scan(&a->conn, &a->scratch, q->after, q->full, s);
         if (s->err != MT_OK)
             snprintf(s->message, sizeof s->message, "%.199s", a->conn.err);
-        r->drop = mt_store__scanned_drop;
+        r->drop = mt__store_scanned_drop;
         publish_statements(a);  /* rows rejected: counted before the answer */
         mt_reply(msg, r);
         break;
@@ -325,22 +325,22 @@ static void on_request(sactor_t *a, mt_msg_t *msg)
     case MT_STORE_REPLICA_BEAT: {
         mt_msg_t *r = mt_msg_new(MT_STORE_REPLICAS, sizeof(mt_store_replicas_t));
         mt_store_replicas_t *l = mt_msg_data(r);
-        r->drop = mt_store__replicas_drop;
-        l->err = mt_sql_replica_beat(&a->conn, &a->scratch, mt_msg_data(msg), l);
+        r->drop = mt__store_replicas_drop;
+        l->err = mt__store_sql_replica_beat(&a->conn, &a->scratch, mt_msg_data(msg), l);
         if (l->err != MT_OK)
             snprintf(l->message, sizeof l->message, "%.199s", a->conn.err);
         mt_reply(msg, r);
         break;
     }
     case MT_STORE_REPLICA_LEAVE: {
-        int rc = mt_sql_replica_leave(&a->conn, &a->scratch,
+        int rc = mt__store_sql_replica_leave(&a->conn, &a->scratch,
                                       ((mt_store_replica_leave_t *) mt_msg_data(msg))->replica_id);
-        mt_store__reply_done(msg, rc, a->conn.err, 0, NULL);
+        mt__store_reply_done(msg, rc, a->conn.err, 0, NULL);
         break;
     }
     case MT_STORE_RC_ADD: case MT_STORE_RC_SET: case MT_STORE_RC_DEL: case MT_STORE_RC_SCAN: {
         int rc;
-        mt_msg_t *answer = mt_store__rc_serve(&a->conn, &a->scratch, msg, &rc);
+        mt_msg_t *answer = mt__store_rc_serve(&a->conn, &a->scratch, msg, &rc);
         if (msg->type != MT_STORE_RC_SCAN && (rc == MT_OK || rc == MT_ECONFLICT))
             atomic_fetch_add(rc == MT_OK ? &a->store->rc_writes : &a->store->rc_conflicts, 1);
         publish_statements(a);
@@ -349,7 +349,7 @@ static void on_request(sactor_t *a, mt_msg_t *msg)
     }
     }
     publish_statements(a);
-    if (!mt_conn_up(&a->conn))
+    if (!mt__store_conn_up(&a->conn))
         go_down(a);
 }
 
@@ -390,12 +390,12 @@ static void destroy(void *state)
     if (a->up)
         flush(a);
     for (uint32_t i = 0; i < a->npending; i++) {
-        mt_store__reply_error(a->pending[i], MT_EUNAVAIL, "store stopped");
+        mt__store_reply_error(a->pending[i], MT_EUNAVAIL, "store stopped");
         mt_msg_free(a->pending[i]);
     }
     mt_timer_destroy(&a->retry);
-    mt_conn_close(&a->conn);
-    mt_scratch_free(&a->scratch);
+    mt__store_conn_close(&a->conn);
+    mt__store_scratch_free(&a->scratch);
     free(a->pending);
     free(a->entries);
     atomic_store(&a->store->ready[a->index], 0);

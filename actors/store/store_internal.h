@@ -32,12 +32,12 @@
     chunks of them, the last chunk padded by repeating its last row (every
     padded statement is idempotent for a repeated row). */
 #define MT_SQL_NVARIANTS 4
-extern const unsigned mt_sql_variants[MT_SQL_NVARIANTS];   /* 1, 8, 64, 256 */
+extern const unsigned mt__store_sql_variants[MT_SQL_NVARIANTS];   /* 1, 8, 64, 256 */
 #define MT_SQL_ROWS_MAX 256
 
 /*  The next chunk for n rows: the variant index; *rows = rows it takes
     from the batch (<= n), the rest of the variant is padding. */
-int mt_sql_chunk(unsigned n, unsigned *rows);
+int mt__store_sql_chunk(unsigned n, unsigned *rows);
 
 typedef enum {
     SQL_DRAW,               /* ? revisions: SELECT NEXTVAL … LIMIT ? */
@@ -72,9 +72,9 @@ typedef enum {
     SQL_RC_SCAN,
     SQL_RC_LOAD,
     SQL_COUNT
-} mt_sql_id_t;
+} mt__store_sql_id_t;
 
-const char *mt_sql_text(int id);
+const char *mt__store_sql_text(int id);
 
 /*  Columns read by every registration / status / versions query, in order. */
 #define MT_SQL_REG_KINDS "sisssssiii"      /* after the id column */
@@ -91,19 +91,19 @@ typedef struct {
     int64_t i;
     const char *s;
     unsigned long len;
-} mt_param_t;
+} mt__store_param_t;
 
 typedef struct {
-    mt_param_t *v;
+    mt__store_param_t *v;
     MYSQL_BIND *b;
     unsigned n, cap;
-} mt_params_t;
+} mt__store_params_t;
 
-void mt_params_reset(mt_params_t *ps);
-void mt_params_free(mt_params_t *ps);
-void mt_params_i64(mt_params_t *ps, int64_t v);
-void mt_params_str(mt_params_t *ps, const char *s, size_t len);   /* borrowed */
-void mt_params_cstr(mt_params_t *ps, const char *s);
+void mt__store_params_reset(mt__store_params_t *ps);
+void mt__store_params_free(mt__store_params_t *ps);
+void mt__store_params_i64(mt__store_params_t *ps, int64_t v);
+void mt__store_params_str(mt__store_params_t *ps, const char *s, size_t len);   /* borrowed */
+void mt__store_params_cstr(mt__store_params_t *ps, const char *s);
 
 typedef struct {
     char kind;
@@ -111,19 +111,19 @@ typedef struct {
     unsigned long len, cap;
     int64_t i;
     char *buf;
-} mt_col_t;
+} mt__store_col_t;
 
 /*  The rows of one executed query, stored on the client. */
-typedef struct mt_conn mt_conn_t;
+typedef struct mt_conn mt__store_conn_t;
 
 typedef struct {
     MYSQL_STMT *st;
-    mt_conn_t *c;                   /* st is c->stmts[id] while c is up */
+    mt__store_conn_t *c;                   /* st is c->stmts[id] while c is up */
     int id;
     unsigned ncols;
     MYSQL_BIND *b;
-    mt_col_t *cols;
-} mt_rows_t;
+    mt__store_col_t *cols;
+} mt__store_rows_t;
 
 struct mt_conn {
     MYSQL *m;                       /* NULL while down */
@@ -144,32 +144,32 @@ struct mt_conn {
 /*  Connects (creating the database if needed) and sets the session up.
     MT_OK, MT_EUNAVAIL (cannot reach the server) or MT_EINTERNAL; c->err
     says why. */
-int mt_conn_open(mt_conn_t *c);
-void mt_conn_close(mt_conn_t *c);
-static inline bool mt_conn_up(const mt_conn_t *c) { return c->m != NULL; }
+int mt__store_conn_open(mt__store_conn_t *c);
+void mt__store_conn_close(mt__store_conn_t *c);
+static inline bool mt__store_conn_up(const mt__store_conn_t *c) { return c->m != NULL; }
 
 /*  Records the error of the last call (st may be NULL: the connection's)
     and classifies it: a lost connection is closed → MT_EUNAVAIL; a lock wait
     timeout, deadlock or statement timeout → MT_EUNAVAIL (connection kept,
     roll back); anything else → MT_EINTERNAL. */
-int mt_conn_fail(mt_conn_t *c, MYSQL_STMT *st, const char *what);
+int mt__store_conn_fail(mt__store_conn_t *c, MYSQL_STMT *st, const char *what);
 
 /*  Executes statement id (prepared once) with ps (NULL: none). rows NULL:
     no result expected; else the result is stored and bound by kinds (one
-    char per column, 'i' or 's'); release it with mt_rows_close. */
-int mt_conn_exec(mt_conn_t *c, int id, mt_params_t *ps, const char *kinds, mt_rows_t *rows);
+    char per column, 'i' or 's'); release it with mt__store_rows_close. */
+int mt__store_conn_exec(mt__store_conn_t *c, int id, mt__store_params_t *ps, const char *kinds, mt__store_rows_t *rows);
 /*  A one-off statement with no parameters and no result (DDL, session). */
-int mt_conn_sql(mt_conn_t *c, const char *sql);
-int mt_conn_commit(mt_conn_t *c);
-void mt_conn_rollback(mt_conn_t *c);
-/*  Affected rows of the last mt_conn_exec of statement id. */
-uint64_t mt_conn_affected(mt_conn_t *c, int id);
+int mt__store_conn_sql(mt__store_conn_t *c, const char *sql);
+int mt__store_conn_commit(mt__store_conn_t *c);
+void mt__store_conn_rollback(mt__store_conn_t *c);
+/*  Affected rows of the last mt__store_conn_exec of statement id. */
+uint64_t mt__store_conn_affected(mt__store_conn_t *c, int id);
 
-/*  1: a row; 0: no more; < 0: an error (mt_conn_fail recorded). */
-int mt_rows_next(mt_conn_t *c, mt_rows_t *r);
-void mt_rows_close(mt_rows_t *r);
-static inline int64_t mt_rows_i64(const mt_rows_t *r, unsigned col) { return r->cols[col].i; }
-static inline const char *mt_rows_str(const mt_rows_t *r, unsigned col, size_t *len)
+/*  1: a row; 0: no more; < 0: an error (mt__store_conn_fail recorded). */
+int mt__store_rows_next(mt__store_conn_t *c, mt__store_rows_t *r);
+void mt__store_rows_close(mt__store_rows_t *r);
+static inline int64_t mt__store_rows_i64(const mt__store_rows_t *r, unsigned col) { return r->cols[col].i; }
+static inline const char *mt__store_rows_str(const mt__store_rows_t *r, unsigned col, size_t *len)
 {
     if (len)
         *len = r->cols[col].null ? 0 : r->cols[col].len;
@@ -181,7 +181,7 @@ static inline const char *mt_rows_str(const mt_rows_t *r, unsigned col, size_t *
 #define MT_SCHEMA_VERSION 5
 /*  Brings the schema to MT_SCHEMA_VERSION under GET_LOCK('metactor_schema').
     Idempotent; safe when replicas run it at once. */
-int mt_schema_migrate(mt_conn_t *c);
+int mt__store_schema_migrate(mt__store_conn_t *c);
 
 /* ---- node writes (node_sql.c) ----------------------------------------------------- */
 
@@ -192,22 +192,22 @@ typedef struct {
     uint64_t *seen;                 /* hashes, open addressing (0: free) */
     uint32_t n;
     uint64_t fresh;                 /* rejected since store.c last took the count */
-} mt_rejects_t;
+} mt__store_rejects_t;
 
 /*  A row that could not be read: logged (first time only) and counted. */
-void mt_sql_rejected(mt_rejects_t *r, const char *table, const char *id, int64_t revision,
+void mt__store_sql_rejected(mt__store_rejects_t *r, const char *table, const char *id, int64_t revision,
                      const char *what);
-void mt_rejects_free(mt_rejects_t *r);
+void mt__store_rejects_free(mt__store_rejects_t *r);
 
 /*  Scratch memory of one store actor, reused from call to call. */
 typedef struct {
-    mt_params_t params;
-    mt_json_buf_t json;
+    mt__store_params_t params;
+    mt_buf_t json;
     mt_json_arena_t arena;
-    mt_rejects_t rejects;           /* rows this actor could not decode */
-} mt_scratch_t;
+    mt__store_rejects_t rejects;           /* rows this actor could not decode */
+} mt__store_scratch_t;
 
-void mt_scratch_free(mt_scratch_t *s);
+void mt__store_scratch_free(mt__store_scratch_t *s);
 
 typedef struct {
     const char *id;
@@ -217,14 +217,14 @@ typedef struct {
     int64_t revision;               /* out */
     int64_t seen_at;                /* out: the database's clock at the revision draw */
     char why[160];                  /* out: the message of an error */
-} mt_status_entry_t;
+} mt__store_status_entry_t;
 
 /*  A heartbeat's JSON columns (conditions, images, local_templates): their
     text's offsets and lengths in the scratch's json buffer. */
-typedef struct { size_t off[3], len[3]; } mt_status_enc_t;
+typedef struct { size_t off[3], len[3]; } mt__store_status_enc_t;
 
 /*  What a row adds to a statement: its JSON, its id, its integers. */
-static inline size_t mt_status_row_bytes(const mt_status_entry_t *e, const mt_status_enc_t *js)
+static inline size_t mt__store_status_row_bytes(const mt__store_status_entry_t *e, const mt__store_status_enc_t *js)
 {
     return js->len[0] + js->len[1] + js->len[2] + strlen(e->id) + 32;
 }
@@ -236,14 +236,14 @@ static inline size_t mt_status_row_bytes(const mt_status_entry_t *e, const mt_st
     second transaction ran). A deadlock or lock wait is retried once.
     Returns the transaction's result (MT_OK: entries carry theirs, MT_OK or
     MT_ENOTFOUND). */
-int mt_sql_status_txn(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e,
-                      const mt_status_enc_t *enc, uint32_t n, bool *rechecked);
+int mt__store_sql_status_txn(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e,
+                      const mt__store_status_enc_t *enc, uint32_t n, bool *rechecked);
 
 typedef struct {
     bool rechecked;                 /* a transaction had to lock the registrations */
     uint32_t commits;               /* transactions committed */
     uint32_t alone;                 /* rows retried alone after their batch was refused */
-} mt_status_stats_t;
+} mt__store_status_stats_t;
 
 /*  Group commit of heartbeats (status_batch.c): every entry gets its own
     err and why. Rows are encoded before their transaction; one whose JSON
@@ -253,85 +253,85 @@ typedef struct {
     transaction the database refuses (MT_EINTERNAL: a row it will not take)
     is retried row by row, so that only the rows it refuses fail. Returns
     MT_OK, or the error that took the connection down. */
-int mt_sql_status_batch(mt_conn_t *c, mt_scratch_t *s, mt_status_entry_t *e, uint32_t n,
-                        mt_status_stats_t *stats);
+int mt__store_sql_status_batch(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e, uint32_t n,
+                        mt__store_status_stats_t *stats);
 
 /*  REGISTER / LABELS: *out is the committed registration block. */
-int mt_sql_register(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_node_reg_t *reg,
+int mt__store_sql_register(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, const mt_node_reg_t *reg,
                     mt_node_reg_t **out);
-int mt_sql_labels(mt_conn_t *c, mt_scratch_t *s, const char *id, const mt_node_reg_t *set,
+int mt__store_sql_labels(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, const mt_node_reg_t *set,
                   char *const *remove, uint32_t nremove, mt_node_reg_t **out);
-int mt_sql_delete(mt_conn_t *c, mt_scratch_t *s, const char *id, int64_t *revision);
+int mt__store_sql_delete(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, int64_t *revision);
 /*  PURGE: *purged tombstones removed. */
-int mt_sql_purge(mt_conn_t *c, mt_scratch_t *s, int64_t older_than_ms, int64_t *purged);
+int mt__store_sql_purge(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t older_than_ms, int64_t *purged);
 
 /*  Draws n revisions (ascending) into rev. */
-int mt_sql_draw(mt_conn_t *c, mt_scratch_t *s, uint32_t n, int64_t *rev);
+int mt__store_sql_draw(mt__store_conn_t *c, mt__store_scratch_t *s, uint32_t n, int64_t *rev);
 /*  The same, and *db_now the database's clock (ms) as the draw read it
     (one statement: NEXTVAL and NOW(3) are read together). */
-int mt_sql_draw_at(mt_conn_t *c, mt_scratch_t *s, uint32_t n, int64_t *rev, int64_t *db_now);
+int mt__store_sql_draw_at(mt__store_conn_t *c, mt__store_scratch_t *s, uint32_t n, int64_t *rev, int64_t *db_now);
 
 /*  Shared by node_sql.c and node_reg.c. After a failure: rolls back; true
     if the transaction is worth one more try (deadlock, lock wait). */
-bool mt_sql_retry(mt_conn_t *c, int rc, int *attempt);
+bool mt__store_sql_retry(mt__store_conn_t *c, int rc, int *attempt);
 /*  Commits unless the transaction held its revision for too long. */
-int mt_sql_commit_by(mt_conn_t *c, uint64_t drawn_ms);
-int mt_sql_bad(mt_conn_t *c, const char *what);        /* MT_EBADREQ, message */
+int mt__store_sql_commit_by(mt__store_conn_t *c, uint64_t drawn_ms);
+int mt__store_sql_bad(mt__store_conn_t *c, const char *what);        /* MT_EBADREQ, message */
 /*  MT_EBADREQ with a message of one's own; _too_large: a JSON column over
     MT_STORE_JSON_MAX ("labels: 70000 bytes as stored; at most 65535"). */
-int mt_sql_refuse(mt_conn_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int mt_sql_too_large(mt_conn_t *c, const char *column, size_t len);
-int mt_sql_not_found(mt_conn_t *c, const char *id);    /* MT_ENOTFOUND, message */
-void *mt_sql_xmalloc(size_t n);                        /* aborts on OOM */
+int mt__store_sql_refuse(mt__store_conn_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int mt__store_sql_too_large(mt__store_conn_t *c, const char *column, size_t len);
+int mt__store_sql_not_found(mt__store_conn_t *c, const char *id);    /* MT_ENOTFOUND, message */
+void *mt_xmalloc(size_t n);                        /* aborts on OOM */
 
 /* ---- replies (messages.c) ------------------------------------------------------- */
 
 /*  Answer req (takes reg). An error's message defaults to mt_strerror. */
-void mt_store__reply_done(mt_msg_t *req, int err, const char *message, int64_t revision,
+void mt__store_reply_done(mt_msg_t *req, int err, const char *message, int64_t revision,
                           mt_node_reg_t *reg);
 /*  MT_OK, or MT_EBADREQ with a message in why: a request refused before
     the database is asked (bad ids, replica fields, references). */
-int mt_store__check(mt_msg_t *msg, char *why, size_t whylen);
+int mt__store_check(mt_msg_t *msg, char *why, size_t whylen);
 /*  An error answer of the type req expects (DONE, LOADED, SCANNED, ...). */
-void mt_store__reply_error(mt_msg_t *req, int err, const char *message);
-void mt_store__loaded_drop(mt_msg_t *m);
-void mt_store__scanned_drop(mt_msg_t *m);
+void mt__store_reply_error(mt_msg_t *req, int err, const char *message);
+void mt__store_loaded_drop(mt_msg_t *m);
+void mt__store_scanned_drop(mt_msg_t *m);
 
 /* ---- reads (scan.c) ------------------------------------------------------------- */
 
-int mt_sql_load(mt_conn_t *c, mt_scratch_t *s, const char *id, mt_store_row_t *row);
-int mt_sql_scan(mt_conn_t *c, mt_scratch_t *s, int64_t after, bool full, mt_store_scanned_t *out);
+int mt__store_sql_load(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, mt_store_row_t *row);
+int mt__store_sql_scan(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t after, bool full, mt_store_scanned_t *out);
 /*  Draws a scan's mark and ends that transaction (a snapshot begun after
     it sees every revision <= mark that committed before). */
-int mt_sql_mark(mt_conn_t *c, int64_t *mark);
+int mt__store_sql_mark(mt__store_conn_t *c, int64_t *mark);
 
 /* ---- membership (replicas.c) ----------------------------------------------------- */
 
 /*  Upserts b's row (heartbeat_at = the database's clock), reads every row
     and the cluster uuid, commits. out's err/message are left to the caller. */
-int mt_sql_replica_beat(mt_conn_t *c, mt_scratch_t *s, const mt_store_replica_beat_t *b,
+int mt__store_sql_replica_beat(mt__store_conn_t *c, mt__store_scratch_t *s, const mt_store_replica_beat_t *b,
                         mt_store_replicas_t *out);
 /*  Deletes the replica's row (none: still MT_OK) and commits. */
-int mt_sql_replica_leave(mt_conn_t *c, mt_scratch_t *s, const char *replica_id);
+int mt__store_sql_replica_leave(mt__store_conn_t *c, mt__store_scratch_t *s, const char *replica_id);
 /*  MT_OK, or MT_EBADREQ with a message in why. */
-int mt_sql_replica_check(const mt_store_replica_beat_t *b, const char *replica_id,
+int mt__store_sql_replica_check(const mt_store_replica_beat_t *b, const char *replica_id,
                          char *why, size_t whylen);
-void mt_store__replicas_drop(mt_msg_t *m);
+void mt__store_replicas_drop(mt_msg_t *m);
 
 /* ---- remote cluster references (rc_sql.c) ------------------------------------------ */
 
 /*  MT_OK, or MT_EBADREQ with a message in why: what a RC_ADD/SET/DEL/SCAN
     request may never write (checked before the database is asked). */
-int mt_sql_rc_check(mt_msg_t *req, char *why, size_t whylen);
+int mt__store_sql_rc_check(mt_msg_t *req, char *why, size_t whylen);
 /*  Does the request; returns its answer (DONE or RC_SCANNED, for the
     caller to send) and its err in *err. */
-mt_msg_t *mt_store__rc_serve(mt_conn_t *c, mt_scratch_t *s, mt_msg_t *req, int *err);
+mt_msg_t *mt__store_rc_serve(mt__store_conn_t *c, mt__store_scratch_t *s, mt_msg_t *req, int *err);
 
 /*  A DONE answer (the message only when err != MT_OK); _rc also carries a
     reference (takes rc). */
-mt_msg_t *mt_store__done(int err, const char *message, int64_t revision);
-mt_msg_t *mt_store__done_rc(int err, const char *message, int64_t revision, mt_rc_t *rc);
-void mt_store__rc_scanned_drop(mt_msg_t *m);
+mt_msg_t *mt__store_done(int err, const char *message, int64_t revision);
+mt_msg_t *mt__store_done_rc(int err, const char *message, int64_t revision, mt_rc_t *rc);
+void mt__store_rc_scanned_drop(mt_msg_t *m);
 
 /*  Blocks from a stored row (row_decode.c): columns from `first` on,
     MT_SQL_*_KINDS; vers: the node's versions (arena memory). A row is
@@ -340,10 +340,10 @@ void mt_store__rc_scanned_drop(mt_msg_t *m);
     block carries MT_LABEL_UNREADABLE and *unreadable names the first such
     column (NULL when all is well); without, MT_EINTERNAL. A status that
     cannot be read: MT_EINTERNAL, why says what. */
-int mt_sql_reg_from_row(const mt_rows_t *r, unsigned first, mt_json_arena_t *a,
+int mt__store_sql_reg_from_row(const mt__store_rows_t *r, unsigned first, mt_json_arena_t *a,
                         const mt_str_pair_t *vers, uint32_t nvers, const char **unreadable,
                         mt_node_reg_t **out);
-int mt_sql_status_from_row(const mt_rows_t *r, unsigned first, mt_json_arena_t *a,
+int mt__store_sql_status_from_row(const mt__store_rows_t *r, unsigned first, mt_json_arena_t *a,
                            char *why, size_t whylen, mt_node_status_t **out);
 
 #endif

@@ -116,24 +116,24 @@ static char *dsn(const char *user, const char *params)
 }
 
 /*  Opens c on the DSN; MT_OK or the error. */
-static int open_conn(mt_conn_t *c, const char *text)
+static int open_conn(mt__store_conn_t *c, const char *text)
 {
     mt_dsn_t *d = NULL;
     char err[256];
     ck_assert_msg(mt_dsn_parse(text, &d, err, sizeof err) == MT_OK, "%s", err);
-    *c = (mt_conn_t) { .dsn = d };
-    return mt_conn_open(c);
+    *c = (mt__store_conn_t) { .dsn = d };
+    return mt__store_conn_open(c);
 }
 
-static void close_conn(mt_conn_t *c)
+static void close_conn(mt__store_conn_t *c)
 {
-    mt_conn_close(c);
+    mt__store_conn_close(c);
     mt_dsn_t *d = (mt_dsn_t *) c->dsn;
     mt_dsn_destroy(&d);
 }
 
 /*  The session's status variable (caller frees). */
-static char *status(mt_conn_t *c, const char *name)
+static char *status(mt__store_conn_t *c, const char *name)
 {
     char sql[100];
     snprintf(sql, sizeof sql, "SHOW SESSION STATUS LIKE '%s'", name);
@@ -158,7 +158,7 @@ START_TEST(verified)
     char *ca_pem = ca("ca.pem"), params[800];
     snprintf(params, sizeof params, "ssl_ca=%s&ssl_verify=true", ca_pem);
     char *text = dsn("metactor", params);
-    mt_conn_t c;
+    mt__store_conn_t c;
     ck_assert_msg(open_conn(&c, text) == MT_OK, "%s", c.err);
     char *cipher = status(&c, "Ssl_cipher"), *version = status(&c, "Ssl_version");
     ck_assert_msg(cipher[0], "no cipher: the session is not encrypted");
@@ -185,7 +185,7 @@ START_TEST(plain_refused)
         secure transport with "access denied" (1045); the same user and
         password get in over TLS (verified). */
     char *text = dsn("metactor", "");
-    mt_conn_t c;
+    mt__store_conn_t c;
     int rc = open_conn(&c, text);
     ck_assert_int_ne(rc, MT_OK);
     fprintf(stderr, "# without TLS: %s\n", c.err);
@@ -201,7 +201,7 @@ START_TEST(over_the_socket)
     char *ca_pem = ca("ca.pem"), *text = NULL;
     ck_assert_int_ne(asprintf(&text, "mysql://metactor:metactor@/" DB "?socket=%s/mysqld.sock"
                               "&ssl_ca=%s", dir, ca_pem), -1);
-    mt_conn_t c;
+    mt__store_conn_t c;
     ck_assert_msg(open_conn(&c, text) == MT_OK, "%s", c.err);
     char *cipher = status(&c, "Ssl_cipher");
     ck_assert_msg(cipher[0], "not encrypted over the socket");
@@ -216,7 +216,7 @@ END_TEST
 static char *try_params(const char *params, char *why, size_t whylen)
 {
     char *text = dsn("metactor", params);
-    mt_conn_t c;
+    mt__store_conn_t c;
     char *cipher = open_conn(&c, text) == MT_OK ? status(&c, "Ssl_cipher") : strdup("");
     snprintf(why, whylen, "%s", c.err);
     close_conn(&c);
@@ -276,7 +276,7 @@ START_TEST(client_certificate)
     char params[2000];
     snprintf(params, sizeof params, "ssl_ca=%s", ca_pem);
     char *text = dsn("x509", params);
-    mt_conn_t c;
+    mt__store_conn_t c;
     ck_assert_int_ne(open_conn(&c, text), MT_OK);
     ck_assert_str_eq(c.err, "the database refused access (error 1045)");
     close_conn(&c);

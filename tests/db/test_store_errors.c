@@ -125,19 +125,19 @@ START_TEST(sql_error)
     char *dsn = tu_dsn_for(NULL, DB);
     mt_dsn_t *d = NULL;
     ck_assert_int_eq(mt_dsn_parse(dsn, &d, NULL, 0), MT_OK);
-    mt_conn_t c = { .dsn = d };
-    ck_assert_msg(mt_conn_open(&c) == MT_OK, "%s", c.err);
-    ck_assert_int_eq(mt_conn_sql(&c, "SELECT secret_column FROM secret_table"), MT_EINTERNAL);
+    mt__store_conn_t c = { .dsn = d };
+    ck_assert_msg(mt__store_conn_open(&c) == MT_OK, "%s", c.err);
+    ck_assert_int_eq(mt__store_conn_sql(&c, "SELECT secret_column FROM secret_table"), MT_EINTERNAL);
     ck_assert_str_eq(c.err, "database error 1146");
     assert_no_detail(c.err);
-    ck_assert(mt_conn_up(&c));              /* not a connection error */
+    ck_assert(mt__store_conn_up(&c));              /* not a connection error */
     /* a duplicate key is the caller's to answer (a conflict): not logged */
-    ck_assert_int_eq(mt_conn_sql(&c, "CREATE TEMPORARY TABLE t (k INT PRIMARY KEY)"), MT_OK);
-    ck_assert_int_eq(mt_conn_sql(&c, "INSERT INTO t VALUES (1), (1)"), MT_EINTERNAL);
+    ck_assert_int_eq(mt__store_conn_sql(&c, "CREATE TEMPORARY TABLE t (k INT PRIMARY KEY)"), MT_OK);
+    ck_assert_int_eq(mt__store_conn_sql(&c, "INSERT INTO t VALUES (1), (1)"), MT_EINTERNAL);
     ck_assert_uint_eq(c.err_no, ER_DUP_ENTRY);
     ck_assert_str_eq(c.err, "database error 1062");
-    ck_assert_int_eq(mt_conn_sql(&c, "DROP DATABASE " DB), MT_OK);
-    mt_conn_close(&c);
+    ck_assert_int_eq(mt__store_conn_sql(&c, "DROP DATABASE " DB), MT_OK);
+    mt__store_conn_close(&c);
 
     char *log = logged();
     ck_assert_msg(strstr(log, "database error 1146 while SELECT secret_column FROM secret_table"),
@@ -158,9 +158,9 @@ START_TEST(unreachable)
     mt_dsn_t *d = NULL;
     /* port 1 on loopback: nothing listens (connect refused at once) */
     ck_assert_int_eq(mt_dsn_parse("mysql://metactor:SECRET@127.0.0.1:1/" DB, &d, NULL, 0), MT_OK);
-    mt_conn_t c = { .dsn = d };
+    mt__store_conn_t c = { .dsn = d };
     for (int i = 0; i < 3; i++) {
-        ck_assert_int_eq(mt_conn_open(&c), MT_EUNAVAIL);
+        ck_assert_int_eq(mt__store_conn_open(&c), MT_EUNAVAIL);
         /* 2002 or 2003, as the library sees it */
         ck_assert_msg(strncmp(c.err, "the database is unavailable (error 200", 38) == 0, "%s",
                       c.err);

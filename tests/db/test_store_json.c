@@ -16,7 +16,7 @@ START_TEST(str_map_round_trip)
         { "a", "1" }, { "quote\"back\\slash", "tab\tnl\nnul-free\x01\x1f" },
         { "\xc3\xa9t\xc3\xa9", "\xf0\x9f\x98\x80 emoji" }, { "", "" }, { "/", "</script>" },
     };
-    mt_json_buf_t b = { 0 };
+    mt_buf_t b = { 0 };
     ck_assert_int_eq(mt_json_put_str_map(&b, m, N_ELEMS(m)), MT_OK);
     ck_assert_str_eq(b.data, "{\"a\":\"1\",\"quote\\\"back\\\\slash\":\"tab\\tnl\\nnul-free\\u0001\\u001f\","
                      "\"\xc3\xa9t\xc3\xa9\":\"\xf0\x9f\x98\x80 emoji\",\"\":\"\",\"/\":\"</script>\"}");
@@ -29,20 +29,20 @@ START_TEST(str_map_round_trip)
         ck_assert_str_eq(out[i].key, m[i].key);
         ck_assert_str_eq(out[i].value, m[i].value);
     }
-    mt_json_buf_reset(&b);
+    mt_buf_reset(&b);
     ck_assert_int_eq(mt_json_put_str_map(&b, NULL, 0), MT_OK);
     ck_assert_str_eq(b.data, "{}");
     ck_assert_int_eq(mt_json_get_str_map(b.data, b.len, &a, &out, &n), MT_OK);
     ck_assert_uint_eq(n, 0);
     mt_json_arena_free(&a);
-    mt_json_buf_free(&b);
+    mt_buf_free(&b);
 }
 END_TEST
 
 START_TEST(int_map_round_trip)
 {
     mt_int_pair_t m[] = { { "cpu_milli", 4000 }, { "min", INT64_MIN }, { "max", INT64_MAX }, { "z", 0 } };
-    mt_json_buf_t b = { 0 };
+    mt_buf_t b = { 0 };
     ck_assert_int_eq(mt_json_put_int_map(&b, m, N_ELEMS(m)), MT_OK);
     ck_assert_str_eq(b.data, "{\"cpu_milli\":4000,\"min\":-9223372036854775808,"
                      "\"max\":9223372036854775807,\"z\":0}");
@@ -56,7 +56,7 @@ START_TEST(int_map_round_trip)
         ck_assert(out[i].value == m[i].value);
     }
     mt_json_arena_free(&a);
-    mt_json_buf_free(&b);
+    mt_buf_free(&b);
 }
 END_TEST
 
@@ -64,7 +64,7 @@ START_TEST(conditions_round_trip)
 {
     mt_condition_t c[] = { { "Ready", "True", "KubeletReady", "kubelet is \"ready\"" },
                            { "Disk", "False", "", "" } };
-    mt_json_buf_t b = { 0 };
+    mt_buf_t b = { 0 };
     ck_assert_int_eq(mt_json_put_conditions(&b, c, 2), MT_OK);
     mt_json_arena_t a = { 0 };
     mt_condition_t *out;
@@ -82,7 +82,7 @@ START_TEST(conditions_round_trip)
     ck_assert_str_eq(out[0].status, "x");
     ck_assert_str_eq(out[1].type, "t");
     mt_json_arena_free(&a);
-    mt_json_buf_free(&b);
+    mt_buf_free(&b);
 }
 END_TEST
 
@@ -95,7 +95,7 @@ START_TEST(str_array_round_trip)
         items[i] = malloc(32);
         snprintf(items[i], 32, "image-%d:\xe2\x82\xac", i);
     }
-    mt_json_buf_t b = { 0 };
+    mt_buf_t b = { 0 };
     ck_assert_int_eq(mt_json_put_str_array(&b, (const char *const *) items, N), MT_OK);
     mt_json_arena_t a = { 0 };
     const char **out;
@@ -111,7 +111,7 @@ START_TEST(str_array_round_trip)
         free(items[i]);
     free(items);
     mt_json_arena_free(&a);
-    mt_json_buf_free(&b);
+    mt_buf_free(&b);
 }
 END_TEST
 
@@ -191,13 +191,13 @@ START_TEST(encoder_refuses_bad_utf8)
 {
     const char *bad_strings[] = { "\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "a\xffz" };
     for (size_t i = 0; i < N_ELEMS(bad_strings); i++) {
-        mt_json_buf_t b = { 0 };
+        mt_buf_t b = { 0 };
         ck_assert_int_eq(mt_json_put_str_array(&b, &bad_strings[i], 1), MT_EINVAL);
         mt_str_pair_t p = { "k", bad_strings[i] };
-        mt_json_buf_reset(&b);
+        mt_buf_reset(&b);
         ck_assert_int_eq(mt_json_put_str_map(&b, &p, 1), MT_EINVAL);
         ck_assert(!mt_utf8_valid(bad_strings[i], strlen(bad_strings[i])));
-        mt_json_buf_free(&b);
+        mt_buf_free(&b);
     }
     ck_assert(mt_utf8_valid("\xf0\x9f\x98\x80\xe2\x82\xac\xc3\xa9", 9));
 }

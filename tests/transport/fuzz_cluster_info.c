@@ -46,7 +46,7 @@ static void check(int rc, const mt_remote_info_t *info, const char *err, size_t 
         FUZZ_ASSERT(mt_rc_endpoint_allowed(m->endpoint, allow_ipc));
         FUZZ_ASSERT(mt_rc_endpoint_check(m->endpoint, scratch, sizeof scratch) == MT_OK);
         FUZZ_ASSERT(mt_utf8_valid(m->endpoint, strlen(m->endpoint)));
-        FUZZ_ASSERT(mt_rc_key_check("public_key", m->public_key, scratch, sizeof scratch) == MT_OK);
+        FUZZ_ASSERT(mt_key_check("public_key", m->public_key, scratch, sizeof scratch) == MT_OK);
         FUZZ_ASSERT(i == 0 || strcmp(info->alive[i - 1].endpoint, m->endpoint) < 0);
     }
 }
@@ -82,8 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* every ipc:// member kept by one is an entry the other refused */
         FUZZ_ASSERT(tcp->rejected >= all->rejected + (all->nalive - tcp->nalive));
     }
-    mt_remote_info_free(&tcp);
-    mt_remote_info_free(&all);
+    mt_remote_info_destroy(&tcp);
+    mt_remote_info_destroy(&all);
     /* The raw differential of the other fuzzers, for inputs of a sane
        size (issue 9's 16 MiB seed would spend seconds turning 2^24 nils
        into JSON). */

@@ -38,7 +38,7 @@ static inline void fuzz_check_encoded(const msgpack_sbuffer *buf)
     size_t off = 0;
     FUZZ_ASSERT(msgpack_unpack_next(&u, buf->data, buf->size, &off) == MSGPACK_UNPACK_SUCCESS);
     FUZZ_ASSERT(off == buf->size);
-    char *json = mt_codec_to_json(&u.data);
+    char *json = ctl_json_of(&u.data);
     FUZZ_ASSERT(json_valid(json));
     free(json);
     msgpack_unpacked_destroy(&u);
@@ -61,7 +61,7 @@ static inline void fuzz_check_raw(const uint8_t *data, size_t size)
     size_t off = 0;
     FUZZ_ASSERT(msgpack_unpack_next(&u, (const char *) data, size, &off) == MSGPACK_UNPACK_SUCCESS);
     FUZZ_ASSERT(off == size);
-    char *json = mt_codec_to_json(&u.data);
+    char *json = ctl_json_of(&u.data);
     FUZZ_ASSERT(json_valid(json));
     free(json);
     msgpack_unpacked_destroy(&u);

@@ -108,8 +108,8 @@ static void rc_round_trip(const mt_notice_t *n)
     mt_rc_t *ref = ((mt_rc_merge_t *) mt_msg_data(n->rc_merge))->ref;
     char err[200];
     FUZZ_ASSERT(ref && !ref->password && !ref->client_secret);
-    FUZZ_ASSERT(mt_rc_key_check("server_key", ref->server_key, err, sizeof err) == MT_OK);
-    FUZZ_ASSERT(mt_rc_key_check("client_public", ref->client_public, err, sizeof err) == MT_OK);
+    FUZZ_ASSERT(mt_key_check("server_key", ref->server_key, err, sizeof err) == MT_OK);
+    FUZZ_ASSERT(mt_key_check("client_public", ref->client_public, err, sizeof err) == MT_OK);
     FUZZ_ASSERT(ref->deleted == (n->change == MT_NODE_DELETED));
     FUZZ_ASSERT(ref->revision == n->revision);
     FUZZ_ASSERT(ref->id[0] && strlen(ref->id) <= MT_RC_ID_MAX);

@@ -139,10 +139,10 @@ static void check_rc_request(const mt_request_t *req)
     if (r->password)
         FUZZ_ASSERT(strlen(r->password) <= 1024 && utf8_str(r->password));
     /* keys: valid or empty; the client pair complete and matching */
-    FUZZ_ASSERT(mt_rc_key_check("server_key", r->server_key, err, sizeof err) == MT_OK);
+    FUZZ_ASSERT(mt_key_check("server_key", r->server_key, err, sizeof err) == MT_OK);
     FUZZ_ASSERT(!r->client_public == !r->client_secret);
     if (r->client_public)
-        FUZZ_ASSERT(mt_rc_keypair_check(r->client_public, r->client_secret, err, sizeof err)
+        FUZZ_ASSERT(mt_key_pair_check(r->client_public, r->client_secret, err, sizeof err)
                     == MT_OK);
     if (r->op == MT_RC_OP_ADD && r->demand_encryption)
         FUZZ_ASSERT(r->server_key && r->server_key[0]);

@@ -1,5 +1,5 @@
 /*  json_check.h — a strict RFC 8259 validator for the JSON that
-    mt_codec_to_json writes (unit tests and the fuzzers): one value, no
+    ctl_json_of writes (unit tests and the fuzzers): one value, no
     trailing text, strings without raw control characters, valid escapes
     and valid UTF-8, numbers in JSON's grammar. */
 #ifndef JSON_CHECK_H_INCLUDED

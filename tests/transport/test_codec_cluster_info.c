@@ -54,13 +54,13 @@ START_TEST(members_kept_sorted)
     ck_assert_str_eq(info->alive[2].endpoint, "tcp://10.0.0.3:7400");
     ck_assert_str_eq(info->alive[0].public_key, "");
     ck_assert_str_eq(info->alive[1].public_key, KEY_A);
-    mt_remote_info_free(&info);
+    mt_remote_info_destroy(&info);
     ck_assert_ptr_null(info);
 
     /* no members at all is an answer (an empty list) */
     info = decode_ok("{'cluster_uuid':'abc','members':[]}", false);
     ck_assert_uint_eq(info->nalive, 0);
-    mt_remote_info_free(&info);
+    mt_remote_info_destroy(&info);
 }
 END_TEST
 
@@ -77,7 +77,7 @@ START_TEST(duplicates_first_wins)
     ck_assert_str_eq(info->alive[1].endpoint, "tcp://h:2");
     ck_assert_str_eq(info->alive[1].public_key, KEY_A);
     ck_assert_uint_eq(info->rejected, 0);
-    mt_remote_info_free(&info);
+    mt_remote_info_destroy(&info);
 }
 END_TEST
 
@@ -113,7 +113,7 @@ START_TEST(garbage_members_skipped)
     ck_assert_uint_eq(info->nalive, 2);
     ck_assert_str_eq(info->alive[0].endpoint, "tcp://good:1");
     ck_assert_str_eq(info->alive[1].endpoint, "tcp://good:2");
-    mt_remote_info_free(&info);
+    mt_remote_info_destroy(&info);
 }
 END_TEST
 
@@ -124,11 +124,11 @@ START_TEST(ipc_when_allowed)
     mt_remote_info_t *info = decode_ok(json, true);
     ck_assert_uint_eq(info->nalive, 2);
     ck_assert_str_eq(info->alive[0].endpoint, "ipc:///run/b0.sock");
-    mt_remote_info_free(&info);
+    mt_remote_info_destroy(&info);
     info = decode_ok(json, false);
     ck_assert_uint_eq(info->nalive, 1);
     ck_assert_uint_eq(info->rejected, 1);
-    mt_remote_info_free(&info);
+    mt_remote_info_destroy(&info);
 }
 END_TEST
 
@@ -219,12 +219,12 @@ START_TEST(member_cap)
     ck_assert_uint_eq(info->nalive, MT_RC_NODES_MAX);
     for (uint32_t i = 1; i < info->nalive; i++)
         ck_assert_int_lt(strcmp(info->alive[i - 1].endpoint, info->alive[i].endpoint), 0);
-    mt_remote_info_free(&info);
+    mt_remote_info_destroy(&info);
     /* duplicates do not count against the cap */
     ck_assert_int_eq(members_n(MT_RC_NODES_MAX, 5000, &info, err), MT_OK);
     ck_assert_uint_eq(info->nalive, MT_RC_NODES_MAX);
     ck_assert_uint_eq(info->listed, MT_RC_NODES_MAX + 5000);
-    mt_remote_info_free(&info);
+    mt_remote_info_destroy(&info);
     /* one more distinct alive member: the whole answer is refused */
     ck_assert_int_eq(members_n(MT_RC_NODES_MAX + 1, 0, &info, err), MT_EBADREQ);
     ck_assert_str_eq(err, "cluster.info: more than 256 alive members");
@@ -273,7 +273,7 @@ START_TEST(issue9_huge_member_count)
     ck_assert_uint_eq(info->nalive, 4);
     ck_assert_str_eq(info->alive[0].endpoint, "tcp://10.0.0.1:7400");
     ck_assert_str_eq(info->alive[3].endpoint, "tcp://10.0.0.4:7400");
-    mt_remote_info_free(&info);
+    mt_remote_info_destroy(&info);
     msgpack_sbuffer_destroy(&buf);
 }
 END_TEST

@@ -1,4 +1,4 @@
-/*  test_codec_json.c — msgpack → strict JSON (mt_codec_to_json): exact
+/*  test_codec_json.c — msgpack → strict JSON (ctl_json_of): exact
     output for every msgpack type, escaping, invalid UTF-8, base64, non-string
     keys; and every output passes a strict RFC 8259 validator. */
 #include "mt_check.h"
@@ -17,7 +17,7 @@ static char *json_of(const msgpack_sbuffer *buf)
     msgpack_unpacked_init(&u);
     size_t off = 0;
     ck_assert_int_eq(msgpack_unpack_next(&u, buf->data, buf->size, &off), MSGPACK_UNPACK_SUCCESS);
-    char *json = mt_codec_to_json(&u.data);
+    char *json = ctl_json_of(&u.data);
     msgpack_unpacked_destroy(&u);
     ck_assert_msg(json_valid(json), "not valid JSON: %s", json);
     return json;
@@ -60,7 +60,7 @@ START_TEST(scalars_and_containers)
     expect_text("[[[[1]]]]", "[[[[1]]]]");
     expect_text("1.5", "1.5");
     expect_text("-0.25e3", "-250");
-    char *json = mt_codec_to_json(NULL);
+    char *json = ctl_json_of(NULL);
     ck_assert_str_eq(json, "null");
     free(json);
 }

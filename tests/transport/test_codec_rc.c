@@ -3,8 +3,8 @@
     reference view (exactly PROTOCOL.md's keys), rc notices both ways, and
     the secrets (password, client_secret): given in a request, they reach
     the message for the store, and never any encoded reply or notice.
-    Endpoint and key validation (mt_rc_endpoint_check, mt_rc_key_check,
-    mt_rc_keypair_check) have tables of their own. */
+    Endpoint and key validation (mt_rc_endpoint_check, mt_key_check,
+    mt_key_pair_check) have tables of their own. */
 #include "mt_check.h"
 #include <check.h>
 #include <stdlib.h>
@@ -1075,10 +1075,10 @@ END_TEST
 START_TEST(key_rules)
 {
     char err[200];
-    ck_assert_int_eq(mt_rc_key_check("k", "", err, sizeof err), MT_OK);
-    ck_assert_int_eq(mt_rc_key_check("k", NULL, err, sizeof err), MT_OK);
-    ck_assert_int_eq(mt_rc_key_check("k", SERVER_PUB, err, sizeof err), MT_OK);
-    ck_assert_int_eq(mt_rc_key_check("k", CLIENT_SEC, err, sizeof err), MT_OK);
+    ck_assert_int_eq(mt_key_check("k", "", err, sizeof err), MT_OK);
+    ck_assert_int_eq(mt_key_check("k", NULL, err, sizeof err), MT_OK);
+    ck_assert_int_eq(mt_key_check("k", SERVER_PUB, err, sizeof err), MT_OK);
+    ck_assert_int_eq(mt_key_check("k", CLIENT_SEC, err, sizeof err), MT_OK);
     static const char *const bad[] = {
         "a", SERVER_PUB "a", "d+4zjhnQHKsYHMIHv0F1ndkDEHmgsRdU3oZIWA&",   /* 39 */
         "d+4zjhnQHKsYHMIHv0F1ndkDEHmgsRdU3oZIWA& ",                        /* space */
@@ -1087,22 +1087,22 @@ START_TEST(key_rules)
         "#####d+4zjhnQHKsYHMIHv0F1ndkDEHmgsRdU3oZ",                        /* > 2^32 */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ck_assert_msg(mt_rc_key_check("server_key", bad[i], err, sizeof err) == MT_EBADREQ,
+        ck_assert_msg(mt_key_check("server_key", bad[i], err, sizeof err) == MT_EBADREQ,
                       "%s accepted", bad[i]);
         ck_assert_str_eq(err, "server_key" KEY_FORM);
     }
-    ck_assert_int_eq(mt_rc_keypair_check(CLIENT_PUB, CLIENT_SEC, err, sizeof err), MT_OK);
-    ck_assert_int_eq(mt_rc_keypair_check("", "", err, sizeof err), MT_OK);
-    ck_assert_int_eq(mt_rc_keypair_check(NULL, NULL, err, sizeof err), MT_OK);
-    ck_assert_int_eq(mt_rc_keypair_check(OTHER_PUB, CLIENT_SEC, err, sizeof err), MT_EBADREQ);
+    ck_assert_int_eq(mt_key_pair_check(CLIENT_PUB, CLIENT_SEC, err, sizeof err), MT_OK);
+    ck_assert_int_eq(mt_key_pair_check("", "", err, sizeof err), MT_OK);
+    ck_assert_int_eq(mt_key_pair_check(NULL, NULL, err, sizeof err), MT_OK);
+    ck_assert_int_eq(mt_key_pair_check(OTHER_PUB, CLIENT_SEC, err, sizeof err), MT_EBADREQ);
     ck_assert_str_eq(err, "client_secret: does not belong to client_public");
-    ck_assert_int_eq(mt_rc_keypair_check(CLIENT_PUB, "", err, sizeof err), MT_EBADREQ);
-    ck_assert_int_eq(mt_rc_keypair_check("", CLIENT_SEC, err, sizeof err), MT_EBADREQ);
+    ck_assert_int_eq(mt_key_pair_check(CLIENT_PUB, "", err, sizeof err), MT_EBADREQ);
+    ck_assert_int_eq(mt_key_pair_check("", CLIENT_SEC, err, sizeof err), MT_EBADREQ);
     /* a fresh keypair of libzmq's passes; a Z85 key as its own secret does not */
     char pub[41], sec[41];
     ck_assert_int_eq(zmq_curve_keypair(pub, sec), 0);
-    ck_assert_int_eq(mt_rc_keypair_check(pub, sec, err, sizeof err), MT_OK);
-    ck_assert_int_eq(mt_rc_keypair_check(pub, pub, err, sizeof err), MT_EBADREQ);
+    ck_assert_int_eq(mt_key_pair_check(pub, sec, err, sizeof err), MT_OK);
+    ck_assert_int_eq(mt_key_pair_check(pub, pub, err, sizeof err), MT_EBADREQ);
     /* mt_rc_wipe clears in place */
     char secret[] = "secret";
     mt_rc_wipe(secret);
