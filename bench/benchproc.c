@@ -3,12 +3,10 @@
 #include "benchproc.h"
 
 #include "benchutil.h"
+#include "mt_proc.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 static const char *g_prog = "bench", *g_figure, *g_logdir = ".";
 static bp_proc_t g_procs[BP_MAX_PROCS];
@@ -46,34 +44,21 @@ void bp_die(const char *fmt, ...)
     exit(1);
 }
 
-/*  fork + exec of p->argv; stdout to out_fd (or the log), stderr to the
-    log (appended to over restarts). Called before any client thread
-    exists (fork copies only the caller). */
+/*  fork + exec of p->argv (mt_proc); stdout to out_fd (or the log),
+    stderr to the log (appended to over restarts). Called before any
+    client thread exists (fork copies only the caller). The children get
+    SIGTERM if this program dies: they drain and leave the cluster. */
 static void launch(bp_proc_t *p, int out_fd)
 {
-    int log = open(p->log, O_WRONLY | O_CREAT | (p->starts ? O_APPEND : O_TRUNC) | O_CLOEXEC,
-                   0644);
-    if (log < 0)
-        bp_die("cannot open %s: %s", p->log, strerror(errno));
-    if (p->starts)
-        dprintf(log, "--- %s: start #%d\n", g_prog, p->starts + 1);
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    char banner[128];
+    snprintf(banner, sizeof banner, "--- %s: start #%d\n", g_prog, p->starts + 1);
+    mt_proc_opts_t o = { .argv = p->argv, .log = p->log, .truncate = p->starts == 0,
+                         .banner = p->starts ? banner : NULL, .stdout_fd = out_fd,
+                         .death_signal = SIGTERM };
+    char err[600];
+    pid_t pid = mt_proc_spawn(&o, err, sizeof err);
     if (pid < 0)
-        bp_die("fork: %s", strerror(errno));
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent)
-            _exit(127);
-        dup2(out_fd >= 0 ? out_fd : log, 1);
-        dup2(log, 2);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        execv(p->argv[0], p->argv);
-        dprintf(2, "exec %s: %s\n", p->argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(log);
+        bp_die("%s: %s", p->name, err);
     p->pid = pid;
     p->starts++;
 }
@@ -185,11 +170,9 @@ bp_proc_t *bp_start_replica(const char *name, const char *id, const char *bindir
 
 int bp_wait(bp_proc_t *p)
 {
-    int st = 0;
-    if (p->pid > 0)
-        waitpid(p->pid, &st, 0);
+    int st = p->pid > 0 ? mt_proc_wait(p->pid, -1) : 0;
     p->pid = 0;
-    return st;
+    return st < 0 ? 0 : st;
 }
 
 int bp_stop(bp_proc_t *p)
@@ -197,48 +180,28 @@ int bp_stop(bp_proc_t *p)
     if (p->pid <= 0)
         return 0;
     pid_t pid = p->pid;
-    kill(pid, SIGTERM);
-    int64_t deadline = now_us() + BP_STOP_MS * 1000LL;
-    int st = 0;
-    for (;;) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            break;
-        if (r < 0) {
-            st = 0;
-            break;
-        }
-        if (now_us() > deadline) {
-            note("%s (pid %d) did not stop in %d ms: SIGKILL", p->name, (int) pid, BP_STOP_MS);
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            p->pid = 0;
-            return -1;
-        }
-        sleep_ms(10);
-    }
+    int st = mt_proc_stop(pid, BP_STOP_MS);
     p->pid = 0;
-    if (WIFEXITED(st))
-        return WEXITSTATUS(st);
-    return -1;
+    if (st == MT_PROC_RUNNING) {
+        note("%s (pid %d) did not stop in %d ms: SIGKILL", p->name, (int) pid, BP_STOP_MS);
+        return -1;
+    }
+    if (st == MT_PROC_NOT_CHILD)
+        return 0;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 void bp_kill(bp_proc_t *p)
 {
     if (p->pid <= 0)
         bp_die("%s is not running", p->name);
-    kill(p->pid, SIGKILL);
-    int st;
-    waitpid(p->pid, &st, 0);
+    mt_proc_kill(p->pid);
     p->pid = 0;
 }
 
 bool bp_running(const bp_proc_t *p)
 {
-    siginfo_t si = { 0 };
-    return p->pid > 0
-           && waitid(P_PID, (id_t) p->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0
-           && si.si_pid == 0;
+    return p->pid > 0 && mt_proc_running(p->pid);
 }
 
 void bp_tail_log(const bp_proc_t *p)
@@ -262,8 +225,8 @@ void bp_report_dead(void)
 {
     for (int i = 0; i < g_nprocs; i++) {
         bp_proc_t *p = &g_procs[i];
-        int st = 0;
-        if (p->pid <= 0 || waitpid(p->pid, &st, WNOHANG) != p->pid)
+        int st = p->pid > 0 ? mt_proc_wait(p->pid, 0) : MT_PROC_NOT_CHILD;
+        if (st < 0)
             continue;
         if (WIFSIGNALED(st))
             note("%s (pid %d) was killed by signal %d before the end", p->name, (int) p->pid,
@@ -281,7 +244,7 @@ int bp_stop_all(void)
     int bad = 0;
     for (int i = 0; i < g_nprocs; i++)
         if (g_procs[i].pid > 0)
-            kill(g_procs[i].pid, SIGTERM);      /* all at once: they drain in parallel */
+            mt_proc_terminate(g_procs[i].pid);  /* all at once: they drain in parallel */
     for (int i = 0; i < g_nprocs; i++)
         if (g_procs[i].pid > 0) {
             int rc = bp_stop(&g_procs[i]);

@@ -6,7 +6,7 @@
 #define MT_STORE_BENCH_H_INCLUDED
 
 #include "benchutil.h"
-#include "json.h"
+#include "mt_json.h"
 #include "mt_core.h"
 #include "mt_model.h"
 #include "mt_nodes.h"
@@ -87,7 +87,7 @@ char *repeat_sql(const char *head, const char *row, unsigned n, const char *tail
 MYSQL_STMT *prepare(MYSQL *m, const char *sql);
 void execute(MYSQL_STMT *st, params_t *p, const char *what);
 void commit(MYSQL *m);
-/*  The store's heartbeat upsert (actors/store/sql.c, SQL_STATUS_UPSERT), n rows. */
+/*  The store's heartbeat upsert (store/sql.c, SQL_STATUS_UPSERT), n rows. */
 char *status_upsert_sql(unsigned n);
 
 /*  The JSON columns of a status, encoded by the store's own encoder. */

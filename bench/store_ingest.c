@@ -129,7 +129,7 @@ static void *upserter(void *arg)
     mt_node_status_t *status = typical_status(0);
     status_json_t js = { 0 };
     status_json(&js, status);
-    /*  store_txn: the store's other two statements (actors/store/sql.c:
+    /*  store_txn: the store's other two statements (store/sql.c:
         SQL_LOCK, SQL_DRAW; node_sql.c status_once runs them in this order). */
     MYSQL_STMT *lock = NULL, *drawst = NULL;
     if (u->store_shape) {

@@ -32,9 +32,9 @@ static pass_t reload_pass(mt_runtime_t *rt, mt_nodes_t *nodes)
     double t1 = now_s();
     if (reply->type != MT_NODE_RELOADED)
         die("reload: answer of type %u", reply->type);
-    int err;
-    memcpy(&err, mt_msg_data(reply), sizeof err);
-    memcpy(&p.nrows, (char *) mt_msg_data(reply) + sizeof err, sizeof p.nrows);
+    const mt_node_reloaded_t *rl = mt_msg_data(reply);
+    int err = rl->err;
+    p.nrows = rl->rows;
     mt_msg_free(reply);
     if (err != MT_OK) {
         /*  RELOADED carries no message: ask the reader for an incremental
@@ -185,7 +185,7 @@ static void reload_incremental(mt_runtime_t *rt, mt_store_t *store, mt_nodes_t *
 
     /*  Steady state: a pass uses as `after` the mark of the newest pass that
         finished >= MT_STORE_TXN_MAX_MS before the previous pass started
-        (actors/reload.c, safe_after). So each round waits that long after the
+        (actors/nodes/reload.c, safe_after). So each round waits that long after the
         last pass, runs an untimed pass (its start makes the last measured
         pass's mark usable), changes RELOAD_CHANGED nodes, then measures a pass:
         it reads exactly the rows changed since the previous pass. */

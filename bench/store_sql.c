@@ -153,7 +153,7 @@ void commit(MYSQL *m)
         die("commit: %s", mysql_error(m));
 }
 
-/*  The store's heartbeat upsert (actors/store/sql.c, SQL_STATUS_UPSERT), n rows. */
+/*  The store's heartbeat upsert (store/sql.c, SQL_STATUS_UPSERT), n rows. */
 char *status_upsert_sql(unsigned n)
 {
     return repeat_sql("INSERT INTO node_status (id, heartbeat_at, ready, conditions, images,"

@@ -2,6 +2,8 @@
     dispatch to the commands, calling the service and reporting its errors.
     The commands live in metactl_<concept>.c; helpers in metactl_util.c. */
 #include "metactl.h"
+#include "mt_config.h"
+#include "mt_core.h"
 #include "mt_model.h"
 
 #include <czmq.h>
@@ -10,8 +12,8 @@
 #include <string.h>
 
 static const char usage_main[] =
-    "usage: metactl [-e ENDPOINT] [-o table|json] [-t TIMEOUT_MS] [--server-key KEY|FILE]\n"
-    "               [--cert FILE] COMMAND [ARGS...]\n"
+    "usage: metactl [-e ENDPOINT[,ENDPOINT...]] [-o table|json] [-t TIMEOUT]\n"
+    "               [--server-key KEY|FILE] [--cert FILE] [--context NAME] COMMAND [ARGS...]\n"
     "\n"
     "A client of metactor replicas: every operation of PROTOCOL.md over ZeroMQ\n"
     "(DEALER) and msgpack, a watch of change notices and a load generator.\n"
@@ -21,7 +23,13 @@ static const char usage_main[] =
     "                           else " CTL_ENDPOINT_DEFAULT ")\n"
     "  -o, --output FORMAT      table (default: human-readable) or json (the reply's\n"
     "                           result as one line of JSON)\n"
-    "  -t, --timeout MS         wait at most MS milliseconds for a reply (default 5000)\n"
+    "                           several, comma-separated: a request unanswered in time\n"
+    "                           goes to the next\n"
+    "  -t, --timeout TIMEOUT    wait at most this long for a reply: 500ms, 5s, 1m; a bare\n"
+    "                           number is milliseconds (default 5000)\n"
+    "  --context NAME           the defaults of context NAME in the config file\n"
+    "                           (default: $METACTL_CONTEXT, else the file's current;\n"
+    "                           `metactl config` shows them)\n"
     "  --server-key KEY|FILE    connect with CURVE (encrypted, the replica authenticated)\n"
     "                           to a replica holding this key: its public key in Z85 (40\n"
     "                           characters), or the path of its public certificate file\n"
@@ -60,6 +68,7 @@ static const char usage_main[] =
     "  cert new NAME --role ROLE [--node ID] [--dir DIR] [--force]\n"
     "                               create a certificate: DIR/NAME and DIR/NAME_secret\n"
     "  cert show FILE               a certificate's public key and metadata\n"
+    "  config                       the config file, its contexts, the settings in effect\n"
     "\n"
     "Exit status: 0 success; 1 the service answered an error, printed on stderr as\n"
     "`code: message` (e.g. `not_found: node x is not registered`); 2 usage error;\n"
@@ -88,7 +97,6 @@ int ctl_global_opt(ctl_t *g, int c, char **argv, const char *usage)
 {
     const char *arg = optarg;
     const char *bad = optind > 0 ? argv[optind - 1] : "?";
-    int64_t n;
     switch (c) {
     case 'e':
         if (!*arg)
@@ -103,12 +111,16 @@ int ctl_global_opt(ctl_t *g, int c, char **argv, const char *usage)
         else
             return ctl_usage_error(usage, "-o: expected table or json, not '%s'", arg);
         return CTL_OK;
-    case 't':
-        if (!ctl_parse_i64(arg, 1, 24 * 3600 * 1000, &n))
-            return ctl_usage_error(usage, "-t: expected a timeout in ms (1-86400000), not '%s'",
-                                   arg);
-        g->timeout_ms = (int) n;
+    case 't': {
+        long long ms;
+        if (mt_config_duration_ms(arg, &ms) != MT_OK || ms < 1 || ms > 24 * 3600 * 1000)
+            return ctl_usage_error(usage, "-t: expected a timeout of 1ms-24h (500ms, 5s, 1m;"
+                                   " a bare number is ms), not '%s'", arg);
+        g->timeout_ms = (int) ms;
         return CTL_OK;
+    }
+    case CTL_O_CONTEXT:
+        return CTL_OK;              /* applied before anything else (ctl_config_load) */
     case CTL_O_CERT:
         g->cert = arg;              /* loaded when a command connects */
         return CTL_OK;
@@ -133,7 +145,7 @@ mt_client_t *ctl_connect(const ctl_t *g)
     if (ctl_keys_load(g, &k) != CTL_OK)
         return NULL;
     mt_client_t *c = mt_client_new_opts(&(mt_client_opts_t) {
-        .endpoint = g->endpoint,
+        .endpoint = ctl_endpoint(g),
         .server_key = k.curve ? k.server_key : NULL,
         .public_key = k.public_key,
         .secret_key = k.secret_key,
@@ -141,14 +153,26 @@ mt_client_t *ctl_connect(const ctl_t *g)
     ctl_keys_wipe(&k);
     if (!c)
         fprintf(stderr, "metactl: cannot connect to '%s' (not a valid endpoint?)\n",
-                g->endpoint);
+                ctl_endpoint(g));
     return c;
 }
 
-int ctl_call(const ctl_t *g, mt_client_t *c, const char *op, uint32_t nargs,
+int ctl_call(const ctl_t *g, mt_client_t **c_p, const char *op, uint32_t nargs,
              mt_client_pack_fn *pack, void *arg, mt_reply_t *reply)
 {
-    int rc = mt_client_call(c, op, nargs, pack, arg, g->timeout_ms, reply);
+    int rc = mt_client_call(*c_p, op, nargs, pack, arg, g->timeout_ms, reply);
+    while (rc == MT_ETIMEDOUT) {
+        const char *silent = ctl_endpoint(g);
+        if (!ctl_endpoint_next(g))
+            break;
+        fprintf(stderr, "metactl: no reply from %s within %d ms; trying %s\n", silent,
+                g->timeout_ms, ctl_endpoint(g));
+        mt_reply_free(reply);
+        mt_client_destroy(c_p);
+        if (!(*c_p = ctl_connect(g)))
+            return CTL_EUSAGE;
+        rc = mt_client_call(*c_p, op, nargs, pack, arg, g->timeout_ms, reply);
+    }
     if (rc == MT_OK && reply->ok) {
         if (reply->result && reply->result->type == MSGPACK_OBJECT_MAP)
             return CTL_OK;
@@ -168,9 +192,9 @@ int ctl_call(const ctl_t *g, mt_client_t *c, const char *op, uint32_t nargs,
         return CTL_ETIMEOUT;
     }
     if (rc == MT_EBADREQ)
-        fprintf(stderr, "internal: an invalid reply from %s to %s\n", g->endpoint, op);
+        fprintf(stderr, "internal: an invalid reply from %s to %s\n", ctl_endpoint(g), op);
     else
-        fprintf(stderr, "internal: cannot send %s to %s (error %d)\n", op, g->endpoint, rc);
+        fprintf(stderr, "internal: cannot send %s to %s (error %d)\n", op, ctl_endpoint(g), rc);
     return CTL_EFAIL;
 }
 
@@ -212,6 +236,7 @@ static const struct {
     { "watch", ctl_cmd_watch },
     { "load", ctl_cmd_load },
     { "cert", ctl_cmd_cert },
+    { "config", ctl_cmd_config },
     { "help", cmd_help },
 };
 
@@ -223,6 +248,11 @@ int main(int argc, char **argv)
 
     ctl_t g = { .endpoint = CTL_ENDPOINT_DEFAULT, .output = CTL_TABLE,
                 .timeout_ms = CTL_TIMEOUT_DEFAULT };
+    /*  The weakest after the defaults: a context of the config file. */
+    int crc = ctl_config_load(&g, argc, argv);
+    if (crc != CTL_OK)
+        return crc;
+    atexit(ctl_config_free);
     const char *env = getenv("METACTOR_ENDPOINT");
     if (env && *env)
         g.endpoint = env;

@@ -9,6 +9,7 @@
 #define METACTL_H_INCLUDED
 
 #include "mt_client.h"
+#include "mt_buf.h"
 
 #include <getopt.h>
 #include <msgpack.h>
@@ -39,13 +40,14 @@ typedef struct {
     The leading ':' makes getopt return ':' for a missing argument. */
 #define CTL_GLOBAL_SHORT ":e:o:t:h"
 /*  Long-only global options: values far from the commands' own (256...). */
-enum { CTL_O_CERT = 0x1000, CTL_O_SERVER_KEY };
+enum { CTL_O_CERT = 0x1000, CTL_O_SERVER_KEY, CTL_O_CONTEXT };
 #define CTL_GLOBAL_LONG                                         \
     { "endpoint", required_argument, NULL, 'e' },               \
     { "output", required_argument, NULL, 'o' },                 \
     { "timeout", required_argument, NULL, 't' },                \
     { "cert", required_argument, NULL, CTL_O_CERT },            \
     { "server-key", required_argument, NULL, CTL_O_SERVER_KEY }, \
+    { "context", required_argument, NULL, CTL_O_CONTEXT },      \
     { "help", no_argument, NULL, 'h' }
 
 /*  Handles getopt's result c for a global option (-e, -o, -t, --cert,
@@ -165,13 +167,14 @@ void ctl_cert_destroy(struct _zcert_t **c_p);
 
 /* ---- calling the service ----------------------------------------------- */
 
-/*  A client of g->endpoint (CURVE with a server key), or NULL after an
-    error message. */
+/*  A client of ctl_endpoint(g) (CURVE with a server key), or NULL after
+    an error message. */
 mt_client_t *ctl_connect(const ctl_t *g);
 /*  Calls op; on CTL_OK *reply holds an ok reply (free it with
     mt_reply_free). Otherwise the error is printed, *reply is freed and the
-    exit status returned. */
-int ctl_call(const ctl_t *g, mt_client_t *c, const char *op, uint32_t nargs,
+    exit status returned. No reply in time with more endpoints listed: the
+    request goes to the next one, *c_p replaced by a client of it. */
+int ctl_call(const ctl_t *g, mt_client_t **c_p, const char *op, uint32_t nargs,
              mt_client_pack_fn *pack, void *arg, mt_reply_t *reply);
 
 /* ---- arguments --------------------------------------------------------- */
@@ -220,23 +223,15 @@ bool ctl_str_eq(const msgpack_object *o, const char *s);
 
 /* ---- output ------------------------------------------------------------ */
 
-/*  A growable string. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-} ctl_buf_t;
+/*  A growable string (lib/mt_buf.h) with metactl's appenders. */
+typedef mt_buf_t ctl_buf_t;
 
-void ctl_buf_printf(ctl_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void ctl_buf_add(ctl_buf_t *b, const char *s, size_t n);
 /*  Appends o as plain text: strings raw, numbers, true/false, nil as "",
     arrays and maps as JSON. */
 void ctl_buf_obj(ctl_buf_t *b, const msgpack_object *o);
 /*  Appends a map as "k=v,k=v" (values as ctl_buf_obj), an array as
     "a,b,c". */
 void ctl_buf_pairs(ctl_buf_t *b, const msgpack_object *o, const char *sep);
-const char *ctl_buf_str(ctl_buf_t *b);     /* "" when empty */
-void ctl_buf_clear(ctl_buf_t *b);
-void ctl_buf_free(ctl_buf_t *b);
 
 /*  o as JSON text (ctl_json_of; "null" if that fails); free it. */
 char *ctl_json(const msgpack_object *o);
@@ -284,6 +279,19 @@ int ctl_cmd_stats(ctl_t *g, int argc, char **argv);
 int ctl_cmd_watch(ctl_t *g, int argc, char **argv);
 int ctl_cmd_load(ctl_t *g, int argc, char **argv);
 int ctl_cmd_cert(ctl_t *g, int argc, char **argv);
+int ctl_cmd_config(ctl_t *g, int argc, char **argv);
+
+/* ---- defaults and endpoints (metactl_config.c) ------------------------- */
+
+/*  Reads the config file and applies the context chosen (--context, found
+    anywhere in argv, $METACTL_CONTEXT, or the file's `current`) to g.
+    CTL_OK, or CTL_EUSAGE after a message. */
+int ctl_config_load(ctl_t *g, int argc, char **argv);
+void ctl_config_free(void);
+/*  The endpoint requests go to now: one of g->endpoint's comma-separated
+    list, the first until ctl_endpoint_next moves on (false: none left). */
+const char *ctl_endpoint(const ctl_t *g);
+bool ctl_endpoint_next(const ctl_t *g);
 
 /* ---- views (metactl_view.c) -------------------------------------------- */
 

@@ -12,6 +12,7 @@
     no half-made certificate behind. zcert_save_secret alone would not do:
     it narrows the umask, but a file it overwrites keeps its old mode. */
 #include "metactl.h"
+#include "mt_alloc.h"
 #include "mt_model.h"
 
 #include <czmq.h>
@@ -143,10 +144,8 @@ static zlist_t *meta_keys(zcert_t *c)
     static const char *const first[] = { "name", "role", "node", "created-at" };
     zlist_t *all = zcert_meta_keys(c);
     zlist_t *keys = zlist_new();
-    if (!all || !keys) {
-        fputs("metactl: out of memory\n", stderr);
-        abort();
-    }
+    if (!all || !keys)
+        mt_oom("certificate metadata");
     zlist_autofree(keys);
     for (size_t i = 0; i < sizeof first / sizeof first[0]; i++)
         if (zcert_meta(c, first[i]))

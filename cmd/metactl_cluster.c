@@ -43,7 +43,7 @@ static void member_row(ctl_buf_t *cell, uint32_t i, void *arg)
             continue;
         const msgpack_object *o = ctl_get(m, member_keys[k]);
         if (k == 3 && ctl_is_empty(o))
-            ctl_buf_printf(&cell[c++], "-");
+            mt_buf_printf(&cell[c++], "-");
         else
             ctl_buf_obj(&cell[c++], o);
     }
@@ -53,11 +53,11 @@ static int show_info(const msgpack_object *res, void *arg)
 {
     ctl_buf_t b = { 0 };
     ctl_buf_obj(&b, ctl_get(res, "cluster_uuid"));
-    ctl_print_kv("cluster_uuid", 14, ctl_buf_str(&b));
-    ctl_buf_clear(&b);
+    ctl_print_kv("cluster_uuid", 14, mt_buf_str(&b));
+    mt_buf_reset(&b);
     ctl_buf_obj(&b, ctl_get(res, "replica_id"));
-    ctl_print_kv("replica_id", 14, ctl_buf_str(&b));
-    ctl_buf_free(&b);
+    ctl_print_kv("replica_id", 14, mt_buf_str(&b));
+    mt_buf_free(&b);
 
     static const char *const headers[] = {
         "REPLICA_ID", "ENDPOINT", "PUB_ENDPOINT", "PUBLIC_KEY", "ALIVE",
@@ -83,21 +83,21 @@ static void stats_rows(ctl_table_t *t, const msgpack_object *map, const char *pr
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object *k = &map->via.map.ptr[i].key;
         const msgpack_object *v = &map->via.map.ptr[i].val;
-        ctl_buf_clear(&name);
-        ctl_buf_clear(&value);
+        mt_buf_reset(&name);
+        mt_buf_reset(&value);
         if (*prefix)
-            ctl_buf_printf(&name, "%s.", prefix);
+            mt_buf_printf(&name, "%s.", prefix);
         ctl_buf_obj(&name, k);
         if (v->type == MSGPACK_OBJECT_MAP && v->via.map.size > 0) {
-            stats_rows(t, v, ctl_buf_str(&name));
+            stats_rows(t, v, mt_buf_str(&name));
             continue;
         }
         ctl_buf_obj(&value, v);
-        const char *row[2] = { ctl_buf_str(&name), ctl_buf_str(&value) };
+        const char *row[2] = { mt_buf_str(&name), mt_buf_str(&value) };
         ctl_table_row(t, row);
     }
-    ctl_buf_free(&name);
-    ctl_buf_free(&value);
+    mt_buf_free(&name);
+    mt_buf_free(&value);
 }
 
 static int show_stats(const msgpack_object *res, void *arg)

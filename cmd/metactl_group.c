@@ -58,7 +58,7 @@ int ctl_call_show(const ctl_t *g, const char *op, uint32_t nargs, mt_client_pack
     if (!c)
         return CTL_EUSAGE;
     mt_reply_t r;
-    int rc = ctl_call(g, c, op, nargs, pack, arg, &r);
+    int rc = ctl_call(g, &c, op, nargs, pack, arg, &r);
     if (rc == CTL_OK) {
         if (g->output == CTL_JSON)
             ctl_print_json(stdout, r.result);

@@ -217,7 +217,7 @@ bool ctl_sock_keys(void *zsock, const ctl_keys_t *k, const char *server_key)
 void ctl_timeout_error(const ctl_t *g)
 {
     fprintf(stderr, "timeout: no reply from %s within %d ms (is a replica running there?)\n",
-            g->endpoint, g->timeout_ms);
+            ctl_endpoint(g), g->timeout_ms);
     if (g->server_key && g->cert)
         fputs("metactl: over CURVE a replica also stays silent when --server-key is not its "
               "key, or when it does not trust --cert (its public file is not in the "

@@ -309,9 +309,9 @@ static int engine_init(engine_t *e, const ctl_t *g, const load_args_t *a)
         fprintf(stderr, "metactl: cannot set the CURVE keys: %s\n", zmq_strerror(errno));
         return CTL_EFAIL;
     }
-    if (zsock_connect(e->zs, "%s", g->endpoint) != 0) {
+    if (zsock_connect(e->zs, "%s", ctl_endpoint(g)) != 0) {   /* the first listed */
         fprintf(stderr, "metactl: cannot connect to '%s' (not a valid endpoint?)\n",
-                g->endpoint);
+                ctl_endpoint(g));
         return CTL_EUSAGE;
     }
     e->sock = zsock_resolve(e->zs);

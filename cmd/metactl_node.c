@@ -1,6 +1,7 @@
 /*  metactl_node.c — `metactl node ...`: node.register, node.heartbeat,
     node.labels, node.get, node.delete and node.list of PROTOCOL.md. */
 #include "metactl.h"
+#include "mt_alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,12 +55,14 @@ static const char usage_delete[] =
 
 static const char usage_list[] =
     "usage: metactl node list [--healthy] [--schedulable] [--selector K=V]... [--after ID]\n"
-    "                         [--limit N] [--all]\n"
+    "                         [--limit N] [--all] [--has-template T] [--has-image I]\n"
     "  Lists nodes sorted by id (node.list), as a table with the columns\n"
     "  ID HEALTHY READY HOST_IP PORT LABELS HEARTBEAT_AGE, or {\"nodes\": [...],\n"
     "  \"next\"?} with -o json.\n"
     "  --healthy             healthy nodes only\n"
     "  --schedulable         schedulable nodes only (healthy, not cordoned, labels readable)\n"
+    "  --has-template T      only nodes whose local_templates hold T\n"
+    "  --has-image I         only nodes whose images hold I\n"
     "  --selector K=V        only nodes whose label K equals V (repeatable: all must)\n"
     "  --after ID            start after node ID\n"
     "  --limit N             at most N nodes (0: no limit, the default); when the\n"
@@ -83,12 +86,13 @@ typedef struct {
     const char *after;
     int64_t limit;
     bool all;
+    const char *has_template, *has_image;   /* list */
 } node_args_t;
 
 enum {
     O_HOST_IP = 256, O_GRPC_PORT, O_INSTANCE_TYPE, O_LABEL, O_CAPACITY, O_QUOTA,
     O_VERSION, O_READY, O_NOT_READY, O_IMAGE, O_TEMPLATE, O_CONDITION, O_AT, O_SET,
-    O_REMOVE, O_HEALTHY, O_SELECTOR, O_AFTER, O_LIMIT, O_ALL, O_SCHEDULABLE,
+    O_REMOVE, O_HEALTHY, O_SELECTOR, O_AFTER, O_LIMIT, O_ALL, O_SCHEDULABLE, O_HAS_TEMPLATE, O_HAS_IMAGE,
 };
 
 static const struct option opts_register[] = {
@@ -127,6 +131,8 @@ static const struct option opts_list[] = {
     { "after", required_argument, NULL, O_AFTER },
     { "limit", required_argument, NULL, O_LIMIT },
     { "all", no_argument, NULL, O_ALL },
+    { "has-template", required_argument, NULL, O_HAS_TEMPLATE },
+    { "has-image", required_argument, NULL, O_HAS_IMAGE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -156,6 +162,8 @@ static int node_opt(void *args, int c, const char *arg, const char *u)
     case O_AFTER: a->after = arg; return CTL_OK;
     case O_LIMIT: return ctl_opt_i64(u, "--limit", arg, 0, UINT32_MAX, &a->limit);
     case O_ALL: a->all = true; return CTL_OK;
+    case O_HAS_TEMPLATE: a->has_template = arg; return CTL_OK;
+    case O_HAS_IMAGE: a->has_image = arg; return CTL_OK;
     default: return CTL_NOT_MINE;
     }
 }
@@ -311,7 +319,8 @@ static void pack_id(msgpack_packer *pk, void *arg)
 
 static uint32_t count_list(const node_args_t *a)
 {
-    return !!a->healthy + !!a->schedulable + !!a->selector.n + !!a->after + !!a->limit;
+    return !!a->healthy + !!a->schedulable + !!a->selector.n + !!a->after + !!a->limit
+        + !!a->has_template + !!a->has_image;
 }
 
 static void pack_list(msgpack_packer *pk, void *arg)
@@ -337,11 +346,19 @@ static void pack_list(msgpack_packer *pk, void *arg)
         ctl_pack_str(pk, "limit");
         msgpack_pack_uint64(pk, (uint64_t) a->limit);
     }
+    if (a->has_template) {
+        ctl_pack_str(pk, "has_template");
+        ctl_pack_str(pk, a->has_template);
+    }
+    if (a->has_image) {
+        ctl_pack_str(pk, "has_image");
+        ctl_pack_str(pk, a->has_image);
+    }
 }
 
 /* ---- list (may take several calls) ------------------------------------- */
 
-static int run_list(ctl_t *g, mt_client_t *c, node_args_t *a)
+static int run_list(ctl_t *g, mt_client_t **c_p, node_args_t *a)
 {
     if (a->all && !a->limit)
         a->limit = 1000;
@@ -350,10 +367,8 @@ static int run_list(ctl_t *g, mt_client_t *c, node_args_t *a)
     int rc = CTL_OK;
     char next[512] = "", after[512];
     for (;;) {
-        pages = realloc(pages, (npages + 1) * sizeof *pages);
-        if (!pages)
-            abort();
-        rc = ctl_call(g, c, "node.list", count_list(a), pack_list, a, &pages[npages]);
+        pages = mt_xreallocarray(pages, npages + 1, sizeof *pages);
+        rc = ctl_call(g, c_p, "node.list", count_list(a), pack_list, a, &pages[npages]);
         if (rc != CTL_OK)
             break;
         const msgpack_object *nodes = ctl_get(pages[npages].result, "nodes");
@@ -378,9 +393,7 @@ static int run_list(ctl_t *g, mt_client_t *c, node_args_t *a)
     if (rc == CTL_OK && g->output == CTL_JSON && npages == 1)
         ctl_print_json(stdout, pages[0].result);
     else if (rc == CTL_OK) {
-        const msgpack_object **views = malloc((nviews ? nviews : 1) * sizeof *views);
-        if (!views)
-            abort();
+        const msgpack_object **views = mt_xcalloc(nviews, sizeof *views);
         uint32_t k = 0;
         for (uint32_t p = 0; p < npages; p++) {
             const msgpack_object *nodes = ctl_get(pages[p].result, "nodes");
@@ -476,7 +489,7 @@ int ctl_cmd_node(ctl_t *g, int argc, char **argv)
     }
     if (rc == CTL_OK && is_list) {
         mt_client_t *client = ctl_connect(g);
-        rc = client ? run_list(g, client, &a) : CTL_EUSAGE;
+        rc = client ? run_list(g, &client, &a) : CTL_EUSAGE;
         mt_client_destroy(&client);
     }
     else if (rc == CTL_OK)

@@ -241,24 +241,24 @@ static void ref_row(ctl_buf_t *cell, uint32_t i, void *arg)
     for (int c = 0; c < 4; c++) {
         const msgpack_object *o = ctl_get(v, str_keys[c]);
         if (ctl_is_empty(o))
-            ctl_buf_printf(&cell[c], "-");
+            mt_buf_printf(&cell[c], "-");
         else
             ctl_buf_obj(&cell[c], o);
     }
     const msgpack_object *nodes = ctl_get(v, "node_list");
     if (nodes && nodes->type == MSGPACK_OBJECT_ARRAY)
-        ctl_buf_printf(&cell[4], "%u", nodes->via.array.size);
+        mt_buf_printf(&cell[4], "%u", nodes->via.array.size);
     else
-        ctl_buf_printf(&cell[4], "-");
+        mt_buf_printf(&cell[4], "-");
     ctl_buf_obj(&cell[5], ctl_get(v, "revision"));
     int64_t at;
     char d[32];
     if (!ctl_get_i64(v, "refreshed_at", &at) || at == 0)
-        ctl_buf_printf(&cell[6], "-");
+        mt_buf_printf(&cell[6], "-");
     else if (rr->now >= at)
-        ctl_buf_printf(&cell[6], "%s ago", ctl_fmt_duration(rr->now - at, d, sizeof d));
+        mt_buf_printf(&cell[6], "%s ago", ctl_fmt_duration(rr->now - at, d, sizeof d));
     else
-        ctl_buf_printf(&cell[6], "in %s", ctl_fmt_duration(at - rr->now, d, sizeof d));
+        mt_buf_printf(&cell[6], "in %s", ctl_fmt_duration(at - rr->now, d, sizeof d));
 }
 
 static void print_ref_list(const msgpack_object *refs)

@@ -2,6 +2,8 @@
     tables and time formats for metactl's commands. Out of memory aborts:
     a command line tool has nothing better to do. */
 #include "metactl.h"
+#include "mt_alloc.h"
+#include "msgpack_json.h"
 #include "mt_codec.h"
 
 #include <errno.h>
@@ -9,22 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n ? n : 1);
-    if (!p) {
-        fputs("metactl: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    return memcpy(xrealloc(NULL, n), s, n);
-}
 
 /* ---- arguments --------------------------------------------------------- */
 
@@ -54,7 +40,7 @@ static ctl_kv_t *list_push(ctl_list_t *l)
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? 2 * l->cap : 8;
-        l->items = xrealloc(l->items, l->cap * sizeof *l->items);
+        l->items = mt_xrealloc(l->items, l->cap * sizeof *l->items);
     }
     ctl_kv_t *kv = &l->items[l->n++];
     memset(kv, 0, sizeof *kv);
@@ -72,17 +58,17 @@ int ctl_list_add_kv(ctl_list_t *l, const char *arg, bool as_int, const char *opt
     if (as_int && !ctl_parse_i64(eq + 1, INT64_MIN, INT64_MAX, &num))
         return ctl_usage_error(usage, "%s: '%s' is not an integer (in '%s')", opt, eq + 1, arg);
     ctl_kv_t *kv = list_push(l);
-    kv->key = xrealloc(NULL, (size_t) (eq - arg) + 1);
+    kv->key = mt_xrealloc(NULL, (size_t) (eq - arg) + 1);
     memcpy(kv->key, arg, (size_t) (eq - arg));
     kv->key[eq - arg] = '\0';
-    kv->value = xstrdup(eq + 1);
+    kv->value = mt_xstrdup(eq + 1);
     kv->num = num;
     return CTL_OK;
 }
 
 void ctl_list_add(ctl_list_t *l, const char *s)
 {
-    list_push(l)->key = xstrdup(s);
+    list_push(l)->key = mt_xstrdup(s);
 }
 
 void ctl_list_free(ctl_list_t *l)
@@ -176,39 +162,6 @@ bool ctl_str_eq(const msgpack_object *o, const char *s)
 
 /* ---- strings ----------------------------------------------------------- */
 
-static void buf_reserve(ctl_buf_t *b, size_t more)
-{
-    if (b->len + more + 1 <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    b->s = xrealloc(b->s, cap);
-    b->cap = cap;
-}
-
-void ctl_buf_add(ctl_buf_t *b, const char *s, size_t n)
-{
-    buf_reserve(b, n);
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-void ctl_buf_printf(ctl_buf_t *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n <= 0)
-        return;
-    buf_reserve(b, (size_t) n);
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, (size_t) n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t) n;
-}
 
 void ctl_buf_obj(ctl_buf_t *b, const msgpack_object *o)
 {
@@ -218,33 +171,33 @@ void ctl_buf_obj(ctl_buf_t *b, const msgpack_object *o)
     case MSGPACK_OBJECT_NIL:
         break;
     case MSGPACK_OBJECT_BOOLEAN:
-        ctl_buf_printf(b, "%s", o->via.boolean ? "true" : "false");
+        mt_buf_printf(b, "%s", o->via.boolean ? "true" : "false");
         break;
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        ctl_buf_printf(b, "%llu", (unsigned long long) o->via.u64);
+        mt_buf_printf(b, "%llu", (unsigned long long) o->via.u64);
         break;
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        ctl_buf_printf(b, "%lld", (long long) o->via.i64);
+        mt_buf_printf(b, "%lld", (long long) o->via.i64);
         break;
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64:
-        ctl_buf_printf(b, "%g", o->via.f64);
+        mt_buf_printf(b, "%g", o->via.f64);
         break;
     case MSGPACK_OBJECT_STR:
         /*  Control characters would break lines and columns. */
-        buf_reserve(b, o->via.str.size);
+        mt_buf_reserve(b, o->via.str.size);
         for (uint32_t i = 0; i < o->via.str.size; i++) {
             unsigned char ch = (unsigned char) o->via.str.ptr[i];
-            b->s[b->len++] = ch < 0x20 || ch == 0x7f ? '?' : (char) ch;
+            b->data[b->len++] = ch < 0x20 || ch == 0x7f ? '?' : (char) ch;
         }
-        b->s[b->len] = '\0';
+        b->data[b->len] = '\0';
         break;
     case MSGPACK_OBJECT_BIN:
-        ctl_buf_printf(b, "<%u bytes>", o->via.bin.size);
+        mt_buf_printf(b, "<%u bytes>", o->via.bin.size);
         break;
     default: {
         char *json = ctl_json(o);
-        ctl_buf_add(b, json, strlen(json));
+        mt_buf_put(b, json, strlen(json));
         free(json);
         break;
     }
@@ -256,16 +209,16 @@ void ctl_buf_pairs(ctl_buf_t *b, const msgpack_object *o, const char *sep)
     if (o && o->type == MSGPACK_OBJECT_MAP) {
         for (uint32_t i = 0; i < o->via.map.size; i++) {
             if (i)
-                ctl_buf_printf(b, "%s", sep);
+                mt_buf_printf(b, "%s", sep);
             ctl_buf_obj(b, &o->via.map.ptr[i].key);
-            ctl_buf_add(b, "=", 1);
+            mt_buf_put(b, "=", 1);
             ctl_buf_obj(b, &o->via.map.ptr[i].val);
         }
     }
     else if (o && o->type == MSGPACK_OBJECT_ARRAY) {
         for (uint32_t i = 0; i < o->via.array.size; i++) {
             if (i)
-                ctl_buf_printf(b, "%s", sep);
+                mt_buf_printf(b, "%s", sep);
             ctl_buf_obj(b, &o->via.array.ptr[i]);
         }
     }
@@ -273,30 +226,15 @@ void ctl_buf_pairs(ctl_buf_t *b, const msgpack_object *o, const char *sep)
         ctl_buf_obj(b, o);
 }
 
-const char *ctl_buf_str(ctl_buf_t *b)
-{
-    return b->s ? b->s : "";
-}
 
-void ctl_buf_clear(ctl_buf_t *b)
-{
-    b->len = 0;
-    if (b->s)
-        b->s[0] = '\0';
-}
 
-void ctl_buf_free(ctl_buf_t *b)
-{
-    free(b->s);
-    memset(b, 0, sizeof *b);
-}
 
 /* ---- output ------------------------------------------------------------ */
 
 char *ctl_json(const msgpack_object *o)
 {
     char *json = o ? ctl_json_of(o) : NULL;
-    return json ? json : xstrdup("null");
+    return json ? json : mt_xstrdup("null");
 }
 
 void ctl_print_json(FILE *f, const msgpack_object *o)
@@ -318,20 +256,20 @@ void ctl_table_init(ctl_table_t *t, uint32_t ncols, const char *const *headers)
     t->ncols = ncols;
     t->nrows = 0;
     t->cap = 16;
-    t->cells = xrealloc(NULL, (size_t) t->cap * ncols * sizeof *t->cells);
+    t->cells = mt_xrealloc(NULL, (size_t) t->cap * ncols * sizeof *t->cells);
     for (uint32_t i = 0; i < ncols; i++)
-        t->cells[i] = xstrdup(headers[i]);
+        t->cells[i] = mt_xstrdup(headers[i]);
 }
 
 void ctl_table_row(ctl_table_t *t, const char *const *cells)
 {
     if (t->nrows + 2 > t->cap) {
         t->cap *= 2;
-        t->cells = xrealloc(t->cells, (size_t) t->cap * t->ncols * sizeof *t->cells);
+        t->cells = mt_xrealloc(t->cells, (size_t) t->cap * t->ncols * sizeof *t->cells);
     }
     t->nrows++;
     for (uint32_t i = 0; i < t->ncols; i++)
-        t->cells[(size_t) t->nrows * t->ncols + i] = xstrdup(cells[i] ? cells[i] : "");
+        t->cells[(size_t) t->nrows * t->ncols + i] = mt_xstrdup(cells[i] ? cells[i] : "");
 }
 
 /*  Display width: UTF-8 code points (continuation bytes do not count). */
@@ -345,7 +283,7 @@ static size_t width_of(const char *s)
 
 void ctl_table_print(const ctl_table_t *t, FILE *f)
 {
-    size_t *w = xrealloc(NULL, t->ncols * sizeof *w);
+    size_t *w = mt_xrealloc(NULL, t->ncols * sizeof *w);
     for (uint32_t c = 0; c < t->ncols; c++) {
         w[c] = 0;
         for (uint32_t r = 0; r <= t->nrows; r++) {
@@ -379,20 +317,20 @@ void ctl_table_show(uint32_t ncols, const char *const *headers, uint32_t nrows, 
 {
     ctl_table_t t;
     ctl_table_init(&t, ncols, headers);
-    ctl_buf_t *cell = xrealloc(NULL, ncols * sizeof *cell);
-    const char **cells = xrealloc(NULL, ncols * sizeof *cells);
+    ctl_buf_t *cell = mt_xrealloc(NULL, ncols * sizeof *cell);
+    const char **cells = mt_xrealloc(NULL, ncols * sizeof *cells);
     memset(cell, 0, ncols * sizeof *cell);
     for (uint32_t i = 0; i < nrows; i++) {
         for (uint32_t c = 0; c < ncols; c++)
-            ctl_buf_clear(&cell[c]);
+            mt_buf_reset(&cell[c]);
         row(cell, i, arg);
         for (uint32_t c = 0; c < ncols; c++)
-            cells[c] = ctl_buf_str(&cell[c]);
+            cells[c] = mt_buf_str(&cell[c]);
         ctl_table_row(&t, cells);
     }
     ctl_table_print(&t, f);
     for (uint32_t c = 0; c < ncols; c++)
-        ctl_buf_free(&cell[c]);
+        mt_buf_free(&cell[c]);
     free(cell);
     free(cells);
     ctl_table_free(&t);

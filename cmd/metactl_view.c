@@ -25,21 +25,21 @@ void ctl_buf_time(ctl_buf_t *b, const msgpack_object *view, const char *key, int
         return;
     }
     if (ms == 0) {
-        ctl_buf_printf(b, "never");
+        mt_buf_printf(b, "never");
         return;
     }
     char t[48], d[32];
     ctl_fmt_time(ms, t, sizeof t);
     if (now >= ms)
-        ctl_buf_printf(b, "%s (%s ago)", t, ctl_fmt_duration(now - ms, d, sizeof d));
+        mt_buf_printf(b, "%s (%s ago)", t, ctl_fmt_duration(now - ms, d, sizeof d));
     else
-        ctl_buf_printf(b, "%s (in %s)", t, ctl_fmt_duration(ms - now, d, sizeof d));
+        mt_buf_printf(b, "%s (in %s)", t, ctl_fmt_duration(ms - now, d, sizeof d));
 }
 
 void ctl_buf_value(ctl_buf_t *b, const msgpack_object *o)
 {
     if (ctl_is_empty(o))
-        ctl_buf_printf(b, "-");
+        mt_buf_printf(b, "-");
     else if (o->type == MSGPACK_OBJECT_MAP || o->type == MSGPACK_OBJECT_ARRAY)
         ctl_buf_pairs(b, o, ", ");
     else
@@ -58,9 +58,9 @@ void ctl_print_view(const msgpack_object *view, const char *what, const char *co
     for (size_t i = 0; i < nknown; i++) {
         if (!ctl_get(view, known[i]))
             continue;
-        ctl_buf_clear(&b);
+        mt_buf_reset(&b);
         value(&b, view, known[i], now);
-        ctl_print_kv(known[i], width, ctl_buf_str(&b));
+        ctl_print_kv(known[i], width, mt_buf_str(&b));
     }
     for (uint32_t i = 0; i < view->via.map.size; i++) {
         const msgpack_object *k = &view->via.map.ptr[i].key;
@@ -73,11 +73,11 @@ void ctl_print_view(const msgpack_object *view, const char *what, const char *co
         size_t n = k->via.str.size < sizeof key - 1 ? k->via.str.size : sizeof key - 1;
         memcpy(key, k->via.str.ptr, n);
         key[n] = '\0';
-        ctl_buf_clear(&b);
+        mt_buf_reset(&b);
         ctl_buf_obj(&b, &view->via.map.ptr[i].val);
-        ctl_print_kv(key, width, ctl_buf_str(&b));
+        ctl_print_kv(key, width, mt_buf_str(&b));
     }
-    ctl_buf_free(&b);
+    mt_buf_free(&b);
 }
 
 /* ---- node views -------------------------------------------------------- */
@@ -108,13 +108,13 @@ static void add_conditions(ctl_buf_t *b, const msgpack_object *o)
     for (uint32_t i = 0; i < o->via.array.size; i++) {
         const msgpack_object *c = &o->via.array.ptr[i];
         if (i)
-            ctl_buf_printf(b, "; ");
+            mt_buf_printf(b, "; ");
         if (c->type != MSGPACK_OBJECT_MAP) {
             ctl_buf_obj(b, c);
             continue;
         }
         ctl_buf_obj(b, ctl_get(c, "type"));
-        ctl_buf_add(b, "=", 1);
+        mt_buf_put(b, "=", 1);
         ctl_buf_obj(b, ctl_get(c, "status"));
         const msgpack_object *reason = ctl_get(c, "reason");
         const msgpack_object *message = ctl_get(c, "message");
@@ -123,14 +123,14 @@ static void add_conditions(ctl_buf_t *b, const msgpack_object *o)
         bool has_message = message && !(message->type == MSGPACK_OBJECT_STR
                                         && message->via.str.size == 0);
         if (has_reason || has_message) {
-            ctl_buf_printf(b, " (");
+            mt_buf_printf(b, " (");
             ctl_buf_obj(b, reason);
             if (has_message) {
                 if (has_reason)
-                    ctl_buf_printf(b, ": ");
+                    mt_buf_printf(b, ": ");
                 ctl_buf_obj(b, message);
             }
-            ctl_buf_printf(b, ")");
+            mt_buf_printf(b, ")");
         }
     }
 }
@@ -144,7 +144,7 @@ static void add_value(ctl_buf_t *b, const msgpack_object *view, const char *key,
         add_conditions(b, o);
     else if (strcmp(key, "grpc_port") == 0 && o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER
              && o->via.u64 == 0)
-        ctl_buf_printf(b, "-");
+        mt_buf_printf(b, "-");
     else
         ctl_buf_value(b, o);
 }
@@ -170,15 +170,15 @@ static void node_row(ctl_buf_t *cell, uint32_t i, void *arg)
     add_value(&cell[4], v, "grpc_port", nr->now);
     const msgpack_object *labels = ctl_get(v, "labels");
     if (ctl_is_empty(labels))
-        ctl_buf_printf(&cell[5], "-");
+        mt_buf_printf(&cell[5], "-");
     else
         ctl_buf_pairs(&cell[5], labels, ",");
     int64_t hb;
     char d[32];
     if (!ctl_get_i64(v, "heartbeat_at", &hb) || hb == 0)
-        ctl_buf_printf(&cell[6], "-");
+        mt_buf_printf(&cell[6], "-");
     else
-        ctl_buf_printf(&cell[6], "%s", ctl_fmt_duration(nr->now - hb, d, sizeof d));
+        mt_buf_printf(&cell[6], "%s", ctl_fmt_duration(nr->now - hb, d, sizeof d));
 }
 
 void ctl_print_node_list(const msgpack_object *const *views, uint32_t n)

@@ -7,6 +7,7 @@
     czmq's zpoller/zsock_recv give up on any signal in Debian's build, so
     waiting is plain zmq_poll, and EINTR only means "look at the flags". */
 #include "metactl.h"
+#include "mt_alloc.h"
 #include "mt_codec.h"
 
 #include <czmq.h>
@@ -103,9 +104,9 @@ static int recv_notice(void *sock, zmq_msg_t *topic, zmq_msg_t *body)
 
 static void field(ctl_buf_t *b, const char *name, const msgpack_object *o)
 {
-    ctl_buf_printf(b, " %s=", name);
+    mt_buf_printf(b, " %s=", name);
     if (!o || o->type == MSGPACK_OBJECT_NIL)
-        ctl_buf_printf(b, "-");
+        mt_buf_printf(b, "-");
     else
         ctl_buf_obj(b, o);
 }
@@ -146,7 +147,7 @@ static void print_notice(const ctl_t *g, const msgpack_object *n)
         return;
     }
     ctl_buf_t b = { 0 };
-    ctl_buf_printf(&b, "seq=");
+    mt_buf_printf(&b, "seq=");
     ctl_buf_obj(&b, ctl_get(n, "seq"));
     field(&b, "replica", ctl_get(n, "replica"));
     const msgpack_object *kind = ctl_get(n, "kind");
@@ -165,8 +166,8 @@ static void print_notice(const ctl_t *g, const msgpack_object *n)
         field(&b, "name", ctl_get(view, "name"));
         field(&b, "hostname", ctl_get(view, "hostname"));
     }
-    printf("%s\n", ctl_buf_str(&b));
-    ctl_buf_free(&b);
+    printf("%s\n", mt_buf_str(&b));
+    mt_buf_free(&b);
 }
 
 /*  One notice body: checked (it is untrusted input), unpacked, printed.
@@ -210,11 +211,7 @@ static void member_key(ctl_kv_t *pub, const msgpack_object *member)
                 "publishing at %s is not a Z85 key; ignored\n", pub->key);
         return;
     }
-    pub->value = strdup(key);
-    if (!pub->value) {
-        fputs("metactl: out of memory\n", stderr);
-        abort();
-    }
+    pub->value = mt_xstrdup(key);
 }
 
 /*  Adds every member's pub_endpoint (cluster.info) to a->pubs, with the
@@ -225,7 +222,7 @@ static int add_members(const ctl_t *g, watch_args_t *a)
     if (!c)
         return CTL_EUSAGE;
     mt_reply_t r;
-    int rc = ctl_call(g, c, "cluster.info", 0, NULL, NULL, &r);
+    int rc = ctl_call(g, &c, "cluster.info", 0, NULL, NULL, &r);
     if (rc == CTL_OK) {
         const msgpack_object *m = ctl_get(r.result, "members");
         uint32_t n = m && m->type == MSGPACK_OBJECT_ARRAY ? m->via.array.size : 0;

@@ -14,17 +14,25 @@
     (a write is acknowledged only after its commit, so nothing acknowledged
     can be lost, and nothing is removed); the replica's membership row is
     deleted so peers stop waiting for it; then every actor is stopped and
-    every thread joined. */
+    every thread joined.
+
+    Operators' handles (metactord_ops.c): the optional HTTP listener
+    (metrics, health, readiness) starts once the gateway serves, and stops
+    first; systemd hears READY once the gateway serves and STOPPING when
+    draining starts. */
+#include "metactord_ops.h"
 #include "mt_bus.h"
 #include "mt_config.h"
 #include "mt_core.h"
 #include "mt_db_clock.h"
 #include "mt_gateway.h"
 #include "mt_membership.h"
+#include "mt_metrics.h"
 #include "mt_nodes.h"
 #include "mt_rcs.h"
 #include "mt_security.h"
 #include "mt_store.h"
+#include "mt_log.h"
 #include "heap_trim.h"
 
 #include <czmq.h>
@@ -33,75 +41,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static mt_config_log_t s_level = MT_CONFIG_LOG_INFO;
-
-#define LOG_AT(lvl, fn, ...) do { if (s_level >= (lvl)) fn(__VA_ARGS__); } while (0)
-#define log_error(...) LOG_AT(MT_CONFIG_LOG_ERROR, zsys_error, __VA_ARGS__)
-#define log_warning(...) LOG_AT(MT_CONFIG_LOG_WARNING, zsys_warning, __VA_ARGS__)
-#define log_info(...) LOG_AT(MT_CONFIG_LOG_INFO, zsys_info, __VA_ARGS__)
-#define log_debug(...) LOG_AT(MT_CONFIG_LOG_DEBUG, zsys_debug, __VA_ARGS__)
-
-typedef struct {
-    mt_store_t *store;
-    mt_bus_counters_t *bus;
-    mt_rcs_t *rcs;
-    mt_nodes_t *nodes;
-    heap_trim_t *trim;
-} stats_src_t;
-
 /*  Freed heap goes back to the system every HEAP_TRIM_MS when the arenas
     hold more than HEAP_TRIM_FREE bytes free (heap_trim.c). */
 #define HEAP_TRIM_MS 5000
 #define HEAP_TRIM_FREE ((size_t) 8 << 20)
-
-/*  replica.stats beyond the runtime's and the gateway's own counters. */
-static uint32_t extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
-{
-    stats_src_t *src = arg;
-    mt_store_stats_t s;
-    mt_store_stats(src->store, &s);
-    mt_rcs_stats_t r;
-    mt_rcs_stats(src->rcs, &r);
-    mt_nodes_stats_t ns;
-    mt_nodes_stats(src->nodes, &ns);
-    heap_trim_stats_t ht;
-    heap_trim_stats(src->trim, &ht);
-    mt_stat_t all[] = {
-        { "store_batches", s.status_batches },
-        { "store_rows", s.status_rows },
-        { "store_rechecks", s.status_rechecks },
-        { "store_rows_alone", s.status_alone },
-        { "store_statements", s.statements },
-        { "store_reconnects", s.reconnects },
-        { "store_rc_writes", s.rc_writes },
-        { "store_rc_conflicts", s.rc_conflicts },
-        { "rows_rejected", s.rows_rejected },
-        { "notices_sent", atomic_load(&src->bus->sent) },
-        { "notices_received", atomic_load(&src->bus->received) },
-        { "notice_gaps", atomic_load(&src->bus->gaps) },
-        { "notices_dropped", atomic_load(&src->bus->dropped) },
-        { "peers", atomic_load(&src->bus->peers) },
-        { "peers_without_key", atomic_load(&src->bus->peers_without_key) },
-        { "notices_implausible", atomic_load(&src->bus->implausible) },
-        { "reloads", ns.reloads },
-        { "reload_rows", ns.reload_rows },
-        { "tombstones_purged", ns.tombstones_purged },
-        { "nodes_absent_deleted", ns.absent_deleted },
-        { "requests_expired", ns.expired },
-        { "requests_busy_stash", ns.stash_busy },
-        { "rc_refreshes", r.refreshes },
-        { "rc_hostname_writes", r.hostname_writes },
-        { "rc_hostname_cancelled", r.hostname_cancelled },
-        { "heap_free_kb", ht.free_kb },
-        { "heap_trims", ht.trims },
-        { "heap_trim_us_last", ht.trim_us_last },
-        { "heap_trim_us_max", ht.trim_us_max },
-    };
-    uint32_t n = 0;
-    for (size_t i = 0; i < sizeof all / sizeof all[0] && n < cap; i++)
-        out[n++] = all[i];
-    return n;
-}
 
 /*  Waits until `a` has stopped (its DOWN reaches a probe). */
 static void await_stop(mt_runtime_t *rt, mt_actor_t *a, int timeout_ms)
@@ -142,7 +85,7 @@ int main(int argc, char **argv)
         mt_config_free(&cfg);
         return 0;
     }
-    s_level = cfg.log_level;
+    mt_log_configure(cfg.log_level, cfg.log_format, "metactord");
 
     /*  Signals go to sigwait below, on this thread only: blocked before any
         thread exists (czmq's own handler would only set a flag). */
@@ -158,48 +101,54 @@ int main(int argc, char **argv)
         secret file others can read): said once, at start. */
     for (const char *w = cfg.warnings; w && *w;) {
         size_t n = strcspn(w, "\n");
-        log_warning("%.*s", (int) n, w);
+        mt_log_warning("%.*s", (int) n, w);
         w += n + (w[n] == '\n');
     }
 
     int rc = 1;
     mt_security_t *sec = NULL;
     if (cfg.cert && mt_security_new(cfg.cert, cfg.trust, &sec, err, sizeof err) != MT_OK) {
-        log_error("%s", err);
+        mt_log_error("%s", err);
         mt_config_free(&cfg);
         return 1;
     }
     if (!sec)
-        log_info("no certificate: requests and notices are neither authenticated nor "
+        mt_log_info("no certificate: requests and notices are neither authenticated nor "
                  "encrypted%s", cfg.insecure ? " (--insecure)" : "");
     mt_runtime_t *rt = mt_runtime_new(&(mt_runtime_opts_t) { .workers = cfg.workers });
     mt_store_t *store = NULL;
     mt_nodes_t *nodes = NULL;
     mt_rcs_t *rcs = NULL;
     mt_actor_t *bus = NULL, *membership = NULL, *gateway = NULL;
-    mt_bus_counters_t *bus_ctr = NULL;
+    /*  Outlives the bus and every reader of its counters. */
+    mt_bus_counters_t bus_counters = { 0 }, *bus_ctr = &bus_counters;
     heap_trim_t *trim = NULL;
     /*  Health is judged by the database's clock: membership samples it with
         every beat, node actors read the estimate (docs/architecture.md). */
     static mt_db_clock_t db_clock;
     mt_db_clock_init(&db_clock);
+    /*  Notice convergence is measured by the same clock (seen_at). */
+    mt_metrics_set_db_clock(md_ops_db_now, &db_clock);
+    static md_ops_t ops;
+    mt_ops_http_t *http = NULL;
     if (!rt) {
-        log_error("cannot start the runtime");
+        mt_log_error("cannot start the runtime");
         goto out;
     }
     mt_store_opts_t so = { .dsn = cfg.dsn, .writers = cfg.store_writers };
     if (mt_store_new(rt, &so, &store, err, sizeof err) != MT_OK) {
-        log_error("%s", err);
+        mt_log_error("%s", err);
         goto out;
     }
     if (mt_store_wait_ready(store, 3000) != MT_OK)
-        log_info("the database is not reachable yet; serving reads from memory and "
+        mt_log_info("the database is not reachable yet; serving reads from memory and "
                  "answering writes `unavailable` until it is");
 
     mt_bus_opts_t bo = { .replica_id = cfg.replica_id, .endpoint = cfg.pub_endpoint,
-                         .subscribe = cfg.subscribe != 0, .security = sec };
-    if (mt_bus_start(rt, &bo, &bus, &bus_ctr, err, sizeof err) != MT_OK) {
-        log_error("%s", err);
+                         .subscribe = cfg.subscribe != 0, .security = sec,
+                         .counters = bus_ctr };
+    if (mt_bus_new(rt, &bo, &bus, err, sizeof err) != MT_OK) {
+        mt_log_error("%s", err);
         goto out;
     }
     mt_nodes_opts_t no = {
@@ -213,7 +162,7 @@ int main(int argc, char **argv)
     };
     nodes = mt_nodes_new(rt, &no);
     if (!nodes) {
-        log_error("cannot start the node service");
+        mt_log_error("cannot start the node service");
         goto out;
     }
     mt_rcs_opts_t ro = {
@@ -224,7 +173,7 @@ int main(int argc, char **argv)
     };
     rcs = mt_rcs_new(rt, &ro);
     if (!rcs) {
-        log_error("cannot start the remote cluster reference service");
+        mt_log_error("cannot start the remote cluster reference service");
         goto out;
     }
     mt_send(bus, mt_bus_route_new(mt_nodes_directory(nodes), mt_nodes_reload(nodes),
@@ -235,19 +184,27 @@ int main(int argc, char **argv)
         .pub_endpoint = cfg.pub_endpoint, .beat_ms = cfg.beat_interval_ms,
         .alive_ms = cfg.alive_window_ms, .bus = bus, .listener = mt_rcs_registry(rcs),
         .public_key = sec ? mt_security_public_key(sec) : NULL,
-        .db_clock = &db_clock,
+        .db_clock = &db_clock, .live_at = &ops.live_at,
     };
     membership = mt_membership_new(rt, &mo);
     if (!membership) {
-        log_error("cannot start membership");
+        mt_log_error("cannot start membership");
         goto out;
     }
 
     trim = heap_trim_start(HEAP_TRIM_FREE, HEAP_TRIM_MS);
     if (!trim)
-        log_warning("cannot start the heap trimmer: memory freed after a burst stays "
+        mt_log_warning("cannot start the heap trimmer: memory freed after a burst stays "
                     "with the process");
-    stats_src_t src = { store, bus_ctr, rcs, nodes, trim };
+    ops.trim = trim;
+    ops.rt = rt;
+    ops.store = store;
+    ops.bus = bus_ctr;
+    ops.rcs = rcs;
+    ops.nodes = nodes;
+    ops.sec = sec;
+    ops.db_clock = &db_clock;
+    ops.alive_ms = cfg.alive_window_ms;
     mt_gateway_opts_t go = {
         .endpoint = cfg.endpoint, .max_body = cfg.max_body,
         .request_timeout_ms = (uint32_t) cfg.request_timeout_ms,
@@ -255,30 +212,40 @@ int main(int argc, char **argv)
         .max_inflight_client = (uint32_t) cfg.max_inflight_client,
         .nodes = mt_nodes_directory(nodes), .cluster = membership,
         .rc = mt_rcs_registry(rcs), .security = sec,
-        .stats_fn = extra_stats, .stats_arg = &src,
+        .stats_fn = md_ops_extra_stats, .stats_arg = &ops, .counters = &ops.gateway,
     };
     if (mt_gateway_new(rt, &go, &gateway, err, sizeof err) != MT_OK) {
-        log_error("%s", err);
+        mt_log_error("%s", err);
         goto out;
     }
     mt_stats_t rs;
     mt_runtime_stats(rt, &rs);
-    log_info("replica %s: requests on %s, notices on %s, %d worker(s)%s%s",
+    mt_log_info("replica %s: requests on %s, notices on %s, %d worker(s)%s%s",
              cfg.replica_id, cfg.endpoint, cfg.pub_endpoint, rs.workers,
              sec ? ", CURVE with key " : "", sec ? mt_security_public_key(sec) : "");
+    if (md_ops_http_start(&ops, &cfg, &http, err, sizeof err) != MT_OK) {
+        mt_log_error("%s", err);
+        goto out;
+    }
+    if (http)
+        mt_log_info("metrics and health over HTTP on %s (/metrics, /healthz, /readyz)", cfg.http);
+    mt_ops_notify_ready("serving");
 
     int sig = 0;
     sigwait(&stop, &sig);
-    log_info("%s: stopping (no new requests; draining writes in flight)",
+    mt_log_info("%s: stopping (no new requests; draining writes in flight)",
              sig == SIGINT ? "SIGINT" : "SIGTERM");
+    atomic_store(&ops.stopping, true);
+    mt_ops_notify_stopping("draining writes in flight");
     await_stop(rt, gateway, 5000);
     drain(rt, 5000);
     mt_msg_t *left = NULL;
     if (mt_ask_wait(rt, membership, mt_msg_new(MT_MEMBERSHIP_LEAVE, 0), 3000, &left) == MT_OK)
-        log_debug("left the replicas table");
+        mt_log_debug("left the replicas table");
     mt_msg_free(left);
     rc = 0;
 out:
+    mt_ops_http_destroy(&http);     /* first: it reads every part below */
     mt_actor_unref(&gateway);
     mt_actor_unref(&membership);
     mt_rcs_destroy(&rcs);
@@ -288,9 +255,8 @@ out:
     mt_runtime_destroy(&rt);
     heap_trim_stop(&trim);
     mt_security_destroy(&sec);      /* after every socket it serves is closed */
-    free(bus_ctr);
     mt_config_free(&cfg);
     if (rc == 0)
-        log_info("stopped");
+        mt_log_info("stopped");
     return rc;
 }

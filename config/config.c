@@ -9,6 +9,7 @@
     config_settings.c, the help text and printing in config_text.c; the certificate, the trust store and the bind
     rule in config_security.c; the database password in config_password.c. */
 #include "config_internal.h"
+#include "mt_hash.h"
 
 #include "mt_core.h"
 #include "mt_dsn.h"
@@ -26,12 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const log_names[] = { "error", "warning", "info", "debug" };
 
-const char *mt_config_log_name(mt_config_log_t level)
-{
-    return (unsigned) level < 4 ? log_names[level] : "?";
-}
 
 /* ---- errors ------------------------------------------------------------------- */
 
@@ -175,9 +171,7 @@ int mt_config_default_replica_id(const char *hostname, const char *endpoint, cha
 {
     char suffix[32];
     if (strncmp(endpoint, "ipc://", 6) == 0) {
-        uint32_t h = 2166136261u;      /* FNV-1a of the path */
-        for (const char *p = endpoint + 6; *p; p++)
-            h = (h ^ (uint8_t) *p) * 16777619u;
+        uint32_t h = mt_fnv1a32(MT_FNV1A32_INIT, endpoint + 6, strlen(endpoint + 6));
         snprintf(suffix, sizeof suffix, "-ipc-%08x", h);
     }
     else {
@@ -293,6 +287,18 @@ static int convert(mt_config_t *cfg, collected_t *c, char *err, size_t errlen)
             *(char **) field = xstrdup(t, &oom);
             break;
         }
+        case K_MS: {
+            long long v = 0;
+            if (mt__config_duration(w, t, s->min, s->max, &v, err, errlen) != MT_OK)
+                return MT_EINVAL;
+            *(int *) field = (int) v;
+            break;
+        }
+        case K_ADDR:
+            if (mt__config_check_addr(w, t, err, errlen) != MT_OK)
+                return MT_EINVAL;
+            *(char **) field = xstrdup(t, &oom);
+            break;
         case K_INT:
         case K_SIZE: {
             long long v = 0;
@@ -326,16 +332,14 @@ static int convert(mt_config_t *cfg, collected_t *c, char *err, size_t errlen)
             break;
         case K_SECRET:
             break;                                  /* likewise; never kept */
-        case K_LOG: {
-            int l = -1;
-            for (int k = 0; k < 4; k++)
-                if (strcmp(t, log_names[k]) == 0)
-                    l = k;
-            if (l < 0)
+        case K_LOG:
+            if (!mt_log_level_parse(t, (mt_log_level_t *) field))
                 return mt__config_fail(err, errlen, "%s: '%s' is not one of error|warning|info|debug", w, t);
-            *(mt_config_log_t *) field = (mt_config_log_t) l;
             break;
-        }
+        case K_LOGFMT:
+            if (!mt_log_format_parse(t, (mt_log_format_t *) field))
+                return mt__config_fail(err, errlen, "%s: '%s' is not one of text|json", w, t);
+            break;
         }
         if (oom)
             return mt__config_fail(err, errlen, "config: out of memory");
@@ -363,6 +367,7 @@ static int convert(mt_config_t *cfg, collected_t *c, char *err, size_t errlen)
                     cfg->reload_interval_ms);
     }
     if (mt__config_check_security(cfg, c, err, errlen) != MT_OK
+        || mt__config_check_http(cfg, c, err, errlen) != MT_OK
         || mt__config_password(cfg, c, err, errlen) != MT_OK)
         return MT_EINVAL;
     if (!cfg->replica_id) {
@@ -438,6 +443,7 @@ void mt_config_free(mt_config_t *cfg)
     free(cfg->cert);
     free(cfg->trust);
     free(cfg->db_password_file);
+    free(cfg->http);
     free(cfg->warnings);
     if (cfg->dsn) {
         /*  It may hold the database password. */

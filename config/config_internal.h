@@ -12,8 +12,10 @@
     and config_password.c. K_SECRET: never a flag and never stored in a
     field (offset unused): the password, merged into the DSN. */
 typedef enum {
-    K_FILE, K_ID, K_ENDPOINT, K_DSN, K_INT, K_SIZE, K_LOG, K_BOOL, K_CERT, K_DIR, K_PWFILE,
-    K_SECRET
+    K_FILE, K_ID, K_ENDPOINT, K_DSN, K_INT, K_SIZE, K_LOG, K_LOGFMT, K_BOOL, K_CERT, K_DIR, K_PWFILE,
+    K_SECRET,
+    K_MS,               /* a duration (config_duration.c) into an int of ms */
+    K_ADDR              /* ADDR:PORT (char *), or unset (config_http.c) */
 } kind_t;
 
 typedef struct {
@@ -62,6 +64,22 @@ int mt__config_check_security(mt_config_t *cfg, const collected_t *c, char *err,
     file) into cfg->dsn; warns of a password on the command line and of
     secrets that other users can read. */
 int mt__config_password(mt_config_t *cfg, const collected_t *c, char *err, size_t errlen);
+
+/*  config_duration.c: text as a duration in ms within [min, max]. */
+int mt__config_duration(const char *w, const char *text, long long min, long long max,
+                        long long *out, char *err, size_t errlen);
+
+/*  "5s" for 5000: a thread's own buffer, valid until its next call. */
+const char *mt__config_show_ms(long long ms);
+
+/*  config_http.c: the syntax of ADDR:PORT; after conversion, the rule that
+    a listener other than loopback needs --http-public. */
+int mt__config_check_addr(const char *w, const char *text, char *err, size_t errlen);
+int mt__config_check_http(const mt_config_t *cfg, const collected_t *c, char *err,
+                          size_t errlen);
+
+/*  config_security.c: tcp://HOST:PORT on a loopback address, or ipc://. */
+bool mt__config_loopback(const char *endpoint);
 
 /*  Writes the message and returns MT_EINVAL. */
 int mt__config_fail(char *err, size_t errlen, const char *fmt, ...)

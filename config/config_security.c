@@ -99,7 +99,7 @@ int mt__config_check_dir(const char *w, const char *path, char *err, size_t errl
 /*  ipc://, or tcp:// on 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z) or
     localhost. A * host, 0.0.0.0, other names and interfaces are not. The
     endpoint is valid (config.c checked it). */
-static bool loopback(const char *endpoint)
+bool mt__config_loopback(const char *endpoint)
 {
     if (strncmp(endpoint, "ipc://", 6) == 0)
         return true;
@@ -145,7 +145,7 @@ int mt__config_check_security(mt_config_t *cfg, const collected_t *c, char *err,
     for (size_t i = 0; i < sizeof eps / sizeof eps[0]; i++) {
         const char *ep = eps[i].setting == MT_CONFIG_S_ENDPOINT ? cfg->endpoint
                                                                   : cfg->pub_endpoint;
-        if (loopback(ep))
+        if (mt__config_loopback(ep))
             continue;
         mt__config_where(c, eps[i].setting, w, sizeof w);
         return mt__config_fail(err, errlen, "%s: '%s' is not loopback or ipc://, and without a"

@@ -42,7 +42,11 @@ const setting_t mt__config_settings[MT_CONFIG_NSETTINGS] = {
     [MT_CONFIG_S_DB] = { "db", "store/dsn", "METACTOR_DB", K_DSN, "DSN", 0, 0,
         "mysql://metactor:metactor@127.0.0.1:3407/metactor", OFF(dsn),
         "The database: mysql://[USER[:PASSWORD]@]HOST[:PORT]/DB[?socket=PATH&...]\n"
-        "(the default is the server of scripts/mariadb). Leave the password out\n"
+        "(the default is the server of scripts/mariadb). A Galera cluster:\n"
+        "mysql://USER@H1:P1,H2:P2,H3:P3/DB (scripts/galera) - each connection uses\n"
+        "the first host that answers and is Synced, and moves on to the next when\n"
+        "its node dies or leaves the cluster; order the hosts differently per\n"
+        "replica to spread replicas over the nodes. Leave the password out\n"
         "(see --db-password-file): on the command line every user reads it.\n"
         "TLS: ?ssl_ca=FILE (ssl_cert, ssl_key, ssl_verify; docs/security.md)." },
     [MT_CONFIG_S_DB_PASSWORD_FILE] = { "db-password-file", "store/password_file",
@@ -57,18 +61,18 @@ const setting_t mt__config_settings[MT_CONFIG_NSETTINGS] = {
         "never a flag, as every user of the machine can read a command line.\n"
         "Default: none (the DSN's own, if any)." },
     [MT_CONFIG_S_RELOAD_INTERVAL] = { "reload-interval", "nodes/reload_interval",
-        "METACTOR_RELOAD_INTERVAL", K_INT, "MS", 10, 3600000, "5000", OFF(reload_interval_ms),
-        "Milliseconds between incremental reloads from the database." },
+        "METACTOR_RELOAD_INTERVAL", K_MS, "DURATION", 10, 3600000, "5000", OFF(reload_interval_ms),
+        "Time between incremental reloads from the database." },
     [MT_CONFIG_S_HEALTH_TIMEOUT] = { "health-timeout", "nodes/health_timeout",
-        "METACTOR_HEALTH_TIMEOUT", K_INT, "MS", 100, 86400000, "40000", OFF(health_timeout_ms),
-        "A node is unhealthy this many milliseconds after its last heartbeat." },
+        "METACTOR_HEALTH_TIMEOUT", K_MS, "DURATION", 100, 86400000, "40000", OFF(health_timeout_ms),
+        "A node is unhealthy this long after its last heartbeat." },
     [MT_CONFIG_S_FULL_RESYNC_EVERY] = { "full-resync-every", "nodes/full_resync_every",
         "METACTOR_FULL_RESYNC_EVERY", K_INT, "N", 1, 1000000, "12", OFF(full_resync_every),
         "Every Nth reload pass is a full resync (the safety net)." },
     [MT_CONFIG_S_TOMBSTONE_RETENTION] = { "tombstone-retention", "nodes/tombstone_retention",
-        "METACTOR_TOMBSTONE_RETENTION", K_INT, "MS", 0, 2000000000, "3600000",
+        "METACTOR_TOMBSTONE_RETENTION", K_MS, "DURATION", 0, 2000000000, "3600000",
         OFF(tombstone_retention_ms),
-        "A deleted node's row stays this many milliseconds (database clock) so\n"
+        "A deleted node's row stays this long (database clock) so\n"
         "that replicas learn the delete, then is purged; a replica that missed\n"
         "it drops the node at its next full resync. 0: never purge; else at\n"
         "least ten reload intervals (the default grows to that)." },
@@ -81,8 +85,8 @@ const setting_t mt__config_settings[MT_CONFIG_NSETTINGS] = {
         "BYTES", 1024, 268435456, "1048576", OFF(max_body),
         "Largest request body accepted; larger ones are refused (too_large)." },
     [MT_CONFIG_S_REQUEST_TIMEOUT] = { "request-timeout", "transport/request_timeout",
-        "METACTOR_REQUEST_TIMEOUT", K_INT, "MS", 10, 3600000, "10000", OFF(request_timeout_ms),
-        "Milliseconds a request may take inside the service before it is\n"
+        "METACTOR_REQUEST_TIMEOUT", K_MS, "DURATION", 10, 3600000, "10000", OFF(request_timeout_ms),
+        "How long a request may take inside the service before it is\n"
         "answered unavailable." },
     [MT_CONFIG_S_MAX_INFLIGHT] = { "max-inflight", "transport/max_inflight",
         "METACTOR_MAX_INFLIGHT", K_INT, "N", 1, 10000000, "20000", OFF(max_inflight),
@@ -97,15 +101,15 @@ const setting_t mt__config_settings[MT_CONFIG_NSETTINGS] = {
         "N", 1, 1000000, "256", OFF(max_stash),
         "Requests waiting for one node while it writes; past it busy." },
     [MT_CONFIG_S_BEAT_INTERVAL] = { "beat-interval", "membership/beat_interval",
-        "METACTOR_BEAT_INTERVAL", K_INT, "MS", 10, 60000, "1000", OFF(beat_interval_ms),
-        "Milliseconds between refreshes of this replica's membership row." },
+        "METACTOR_BEAT_INTERVAL", K_MS, "DURATION", 10, 60000, "1000", OFF(beat_interval_ms),
+        "Time between refreshes of this replica's membership row." },
     [MT_CONFIG_S_ALIVE_WINDOW] = { "alive-window", "membership/alive_window",
-        "METACTOR_ALIVE_WINDOW", K_INT, "MS", 20, 3600000, "3000", OFF(alive_window_ms),
-        "A replica is alive if its row was refreshed within this many\n"
-        "milliseconds (database clock); at least twice the beat interval." },
+        "METACTOR_ALIVE_WINDOW", K_MS, "DURATION", 20, 3600000, "3000", OFF(alive_window_ms),
+        "A replica is alive if its row was refreshed within this long\n"
+        "(database clock); at least twice the beat interval." },
     [MT_CONFIG_S_REFRESH_INTERVAL] = { "refresh-interval", "rc/refresh_interval",
-        "METACTOR_REFRESH_INTERVAL", K_INT, "MS", 10, 86400000, "15000", OFF(refresh_interval_ms),
-        "Milliseconds between refreshes of remote cluster references (and the\n"
+        "METACTOR_REFRESH_INTERVAL", K_MS, "DURATION", 10, 86400000, "15000", OFF(refresh_interval_ms),
+        "Time between refreshes of remote cluster references (and the\n"
         "per-priority wait of their hostname update)." },
     [MT_CONFIG_S_RC_ALLOW_IPC] = { "rc-allow-ipc", "rc/allow_ipc", "METACTOR_RC_ALLOW_IPC", K_BOOL,
         "[=true|false]", 0, 0, "false", OFF(rc_allow_ipc),
@@ -113,9 +117,23 @@ const setting_t mt__config_settings[MT_CONFIG_NSETTINGS] = {
         "otherwise only tcp://HOST:PORT. A flag alone means true." },
     [MT_CONFIG_S_LOG_LEVEL] = { "log-level", "log/level", "METACTOR_LOG_LEVEL", K_LOG, "LEVEL",
         0, 0, "info", OFF(log_level), "One of error, warning, info, debug." },
+    [MT_CONFIG_S_LOG_FORMAT] = { "log-format", "log/format", "METACTOR_LOG_FORMAT", K_LOGFMT,
+        "FORMAT", 0, 0, "text", OFF(log_format),
+        "text (one line per message, for people and journald) or json (one\n"
+        "object per line: ts, level, ident, msg; for log shippers). Logs go\n"
+        "to stderr." },
     [MT_CONFIG_S_SUBSCRIBE] = { "subscribe", "transport/subscribe", "METACTOR_SUBSCRIBE", K_INT,
         "0|1", 0, 1, "1", OFF(subscribe),
         "1: merge the other replicas' change notices (changes arrive within\n"
         "milliseconds); 0: learn them by reload only, as the seed did (for\n"
         "comparison)." },
+    [MT_CONFIG_S_HTTP] = { "http", "http/listen", "METACTOR_HTTP", K_ADDR, "ADDR:PORT", 0, 0,
+        NULL, OFF(http),
+        "Serve GET /metrics (Prometheus), /healthz and /readyz over HTTP here,\n"
+        "e.g. 127.0.0.1:9400. Not authenticated, even with --cert: loopback\n"
+        "only unless --http-public. Default: none (no HTTP listener)." },
+    [MT_CONFIG_S_HTTP_PUBLIC] = { "http-public", "http/public", "METACTOR_HTTP_PUBLIC", K_BOOL,
+        "[=true|false]", 0, 0, "false", OFF(http_public),
+        "Let --http listen on an address other than loopback (0.0.0.0:9400):\n"
+        "whoever reaches it reads the metrics. A flag alone means true." },
 };

@@ -28,6 +28,8 @@ static void build_usage(void)
         "The config file is in czmq's ZPL format: a section per line, its settings\n"
         "below it indented by 4 spaces, `name = \"value\"`, `#` comments; the path\n"
         "section/name is given for each setting below.\n"
+        "A DURATION is a whole number with a unit, 500ms, 2s, 5m or 1h; a bare\n"
+        "number is milliseconds.\n"
         "\n");
     for (int i = 0; i < MT_CONFIG_NSETTINGS; i++) {
         const setting_t *s = &mt__config_settings[i];
@@ -44,12 +46,17 @@ static void build_usage(void)
             PUT("      %.*s\n", len, p);
             p += len + (e ? 1 : 0);
         }
-        if (s->def)
-            PUT("      Default: %s%s.", s->def, strcmp(s->metavar, "MS") == 0 ? " ms"
-                : s->kind == K_SIZE ? " bytes" : "");
+        if (s->def && s->kind == K_MS)
+            PUT("      Default: %s.", mt__config_show_ms(atoll(s->def)));
+        else if (s->def)
+            PUT("      Default: %s%s.", s->def, s->kind == K_SIZE ? " bytes" : "");
+        if (s->kind == K_MS)
+            PUT(" Range: %s-", mt__config_show_ms(s->min));
+        if (s->kind == K_MS)
+            PUT("%s.", mt__config_show_ms(s->max));
         if (s->kind == K_INT || s->kind == K_SIZE)
             PUT("%sRange: %lld-%lld.", s->def ? " " : "      ", s->min, s->max);
-        if (s->def || s->kind == K_INT || s->kind == K_SIZE)
+        if (s->def || s->kind == K_INT || s->kind == K_SIZE || s->kind == K_MS)
             PUT("\n");
     }
     PUT("  -h, --help\n      Print this help and exit.\n");
@@ -88,7 +95,8 @@ void mt_config_print(const mt_config_t *cfg, FILE *out)
             char value[600];
             unsigned src = cfg->source[j] < 4 ? cfg->source[j] : 0;
             if (s->kind == K_SECRET || ((s->kind == K_CERT || s->kind == K_DIR
-                                         || s->kind == K_PWFILE) && !*(char *const *) field)) {
+                                         || s->kind == K_PWFILE || s->kind == K_ADDR)
+                                        && !*(char *const *) field)) {
                 /*  Not set, or a password: a comment, so the output loads. */
                 fprintf(out, "    # %s = %s\n", strchr(s->path, '/') + 1,
                         s->kind != K_SECRET || src == MT_CONFIG_DEFAULT ? "(not set)"
@@ -100,6 +108,7 @@ void mt_config_print(const mt_config_t *cfg, FILE *out)
                 snprintf(value, sizeof value, "%s", *(const bool *) field ? "true" : "false");
                 break;
             case K_INT:
+            case K_MS:
                 snprintf(value, sizeof value, "%d", *(const int *) field);
                 break;
             case K_SIZE:
@@ -107,7 +116,11 @@ void mt_config_print(const mt_config_t *cfg, FILE *out)
                 break;
             case K_LOG:
                 snprintf(value, sizeof value, "\"%s\"",
-                         mt_config_log_name(*(const mt_config_log_t *) field));
+                         mt_log_level_name(*(const mt_log_level_t *) field));
+                break;
+            case K_LOGFMT:
+                snprintf(value, sizeof value, "\"%s\"",
+                         mt_log_format_name(*(const mt_log_format_t *) field));
                 break;
             case K_DSN: {
                 mt_dsn_t *d = NULL;

@@ -21,6 +21,14 @@
     password (***). Boolean settings (--insecure, --rc-allow-ipc) are
     flags without a value (or --NAME=true|false); elsewhere true|false|1|0.
 
+    Durations. Every setting that is a time (metavariable DURATION) takes
+    a whole number with a unit, 500ms, 2s, 5m or 1h; a bare number is
+    milliseconds. mt_config_print writes milliseconds.
+
+    HTTP. --http ADDR:PORT serves /metrics, /healthz and /readyz (none
+    without it); they are not authenticated, so ADDR must be loopback
+    unless --http-public is given, with or without a certificate.
+
     Binding. Without a certificate (--cert, with its --trust store) a
     replica is unauthenticated, so the request and publish endpoints must
     be loopback (127.0.0.0/8, ::1, localhost) or ipc:// unless --insecure
@@ -47,18 +55,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "mt_log.h"
+
 #include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef enum {
-    MT_CONFIG_LOG_ERROR,
-    MT_CONFIG_LOG_WARNING,
-    MT_CONFIG_LOG_INFO,
-    MT_CONFIG_LOG_DEBUG,
-} mt_config_log_t;
 
 /*  Where a setting's value came from (mt_config_t.source). */
 typedef enum {
@@ -77,8 +81,9 @@ enum {
     MT_CONFIG_S_FULL_RESYNC_EVERY, MT_CONFIG_S_WORKERS, MT_CONFIG_S_STORE_WRITERS,
     MT_CONFIG_S_MAX_BODY, MT_CONFIG_S_REQUEST_TIMEOUT, MT_CONFIG_S_BEAT_INTERVAL,
     MT_CONFIG_S_ALIVE_WINDOW, MT_CONFIG_S_REFRESH_INTERVAL, MT_CONFIG_S_RC_ALLOW_IPC,
-    MT_CONFIG_S_LOG_LEVEL, MT_CONFIG_S_SUBSCRIBE, MT_CONFIG_S_TOMBSTONE_RETENTION,
+    MT_CONFIG_S_LOG_LEVEL, MT_CONFIG_S_LOG_FORMAT, MT_CONFIG_S_SUBSCRIBE, MT_CONFIG_S_TOMBSTONE_RETENTION,
     MT_CONFIG_S_MAX_INFLIGHT, MT_CONFIG_S_MAX_INFLIGHT_CLIENT, MT_CONFIG_S_MAX_STASH,
+    MT_CONFIG_S_HTTP, MT_CONFIG_S_HTTP_PUBLIC,
     MT_CONFIG_NSETTINGS
 };
 
@@ -113,7 +118,11 @@ typedef struct {
     int refresh_interval_ms;    /* remote cluster reference refresh period */
     bool rc_allow_ipc;          /* remote cluster references may name ipc:// */
     int subscribe;              /* 1: merge peers' notices; 0: reload only */
-    mt_config_log_t log_level;
+    mt_log_level_t log_level;
+    mt_log_format_t log_format;
+    char *http;                 /* the HTTP listener's ADDR:PORT (metrics,
+                                   health), or NULL: none */
+    bool http_public;           /* ... may be other than loopback */
     bool help;                  /* --help / -h was given: print usage, exit 0 */
     char *warnings;             /* lines the caller logs as warnings (a password
                                    on the command line, files others can read),
@@ -137,12 +146,16 @@ const char *mt_config_usage(void);
     password is shown as ***. */
 void mt_config_print(const mt_config_t *cfg, FILE *out);
 
-const char *mt_config_log_name(mt_config_log_t level);   /* "error", ... */
 
 /*  The default replica id for a hostname and a (valid) request endpoint,
     as described at the top; MT_EINVAL if out is too small (65 bytes do). */
 int mt_config_default_replica_id(const char *hostname, const char *endpoint, char *out,
                                  size_t outlen);
+
+/*  A duration as the settings take it: a whole number with ms, s, m or h
+    ("500ms", "2s", "5m", "1h"), or alone for milliseconds. MT_OK and *ms
+    (saturated at LLONG_MAX), or MT_EINVAL. For metactl's flags too. */
+int mt_config_duration_ms(const char *text, long long *ms);
 
 /*  Frees the strings and zeroes cfg. NULL and repeated calls are fine. */
 void mt_config_free(mt_config_t *cfg);

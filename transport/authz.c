@@ -8,6 +8,7 @@ static bool reader_may(mt_op_t op)
 {
     switch (op) {
     case MT_OP_NODE_GET: case MT_OP_NODE_LIST:
+    case MT_OP_NODE_VERSIONS: case MT_OP_NODE_CHANGES:
     case MT_OP_RC_GET: case MT_OP_RC_LIST:
     case MT_OP_CLUSTER_INFO: case MT_OP_REPLICA_STATS:
         return true;

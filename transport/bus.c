@@ -14,7 +14,11 @@
     restarted) all ask the reload actor for a pass at once — the periodic
     reload covers whatever else was lost. */
 #include "mt_bus.h"
+#include "mt_alloc.h"
+#include "mt_log.h"
 #include "mt_codec.h"
+#include "mt_metrics.h"
+#include "mt_node_msg.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -112,9 +116,7 @@ static void track_seq(bus_t *b, const char *publisher, uint64_t seq)
 {
     uint64_t *last = zhashx_lookup(b->last_seq, publisher);
     if (!last) {
-        last = malloc(sizeof *last);
-        if (!last)
-            abort();
+        last = mt_xmalloc(sizeof *last);
         zhashx_insert(b->last_seq, publisher, last);
         if (seq != 1)
             ask_reload(b);          /* joined late: earlier notices missed */
@@ -134,6 +136,16 @@ static bool plausible(bus_t *b, int64_t revision)
     return h <= 0 || revision <= h || revision - h <= MT_BUS_REVISION_MARGIN;
 }
 
+/*  A peer's heartbeat: how long from its commit (seen_at, the database's
+    stamp) to here. Only a notice of the status group itself: a
+    registration's notice carries an older status. */
+static void observe_convergence(const mt_notice_t *n)
+{
+    const mt_node_merge_t *mg = n->merge ? mt_msg_data(n->merge) : NULL;
+    if (mg && mg->status && mg->status->status_revision == n->revision)
+        mt_metrics_observe_convergence(mg->status->seen_at);
+}
+
 static void receive(bus_t *b, zmsg_t *m)
 {
     zframe_t *topic = zmsg_first(m);
@@ -143,7 +155,7 @@ static void receive(bus_t *b, zmsg_t *m)
     mt_notice_t n;
     char err[200];
     if (mt_codec_decode_notice(zframe_data(body), zframe_size(body), &n, err, sizeof err) != MT_OK) {
-        zsys_warning("bus: dropped a malformed notice: %s", err);
+        mt_log_warning("bus: dropped a malformed notice: %s", err);
         return;
     }
     bump(&b->ctr->received);
@@ -156,6 +168,7 @@ static void receive(bus_t *b, zmsg_t *m)
             mt_msg_free(n.rc_merge);
             return;
         }
+        observe_convergence(&n);
         if (n.merge && b->opts.directory) {
             mt_send(b->opts.directory, n.merge);
             n.merge = NULL;
@@ -178,13 +191,13 @@ static void connect_peer(bus_t *b, const char *ep, const char *key)
 {
     if (b->opts.security && (!*key || mt_security_client(b->opts.security, b->sub, key) != MT_OK)) {
         bump(&b->ctr->peers_without_key);
-        zsys_warning("bus: peer %s publishes no usable CURVE key: not subscribed", ep);
+        mt_log_warning("bus: peer %s publishes no usable CURVE key: not subscribed", ep);
         return;
     }
     if (zsock_connect(b->sub, "%s", ep) == 0)
         zhashx_insert(b->connected, ep, strdup(key));
     else
-        zsys_warning("bus: cannot connect to %s", ep);
+        mt_log_warning("bus: cannot connect to %s", ep);
 }
 
 static void set_peers(bus_t *b, const mt_bus_peers_t *p)
@@ -229,19 +242,19 @@ static void set_peers(bus_t *b, const mt_bus_peers_t *p)
 static void cut_subscribers(bus_t *b)
 {
     if (zsock_unbind(b->pub, "%s", b->bound) != 0) {
-        zsys_warning("bus: cannot unbind %s to cut revoked subscribers", b->bound);
+        mt_log_warning("bus: cannot unbind %s to cut revoked subscribers", b->bound);
         return;
     }
     /*  The listening socket closes on libzmq's I/O thread: bind may find
         the port still taken for a moment. */
     for (int tries = 0; tries < 100; tries++) {
         if (zsock_bind(b->pub, "%s", b->bound) >= 0) {
-            zsys_info("bus: a certificate was revoked: every subscriber reconnects");
+            mt_log_info("bus: a certificate was revoked: every subscriber reconnects");
             return;
         }
         zclock_sleep(10);
     }
-    zsys_error("bus: cannot bind %s again: %s", b->bound, zmq_strerror(zmq_errno()));
+    mt_log_error("bus: cannot bind %s again: %s", b->bound, zmq_strerror(zmq_errno()));
 }
 
 static void check_trust(bus_t *b)
@@ -324,9 +337,7 @@ static void destroy(void *state)
     mt_actor_unref(&b->opts.directory);
     mt_actor_unref(&b->opts.reload);
     mt_actor_unref(&b->rc);
-    /*  The counters outlive the bus: the daemon's stats may still read
-        them; it frees them after the runtime is gone. */
-    free(b);
+    free(b);                            /* the counters are the caller's */
 }
 
 static void free_str(void **item)
@@ -335,19 +346,15 @@ static void free_str(void **item)
     *item = NULL;
 }
 
-int mt_bus_start(mt_runtime_t *rt, const mt_bus_opts_t *opts, mt_actor_t **out,
-                 mt_bus_counters_t **counters, char *err, size_t errlen)
+int mt_bus_new(mt_runtime_t *rt, const mt_bus_opts_t *opts, mt_actor_t **out, char *err,
+               size_t errlen)
 {
     *out = NULL;
     bus_t *b = calloc(1, sizeof *b);
-    mt_bus_counters_t *ctr = calloc(1, sizeof *ctr);
-    if (!b || !ctr) {
-        free(b);
-        free(ctr);
+    if (!b)
         return MT_ENOMEM;
-    }
     b->opts = *opts;
-    b->ctr = ctr;
+    b->ctr = opts->counters;
     snprintf(b->replica_id, sizeof b->replica_id, "%s", opts->replica_id);
     b->pub = zsock_new(ZMQ_PUB);
     zsock_set_sndhwm(b->pub, 100000);
@@ -358,7 +365,6 @@ int mt_bus_start(mt_runtime_t *rt, const mt_bus_opts_t *opts, mt_actor_t **out,
         snprintf(err, errlen, "bus: cannot bind %s: %s", opts->endpoint, zmq_strerror(zmq_errno()));
         zsock_destroy(&b->pub);
         free(b);
-        free(ctr);
         return MT_EINVAL;
     }
     b->bound = zsock_last_endpoint(b->pub);
@@ -386,12 +392,9 @@ int mt_bus_start(mt_runtime_t *rt, const mt_bus_opts_t *opts, mt_actor_t **out,
     *out = mt_spawn_opts(rt, &o);
     if (!*out) {
         destroy(b);
-        free(ctr);
         snprintf(err, errlen, "bus: cannot start its thread");
         return MT_ESYSTEM;
     }
-    if (counters)
-        *counters = ctr;
     return MT_OK;
 }
 

@@ -30,6 +30,7 @@
     (ZMQ_MAXMSGSIZE on the prober's client) and by mt_codec_check, which
     refuses declared counts the remaining bytes cannot hold. */
 #include "codec_internal.h"
+#include "mt_key.h"
 
 #include <stddef.h>
 #include <stdlib.h>

@@ -5,6 +5,7 @@
     ("grpc_port: expected an integer"). Copies go to the unpacked object's
     zone (see codec_internal.h). */
 #include "codec_internal.h"
+#include "mt_alloc.h"
 #include "mt_labels.h"
 
 #include <stdio.h>
@@ -17,10 +18,8 @@
 static void *zalloc(mt__codec_dec_t *d, size_t n)
 {
     void *p = msgpack_zone_malloc(d->zone, n ? n : 1);
-    if (!p) {
-        fputs("metactor: out of memory\n", stderr);
-        abort();
-    }
+    if (!p)
+        mt_oom("msgpack zone");
     return p;
 }
 
@@ -192,6 +191,55 @@ static int dec_conditions(mt__codec_dec_t *d, const msgpack_object *o,
     return MT_OK;
 }
 
+int mt__codec_dec_components(mt__codec_dec_t *d, const msgpack_object *o, mt_node_reg_t *t)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY)
+        FAIL("components: expected an array");
+    uint32_t size = o->via.array.size;
+    if (size > MT_MAP_MAX)      /* before allocating for them */
+        FAIL("components: at most %d entries", MT_MAP_MAX);
+    mt_component_t *c = zalloc(d, (size_t) size * sizeof *c);
+    static const char *const keys[5] = { "component", "version", "commit", "build_time",
+                                         "source" };
+    static const char *const fields[5] = {
+        "components.component", "components.version", "components.commit",
+        "components.build_time", "components.source",
+    };
+    for (uint32_t i = 0; i < size; i++) {
+        const msgpack_object *m = &o->via.array.ptr[i];
+        if (m->type != MSGPACK_OBJECT_MAP)
+            FAIL("components: items must be maps");
+        const char **dst[5] = { &c[i].component, &c[i].version, &c[i].commit,
+                                &c[i].build_time, &c[i].source };
+        for (int k = 0; k < 5; k++) {
+            const msgpack_object *v = mt__codec_map_last(m, keys[k]);
+            *dst[k] = "";
+            if (v)
+                TRY(str_of(d, v, fields[k], NULL, dst[k]));
+        }
+    }
+    t->components = c;
+    t->ncomponents = size;
+    return mt_components_check(c, size, d->err, d->errlen);
+}
+
+int mt__codec_dec_live(mt__codec_dec_t *d, const msgpack_object *view, mt_node_live_t *t, bool *has)
+{
+    memset(t, 0, sizeof *t);
+    *has = false;
+    TRY(mt__codec_dec_opt_count(d, view, "metrics_at", &t->metrics_at));
+    const msgpack_object *o = mt__codec_map_last(view, "metrics");
+    if (o) {
+        mt_int_pair_t *m;
+        TRY(mt__codec_dec_int_map(d, o, "metrics", &m, &t->nmetrics));
+        t->metrics = m;
+    }
+    TRY(mt__codec_dec_opt_count(d, view, "status_revision", &t->status_revision));
+    TRY(mt_node_live_check(t, d->err, d->errlen));
+    *has = t->metrics_at > 0;
+    return MT_OK;
+}
+
 /* ---- node groups ------------------------------------------------------- */
 
 int mt__codec_dec_node_id(mt__codec_dec_t *d, const msgpack_object *map, const char **id)
@@ -247,6 +295,8 @@ int mt__codec_dec_reg(mt__codec_dec_t *d, const msgpack_object *map, bool view, 
     t->capacity = capacity;
     t->quota = quota;
     t->versions = versions;
+    if ((o = mt__codec_map_last(map, "components")))
+        TRY(mt__codec_dec_components(d, o, t));
     TRY(mt__codec_dec_opt_count(d, map, "registered_at", &t->registered_at));
     if (view)
         TRY(mt__codec_dec_opt_count(d, map, "reg_revision", &t->reg_revision));

@@ -72,6 +72,12 @@ int mt__codec_dec_reg(mt__codec_dec_t *d, const msgpack_object *map, bool view, 
     `ready` is required in a request; seen_at and status_revision are read
     from views only. Runs mt_node_status_check. */
 int mt__codec_dec_status(mt__codec_dec_t *d, const msgpack_object *map, bool view, mt_node_status_t *t);
+/*  `components` (an array of maps of five strings) into t->components;
+    runs mt_components_check. */
+int mt__codec_dec_components(mt__codec_dec_t *d, const msgpack_object *o, mt_node_reg_t *t);
+/*  `metrics` and `metrics_at` of a view into a live template; false in
+    *has when the view carries no metrics (metrics_at 0 or absent). */
+int mt__codec_dec_live(mt__codec_dec_t *d, const msgpack_object *view, mt_node_live_t *t, bool *has);
 /*  A label map under another name ("set", "selector"), checked by the rules
     of labels. */
 int mt__codec_dec_labels(mt__codec_dec_t *d, const msgpack_object *o, const char *field,

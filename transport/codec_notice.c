@@ -80,9 +80,16 @@ static int node_merge(mt__codec_dec_t *d, const msgpack_object *body, mt_notice_
     mt_node_status_t st;
     TRY(mt__codec_dec_reg(d, view, true, &rt));
     TRY(mt__codec_dec_status(d, view, true, &st));
+    mt_node_live_t lt;
+    bool has_live;
+    TRY(mt__codec_dec_live(d, view, &lt, &has_live));
     out->merge = mt_node_merge_new(id, rt.reg_revision > 0 ? mt_node_reg_build(&rt) : NULL,
                                    st.status_revision > 0 ? mt_node_status_build(&st) : NULL,
                                    false, 0);
+    /*  Metrics ride with the heartbeat that carried them (PROTOCOL.md,
+        "live"): only with a status group they can be ordered by. */
+    if (has_live && st.status_revision > 0)
+        ((mt_node_merge_t *) mt_msg_data(out->merge))->live = mt_node_live_build(&lt);
     return MT_OK;
 }
 

@@ -32,6 +32,8 @@
     delete's, whatever the view's last state said); a password in a view
     is ignored. */
 #include "codec_internal.h"
+#include "mt_alloc.h"
+#include "mt_key.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,15 +49,6 @@
 
 #define ENDPOINT_FORM "request endpoints (tcp://HOST:PORT or ipc://PATH)"
 
-static char *dup_str(const char *s)
-{
-    char *p = strdup(s);
-    if (!p) {
-        fputs("metactor: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
 
 static bool id_char(char c)
 {
@@ -147,7 +140,7 @@ static int dec_keys(mt__codec_dec_t *d, const msgpack_object *body, mt_rc_req_t 
     if ((o = mt__codec_map_last(body, "server_key"))) {
         TRY(mt__codec_dec_str(d, o, "server_key", &s));
         TRY(key_check(d, "server_key", s));
-        r->server_key = dup_str(s);
+        r->server_key = mt_xstrdup(s);
     }
     if ((o = mt__codec_map_last(body, "client_public")))
         TRY(mt__codec_dec_str(d, o, "client_public", &pub));
@@ -162,8 +155,8 @@ static int dec_keys(mt__codec_dec_t *d, const msgpack_object *body, mt_rc_req_t 
            : !sec ? mt__codec_fail(d->err, d->errlen, "client_secret: required with client_public")
            : mt_key_pair_check(pub, sec, d->err, d->errlen);
     if (rc == MT_OK) {
-        r->client_public = dup_str(pub);
-        r->client_secret = dup_str(sec);
+        r->client_public = mt_xstrdup(pub);
+        r->client_secret = mt_xstrdup(sec);
     }
     if (sec)
         explicit_bzero((char *) sec, strlen(sec));     /* the zone's copy */
@@ -179,19 +172,19 @@ static int dec_fields(mt__codec_dec_t *d, const msgpack_object *body, mt_rc_req_
     if ((o = mt__codec_map_last(body, "hostname"))) {
         TRY(mt__codec_dec_str(d, o, "hostname", &s));
         TRY(endpoint_check(d, "hostname", s));
-        r->hostname = dup_str(s);
+        r->hostname = mt_xstrdup(s);
     }
     if ((o = mt__codec_map_last(body, "username"))) {
         TRY(mt__codec_dec_str(d, o, "username", &s));
         TRY(max_len(d, "username", s, RC_USERNAME_MAX));
-        r->username = dup_str(s);
+        r->username = mt_xstrdup(s);
     }
     if ((o = mt__codec_map_last(body, "password"))) {
         TRY(mt__codec_dec_str(d, o, "password", &s));
         size_t n = strlen(s);
         int rc = max_len(d, "password", s, RC_PASSWORD_MAX);
         if (rc == MT_OK)
-            r->password = dup_str(s);
+            r->password = mt_xstrdup(s);
         memset((char *) s, 0, n);       /* the zone's copy */
         TRY(rc);
     }

@@ -94,7 +94,7 @@ static void pack_str_array(msgpack_packer *pk, const char *const *a, uint32_t n)
         mt__codec_pack_str(pk, a[i]);
 }
 
-#define NODE_VIEW_KEYS 20
+#define NODE_VIEW_KEYS 23
 
 void mt_codec_pack_node_view(msgpack_packer *pk, const mt_node_view_t *view)
 {
@@ -124,6 +124,17 @@ void mt_codec_pack_node_view(msgpack_packer *pk, const mt_node_view_t *view)
     mt__codec_pack_str(pk, "versions");
     pack_str_map(pk, r->versions, r->nversions);
     mt__codec_pack_key_str(pk, "versions_hash", hash);
+    mt__codec_pack_str(pk, "components");
+    msgpack_pack_array(pk, r->ncomponents);
+    for (uint32_t i = 0; i < r->ncomponents; i++) {
+        const mt_component_t *c = &r->components[i];
+        msgpack_pack_map(pk, 5);
+        mt__codec_pack_key_str(pk, "component", c->component);
+        mt__codec_pack_key_str(pk, "version", c->version);
+        mt__codec_pack_key_str(pk, "commit", c->commit);
+        mt__codec_pack_key_str(pk, "build_time", c->build_time);
+        mt__codec_pack_key_str(pk, "source", c->source);
+    }
     mt__codec_pack_key_int(pk, "registered_at", r->registered_at);
     mt__codec_pack_key_int(pk, "reg_revision", r->reg_revision);
     /* status */
@@ -146,11 +157,61 @@ void mt_codec_pack_node_view(msgpack_packer *pk, const mt_node_view_t *view)
     mt__codec_pack_str(pk, "local_templates");
     pack_str_array(pk, s->local_templates, s->ntemplates);
     mt__codec_pack_key_int(pk, "status_revision", s->status_revision);
+    /* live: never stored, from the heartbeat's replica by notices */
+    mt__codec_pack_str(pk, "metrics");
+    if (view->live)
+        pack_int_map(pk, view->live->metrics, view->live->nmetrics);
+    else
+        msgpack_pack_map(pk, 0);
+    mt__codec_pack_key_int(pk, "metrics_at", view->live ? view->live->metrics_at : 0);
     /* derived */
     mt__codec_pack_str(pk, "healthy");
     pack_bool(pk, view->healthy);
     mt__codec_pack_str(pk, "schedulable");
     pack_bool(pk, view->schedulable);
+}
+
+/*  {"components": {component: {version: count}}}: the matrix is sorted by
+    component then version, so each component's versions are one run. */
+static void pack_matrix(msgpack_packer *pk, const mt_node_reply_t *r)
+{
+    msgpack_pack_map(pk, 1);
+    mt__codec_pack_str(pk, "components");
+    uint32_t ncomp = 0;
+    for (uint32_t i = 0; i < r->nmatrix; i++)
+        ncomp += i == 0 || strcmp(r->matrix[i].component, r->matrix[i - 1].component) != 0;
+    msgpack_pack_map(pk, ncomp);
+    for (uint32_t i = 0; i < r->nmatrix;) {
+        uint32_t j = i;
+        while (j < r->nmatrix && strcmp(r->matrix[j].component, r->matrix[i].component) == 0)
+            j++;
+        mt__codec_pack_str(pk, r->matrix[i].component);
+        msgpack_pack_map(pk, j - i);
+        for (uint32_t k = i; k < j; k++)
+            mt__codec_pack_key_int(pk, r->matrix[k].version, r->matrix[k].count);
+        i = j;
+    }
+}
+
+/*  {"changes": [{"change", "id", "revision", "view"?}, ...], "mark"}. */
+static void pack_changes(msgpack_packer *pk, const mt_node_reply_t *r)
+{
+    msgpack_pack_map(pk, 2);
+    mt__codec_pack_str(pk, "changes");
+    msgpack_pack_array(pk, r->nchanges);
+    for (uint32_t i = 0; i < r->nchanges; i++) {
+        const mt_node_changed_t *c = &r->changes[i];
+        bool deleted = c->change == MT_NODE_DELETED;
+        msgpack_pack_map(pk, deleted ? 3 : 4);
+        mt__codec_pack_key_str(pk, "change", deleted ? "delete" : "upsert");
+        mt__codec_pack_key_str(pk, "id", c->view.id);
+        mt__codec_pack_key_int(pk, "revision", c->revision);
+        if (!deleted) {
+            mt__codec_pack_str(pk, "view");
+            mt_codec_pack_node_view(pk, &c->view);
+        }
+    }
+    mt__codec_pack_key_int(pk, "mark", r->mark);
 }
 
 void mt_codec_encode_node_reply(msgpack_sbuffer *buf, bool has_rid, uint64_t rid,
@@ -175,10 +236,19 @@ void mt_codec_encode_node_reply(msgpack_sbuffer *buf, bool has_rid, uint64_t rid
         mt__codec_reply_begin(buf, &pk, true, has_rid, rid);
         msgpack_pack_map(&pk, 0);
         return;
+    case MT_OP_NODE_VERSIONS:
+        mt__codec_reply_begin(buf, &pk, true, has_rid, rid);
+        pack_matrix(&pk, r);
+        return;
+    case MT_OP_NODE_CHANGES:
+        mt__codec_reply_begin(buf, &pk, true, has_rid, rid);
+        pack_changes(&pk, r);
+        return;
     case MT_OP_NODE_LIST: {
         mt__codec_reply_begin(buf, &pk, true, has_rid, rid);
         bool next = r->next[0] != '\0';
-        msgpack_pack_map(&pk, next ? 2 : 1);
+        msgpack_pack_map(&pk, next ? 3 : 2);
+        mt__codec_pack_key_int(&pk, "revision", r->revision);
         mt__codec_pack_str(&pk, "nodes");
         msgpack_pack_array(&pk, r->nviews);
         for (uint32_t i = 0; i < r->nviews; i++)

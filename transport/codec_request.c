@@ -30,6 +30,8 @@ static const char *const op_names[] = {
     [MT_OP_RC_LIST] = "rc.list",
     [MT_OP_CLUSTER_INFO] = "cluster.info",
     [MT_OP_REPLICA_STATS] = "replica.stats",
+    [MT_OP_NODE_VERSIONS] = "node.versions",
+    [MT_OP_NODE_CHANGES] = "node.changes",
 };
 #define NOPS (sizeof op_names / sizeof op_names[0])
 
@@ -39,6 +41,16 @@ const char *mt_op_name(mt_op_t op)
 }
 
 /* ---- node operations --------------------------------------------------- */
+
+/*  An optional template or image name: a string of 1-MT_STR_MAX bytes. */
+static int opt_name(mt__codec_dec_t *d, const msgpack_object *body, const char *key,
+                    const char **out)
+{
+    TRY(mt__codec_dec_opt_str(d, body, key, out));
+    if (*out && (!**out || strlen(*out) > MT_STR_MAX))
+        FAIL("%s: must be 1-%d bytes", key, MT_STR_MAX);
+    return MT_OK;
+}
 
 static int node_register(mt__codec_dec_t *d, const msgpack_object *body, mt_msg_t **out)
 {
@@ -61,7 +73,27 @@ static int node_heartbeat(mt__codec_dec_t *d, const msgpack_object *body, mt_msg
     mt_node_status_t t;
     TRY(mt__codec_dec_node_id(d, body, &id));
     TRY(mt__codec_dec_status(d, body, false, &t));
+    /*  Components: a node reports its versions with its status (stored
+        only when they changed: the node actor compares digests). */
+    mt_node_reg_t comp = { 0 };
+    const msgpack_object *o;
+    if ((o = mt__codec_map_last(body, "components")))
+        TRY(mt__codec_dec_components(d, o, &comp));
+    mt_node_live_t live = { 0 };
+    bool has_live = false;
+    if ((o = mt__codec_map_last(body, "metrics"))) {
+        mt_int_pair_t *m;
+        TRY(mt__codec_dec_int_map(d, o, "metrics", &m, &live.nmetrics));
+        live.metrics = m;
+        TRY(mt_node_live_check(&live, d->err, d->errlen));
+        has_live = true;
+    }
     *out = mt_node_req_heartbeat(id, mt_node_status_build(&t));
+    mt_node_req_t *r = mt_node_req(*out);
+    if (has_live)
+        r->live = mt_node_live_build(&live);
+    if (mt__codec_map_last(body, "components"))
+        r->reg = mt_node_reg_build(&comp);
     return MT_OK;
 }
 
@@ -122,9 +154,48 @@ static int node_list(mt__codec_dec_t *d, const msgpack_object *body, mt_msg_t **
         if (limit < 0 || limit > (int64_t) UINT32_MAX)
             FAIL("limit: must be 0-%u", UINT32_MAX);
     }
+    const char *has_template = NULL, *has_image = NULL;
+    TRY(opt_name(d, body, "has_template", &has_template));
+    TRY(opt_name(d, body, "has_image", &has_image));
     *out = mt_node_req_list(healthy_only, has_sel ? mt_node_reg_build(&sel) : NULL, after,
                             (uint32_t) limit);
     mt_node_req(*out)->schedulable_only = schedulable_only;
+    mt_node_req_list_has(*out, has_template, has_image);
+    return MT_OK;
+}
+
+static int node_versions(mt__codec_dec_t *d, const msgpack_object *body, mt_msg_t **out)
+{
+    const msgpack_object *o;
+    mt_node_reg_t sel;
+    bool has_sel = false;
+    if ((o = mt__codec_map_last(body, "selector"))) {
+        TRY(mt__codec_dec_labels(d, o, "selector", &sel));
+        has_sel = sel.nlabels > 0;
+    }
+    *out = mt_node_req_versions(has_sel ? mt_node_reg_build(&sel) : NULL);
+    return MT_OK;
+}
+
+/*  PROTOCOL.md: node.changes' limit defaults to 10,000; more than that is
+    refused rather than cut, so a client learns the bound. */
+#define CHANGES_LIMIT_MAX 10000
+
+static int node_changes(mt__codec_dec_t *d, const msgpack_object *body, mt_msg_t **out)
+{
+    const msgpack_object *o = mt__codec_map_last(body, "since");
+    int64_t since = 0, limit = CHANGES_LIMIT_MAX;
+    if (!o)
+        FAIL("since: required");
+    TRY(mt__codec_dec_i64(d, o, "since", &since));
+    if (since < 0)
+        FAIL("since: must not be negative");
+    if ((o = mt__codec_map_last(body, "limit"))) {
+        TRY(mt__codec_dec_i64(d, o, "limit", &limit));
+        if (limit < 1 || limit > CHANGES_LIMIT_MAX)
+            FAIL("limit: must be 1-%d", CHANGES_LIMIT_MAX);
+    }
+    *out = mt_node_req_changes(since, (uint32_t) limit);
     return MT_OK;
 }
 
@@ -180,6 +251,8 @@ static int decode(mt__codec_dec_t *d, const msgpack_object *body, mt_request_t *
     case MT_OP_NODE_GET: return node_by_id(d, body, false, &out->msg);
     case MT_OP_NODE_DELETE: return node_by_id(d, body, true, &out->msg);
     case MT_OP_NODE_LIST: return node_list(d, body, &out->msg);
+    case MT_OP_NODE_VERSIONS: return node_versions(d, body, &out->msg);
+    case MT_OP_NODE_CHANGES: return node_changes(d, body, &out->msg);
     case MT_OP_RC_ADD: case MT_OP_RC_SET: case MT_OP_RC_DEL: case MT_OP_RC_GET:
     case MT_OP_RC_LIST:
         return mt__codec_dec_rc_request(d, body, out->op, &out->msg);

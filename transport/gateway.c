@@ -26,7 +26,9 @@
     they get `too_large`; beyond that libzmq (ZMQ_MAXMSGSIZE) drops the
     connection without reading the rest into memory. */
 #include "mt_gateway.h"
+#include "mt_alloc.h"
 #include "mt_authz.h"
+#include "mt_metrics.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -50,6 +52,7 @@ typedef struct {
     mt_op_t op;
     bool has_rid;
     uint64_t rid;
+    uint64_t started_us;            /* for the request latency histogram */
 } pending_t;
 
 typedef struct {
@@ -58,10 +61,22 @@ typedef struct {
     zhashx_t *pending;              /* corr → pending_t */
     zhashx_t *clients;              /* routing id (hex) → client_t, while in flight */
     msgpack_sbuffer buf;
-    uint64_t requests, errors, replies, timeouts, unauthorized, busy, dropped;
+    mt_gateway_counters_t *ctr;     /* opts.counters, or own */
+    mt_gateway_counters_t own;
     int64_t trimmed_at;             /* zclock_mono of the last malloc_trim */
     uint64_t trimmed_requests;      /* requests when it ran */
 } gateway_t;
+
+/*  Only this thread writes a counter: relaxed (mt_gateway_counters_t). */
+static void bump(_Atomic uint64_t *c)
+{
+    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+static uint64_t read_ctr(_Atomic uint64_t *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
 
 /* ---- pending table: keys are the uint64 corr inside each entry ---------- */
 
@@ -114,9 +129,7 @@ static void client_key(zmsg_t *m, char *key, size_t cap)
 static client_t *client_new(gateway_t *g, const char *key)
 {
     size_t n = strlen(key) + 1;
-    client_t *c = calloc(1, sizeof *c + n);
-    if (!c)
-        abort();
+    client_t *c = mt_xcalloc(1, sizeof *c + n);
     memcpy(c->key, key, n);
     zhashx_insert(g->clients, c->key, c);
     return c;
@@ -147,11 +160,12 @@ static bool admit(const gateway_t *g, const client_t *c)
 static void trim_when_quiet(gateway_t *g)
 {
     int64_t now = zclock_mono();
-    if (zhashx_size(g->pending) || g->requests - g->trimmed_requests < 20000
+    uint64_t requests = read_ctr(&g->ctr->requests);
+    if (zhashx_size(g->pending) || requests - g->trimmed_requests < 20000
         || now - g->trimmed_at < 5000)
         return;
     g->trimmed_at = now;
-    g->trimmed_requests = g->requests;
+    g->trimmed_requests = requests;
     malloc_trim(0);
 }
 
@@ -165,23 +179,23 @@ static void send_to(gateway_t *g, zmsg_t **envelope)
     zmsg_addmem(m, g->buf.data, g->buf.size);
     if (zmsg_send(&m, g->sock) != 0) {
         zmsg_destroy(&m);           /* peer gone, or not reading: its loss */
-        g->dropped++;
+        bump(&g->ctr->dropped);
     }
-    g->replies++;
 }
 
 static void reply_error(gateway_t *g, zmsg_t **envelope, bool has_rid, uint64_t rid,
                         int err, const char *message)
 {
-    g->errors++;
+    bump(&g->ctr->errors);
     mt_codec_encode_error(&g->buf, has_rid, rid, err, message);
     send_to(g, envelope);
 }
 
-static uint32_t collect_stats(gateway_t *g, mt_actor_t *self, mt_stat_t *out, uint32_t cap)
+uint32_t mt_gateway_stats(mt_runtime_t *rt, mt_gateway_counters_t *c, mt_security_t *sec,
+                          mt_stat_t *out, uint32_t cap)
 {
     mt_stats_t s;
-    mt_runtime_stats(mt_actor_runtime(self), &s);
+    mt_runtime_stats(rt, &s);
     uint64_t runs = 0;
     for (int i = 0; i < s.workers; i++)
         runs += s.worker_runs[i];
@@ -199,20 +213,25 @@ static uint32_t collect_stats(gateway_t *g, mt_actor_t *self, mt_stat_t *out, ui
         { "worker_runs", runs },
         { "steals", s.steals },
         { "parks", s.parks },
-        { "requests", g->requests },
-        { "requests_in_flight", zhashx_size(g->pending) },
-        { "request_errors", g->errors },
-        { "request_timeouts", g->timeouts },
-        { "requests_unauthorized", g->unauthorized },
-        { "requests_busy", g->busy },
-        { "replies_dropped", g->dropped },
-        { "connections_refused", g->opts.security ? mt_security_refused(g->opts.security) : 0 },
-        { "trusted_certificates",
-          g->opts.security ? mt_trust_size(mt_security_trust(g->opts.security)) : 0 },
+        { "requests", read_ctr(&c->requests) },
+        { "requests_in_flight", read_ctr(&c->in_flight) },
+        { "request_errors", read_ctr(&c->errors) },
+        { "request_timeouts", read_ctr(&c->timeouts) },
+        { "requests_unauthorized", read_ctr(&c->unauthorized) },
+        { "requests_busy", read_ctr(&c->busy) },
+        { "replies_dropped", read_ctr(&c->dropped) },
+        { "connections_refused", sec ? mt_security_refused(sec) : 0 },
+        { "trusted_certificates", sec ? mt_trust_size(mt_security_trust(sec)) : 0 },
     };
     uint32_t n = 0;
     for (size_t i = 0; i < sizeof own / sizeof own[0] && n < cap; i++)
         out[n++] = own[i];
+    return n;
+}
+
+static uint32_t collect_stats(gateway_t *g, mt_actor_t *self, mt_stat_t *out, uint32_t cap)
+{
+    uint32_t n = mt_gateway_stats(mt_actor_runtime(self), g->ctr, g->opts.security, out, cap);
     if (g->opts.stats_fn)
         n += g->opts.stats_fn(g->opts.stats_arg, out + n, cap - n);
     return n;
@@ -229,9 +248,7 @@ typedef struct {
 static void ask(mt_actor_t *self, gateway_t *g, mt_actor_t *to, mt_msg_t *msg,
                 zmsg_t **envelope, const mt_request_t *req, sender_t *from)
 {
-    pending_t *p = calloc(1, sizeof *p);
-    if (!p)
-        abort();
+    pending_t *p = mt_xcalloc(1, sizeof *p);
     if (!from->c)
         from->c = client_new(g, from->key);
     p->client = from->c;
@@ -243,8 +260,10 @@ static void ask(mt_actor_t *self, gateway_t *g, mt_actor_t *to, mt_msg_t *msg,
     p->op = req->op;
     p->has_rid = req->has_rid;
     p->rid = req->rid;
+    p->started_us = mt_metrics_now_us();
     p->corr = mt_ask(self, to, msg, g->opts.request_timeout_ms);
     zhashx_insert(g->pending, &p->corr, p);
+    atomic_store_explicit(&g->ctr->in_flight, zhashx_size(g->pending), memory_order_relaxed);
 }
 
 /*  With security on, whoever sent the request must be allowed it by the
@@ -258,13 +277,14 @@ static int authorize(gateway_t *g, zframe_t *body, const mt_request_t *req,
     char node[MT_NODE_ID_MAX + 1];
     mt_role_t role = mt_security_sender(g->opts.security, body, node);
     int rc = mt_authz_check(role, node, req, err, errlen);
-    g->unauthorized += rc != MT_OK;
+    if (rc != MT_OK)
+        bump(&g->ctr->unauthorized);
     return rc;
 }
 
 static void handle_request(mt_actor_t *self, gateway_t *g, zmsg_t *m)
 {
-    g->requests++;
+    bump(&g->ctr->requests);
     zframe_t *body = zmsg_last(m);
     zmsg_remove(m, body);           /* m is now the envelope */
     mt_request_t req = { 0 };
@@ -273,7 +293,7 @@ static void handle_request(mt_actor_t *self, gateway_t *g, zmsg_t *m)
     client_key(m, from.key, sizeof from.key);
     from.c = zhashx_lookup(g->clients, from.key);
     if (!admit(g, from.c)) {
-        g->busy++;
+        bump(&g->ctr->busy);
         req.has_rid = mt_codec_peek_rid(zframe_data(body), zframe_size(body), &req.rid);
         zframe_destroy(&body);
         reply_error(g, &m, req.has_rid, req.rid, MT_EBUSY,
@@ -296,6 +316,7 @@ static void handle_request(mt_actor_t *self, gateway_t *g, zmsg_t *m)
     switch (req.op) {
     case MT_OP_NODE_REGISTER: case MT_OP_NODE_HEARTBEAT: case MT_OP_NODE_LABELS:
     case MT_OP_NODE_GET: case MT_OP_NODE_LIST: case MT_OP_NODE_DELETE:
+    case MT_OP_NODE_VERSIONS: case MT_OP_NODE_CHANGES:
         ask(self, g, g->opts.nodes, req.msg, &m, &req, &from);
         return;
     case MT_OP_RC_ADD: case MT_OP_RC_SET: case MT_OP_RC_DEL:
@@ -314,9 +335,7 @@ static void handle_request(mt_actor_t *self, gateway_t *g, zmsg_t *m)
         mt_stat_t stats[STATS_CAP];
         uint32_t n = collect_stats(g, self, stats, STATS_CAP);
         size_t size = sizeof(mt_stats_list_t) + n * sizeof(mt_stat_t);
-        mt_stats_list_t *list = malloc(size);
-        if (!list)
-            abort();
+        mt_stats_list_t *list = mt_xmalloc(size);
         list->n = n;
         memcpy(list->stats, stats, n * sizeof(mt_stat_t));
         mt_codec_encode_stats(&g->buf, req.has_rid, req.rid, list);
@@ -372,13 +391,13 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
     case MT_NODE_REPLY:
         mt_codec_encode_node_reply(&g->buf, p->has_rid, p->rid, p->op, mt_node_reply(msg));
         if (mt_node_reply(msg)->err != MT_OK)
-            g->errors++;
+            bump(&g->ctr->errors);
         send_to(g, &p->envelope);
         break;
     case MT_RC_REPLY:
         mt_codec_encode_rc_reply(&g->buf, p->has_rid, p->rid, p->op, mt_rc_reply(msg));
         if (mt_rc_reply(msg)->err != MT_OK)
-            g->errors++;
+            bump(&g->ctr->errors);
         send_to(g, &p->envelope);
         break;
     case MT_CLUSTER_INFO:
@@ -386,15 +405,18 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
         send_to(g, &p->envelope);
         break;
     case MT_MSG_TIMEOUT:
-        g->timeouts++;
+        bump(&g->ctr->timeouts);
         reply_error(g, &p->envelope, p->has_rid, p->rid, MT_EUNAVAIL,
                     "no answer in time; the outcome of a write is unknown until it is read back");
         break;
     default:
         return;
     }
+    if ((unsigned) p->op < MT_METRICS_OPS)
+        mt_histo_observe_since(&mt_metrics()->request[p->op], p->started_us);
     client_release(g, p->client);
     zhashx_delete(g->pending, &msg->corr);
+    atomic_store_explicit(&g->ctr->in_flight, zhashx_size(g->pending), memory_order_relaxed);
 }
 
 static void destroy(void *state)
@@ -419,6 +441,7 @@ int mt_gateway_new(mt_runtime_t *rt, const mt_gateway_opts_t *opts, mt_actor_t *
     if (!g)
         return MT_ENOMEM;
     g->opts = *opts;
+    g->ctr = opts->counters ? opts->counters : &g->own;
     if (!g->opts.max_body)
         g->opts.max_body = MT_CODEC_MAX_BODY_DEFAULT;
     if (!g->opts.request_timeout_ms)

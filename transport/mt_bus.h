@@ -54,9 +54,12 @@ typedef struct {
     mt_actor_t *reload;             /* gets MT_NODE_RELOAD on a gap */
     bool subscribe;                 /* false: publish only (tests, seed-style runs) */
     mt_security_t *security;        /* CURVE on PUB and SUB, or NULL */
+    /*  Required; the caller's, kept by pointer: it must outlive the bus and
+        everyone who reads it (the gateway's stats, the reload's horizon). */
+    struct mt_bus_counters *counters;
 } mt_bus_opts_t;
 
-typedef struct {
+typedef struct mt_bus_counters {
     _Atomic uint64_t sent, received, gaps, dropped, peers;
     _Atomic uint64_t peers_without_key;     /* security on, peer publishes no key */
     _Atomic uint64_t implausible;           /* notices dropped: revision beyond the horizon */
@@ -75,8 +78,10 @@ void mt_bus_horizon_raise(_Atomic int64_t *horizon, int64_t revision);
     plus every connection's cached block of the sequence. */
 #define MT_BUS_REVISION_MARGIN 1000000
 
-int mt_bus_start(mt_runtime_t *rt, const mt_bus_opts_t *opts, mt_actor_t **out,
-                 mt_bus_counters_t **counters, char *err, size_t errlen);
+/*  Binds the PUB socket and starts the bus's pinned actor. MT_OK with *out
+    a reference the caller owns, or an error with a message. */
+int mt_bus_new(mt_runtime_t *rt, const mt_bus_opts_t *opts, mt_actor_t **out, char *err,
+               size_t errlen);
 
 mt_msg_t *mt_bus_peers_new(uint32_t n);
 

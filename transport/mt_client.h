@@ -53,7 +53,10 @@ int mt_client_call(mt_client_t *c, const char *op, uint32_t nargs, mt_client_pac
                    void *arg, int timeout_ms, mt_reply_t *reply);
 void mt_reply_free(mt_reply_t *reply);
 
-/*  Looks up key in a msgpack map object; NULL if absent or not a map. */
+/*  The value of key in a msgpack map object, the first if repeated (an
+    answer from a replica never repeats one); NULL if absent or not a map.
+    (The codec reads untrusted requests with the opposite rule: the last
+    one wins, mt__codec_map_last.) */
 const msgpack_object *mt_client_map_first(const msgpack_object *map, const char *key);
 
 #endif

@@ -25,6 +25,7 @@ typedef enum {
     MT_OP_NODE_GET, MT_OP_NODE_LIST, MT_OP_NODE_DELETE,
     MT_OP_RC_ADD, MT_OP_RC_SET, MT_OP_RC_DEL, MT_OP_RC_GET, MT_OP_RC_LIST,
     MT_OP_CLUSTER_INFO, MT_OP_REPLICA_STATS,
+    MT_OP_NODE_VERSIONS, MT_OP_NODE_CHANGES,
 } mt_op_t;
 
 /*  "node.register", ... */
@@ -119,8 +120,6 @@ void mt_remote_info_destroy(mt_remote_info_t **info);
     must be cheap: too_large, busy). false when there is none. */
 bool mt_codec_peek_rid(const void *body, size_t size, uint64_t *rid);
 
-/*  For clients (metactl): msgpack object → JSON text (caller frees). */
-char *ctl_json_of(const msgpack_object *obj);
 /*  Bounds-checks an untrusted msgpack body: MT_OK or MT_EBADREQ. */
 int mt_codec_check(const void *body, size_t size, char *err, size_t errlen);
 

@@ -14,6 +14,8 @@
     a certificate's metadata must hold. Certificates are still read by
     zcert_load: czmq parses every key and file. */
 #include "mt_trust.h"
+#include "mt_alloc.h"
+#include "mt_log.h"
 #include "mt_cert.h"
 
 #include <czmq.h>
@@ -143,9 +145,7 @@ static const char *load_one(file_t *f, const char *path, char *buf, size_t bufle
 static file_t *scan_file(mt_trust_t *t, const char *name, const struct stat *st)
 {
     file_t *old = zhashx_lookup(t->files, name);
-    file_t *f = malloc(sizeof *f);
-    if (!f)
-        abort();
+    file_t *f = mt_xmalloc(sizeof *f);
     if (old && unchanged(old, st)) {
         *f = *old;
         return f;
@@ -156,7 +156,7 @@ static file_t *scan_file(mt_trust_t *t, const char *name, const struct stat *st)
     char buf[96];
     const char *why = load_one(f, path, buf, sizeof buf);
     if (why)
-        zsys_warning("trust: %s ignored: %s", path, why);
+        mt_log_warning("trust: %s ignored: %s", path, why);
     return f;
 }
 
@@ -191,7 +191,7 @@ static void scan(mt_trust_t *t)
     DIR *d = opendir(t->dir);
     if (!d) {
         if (!t->unreadable)
-            zsys_error("trust: cannot read %s: %s; no certificate is trusted", t->dir,
+            mt_log_error("trust: cannot read %s: %s; no certificate is trusted", t->dir,
                        strerror(errno));
         t->unreadable = true;
         zhashx_purge(t->files);
@@ -208,9 +208,7 @@ static void scan(mt_trust_t *t)
         file_t *f = scan_file(t, e->d_name, &st);
         zhashx_update(files, e->d_name, f);
         if (f->key[0]) {
-            entry_t *copy = malloc(sizeof *copy);
-            if (!copy)
-                abort();
+            entry_t *copy = mt_xmalloc(sizeof *copy);
             *copy = f->entry;
             zhashx_update(entries, f->key, copy);
         }

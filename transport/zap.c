@@ -15,6 +15,7 @@
     refused handshake is counted and logged at most every 10 s: a client
     with an untrusted key reconnects every 100 ms by default. */
 #include "zap.h"
+#include "mt_log.h"
 #include "mt_security.h"
 
 #include <string.h>
@@ -46,7 +47,7 @@ static void refused(zap_t *z, const char *domain, const char *key, mt_role_t rol
     int64_t now = zclock_mono();
     if (now - z->logged_at < LOG_EVERY_MS)
         return;
-    zsys_warning("zap: refused %llu connection(s), the last to %s from key %s (%s)",
+    mt_log_warning("zap: refused %llu connection(s), the last to %s from key %s (%s)",
                  (unsigned long long) z->unlogged, domain, key,
                  role == MT_ROLE_NONE ? "not trusted" : mt_role_name(role));
     z->logged_at = now;

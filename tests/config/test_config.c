@@ -36,7 +36,8 @@ static void assert_defaults(const mt_config_t *c)
     ck_assert_int_eq(c->beat_interval_ms, 1000);
     ck_assert_int_eq(c->alive_window_ms, 3000);
     ck_assert_int_eq(c->refresh_interval_ms, 15000);
-    ck_assert_int_eq(c->log_level, MT_CONFIG_LOG_INFO);
+    ck_assert_int_eq(c->log_level, MT_LOG_INFO);
+    ck_assert_int_eq(c->log_format, MT_LOG_TEXT);
     ck_assert_int_eq(c->subscribe, 1);
     ck_assert_ptr_null(c->cert);
     ck_assert_ptr_null(c->trust);
@@ -72,7 +73,7 @@ static const char *full_file =
     "\n"
     "nodes\n"
     "    reload_interval = 700\n"
-    "    health_timeout = 9000\n"
+    "    health_timeout = 9s\n"
     "    full_resync_every = 3\n"
     "    tombstone_retention = 0\n"
     "    max_stash = 7\n"
@@ -85,7 +86,11 @@ static const char *full_file =
     "    refresh_interval = 1234\n"
     "    allow_ipc = 1\n"
     "log\n"
-    "    level = debug\n";
+    "    level = debug\n"
+    "    format = json\n"
+    "http\n"
+    "    listen = \"10.0.0.5:9402\"\n"
+    "    public = true\n";
 
 START_TEST(defaults)
 {
@@ -189,10 +194,13 @@ START_TEST(file)
     ck_assert_int_eq(c.beat_interval_ms, 200);
     ck_assert_int_eq(c.alive_window_ms, 900);
     ck_assert_int_eq(c.refresh_interval_ms, 1234);
-    ck_assert_int_eq(c.log_level, MT_CONFIG_LOG_DEBUG);
+    ck_assert_int_eq(c.log_level, MT_LOG_DEBUG);
+    ck_assert_int_eq(c.log_format, MT_LOG_JSON);
     ck_assert_int_eq(c.subscribe, 0);
     ck_assert(c.insecure);
     ck_assert(c.rc_allow_ipc);
+    ck_assert_str_eq(c.http, "10.0.0.5:9402");
+    ck_assert(c.http_public);
     ck_assert_int_eq(c.source[MT_CONFIG_S_CONFIG], MT_CONFIG_FLAG);
     for (int i = 1; i < MT_CONFIG_NSETTINGS; i++)
         ck_assert_msg(c.source[i] == MT_CONFIG_FILE || security_file_setting(i),
@@ -215,7 +223,7 @@ START_TEST(file)
     write_file(path, "\n# x\nlog\n    # inner comment\n    level = \"error\"   # why\n\n"
                "replica\n    id = zz\n");
     ck_assert_msg(LOAD(&c, err, "--config", path) == MT_OK, "%s", err);
-    ck_assert_int_eq(c.log_level, MT_CONFIG_LOG_ERROR);
+    ck_assert_int_eq(c.log_level, MT_LOG_ERROR);
     ck_assert_str_eq(c.replica_id, "zz");
     mt_config_free(&c);
 }
@@ -231,7 +239,8 @@ START_TEST(example_file)
     /* every setting but the (generated) replica id and those naming files
        (commented out) is written out */
     for (int i = 0; i < MT_CONFIG_NSETTINGS; i++) {
-        if (i == MT_CONFIG_S_CONFIG || i == MT_CONFIG_S_REPLICA_ID || security_file_setting(i))
+        if (i == MT_CONFIG_S_CONFIG || i == MT_CONFIG_S_REPLICA_ID || security_file_setting(i)
+            || i == MT_CONFIG_S_HTTP)
             continue;
         ck_assert_msg(c.source[i] == MT_CONFIG_FILE, "setting %d not in the example", i);
     }
@@ -257,7 +266,7 @@ START_TEST(env_overrides_file)
     ck_assert_int_eq(c.workers, 7);
     ck_assert_int_eq(c.source[MT_CONFIG_S_WORKERS], MT_CONFIG_ENV);
     ck_assert_str_eq(c.dsn, "mysql://x@127.0.0.1/envdb");
-    ck_assert_int_eq(c.log_level, MT_CONFIG_LOG_WARNING);
+    ck_assert_int_eq(c.log_level, MT_LOG_WARNING);
     ck_assert_str_eq(c.replica_id, "env-replica");
     ck_assert_int_eq(c.alive_window_ms, 900);       /* the file's */
     ck_assert_int_eq(c.source[MT_CONFIG_S_ALIVE_WINDOW], MT_CONFIG_FILE);
@@ -295,7 +304,7 @@ START_TEST(flag_overrides_env)
     ck_assert_int_eq(c.source[MT_CONFIG_S_CONFIG], MT_CONFIG_FLAG);
     ck_assert_int_eq(c.workers, 9);
     ck_assert_int_eq(c.source[MT_CONFIG_S_WORKERS], MT_CONFIG_FLAG);
-    ck_assert_int_eq(c.log_level, MT_CONFIG_LOG_ERROR);
+    ck_assert_int_eq(c.log_level, MT_LOG_ERROR);
     ck_assert_str_eq(c.endpoint, "tcp://127.0.0.1:9100");
     ck_assert_int_eq(c.store_writers, 3);           /* the last flag wins */
     ck_assert_str_eq(c.replica_id, "flag-replica");
@@ -310,10 +319,11 @@ START_TEST(flag_overrides_env)
                        "--full-resync-every", "1000000", "--workers", "64", "--store-writers", "64",
                        "--max-body", "268435456", "--request-timeout", "3600000",
                        "--beat-interval", "60000", "--alive-window", "120000",
-                       "--refresh-interval", "86400000", "--log-level", "debug",
+                       "--refresh-interval", "86400000", "--log-level", "debug", "--log-format", "json",
                        "--subscribe", "0", "--tombstone-retention", "2000000000",
                        "--insecure", "--rc-allow-ipc=true", "--max-inflight", "10000000",
-                       "--max-inflight-client", "1", "--max-stash", "1000000") == MT_OK,
+                       "--max-inflight-client", "1", "--max-stash", "1000000",
+                       "--http", "[::1]:9400", "--http-public") == MT_OK,
                   "%s", err);
     ck_assert_str_eq(c.replica_id, "r1");
     ck_assert_str_eq(c.endpoint, "ipc:///tmp/r1.sock");
@@ -333,7 +343,8 @@ START_TEST(flag_overrides_env)
     ck_assert_int_eq(c.beat_interval_ms, 60000);
     ck_assert_int_eq(c.alive_window_ms, 120000);
     ck_assert_int_eq(c.refresh_interval_ms, 86400000);
-    ck_assert_int_eq(c.log_level, MT_CONFIG_LOG_DEBUG);
+    ck_assert_int_eq(c.log_level, MT_LOG_DEBUG);
+    ck_assert_int_eq(c.log_format, MT_LOG_JSON);
     ck_assert(c.insecure);
     ck_assert(c.rc_allow_ipc);
     for (int i = 1; i < MT_CONFIG_NSETTINGS; i++)
@@ -366,20 +377,20 @@ START_TEST(help)
         "--endpoint ENDPOINT", "METACTOR_ENDPOINT", "transport/endpoint", "tcp://127.0.0.1:7400",
         "--publish ENDPOINT", "METACTOR_PUBLISH", "transport/publish", "tcp://127.0.0.1:7401",
         "--db DSN", "METACTOR_DB", "store/dsn", "mysql://metactor:metactor@127.0.0.1:3407/metactor",
-        "--reload-interval MS", "METACTOR_RELOAD_INTERVAL", "nodes/reload_interval", "5000 ms",
-        "--health-timeout MS", "METACTOR_HEALTH_TIMEOUT", "nodes/health_timeout", "40000 ms",
+        "--reload-interval DURATION", "METACTOR_RELOAD_INTERVAL", "nodes/reload_interval", "Default: 5s.",
+        "--health-timeout DURATION", "METACTOR_HEALTH_TIMEOUT", "nodes/health_timeout", "Default: 40s.",
         "--full-resync-every N", "METACTOR_FULL_RESYNC_EVERY", "nodes/full_resync_every",
         "Default: 12.",
-        "--tombstone-retention MS", "METACTOR_TOMBSTONE_RETENTION", "nodes/tombstone_retention",
-        "3600000 ms",
+        "--tombstone-retention DURATION", "METACTOR_TOMBSTONE_RETENTION", "nodes/tombstone_retention",
+        "Default: 1h.",
         "--workers N", "METACTOR_WORKERS", "runtime/workers", "Range: 0-64.",
         "--store-writers N", "METACTOR_STORE_WRITERS", "store/writers", "Default: 2.",
         "--max-body BYTES", "METACTOR_MAX_BODY", "transport/max_body", "1048576 bytes",
-        "--request-timeout MS", "METACTOR_REQUEST_TIMEOUT", "transport/request_timeout",
-        "10000 ms",
-        "--beat-interval MS", "METACTOR_BEAT_INTERVAL", "membership/beat_interval", "1000 ms",
-        "--alive-window MS", "METACTOR_ALIVE_WINDOW", "membership/alive_window", "3000 ms",
-        "--refresh-interval MS", "METACTOR_REFRESH_INTERVAL", "rc/refresh_interval", "15000 ms",
+        "--request-timeout DURATION", "METACTOR_REQUEST_TIMEOUT", "transport/request_timeout",
+        "Default: 10s.",
+        "--beat-interval DURATION", "METACTOR_BEAT_INTERVAL", "membership/beat_interval", "Default: 1s.",
+        "--alive-window DURATION", "METACTOR_ALIVE_WINDOW", "membership/alive_window", "Default: 3s.",
+        "--refresh-interval DURATION", "METACTOR_REFRESH_INTERVAL", "rc/refresh_interval", "Default: 15s.",
         "--log-level LEVEL", "METACTOR_LOG_LEVEL", "log/level", "Default: info.",
         "error, warning, info, debug", "--help",
         "--cert FILE", "METACTOR_CERT", "security/cert", "FILE_secret",
@@ -471,16 +482,17 @@ START_TEST(flag_errors)
     EXPECT_ERR(ARGS("--workers", "1.5"), "is not a number");
     EXPECT_ERR(ARGS("--workers", "65"), "--workers: 65 is out of range (0-64)");
     EXPECT_ERR(ARGS("--workers", "-1"), "-1 is out of range (0-64)");
+    EXPECT_ERR(ARGS("--log-format", "xml"), "--log-format: 'xml' is not one of text|json");
     EXPECT_ERR(ARGS("--max-body", "99999999999999999999999"), "--max-body:",
                "out of range (1024-268435456)");
     EXPECT_ERR(ARGS("--max-body", "1023"), "1023 is out of range (1024-268435456)");
-    EXPECT_ERR(ARGS("--reload-interval", "0"), "--reload-interval: 0 is out of range (10-3600000)");
-    EXPECT_ERR(ARGS("--health-timeout", "99"), "(100-86400000)");
+    EXPECT_ERR(ARGS("--reload-interval", "0"), "--reload-interval: 0 is out of range (10ms-1h)");
+    EXPECT_ERR(ARGS("--health-timeout", "99"), "(100ms-24h)");
     EXPECT_ERR(ARGS("--full-resync-every", "0"), "--full-resync-every: 0 is out of range (1-1000000)");
     EXPECT_ERR(ARGS("--store-writers", "0"), "--store-writers: 0 is out of range (1-64)");
-    EXPECT_ERR(ARGS("--request-timeout", "x"), "--request-timeout: 'x' is not a number (10-3600000)");
-    EXPECT_ERR(ARGS("--beat-interval", "60001"), "(10-60000)");
-    EXPECT_ERR(ARGS("--refresh-interval", "5"), "(10-86400000)");
+    EXPECT_ERR(ARGS("--request-timeout", "x"), "--request-timeout: 'x' is not a duration");
+    EXPECT_ERR(ARGS("--beat-interval", "60001"), "(10ms-1m)");
+    EXPECT_ERR(ARGS("--refresh-interval", "5"), "(10ms-24h)");
     EXPECT_ERR(ARGS("--alive-window", "1999"), "--alive-window: an alive window of 1999 ms",
                "twice the beat interval (1000 ms)");
     EXPECT_ERR(ARGS("--beat-interval", "2000"), "alive window of 3000 ms", "(2000 ms)");
@@ -488,7 +500,7 @@ START_TEST(flag_errors)
                "--tombstone-retention: a retention of 49999 ms", "ten reload intervals (5000 ms)");
     EXPECT_ERR(ARGS("--reload-interval", "400000", "--tombstone-retention", "3600000"),
                "a retention of 3600000 ms", "(400000 ms)");
-    EXPECT_ERR(ARGS("--tombstone-retention", "-1"), "out of range (0-2000000000)");
+    EXPECT_ERR(ARGS("--tombstone-retention", "-1"), "'-1' is not a duration");
     /*  Not given, the retention follows a long reload interval. */
     mt_config_t c;
     char err[512];

@@ -43,7 +43,6 @@ START_TEST(many_heartbeats_few_transactions)
 
     /* every heartbeat in flight at once: asks from one probe, corr = index */
     mt_probe_t *probe = mt_probe_new(rt);
-    uint64_t t0 = mt_now_ms();
     for (int i = 0; i < TOTAL; i++) {
         int n = i % NODES, round = i / NODES;
         snprintf(id, sizeof id, "node-%04d", n);
@@ -64,7 +63,6 @@ START_TEST(many_heartbeats_few_transactions)
         rev[r->corr - 1] = d->revision;
         mt_msg_free(r);
     }
-    uint64_t ms = mt_now_ms() - t0;
     mt_probe_destroy(&probe);
     mt_store_stats(store, &after);
 
@@ -82,8 +80,6 @@ START_TEST(many_heartbeats_few_transactions)
     uint64_t batches = after.status_batches - before.status_batches;
     uint64_t rows = after.status_rows - before.status_rows;
     uint64_t stmts = after.statements - before.statements;
-    printf("store_batch: %d heartbeats in %llu ms: %llu transactions, %llu statements\n", TOTAL,
-           (unsigned long long) ms, (unsigned long long) batches, (unsigned long long) stmts);
     ck_assert_uint_eq(rows, TOTAL);
     ck_assert_msg(batches * 10 <= TOTAL, "%llu transactions for %d writes",
                   (unsigned long long) batches, TOTAL);

@@ -11,7 +11,6 @@
 #include <stdatomic.h>
 
 static mt_runtime_t *rt;
-#define PROMPT_MS 5000
 static mt_store_t *store;
 static char *dsn;
 static char base[512];
@@ -42,12 +41,11 @@ static void setup(void)
     rt = mt_runtime_new(NULL);
     ck_assert_ptr_nonnull(rt);
     tu_drop_db(base, DB);
-    /*  Client timeouts far above PROMPT_MS: an answer within PROMPT_MS
-        was not one that waited for a timeout, however slow the machine. */
+    /*  Client timeouts far beyond the asks' deadline (see the top). */
     char *plain = tu_dsn_for(base, DB);
     dsn = malloc(strlen(plain) + 80);
     ck_assert_ptr_nonnull(dsn);
-    sprintf(dsn, "%s%cconnect_timeout=30&read_timeout=30&write_timeout=30", plain,
+    sprintf(dsn, "%s%cconnect_timeout=120&read_timeout=120&write_timeout=120", plain,
             strchr(plain, '?') ? '&' : '?');
     free(plain);
     store = tu_store(rt, dsn, 2);
@@ -67,8 +65,8 @@ typedef struct {
     const char *id;
     atomic_bool stop;
     int64_t last_ok_at, last_ok_rev;
-    int ok, unavail, other;
-    uint64_t worst_unavail_ms;
+    int ok, other;
+    atomic_int unavail;
 } beater_t;
 
 static void *beater(void *arg)
@@ -76,13 +74,11 @@ static void *beater(void *arg)
     beater_t *b = arg;
     for (int64_t at = 1; !atomic_load(&b->stop); at++) {
         mt_msg_t *reply = NULL;
-        uint64_t t0 = mt_now_ms();
         if (mt_ask_wait(rt, mt_store_writer(store, b->id), mt_store_msg_status(b->id, tu_status(at, true), false),
                         20000, &reply) != MT_OK) {
             b->other++;
             continue;
         }
-        uint64_t dt = mt_now_ms() - t0;
         mt_store_done_t *d = mt_msg_data(reply);
         if (d->err == MT_OK) {
             b->ok++;
@@ -90,8 +86,7 @@ static void *beater(void *arg)
             b->last_ok_rev = d->revision;
         }
         else if (d->err == MT_EUNAVAIL) {
-            b->unavail++;
-            b->worst_unavail_ms = dt > b->worst_unavail_ms ? dt : b->worst_unavail_ms;
+            atomic_fetch_add(&b->unavail, 1);
             nanosleep(&(struct timespec) { .tv_nsec = 5000000 }, NULL);
         }
         else
@@ -101,13 +96,16 @@ static void *beater(void *arg)
     return NULL;
 }
 
-static int write_status(const char *id, int64_t at, int64_t *rev, uint64_t *ms)
+static int write_status(const char *id, int64_t at, int64_t *rev)
 {
-    uint64_t t0 = mt_now_ms();
-    int err = tu_write(rt, store, id, mt_store_msg_status(id, tu_status(at, true), false), rev, NULL);
-    if (ms)
-        *ms = mt_now_ms() - t0;
-    return err;
+    return tu_write(rt, store, id, mt_store_msg_status(id, tu_status(at, true), false), rev, NULL);
+}
+
+static uint64_t statements(void)
+{
+    mt_store_stats_t st;
+    mt_store_stats(store, &st);
+    return st.statements;
 }
 
 START_TEST(stop_and_restart)
@@ -117,7 +115,7 @@ START_TEST(stop_and_restart)
     ck_assert_int_eq(tu_write(rt, store, "n2", mt_store_msg_register("n2", tu_reg("h", NULL, NULL)),
                               NULL, NULL), MT_OK);
     int64_t rev_before;
-    ck_assert_int_eq(write_status("n2", 1, &rev_before, NULL), MT_OK);
+    ck_assert_int_eq(write_status("n2", 1, &rev_before), MT_OK);
 
     beater_t b = { .id = "n1" };
     pthread_t th;
@@ -125,25 +123,34 @@ START_TEST(stop_and_restart)
     nanosleep(&(struct timespec) { .tv_nsec = 200000000 }, NULL);
 
     server("stop");
-    /* down: every answer is unavailable, and prompt */
-    for (int i = 0; i < 5; i++) {
-        uint64_t ms;
-        ck_assert_int_eq(write_status("n2", 100 + i, NULL, &ms), MT_EUNAVAIL);
-        ck_assert_msg(ms < PROMPT_MS, "unavailable after %llu ms", (unsigned long long) ms);
+    /*  Each actor in use finds the database gone (a statement fails) ... */
+    ck_assert_int_eq(write_status("n2", 99, NULL), MT_EUNAVAIL);
+    mt_msg_t *m = tu_ask(rt, mt_store_reader(store), mt_store_msg_load("n2"));
+    ck_assert_int_eq(((mt_store_loaded_t *) mt_msg_data(m))->err, MT_EUNAVAIL);
+    mt_msg_free(m);
+    m = tu_ask(rt, mt_store_members(store),
+               mt_store_msg_replica_beat("r-a", "tcp://a:1", "tcp://a:2", 0, 3000));
+    ck_assert_int_eq(((mt_store_replicas_t *) mt_msg_data(m))->err, MT_EUNAVAIL);
+    mt_msg_free(m);
+    for (int i = 0; atomic_load(&b.unavail) == 0; i++) {
+        ck_assert_msg(i < 2000, "the beater was never answered unavailable");
+        nanosleep(&(struct timespec) { .tv_nsec = 10000000 }, NULL);
     }
+    /*  ... and from then on answers without going to the database. */
+    uint64_t before = statements();
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(write_status("n2", 100 + i, NULL), MT_EUNAVAIL);
     ck_assert_int_eq(tu_write(rt, store, "n2", mt_store_msg_register("n2", tu_reg("h", NULL, NULL)),
                               NULL, NULL), MT_EUNAVAIL);
-    mt_msg_t *m = tu_ask(rt, mt_store_reader(store), mt_store_msg_load("n2"));
+    m = tu_ask(rt, mt_store_reader(store), mt_store_msg_load("n2"));
     ck_assert_int_eq(((mt_store_loaded_t *) mt_msg_data(m))->err, MT_EUNAVAIL);
     mt_msg_free(m);
     m = tu_ask(rt, mt_store_reader(store), mt_store_msg_scan(0, true));
     ck_assert_int_eq(((mt_store_scanned_t *) mt_msg_data(m))->err, MT_EUNAVAIL);
     mt_msg_free(m);
-    /* membership too: a beat gets no list while down, promptly */
-    uint64_t t0 = mt_now_ms();
+    /* membership too: a beat gets no list while down */
     m = tu_ask(rt, mt_store_members(store),
                mt_store_msg_replica_beat("r-a", "tcp://a:1", "tcp://a:2", 0, 3000));
-    ck_assert_uint_lt(mt_now_ms() - t0, PROMPT_MS);
     ck_assert_int_eq(m->type, MT_STORE_REPLICAS);
     ck_assert_int_eq(((mt_store_replicas_t *) mt_msg_data(m))->err, MT_EUNAVAIL);
     ck_assert_uint_eq(((mt_store_replicas_t *) mt_msg_data(m))->nreplicas, 0);
@@ -151,6 +158,7 @@ START_TEST(stop_and_restart)
     m = tu_ask(rt, mt_store_members(store), mt_store_msg_replica_leave("r-a"));
     ck_assert_int_eq(((mt_store_done_t *) mt_msg_data(m))->err, MT_EUNAVAIL);
     mt_msg_free(m);
+    ck_assert_uint_eq(statements(), before);
     ck_assert_int_eq(mt_store_wait_ready(store, 10), MT_EUNAVAIL);
     nanosleep(&(struct timespec) { .tv_nsec = 500000000 }, NULL);   /* retries meanwhile */
 
@@ -159,16 +167,12 @@ START_TEST(stop_and_restart)
     nanosleep(&(struct timespec) { .tv_nsec = 200000000 }, NULL);
     atomic_store(&b.stop, true);
     pthread_join(th, NULL);
-    printf("store_down: beater %d ok, %d unavailable (worst %llu ms), %d other\n", b.ok, b.unavail,
-           (unsigned long long) b.worst_unavail_ms, b.other);
     ck_assert_int_eq(b.other, 0);
-    ck_assert_int_gt(b.unavail, 0);
-    ck_assert_msg(b.worst_unavail_ms < PROMPT_MS, "unavailable after %llu ms",
-                  (unsigned long long) b.worst_unavail_ms);
+    ck_assert_int_gt(b.ok, 0);
 
     /* up again: writes succeed, revisions keep growing */
     int64_t rev_after;
-    ck_assert_int_eq(write_status("n2", 200, &rev_after, NULL), MT_OK);
+    ck_assert_int_eq(write_status("n2", 200, &rev_after), MT_OK);
     ck_assert(rev_after > rev_before);
     m = tu_ask(rt, mt_store_members(store),
                mt_store_msg_replica_beat("r-a", "tcp://a:1", "tcp://a:2", 0, 3000));
@@ -206,9 +210,8 @@ START_TEST(start_while_down)
     mt_store_opts_t o = { .dsn = dsn, .writers = 1, .reconnect_ms = 100 };
     ck_assert_int_eq(mt_store_new(rt, &o, &store, err, sizeof err), MT_OK);
     ck_assert_int_eq(mt_store_wait_ready(store, 300), MT_EUNAVAIL);
-    uint64_t ms;
-    ck_assert_int_eq(write_status("n1", 1, NULL, &ms), MT_EUNAVAIL);
-    ck_assert_uint_lt(ms, PROMPT_MS);
+    ck_assert_int_eq(write_status("n1", 1, NULL), MT_EUNAVAIL);
+    ck_assert_uint_eq(statements(), 0);     /* answered without a database */
     server("start");
     ck_assert_int_eq(mt_store_wait_ready(store, 20000), MT_OK);
     ck_assert_int_eq(tu_write(rt, store, "n9", mt_store_msg_register("n9", tu_reg("h", NULL, NULL)),

@@ -2,13 +2,14 @@
     fails: the class and the error number, never the server's own text,
     which names the user and the host and quotes SQL (conn.c). That text
     goes to the log instead, once per reason while the server cannot be
-    used. The log is captured through zsys_set_logstream. */
+    used. The log is captured through mt_log_set_stream. */
 #include "store_testutil.h"
 #include "mt_check.h"
+#include "mt_log.h"
 #include "store_internal.h"
 
-#include <czmq.h>
 #include <mysqld_error.h>
+#include <unistd.h>
 
 #define DB "metactor_t_store_errors"
 
@@ -16,15 +17,14 @@ static FILE *s_log;
 
 static void setup(void)
 {
-    zsys_init();
     s_log = tmpfile();
     ck_assert_ptr_nonnull(s_log);
-    zsys_set_logstream(s_log);
+    mt_log_set_stream(s_log);
 }
 
 static void teardown(void)
 {
-    zsys_set_logstream(NULL);
+    mt_log_set_stream(NULL);
     fclose(s_log);
 }
 
@@ -93,16 +93,16 @@ START_TEST(access_denied)
         mt_msg_free(r);
         if (strstr(message, "refused"))
             break;
-        zclock_sleep(50);
+        usleep(50 * 1000);
     }
     ck_assert_int_ne(code, MT_OK);
     ck_assert_str_eq(message, "the database refused access (error 1045)");
     assert_no_detail(message);
-    zclock_sleep(300);          /* every connection has tried once */
+    usleep(300 * 1000);          /* every connection has tried once */
     char *log = logged();
     unsigned first = count(log, "Access denied");
     free(log);
-    zclock_sleep(600);          /* a few more attempts each */
+    usleep(600 * 1000);          /* a few more attempts each */
     mt_store_destroy(&s);
     mt_runtime_destroy(&rt);
 

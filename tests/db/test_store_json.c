@@ -1,6 +1,6 @@
 /*  test_store_json.c — the store's strict JSON: round trips of the four
     shapes, escapes, \uXXXX with surrogate pairs, and every refusal. */
-#include "json.h"
+#include "mt_json.h"
 
 #include "mt_check.h"
 #include <check.h>

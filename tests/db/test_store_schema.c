@@ -13,7 +13,11 @@ static void teardown(void) { mt_runtime_destroy(&rt); }
 static void check_schema(const char *dsn, const char *db, char **uuid_out)
 {
     MYSQL *m = tu_raw(dsn, db);
-    ck_assert_int_eq(tu_i64(m, "SELECT version FROM mt_schema WHERE id = 1"), 5);
+    ck_assert_int_eq(tu_i64(m, "SELECT version FROM mt_schema WHERE id = 1"), 7);
+    /*  INCREMENT BY 0: the server's auto_increment_increment (1 on one
+        server, the cluster's size on Galera); nobody holds the lease. */
+    ck_assert_int_eq(tu_i64(m, "SELECT increment FROM mt_revision"), 0);
+    ck_assert_int_eq(tu_i64(m, "SELECT COUNT(*) FROM mt_schema_lease WHERE holder IS NULL"), 1);
     ck_assert_int_eq(tu_i64(m, "SELECT COUNT(*) FROM mt_schema"), 1);
     ck_assert_int_eq(tu_i64(m, "SELECT COUNT(*) FROM mt_cluster"), 1);
     char *uuid = tu_str(m, "SELECT uuid FROM mt_cluster");
@@ -138,6 +142,34 @@ START_TEST(migrates_v4_to_v5)
 }
 END_TEST
 
+/*  A database of version 5 (its sequence INCREMENT BY 1) is brought to
+    version 7 without issuing a revision twice, and a lease left by a
+    migrator that died is taken over once it has expired. */
+START_TEST(migrates_v5_to_v6)
+{
+    const char *db = "metactor_t_store_schema_v5";
+    tu_drop_db(NULL, db);
+    char *dsn = tu_dsn_for(NULL, db);
+    mt_store_t *s = tu_store(rt, dsn, 1);
+    mt_store_destroy(&s);
+    MYSQL *m = tu_raw(dsn, db);
+    bool galera = tu_dsn_hosts(dsn) > 1;
+    if (!galera)        /* Galera refuses a cached INCREMENT BY 1 (1235) */
+        tu_exec(m, "ALTER SEQUENCE mt_revision INCREMENT BY 1");
+    long long before = tu_i64(m, "SELECT NEXTVAL(mt_revision)");
+    tu_exec(m, "UPDATE mt_schema SET version = 5");
+    tu_exec(m, "UPDATE mt_schema_lease SET holder = 'dead:1:0:0', until_ms = 1");
+    s = tu_store(rt, dsn, 1);
+    char *uuid;
+    check_schema(dsn, db, &uuid);
+    free(uuid);
+    ck_assert_int_gt(tu_i64(m, "SELECT NEXTVAL(mt_revision)"), before);
+    mysql_close(m);
+    mt_store_destroy(&s);
+    free(dsn);
+}
+END_TEST
+
 typedef struct { const char *dsn; mt_store_t *store; } start_t;
 
 static void *start_one(void *arg)
@@ -158,8 +190,12 @@ START_TEST(concurrent_starts)
     enum { N = 3 };
     start_t st[N];
     pthread_t th[N];
+    /*  On Galera each starts on another node: the lease must hold across
+        nodes (GET_LOCK would not), and the DDL must not clash. */
+    char *dsns[N];
     for (int i = 0; i < N; i++) {
-        st[i] = (start_t) { dsn, NULL };
+        dsns[i] = tu_dsn_rotate(dsn, (unsigned) i);
+        st[i] = (start_t) { dsns[i], NULL };
         pthread_create(&th[i], NULL, start_one, &st[i]);
     }
     for (int i = 0; i < N; i++)
@@ -171,8 +207,10 @@ START_TEST(concurrent_starts)
     char *uuid;
     check_schema(dsn, db, &uuid);
     free(uuid);
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < N; i++) {
         mt_store_destroy(&st[i].store);
+        free(dsns[i]);
+    }
     free(dsn);
 }
 END_TEST
@@ -198,6 +236,7 @@ int main(void)
     tcase_add_test(tc, concurrent_starts);
     tcase_add_test(tc, migrates_v2_to_v3);
     tcase_add_test(tc, migrates_v4_to_v5);
+    tcase_add_test(tc, migrates_v5_to_v6);
     tcase_add_test(tc, bad_dsn);
     suite_add_tcase(su, tc);
     return mt_check_run(su);

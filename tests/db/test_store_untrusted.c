@@ -8,8 +8,8 @@
     node's next heartbeat rewrites it. */
 #include "store_testutil.h"
 #include "mt_check.h"
+#include "mt_log.h"
 
-#include <czmq.h>
 
 static mt_runtime_t *rt;
 static mt_store_t *store;
@@ -47,10 +47,9 @@ static const struct { const char *id, *sql; } corrupt[] = {
 
 static void setup(void)
 {
-    zsys_init();
     s_log = tmpfile();
     ck_assert_ptr_nonnull(s_log);
-    zsys_set_logstream(s_log);
+    mt_log_set_stream(s_log);
     tu_open(&rt, &dsn, &store, &raw, DB, 2);
     for (size_t i = 0; i < NCORRUPT; i++) {
         const char *id = corrupt[i].id;
@@ -68,7 +67,7 @@ static void setup(void)
 static void teardown(void)
 {
     tu_close(&rt, &dsn, &store, &raw);
-    zsys_set_logstream(NULL);
+    mt_log_set_stream(NULL);
     fclose(s_log);
 }
 

@@ -257,7 +257,7 @@ END_TEST
 START_TEST(full_resync_drops_nodes_whose_rows_are_gone)
 {
     mt_nodes_opts_t o = { .store = store, .reload_interval_ms = -1, .full_resync_every = 1,
-                          .txn_max_ms = 50, .tombstone_retention_ms = -1 };
+                          .txn_max_ms = 50, .lag_ms = -1, .tombstone_retention_ms = -1 };
     mt_nodes_t *C = mt_nodes_new(rt, &o);
     ck_assert_ptr_nonnull(C);
     register_node(A, "vanish", L1, V1);
@@ -290,7 +290,7 @@ END_TEST
 START_TEST(forged_view_does_not_survive_a_full_resync)
 {
     mt_nodes_opts_t o = { .store = store, .reload_interval_ms = -1, .full_resync_every = 1,
-                          .txn_max_ms = 50, .tombstone_retention_ms = -1 };
+                          .txn_max_ms = 50, .lag_ms = -1, .tombstone_retention_ms = -1 };
     mt_nodes_t *C = mt_nodes_new(rt, &o);
     ck_assert_ptr_nonnull(C);
     const char *l_forged[] = { "tier=forged", NULL };
@@ -511,7 +511,7 @@ static bool listed(mt_nodes_t *n, const char *id)
 
 START_TEST(out_of_order_commit_reloaded)
 {
-    mt_nodes_opts_t o = { .store = store, .reload_interval_ms = -1, .txn_max_ms = 1000 };
+    mt_nodes_opts_t o = { .store = store, .reload_interval_ms = -1, .txn_max_ms = 1000, .lag_ms = -1 };
     mt_nodes_t *C = mt_nodes_new(rt, &o);
     ck_assert_ptr_nonnull(C);
     register_node(A, "early", L1, V1);

@@ -5,6 +5,7 @@
 #include "harness_int.h"
 
 #include "mt_dsn.h"
+#include "mt_proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,60 +13,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-/*  Waits for pid to exit within ms; returns its status, or -1. */
-static int reap(pid_t pid, int ms)
-{
-    int64_t deadline = h_now_ms() + ms;
-    for (;;) {
-        int status;
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid)
-            return status;
-        if (w < 0 && errno != EINTR)
-            return -1;
-        if (h_now_ms() >= deadline)
-            return -2;
-        h_sleep_ms(20);
-    }
-}
-
-static void describe_status(int status, char *out, size_t n)
-{
-    if (status == -2)
-        snprintf(out, n, "still running");
-    else if (status < 0)
-        snprintf(out, n, "not a child");
-    else if (WIFEXITED(status))
-        snprintf(out, n, "exit status %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(out, n, "killed by signal %d", WTERMSIG(status));
-    else
-        snprintf(out, n, "status 0x%x", status);
-}
 
 /*  SIGTERM (a paused replica gets SIGCONT first, or it could not exit). */
 static void terminate(h_replica_t *r)
 {
     hi_close_sock(&r->sock);
-    if (r->paused)
-        kill(r->pid, SIGCONT);
+    mt_proc_terminate(r->pid);
     r->paused = false;
-    kill(r->pid, SIGTERM);
 }
 
-/*  The exit status after terminate(); SIGKILL once H_STOP_MS have passed,
-    so that a hung replica fails its test instead of hanging it. */
+/*  The exit status after terminate(); SIGKILL once H_STOP_MS have passed
+    (MT_PROC_RUNNING), so that a hung replica fails its test instead of
+    hanging it. */
 static int reap_terminated(h_replica_t *r)
 {
-    int st = reap(r->pid, H_STOP_MS);
-    if (st == -2) {
-        kill(r->pid, SIGKILL);
-        reap(r->pid, 10000);
-    }
+    int st = mt_proc_finish(r->pid, H_STOP_MS);
     r->pid = 0;
     return st;
 }
@@ -86,7 +49,7 @@ void hi_stop_all(char *bad, size_t cap)
         int st = reap_terminated(r);
         if (st != 0) {
             char d[64];
-            describe_status(st, d, sizeof d);
+            mt_proc_describe(st, d, sizeof d);
             size_t l = strlen(bad);
             snprintf(bad + l, cap - l, "%s replica %s: %s after SIGTERM", l ? ";" : "", r->id, d);
         }
@@ -231,8 +194,6 @@ static void spawn(h_replica_t *r)
     char **env = with_replica_env(base_env, r->env);
 
     /*  The log: a marker line per start, so restarts are told apart. */
-    int fd = open(r->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    ck_assert_msg(fd >= 0, "cannot open %s: %s", r->log, strerror(errno));
     char line[2048];
     int len = snprintf(line, sizeof line, "--- harness: start #%d of replica %s:", r->starts + 1,
                        r->id);
@@ -241,32 +202,13 @@ static void spawn(h_replica_t *r)
     if (len > (int) sizeof line - 2)
         len = (int) sizeof line - 2;
     line[len++] = '\n';
-    ck_assert_int_eq(write(fd, line, (size_t) len), len);
-
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        /*  Dies with the test process, whatever becomes of it. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        int devnull = open("/dev/null", O_RDONLY);
-        dup2(devnull, 0);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        for (int k = 3; k < 4096; k++)
-            close(k);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGALRM, SIG_DFL);
-        signal(SIGPIPE, SIG_DFL);
-        execve(bin, (char *const *) argv, env);
-        dprintf(2, "harness: exec %s: %s\n", bin, strerror(errno));
-        _exit(127);
-    }
-    close(fd);
+    line[len] = '\0';
+    /*  Dies with the test process, whatever becomes of it (SIGKILL). */
+    mt_proc_opts_t po = { .argv = (char *const *) argv, .envp = env, .log = r->log,
+                          .banner = line, .stdout_fd = -1, .death_signal = SIGKILL };
+    char err[600];
+    pid_t pid = mt_proc_spawn(&po, err, sizeof err);
+    ck_assert_msg(pid > 0, "replica %s: %s", r->id, err);
     for (int k = 0; k < nowned; k++) {
         explicit_bzero(owned[k], strlen(owned[k]));
         free(owned[k]);
@@ -299,10 +241,10 @@ static void check_process(int i)
     h_replica_t *r = &h_state.r[i];
     if (!r->pid)
         return;
-    int st = reap(r->pid, 0);
+    int st = mt_proc_wait(r->pid, 0);
     if (st >= 0) {
         char d[64];
-        describe_status(st, d, sizeof d);
+        mt_proc_describe(st, d, sizeof d);
         r->pid = 0;
         H_ASSERT(false, "replica %s exited: %s", r->id, d);
     }
@@ -379,7 +321,7 @@ void h_stop(int i)
     terminate(r);
     int st = reap_terminated(r);
     char d[64];
-    describe_status(st, d, sizeof d);
+    mt_proc_describe(st, d, sizeof d);
     H_ASSERT(st == 0, "replica %s: %s after SIGTERM (expected exit status 0)", r->id, d);
 }
 
@@ -388,8 +330,7 @@ void h_kill(int i)
     h_replica_t *r = h_replica(i);
     ck_assert_msg(r->pid, "replica %s is not running", r->id);
     hi_close_sock(&r->sock);
-    kill(r->pid, SIGKILL);
-    int st = reap(r->pid, 20000);
+    int st = mt_proc_kill(r->pid);
     r->pid = 0;
     r->paused = false;
     H_ASSERT(st >= 0, "replica %s did not die of SIGKILL", r->id);

@@ -58,11 +58,19 @@ void h_check_view(const msgpack_object *v)
 {
     static const char *const keys[] = {
         "id", "host_ip", "grpc_port", "instance_type", "labels", "capacity", "quota",
-        "versions", "versions_hash", "registered_at", "reg_revision", "heartbeat_at", "seen_at",
-        "ready", "conditions", "images", "local_templates", "status_revision", "healthy",
-        "schedulable",
+        "versions", "versions_hash", "components", "registered_at", "reg_revision",
+        "heartbeat_at", "seen_at", "ready", "conditions", "images", "local_templates",
+        "status_revision", "metrics", "metrics_at", "healthy", "schedulable",
     };
-    h_check_keys(v, "node view", keys, "ssismmmmsiiiibaaaibb");
+    h_check_keys(v, "node view", keys, "ssismmmmsaiiiibaaaimibb");
+    check_str_map(h_get(v, "metrics"), "metrics", 'i');
+    const msgpack_object *comps = h_get(v, "components");
+    static const char *const compkeys[] = { "component", "version", "commit", "build_time",
+                                            "source" };
+    for (uint32_t k = 0; k < comps->via.array.size; k++)
+        h_check_keys(&comps->via.array.ptr[k], "component", compkeys, "sssss");
+    H_ASSERT(comps->via.array.size == h_get(v, "versions")->via.map.size,
+             "one component per version");
     check_str_map(h_get(v, "labels"), "labels", 's');
     check_str_map(h_get(v, "capacity"), "capacity", 'i');
     check_str_map(h_get(v, "quota"), "quota", 'i');

@@ -241,10 +241,12 @@ START_TEST(node_ops_reply_shapes)
     h_check_view(h_get(r->result, "node"));
     h_reply_free(&r);
 
-    /*  list: {"nodes": [view...]}, sorted by id, no "next" without a limit. */
+    /*  list: {"nodes": [view...], "revision"}, sorted by id, no "next"
+        without a limit. */
     r = call_ok(A, h_body("{s:s}", "op", "node.list"));
-    H_ASSERT(r->result->via.map.size == 1 && h_size(r->result, "nodes") == 3,
-             "list: {nodes} with three views");
+    H_ASSERT(r->result->via.map.size == 2 && h_size(r->result, "nodes") == 3
+             && h_is_int(h_get(r->result, "revision")),
+             "list: {nodes, revision} with three views");
     for (int k = 0; k < 3; k++) {
         char p[16];
         snprintf(p, sizeof p, "nodes/%d", k);
@@ -285,10 +287,10 @@ static void check_page(h_reply_t *r, const char *const *ids, const char *next)
     }
     if (next) {
         H_ASSERT(h_is_str(r->result, "next", next), "next is %s", next);
-        H_ASSERT(r->result->via.map.size == 2, "{nodes, next}");
+        H_ASSERT(r->result->via.map.size == 3, "{nodes, next, revision}");
     } else {
         H_ASSERT(!h_has(r->result, "next"), "no next on the last page");
-        H_ASSERT(r->result->via.map.size == 1, "{nodes}");
+        H_ASSERT(r->result->via.map.size == 2, "{nodes, revision}");
     }
 }
 

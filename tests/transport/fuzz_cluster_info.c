@@ -16,6 +16,7 @@
     adds the 16 MiB one of issue 9 (2^24+3 members, all nil but the last
     four) at fuzz time rather than committing it. */
 #include "fuzz_common.h"
+#include "mt_key.h"
 
 static bool id_char(char c)
 {

@@ -10,6 +10,7 @@
 
 #include "codec_internal.h"
 #include "json_check.h"
+#include "msgpack_json.h"
 
 #define FUZZ_ASSERT(cond) \
     do { \

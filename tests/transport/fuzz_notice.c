@@ -6,6 +6,7 @@
     come back equal (ids, every field, revisions); so does an rc notice's
     reference (keys included; never with a password or client_secret). */
 #include "fuzz_common.h"
+#include "mt_key.h"
 
 static bool str_pairs_equal(const mt_str_pair_t *a, const mt_str_pair_t *b, uint32_t n)
 {

@@ -12,6 +12,7 @@
 
     Build and run: scripts/fuzz [seconds] (see tests/transport/CMakeLists.txt). */
 #include "fuzz_common.h"
+#include "mt_key.h"
 #include "mt_labels.h"
 
 static void check_request(const mt_request_t *req)
@@ -23,9 +24,12 @@ static void check_request(const mt_request_t *req)
         [MT_OP_NODE_REGISTER] = MT_NODE_OP_REGISTER, [MT_OP_NODE_HEARTBEAT] = MT_NODE_OP_HEARTBEAT,
         [MT_OP_NODE_LABELS] = MT_NODE_OP_LABELS, [MT_OP_NODE_GET] = MT_NODE_OP_GET,
         [MT_OP_NODE_LIST] = MT_NODE_OP_LIST, [MT_OP_NODE_DELETE] = MT_NODE_OP_DELETE,
+        [MT_OP_NODE_VERSIONS] = MT_NODE_OP_VERSIONS, [MT_OP_NODE_CHANGES] = MT_NODE_OP_CHANGES,
     };
     FUZZ_ASSERT(r->op == node_op[req->op]);
-    if (r->op != MT_NODE_OP_LIST)
+    bool by_id = r->op != MT_NODE_OP_LIST && r->op != MT_NODE_OP_VERSIONS
+              && r->op != MT_NODE_OP_CHANGES;
+    if (by_id)
         FUZZ_ASSERT(mt_node_id_check(r->id, err, sizeof err) == MT_OK);
     else if (r->after[0])
         FUZZ_ASSERT(mt_node_id_check(r->after, err, sizeof err) == MT_OK);
@@ -39,7 +43,18 @@ static void check_request(const mt_request_t *req)
         FUZZ_ASSERT(mt_node_reg_check(r->selector, err, sizeof err) == MT_OK
                     && mt_labels_check("selector", r->selector->labels, r->selector->nlabels,
                                        err, sizeof err) == MT_OK);
-    FUZZ_ASSERT((r->op == MT_NODE_OP_REGISTER) == (r->reg != NULL) || r->op == MT_NODE_OP_LABELS);
+    /*  A heartbeat's reg carries its components only. */
+    FUZZ_ASSERT((r->op == MT_NODE_OP_REGISTER) == (r->reg != NULL) || r->op == MT_NODE_OP_LABELS
+                || r->op == MT_NODE_OP_HEARTBEAT);
+    if (r->live)
+        FUZZ_ASSERT(r->op == MT_NODE_OP_HEARTBEAT
+                    && mt_node_live_check(r->live, err, sizeof err) == MT_OK);
+    if (r->has_template)
+        FUZZ_ASSERT(r->has_template[0] && strlen(r->has_template) <= MT_STR_MAX);
+    if (r->has_image)
+        FUZZ_ASSERT(r->has_image[0] && strlen(r->has_image) <= MT_STR_MAX);
+    if (r->op == MT_NODE_OP_CHANGES)
+        FUZZ_ASSERT(r->since >= 0 && r->limit >= 1 && r->limit <= 10000);
     FUZZ_ASSERT((r->op == MT_NODE_OP_HEARTBEAT) == (r->status != NULL));
     for (uint32_t i = 0; i < r->nremove; i++)
         FUZZ_ASSERT(r->remove[i][0] && strlen(r->remove[i]) <= MT_LABEL_KEY_MAX
@@ -56,9 +71,10 @@ static void check_request(const mt_request_t *req)
         v = &out->views[0];
         snprintf(out->next, sizeof out->next, "%s", r->after);
     }
-    snprintf(v->id, sizeof v->id, "%s", r->op == MT_NODE_OP_LIST ? r->after : r->id);
-    v->reg = mt_node_reg_ref(r->op == MT_NODE_OP_LIST ? r->selector : r->reg);
+    snprintf(v->id, sizeof v->id, "%s", by_id ? r->id : r->after[0] ? r->after : "n");
+    v->reg = mt_node_reg_ref(by_id ? r->reg : r->selector);
     v->status = mt_node_status_ref(r->status);
+    v->live = mt_node_live_ref(r->live);
     v->healthy = r->healthy_only;
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);

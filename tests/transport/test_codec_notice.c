@@ -179,7 +179,7 @@ START_TEST(body_keys)
     ck_assert_uint_eq(mp_get(b, "revision")->via.u64, 5);
     const msgpack_object *v = mp_get(b, "view");
     ck_assert_int_eq(v->type, MSGPACK_OBJECT_MAP);
-    ck_assert_uint_eq(v->via.map.size, 20);
+    ck_assert_uint_eq(v->via.map.size, 23);
     ck_assert(mp_str_is(mp_get(v, "host_ip"), "10.0.0.1"));
     msgpack_unpacked_destroy(&u);
 

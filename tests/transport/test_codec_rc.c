@@ -6,6 +6,7 @@
     Endpoint and key validation (mt_rc_endpoint_check, mt_key_check,
     mt_key_pair_check) have tables of their own. */
 #include "mt_check.h"
+#include "mt_key.h"
 #include <check.h>
 #include <stdlib.h>
 

@@ -1,0 +1,160 @@
+/*  connect.c — opening a store connection: the DSN's hosts in order, the
+    first that answers and can serve, and the session set up for it.
+
+    One server or a cluster. With several hosts (a MariaDB Galera Cluster,
+    mt_dsn.h) a node that answers but cannot serve — not Synced (a joiner,
+    a donor blocked by its SST) or not ready (outside the primary
+    component: it refuses every query with 1047) — is passed over, so a
+    connection always lands on a node that accepts writes. Hosts are tried
+    from the first on every open: a replica returns to its preferred node
+    once that node is back and synced, which keeps replicas spread as
+    their DSNs order them. What the store does differently on Galera is in
+    galera.c. */
+#include "store_internal.h"
+#include "mt_alloc.h"
+#include "mt_log.h"
+
+#include <errmsg.h>
+#include <mysqld_error.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*  The DSN's TLS parameters (mt_dsn.h), with Connector/C's own options:
+    TLS enforced (no plain-text fall-back when the server offers none); the
+    server's chain checked against ssl_ca when given (the library does that
+    whenever it has a CA), its name (and without ssl_ca its chain, against
+    the system's CAs) unless ssl_verify=false. Non-zero if the library
+    refused one of the options. */
+static int set_tls(MYSQL *m, const mt_dsn_t *d)
+{
+    my_bool on = 1, verify = d->ssl_verify;
+    int bad = mysql_options(m, MYSQL_OPT_SSL_ENFORCE, &on);
+    bad |= mysql_options(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+    if (d->ssl_ca)
+        bad |= mysql_options(m, MYSQL_OPT_SSL_CA, d->ssl_ca);
+    if (d->ssl_cert) {
+        bad |= mysql_options(m, MYSQL_OPT_SSL_CERT, d->ssl_cert);
+        bad |= mysql_options(m, MYSQL_OPT_SSL_KEY, d->ssl_key);
+    }
+    return bad;
+}
+
+/*  One server: host (NULL with the DSN's socket) and port. */
+static MYSQL *connect_one(mt__store_conn_t *c, const char *host, unsigned port, const char *db)
+{
+    const mt_dsn_t *d = c->dsn;
+    MYSQL *m = mysql_init(NULL);
+    if (!m)
+        mt_oom("mysql_init");
+    my_bool no = 0;
+    unsigned ct = d->connect_timeout_s, rt = d->read_timeout_s, wt = d->write_timeout_s;
+    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
+    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rt);
+    mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &wt);
+    mysql_options(m, MYSQL_OPT_RECONNECT, &no);         /* see the top of conn.c */
+    mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    if (d->socket) {
+        unsigned proto = MYSQL_PROTOCOL_SOCKET;
+        mysql_options(m, MYSQL_OPT_PROTOCOL, &proto);
+    }
+    if (d->tls && set_tls(m, d) != 0) {
+        mt__store_conn__note(c, CR_SSL_CONNECTION_ERROR, "this Connector/C refused a TLS option",
+                      "connect");
+        mysql_close(m);
+        return NULL;
+    }
+    if (!mysql_real_connect(m, d->socket ? "localhost" : host, d->user, d->password, db,
+                            d->socket ? 0 : port, d->socket, CLIENT_FOUND_ROWS)) {
+        mt__store_conn__note(c, mysql_errno(m), mysql_error(m), "connect");
+        mysql_close(m);
+        return NULL;
+    }
+    return m;
+}
+
+/*  The first host that answers and can serve. A missing database ends the
+    search at once (the server answered: mt__store_conn_open creates it there). */
+static MYSQL *try_connect(mt__store_conn_t *c, const char *db)
+{
+    const mt_dsn_t *d = c->dsn;
+    unsigned n = d->nhosts ? d->nhosts : 1;
+    for (unsigned i = 0; i < n; i++) {
+        const char *host = d->nhosts ? d->hosts[i].host : NULL;
+        MYSQL *m = connect_one(c, host, d->nhosts ? d->hosts[i].port : d->port, db);
+        if (!m) {
+            if (c->err_no == ER_BAD_DB_ERROR)
+                return NULL;
+            continue;
+        }
+        mt__store_galera_t g;
+        if (mt__store_galera_probe(c, m, &g) != MT_OK || !mt__store_galera_serves(c, &g, host)) {
+            mysql_close(m);
+            continue;
+        }
+        c->galera = g.on;
+        c->host_index = i;
+        return m;
+    }
+    return NULL;
+}
+
+/*  The session. Writers read committed (no gap locks between replicas'
+    batches) and wait at most 2 s for a row lock, so a transaction that
+    drew a revision ends well within MT_STORE_TXN_MAX_MS; the reader's
+    repeatable read gives each scan one snapshot. */
+static int session(mt__store_conn_t *c)
+{
+    static const char *const common[] = {
+        "SET SESSION innodb_lock_wait_timeout = 2",
+        "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,"
+            "ERROR_FOR_DIVISION_BY_ZERO,NO_ZERO_DATE,NO_ZERO_IN_DATE'",
+        "SET SESSION time_zone = '+00:00'",
+    };
+    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) {
+        int rc = mt__store_conn_sql(c, common[i]);
+        if (rc != MT_OK)
+            return rc;
+    }
+    int rc = mt__store_conn_sql(c, c->reader
+        ? "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"
+        : "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    if (rc == MT_OK && !c->reader)
+        rc = mt__store_conn_sql(c, "SET SESSION max_statement_time = " MT_CONN_STATEMENT_TIME_S);
+    if (rc == MT_OK && c->galera)
+        rc = mt__store_galera_session(c);
+    if (rc != MT_OK)
+        return rc;
+    if (mysql_autocommit(c->m, 0) != 0)
+        return mt__store_conn_fail(c, NULL, "autocommit off");
+    return MT_OK;
+}
+
+int mt__store_conn_open(mt__store_conn_t *c)
+{
+    mt__store_conn_close(c);
+    c->m = try_connect(c, c->dsn->db);
+    if (!c->m && c->err_no == ER_BAD_DB_ERROR) {
+        /*  First start on this server: create the database. The name is
+            checked by the DSN parser (letters, digits, '_', '$'). */
+        c->m = try_connect(c, NULL);
+        if (!c->m)
+            return mt__store_conn__classify(c);
+        char sql[128];
+        snprintf(sql, sizeof sql, "CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4 "
+                 "COLLATE utf8mb4_bin", c->dsn->db);
+        int rc = mt__store_conn_sql(c, sql);
+        if (rc != MT_OK)
+            return rc;
+        if (mysql_select_db(c->m, c->dsn->db) != 0)
+            return mt__store_conn_fail(c, NULL, "select database");
+    }
+    if (!c->m)
+        return mt__store_conn__lost_error(c->err_no) ? MT_EUNAVAIL : MT_EINTERNAL;
+    int rc = session(c);
+    if (rc != MT_OK)
+        return rc;
+    c->last_used_ms = mt_now_ms();
+    c->err_no = 0;      /* the next outage is news again (see worth_logging) */
+    return MT_OK;
+}

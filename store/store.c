@@ -1,0 +1,569 @@
+/*  store.c — the pool of store actors, their states, group commit.
+
+    Each actor is pinned (its own thread: Connector/C blocks) and owns one
+    connection. Messages it handles:
+
+      CONNECT (internal)   connect, migrate the schema; on failure retry
+                           after reconnect_ms (an mt_timer)
+      FLUSH (internal)     commit every pending heartbeat in one transaction
+      MT_STORE_NODE_STATUS kept as pending: group commit (below)
+      MT_STORE_NODE_REG, _DELETE, _LOAD, _SCAN, MT_STORE_REPLICA_BEAT, _LEAVE,
+      MT_STORE_RC_ADD, _SET, _DEL, _SCAN (rc_sql.c)
+                           pending heartbeats are flushed first (a node's
+                           writes commit in the order sent), then done at once
+
+    Membership (REPLICA_BEAT/LEAVE) has an actor and a connection of its
+    own (mt_store_members). A replica refreshes its row every second and the
+    others call it dead after a few seconds without, so its beat must never
+    queue behind other work: a writer may sit in a row lock wait (2 s,
+    retried once) or a 256-row batch, and the reader in a full scan: 0.3-0.5 s
+    for 100,000 nodes on an idle 2-core VM, 0.8-1.1 s on a busy one, and
+    more with more nodes. One mostly idle connection per replica buys a beat
+    that costs its own round trips only (1-5 ms beside such a scan). (Every store actor handles these messages
+    alike; only the members actor is kept free for them.)
+
+    States of the connection:
+      down  no connection. Every request is answered MT_EUNAVAIL at once; a
+            CONNECT is armed for at most reconnect_ms after the last try.
+      up    connected, schema current. A lost connection (or a COMMIT with
+            unknown outcome) answers everything in flight MT_EUNAVAIL and
+            goes down.
+
+    Group commit: the first heartbeat to become pending sends this actor a
+    FLUSH, which lands behind the messages already queued. While a commit
+    blocks the thread, new heartbeats pile up in the mailbox; they all
+    become pending before the FLUSH arrives and commit together. A lone
+    heartbeat waits for nothing but its own FLUSH; batch_max pending (or
+    MT_STORE_BATCH_BYTES of them) flush at once. Each request is answered
+    after its own commit; status_batch.c cuts a flush into transactions and
+    retries rows alone when the database refuses a batch. */
+#include "store_internal.h"
+#include "mt_alloc.h"
+#include "mt_log.h"
+
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/*  Internal messages, above every public type of mt_store.h. */
+enum { MSG_CONNECT = MT_STORE_MSG_END_, MSG_FLUSH, STORE_OWN_END_ };
+MT_MSG_RANGE_CHECK(MT_MSGR_STORE, STORE_OWN_END_);
+
+#define IDLE_PING_MS 5000   /* check a connection idle this long before use */
+
+struct mt_store {
+    mt_runtime_t *rt;
+    mt_dsn_t *dsn;
+    int nwriters, nactors, batch_max, reconnect_ms;
+    mt_actor_t **actors;            /* writers, the reader, the members actor */
+    _Atomic int *ready;             /* per actor: connected, schema current */
+    _Atomic uint64_t batches, rows, rechecks, alone, statements, reconnects, rc_writes,
+        rc_conflicts;
+    _Atomic uint64_t rows_rejected;
+    _Atomic int galera;             /* a connection found a Galera node */
+};
+
+typedef struct {
+    mt_store_t *store;
+    int index;
+    mt_actor_t *self;
+    mt__store_conn_t conn;
+    mt__store_scratch_t scratch;
+    bool up, ever_up;
+    char last_failure[256];         /* the last connect failure reported */
+    mt_timer_t *retry;
+    uint64_t last_attempt_ms;
+    mt_msg_t **pending;             /* kept STATUS requests, in arrival order */
+    uint32_t npending, cap;
+    size_t pending_bytes;           /* their blocks' sizes: about their rows' */
+    bool flush_queued;
+    mt__store_status_entry_t *entries;
+} sactor_t;
+
+
+/* ---- connection states ------------------------------------------------------------- */
+
+static void publish_statements(sactor_t *a)
+{
+    atomic_fetch_add(&a->store->statements, a->conn.statements);
+    a->conn.statements = 0;
+    atomic_fetch_add(&a->store->rows_rejected, a->scratch.rejects.fresh);
+    a->scratch.rejects.fresh = 0;
+}
+
+static void arm_retry(sactor_t *a)
+{
+    uint64_t now = mt_now_ms(), next = a->last_attempt_ms + (uint64_t) a->store->reconnect_ms;
+    mt_timer_start(a->retry, a->self, mt_msg_new(MSG_CONNECT, 0), next > now ? next - now : 0);
+}
+
+static void go_down(sactor_t *a)
+{
+    mt__store_conn_close(&a->conn);
+    if (a->up)
+        mt_log_warning("store[%d]: database unavailable: %s", a->index, a->conn.err);
+    a->up = false;
+    atomic_store(&a->store->ready[a->index], 0);
+    for (uint32_t i = 0; i < a->npending; i++) {
+        mt__store_reply_error(a->pending[i], MT_EUNAVAIL, a->conn.err);
+        mt_msg_free(a->pending[i]);
+    }
+    a->npending = 0;
+    a->pending_bytes = 0;
+    if (!mt_timer_armed(a->retry))
+        arm_retry(a);
+}
+
+static void try_connect(sactor_t *a)
+{
+    if (a->up)
+        return;
+    a->last_attempt_ms = mt_now_ms();
+    int rc = mt__store_conn_open(&a->conn);
+    if (rc == MT_OK)
+        rc = mt__store_schema_migrate(&a->conn);
+    publish_statements(a);
+    if (rc != MT_OK || !mt__store_conn_up(&a->conn)) {
+        /*  Said once per distinct reason, not at every retry: an operator
+            must see why a replica cannot start (a failed migration, a
+            refused login), and a down server must not flood the log. */
+        if (strcmp(a->last_failure, a->conn.err) != 0) {
+            mt_log_warning("store[%d]: cannot use the database: %s", a->index, a->conn.err);
+            snprintf(a->last_failure, sizeof a->last_failure, "%s", a->conn.err);
+        }
+        mt__store_conn_close(&a->conn);
+        if (!mt_timer_armed(a->retry))
+            arm_retry(a);
+        return;
+    }
+    a->last_failure[0] = '\0';
+    if (a->ever_up) {
+        atomic_fetch_add(&a->store->reconnects, 1);
+        mt_log_info("store[%d]: database available again", a->index);
+    }
+    a->up = a->ever_up = true;
+    if (a->conn.galera)
+        atomic_store(&a->store->galera, 1);
+    atomic_store(&a->store->ready[a->index], 1);
+}
+
+/*  True if requests can go to the database now. A connection idle for long
+    is checked first (the server may have restarted meanwhile), and replaced
+    at once if it was lost and the last attempt is old enough. */
+static bool usable(sactor_t *a)
+{
+    if (a->up && mt_now_ms() - a->conn.last_used_ms > IDLE_PING_MS) {
+        if (mysql_ping(a->conn.m) != 0) {
+            mt__store_conn_fail(&a->conn, NULL, "ping");
+            go_down(a);
+            if (mt_now_ms() - a->last_attempt_ms >= (uint64_t) a->store->reconnect_ms) {
+                mt_timer_cancel(a->retry);
+                try_connect(a);
+            }
+        }
+        else
+            a->conn.last_used_ms = mt_now_ms();
+    }
+    return a->up;
+}
+
+/* ---- group commit ---------------------------------------------------------------------- */
+
+static void flush(sactor_t *a)
+{
+    if (!a->npending || !usable(a))     /* down: go_down answered them */
+        return;
+    uint32_t n = a->npending;
+    a->entries = mt_xrealloc(a->entries, n * sizeof *a->entries);
+    for (uint32_t i = 0; i < n; i++) {
+        mt_store_node_status_t *p = mt_msg_data(a->pending[i]);
+        a->entries[i] = (mt__store_status_entry_t) {
+            .id = p->id, .status = p->status, .registered = p->registered };
+    }
+    mt__store_status_stats_t st;
+    mt__store_sql_status_batch(&a->conn, &a->scratch, a->entries, n, &st);
+    if (st.rechecked)
+        atomic_fetch_add(&a->store->rechecks, 1);
+    publish_statements(a);
+    /*  Counted before anyone is answered: stats read after an answer
+        include its batch. */
+    uint64_t ok = 0;
+    for (uint32_t i = 0; i < n; i++)
+        ok += a->entries[i].err == MT_OK;
+    atomic_fetch_add(&a->store->batches, st.commits);
+    atomic_fetch_add(&a->store->rows, ok);
+    atomic_fetch_add(&a->store->alone, st.alone);
+    for (uint32_t i = 0; i < n; i++) {
+        mt__store_status_entry_t *e = &a->entries[i];
+        int err = e->err;
+        mt_msg_t *done = mt__store_done(err, e->why, err == MT_OK ? e->revision : 0);
+        ((mt_store_done_t *) mt_msg_data(done))->seen_at = err == MT_OK ? e->seen_at : 0;
+        mt_reply(a->pending[i], done);
+        mt_msg_free(a->pending[i]);
+    }
+    a->npending = 0;
+    a->pending_bytes = 0;
+    if (!mt__store_conn_up(&a->conn))
+        go_down(a);
+}
+
+static void on_status(sactor_t *a, mt_msg_t *msg)
+{
+    mt_store_node_status_t *p = mt_msg_data(msg);
+    char why[128];
+    if (mt_node_id_check(p->id, why, sizeof why) != MT_OK || !p->status) {
+        mt__store_reply_done(msg, MT_EBADREQ, p->status ? why : "status: missing", 0, NULL);
+        return;
+    }
+    /*  Cut by bytes too: a burst of large heartbeats commits in
+        transactions of about MT_STORE_BATCH_BYTES (status_batch.c cuts
+        again by the exact encoded size). */
+    if (a->npending && a->pending_bytes + p->status->size > MT_STORE_BATCH_BYTES)
+        flush(a);
+    if (!usable(a)) {
+        mt__store_reply_done(msg, MT_EUNAVAIL, a->conn.err, 0, NULL);
+        return;
+    }
+    mt_msg_keep(msg);
+    if (a->npending == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 64;
+        a->pending = mt_xrealloc(a->pending, a->cap * sizeof *a->pending);
+    }
+    a->pending[a->npending++] = msg;
+    a->pending_bytes += p->status->size;
+    if (a->npending >= (uint32_t) a->store->batch_max)
+        flush(a);
+    else if (!a->flush_queued) {
+        a->flush_queued = true;
+        mt_send(a->self, mt_msg_new(MSG_FLUSH, 0));
+    }
+}
+
+/* ---- one-off requests ------------------------------------------------------------------- */
+
+static void on_reg(sactor_t *a, mt_msg_t *msg)
+{
+    mt_store_node_reg_t *p = mt_msg_data(msg);
+    mt_node_reg_t *out = NULL;
+    int rc;
+    if (p->op == MT_STORE_REGISTER) {
+        if (!p->reg) {
+            mt__store_reply_done(msg, MT_EBADREQ, "register: no registration", 0, NULL);
+            return;
+        }
+        rc = mt__store_sql_register(&a->conn, &a->scratch, p->id, p->reg, &out);
+    }
+    else if (p->op == MT_STORE_COMPONENTS)
+        rc = mt__store_sql_components(&a->conn, &a->scratch, p->id, p->reg, &out);
+    else
+        rc = mt__store_sql_labels(&a->conn, &a->scratch, p->id, p->labels, p->remove, p->nremove, &out);
+    mt__store_reply_done(msg, rc, a->conn.err, out ? out->reg_revision : 0, out);
+}
+
+static void on_request(sactor_t *a, mt_msg_t *msg)
+{
+    flush(a);       /* heartbeats sent before this request commit before it */
+    char why[200];
+    if (mt__store_check(msg, why, sizeof why) != MT_OK) {
+        mt__store_reply_error(msg, MT_EBADREQ, why);
+        return;
+    }
+    if (!usable(a)) {
+        mt__store_reply_error(msg, MT_EUNAVAIL, a->conn.err);
+        return;
+    }
+    switch (msg->type) {
+    case MT_STORE_NODE_REG:
+        on_reg(a, msg);
+        break;
+    case MT_STORE_NODE_DELETE: {
+        int64_t rev = 0;
+        int rc = mt__store_sql_delete(&a->conn, &a->scratch,
+                               ((mt_store_node_delete_t *) mt_msg_data(msg))->id, &rev);
+        mt__store_reply_done(msg, rc, a->conn.err, rev, NULL);
+        break;
+    }
+    case MT_STORE_NODE_PURGE: {
+        int64_t n = 0;
+        int rc = mt__store_sql_purge(&a->conn, &a->scratch,
+                              ((mt_store_node_purge_t *) mt_msg_data(msg))->older_than_ms, &n);
+        mt_msg_t *r = mt__store_done(rc, a->conn.err, 0);
+        ((mt_store_done_t *) mt_msg_data(r))->count = n;
+        mt_reply(msg, r);
+        break;
+    }
+    case MT_STORE_NODE_LOAD: {
+        mt_msg_t *r = mt_msg_new(MT_STORE_LOADED, sizeof(mt_store_loaded_t));
+        mt_store_loaded_t *l = mt_msg_data(r);
+        l->err = mt__store_sql_load(&a->conn, &a->scratch,
+                             ((mt_store_node_load_t *) mt_msg_data(msg))->id, &l->row);
+        if (l->err != MT_OK)
+            snprintf(l->message, sizeof l->message, "%.199s", a->conn.err);
+        r->drop = mt__store_loaded_drop;
+        publish_statements(a);  /* rows rejected: counted before the answer */
+        mt_reply(msg, r);
+        break;
+    }
+    case MT_STORE_SCAN: {
+        mt_store_scan_req_t *q = mt_msg_data(msg);
+        mt_msg_t *r = mt_msg_new(MT_STORE_SCANNED, sizeof(mt_store_scanned_t));
+        mt_store_scanned_t *s = mt_msg_data(r);
+        s->err = mt__store_sql_scan(&a->conn, &a->scratch, q->after, q->full, s);
+        if (s->err != MT_OK)
+            snprintf(s->message, sizeof s->message, "%.199s", a->conn.err);
+        r->drop = mt__store_scanned_drop;
+        publish_statements(a);  /* rows rejected: counted before the answer */
+        mt_reply(msg, r);
+        break;
+    }
+    case MT_STORE_REPLICA_BEAT: {
+        mt_msg_t *r = mt_msg_new(MT_STORE_REPLICAS, sizeof(mt_store_replicas_t));
+        mt_store_replicas_t *l = mt_msg_data(r);
+        r->drop = mt__store_replicas_drop;
+        l->err = mt__store_sql_replica_beat(&a->conn, &a->scratch, mt_msg_data(msg), l);
+        if (l->err != MT_OK)
+            snprintf(l->message, sizeof l->message, "%.199s", a->conn.err);
+        mt_reply(msg, r);
+        break;
+    }
+    case MT_STORE_REPLICA_LEAVE: {
+        int rc = mt__store_sql_replica_leave(&a->conn, &a->scratch,
+                                      ((mt_store_replica_leave_t *) mt_msg_data(msg))->replica_id);
+        mt__store_reply_done(msg, rc, a->conn.err, 0, NULL);
+        break;
+    }
+    case MT_STORE_RC_ADD: case MT_STORE_RC_SET: case MT_STORE_RC_DEL: case MT_STORE_RC_SCAN: {
+        int rc;
+        mt_msg_t *answer = mt__store_rc_serve(&a->conn, &a->scratch, msg, &rc);
+        if (msg->type != MT_STORE_RC_SCAN && (rc == MT_OK || rc == MT_ECONFLICT))
+            atomic_fetch_add(rc == MT_OK ? &a->store->rc_writes : &a->store->rc_conflicts, 1);
+        publish_statements(a);
+        mt_reply(msg, answer);  /* after counting: the asker may read the stats */
+        break;
+    }
+    }
+    publish_statements(a);
+    if (!mt__store_conn_up(&a->conn))
+        go_down(a);
+}
+
+static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
+{
+    sactor_t *a = state;
+    switch (msg->type) {
+    case MSG_CONNECT:
+        try_connect(a);
+        break;
+    case MSG_FLUSH:
+        a->flush_queued = false;
+        flush(a);
+        break;
+    case MT_STORE_NODE_STATUS:
+        on_status(a, msg);
+        break;
+    case MT_NODE_REQ:           /* node.changes, from the directory (reader) */
+        if (usable(a))
+            mt__store_changes(&a->conn, &a->scratch, msg);
+        else
+            mt_node_reply_error(msg, MT_EUNAVAIL, "%s", a->conn.err);
+        publish_statements(a);
+        break;
+    case MT_STORE_NODE_REG:
+    case MT_STORE_NODE_DELETE:
+    case MT_STORE_NODE_PURGE:
+    case MT_STORE_NODE_LOAD:
+    case MT_STORE_SCAN:
+    case MT_STORE_REPLICA_BEAT:
+    case MT_STORE_REPLICA_LEAVE:
+    case MT_STORE_RC_ADD: case MT_STORE_RC_SET: case MT_STORE_RC_DEL: case MT_STORE_RC_SCAN:
+        on_request(a, msg);
+        break;
+    default:
+        break;      /* not ours: dropped */
+    }
+    (void) self;
+}
+
+static void destroy(void *state)
+{
+    sactor_t *a = state;
+    /*  Stopping: heartbeats already pending still commit (drain). */
+    if (a->up)
+        flush(a);
+    for (uint32_t i = 0; i < a->npending; i++) {
+        mt__store_reply_error(a->pending[i], MT_EUNAVAIL, "store stopped");
+        mt_msg_free(a->pending[i]);
+    }
+    mt_timer_destroy(&a->retry);
+    mt__store_conn_close(&a->conn);
+    mt__store_scratch_free(&a->scratch);
+    free(a->pending);
+    free(a->entries);
+    atomic_store(&a->store->ready[a->index], 0);
+    free(a);
+    mysql_thread_end();
+}
+
+/* ---- the pool ------------------------------------------------------------------------------ */
+
+static pthread_once_t library_once = PTHREAD_ONCE_INIT;
+static int library_rc;
+
+static void library_init(void)
+{
+    /*  Once per process, before any thread uses the client library. */
+    library_rc = mysql_library_init(0, NULL, NULL);
+}
+
+int mt_store_new(mt_runtime_t *rt, const mt_store_opts_t *opts, mt_store_t **out,
+                 char *err, size_t errlen)
+{
+    *out = NULL;
+    mt_dsn_t *dsn = NULL;
+    int rc = mt_dsn_parse(opts ? opts->dsn : NULL, &dsn, err, errlen);
+    if (rc != MT_OK)
+        return rc;
+    pthread_once(&library_once, library_init);
+    if (library_rc != 0) {
+        snprintf(err, errlen, "store: mysql_library_init failed");
+        mt_dsn_destroy(&dsn);
+        return MT_EINTERNAL;
+    }
+    mt_store_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        mt_dsn_destroy(&dsn);
+        return MT_ENOMEM;
+    }
+    s->rt = rt;
+    s->dsn = dsn;
+    s->nwriters = opts->writers > 0 ? opts->writers : 2;
+    s->batch_max = opts->batch_max > 0 ? opts->batch_max : 256;
+    s->reconnect_ms = opts->reconnect_ms > 0 ? opts->reconnect_ms : 1000;
+    int n = s->nactors = s->nwriters + 2;
+    s->actors = calloc((size_t) n, sizeof *s->actors);
+    s->ready = calloc((size_t) n, sizeof *s->ready);
+    if (!s->actors || !s->ready) {
+        mt_store_destroy(&s);
+        return MT_ENOMEM;
+    }
+    for (int i = 0; i < n; i++) {
+        sactor_t *a = calloc(1, sizeof *a);
+        if (!a) {
+            mt_store_destroy(&s);
+            return MT_ENOMEM;
+        }
+        a->store = s;
+        a->index = i;
+        a->conn.dsn = dsn;
+        a->conn.reader = i == s->nwriters;
+        snprintf(a->conn.err, sizeof a->conn.err, "not connected yet");
+        a->retry = mt_timer_new(rt);
+        mt_spawn_opts_t so = { .behaviour = behaviour, .state = a, .destroy = destroy,
+                               .pinned = true };
+        s->actors[i] = mt_spawn_opts(rt, &so);
+        if (!s->actors[i]) {
+            mt_timer_destroy(&a->retry);
+            free(a);
+            snprintf(err, errlen, "store: cannot start an actor");
+            mt_store_destroy(&s);
+            return MT_ECLOSED;
+        }
+        a->self = s->actors[i];
+        mt_send(s->actors[i], mt_msg_new(MSG_CONNECT, 0));
+    }
+    *out = s;
+    return MT_OK;
+}
+
+void mt_store_destroy(mt_store_t **store_p)
+{
+    mt_store_t *s = *store_p;
+    if (!s)
+        return;
+    *store_p = NULL;
+    int n = s->nactors, live = 0;
+    mt_probe_t *probe = s->actors ? mt_probe_new(s->rt) : NULL;
+    for (int i = 0; s->actors && i < n; i++) {
+        if (!s->actors[i])
+            continue;
+        if (probe && mt_monitor(mt_probe_actor(probe), s->actors[i]) == MT_OK)
+            live++;
+        mt_stop(s->actors[i], 0);
+    }
+    /*  Wait until every actor ran its destructor (connections closed). */
+    while (live > 0) {
+        mt_msg_t *m = mt_probe_expect(probe, MT_MSG_DOWN, 30000);
+        if (!m)
+            break;
+        mt_msg_free(m);
+        live--;
+    }
+    mt_probe_destroy(&probe);
+    for (int i = 0; s->actors && i < n; i++)
+        mt_actor_unref(&s->actors[i]);
+    free(s->actors);
+    free((void *) s->ready);
+    mt_dsn_destroy(&s->dsn);
+    free(s);
+}
+
+static uint32_t hash_id(const char *id)
+{
+    uint32_t h = 2166136261u;
+    for (; *id; id++)
+        h = (h ^ (uint8_t) *id) * 16777619u;
+    return h;
+}
+
+mt_actor_t *mt_store_writer(mt_store_t *store, const char *node_id)
+{
+    return store->actors[hash_id(node_id) % (uint32_t) store->nwriters];
+}
+
+mt_actor_t *mt_store_reader(mt_store_t *store)
+{
+    return store->actors[store->nwriters];
+}
+
+int64_t mt_store_lag_ms(mt_store_t *store)
+{
+    /*  Relaxed: a flag set once; a pass that starts just before sees it
+        at the next pass (the first passes run before any write anyway). */
+    return atomic_load_explicit(&store->galera, memory_order_relaxed) ? MT_STORE_GALERA_LAG_MS : 0;
+}
+
+mt_actor_t *mt_store_members(mt_store_t *store)
+{
+    return store->actors[store->nwriters + 1];
+}
+
+int mt_store_wait_ready(mt_store_t *store, int timeout_ms)
+{
+    uint64_t deadline = mt_now_ms() + (uint64_t) (timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
+        int ready = 0;
+        for (int i = 0; i < store->nactors; i++)
+            ready += atomic_load(&store->ready[i]);
+        if (ready == store->nactors)
+            return MT_OK;
+        if (mt_now_ms() >= deadline)
+            return MT_EUNAVAIL;
+        nanosleep(&(struct timespec) { .tv_nsec = 2000000 }, NULL);
+    }
+}
+
+void mt_store_stats(mt_store_t *store, mt_store_stats_t *out)
+{
+    out->status_batches = atomic_load(&store->batches);
+    out->status_rows = atomic_load(&store->rows);
+    out->status_rechecks = atomic_load(&store->rechecks);
+    out->status_alone = atomic_load(&store->alone);
+    out->statements = atomic_load(&store->statements);
+    out->reconnects = atomic_load(&store->reconnects);
+    out->rc_writes = atomic_load(&store->rc_writes);
+    out->rc_conflicts = atomic_load(&store->rc_conflicts);
+    out->rows_rejected = atomic_load(&store->rows_rejected);
+}
