@@ -131,11 +131,9 @@ int fig_flood(void)
          ", requests_busy_stash %" PRIu64 ", requests_expired %" PRIu64
          ", request_timeouts %" PRIu64 " (of %ld requests)", d[0], d[1], d[2], d[3], d[4], n);
     /*  What the heap trimmer saw (0 from a metactord without one). */
-    uint64_t free_kb = cli_stat_or(&a, "heap_free_kb", 0);
+    uint64_t free_kb = cli_stat_or(&a, "heap_free_bytes", 0) / 1024;
     uint64_t trims = cli_stat_or(&a, "heap_trims", 0);
-    uint64_t trim_us = cli_stat_or(&a, "heap_trim_us_max", 0);
-    note("A's heap after the wait: heap_free_kb %" PRIu64 ", heap_trims %" PRIu64
-         ", heap_trim_us_max %" PRIu64, free_kb, trims, trim_us);
+    note("A's heap after the wait: free %" PRIu64 " KiB, heap_trims %" PRIu64, free_kb, trims);
     if (rs.len == 0)
         bp_die("no RSS sample");
     size_t pk = rss_peak(&rs);

@@ -639,14 +639,12 @@ int fig_soak(void)
              cli_stat(&c[r], "store_rows"), cli_stat(&c[r], "store_batches"),
              cli_stat(&c[r], "notice_gaps"), cli_stat(&c[r], "reloads"));
     /*  Its heap trimmer (0 from a metactord without one): how often the
-        freed heap went back under load, and what one trim took. */
+        freed heap went back under load (what a trim took is in /metrics,
+        metactor_heap_trim_max_seconds). */
     for (int r = 0; r < NREPLICAS; r++) {
         uint64_t trims = cli_stat_or(&c[r], "heap_trims", 0);
-        uint64_t us_max = cli_stat_or(&c[r], "heap_trim_us_max", 0);
-        uint64_t us_last = cli_stat_or(&c[r], "heap_trim_us_last", 0);
-        uint64_t free_kb = cli_stat_or(&c[r], "heap_free_kb", 0);
-        note("%s heap: heap_trims %" PRIu64 ", heap_trim_us_max %" PRIu64 ", heap_trim_us_last %"
-             PRIu64 ", heap_free_kb %" PRIu64, names[r], trims, us_max, us_last, free_kb);
+        uint64_t free_kb = cli_stat_or(&c[r], "heap_free_bytes", 0) / 1024;
+        note("%s heap: heap_trims %" PRIu64 ", free %" PRIu64 " KiB", names[r], trims, free_kb);
     }
     note("VmRSS sum: second window %.1f MB, last window %.1f MB; after %ld s without a request"
          " A %.1f B %.1f C %.1f = %.1f MB", second / MB, last / MB, quiet_s,

@@ -18,7 +18,7 @@
     allocates from that arena meanwhile. Not the runtime's timer thread
     either (health expiries and ask timeouts fire there), nor a worker (it
     would hold up the actors queued on it). replica.stats shows what the
-    trims cost (heap_trim_us_max). */
+    trims cost (metactor_heap_trim_max_seconds in /metrics). */
 #include "heap_trim.h"
 
 #include <errno.h>
