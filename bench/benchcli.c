@@ -184,17 +184,29 @@ bool cli_obj_is(const msgpack_object *o, const char *s)
         && memcmp(o->via.str.ptr, s, n) == 0;
 }
 
-uint64_t cli_stat(cli_t *c, const char *key)
+/*  One counter of replica.stats; false if the replica has none of that name. */
+static bool stat_get(cli_t *c, const char *key, uint64_t *v)
 {
     cli_begin(c, "replica.stats", 0);
     const msgpack_object *res = NULL;
     int rc = cli_call(c, CLI_CALL_MS, &res);
     if (rc != 0)
         bp_die("replica.stats on %s: %s", c->name, rc < 0 ? "timeout" : c->code);
+    return cli_obj_u64(mt_client_map_first(res, key), v);
+}
+
+uint64_t cli_stat(cli_t *c, const char *key)
+{
     uint64_t v = 0;
-    if (!cli_obj_u64(mt_client_map_first(res, key), &v))
+    if (!stat_get(c, key, &v))
         bp_die("replica.stats on %s: no %s", c->name, key);
     return v;
+}
+
+uint64_t cli_stat_or(cli_t *c, const char *key, uint64_t absent)
+{
+    uint64_t v = 0;
+    return stat_get(c, key, &v) ? v : absent;
 }
 
 uint32_t cli_alive_members(cli_t *c, const char *id, bool *listed)

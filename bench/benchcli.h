@@ -65,6 +65,9 @@ bool cli_obj_is(const msgpack_object *o, const char *s);
 
 /*  One counter of replica.stats; a missing one is a failure. */
 uint64_t cli_stat(cli_t *c, const char *key);
+/*  The same, `absent` if the replica has no such counter (an older
+    metactord under MT_BENCH_BINDIR) instead of ending the bench. */
+uint64_t cli_stat_or(cli_t *c, const char *key, uint64_t absent);
 /*  How many members c's cluster.info lists alive (0 without an answer);
     *listed: whether replica `id` is one of them. */
 uint32_t cli_alive_members(cli_t *c, const char *id, bool *listed);

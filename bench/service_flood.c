@@ -8,9 +8,9 @@
     that node ({id, ready}, metactl load's body) and never reads a reply,
     while a thread samples A's VmRSS every 50 ms. Once A has read every
     request and has none in flight, the flooding client is closed and A is
-    left alone for MT_BENCH_FLOOD_WAIT_S seconds (default 8: the gateway
-    gives freed heap back with malloc_trim only after 1 s without a request
-    and at most every 5 s), sampled all along.
+    left alone for MT_BENCH_FLOOD_WAIT_S seconds (default 8: the pools
+    give slabs back every 2 s, the gateway trims the heap after 1 s without
+    a request and at most every 5 s), sampled all along.
 
     flood_rss_growth  MB (2^20 bytes): the largest sample - VmRSS before
     flood_rss_after   MB: the last sample (end of the wait) - VmRSS before
@@ -22,8 +22,9 @@
 
     Diagnostics: the replica's admission counters after the flood
     (requests_busy, replies_dropped, requests_busy_stash, requests_expired,
-    request_timeouts), how long the flood took to send and to drain, how
-    fast another client was answered right after it, and the RSS curve. */
+    request_timeouts) and its heap trimmer's after the wait, how long the
+    flood took to send and to drain, how fast another client was answered
+    right after it, and the RSS curve. */
 #include "service_bench.h"
 
 #include <inttypes.h>
@@ -129,6 +130,10 @@ int fig_flood(void)
     note("A's counters over the flood: requests_busy %" PRIu64 ", replies_dropped %" PRIu64
          ", requests_busy_stash %" PRIu64 ", requests_expired %" PRIu64
          ", request_timeouts %" PRIu64 " (of %ld requests)", d[0], d[1], d[2], d[3], d[4], n);
+    /*  What the heap trimmer saw (0 from a metactord without one). */
+    uint64_t free_kb = cli_stat_or(&a, "heap_free_bytes", 0) / 1024;
+    uint64_t trims = cli_stat_or(&a, "heap_trims", 0);
+    note("A's heap after the wait: free %" PRIu64 " KiB, heap_trims %" PRIu64, free_kb, trims);
     if (rs.len == 0)
         bp_die("no RSS sample");
     size_t pk = rss_peak(&rs);

@@ -43,10 +43,11 @@
 
     Diagnostics per window (as it runs): heartbeats sent and answered,
     errors, lists, the replicas' RSS and the CPU line; at the end per
-    window: heartbeat p50/p99/max and RSS; each replica's counters; and the
-    RSS after MT_BENCH_SOAK_QUIET_S (8) seconds without a request, once the
-    gateways have given freed heap back (malloc_trim when quiet): what is
-    left above that is held, not merely not returned. */
+    window: heartbeat p50/p99/max and RSS; each replica's counters (its heap
+    trimmer's too); and the RSS after MT_BENCH_SOAK_QUIET_S (8) seconds
+    without a request, once the gateways have given freed heap back
+    (malloc_trim when quiet): what is left above that is held, not merely
+    not returned. */
 #include "service_bench.h"
 
 #include "mt_client.h"
@@ -637,6 +638,14 @@ int fig_soak(void)
              cli_stat(&c[r], "request_timeouts"), cli_stat(&c[r], "replies_dropped"),
              cli_stat(&c[r], "store_rows"), cli_stat(&c[r], "store_batches"),
              cli_stat(&c[r], "notice_gaps"), cli_stat(&c[r], "reloads"));
+    /*  Its heap trimmer (0 from a metactord without one): how often the
+        freed heap went back under load (what a trim took is in /metrics,
+        metactor_heap_trim_max_seconds). */
+    for (int r = 0; r < NREPLICAS; r++) {
+        uint64_t trims = cli_stat_or(&c[r], "heap_trims", 0);
+        uint64_t free_kb = cli_stat_or(&c[r], "heap_free_bytes", 0) / 1024;
+        note("%s heap: heap_trims %" PRIu64 ", free %" PRIu64 " KiB", names[r], trims, free_kb);
+    }
     note("VmRSS sum: second window %.1f MB, last window %.1f MB; after %ld s without a request"
          " A %.1f B %.1f C %.1f = %.1f MB", second / MB, last / MB, quiet_s,
          (double) quiet[0] / MB, (double) quiet[1] / MB, (double) quiet[2] / MB,

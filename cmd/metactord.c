@@ -33,6 +33,7 @@
 #include "mt_security.h"
 #include "mt_store.h"
 #include "mt_log.h"
+#include "heap_trim.h"
 
 #include <czmq.h>
 #include <pthread.h>
@@ -40,6 +41,10 @@
 #include <stdio.h>
 #include <string.h>
 
+/*  Freed heap goes back to the system every HEAP_TRIM_MS when the arenas
+    hold more than HEAP_TRIM_FREE bytes free (heap_trim.c). */
+#define HEAP_TRIM_MS 5000
+#define HEAP_TRIM_FREE ((size_t) 8 << 20)
 
 /*  Waits until `a` has stopped (its DOWN reaches a probe). */
 static void await_stop(mt_runtime_t *rt, mt_actor_t *a, int timeout_ms)
@@ -117,6 +122,7 @@ int main(int argc, char **argv)
     mt_actor_t *bus = NULL, *membership = NULL, *gateway = NULL;
     /*  Outlives the bus and every reader of its counters. */
     mt_bus_counters_t bus_counters = { 0 }, *bus_ctr = &bus_counters;
+    heap_trim_t *trim = NULL;
     /*  Health is judged by the database's clock: membership samples it with
         every beat, node actors read the estimate (docs/architecture.md). */
     static mt_db_clock_t db_clock;
@@ -186,6 +192,11 @@ int main(int argc, char **argv)
         goto out;
     }
 
+    trim = heap_trim_start(HEAP_TRIM_FREE, HEAP_TRIM_MS);
+    if (!trim)
+        mt_log_warning("cannot start the heap trimmer: memory freed after a burst stays "
+                    "with the process");
+    ops.trim = trim;
     ops.rt = rt;
     ops.store = store;
     ops.bus = bus_ctr;
@@ -242,6 +253,7 @@ out:
     mt_actor_unref(&bus);
     mt_store_destroy(&store);
     mt_runtime_destroy(&rt);
+    heap_trim_stop(&trim);
     mt_security_destroy(&sec);      /* after every socket it serves is closed */
     mt_config_free(&cfg);
     if (rc == 0)

@@ -32,6 +32,9 @@ uint32_t md_ops_extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
     mt_rcs_stats(src->rcs, &r);
     mt_nodes_stats_t ns;
     mt_nodes_stats(src->nodes, &ns);
+    heap_trim_stats_t ht = { 0 };
+    if (src->trim)
+        heap_trim_stats(src->trim, &ht);
     mt_stat_t all[] = {
         { "store_batches", s.status_batches },
         { "store_rows", s.status_rows },
@@ -61,6 +64,8 @@ uint32_t md_ops_extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
         { "rc_hostname_writes", r.hostname_writes },
         { "rc_hostname_restricted", r.hostname_restricted },
         { "rc_hostname_cancelled", r.hostname_cancelled },
+        { "heap_free_bytes", ht.free_kb * 1024 },
+        { "heap_trims", ht.trims },
     };
     uint32_t n = 0;
     for (size_t i = 0; i < sizeof all / sizeof all[0] && n < cap; i++)
@@ -80,12 +85,19 @@ static uint32_t gauges(void *arg, mt_ops_gauge_t *out, uint32_t cap)
 {
     md_ops_t *ops = arg;
     int64_t rtt = mt_db_clock_rtt_ms(ops->db_clock);
+    heap_trim_stats_t ht = { 0 };
+    if (ops->trim)
+        heap_trim_stats(ops->trim, &ht);
     mt_ops_gauge_t g[] = {
         { "db_clock_offset_seconds", "The database's clock minus this host's, as estimated"
           " from membership beats (0 until the first sample).",
           rtt < 0 ? 0 : (double) mt_db_clock_skew_ms(ops->db_clock) / 1e3 },
         { "db_clock_rtt_seconds", "Round trip of the beat the clock estimate comes from"
           " (-1: no sample yet).", rtt < 0 ? -1 : (double) rtt / 1e3 },
+        { "heap_trim_last_seconds", "What the heap trimmer's last check and trim took (on its"
+          " own thread).", (double) ht.trim_us_last / 1e6 },
+        { "heap_trim_max_seconds", "What the heap trimmer's slowest check and trim took.",
+          (double) ht.trim_us_max / 1e6 },
     };
     uint32_t n = 0;
     for (size_t i = 0; i < sizeof g / sizeof g[0] && n < cap; i++)

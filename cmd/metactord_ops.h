@@ -5,6 +5,7 @@
 #ifndef METACTORD_OPS_H_INCLUDED
 #define METACTORD_OPS_H_INCLUDED
 
+#include "heap_trim.h"
 #include "mt_bus.h"
 #include "mt_config.h"
 #include "mt_db_clock.h"
@@ -24,6 +25,7 @@ typedef struct {
     mt_nodes_t *nodes;
     mt_security_t *sec;
     const mt_db_clock_t *db_clock;
+    heap_trim_t *trim;              /* or NULL: no trimmer thread */
     int64_t alive_ms;               /* a beat older than this: not a live member */
     mt_gateway_counters_t gateway;  /* the gateway counts here */
     _Atomic uint64_t live_at;       /* membership's (mt_membership_opts_t.live_at) */

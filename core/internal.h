@@ -22,10 +22,27 @@
     fall through to malloc. Blocks freed on one thread are reused by it and
     returned to a global stock in batches, so a producer/consumer pair does
     not take a lock per message. MT_POOL_DISABLE=1 (sanitizer builds) maps
-    everything to malloc so ASan sees every block. */
+    everything to malloc so ASan sees every block; MT_POOL_TEST=1 (the
+    pool's own test, which compiles pool.c) keeps the pool in those builds,
+    so the sanitizers check it. Any thread may call any of these. */
 void *mt__pool_alloc(size_t size);
 void *mt__pool_calloc(size_t size);
 void mt__pool_free(void *p, size_t size);
+
+/*  Gives back to the system every slab all of whose blocks are in the
+    stock, in each class whose stock holds more than keep_batches batches
+    (a few are left alone: the stock's ordinary traffic between threads).
+    Returns the slabs unmapped. Off the request path: the housekeeping
+    thread every MT__HOUSEKEEP_MS, with MT__POOL_KEEP_BATCHES. */
+#define MT__POOL_KEEP_BATCHES 8
+size_t mt__pool_sweep(unsigned keep_batches);
+
+typedef struct {
+    uint64_t slabs;             /* mapped now */
+    uint64_t slabs_freed;       /* unmapped by sweeps so far */
+    uint64_t slab_bytes;
+} mt__pool_stats_t;
+void mt__pool_stats(mt__pool_stats_t *out);
 
 /* ---- messages (msg.c) -------------------------------------------------- */
 
@@ -161,6 +178,15 @@ bool mt__timer_claim(mt_msg_t *msg);
 void mt__timer_release_msg(mt_msg_t *msg);
 uint64_t mt__timers_count(mt_runtime_t *rt);
 
+/* ---- housekeeping (housekeep.c) --------------------------------------- */
+
+/*  A thread per runtime for chores that are no actor's business and too
+    slow for the timer thread: today the pool's sweep. */
+#define MT__HOUSEKEEP_MS 2000
+typedef struct mt__housekeep mt__housekeep_t;
+int mt__housekeep_start(mt_runtime_t *rt);
+void mt__housekeep_stop(mt_runtime_t *rt);      /* joins the thread, frees */
+
 /* ---- ask (ask.c), monitors (monitor.c), registry (registry.c) ---------- */
 
 /*  Owner side: true if msg answers a pending ask (and clears it). */
@@ -212,6 +238,7 @@ struct mt_runtime {
     mt__name_t *reg[MT__REG_BUCKETS];
 
     mt__timers_t *timers;
+    mt__housekeep_t *housekeep;
 
     pthread_mutex_t pinned_lock;
     pthread_cond_t pinned_cond;

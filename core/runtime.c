@@ -1,11 +1,12 @@
 /*  runtime.c — creating and destroying a runtime, the actor list, stats.
 
-    Shutdown order matters: timers stop first (no new sends from them),
-    then the workers (no behaviour runs after), then pinned threads (each
-    terminates its own actor, on its own thread, as its socket or
-    connection requires); then the remaining actors are terminated here,
-    which drops every queued message; then whatever timers and names are
-    left go. */
+    Shutdown order matters: the housekeeping thread stops first (it only
+    sweeps the pool, which outlives every runtime), then timers (no new
+    sends from them), then the workers (no behaviour runs after), then
+    pinned threads (each terminates its own actor, on its own thread, as
+    its socket or connection requires); then the remaining actors are
+    terminated here, which drops every queued message; then whatever
+    timers and names are left go. */
 #include "internal.h"
 
 #include <errno.h>
@@ -47,8 +48,10 @@ mt_runtime_t *mt_runtime_new(const mt_runtime_opts_t *opts)
         rt->shards[s].head.all_next = rt->shards[s].head.all_prev = &rt->shards[s].head;
     }
     mt__registry_init(rt);
-    if (mt__timers_start(rt) != MT_OK || mt__sched_start(rt) != MT_OK) {
+    if (mt__timers_start(rt) != MT_OK || mt__housekeep_start(rt) != MT_OK
+        || mt__sched_start(rt) != MT_OK) {
         int err = errno;
+        mt__housekeep_stop(rt);
         mt__timers_stop(rt);
         mt__timers_free(rt);
         free(rt->workers);
@@ -122,6 +125,7 @@ void mt_runtime_destroy(mt_runtime_t **rt_p)
     if (!rt)
         return;
     *rt_p = NULL;
+    mt__housekeep_stop(rt);
     mt__timers_stop(rt);
     mt__sched_stop(rt);
     mt__pinned_stop_all(rt);

@@ -57,6 +57,8 @@ static const mt__ops_metric_t table[] = {
     C("rc_refreshes", "Remote cluster reference refreshes."),
     C("rc_hostname_writes", "Remote cluster reference hostnames rewritten by this replica."),
     C("rc_hostname_restricted", "Automatic hostname replacements not made: the reference has restrict_hostname_replace."),
+    G("heap_free_bytes", "Free bytes in malloc's arenas at the heap trimmer's last check."),
+    C("heap_trims", "malloc_trim calls by the heap trimmer (free heap above 8 MB)."),
     C("rc_hostname_cancelled", "Hostname rewrites cancelled because another replica wrote first."),
     G("nodes", "Registered nodes, as of the last reload pass."),
     G("nodes_healthy", "Healthy nodes (database clock), as of the last reload pass."),
