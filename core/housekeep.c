@@ -59,11 +59,7 @@ int mt__housekeep_start(mt_runtime_t *rt)
     if (!h)
         return MT_ENOMEM;
     pthread_mutex_init(&h->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&h->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    mt__cond_init_monotonic(&h->cond);
     int rc = pthread_create(&h->thread, NULL, housekeep_main, h);
     if (rc != 0) {
         pthread_mutex_destroy(&h->lock);

@@ -170,6 +170,10 @@ void mt__schedule(mt_actor_t *a);
 
 typedef struct mt__timers mt__timers_t;
 int mt__timers_start(mt_runtime_t *rt);
+/*  A condition variable whose timed waits run on CLOCK_MONOTONIC (the
+    timer and housekeeping threads: a wall-clock step must not stall or
+    rush them). */
+void mt__cond_init_monotonic(pthread_cond_t *cond);
 void mt__timers_stop(mt_runtime_t *rt);     /* joins the thread */
 void mt__timers_free(mt_runtime_t *rt);     /* drops what is left */
 /*  Delivery side: true if a timer message may be handled (not stale). */

@@ -274,17 +274,22 @@ static void *timer_main(void *arg)
     return NULL;
 }
 
+void mt__cond_init_monotonic(pthread_cond_t *cond)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(cond, &attr);
+    pthread_condattr_destroy(&attr);
+}
+
 int mt__timers_start(mt_runtime_t *rt)
 {
     mt__timers_t *h = calloc(1, sizeof *h);
     if (!h)
         return MT_ENOMEM;
     pthread_mutex_init(&h->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&h->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    mt__cond_init_monotonic(&h->cond);
     rt->timers = h;
     int rc = pthread_create(&h->thread, NULL, timer_main, rt);
     if (rc != 0) {
