@@ -32,37 +32,39 @@ static void reg_drop(mt_msg_t *m)
     p->nremove = 0;
 }
 
-mt_msg_t *mt_store_msg_register(const char *id, mt_node_reg_t *reg)
+/*  A registration write of kind op for node id (takes nothing yet). */
+static mt_msg_t *reg_msg(mt_store_reg_op_t op, const char *id, mt_store_node_reg_t **p)
 {
     mt_msg_t *m = mt_msg_new(MT_STORE_NODE_REG, sizeof(mt_store_node_reg_t));
-    mt_store_node_reg_t *p = mt_msg_data(m);
-    p->op = MT_STORE_REGISTER;
-    copy_id(p->id, id);
-    p->reg = reg;
+    *p = mt_msg_data(m);
+    (*p)->op = op;
+    copy_id((*p)->id, id);
     m->drop = reg_drop;
+    return m;
+}
+
+mt_msg_t *mt_store_msg_register(const char *id, mt_node_reg_t *reg)
+{
+    mt_store_node_reg_t *p;
+    mt_msg_t *m = reg_msg(MT_STORE_REGISTER, id, &p);
+    p->reg = reg;
     return m;
 }
 
 mt_msg_t *mt_store_msg_components(const char *id, mt_node_reg_t *components)
 {
-    mt_msg_t *m = mt_msg_new(MT_STORE_NODE_REG, sizeof(mt_store_node_reg_t));
-    mt_store_node_reg_t *p = mt_msg_data(m);
-    p->op = MT_STORE_COMPONENTS;
-    copy_id(p->id, id);
+    mt_store_node_reg_t *p;
+    mt_msg_t *m = reg_msg(MT_STORE_COMPONENTS, id, &p);
     p->reg = components;
-    m->drop = reg_drop;
     return m;
 }
 
 mt_msg_t *mt_store_msg_labels(const char *id, mt_node_reg_t *set,
                               const char *const *remove, uint32_t nremove)
 {
-    mt_msg_t *m = mt_msg_new(MT_STORE_NODE_REG, sizeof(mt_store_node_reg_t));
-    mt_store_node_reg_t *p = mt_msg_data(m);
-    p->op = MT_STORE_LABELS;
-    copy_id(p->id, id);
+    mt_store_node_reg_t *p;
+    mt_msg_t *m = reg_msg(MT_STORE_LABELS, id, &p);
     p->labels = set;
-    m->drop = reg_drop;
     if (nremove) {
         p->remove = mt_xcalloc(nremove, sizeof *p->remove);
         for (uint32_t i = 0; i < nremove; i++)
