@@ -288,6 +288,8 @@ START_TEST(errors_store_nothing)
     one_wins(r1, r2, "conflict", "two adds of one name");
     h_reply_free(&r1);
     h_reply_free(&r2);
+    /*  The add was a1's or a2's: a0 learns it from a notice (or its reload). */
+    H_WAIT(rc_found(A0, "dup"), H_T, "a0 never learned of dup");
     h_reply_t *d = h_ok(A0, "{s:s, s:s}", "op", "rc.del", "name", "dup");
     h_reply_free(&d);
     H_WAIT(rc_gone_everywhere("name", "dup"), H_T, "dup is still found after its delete");
@@ -299,6 +301,7 @@ START_TEST(errors_store_nothing)
     h_reply_free(&r1);
     h_reply_free(&r2);
     H_WAIT(rc_gone_everywhere("name", loser), H_T, "the losing add is found");
+    H_WAIT(rc_found(A0, winner), H_T, "a0 never learned of %s", winner);
     int64_t crev = rc_rev_of(A0, winner);
     for (int i = A0; i <= A2; i++)
         H_WAIT(rc_rev_of(i, winner) == crev, H_T, "%s on %s", winner, h_replica(i)->id);
