@@ -432,12 +432,44 @@ static const op_t *last_write(const gl_load_t *l, int x, op_kind_t kind)
     return last;
 }
 
+/*  Before a failure: node x's acknowledged registrations and label writes
+    as the test saw them (kind, token, revision, when sent), for the log. */
+static void dump_writes(const gl_load_t *l, int x)
+{
+    for (size_t k = 0; k < l->nops; k++) {
+        const op_t *op = &l->ops[k];
+        if (op->acked && op->node == x && (op->kind == OP_LABELS || op->kind == OP_REG))
+            fprintf(stderr, "  %s %s %s revision %lld, sent at %lld ms\n", l->node[x].id,
+                    op->kind == OP_LABELS ? "labels w=" : "register r=", op->token,
+                    (long long) op->rev, (long long) (op->sent_ms - l->ops[0].sent_ms));
+    }
+}
+
+/*  A string at path for the log ("-" when absent). */
+static const char *str_at(const h_reply_t *g, const char *path, char *buf, size_t n)
+{
+    const msgpack_object *v = h_get(g->result, path);
+    if (v && v->type == MSGPACK_OBJECT_STR)
+        snprintf(buf, n, "%.*s", (int) v->via.str.size, v->via.str.ptr);
+    else
+        snprintf(buf, n, "-");
+    return buf;
+}
+
 /*  The label w (labels) or r (register) sets is its value in view g. */
-static void check_label(const h_reply_t *g, const char *rid, const char *id, const op_t *w)
+static void check_label(const gl_load_t *l, int x, const h_reply_t *g, const char *rid,
+                        const char *id, const op_t *w)
 {
     if (!w)
         return;
     const char *path = w->kind == OP_LABELS ? "node/labels/w" : "node/labels/r";
+    if (!h_is_str(g->result, path, w->token)) {
+        char wv[48], rv[48];
+        fprintf(stderr, "replica %s: %s: reg_revision %lld, labels w=%s r=%s; acknowledged:\n",
+                rid, id, (long long) h_int(g->result, "node/reg_revision"),
+                str_at(g, "node/labels/w", wv, sizeof wv), str_at(g, "node/labels/r", rv, sizeof rv));
+        dump_writes(l, x);
+    }
     H_ASSERT(h_is_str(g->result, path, w->token), "replica %s: %s: %s is not %s, the value of "
              "the write that drew revision %lld", rid, id, path, w->token, (long long) w->rev);
 }
@@ -470,9 +502,9 @@ void gl_check_final(gl_load_t *l, int i, bool exact)
         H_ASSERT(w || !exact, "replica %s: %s: no acknowledged write drew %lld", rid, nd->id,
                  (long long) reg);
         if (w)
-            check_label(g, rid, nd->id, w);
+            check_label(l, x, g, rid, nd->id, w);
         for (int kind = OP_LABELS; exact && kind <= OP_REG; kind++)
-            check_label(g, rid, nd->id, last_write(l, x, (op_kind_t) kind));
+            check_label(l, x, g, rid, nd->id, last_write(l, x, (op_kind_t) kind));
         h_reply_free(&g);
     }
 }
