@@ -32,6 +32,13 @@
       soak                     soak_rss_drift (%), soak_p99_first, soak_p99_last
                                (ms), soak_errors: A, B and C for minutes
                                (service_soak.c; scripts/bench soak)
+      e2e_3                    e2e_heartbeat_ingest_3 (acks/s): A, B and C, a metactl
+                               load each, on one server
+      galera_ingest, galera_convergence, galera_failover
+                               galera_heartbeat_ingest, galera_convergence_p50/_p99,
+                               galera_failover_ms: on a Galera cluster, each replica
+                               attached to a node of its own (service_galera.c;
+                               scripts/bench galera)
 
     CURVE: certificates are made for the run with czmq's zcert in a
     temporary directory ($TMPDIR or /tmp, mt_bench_curve.XXXXXX; removed at
@@ -59,7 +66,8 @@
 
     Files: this one (the replicas, the CPU window, main), service_nodes.c (node
     requests), service_rss.c (VmRSS over time), service_conv.c, service_get.c,
-    service_e2e.c, service_flood.c and service_soak.c (the figures).
+    service_e2e.c, service_flood.c, service_soak.c, service_galera.c and
+    service_failover.c (the figures).
 
     stdout: only figure lines, exactly `bench=NAME value=V unit=U` (3 decimals).
     stderr: diagnostics, every line starting with '#'.
@@ -91,6 +99,9 @@
                               flood: see service_flood.c
       MT_BENCH_SOAK_S, MT_BENCH_SOAK_RATE, MT_BENCH_SOAK_...
                               soak: see service_soak.c
+      MT_BENCH_GALERA_DIR     the Galera figures: scripts/galera's directory (the
+                              nodes' pid files: CPU windows, the node to kill)
+      MT_BENCH_GALERA_KILL    galera_failover: the node killed (default 3)
 */
 #include "service_bench.h"
 
@@ -102,6 +113,8 @@
 
 const char *g_dsn, *g_bindir;
 int g_port;
+bool g_spread;
+const char *g_fig_prefix = "";
 curve_t g_curve;
 
 /* --------------------------------------------------------------- curve -- */
@@ -194,7 +207,7 @@ static void curve_init(void)
 void emit_fig(const char *name, double value, const char *unit)
 {
     char full[128];
-    snprintf(full, sizeof full, "%s%s", name, g_curve.on ? "_curve" : "");
+    snprintf(full, sizeof full, "%s%s%s", g_fig_prefix, name, g_curve.on ? "_curve" : "");
     emit(full, value, unit);
 }
 
@@ -218,8 +231,11 @@ bp_proc_t *start_replica(int index, const char *const *extra)
     for (int i = 0; extra && extra[i] && n < BP_MAX_ARGS; i++)
         flags[n++] = extra[i];
     flags[n] = NULL;
-    return bp_start_replica(name, id, g_bindir, g_port + 2 * index, g_dsn, flags,
-                            "MT_BENCH_SVC_ARGS");
+    char *own = g_spread ? spread_dsn(index) : NULL;
+    bp_proc_t *p = bp_start_replica(name, id, g_bindir, g_port + 2 * index, own ? own : g_dsn,
+                                    flags, "MT_BENCH_SVC_ARGS");
+    free(own);
+    return p;
 }
 
 /* ----------------------------------------------------------- cpu time -- */
@@ -297,6 +313,10 @@ static const cli_figure_t figures[] = {
     { "versions", fig_versions },
     { "locality", fig_locality },
     { "informer", fig_informer },
+    { "e2e_3", fig_e2e_3 },
+    { "galera_ingest", fig_galera_ingest },
+    { "galera_convergence", fig_galera_convergence },
+    { "galera_failover", fig_galera_failover },
 };
 
 int main(int argc, char **argv)

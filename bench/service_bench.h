@@ -14,6 +14,10 @@
 extern const char *g_dsn;           /* the figure's database */
 extern const char *g_bindir;        /* metactord and metactl */
 extern int g_port;                  /* MT_BENCH_SVC_PORT */
+/*  The Galera figures (service_galera.c): replica i's DSN lists the
+    cluster's nodes from node i + 1 on; their figure names get a prefix. */
+extern bool g_spread;
+extern const char *g_fig_prefix;    /* "" or "galera_" */
 
 /*  The CURVE figures (FIGURE_curve): certificates made for the run in a
     temporary directory, removed at exit. */
@@ -37,7 +41,7 @@ extern curve_t g_curve;
     be NULL) appended. */
 bp_proc_t *start_replica(int index, const char *const *extra);
 
-/*  A figure line; under CURVE its name gets "_curve". */
+/*  A figure line: g_fig_prefix, then its name, then "_curve" under CURVE. */
 void emit_fig(const char *name, double value, const char *unit);
 
 /*  CPU time over a window: named processes, the database server
@@ -114,9 +118,15 @@ int fig_convergence_reload_only(void);
 int fig_get(void);                      /* service_get.c */
 int fig_e2e(void);                      /* service_e2e.c */
 int fig_flood(void);                    /* service_flood.c */
-int fig_soak(void);
+int fig_soak(void);                     /* service_soak.c */
 int fig_versions(void);                 /* service_v2.c */
 int fig_locality(void);
-int fig_informer(void);                     /* service_soak.c */
+int fig_informer(void);
+int fig_e2e_3(void);                    /* service_galera.c */
+int fig_galera_ingest(void);
+int fig_galera_convergence(void);
+int fig_galera_failover(void);          /* service_failover.c */
+/*  g_dsn with its hosts rotated, node index + 1 first (caller frees). */
+char *spread_dsn(int index);
 
 #endif

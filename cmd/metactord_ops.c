@@ -44,6 +44,7 @@ uint32_t md_ops_extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
         { "store_reconnects", s.reconnects },
         { "store_rc_writes", s.rc_writes },
         { "store_rc_conflicts", s.rc_conflicts },
+        { "store_revision_raises", s.revision_raises },
         { "rows_rejected", s.rows_rejected },
         { "notices_sent", atomic_load(&src->bus->sent) },
         { "notices_received", atomic_load(&src->bus->received) },

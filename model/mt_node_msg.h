@@ -91,6 +91,9 @@ typedef struct mt_node_changed {
     bool local;                     /* committed by this replica (not learned) */
     int64_t revision;               /* the change's revision (0: health only) */
     mt_node_view_t view;            /* after the change (DELETED: id only) */
+    /*  From a node actor to the directory: MT_NODE_MERGE messages the actor
+        had handled when it sent this (the directory knows how many it sent). */
+    uint64_t merges;
 } mt_node_changed_t;
 
 /*  A group learned from the database or a peer; merged by revision. */

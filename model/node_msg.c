@@ -204,6 +204,7 @@ mt_msg_t *mt_node_changed_new(mt_node_change_t change, int64_t revision,
     mt_node_changed_t *c = mt_node_changed(msg);
     c->change = change;
     c->revision = revision;
+    c->merges = 0;
     mt_node_view_copy(&c->view, view);
     msg->drop = changed_drop;
     return msg;

@@ -40,6 +40,7 @@ static const mt__ops_metric_t table[] = {
     C("store_reconnects", "Database connections re-established after a loss."),
     C("store_rc_writes", "Remote cluster reference writes committed."),
     C("store_rc_conflicts", "Remote cluster reference writes refused (compare-and-set, name, uuid)."),
+    C("store_revision_raises", "Revision draws below a row's revision (Galera): the sequence moved past it."),
     C("rows_rejected", "Stored rows this replica could not decode (each version once)."),
     C("notices_sent", "Change notices published."),
     C("notices_received", "Change notices received."),

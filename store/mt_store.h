@@ -341,6 +341,8 @@ typedef struct {
     uint64_t rc_conflicts;          /* RC_ADD/SET/DEL refused MT_ECONFLICT (CAS, name, uuid) */
     uint64_t rows_rejected;         /* stored rows that could not be decoded (each
                                        version once per actor; row_decode.c) */
+    uint64_t revision_raises;       /* draws below a row's revision, the sequence
+                                       moved past it (Galera only; mt__store_sql_draw) */
 } mt_store_stats_t;
 
 void mt_store_stats(mt_store_t *store, mt_store_stats_t *out);

@@ -1,6 +1,6 @@
 /*  node_reg.c — registration writes: REGISTER, LABELS and DELETE, each one
-    transaction in the order of node_sql.c (lock the row, draw, write,
-    commit). They are rare, so they go row by row. */
+    transaction in the order of node_sql.c (lock the row, draw above its
+    revision, write, commit). They are rare, so they go row by row. */
 #include "store_internal.h"
 #include "mt_alloc.h"
 
@@ -24,9 +24,13 @@ static bool reg_strings_valid(const mt_node_reg_t *r)
 }
 
 /*  Locks the row and reads it into r (the caller closes r). *live: stored
-    and not a tombstone; then r's current row is it. */
-static int lock_row(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, mt__store_rows_t *r, bool *live)
+    and not a tombstone; then r's current row is it. *stored: its
+    reg_revision, a tombstone's too (0: no row) — what the write's revision
+    must be above. */
+static int lock_row(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, mt__store_rows_t *r, bool *live,
+                    int64_t *stored)
 {
+    *stored = 0;
     mt__store_params_reset(&s->params);
     mt__store_params_cstr(&s->params, id);
     int rc = mt__store_conn_exec(c, SQL_REG_FOR_UPDATE, &s->params, "s" MT_SQL_REG_KINDS "s", r);
@@ -38,6 +42,8 @@ static int lock_row(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id,
         return MT_EINTERNAL;
     }
     *live = f == 1 && mt__store_rows_i64(r, 10) == 0;
+    if (f == 1)
+        *stored = mt__store_rows_i64(r, 9);
     return MT_OK;
 }
 
@@ -115,7 +121,8 @@ static int register_once(mt__store_conn_t *c, mt__store_scratch_t *s, const char
     mt_json_arena_reset(&s->arena);
     mt__store_rows_t r;
     bool live;
-    int rc = lock_row(c, s, id, &r, &live);
+    int64_t stored_rev;
+    int rc = lock_row(c, s, id, &r, &live, &stored_rev);
     if (rc != MT_OK)
         return rc;
     /*  Labels: the stored ones, then the request's (the build keeps the
@@ -161,7 +168,7 @@ static int register_once(mt__store_conn_t *c, mt__store_scratch_t *s, const char
     int64_t rev = 0;
     uint64_t drawn = mt_now_ms();
     if (rc == MT_OK)
-        rc = mt__store_sql_draw(c, s, 1, &rev);
+        rc = mt__store_sql_draw(c, s, 1, &rev, stored_rev);
     if (rc == MT_OK)
         rc = write_reg(c, s, id, nb, off, len, rev);
     if (rc == MT_OK && versions_changed)
@@ -196,7 +203,8 @@ static int load_locked(mt__store_conn_t *c, mt__store_scratch_t *s, const char *
     mt_json_arena_reset(&s->arena);
     mt__store_rows_t r, rv;
     bool live;
-    int rc = lock_row(c, s, id, &r, &live);
+    int64_t stored_rev;
+    int rc = lock_row(c, s, id, &r, &live, &stored_rev);
     if (rc != MT_OK)
         return rc;
     if (!live) {
@@ -265,6 +273,7 @@ static int labels_once(mt__store_conn_t *c, mt__store_scratch_t *s, const char *
     mt_node_reg_t *nb = mt_node_reg_build(&t);
     free(labels);
     mt_node_reg_unref(&merged);
+    int64_t stored_rev = cur->reg_revision;
     mt_node_reg_unref(&cur);
 
     /*  Limits on the result, under the row's lock (see register_once). */
@@ -282,7 +291,7 @@ static int labels_once(mt__store_conn_t *c, mt__store_scratch_t *s, const char *
     }
     int64_t rev = 0;
     uint64_t drawn = mt_now_ms();
-    rc = mt__store_sql_draw(c, s, 1, &rev);
+    rc = mt__store_sql_draw(c, s, 1, &rev, stored_rev);
     if (rc == MT_OK) {
         mt__store_params_reset(&s->params);
         mt__store_params_str(&s->params, s->json.data, s->json.len);
@@ -328,10 +337,11 @@ static int components_once(mt__store_conn_t *c, mt__store_scratch_t *s, const ch
     t.versions = NULL;
     t.nversions = 0;
     mt_node_reg_t *nb = mt_node_reg_build(&t);
+    int64_t stored_rev = cur->reg_revision;
     mt_node_reg_unref(&cur);
     int64_t rev = 0;
     uint64_t drawn = mt_now_ms();
-    rc = mt__store_sql_draw(c, s, 1, &rev);
+    rc = mt__store_sql_draw(c, s, 1, &rev, stored_rev);
     if (rc == MT_OK) {
         mt__store_params_reset(&s->params);
         mt__store_params_cstr(&s->params, nb->versions_hash);
@@ -370,7 +380,8 @@ static int delete_once(mt__store_conn_t *c, mt__store_scratch_t *s, const char *
 {
     mt__store_rows_t r;
     bool live;
-    int rc = lock_row(c, s, id, &r, &live);
+    int64_t above;
+    int rc = lock_row(c, s, id, &r, &live, &above);
     if (rc != MT_OK)
         return rc;
     mt__store_rows_close(&r);
@@ -380,7 +391,21 @@ static int delete_once(mt__store_conn_t *c, mt__store_scratch_t *s, const char *
         heartbeat that holds it (heartbeats of registered nodes do not take
         the registration's lock, node_sql.c), so the revision drawn next is
         above every heartbeat committed before the delete, and a heartbeat
-        after it finds no row and is rechecked into not_found. */
+        after it finds no row and is rechecked into not_found. The status
+        row's revision, read under its lock first, is part of the floor:
+        on Galera a heartbeat committed through another node may hold a
+        revision this node's sequence has not reached. */
+    mt__store_params_reset(&s->params);
+    mt__store_params_cstr(&s->params, id);
+    mt__store_rows_t f;
+    if ((rc = mt__store_conn_exec(c, SQL_STATUS_FLOOR, &s->params, "i", &f)) != MT_OK)
+        return rc;
+    int got = mt__store_rows_next(c, &f);
+    if (got == 1 && mt__store_rows_i64(&f, 0) > above)
+        above = mt__store_rows_i64(&f, 0);
+    mt__store_rows_close(&f);
+    if (got < 0)
+        return MT_EINTERNAL;
     for (int q = SQL_STATUS_DELETE; rc == MT_OK && q <= SQL_VERS_DELETE; q++) {
         mt__store_params_reset(&s->params);
         mt__store_params_cstr(&s->params, id);
@@ -389,7 +414,7 @@ static int delete_once(mt__store_conn_t *c, mt__store_scratch_t *s, const char *
     int64_t rev = 0;
     uint64_t drawn = mt_now_ms();
     if (rc == MT_OK)
-        rc = mt__store_sql_draw(c, s, 1, &rev);
+        rc = mt__store_sql_draw(c, s, 1, &rev, above);
     /*  The tombstone keeps the row: other replicas see the delete by its
         revision. */
     if (rc == MT_OK) {

@@ -3,10 +3,15 @@
     Registration writes (node_reg.c) and checked heartbeats follow one
     order on every replica:
       1. lock the node's registration row (SELECT … FOR UPDATE),
-      2. draw its revision(s) from the sequence,
+      2. draw its revision(s) from the sequence, above the revisions of
+         the rows it replaces (read under the locks: mt__store_sql_draw),
       3. write, 4. commit.
     Because the row lock is taken before the draw, two such transactions on
-    one node draw in the order they commit.
+    one server draw in the order they commit. On Galera draws are not in
+    commit order across nodes (each node has its own copy of the sequence),
+    so the floor in step 2 is what keeps a row's revision growing with its
+    commits; a commit elsewhere between our read and our commit fails
+    certification (1213) and the transaction runs again.
 
     Heartbeats of nodes their sender knows as registered skip step 1 (see
     status_fast). The status upsert is conditional on the revision (sql.c),
@@ -47,13 +52,15 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int mt__store_sql_draw(mt__store_conn_t *c, mt__store_scratch_t *s, uint32_t n, int64_t *rev)
+int mt__store_sql_draw(mt__store_conn_t *c, mt__store_scratch_t *s, uint32_t n, int64_t *rev,
+                       int64_t above)
 {
     int64_t db_now;
-    return mt__store_sql_draw_at(c, s, n, rev, &db_now);
+    return mt__store_sql_draw_at(c, s, n, rev, &db_now, above);
 }
 
-int mt__store_sql_draw_at(mt__store_conn_t *c, mt__store_scratch_t *s, uint32_t n, int64_t *rev, int64_t *db_now)
+static int draw_once(mt__store_conn_t *c, mt__store_scratch_t *s, uint32_t n, int64_t *rev,
+                     int64_t *db_now)
 {
     *db_now = 0;
     for (uint32_t done = 0; done < n;) {
@@ -82,6 +89,32 @@ int mt__store_sql_draw_at(mt__store_conn_t *c, mt__store_scratch_t *s, uint32_t 
     /*  One statement evaluates NEXTVAL row by row; keep them ascending. */
     qsort(rev, n, sizeof *rev, cmp_i64);
     return MT_OK;
+}
+
+/*  Draws again at most this often after raising the sequence: once is
+    enough (SETVAL moves this node's sequence, which only moves forward). */
+#define RAISES_MAX 2
+
+int mt__store_sql_draw_at(mt__store_conn_t *c, mt__store_scratch_t *s, uint32_t n, int64_t *rev,
+                          int64_t *db_now, int64_t above)
+{
+    for (int raised = 0;; raised++) {
+        int rc = draw_once(c, s, n, rev, db_now);
+        if (rc != MT_OK || n == 0 || rev[0] > above)
+            return rc;
+        if (raised == RAISES_MAX) {
+            snprintf(c->err, sizeof c->err, "revision draw: %lld, not above %lld after raising"
+                     " the sequence", (long long) rev[0], (long long) above);
+            c->err_no = 0;
+            return MT_EUNAVAIL;
+        }
+        /*  SETVAL takes literals only (no placeholder); `above` is a number. */
+        char sql[96];
+        snprintf(sql, sizeof sql, "DO SETVAL(mt_revision, %lld)", (long long) above);
+        if ((rc = mt__store_conn_sql(c, sql)) != MT_OK)
+            return rc;
+        c->raises++;
+    }
 }
 
 /*  A revision drawn at drawn_ms must be committed or gone within
@@ -182,11 +215,12 @@ static int upsert(mt__store_conn_t *c, mt__store_scratch_t *s, const mt__store_s
     return rc;
 }
 
-/*  Draws m revisions, upserts, commits; entries get their revisions. With
-    fast, a batch whose rows did not all update is left uncommitted and
-    *recheck set: the caller rolls it back. */
+/*  Draws m revisions (above `above`: see mt__store_sql_draw), upserts,
+    commits; entries get their revisions. With fast, a batch whose rows did
+    not all update is left uncommitted and *recheck set: the caller rolls
+    it back. */
 static int write_rows(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e, const enc_t *enc,
-                      const uint32_t *rows, uint32_t m, bool fast, bool *recheck)
+                      const uint32_t *rows, uint32_t m, int64_t above, bool fast, bool *recheck)
 {
     int64_t *rev = mt_xmalloc((m ? m : 1) * sizeof *rev);
     uint64_t drawn = mt_now_ms();
@@ -194,7 +228,7 @@ static int write_rows(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_sta
     /*  seen_at: the database's clock at the draw, in this transaction —
         what every replica judges the node's health by (PROTOCOL.md). */
     int64_t db_now = 0;
-    int rc = m ? mt__store_sql_draw_at(c, s, m, rev, &db_now) : MT_OK;
+    int rc = m ? mt__store_sql_draw_at(c, s, m, rev, &db_now, above) : MT_OK;
     for (uint32_t x = 0; x < m; x++)
         e[rows[x]].seen_at = db_now;
     if (rc == MT_OK)
@@ -237,11 +271,48 @@ static uint32_t *sorted_rows(const mt__store_status_entry_t *e, uint32_t n, uint
     return rows;
 }
 
+/*  The highest status revision among the live ids (sorted, unique), their
+    rows locked: what the checked path's revisions must be above. */
+static int status_floor(mt__store_conn_t *c, mt__store_scratch_t *s, const char **ids, const bool *live,
+                        uint32_t nids, int64_t *floor)
+{
+    *floor = 0;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < nids; i++)
+        if (live[i])
+            ids[n++] = ids[i];      /* compacts in place: the caller is done with the rest */
+    int rc = MT_OK;
+    for (uint32_t k = 0; rc == MT_OK && k < n;) {
+        unsigned take;
+        int v = mt__store_sql_chunk(n - k, &take);
+        mt__store_params_reset(&s->params);
+        for (unsigned j = 0; j < mt__store_sql_variants[v]; j++)
+            mt__store_params_cstr(&s->params, ids[k + (j < take ? j : take - 1)]);
+        mt__store_rows_t r;
+        if ((rc = mt__store_conn_exec(c, SQL_STATUS_FLOOR + v, &s->params, "i", &r)) != MT_OK)
+            break;
+        int f = mt__store_rows_next(c, &r);
+        if (f == 1 && mt__store_rows_i64(&r, 0) > *floor)
+            *floor = mt__store_rows_i64(&r, 0);
+        mt__store_rows_close(&r);
+        if (f < 0)
+            rc = MT_EINTERNAL;
+        k += take;
+    }
+    return rc;
+}
+
 /*  The checked path: lock the live registrations (sorted, unique: batches
-    never deadlock each other), answer MT_ENOTFOUND for the others, then
-    draw in entry order and write. Rows left alone are fine here: the lock
-    orders us after every checked writer, and a fast writer that drew a
-    newer revision simply won. */
+    never deadlock each other), answer MT_ENOTFOUND for the others, lock
+    their status rows and read the highest revision among them, then draw
+    above it in entry order and write. So every row is written, never left
+    alone: an acknowledged heartbeat is stored. On one server the draw is
+    above those rows anyway (it comes after their locks); on Galera a row
+    another node committed can hold a revision this node's sequence has not
+    reached yet — left alone, its heartbeat would be acknowledged yet never
+    stored, though sent later (mt__store_sql_draw raises the sequence). A
+    commit on another node after our read meets ours at certification
+    (1213: the whole transaction again). */
 static int status_checked(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e, uint32_t n,
                           const enc_t *enc)
 {
@@ -286,11 +357,14 @@ static int status_checked(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store
         const char **hit = bsearch(&e[i].id, ids, nids, sizeof *ids, cmp_str);
         e[i].err = hit && live[hit - ids] ? MT_OK : MT_ENOTFOUND;
     }
+    int64_t floor = 0;
+    if (rc == MT_OK)
+        rc = status_floor(c, s, ids, live, nids, &floor);
     if (rc == MT_OK) {
         uint32_t m;
         uint32_t *rows = sorted_rows(e, n, &m);
         bool recheck;
-        rc = write_rows(c, s, e, enc, rows, m, false, &recheck);
+        rc = write_rows(c, s, e, enc, rows, m, floor, false, &recheck);
         free(rows);
     }
     free(ids);
@@ -311,7 +385,7 @@ static int status_fast(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_st
 {
     uint32_t m;
     uint32_t *rows = sorted_rows(e, n, &m);
-    int rc = write_rows(c, s, e, enc, rows, m, true, recheck);
+    int rc = write_rows(c, s, e, enc, rows, m, 0, true, recheck);
     free(rows);
     return rc;
 }

@@ -260,7 +260,7 @@ static int clash(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, co
 static int add_once(mt__store_conn_t *c, mt__store_scratch_t *s, const mt_rc_t *ref, int64_t *rev)
 {
     uint64_t drawn = mt_now_ms();
-    int rc = mt__store_sql_draw(c, s, 1, rev);
+    int rc = mt__store_sql_draw(c, s, 1, rev, 0);
     if (rc != MT_OK)
         return rc;
     mt__store_params_reset(&s->params);
@@ -319,7 +319,7 @@ static int set_once(mt__store_conn_t *c, mt__store_scratch_t *s, const mt_store_
 
     int64_t rev = 0;
     uint64_t drawn = mt_now_ms();
-    rc = mt__store_sql_draw(c, s, 1, &rev);
+    rc = mt__store_sql_draw(c, s, 1, &rev, stored);     /* above the row (Galera) */
     if (rc == MT_OK) {
         mt__store_params_reset(&s->params);
         mt__store_params_cstr(&s->params, nb->name);
@@ -368,7 +368,7 @@ static int del_once(mt__store_conn_t *c, mt__store_scratch_t *s, const mt_store_
     if ((rc = stale(c, id, stored, w->expected_revision)) != MT_OK)
         return rc;
     uint64_t drawn = mt_now_ms();
-    if ((rc = mt__store_sql_draw(c, s, 1, rev)) != MT_OK)
+    if ((rc = mt__store_sql_draw(c, s, 1, rev, stored)) != MT_OK)
         return rc;
     mt__store_params_reset(&s->params);
     mt__store_params_i64(&s->params, *rev);

@@ -185,6 +185,11 @@ static void generate(void)
             " local_templates = IF(" NEWER ", VALUES(local_templates), local_templates),"
             " seen_at = IF(" NEWER ", VALUES(seen_at), seen_at),"
             " status_revision = GREATEST(status_revision, VALUES(status_revision))");
+        /*  The checked heartbeat path's floor (node_sql.c): the rows it
+            will replace, locked in id order like every status write. */
+        generated[SQL_STATUS_FLOOR + v] = repeat(
+            "SELECT COALESCE(MAX(status_revision), 0) FROM node_status WHERE id IN (", "?", n,
+            ") FOR UPDATE");
         generated[SQL_VERS_INSERT + v] = repeat(
             "INSERT INTO node_component_versions (" VERS_COLS ") VALUES ",
             "(?,?,?,?,?,?)", n, " ON DUPLICATE KEY UPDATE version = VALUES(version),"

@@ -63,6 +63,7 @@ struct mt_store {
     _Atomic uint64_t batches, rows, rechecks, alone, statements, reconnects, rc_writes,
         rc_conflicts;
     _Atomic uint64_t rows_rejected;
+    _Atomic uint64_t raises;        /* the sequence moved past a row's revision */
     _Atomic int galera;             /* a connection found a Galera node */
 };
 
@@ -90,6 +91,8 @@ static void publish_statements(sactor_t *a)
 {
     atomic_fetch_add(&a->store->statements, a->conn.statements);
     a->conn.statements = 0;
+    atomic_fetch_add(&a->store->raises, a->conn.raises);
+    a->conn.raises = 0;
     atomic_fetch_add(&a->store->rows_rejected, a->scratch.rejects.fresh);
     a->scratch.rejects.fresh = 0;
 }
@@ -566,4 +569,5 @@ void mt_store_stats(mt_store_t *store, mt_store_stats_t *out)
     out->rc_writes = atomic_load(&store->rc_writes);
     out->rc_conflicts = atomic_load(&store->rc_conflicts);
     out->rows_rejected = atomic_load(&store->rows_rejected);
+    out->revision_raises = atomic_load(&store->raises);
 }

@@ -50,7 +50,8 @@ typedef enum {
     SQL_LOCK,               /* + variant: live registrations FOR UPDATE */
     SQL_STATUS_UPSERT = SQL_LOCK + MT_SQL_NVARIANTS,
     SQL_VERS_INSERT = SQL_STATUS_UPSERT + MT_SQL_NVARIANTS,
-    SQL_REG_FOR_UPDATE = SQL_VERS_INSERT + MT_SQL_NVARIANTS,
+    SQL_STATUS_FLOOR = SQL_VERS_INSERT + MT_SQL_NVARIANTS, /* + variant: MAX(status_revision) FOR UPDATE */
+    SQL_REG_FOR_UPDATE = SQL_STATUS_FLOOR + MT_SQL_NVARIANTS,
     SQL_REG_UPSERT,
     SQL_REG_SET_LABELS,
     SQL_REG_TOMBSTONE,
@@ -149,6 +150,7 @@ struct mt_conn {
     char err[256];
     uint64_t last_used_ms;
     uint64_t statements;            /* executed, for stats */
+    uint64_t raises;                /* sequence raised past a row's revision, for stats */
 };
 
 /*  Writers' sessions: a statement runs at most this long (with the 2 s row
@@ -315,11 +317,20 @@ int mt__store_sql_delete(mt__store_conn_t *c, mt__store_scratch_t *s, const char
 /*  PURGE: *purged tombstones removed. */
 int mt__store_sql_purge(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t older_than_ms, int64_t *purged);
 
-/*  Draws n revisions (ascending) into rev. */
-int mt__store_sql_draw(mt__store_conn_t *c, mt__store_scratch_t *s, uint32_t n, int64_t *rev);
+/*  Draws n revisions (ascending) into rev, every one above `above`: the
+    highest revision of the rows the write replaces, read under their locks
+    in this transaction (0: none). On one server a draw made after the rows
+    are locked is always above them. On Galera each node draws from its own
+    copy of the sequence, which learns other nodes' draws only when their
+    transactions commit there, so a draw can be below a row another node
+    committed; then the sequence is moved past `above` (SETVAL: not undone
+    by a rollback) and the draw made again. The one function that draws. */
+int mt__store_sql_draw(mt__store_conn_t *c, mt__store_scratch_t *s, uint32_t n, int64_t *rev,
+                       int64_t above);
 /*  The same, and *db_now the database's clock (ms) as the draw read it
     (one statement: NEXTVAL and NOW(3) are read together). */
-int mt__store_sql_draw_at(mt__store_conn_t *c, mt__store_scratch_t *s, uint32_t n, int64_t *rev, int64_t *db_now);
+int mt__store_sql_draw_at(mt__store_conn_t *c, mt__store_scratch_t *s, uint32_t n, int64_t *rev,
+                          int64_t *db_now, int64_t above);
 
 /*  Every write transaction's loop (retry.c): after a failure, rolls back;
     true if the whole transaction is worth another attempt (deadlock or

@@ -39,6 +39,7 @@ typedef struct {
     int64_t deleted_revision;       /* of the last delete seen */
     bool retiring;
     uint64_t met;                   /* passes when the last merge came */
+    uint64_t merges;                /* MT_NODE_MERGE messages sent to actor */
     mt_msgq_t stash;                /* requests waiting while retiring */
 } entry_t;
 
@@ -314,8 +315,10 @@ static bool route(mt_actor_t *self, directory_t *d, const char *id, mt_msg_t *ms
         mt_msgq_push(&e->stash, msg);
         return true;
     }
-    if (msg->type == MT_NODE_MERGE)
+    if (msg->type == MT_NODE_MERGE) {
         snapshot_merge(e, mt_msg_data(msg));
+        e->merges++;
+    }
     mt_send(e->actor, msg);
     return true;
 }
@@ -343,11 +346,38 @@ static void retired(mt_actor_t *self, directory_t *d, const char *id, bool stopp
     }
 }
 
+/*  A node's view while merges the snapshot already took are still on their
+    way to the node (or stashed behind its write in flight): the view was
+    made before them, so each group is taken only if newer, as
+    snapshot_merge takes it — replacing the snapshot wholesale would show
+    a revision going back until the node's next view (a peer's heartbeat
+    merged here while this replica's registration commits). Once the node
+    has handled every merge, its view is taken whole again (it may
+    legitimately drop a group: a resync's never-committed revision). */
+static void keep_newer(entry_t *e, const mt_node_view_t *v)
+{
+    if (v->reg && (!e->reg || v->reg->reg_revision > e->reg->reg_revision)) {
+        mt_node_reg_unref(&e->reg);
+        e->reg = mt_node_reg_ref(v->reg);
+    }
+    if (v->status && e->reg
+        && (!e->status || v->status->status_revision > e->status->status_revision)) {
+        mt_node_status_unref(&e->status);
+        e->status = mt_node_status_ref(v->status);
+    }
+    if (e->reg && mt_node_live_newer(v->live, e->live)) {
+        mt_node_live_unref(&e->live);
+        e->live = mt_node_live_ref(v->live);
+    }
+}
+
 static void changed(directory_t *d, mt_msg_t *msg)
 {
     mt_node_changed_t *c = mt_node_changed(msg);
     entry_t *e = zhashx_lookup(d->by_id, c->view.id);
-    if (e) {
+    if (e && c->change == MT_NODE_UPSERT && c->merges < e->merges)
+        keep_newer(e, &c->view);
+    else if (e) {
         mt_node_reg_unref(&e->reg);
         mt_node_status_unref(&e->status);
         mt_node_live_unref(&e->live);

@@ -345,6 +345,7 @@ static bool handle(mt_actor_t *self, node_t *n, mt_msg_t *msg)
         return handle_request(self, n, msg);
     case MT_NODE_MERGE: {
         mt_node_merge_t *m = mt_msg_data(msg);
+        n->merges++;                /* before its notice: see directory.c, changed */
         mt__node_merge_and_notify(self, n, m->reg, m->status, m->live, m->deleted, m->deleted_revision,
                          false, m->resync_upto);
         break;

@@ -22,6 +22,7 @@ typedef struct {
     bool components_first;          /* WRITING a heartbeat's components; its
                                        status follows */
     uint64_t corr;                  /* the store request in flight */
+    uint64_t merges;                /* MT_NODE_MERGE messages handled */
     mt_msg_t *inflight;             /* the request being written */
     mt_msgq_t waiters;              /* superseded heartbeats, answered with it */
     mt_msgq_t stash;

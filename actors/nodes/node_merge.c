@@ -29,6 +29,7 @@ void mt__node_notify(node_t *n, mt_node_change_t change, int64_t revision, bool 
     n->healthy = v.healthy;
     mt_msg_t *msg = mt_node_changed_new(change, revision, &v);
     mt_node_changed(msg)->local = local;
+    mt_node_changed(msg)->merges = n->merges;
     mt_send(n->cfg->directory, msg);
     mt_node_view_clear(&v);
 }

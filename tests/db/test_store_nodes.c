@@ -135,7 +135,6 @@ START_TEST(versions_rewritten_only_on_hash_change)
     ck_assert_int_eq(reg_write("n3", tu_reg("h", NULL, "a=1,b=1"), NULL, NULL), MT_OK);
     /* tamper with a stored version: a rewrite would undo it */
     tu_exec(raw, "UPDATE node_component_versions SET version='tampered' WHERE node_id='n3' AND component='a'");
-    tu_exec(raw, "COMMIT");
     ck_assert_int_eq(reg_write("n3", tu_reg("h-new", "x=y", "b=1,a=1"), NULL, NULL), MT_OK);
     char *v = tu_str(raw, "SELECT version FROM node_component_versions WHERE node_id='n3' AND component='a'");
     ck_assert_str_eq(v, "tampered");                /* same hash: untouched */
@@ -235,6 +234,62 @@ START_TEST(delete_draws_after_a_heartbeat_in_flight)
     ck_assert_int_eq(d.err, MT_OK);
     ck_assert_int_gt(d.rev, rh);
     ck_assert_int_eq(tu_i64(raw, "SELECT COUNT(*) FROM node_status WHERE id='n7'"), 0);
+}
+END_TEST
+
+/*  On Galera each node draws revisions from its own copy of the sequence,
+    which learns other nodes' draws only when their commits reach it: a row
+    committed through another node can hold a revision above every value
+    this node would draw next. Played here by moving rows far above the
+    sequence. Every write must still commit a revision above the row it
+    replaces and store its data: a heartbeat (fast, then checked), labels,
+    and a delete above its status row. The sequence is moved past them
+    (store_revision_raises). */
+static int64_t raises(void)
+{
+    mt_store_stats_t st;
+    mt_store_stats(store, &st);
+    return (int64_t) st.revision_raises;
+}
+
+START_TEST(writes_stay_above_rows_from_another_node)
+{
+    ck_assert_int_eq(reg_write("g1", tu_reg("h", "a=1", NULL), NULL, NULL), MT_OK);
+    ck_assert_int_eq(tu_write(rt, store, "g1", mt_store_msg_status("g1", tu_status(1, true), false),
+                              NULL, NULL), MT_OK);
+    int64_t raised = raises();
+    tu_exec(raw, "UPDATE node_status SET status_revision = status_revision + 1000000"
+                 " WHERE id = 'g1'");
+    int64_t above = tu_i64(raw, "SELECT status_revision FROM node_status WHERE id = 'g1'");
+    int64_t rev = 0;
+    ck_assert_int_eq(tu_write(rt, store, "g1", mt_store_msg_status("g1", tu_status(2, true), true),
+                              &rev, NULL), MT_OK);
+    ck_assert_int_gt(rev, above);
+    ck_assert_int_eq(tu_i64(raw, "SELECT status_revision FROM node_status WHERE id = 'g1'"), rev);
+    ck_assert_int_eq(tu_i64(raw, "SELECT heartbeat_at FROM node_status WHERE id = 'g1'"), 2);
+    ck_assert_int_gt(raises(), raised);
+
+    tu_exec(raw, "UPDATE node_registrations SET reg_revision = reg_revision + 2000000"
+                 " WHERE id = 'g1'");
+    above = tu_i64(raw, "SELECT reg_revision FROM node_registrations WHERE id = 'g1'");
+    mt_str_pair_t set[] = { { "b", "2" } };
+    mt_node_reg_t st = { .labels = set, .nlabels = 1 };
+    mt_node_reg_t *out = NULL;
+    ck_assert_int_eq(tu_write(rt, store, "g1", mt_store_msg_labels("g1", mt_node_reg_build(&st),
+                                                                    NULL, 0), &rev, &out), MT_OK);
+    ck_assert_int_gt(rev, above);
+    ck_assert(out->reg_revision == rev);
+    assert_labels(out, "a=1,b=2");
+    mt_node_reg_unref(&out);
+    ck_assert_int_eq(tu_i64(raw, "SELECT reg_revision FROM node_registrations WHERE id = 'g1'"), rev);
+
+    tu_exec(raw, "UPDATE node_status SET status_revision = status_revision + 4000000"
+                 " WHERE id = 'g1'");
+    above = tu_i64(raw, "SELECT status_revision FROM node_status WHERE id = 'g1'");
+    ck_assert_int_eq(tu_write(rt, store, "g1", mt_store_msg_delete("g1"), &rev, NULL), MT_OK);
+    ck_assert_int_gt(rev, above);
+    ck_assert_int_eq(tu_i64(raw, "SELECT reg_revision FROM node_registrations WHERE id = 'g1'"
+                            " AND deleted = 1"), rev);
 }
 END_TEST
 
@@ -348,6 +403,7 @@ int main(void)
     tcase_add_test(tc, versions_rewritten_only_on_hash_change);
     tcase_add_test(tc, delete_tombstone_and_revive);
     tcase_add_test(tc, delete_draws_after_a_heartbeat_in_flight);
+    tcase_add_test(tc, writes_stay_above_rows_from_another_node);
     tcase_add_test(tc, purge_old_tombstones_only);
     tcase_add_test(tc, unknown_and_bad_requests);
     tcase_add_test(tc, status_round_trip);

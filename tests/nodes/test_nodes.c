@@ -493,6 +493,72 @@ START_TEST(heartbeats_pipelined_all_answered_in_order)
 }
 END_TEST
 
+/*  A merge the directory's snapshot took while the node's actor was busy
+    with a write (the merge waits behind it, in the actor's stash): the
+    write's own view, made before the merge, must not take the merged
+    status back out of node.list. Here a registration blocked on its row
+    lock, a heartbeat stashed behind it (blocked next on the status row,
+    so the merge stays stashed), and a peer's newer status merged. */
+static int64_t listed_status_revision(mt_nodes_t *n, const char *id)
+{
+    mt_msg_t *r = nt_ok(rt, n, mt_node_req_list(false, NULL, "", 0));
+    mt_node_reply_t *l = mt_node_reply(r);
+    int64_t rev = -1;
+    for (uint32_t i = 0; i < l->nviews; i++)
+        if (strcmp(l->views[i].id, id) == 0 && l->views[i].status)
+            rev = l->views[i].status->status_revision;
+    mt_msg_free(r);
+    return rev;
+}
+
+START_TEST(list_keeps_a_merge_taken_during_a_write)
+{
+    register_node(A, "racy", L1, V1);
+    mt_msg_free(nt_ok(rt, A, mt_node_req_heartbeat("racy", nt_status(true, 1, NULL))));
+    int64_t stored = listed_status_revision(A, "racy");
+    ck_assert_int_gt(stored, 0);
+    MYSQL *reg_lock = nt_connect(dsn, true), *status_lock = nt_connect(dsn, true);
+    nt_sql(reg_lock, "START TRANSACTION");
+    nt_sql(reg_lock, "SELECT id FROM node_registrations WHERE id = 'racy' FOR UPDATE");
+    mysql_free_result(mysql_store_result(reg_lock));
+    nt_sql(status_lock, "START TRANSACTION");
+    nt_sql(status_lock, "SELECT id FROM node_status WHERE id = 'racy' FOR UPDATE");
+    mysql_free_result(mysql_store_result(status_lock));
+
+    mt_probe_t *p = mt_probe_new(rt);
+    mt_msg_t *reqs[2] = { mt_node_req_register("racy", nt_reg("10.0.0.2", 9000, L1, V1)),
+                          mt_node_req_heartbeat("racy", nt_status(true, 2, NULL)) };
+    for (int i = 0; i < 2; i++) {
+        reqs[i]->from = mt_actor_ref(mt_probe_actor(p));
+        reqs[i]->corr = (uint64_t) i + 1;
+        mt_send(mt_nodes_directory(A), reqs[i]);
+    }
+    usleep(200 * 1000);             /* the registration waits for its row lock */
+    mt_node_status_t *peer = nt_status(false, 3, NULL);
+    peer->status_revision = stored + 1000000;
+    mt_send(mt_nodes_directory(A), mt_node_merge_new("racy", NULL, peer, false, 0));
+    ck_assert_int_eq(listed_status_revision(A, "racy"), stored + 1000000);
+
+    nt_sql(reg_lock, "COMMIT");     /* the registration commits; the heartbeat waits */
+    mt_msg_t *r = mt_probe_recv(p, CALL_TIMEOUT_MS);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_uint_eq(r->corr, 1);
+    ck_assert_int_eq(mt_node_reply(r)->err, MT_OK);
+    mt_msg_free(r);
+    ck_assert_int_eq(listed_status_revision(A, "racy"), stored + 1000000);
+
+    nt_sql(status_lock, "COMMIT");
+    r = mt_probe_recv(p, CALL_TIMEOUT_MS);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_uint_eq(r->corr, 2);
+    mt_msg_free(r);
+    ck_assert_int_ge(listed_status_revision(A, "racy"), stored + 1000000);
+    mysql_close(reg_lock);
+    mysql_close(status_lock);
+    mt_probe_destroy(&p);
+}
+END_TEST
+
 /*  Revisions are drawn before commit: a transaction can commit after a
     reload already read higher revisions. Here one holds revision r1 open
     while a later write (r2 > r1) commits and is reloaded; then r1 commits.
@@ -560,6 +626,7 @@ static Suite *suite(void)
     tcase_add_test(tc, heartbeat_unknown_is_not_found);
     tcase_add_test(tc, invalid_fields_rejected_nothing_written);
     tcase_add_test(tc, heartbeats_pipelined_all_answered_in_order);
+    tcase_add_test(tc, list_keeps_a_merge_taken_during_a_write);
     tcase_add_test(tc, out_of_order_commit_reloaded);
     suite_add_tcase(s, tc);
     return s;

@@ -295,6 +295,10 @@ void h_teardown(void)
     if (h_state.zctx)
         zmq_ctx_term(h_state.zctx);
     h_state.zctx = NULL;
+    for (int i = 0; i < h_state.n; i++) {
+        free(h_state.r[i].dsn);
+        h_state.r[i].dsn = NULL;
+    }
     H_ASSERT(bad[0] == '\0', "%s", bad);
     for (int c = 0; c < h_state.ncl; c++) {
         hi_db_drop(c);

@@ -52,7 +52,8 @@
     harness_call.c (requests), harness_notice.c (the tests' own sockets,
     notices), harness_node.c (node shortcuts), harness_raw.c (bare REQ and
     DEALER framing), harness_shape.c (reply shapes against PROTOCOL.md),
-    harness_suite.c (the Check suite); harness_int.h is what they share. harness_rc.h: the helpers of
+    harness_suite.c (the Check suite), harness_galera.c (replicas on a
+    Galera cluster's nodes); harness_int.h is what they share. harness_rc.h: the helpers of
     the remote cluster reference programs (test_rc*.c).
 */
 #ifndef MT_SVC_HARNESS_H_INCLUDED
@@ -111,6 +112,7 @@ typedef struct {
     const char *args[H_MAX_ARGS];   /* extra flags, NULL-terminated */
     const char *env[H_MAX_ARGS];    /* extra environment "NAME=value", NULL-terminated */
     int cluster;                /* its cluster's index (0 with h_setup) */
+    char *dsn;                  /* its own DSN (h_attach), or NULL: its cluster's */
     pid_t pid;                  /* 0 when not running */
     bool paused;
     int starts;
@@ -328,6 +330,29 @@ void *h_curve_socket(int type, int i, const char *who, const char *server_key);
 /*  A request (map format, a rid added) on a DEALER from h_curve_socket;
     the reply, or NULL when none came within timeout_ms. */
 h_reply_t *h_curve_call(void *dealer, int timeout_ms, const char *fmt, ...);
+
+/* ---- a Galera cluster as the database (harness_galera.c) ------------------
+
+    With the CTest fixture `galera`: METACTOR_TEST_DSN lists the cluster's
+    nodes, METACTOR_TEST_GALERA and METACTOR_TEST_GALERA_DIR name
+    scripts/galera and the cluster's directory. Node k is 1-based, as in
+    scripts/galera: the DSN's k-th host. */
+int h_galera_nodes(void);
+/*  Replica i's DSN lists its cluster's hosts from node k on (k, k+1, ...,
+    then 1, ...), so it attaches to node k while k serves and moves to the
+    next one when k dies. For its next starts. */
+void h_attach(int i, int k);
+/*  scripts/galera CMD k on the fixture's cluster: "kill" (SIGKILL, waits
+    until gone), "rejoin" (starts it again, waits until Synced; nothing if
+    it runs). Fails the test if the script fails. */
+void h_galera(const char *cmd, int k);
+/*  Every node running (rejoins those an earlier, failed test left down). */
+void h_galera_ensure(void);
+/*  The last `lines` of node k's error log contain text. */
+bool h_galera_log_has(int k, const char *text, int lines);
+/*  The node (1-based) of replica i's established database connections, as
+    the kernel's TCP table shows them: 0 none, -1 several nodes. */
+int h_db_node(int i);
 
 /* ---- the test program --------------------------------------------------- */
 

@@ -174,7 +174,7 @@ static void spawn(h_replica_t *r)
     argv[n++] = "--publish";
     argv[n++] = r->pub_endpoint;
     argv[n++] = "--db";
-    argv[n++] = h_state.cl[r->cluster].dsn;
+    argv[n++] = r->dsn ? r->dsn : h_state.cl[r->cluster].dsn;
     argv[n++] = "--reload-interval";
     argv[n++] = "1000";
     argv[n++] = "--beat-interval";
