@@ -5,14 +5,19 @@
       wsrep_ready ON, checked at every connect (connect.c). A node that
       leaves the primary component later answers 1047, which conn.c counts
       as a lost connection, so the actor reconnects — to the next host.
-    * Causal reads: the reader (point loads, scans, marks) sets
-      wsrep_sync_wait = 1, so a read first waits until its node has applied
-      everything the cluster committed before it; without it a scan could
-      miss a commit another node had already acknowledged, and a reload
-      pass would move its window past it. Writers need no such wait:
-      certification refuses (1213) a transaction that read a row another
-      node had changed meanwhile, and the write is retried as a whole
-      (retry.c).
+    * Causal reads on every connection (wsrep_sync_wait = 1): a read first
+      waits until its node has applied everything the cluster committed
+      before it. The reader needs it or a scan could miss a commit another
+      node had already acknowledged, and a reload pass would move its
+      window past it. Writers need it too: certification checks write sets,
+      not reads, so a read-modify-write (labels merged into the stored
+      ones, a registration keeping the stored labels) that read its row
+      before this node applied another node's acknowledged change to it
+      would commit and lose that change (svc_galera saw it, about 1 run in
+      11). With the wait the locked read sees every earlier commit, and a
+      later one that touches the locked row aborts this transaction (1213),
+      which is retried as a whole (retry.c). The cost is one wait per
+      SELECT on Galera only.
     * The scan window: revisions are drawn on each node and reach the
       other nodes' sequences only when the drawing transaction commits, so
       values are not in commit order across nodes; the reload's window is
@@ -83,5 +88,5 @@ bool mt__store_galera_serves(mt__store_conn_t *c, const mt__store_galera_t *g, c
 
 int mt__store_galera_session(mt__store_conn_t *c)
 {
-    return c->reader ? mt__store_conn_sql(c, "SET SESSION wsrep_sync_wait = 1") : MT_OK;
+    return mt__store_conn_sql(c, "SET SESSION wsrep_sync_wait = 1");
 }

@@ -351,9 +351,7 @@ static int migrate_once(mt__store_conn_t *c)
         }
     }
     if (rc == MT_OK && c->galera)
-        rc = mt__store_galera_session(c);  /* the reader keeps its causal reads */
-    if (rc == MT_OK && c->galera && !c->reader)
-        rc = mt__store_conn_sql(c, "SET SESSION wsrep_sync_wait = 0");
+        rc = mt__store_galera_session(c);  /* causal reads stay on (galera.c) */
     if (rc == MT_OK && !c->reader)
         rc = mt__store_conn_sql(c, "SET SESSION max_statement_time = " MT_CONN_STATEMENT_TIME_S);
     return rc;

@@ -190,7 +190,7 @@ int mt__store_galera_probe(mt__store_conn_t *c, MYSQL *m, mt__store_galera_t *g)
 /*  True if the server may serve (not Galera, or Synced and ready); else
     notes why (as error 1047) for the log and the clients. */
 bool mt__store_galera_serves(mt__store_conn_t *c, const mt__store_galera_t *g, const char *host);
-/*  Session settings on a Galera node (causal reads for the reader). */
+/*  Session settings on a Galera node (causal reads on every connection). */
 int mt__store_galera_session(mt__store_conn_t *c);
 
 /*  Executes statement id (prepared once) with ps (NULL: none). rows NULL:
