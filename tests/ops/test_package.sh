@@ -39,8 +39,12 @@ for d in "${debs[@]}"; do [ -f "$d" ] || fail "cpack made no $d"; done
 export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -qq --no-install-recommends "${debs[@]}" >/dev/null || fail "apt-get install"
 [ "$(command -v metactord)" = /usr/bin/metactord ] || fail "metactord is not /usr/bin/metactord"
-/usr/bin/metactl --help | grep -q "usage: metactl" || fail "metactl --help"
-/usr/bin/metactord --help | grep -q "Usage: metactord" || fail "metactord --help"
+# Whole outputs first: `grep -q` leaves the pipe early, and with pipefail
+# a help text longer than one stdio buffer then dies of SIGPIPE.
+help=$(/usr/bin/metactl --help) || fail "metactl --help: exit status $?"
+grep -q "usage: metactl" <<<"$help" || fail "metactl --help"
+help=$(/usr/bin/metactord --help) || fail "metactord --help: exit status $?"
+grep -q "Usage: metactord" <<<"$help" || fail "metactord --help"
 getent passwd metactor >/dev/null || fail "no user metactor"
 cmp -s /etc/metactor/metactord.cfg "$MT_SOURCE_DIR/etc/metactord.cfg" || fail "/etc/metactor/metactord.cfg"
 /usr/bin/metactord --config /etc/metactor/metactord.cfg --help >/dev/null || fail "the example config"
