@@ -2,52 +2,32 @@
     `components`): order, digest and validation. The block that holds them
     is the registration's (model.c). */
 #include "components.h"
+#include "sort.h"
+#include "mt_hash.h"
 #include "mt_alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct { mt_component_t c; uint32_t index; } sort_t;
-
-static int cmp_sort(const void *a, const void *b)
-{
-    const sort_t *x = a, *y = b;
-    int c = strcmp(x->c.component, y->c.component);
-    return c ? c : (x->index > y->index) - (x->index < y->index);
-}
+static const char *component_key(const void *c) { return ((const mt_component_t *) c)->component; }
 
 uint32_t mt__components_normalise(mt_component_t *c, uint32_t n)
 {
-    if (n < 2)
-        return n;
-    sort_t *tmp = mt_xcalloc(n, sizeof *tmp);
-    for (uint32_t i = 0; i < n; i++)
-        tmp[i] = (sort_t) { c[i], i };
-    qsort(tmp, n, sizeof *tmp, cmp_sort);
-    uint32_t out = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (i + 1 < n && strcmp(tmp[i].c.component, tmp[i + 1].c.component) == 0)
-            continue;       /* a later duplicate follows: it wins */
-        c[out++] = tmp[i].c;
-    }
-    free(tmp);
-    return out;
+    return mt__sort_unique(c, n, sizeof *c, component_key);
 }
 
 /*  FNV-1a 64, as mt_versions_hash, over all five strings of each: a new
     commit or build time under the same version is a change to store. */
 void mt_components_hash(const mt_component_t *c, uint32_t n, char out[17])
 {
-    uint64_t h = 14695981039346656037ull;
+    uint64_t h = MT_FNV1A64_INIT;
     for (uint32_t i = 0; i < n; i++) {
         const char *parts[5] = { c[i].component, c[i].version, c[i].commit,
                                  c[i].build_time, c[i].source };
         for (int k = 0; k < 5; k++) {
             const char *s = parts[k] ? parts[k] : "";
-            do {
-                h = (h ^ (uint8_t) *s) * 1099511628211ull;
-            } while (*s++);
+            h = mt_fnv1a64(h, s, strlen(s) + 1);   /* NULs hashed: fields stay apart */
         }
     }
     snprintf(out, 17, "%016llx", (unsigned long long) h);

@@ -10,6 +10,7 @@
 #include "block.h"
 #include "components.h"
 #include "mt_labels.h"
+#include "sort.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,73 +50,22 @@ static const char *pack_str(packer_t *p, const char *s)
     return dst;
 }
 
+static const char *str_pair_key(const void *p) { return ((const mt_str_pair_t *) p)->key; }
+
 static int cmp_str_pair(const void *a, const void *b)
 {
-    return strcmp(((const mt_str_pair_t *) a)->key, ((const mt_str_pair_t *) b)->key);
+    return strcmp(str_pair_key(a), str_pair_key(b));
 }
-
-static int cmp_int_pair(const void *a, const void *b)
-{
-    return strcmp(((const mt_int_pair_t *) a)->key, ((const mt_int_pair_t *) b)->key);
-}
-
-/*  Sorts a packed map and drops duplicate keys, keeping the last given.
-    qsort is not stable, so the original index breaks ties. */
-typedef struct { mt_str_pair_t pair; uint32_t index; } str_sort_t;
-typedef struct { mt_int_pair_t pair; uint32_t index; } int_sort_t;
-
-static int cmp_str_sort(const void *a, const void *b)
-{
-    const str_sort_t *x = a, *y = b;
-    int c = cmp_str_pair(&x->pair, &y->pair);
-    return c ? c : (x->index > y->index) - (x->index < y->index);
-}
-
-static int cmp_int_sort(const void *a, const void *b)
-{
-    const int_sort_t *x = a, *y = b;
-    int c = cmp_int_pair(&x->pair, &y->pair);
-    return c ? c : (x->index > y->index) - (x->index < y->index);
-}
+static const char *int_pair_key(const void *p) { return ((const mt_int_pair_t *) p)->key; }
 
 static uint32_t normalise_str_map(mt_str_pair_t *map, uint32_t n)
 {
-    if (n < 2)
-        return n;
-    str_sort_t *tmp = malloc(n * sizeof *tmp);
-    if (!tmp)
-        mt_oom("model");
-    for (uint32_t i = 0; i < n; i++)
-        tmp[i] = (str_sort_t) { map[i], i };
-    qsort(tmp, n, sizeof *tmp, cmp_str_sort);
-    uint32_t out = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (i + 1 < n && strcmp(tmp[i].pair.key, tmp[i + 1].pair.key) == 0)
-            continue;       /* a later duplicate follows: it wins */
-        map[out++] = tmp[i].pair;
-    }
-    free(tmp);
-    return out;
+    return mt__sort_unique(map, n, sizeof *map, str_pair_key);
 }
 
 static uint32_t normalise_int_map(mt_int_pair_t *map, uint32_t n)
 {
-    if (n < 2)
-        return n;
-    int_sort_t *tmp = malloc(n * sizeof *tmp);
-    if (!tmp)
-        mt_oom("model");
-    for (uint32_t i = 0; i < n; i++)
-        tmp[i] = (int_sort_t) { map[i], i };
-    qsort(tmp, n, sizeof *tmp, cmp_int_sort);
-    uint32_t out = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (i + 1 < n && strcmp(tmp[i].pair.key, tmp[i + 1].pair.key) == 0)
-            continue;
-        map[out++] = tmp[i].pair;
-    }
-    free(tmp);
-    return out;
+    return mt__sort_unique(map, n, sizeof *map, int_pair_key);
 }
 
 static size_t str_map_bytes(const mt_str_pair_t *m, uint32_t n)

@@ -5,15 +5,13 @@
 #include "mt_alloc.h"
 
 #include "block.h"
+#include "sort.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp_key(const void *a, const void *b)
-{
-    return strcmp(((const mt_int_pair_t *) a)->key, ((const mt_int_pair_t *) b)->key);
-}
+static const char *metric_key(const void *p) { return ((const mt_int_pair_t *) p)->key; }
 
 mt_node_live_t *mt_node_live_build(const mt_node_live_t *t)
 {
@@ -37,28 +35,7 @@ mt_node_live_t *mt_node_live_build(const mt_node_live_t *t)
     }
     /*  A msgpack map may repeat a key: the last one wins, as in every
         other map of a node. */
-    uint32_t out = 0;
-    if (t->nmetrics > 1) {
-        /*  Stable by index: reverse, stable-sort, keep the first of a run. */
-        for (uint32_t i = 0; i < t->nmetrics / 2; i++) {
-            mt_int_pair_t x = m[i];
-            m[i] = m[t->nmetrics - 1 - i];
-            m[t->nmetrics - 1 - i] = x;
-        }
-        /*  Insertion sort: stable, and metrics maps are small (<= 256). */
-        for (uint32_t i = 1; i < t->nmetrics; i++) {
-            mt_int_pair_t x = m[i];
-            uint32_t j = i;
-            for (; j > 0 && cmp_key(&m[j - 1], &x) > 0; j--)
-                m[j] = m[j - 1];
-            m[j] = x;
-        }
-        for (uint32_t i = 0; i < t->nmetrics; i++)
-            if (out == 0 || strcmp(m[out - 1].key, m[i].key) != 0)
-                m[out++] = m[i];
-    }
-    else
-        out = t->nmetrics;
+    uint32_t out = mt__sort_unique(m, t->nmetrics, sizeof *m, metric_key);
     l->nmetrics = out;
     l->metrics = m;
     return l;

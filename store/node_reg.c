@@ -115,6 +115,23 @@ static int write_reg(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id
     return mt__store_conn_exec(c, SQL_REG_UPSERT, &s->params, NULL, NULL);
 }
 
+/*  The end of every registration write: commit (drawn: when the revision
+    was drawn, MT_STORE_TXN_MAX_MS bounds it), then the block carries the
+    committed revision and goes to *out; on any failure it is dropped. */
+static int commit_reg(mt__store_conn_t *c, int rc, uint64_t drawn, mt_node_reg_t *nb, int64_t rev,
+                      mt_node_reg_t **out)
+{
+    if (rc == MT_OK)
+        rc = mt__store_sql_commit_by(c, drawn);
+    if (rc != MT_OK) {
+        mt_node_reg_unref(&nb);
+        return rc;
+    }
+    nb->reg_revision = rev;
+    *out = nb;
+    return MT_OK;
+}
+
 static int register_once(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id,
                          const mt_node_reg_t *reg, mt_node_reg_t **out)
 {
@@ -173,15 +190,7 @@ static int register_once(mt__store_conn_t *c, mt__store_scratch_t *s, const char
         rc = write_reg(c, s, id, nb, off, len, rev);
     if (rc == MT_OK && versions_changed)
         rc = write_versions(c, s, id, nb);
-    if (rc == MT_OK)
-        rc = mt__store_sql_commit_by(c, drawn);
-    if (rc != MT_OK) {
-        mt_node_reg_unref(&nb);
-        return rc;
-    }
-    nb->reg_revision = rev;
-    *out = nb;
-    return MT_OK;
+    return commit_reg(c, rc, drawn, nb, rev, out);
 }
 
 int mt__store_sql_register(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, const mt_node_reg_t *reg,
@@ -299,15 +308,7 @@ static int labels_once(mt__store_conn_t *c, mt__store_scratch_t *s, const char *
         mt__store_params_cstr(&s->params, id);
         rc = mt__store_conn_exec(c, SQL_REG_SET_LABELS, &s->params, NULL, NULL);
     }
-    if (rc == MT_OK)
-        rc = mt__store_sql_commit_by(c, drawn);
-    if (rc != MT_OK) {
-        mt_node_reg_unref(&nb);
-        return rc;
-    }
-    nb->reg_revision = rev;
-    *out = nb;
-    return MT_OK;
+    return commit_reg(c, rc, drawn, nb, rev, out);
 }
 
 int mt__store_sql_labels(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, const mt_node_reg_t *set,
@@ -352,15 +353,7 @@ static int components_once(mt__store_conn_t *c, mt__store_scratch_t *s, const ch
     }
     if (rc == MT_OK)
         rc = write_versions(c, s, id, nb);
-    if (rc == MT_OK)
-        rc = mt__store_sql_commit_by(c, drawn);
-    if (rc != MT_OK) {
-        mt_node_reg_unref(&nb);
-        return rc;
-    }
-    nb->reg_revision = rev;
-    *out = nb;
-    return MT_OK;
+    return commit_reg(c, rc, drawn, nb, rev, out);
 }
 
 int mt__store_sql_components(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id,

@@ -38,6 +38,7 @@
     after its own commit; status_batch.c cuts a flush into transactions and
     retries rows alone when the database refuses a batch. */
 #include "store_internal.h"
+#include "mt_hash.h"
 #include "mt_alloc.h"
 #include "mt_log.h"
 
@@ -515,10 +516,7 @@ void mt_store_destroy(mt_store_t **store_p)
 
 static uint32_t hash_id(const char *id)
 {
-    uint32_t h = 2166136261u;
-    for (; *id; id++)
-        h = (h ^ (uint8_t) *id) * 16777619u;
-    return h;
+    return mt_fnv1a32(MT_FNV1A32_INIT, id, strlen(id));
 }
 
 mt_actor_t *mt_store_writer(mt_store_t *store, const char *node_id)
