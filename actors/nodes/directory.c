@@ -263,6 +263,30 @@ static entry_t *spawn_entry(mt_actor_t *self, directory_t *d, const char *id, bo
 /*  A merge also updates the snapshot at once (by the nodes' own rule:
     only a newer revision replaces), so a list right after a reload pass
     shows what it brought; the node's MT_NODE_CHANGED follows and agrees. */
+/*  Each group replaces the entry's only if it is newer — a registration
+    also only above the last delete seen — as every merge is decided. */
+static void take_newer(entry_t *e, mt_node_reg_t *reg, mt_node_status_t *status,
+                       mt_node_live_t *live)
+{
+    int64_t floor = e->reg && e->reg->reg_revision > e->deleted_revision
+                  ? e->reg->reg_revision : e->deleted_revision;
+    if (reg && reg->reg_revision > floor) {
+        mt_node_reg_unref(&e->reg);
+        e->reg = mt_node_reg_ref(reg);
+    }
+    if (status && e->reg
+        && (!e->status || status->status_revision > e->status->status_revision)) {
+        mt_node_status_unref(&e->status);
+        e->status = mt_node_status_ref(status);
+    }
+    if (e->reg && mt_node_live_newer(live, e->live)) {
+        mt_node_live_unref(&e->live);
+        e->live = mt_node_live_ref(live);
+    }
+    if (!e->reg)
+        mt_node_live_unref(&e->live);
+}
+
 static void snapshot_merge(entry_t *e, const mt_node_merge_t *m)
 {
     if (m->deleted && m->deleted_revision > e->deleted_revision) {
@@ -272,23 +296,7 @@ static void snapshot_merge(entry_t *e, const mt_node_merge_t *m)
             mt_node_status_unref(&e->status);
         }
     }
-    int64_t floor = e->reg && e->reg->reg_revision > e->deleted_revision
-                  ? e->reg->reg_revision : e->deleted_revision;
-    if (m->reg && m->reg->reg_revision > floor) {
-        mt_node_reg_unref(&e->reg);
-        e->reg = mt_node_reg_ref(m->reg);
-    }
-    if (m->status && e->reg
-        && (!e->status || m->status->status_revision > e->status->status_revision)) {
-        mt_node_status_unref(&e->status);
-        e->status = mt_node_status_ref(m->status);
-    }
-    if (e->reg && mt_node_live_newer(m->live, e->live)) {
-        mt_node_live_unref(&e->live);
-        e->live = mt_node_live_ref(m->live);
-    }
-    if (!e->reg)
-        mt_node_live_unref(&e->live);
+    take_newer(e, m->reg, m->status, m->live);
 }
 
 /*  Returns true when msg was passed on (sent or stashed: no longer the
@@ -354,29 +362,12 @@ static void retired(mt_actor_t *self, directory_t *d, const char *id, bool stopp
     merged here while this replica's registration commits). Once the node
     has handled every merge, its view is taken whole again (it may
     legitimately drop a group: a resync's never-committed revision). */
-static void keep_newer(entry_t *e, const mt_node_view_t *v)
-{
-    if (v->reg && (!e->reg || v->reg->reg_revision > e->reg->reg_revision)) {
-        mt_node_reg_unref(&e->reg);
-        e->reg = mt_node_reg_ref(v->reg);
-    }
-    if (v->status && e->reg
-        && (!e->status || v->status->status_revision > e->status->status_revision)) {
-        mt_node_status_unref(&e->status);
-        e->status = mt_node_status_ref(v->status);
-    }
-    if (e->reg && mt_node_live_newer(v->live, e->live)) {
-        mt_node_live_unref(&e->live);
-        e->live = mt_node_live_ref(v->live);
-    }
-}
-
 static void changed(directory_t *d, mt_msg_t *msg)
 {
     mt_node_changed_t *c = mt_node_changed(msg);
     entry_t *e = zhashx_lookup(d->by_id, c->view.id);
     if (e && c->change == MT_NODE_UPSERT && c->merges < e->merges)
-        keep_newer(e, &c->view);
+        take_newer(e, c->view.reg, c->view.status, c->view.live);
     else if (e) {
         mt_node_reg_unref(&e->reg);
         mt_node_status_unref(&e->status);
