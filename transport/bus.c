@@ -14,6 +14,7 @@
     restarted) all ask the reload actor for a pass at once — the periodic
     reload covers whatever else was lost. */
 #include "mt_bus.h"
+#include "mt_counter.h"
 #include "mt_alloc.h"
 #include "mt_log.h"
 #include "mt_codec.h"
@@ -42,10 +43,6 @@ typedef struct {
     uint64_t trust_removals;        /* mt_trust_removals when last seen */
 } bus_t;
 
-static void bump(_Atomic uint64_t *c)
-{
-    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
-}
 
 /* ---- publishing -------------------------------------------------------- */
 
@@ -97,17 +94,17 @@ static void send_notice(bus_t *b, const char *topic)
         subscriber sees the gap in seq and reloads. */
     if (zmsg_send(&m, b->pub) != 0) {
         zmsg_destroy(&m);
-        bump(&b->ctr->dropped);
+        mt_counter_add(&b->ctr->dropped, 1);
     }
     else
-        bump(&b->ctr->sent);
+        mt_counter_add(&b->ctr->sent, 1);
 }
 
 /* ---- subscribing ------------------------------------------------------- */
 
 static void ask_reload(bus_t *b)
 {
-    bump(&b->ctr->gaps);
+    mt_counter_add(&b->ctr->gaps, 1);
     if (b->opts.reload)
         mt_send(b->opts.reload, mt_msg_new(MT_NODE_RELOAD, 0));
 }
@@ -158,11 +155,11 @@ static void receive(bus_t *b, zmsg_t *m)
         mt_log_warning("bus: dropped a malformed notice: %s", err);
         return;
     }
-    bump(&b->ctr->received);
+    mt_counter_add(&b->ctr->received, 1);
     if (strcmp(n.replica, b->replica_id) != 0) {
         track_seq(b, n.replica, n.seq);
         if (!plausible(b, n.revision)) {
-            bump(&b->ctr->implausible);
+            mt_counter_add(&b->ctr->implausible, 1);
             ask_reload(b);
             mt_msg_free(n.merge);
             mt_msg_free(n.rc_merge);
@@ -190,7 +187,7 @@ static void receive(bus_t *b, zmsg_t *m)
 static void connect_peer(bus_t *b, const char *ep, const char *key)
 {
     if (b->opts.security && (!*key || mt_security_client(b->opts.security, b->sub, key) != MT_OK)) {
-        bump(&b->ctr->peers_without_key);
+        mt_counter_add(&b->ctr->peers_without_key, 1);
         mt_log_warning("bus: peer %s publishes no usable CURVE key: not subscribed", ep);
         return;
     }

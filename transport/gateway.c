@@ -26,6 +26,7 @@
     they get `too_large`; beyond that libzmq (ZMQ_MAXMSGSIZE) drops the
     connection without reading the rest into memory. */
 #include "mt_gateway.h"
+#include "mt_counter.h"
 #include "mt_alloc.h"
 #include "mt_authz.h"
 #include "mt_metrics.h"
@@ -67,16 +68,6 @@ typedef struct {
     uint64_t trimmed_requests;      /* requests when it ran */
 } gateway_t;
 
-/*  Only this thread writes a counter: relaxed (mt_gateway_counters_t). */
-static void bump(_Atomic uint64_t *c)
-{
-    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
-}
-
-static uint64_t read_ctr(_Atomic uint64_t *c)
-{
-    return atomic_load_explicit(c, memory_order_relaxed);
-}
 
 /* ---- pending table: keys are the uint64 corr inside each entry ---------- */
 
@@ -160,7 +151,7 @@ static bool admit(const gateway_t *g, const client_t *c)
 static void trim_when_quiet(gateway_t *g)
 {
     int64_t now = zclock_mono();
-    uint64_t requests = read_ctr(&g->ctr->requests);
+    uint64_t requests = mt_counter_get(&g->ctr->requests);
     if (zhashx_size(g->pending) || requests - g->trimmed_requests < 20000
         || now - g->trimmed_at < 5000)
         return;
@@ -179,14 +170,14 @@ static void send_to(gateway_t *g, zmsg_t **envelope)
     zmsg_addmem(m, g->buf.data, g->buf.size);
     if (zmsg_send(&m, g->sock) != 0) {
         zmsg_destroy(&m);           /* peer gone, or not reading: its loss */
-        bump(&g->ctr->dropped);
+        mt_counter_add(&g->ctr->dropped, 1);
     }
 }
 
 static void reply_error(gateway_t *g, zmsg_t **envelope, bool has_rid, uint64_t rid,
                         int err, const char *message)
 {
-    bump(&g->ctr->errors);
+    mt_counter_add(&g->ctr->errors, 1);
     mt_codec_encode_error(&g->buf, has_rid, rid, err, message);
     send_to(g, envelope);
 }
@@ -213,13 +204,13 @@ uint32_t mt_gateway_stats(mt_runtime_t *rt, mt_gateway_counters_t *c, mt_securit
         { "worker_runs", runs },
         { "steals", s.steals },
         { "parks", s.parks },
-        { "requests", read_ctr(&c->requests) },
-        { "requests_in_flight", read_ctr(&c->in_flight) },
-        { "request_errors", read_ctr(&c->errors) },
-        { "request_timeouts", read_ctr(&c->timeouts) },
-        { "requests_unauthorized", read_ctr(&c->unauthorized) },
-        { "requests_busy", read_ctr(&c->busy) },
-        { "replies_dropped", read_ctr(&c->dropped) },
+        { "requests", mt_counter_get(&c->requests) },
+        { "requests_in_flight", mt_counter_get(&c->in_flight) },
+        { "request_errors", mt_counter_get(&c->errors) },
+        { "request_timeouts", mt_counter_get(&c->timeouts) },
+        { "requests_unauthorized", mt_counter_get(&c->unauthorized) },
+        { "requests_busy", mt_counter_get(&c->busy) },
+        { "replies_dropped", mt_counter_get(&c->dropped) },
         { "connections_refused", sec ? mt_security_refused(sec) : 0 },
         { "trusted_certificates", sec ? mt_trust_size(mt_security_trust(sec)) : 0 },
     };
@@ -278,13 +269,13 @@ static int authorize(gateway_t *g, zframe_t *body, const mt_request_t *req,
     mt_role_t role = mt_security_sender(g->opts.security, body, node);
     int rc = mt_authz_check(role, node, req, err, errlen);
     if (rc != MT_OK)
-        bump(&g->ctr->unauthorized);
+        mt_counter_add(&g->ctr->unauthorized, 1);
     return rc;
 }
 
 static void handle_request(mt_actor_t *self, gateway_t *g, zmsg_t *m)
 {
-    bump(&g->ctr->requests);
+    mt_counter_add(&g->ctr->requests, 1);
     zframe_t *body = zmsg_last(m);
     zmsg_remove(m, body);           /* m is now the envelope */
     mt_request_t req = { 0 };
@@ -293,7 +284,7 @@ static void handle_request(mt_actor_t *self, gateway_t *g, zmsg_t *m)
     client_key(m, from.key, sizeof from.key);
     from.c = zhashx_lookup(g->clients, from.key);
     if (!admit(g, from.c)) {
-        bump(&g->ctr->busy);
+        mt_counter_add(&g->ctr->busy, 1);
         req.has_rid = mt_codec_peek_rid(zframe_data(body), zframe_size(body), &req.rid);
         zframe_destroy(&body);
         reply_error(g, &m, req.has_rid, req.rid, MT_EBUSY,
@@ -391,13 +382,13 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
     case MT_NODE_REPLY:
         mt_codec_encode_node_reply(&g->buf, p->has_rid, p->rid, p->op, mt_node_reply(msg));
         if (mt_node_reply(msg)->err != MT_OK)
-            bump(&g->ctr->errors);
+            mt_counter_add(&g->ctr->errors, 1);
         send_to(g, &p->envelope);
         break;
     case MT_RC_REPLY:
         mt_codec_encode_rc_reply(&g->buf, p->has_rid, p->rid, p->op, mt_rc_reply(msg));
         if (mt_rc_reply(msg)->err != MT_OK)
-            bump(&g->ctr->errors);
+            mt_counter_add(&g->ctr->errors, 1);
         send_to(g, &p->envelope);
         break;
     case MT_CLUSTER_INFO:
@@ -405,7 +396,7 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
         send_to(g, &p->envelope);
         break;
     case MT_MSG_TIMEOUT:
-        bump(&g->ctr->timeouts);
+        mt_counter_add(&g->ctr->timeouts, 1);
         reply_error(g, &p->envelope, p->has_rid, p->rid, MT_EUNAVAIL,
                     "no answer in time; the outcome of a write is unknown until it is read back");
         break;

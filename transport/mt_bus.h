@@ -59,6 +59,8 @@ typedef struct {
     struct mt_bus_counters *counters;
 } mt_bus_opts_t;
 
+/*  Written by the bus's thread alone (mt_counter.h), read by any; horizon
+    is raised by several (mt_bus_horizon_raise). */
 typedef struct mt_bus_counters {
     _Atomic uint64_t sent, received, gaps, dropped, peers;
     _Atomic uint64_t peers_without_key;     /* security on, peer publishes no key */
