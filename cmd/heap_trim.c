@@ -3,12 +3,14 @@
     glibc returns freed heap to the system only from the top of an arena;
     what a burst frees elsewhere (zmq messages, request buffers, replies
     encoded while a database stall held thousands of requests) stays
-    resident until malloc_trim. The gateway trims once it has had no
-    request pending for 1 s, which never happens under load: after a 4-s
-    stall a replica kept +58 MB (docs/benchmarks.md). So every 5 s,
-    whatever the load: mallinfo2() and, if the arenas hold more than 8 MB
-    free, malloc_trim(0). (Below 8 MB the gateway's quiet trim is enough:
-    a trim under load costs each allocating thread a wait on its arena.)
+    resident until malloc_trim. Trimming only when no request is pending
+    never happens under load: after a 4-s stall a replica kept +58 MB
+    (docs/benchmarks.md). So every 5 s, whatever the load: mallinfo2() and,
+    if the arenas hold more than 8 MB free, malloc_trim(0). Below 8 MB it
+    trims only when quiet (the caller says: metactord asks the gateway's
+    counters), because a trim under load costs each allocating thread a
+    wait on its arena — but a flood leaves less than 8 MB free, which
+    must go back too (flood_rss_after).
 
     Why a thread of its own, not the gateway's: one check and trim took
     0.15–12 ms (mostly under 4) in that experiment, with 10–31 MB free in
@@ -32,6 +34,8 @@
 struct heap_trim {
     size_t threshold;
     int period_ms;
+    heap_trim_quiet_fn *quiet;
+    void *arg;
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -54,7 +58,7 @@ static void check_and_trim(heap_trim_t *t)
     struct mallinfo2 mi = mallinfo2();
     atomic_store_explicit(&t->free_kb, mi.fordblks / 1024, memory_order_relaxed);
     atomic_fetch_add_explicit(&t->checks, 1, memory_order_relaxed);
-    if (mi.fordblks <= t->threshold)
+    if (mi.fordblks <= t->threshold && !(t->quiet && t->quiet(t->arg)))
         return;
     malloc_trim(0);
     uint64_t us = now_us() - t0;
@@ -90,13 +94,16 @@ static void *trim_main(void *arg)
     return NULL;
 }
 
-heap_trim_t *heap_trim_start(size_t threshold, int period_ms)
+heap_trim_t *heap_trim_start(size_t threshold, int period_ms, heap_trim_quiet_fn *quiet,
+                             void *arg)
 {
     heap_trim_t *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
     t->threshold = threshold;
     t->period_ms = period_ms;
+    t->quiet = quiet;
+    t->arg = arg;
     pthread_mutex_init(&t->lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);

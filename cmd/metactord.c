@@ -192,7 +192,7 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    trim = heap_trim_start(HEAP_TRIM_FREE, HEAP_TRIM_MS);
+    trim = heap_trim_start(HEAP_TRIM_FREE, HEAP_TRIM_MS, md_ops_quiet, &ops);
     if (!trim)
         mt_log_warning("cannot start the heap trimmer: memory freed after a burst stays "
                     "with the process");

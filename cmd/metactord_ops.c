@@ -12,6 +12,7 @@
       * it is not draining (SIGTERM received).
     The first part that fails is the reason given. */
 #include "metactord_ops.h"
+#include "mt_counter.h"
 
 #include "mt_metrics.h"
 #include "mt_version.h"
@@ -21,6 +22,17 @@
 int64_t md_ops_db_now(const void *arg)
 {
     return mt_db_clock_now(arg);
+}
+
+bool md_ops_quiet(void *arg)
+{
+    md_ops_t *ops = arg;
+    uint64_t requests = mt_counter_get(&ops->gateway.requests);
+    if (mt_counter_get(&ops->gateway.in_flight) != 0
+        || requests - ops->quiet_trim_requests < 20000)
+        return false;
+    ops->quiet_trim_requests = requests;
+    return true;
 }
 
 uint32_t md_ops_extra_stats(void *arg, mt_stat_t *out, uint32_t cap)

@@ -29,11 +29,16 @@ typedef struct {
     int64_t alive_ms;               /* a beat older than this: not a live member */
     mt_gateway_counters_t gateway;  /* the gateway counts here */
     _Atomic uint64_t live_at;       /* membership's (mt_membership_opts_t.live_at) */
+    uint64_t quiet_trim_requests;   /* requests at the last quiet trim (md_ops_quiet) */
     atomic_bool stopping;           /* set when draining starts: not ready */
 } md_ops_t;
 
 /*  mt_db_clock_now for mt_metrics_set_db_clock (arg: the mt_db_clock_t). */
 int64_t md_ops_db_now(const void *arg);
+
+/*  For the heap trimmer (heap_trim_quiet_fn): no request in flight and at
+    least 20,000 requests since the last quiet trim. */
+bool md_ops_quiet(void *arg);
 
 /*  replica.stats after the gateway's own counters (mt_stats_fn). */
 uint32_t md_ops_extra_stats(void *arg, mt_stat_t *out, uint32_t cap);

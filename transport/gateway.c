@@ -33,7 +33,6 @@
 
 #include <czmq.h>
 #include <errno.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -64,8 +63,6 @@ typedef struct {
     msgpack_sbuffer buf;
     mt_gateway_counters_t *ctr;     /* opts.counters, or own */
     mt_gateway_counters_t own;
-    int64_t trimmed_at;             /* zclock_mono of the last malloc_trim */
-    uint64_t trimmed_requests;      /* requests when it ran */
 } gateway_t;
 
 
@@ -138,26 +135,6 @@ static bool admit(const gateway_t *g, const client_t *c)
 {
     return zhashx_size(g->pending) < g->opts.max_inflight
            && (!c || c->inflight < g->opts.max_inflight_client);
-}
-
-/*  After a burst the memory it took goes back to the system: glibc keeps
-    freed heap in its arenas otherwise (a flood would leave the replica
-    hundreds of MB larger for good). At most every 5 s, and only when
-    quiet and after enough requests to have grown: then nobody waits for
-    this thread while it trims (0.15-12 ms). Under load, when this never
-    happens, metactord's heap trimmer does it on a thread of its own once
-    more than 8 MB are free (cmd/heap_trim.c): here it would stall every
-    client for as long. */
-static void trim_when_quiet(gateway_t *g)
-{
-    int64_t now = zclock_mono();
-    uint64_t requests = mt_counter_get(&g->ctr->requests);
-    if (zhashx_size(g->pending) || requests - g->trimmed_requests < 20000
-        || now - g->trimmed_at < 5000)
-        return;
-    g->trimmed_at = now;
-    g->trimmed_requests = requests;
-    malloc_trim(0);
 }
 
 /* ---- replies ----------------------------------------------------------- */
@@ -350,14 +327,10 @@ static int wait_io(mt_actor_t *self, void *state, int mailbox_fd, int timeout_ms
         { zsock_resolve(g->sock), 0, ZMQ_POLLIN, 0 },
         { NULL, mailbox_fd, ZMQ_POLLIN, 0 },
     };
-    if (timeout_ms < 0 || timeout_ms > 1000)
-        timeout_ms = 1000;          /* trim_when_quiet's pace */
     int rc = zmq_poll(items, 2, timeout_ms);
     if (rc < 0)
         /*  EINTR (e.g. SIGCHLD in a test harness) is not an end. */
         return errno == EINTR ? MT_OK : (errno == ETERM ? MT_ECLOSED : MT_OK);
-    if (rc == 0)
-        trim_when_quiet(g);
     if (items[0].revents & ZMQ_POLLIN) {
         for (int i = 0; i < BURST; i++) {
             zmsg_t *m = zmsg_recv(g->sock);   /* rcvtimeo 0: NULL when drained */
