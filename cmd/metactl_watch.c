@@ -81,39 +81,6 @@ typedef struct {
     } pubs[64];
 } seqs_t;
 
-/*  Receives one whole message without waiting: its first two frames into
-    topic and body (initialised by the caller), the others dropped.
-    Returns the number of frames, 0 when nothing is waiting, -1 on EINTR
-    or another error. */
-static int recv_notice(void *sock, zmq_msg_t *topic, zmq_msg_t *body)
-{
-    int nframes = 0;
-    int more = 1;
-    while (more) {
-        zmq_msg_t scratch;
-        zmq_msg_t *f = nframes == 0 ? topic : nframes == 1 ? body : &scratch;
-        if (f == &scratch)
-            zmq_msg_init(&scratch);
-        /*  Within a message the frames are all there: only the first
-            receive may find nothing. */
-        int rc = zmq_msg_recv(f, sock, nframes == 0 ? ZMQ_DONTWAIT : 0);
-        if (rc < 0) {
-            if (f == &scratch)
-                zmq_msg_close(&scratch);
-            if (nframes == 0 && errno == EAGAIN)
-                return 0;
-            if (errno == EINTR && nframes > 0)
-                continue;           /* finish the message */
-            return -1;
-        }
-        more = zmq_msg_more(f);
-        if (f == &scratch)
-            zmq_msg_close(&scratch);
-        nframes++;
-    }
-    return nframes;
-}
-
 static void field(ctl_buf_t *b, const char *name, const msgpack_object *o)
 {
     mt_buf_printf(b, " %s=", name);
@@ -329,7 +296,7 @@ static int watch(const ctl_t *g, const watch_args_t *a)
             zmq_msg_t topic, body;
             zmq_msg_init(&topic);
             zmq_msg_init(&body);
-            int n = recv_notice(sock, &topic, &body);
+            int n = mt_client_recv_notice(sock, &topic, &body);
             if (n >= 2) {
                 if (handle(g, &seqs, &body))
                     seen++;

@@ -4,6 +4,7 @@
 #include "mt_codec.h"
 
 #include <czmq.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,4 +187,33 @@ void mt_reply_free(mt_reply_t *reply)
     msgpack_unpacked_destroy(&reply->unpacked);
     free(reply->body);
     memset(reply, 0, sizeof *reply);
+}
+
+int mt_client_recv_notice(void *sock, zmq_msg_t *topic, zmq_msg_t *body)
+{
+    int nframes = 0;
+    int more = 1;
+    while (more) {
+        zmq_msg_t scratch;
+        zmq_msg_t *f = nframes == 0 ? topic : nframes == 1 ? body : &scratch;
+        if (f == &scratch)
+            zmq_msg_init(&scratch);
+        /*  Within a message the frames are all there: only the first
+            receive may find nothing. */
+        int rc = zmq_msg_recv(f, sock, nframes == 0 ? ZMQ_DONTWAIT : 0);
+        if (rc < 0) {
+            if (f == &scratch)
+                zmq_msg_close(&scratch);
+            if (nframes == 0 && errno == EAGAIN)
+                return 0;
+            if (errno == EINTR && nframes > 0)
+                continue;           /* finish the message */
+            return -1;
+        }
+        more = zmq_msg_more(f);
+        if (f == &scratch)
+            zmq_msg_close(&scratch);
+        nframes++;
+    }
+    return nframes;
 }

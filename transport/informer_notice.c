@@ -93,37 +93,16 @@ static void drain(mt_informer_t *inf)
     void *h = zsock_resolve(inf->sub);
     for (;;) {
         zmq_msg_t f[2];
-        int nf = 0, more = 1;
         zmq_msg_init(&f[0]);
         zmq_msg_init(&f[1]);
-        while (more) {
-            zmq_msg_t scratch, *m = nf < 2 ? &f[nf] : &scratch;
-            if (m == &scratch)
-                zmq_msg_init(&scratch);
-            int rc = zmq_msg_recv(m, h, nf == 0 ? ZMQ_DONTWAIT : 0);
-            if (rc < 0 && nf > 0 && errno == EINTR) {
-                if (m == &scratch)
-                    zmq_msg_close(&scratch);
-                continue;
-            }
-            if (rc < 0) {
-                if (m == &scratch)
-                    zmq_msg_close(&scratch);
-                nf = -1;
-                break;
-            }
-            more = zmq_msg_more(m);
-            if (m == &scratch)
-                zmq_msg_close(&scratch);
-            nf++;
-        }
+        int nf = mt_client_recv_notice(h, &f[0], &f[1]);
         if (nf == 2)
             take_notice(inf, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]));
         else if (nf > 0)
             inf->st.bad_notices++;
         zmq_msg_close(&f[0]);
         zmq_msg_close(&f[1]);
-        if (nf < 0)
+        if (nf <= 0)
             return;                 /* nothing more now (or EINTR) */
     }
 }

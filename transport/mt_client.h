@@ -5,6 +5,7 @@
 #define MT_CLIENT_H_INCLUDED
 
 #include <msgpack.h>
+#include <zmq.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -58,5 +59,13 @@ void mt_reply_free(mt_reply_t *reply);
     (The codec reads untrusted requests with the opposite rule: the last
     one wins, mt__codec_map_last.) */
 const msgpack_object *mt_client_map_first(const msgpack_object *map, const char *key);
+
+/*  Receives one whole notice from a SUB socket without waiting: its first
+    two frames into topic and body (initialised by the caller), any others
+    dropped (a notice has two; a hostile publisher may send more). Returns
+    the number of frames, 0 when nothing is waiting, -1 on EINTR before the
+    first frame or another error. metactl watch and the informer read
+    notices with it. */
+int mt_client_recv_notice(void *sub, zmq_msg_t *topic, zmq_msg_t *body);
 
 #endif
