@@ -219,7 +219,6 @@ bool ctl_get_bool(const msgpack_object *map, const char *key, bool *out);
 /*  A string value as a NUL-terminated copy in buf (truncated to cap-1);
     "" when absent or not a string. Returns buf. */
 char *ctl_get_str(const msgpack_object *map, const char *key, char *buf, size_t cap);
-bool ctl_str_eq(const msgpack_object *o, const char *s);
 
 /* ---- output ------------------------------------------------------------ */
 

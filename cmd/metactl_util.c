@@ -153,13 +153,6 @@ char *ctl_get_str(const msgpack_object *map, const char *key, char *buf, size_t 
     return buf;
 }
 
-bool ctl_str_eq(const msgpack_object *o, const char *s)
-{
-    size_t n = strlen(s);
-    return o && o->type == MSGPACK_OBJECT_STR && o->via.str.size == n
-           && memcmp(o->via.str.ptr, s, n) == 0;
-}
-
 /* ---- strings ----------------------------------------------------------- */
 
 

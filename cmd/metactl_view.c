@@ -3,6 +3,7 @@
     the known ones, so the client never hides data), node views and the
     node list table. */
 #include "metactl.h"
+#include "mt_codec.h"
 #include "mt_model.h"
 
 #include <string.h>
@@ -66,7 +67,7 @@ void ctl_print_view(const msgpack_object *view, const char *what, const char *co
         const msgpack_object *k = &view->via.map.ptr[i].key;
         bool is_known = false;
         for (size_t j = 0; j < nknown && !is_known; j++)
-            is_known = ctl_str_eq(k, known[j]);
+            is_known = mt_codec_str_is(k, known[j]);
         if (is_known || k->type != MSGPACK_OBJECT_STR)
             continue;
         char key[64];

@@ -130,7 +130,7 @@ static void print_notice(const ctl_t *g, const msgpack_object *n)
     ctl_buf_obj(&b, ctl_get(n, "seq"));
     field(&b, "replica", ctl_get(n, "replica"));
     const msgpack_object *kind = ctl_get(n, "kind");
-    bool node = !kind || ctl_str_eq(kind, "node");
+    bool node = !kind || mt_codec_str_is(kind, "node");
     if (!node)
         field(&b, "kind", kind);
     field(&b, "change", ctl_get(n, "change"));

@@ -81,13 +81,9 @@ const msgpack_object *mt_client_map_first(const msgpack_object *map, const char 
 {
     if (!map || map->type != MSGPACK_OBJECT_MAP)
         return NULL;
-    size_t n = strlen(key);
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n
-            && memcmp(k->via.str.ptr, key, n) == 0)
+    for (uint32_t i = 0; i < map->via.map.size; i++)
+        if (mt_codec_str_is(&map->via.map.ptr[i].key, key))
             return &map->via.map.ptr[i].val;
-    }
     return NULL;
 }
 

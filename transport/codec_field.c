@@ -23,18 +23,18 @@ static void *zalloc(mt__codec_dec_t *d, size_t n)
     return p;
 }
 
-bool mt__codec_key_is(const msgpack_object *o, const char *key)
+bool mt_codec_str_is(const msgpack_object *o, const char *s)
 {
-    size_t n = strlen(key);
-    return o->type == MSGPACK_OBJECT_STR && o->via.str.size == n
-        && memcmp(o->via.str.ptr, key, n) == 0;
+    size_t n = strlen(s);
+    return o && o->type == MSGPACK_OBJECT_STR && o->via.str.size == n
+        && memcmp(o->via.str.ptr, s, n) == 0;
 }
 
 const msgpack_object *mt__codec_map_last(const msgpack_object *map, const char *key)
 {
     const msgpack_object *found = NULL;
     for (uint32_t i = 0; i < map->via.map.size; i++)
-        if (mt__codec_key_is(&map->via.map.ptr[i].key, key))
+        if (mt_codec_str_is(&map->via.map.ptr[i].key, key))
             found = &map->via.map.ptr[i].val;
     return found && found->type != MSGPACK_OBJECT_NIL ? found : NULL;
 }

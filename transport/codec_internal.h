@@ -34,8 +34,6 @@ typedef struct {
     size_t errlen;
 } mt__codec_dec_t;
 
-/*  True if o is the string key. */
-bool mt__codec_key_is(const msgpack_object *o, const char *key);
 /*  The value of string key `key` in map (the last one if repeated), or NULL
     when absent or nil: an optional field sent as nil counts as absent. */
 const msgpack_object *mt__codec_map_last(const msgpack_object *map, const char *key);

@@ -3,6 +3,7 @@
     kept as msgpack bytes, one allocation each; a deleted node keeps its
     tombstone's revision so that an older upsert cannot bring it back. */
 #include "informer_internal.h"
+#include "mt_codec.h"
 #include "mt_alloc.h"
 
 #include <czmq.h>
@@ -65,13 +66,6 @@ void mt__informer_cache_destroy(mt__informer_cache_t **c_p)
     free(c);
 }
 
-static bool key_is(const msgpack_object *k, const char *s)
-{
-    size_t n = strlen(s);
-    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n
-           && memcmp(k->via.str.ptr, s, n) == 0;
-}
-
 static const msgpack_object *lookup(const msgpack_object *map, const msgpack_object *key)
 {
     for (uint32_t i = 0; i < map->via.map.size; i++) {
@@ -86,7 +80,7 @@ static const msgpack_object *lookup(const msgpack_object *map, const msgpack_obj
 static bool is_status_key(const msgpack_object *k)
 {
     for (size_t i = 0; i < sizeof status_keys / sizeof status_keys[0]; i++)
-        if (key_is(k, status_keys[i]))
+        if (mt_codec_str_is(k, status_keys[i]))
             return true;
     return false;
 }
@@ -94,7 +88,7 @@ static bool is_status_key(const msgpack_object *k)
 static int64_t int_at(const msgpack_object *map, const char *key)
 {
     for (uint32_t i = 0; i < map->via.map.size; i++)
-        if (key_is(&map->via.map.ptr[i].key, key)) {
+        if (mt_codec_str_is(&map->via.map.ptr[i].key, key)) {
             const msgpack_object *v = &map->via.map.ptr[i].val;
             if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= INT64_MAX)
                 return (int64_t) v->via.u64;
@@ -107,7 +101,7 @@ static int64_t int_at(const msgpack_object *map, const char *key)
 static bool view_id(const msgpack_object *view, char *buf, size_t cap)
 {
     for (uint32_t i = 0; i < view->via.map.size; i++)
-        if (key_is(&view->via.map.ptr[i].key, "id")) {
+        if (mt_codec_str_is(&view->via.map.ptr[i].key, "id")) {
             const msgpack_object *v = &view->via.map.ptr[i].val;
             if (v->type != MSGPACK_OBJECT_STR || v->via.str.size == 0
                 || v->via.str.size >= cap || memchr(v->via.str.ptr, 0, v->via.str.size))

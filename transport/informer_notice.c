@@ -27,13 +27,6 @@ static void check_seq(mt_informer_t *inf, const char *replica, uint64_t seq)
     zhashx_update(inf->seqs, replica, (void *) (uintptr_t) seq);
 }
 
-static bool str_is(const msgpack_object *o, const char *s)
-{
-    size_t n = strlen(s);
-    return o && o->type == MSGPACK_OBJECT_STR && o->via.str.size == n
-           && memcmp(o->via.str.ptr, s, n) == 0;
-}
-
 static void take_notice(mt_informer_t *inf, const void *data, size_t size)
 {
     char err[128];
@@ -56,7 +49,7 @@ static void take_notice(mt_informer_t *inf, const void *data, size_t size)
     char replica[256], nid[256];
     bool ok = rep && rep->type == MSGPACK_OBJECT_STR && rep->via.str.size < sizeof replica
               && seq && seq->type == MSGPACK_OBJECT_POSITIVE_INTEGER
-              && str_is(mt_client_map_first(n, "kind"), "node")
+              && mt_codec_str_is(mt_client_map_first(n, "kind"), "node")
               && id && id->type == MSGPACK_OBJECT_STR && id->via.str.size > 0
               && id->via.str.size < sizeof nid
               && rev && rev->type == MSGPACK_OBJECT_POSITIVE_INTEGER
@@ -72,10 +65,10 @@ static void take_notice(mt_informer_t *inf, const void *data, size_t size)
     nid[id->via.str.size] = '\0';
     inf->st.notices++;
     check_seq(inf, replica, seq->via.u64);
-    if (str_is(change, "delete"))
+    if (mt_codec_str_is(change, "delete"))
         mt__informer_cache_delete(inf->cache, nid, (int64_t) rev->via.u64,
                                   MT_INFORMER_FROM_NOTICE);
-    else if (str_is(change, "upsert")) {
+    else if (mt_codec_str_is(change, "upsert")) {
         const msgpack_object *view = mt_client_map_first(n, "view");
         if (view && view->type == MSGPACK_OBJECT_MAP)
             mt__informer_cache_upsert(inf->cache, view, MT_INFORMER_FROM_NOTICE);

@@ -119,6 +119,8 @@ void mt_remote_info_destroy(mt_remote_info_t **info);
 /*  The "rid" of a request body without decoding it (for an answer that
     must be cheap: too_large, busy). false when there is none. */
 bool mt_codec_peek_rid(const void *body, size_t size, uint64_t *rid);
+/*  True if o (NULL: false) is the string s: map keys, op names, enums. */
+bool mt_codec_str_is(const msgpack_object *o, const char *s);
 
 /*  Bounds-checks an untrusted msgpack body: MT_OK or MT_EBADREQ. */
 int mt_codec_check(const void *body, size_t size, char *err, size_t errlen);
