@@ -2,52 +2,16 @@
     fails: the class and the error number, never the server's own text,
     which names the user and the host and quotes SQL (conn.c). That text
     goes to the log instead, once per reason while the server cannot be
-    used. The log is captured through mt_log_set_stream. */
+    used. The log is captured (log_capture.h). */
 #include "store_testutil.h"
 #include "mt_check.h"
-#include "mt_log.h"
+#include "log_capture.h"
 #include "store_internal.h"
 
 #include <mysqld_error.h>
 #include <unistd.h>
 
 #define DB "metactor_t_store_errors"
-
-static FILE *s_log;
-
-static void setup(void)
-{
-    s_log = tmpfile();
-    ck_assert_ptr_nonnull(s_log);
-    mt_log_set_stream(s_log);
-}
-
-static void teardown(void)
-{
-    mt_log_set_stream(NULL);
-    fclose(s_log);
-}
-
-/*  Everything logged so far (caller frees). */
-static char *logged(void)
-{
-    fflush(s_log);
-    long n = ftell(s_log);
-    char *text = calloc(1, (size_t) n + 1);
-    ck_assert_ptr_nonnull(text);
-    rewind(s_log);
-    ck_assert_uint_eq(fread(text, 1, (size_t) n, s_log), (size_t) n);
-    fseek(s_log, 0, SEEK_END);
-    return text;
-}
-
-static unsigned count(const char *hay, const char *needle)
-{
-    unsigned n = 0;
-    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    return n;
-}
 
 /*  The test DSN with another password (caller frees). */
 static char *dsn_with_password(const char *password)
@@ -99,19 +63,19 @@ START_TEST(access_denied)
     ck_assert_str_eq(message, "the database refused access (error 1045)");
     assert_no_detail(message);
     usleep(300 * 1000);          /* every connection has tried once */
-    char *log = logged();
-    unsigned first = count(log, "Access denied");
+    char *log = log_capture_text();
+    unsigned first = log_capture_count_in(log, "Access denied");
     free(log);
     usleep(600 * 1000);          /* a few more attempts each */
     mt_store_destroy(&s);
     mt_runtime_destroy(&rt);
 
-    log = logged();
+    log = log_capture_text();
     ck_assert_msg(strstr(log, "Access denied for user 'metactor'"), "log: %s", log);
     ck_assert_msg(!strstr(log, "SECRET"), "the log has the password: %s", log);
     /*  Once per connection (writer, reader, membership), not per attempt. */
-    ck_assert_msg(first >= 1 && count(log, "Access denied") == first
-                  && first == count(log, "cannot use the database"),
+    ck_assert_msg(first >= 1 && log_capture_count_in(log, "Access denied") == first
+                  && first == log_capture_count_in(log, "cannot use the database"),
                   "logged at every attempt: %s", log);
     free(log);
     free(dsn);
@@ -139,7 +103,7 @@ START_TEST(sql_error)
     ck_assert_int_eq(mt__store_conn_sql(&c, "DROP DATABASE " DB), MT_OK);
     mt__store_conn_close(&c);
 
-    char *log = logged();
+    char *log = log_capture_text();
     ck_assert_msg(strstr(log, "database error 1146 while SELECT secret_column FROM secret_table"),
                   "log: %s", log);
     ck_assert_msg(strstr(log, "secret_table' doesn't exist"), "log: %s", log);
@@ -166,8 +130,8 @@ START_TEST(unreachable)
                       c.err);
         assert_no_detail(c.err);
     }
-    char *log = logged();
-    ck_assert_msg(count(log, "Can't connect") == 1, "log: %s", log);
+    char *log = log_capture_text();
+    ck_assert_msg(log_capture_count_in(log, "Can't connect") == 1, "log: %s", log);
     ck_assert_msg(strstr(log, "127.0.0.1"), "the operator is told the address: %s", log);
     ck_assert_msg(!strstr(log, "SECRET"), "log: %s", log);
     free(log);
@@ -179,7 +143,7 @@ int main(void)
 {
     Suite *su = suite_create("store_errors");
     TCase *tc = tcase_create("errors");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, log_capture_start, log_capture_stop);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, access_denied);
     tcase_add_test(tc, sql_error);

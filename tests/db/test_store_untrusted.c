@@ -8,14 +8,13 @@
     node's next heartbeat rewrites it. */
 #include "store_testutil.h"
 #include "mt_check.h"
-#include "mt_log.h"
+#include "log_capture.h"
 
 
 static mt_runtime_t *rt;
 static mt_store_t *store;
 static MYSQL *raw;
 static char *dsn;
-static FILE *s_log;
 #define DB "metactor_t_store_untrusted"
 
 /*  The nodes, and what is done to each behind the store's back. */
@@ -47,9 +46,7 @@ static const struct { const char *id, *sql; } corrupt[] = {
 
 static void setup(void)
 {
-    s_log = tmpfile();
-    ck_assert_ptr_nonnull(s_log);
-    mt_log_set_stream(s_log);
+    log_capture_start();
     tu_open(&rt, &dsn, &store, &raw, DB, 2);
     for (size_t i = 0; i < NCORRUPT; i++) {
         const char *id = corrupt[i].id;
@@ -67,24 +64,7 @@ static void setup(void)
 static void teardown(void)
 {
     tu_close(&rt, &dsn, &store, &raw);
-    mt_log_set_stream(NULL);
-    fclose(s_log);
-}
-
-static unsigned logged(const char *needle)
-{
-    fflush(s_log);
-    long n = ftell(s_log);
-    char *text = calloc(1, (size_t) n + 1);
-    ck_assert_ptr_nonnull(text);
-    rewind(s_log);
-    ck_assert_uint_eq(fread(text, 1, (size_t) n, s_log), (size_t) n);
-    fseek(s_log, 0, SEEK_END);
-    unsigned count = 0;
-    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
-        count++;
-    free(text);
-    return count;
+    log_capture_stop();
 }
 
 static uint64_t rejected(void)
@@ -167,9 +147,9 @@ START_TEST(scans_load_every_other_row)
     }
     mt_msg_free(m);
     ck_assert_uint_eq(rejected(), NREJECTED);
-    ck_assert_uint_eq(logged("cannot be read"), NREJECTED);
-    ck_assert_uint_eq(logged("node_registrations row of l-shape"), 1);
-    ck_assert_uint_eq(logged("node_status row of img "), 1);
+    ck_assert_uint_eq(log_capture_count("cannot be read"), NREJECTED);
+    ck_assert_uint_eq(log_capture_count("node_registrations row of l-shape"), 1);
+    ck_assert_uint_eq(log_capture_count("node_status row of img "), 1);
 
     /*  Every later read of the same rows: not logged, not counted again. */
     s = scan(0, true, &m);
@@ -188,7 +168,7 @@ START_TEST(scans_load_every_other_row)
         mt_msg_free(m);
     }
     ck_assert_uint_eq(rejected(), NREJECTED);
-    ck_assert_uint_eq(logged("cannot be read"), NREJECTED);
+    ck_assert_uint_eq(log_capture_count("cannot be read"), NREJECTED);
 
     /*  A new version of a bad row is a new rejection. */
     tu_exec(raw, "UPDATE node_registrations SET labels = '[3]', reg_revision ="
@@ -250,7 +230,7 @@ START_TEST(rc_rows)
         ck_assert_uint_eq(s->refs[i]->nnodes, strcmp(s->refs[i]->name, "good") == 0 ? 1 : 0);
     mt_msg_free(m);
     ck_assert_uint_eq(rejected(), before + 1);
-    ck_assert_uint_eq(logged("rc_refs row of 22222222"), 1);
+    ck_assert_uint_eq(log_capture_count("rc_refs row of 22222222"), 1);
 }
 END_TEST
 

@@ -3,7 +3,7 @@
     (the JSON line must still parse), and lines of many threads that never
     interleave. The log is captured with mt_log_set_stream. */
 #include "mt_check.h"
-#include "mt_log.h"
+#include "log_capture.h"
 #include "mt_utf8.h"
 
 #include <check.h>
@@ -12,31 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static FILE *s_log;
-
 static void setup(void)
 {
-    s_log = tmpfile();
-    ck_assert_ptr_nonnull(s_log);
-    mt_log_set_stream(s_log);
+    log_capture_start();
 }
 
 static void teardown(void)
 {
-    mt_log_set_stream(NULL);
     mt_log_configure(MT_LOG_INFO, MT_LOG_TEXT, "metactor");
-    fclose(s_log);
-}
-
-/*  Everything logged so far; caller frees. */
-static char *logged(void)
-{
-    fflush(s_log);
-    long n = ftell(s_log);
-    char *text = calloc(1, (size_t) n + 1);
-    rewind(s_log);
-    ck_assert_int_eq(fread(text, 1, (size_t) n, s_log), (size_t) n);
-    return text;
+    log_capture_stop();
 }
 
 static unsigned lines(const char *text)
@@ -56,7 +40,7 @@ START_TEST(level_filters_and_text_shape)
     mt_log_debug("not shown either");
     mt_log_warning("store[%d]: database unavailable", 3);
     mt_log_error("bus: cannot bind");
-    char *text = logged();
+    char *text = log_capture_text();
     ck_assert_uint_eq(lines(text), 2);
     ck_assert_ptr_null(strstr(text, "shown"));
     /* 2026-12-04T21:50:18.123Z warning tester: store[3]: database unavailable */
@@ -75,7 +59,7 @@ START_TEST(json_lines_escape_hostile_bytes)
 {
     mt_log_configure(MT_LOG_DEBUG, MT_LOG_JSON, "metactord");
     mt_log_debug("id \"a\\b\"\n\t\x01 \x80 \xe2\x82 é ok");
-    char *text = logged();
+    char *text = log_capture_text();
     ck_assert_uint_eq(lines(text), 1);
     ck_assert(mt_utf8_valid(text, strlen(text)));
     ck_assert_msg(strncmp(text, "{\"ts\":\"", 7) == 0, "%s", text);
@@ -111,7 +95,7 @@ START_TEST(long_message_is_cut)
     big[n] = '\0';
     mt_log_configure(MT_LOG_INFO, MT_LOG_JSON, "t");
     mt_log_info("%s", big);
-    char *text = logged();
+    char *text = log_capture_text();
     ck_assert_uint_eq(lines(text), 1);
     ck_assert(strlen(text) < 8192);
     ck_assert(strstr(text, "\"}\n"));
@@ -139,7 +123,7 @@ START_TEST(threads_never_interleave)
         pthread_create(&th[t], NULL, writer, (void *) (intptr_t) t);
     for (int t = 0; t < THREADS; t++)
         pthread_join(th[t], NULL);
-    char *text = logged();
+    char *text = log_capture_text();
     ck_assert_uint_eq(lines(text), THREADS * PER_THREAD);
     unsigned whole = 0;
     for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n")) {
