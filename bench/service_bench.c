@@ -101,7 +101,7 @@
                               soak: see service_soak.c
       MT_BENCH_GALERA_DIR     the Galera figures: scripts/galera's directory (the
                               nodes' pid files: CPU windows, the node to kill)
-      MT_BENCH_GALERA_KILL    galera_failover: the node killed (default 3)
+      MT_BENCH_GALERA_KILL    galera_failover: the node killed (default 1, the writers')
 */
 #include "service_bench.h"
 

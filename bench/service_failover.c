@@ -117,7 +117,7 @@ static bool failed_over(void *arg)
 
 int fig_galera_failover(void)
 {
-    long victim = env_long("MT_BENCH_GALERA_KILL", 3, 1, 3);
+    long victim = env_long("MT_BENCH_GALERA_KILL", 1, 1, 3);
     g_spread = true;
     bp_proc_t *p[3];
     for (int i = 0; i < 3; i++)

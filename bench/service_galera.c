@@ -18,15 +18,17 @@
       galera_convergence  galera_convergence_p50, galera_convergence_p99 (ms):
                           the convergence figure (service_conv.c) with A on
                           node 1 and B on node 2
-      galera_failover     galera_failover_ms: A, B, C on nodes 1, 2, 3; A and
-                          C each keep one heartbeat in flight; node 3 (C's) is
-                          SIGKILLed here, the clock started just before the
-                          kill(2); the figure ends at the first acknowledged
-                          heartbeat of C that was sent after the kill. A's
-                          longest wait for an acknowledgement around the kill
-                          is printed (the survivors wait for the cluster to
-                          evict the dead node too). Needs MT_BENCH_GALERA_DIR
-                          (scripts/galera's directory: nodeN/mysqld.pid);
+      galera_failover     galera_failover_ms: A, B, C on nodes 1, 2, 3 (their
+                          readers; every replica writes through node 1,
+                          store/connect.c); A and B each keep one
+                          heartbeat in flight; node 1 (the writers' node,
+                          A's own) is SIGKILLed here, the clock started
+                          just before the kill(2); the figure ends at the
+                          first acknowledged heartbeat of A that was sent
+                          after the kill. B's longest wait for an
+                          acknowledgement around the kill is printed.
+                          Needs MT_BENCH_GALERA_DIR (scripts/galera's
+                          directory: nodeN/mysqld.pid);
                           MT_BENCH_GALERA_KILL picks another node (1-3).
 
     The CPU window shows the three nodes' mariadbd when MT_BENCH_GALERA_DIR

@@ -5,10 +5,25 @@
     mt_dsn.h) a node that answers but cannot serve — not Synced (a joiner,
     a donor blocked by its SST) or not ready (outside the primary
     component: it refuses every query with 1047) — is passed over, so a
-    connection always lands on a node that accepts writes. Hosts are tried
-    from the first on every open: a replica returns to its preferred node
-    once that node is back and synced, which keeps replicas spread as
-    their DSNs order them. What the store does differently on Galera is in
+    connection always lands on a node that accepts writes.
+
+    Which order. The reader (scans, point loads) takes the hosts in the
+    order its DSN gives them, so replicas given different orders spread
+    their reads over the nodes. Writers take them in one order every
+    replica agrees on whatever order its DSN gives — sorted by host, then
+    port — so that all replicas write through one node at a time and fail
+    over to the same next one. Galera does not keep read-modify-writes
+    made through different nodes safe: certification compares write sets
+    committed after a transaction's last applied write set, not after its
+    reads, and does not enforce first-committer-wins across nodes
+    (codership/galera#336, #618; Jepsen's 2026 analysis saw lost updates
+    in a healthy cluster). A label merge made through node 3 could then
+    overwrite, unseen, one acknowledged a moment earlier through node 1
+    (svc_galera did, about one run in twenty under CI's load). Through
+    one node, InnoDB's row locks order them. A writer that failed over
+    returns to the first host once it serves again (mt__store_conn_prefer),
+    or replicas started later would write through another node than those
+    started before. What the store does differently on Galera is in
     galera.c. */
 #include "store_internal.h"
 #include "mt_alloc.h"
@@ -73,28 +88,58 @@ static MYSQL *connect_one(mt__store_conn_t *c, const char *host, unsigned port, 
     return m;
 }
 
-/*  The first host that answers and can serve. A missing database ends the
-    search at once (the server answered: mt__store_conn_open creates it there). */
-static MYSQL *try_connect(mt__store_conn_t *c, const char *db)
+static int host_cmp(const mt_dsn_host_t *a, const mt_dsn_host_t *b)
+{
+    int k = strcmp(a->host, b->host);
+    return k ? k : (a->port > b->port) - (a->port < b->port);
+}
+
+/*  The order in which c tries the DSN's hosts (see the top of the file):
+    order[k] is the index in d->hosts of the k-th to try. */
+static unsigned host_order(const mt__store_conn_t *c, unsigned order[MT_DSN_HOSTS_MAX])
 {
     const mt_dsn_t *d = c->dsn;
     unsigned n = d->nhosts ? d->nhosts : 1;
     for (unsigned i = 0; i < n; i++) {
-        const char *host = d->nhosts ? d->hosts[i].host : NULL;
-        MYSQL *m = connect_one(c, host, d->nhosts ? d->hosts[i].port : d->port, db);
-        if (!m) {
-            if (c->err_no == ER_BAD_DB_ERROR)
-                return NULL;
-            continue;
+        unsigned j = i;
+        /*  Insertion sort: a handful of hosts. */
+        while (!c->reader && d->nhosts && j > 0 && host_cmp(&d->hosts[order[j - 1]], &d->hosts[i]) > 0) {
+            order[j] = order[j - 1];
+            j--;
         }
-        mt__store_galera_t g;
-        if (mt__store_galera_probe(c, m, &g) != MT_OK || !mt__store_galera_serves(c, &g, host)) {
-            mysql_close(m);
-            continue;
-        }
-        c->galera = g.on;
-        c->host_index = i;
-        return m;
+        order[j] = i;
+    }
+    return n;
+}
+
+/*  The k-th host of c's order if it answers and can serve, else NULL. */
+static MYSQL *try_host(mt__store_conn_t *c, const unsigned *order, unsigned k, const char *db)
+{
+    const mt_dsn_t *d = c->dsn;
+    const char *host = d->nhosts ? d->hosts[order[k]].host : NULL;
+    MYSQL *m = connect_one(c, host, d->nhosts ? d->hosts[order[k]].port : d->port, db);
+    if (!m)
+        return NULL;
+    mt__store_galera_t g;
+    if (mt__store_galera_probe(c, m, &g) != MT_OK || !mt__store_galera_serves(c, &g, host)) {
+        mysql_close(m);
+        return NULL;
+    }
+    c->galera = g.on;
+    c->host_rank = k;
+    return m;
+}
+
+/*  The first host that answers and can serve. A missing database ends the
+    search at once (the server answered: mt__store_conn_open creates it there). */
+static MYSQL *try_connect(mt__store_conn_t *c, const char *db)
+{
+    unsigned order[MT_DSN_HOSTS_MAX];
+    unsigned n = host_order(c, order);
+    for (unsigned k = 0; k < n; k++) {
+        MYSQL *m = try_host(c, order, k, db);
+        if (m || c->err_no == ER_BAD_DB_ERROR)
+            return m;
     }
     return NULL;
 }
@@ -157,4 +202,37 @@ int mt__store_conn_open(mt__store_conn_t *c)
     c->last_used_ms = mt_now_ms();
     c->err_no = 0;      /* the next outage is news again (see worth_logging) */
     return MT_OK;
+}
+
+bool mt__store_conn_prefer(mt__store_conn_t *c)
+{
+    if (!c->m || c->reader || c->host_rank == 0)
+        return false;
+    unsigned order[MT_DSN_HOSTS_MAX], rank = c->host_rank;
+    host_order(c, order);
+    /*  The probes must not disturb c: its error and host stay as they are
+        unless an earlier host takes over. */
+    char err[sizeof c->err];
+    unsigned err_no = c->err_no;
+    bool galera = c->galera;
+    memcpy(err, c->err, sizeof err);
+    for (unsigned k = 0; k < rank; k++) {
+        MYSQL *m = try_host(c, order, k, c->dsn->db);
+        if (!m)
+            continue;
+        mt__store_conn_close(c);
+        c->m = m;
+        if (session(c) != MT_OK) {
+            mt__store_conn_close(c);
+            return true;
+        }
+        c->last_used_ms = mt_now_ms();
+        c->err_no = 0;
+        return true;
+    }
+    c->host_rank = rank;
+    c->galera = galera;
+    c->err_no = err_no;
+    memcpy(c->err, err, sizeof err);
+    return false;
 }

@@ -17,7 +17,9 @@
       11). With the wait the locked read sees every earlier commit, and a
       later one that touches the locked row aborts this transaction (1213),
       which is retried as a whole (retry.c). The cost is one wait per
-      SELECT on Galera only.
+      SELECT on Galera only. That narrowed the window without closing it
+      (certification does not enforce first-committer-wins across nodes),
+      so writers also share one node (connect.c).
     * The scan window: revisions are drawn on each node and reach the
       other nodes' sequences only when the drawing transaction commits, so
       values are not in commit order across nodes; the reload's window is

@@ -54,6 +54,7 @@ enum { MSG_CONNECT = MT_STORE_MSG_END_, MSG_FLUSH, STORE_OWN_END_ };
 MT_MSG_RANGE_CHECK(MT_MSGR_STORE, STORE_OWN_END_);
 
 #define IDLE_PING_MS 5000   /* check a connection idle this long before use */
+#define PREFER_MS 3000      /* a writer that failed over looks for its first host this often */
 
 struct mt_store {
     mt_runtime_t *rt;
@@ -78,6 +79,7 @@ typedef struct {
     char last_failure[256];         /* the last connect failure reported */
     mt_timer_t *retry;
     uint64_t last_attempt_ms;
+    uint64_t last_prefer_ms;        /* the last look for an earlier host (PREFER_MS) */
     mt_msg_t **pending;             /* kept STATUS requests, in arrival order */
     uint32_t npending, cap;
     size_t pending_bytes;           /* their blocks' sizes: about their rows' */
@@ -157,8 +159,29 @@ static void try_connect(sactor_t *a)
 /*  True if requests can go to the database now. A connection idle for long
     is checked first (the server may have restarted meanwhile), and replaced
     at once if it was lost and the last attempt is old enough. */
+/*  A writer that failed over to a later host moves back to an earlier one
+    that serves again (connect.c says why all writers must share one). */
+static void prefer_first(sactor_t *a)
+{
+    uint64_t now = mt_now_ms();
+    if (!a->up || a->conn.host_rank == 0 || now - a->last_prefer_ms < PREFER_MS)
+        return;
+    a->last_prefer_ms = now;
+    if (!mt__store_conn_prefer(&a->conn))
+        return;
+    publish_statements(a);
+    if (!mt__store_conn_up(&a->conn)) {
+        go_down(a);
+        return;
+    }
+    atomic_fetch_add(&a->store->reconnects, 1);
+    mt_log_info("store[%d]: back on an earlier database host (%u of its order)", a->index,
+                a->conn.host_rank + 1);
+}
+
 static bool usable(sactor_t *a)
 {
+    prefer_first(a);
     if (a->up && mt_now_ms() - a->conn.last_used_ms > IDLE_PING_MS) {
         if (mysql_ping(a->conn.m) != 0) {
             mt__store_conn_fail(&a->conn, NULL, "ping");

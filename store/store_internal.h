@@ -146,7 +146,7 @@ struct mt_conn {
     unsigned err_no;
     bool commit_failed;             /* the last error came from COMMIT */
     bool galera;                    /* connected to a Galera node (galera.c) */
-    unsigned host_index;            /* which of the DSN's hosts */
+    unsigned host_rank;             /* which host of its order (connect.c); 0: the first */
     char err[256];
     uint64_t last_used_ms;
     uint64_t statements;            /* executed, for stats */
@@ -163,6 +163,10 @@ struct mt_conn {
     says why. */
 int mt__store_conn_open(mt__store_conn_t *c);
 void mt__store_conn_close(mt__store_conn_t *c);
+/*  A writer connected to another host than the first of its order (after
+    a failover) moves to an earlier one if one serves again (connect.c):
+    true if it moved — then c is a new session, or down (c->err says why). */
+bool mt__store_conn_prefer(mt__store_conn_t *c);
 static inline bool mt__store_conn_up(const mt__store_conn_t *c) { return c->m != NULL; }
 
 /*  Records the error of the last call (st may be NULL: the connection's)

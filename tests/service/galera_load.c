@@ -469,6 +469,10 @@ static void check_label(const gl_load_t *l, int x, const h_reply_t *g, const cha
                 rid, id, (long long) h_int(g->result, "node/reg_revision"),
                 str_at(g, "node/labels/w", wv, sizeof wv), str_at(g, "node/labels/r", rv, sizeof rv));
         dump_writes(l, x);
+        char sql[300];
+        snprintf(sql, sizeof sql, "SELECT reg_revision, labels FROM %s.node_registrations WHERE id = '%s'",
+                 GL_DB, id);
+        h_galera_sql_all(sql);
     }
     H_ASSERT(h_is_str(g->result, path, w->token), "replica %s: %s: %s is not %s, the value of "
              "the write that drew revision %lld", rid, id, path, w->token, (long long) w->rev);

@@ -31,6 +31,8 @@
 
 #include "harness.h"
 
+/*  The database the Galera tests use. */
+#define GL_DB "metactor_it_galera"
 #define GL_SHARED 12
 #define GL_DOOMED 6
 #define GL_NODES (GL_SHARED + GL_DOOMED)

@@ -348,11 +348,14 @@ void h_attach(int i, int k);
 void h_galera(const char *cmd, int k);
 /*  Every node running (rejoins those an earlier, failed test left down). */
 void h_galera_ensure(void);
-/*  The last `lines` of node k's error log contain text. */
-bool h_galera_log_has(int k, const char *text, int lines);
-/*  The node (1-based) of replica i's established database connections, as
-    the kernel's TCP table shows them: 0 none, -1 several nodes. */
-int h_db_node(int i);
+/*  Node k's error log contains text since the node last started. */
+bool h_galera_log_has(int k, const char *text);
+/*  For a failure's log: sql's answer from every node, as root. */
+void h_galera_sql_all(const char *sql);
+#define H_GALERA_NODES_MAX 8
+/*  How many of replica i's established database connections go to node k,
+    as the kernel's TCP table shows them. */
+int h_db_conns(int i, int k);
 
 /* ---- the test program --------------------------------------------------- */
 

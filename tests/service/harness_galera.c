@@ -79,14 +79,30 @@ void h_galera_ensure(void)
         h_galera("rejoin", k);
 }
 
-bool h_galera_log_has(int k, const char *text, int lines)
+bool h_galera_log_has(int k, const char *text)
 {
     const char *dir = getenv("METACTOR_TEST_GALERA_DIR");
     ck_assert_msg(dir, "METACTOR_TEST_GALERA_DIR not set: run through ctest");
+    /*  Only what the node logged since its last start: scripts/galera
+        writes a line beginning "scripts/galera: starting" before each. */
     char cmd[1200];
-    snprintf(cmd, sizeof cmd, "tail -n %d '%s/node%d/error.log' | grep -qF -- '%s'", lines, dir, k,
-             text);
+    snprintf(cmd, sizeof cmd, "tac '%s/node%d/error.log' | sed '/^scripts\\/galera: starting/q'"
+             " | grep -qF -- '%s'", dir, k, text);
     return system(cmd) == 0;
+}
+
+void h_galera_sql_all(const char *sql)
+{
+    const char *script = getenv("METACTOR_TEST_GALERA"), *dir = getenv("METACTOR_TEST_GALERA_DIR");
+    if (!script || !dir)
+        return;
+    for (int k = 1; k <= h_galera_nodes(); k++) {
+        char line[1600];
+        fprintf(stderr, "node %d: %s\n", k, sql);
+        snprintf(line, sizeof line, "'%s' sql %d '%s' --batch -e \"%s\" >&2", script, k, dir, sql);
+        if (system(line) != 0)
+            fprintf(stderr, "node %d: the query failed\n", k);
+    }
 }
 
 /* ---- where a replica is connected ------------------------------------------- */
@@ -118,18 +134,20 @@ static int socket_inodes(pid_t pid, unsigned long *ino, int max)
     return n;
 }
 
-int h_db_node(int i)
+/*  How many of replica i's established connections go to each node:
+    per[k - 1] for node k (at most H_GALERA_NODES_MAX nodes). */
+static void conns_per_node(int i, int *per, int max)
 {
+    memset(per, 0, (size_t) max * sizeof *per);
     h_replica_t *r = h_replica(i);
     if (!r->pid)
-        return 0;
+        return;
     unsigned long ino[MAX_SOCKS];
     int nino = socket_inodes(r->pid, ino, MAX_SOCKS);
     mt_dsn_t *d = cluster_dsn(r->cluster);
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/net/tcp", (int) r->pid);
     FILE *f = fopen(path, "r");
-    int node = 0;
     char line[512];
     while (f && fgets(line, sizeof line, f)) {
         unsigned rport, state;
@@ -141,14 +159,18 @@ int h_db_node(int i)
         bool ours = false;
         for (int k = 0; k < nino && !ours; k++)
             ours = ino[k] == inode;
-        for (unsigned h = 0; ours && h < d->nhosts; h++) {
-            if (d->hosts[h].port != rport)
-                continue;
-            node = node == 0 || node == (int) h + 1 ? (int) h + 1 : -1;
-        }
+        for (unsigned h = 0; ours && h < d->nhosts && (int) h < max; h++)
+            if (d->hosts[h].port == rport)
+                per[h]++;
     }
     if (f)
         fclose(f);
     mt_dsn_destroy(&d);
-    return node;
+}
+
+int h_db_conns(int i, int k)
+{
+    int per[H_GALERA_NODES_MAX];
+    conns_per_node(i, per, H_GALERA_NODES_MAX);
+    return k >= 1 && k <= H_GALERA_NODES_MAX ? per[k - 1] : 0;
 }

@@ -3,21 +3,23 @@
     B to node 2 and C to node 3 (each DSN lists every node, its own first,
     as docs/operations.md tells operators), all writing the same nodes at
     once (galera_load.h: what is acknowledged, and the watch on every
-    replica's list while the load runs).
+    replica's list while the load runs). Each replica reads from its own
+    node and writes through the first node of the cluster's one order
+    (store/connect.c says why): node 1 while it serves.
 
     * writers_on_three_nodes: replicas on three nodes write the same rows
-      at once (every conflict is met at certification and retried whole).
-      No acknowledged write lost, no replica ever lists an older revision
-      after a newer one, deletes never come back, and A, B and C end
-      listing exactly what a fresh replica (D, started at the end on node
-      2) reads from the database, revisions equal to the highest
+      at once. No acknowledged write lost, no replica ever lists an older
+      revision after a newer one, deletes never come back, and A, B and C
+      end listing exactly what a fresh replica (D, started at the end on
+      node 2) reads from the database, revisions equal to the highest
       acknowledged (no write had an unknown outcome: no connection lost).
-    * node_killed_mid_load: node 3 SIGKILLed under that load: C moves to
-      node 1 (the next host of its DSN) and is acknowledged again, nothing
-      acknowledged is lost (revisions at least the acknowledged ones: a
-      COMMIT cut by the kill may have committed unacknowledged); node 3
-      rejoins by IST, a fresh replica attached to it (D) lists what the
-      others list, and the load goes on through all four.
+    * node_killed_mid_load: node 1, the writers' node, SIGKILLed under
+      that load: every replica writes through node 2 (the next of the
+      order) and is acknowledged again, nothing acknowledged is lost
+      (revisions at least the acknowledged ones: a COMMIT cut by the kill
+      may have committed unacknowledged); node 1 rejoins by IST, the
+      writers go back to it, a fresh replica attached to node 3 (D) lists
+      what the others list, and the load goes on through all four.
 
     It kills a node of the fixture's cluster: RUN_SERIAL
     (tests/service/CMakeLists.txt). Every set-up first rejoins a node an
@@ -27,11 +29,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define DB "metactor_it_galera"
+#define DB GL_DB
 #define TIMEOUT_S 400
 #define MIN_ACKED 200           /* per replica, in writers_on_three_nodes */
 
 enum { A, B, C, D };
+
+/*  Replica i's connections: the writers' (at least two: the default
+    store writers, and the members actor's) on node w, the reader's on node
+    r, and none elsewhere. */
+static bool placed(int i, int w, int r)
+{
+    int total = 0;
+    for (int k = 1; k <= h_galera_nodes(); k++)
+        total += h_db_conns(i, k);
+    int on_w = h_db_conns(i, w), on_r = r == w ? 0 : h_db_conns(i, r);
+    return on_w >= 2 && (r == w || on_r == 1) && total == on_w + on_r;
+}
+
+static void report_placement(const char *when)
+{
+    for (int i = A; i <= D; i++)
+        if (h_replica(i)->pid)
+            fprintf(stderr, "%s: replica %s: connections on nodes 1, 2, 3: %d, %d, %d\n", when,
+                    h_replica(i)->id, h_db_conns(i, 1), h_db_conns(i, 2), h_db_conns(i, 3));
+}
 
 static void setup(void)
 {
@@ -43,9 +65,9 @@ static void setup(void)
         h_start(i);
     }
     h_wait_cluster();
-    H_WAIT(h_db_node(A) == 1 && h_db_node(B) == 2 && h_db_node(C) == 3, H_T,
-           "replicas not on their own nodes: A on %d, B on %d, C on %d", h_db_node(A),
-           h_db_node(B), h_db_node(C));
+    H_WAIT(placed(A, 1, 1) && placed(B, 1, 2) && placed(C, 1, 3), H_T,
+           "replicas do not write through node 1 and read from their own");
+    report_placement("set-up");
 }
 
 static uint64_t stat_of(int i, const char *key)
@@ -61,6 +83,14 @@ static int least_acked(const gl_load_t *l, int n)
     int least = gl_acked(l, 0);
     for (int i = 1; i < n; i++)
         least = gl_acked(l, i) < least ? gl_acked(l, i) : least;
+    return least;
+}
+
+static int least_acked_since_mark(const gl_load_t *l, int n)
+{
+    int least = gl_acked_since_mark(l, 0);
+    for (int i = 1; i < n; i++)
+        least = gl_acked_since_mark(l, i) < least ? gl_acked_since_mark(l, i) : least;
     return least;
 }
 
@@ -117,30 +147,42 @@ START_TEST(node_killed_mid_load)
         H_ASSERT(gl_acked(l, i) > 0, "replica %s: nothing acknowledged before the kill",
                  h_replica(i)->id);
 
-    /*  Mid-load: requests are in flight on every replica. */
+    /*  Mid-load: requests are in flight on every replica, all through
+        node 1. */
     gl_mark(l);
-    h_galera("kill", 3);
+    h_galera("kill", 1);
     int64_t deadline = h_now_ms() + 2 * H_T;
-    while ((gl_acked_since_mark(l, C) < 30 || h_db_node(C) != 1) && h_now_ms() < deadline)
+    while ((least_acked_since_mark(l, 3) < 30 || !(placed(A, 2, 2) && placed(B, 2, 2)
+                                                   && placed(C, 2, 3)))
+           && h_now_ms() < deadline)
         gl_run(l, 250);
-    H_ASSERT(gl_acked_since_mark(l, C) >= 30, "C was never acknowledged again after node 3 died");
-    H_ASSERT(h_db_node(C) == 1, "C's connections are on node %d, not node 1 (the next host)",
-             h_db_node(C));
-    H_ASSERT(gl_acked_since_mark(l, A) > 0 && gl_acked_since_mark(l, B) > 0,
-             "A and B stopped with node 3");
+    report_placement("node 1 killed");
+    for (int i = A; i <= C; i++)
+        H_ASSERT(gl_acked_since_mark(l, i) >= 30, "replica %s was never acknowledged again "
+                 "after node 1 died", h_replica(i)->id);
+    H_ASSERT(placed(A, 2, 2) && placed(B, 2, 2) && placed(C, 2, 3),
+             "the writers did not all move to node 2 (the next of the order)");
     while (!gl_deletes_done(l) && h_now_ms() < deadline)
         gl_run(l, 250);
     gl_drain(l);
     gl_report(l, "node_killed_mid_load");
     H_ASSERT(gl_deletes_done(l), "the deletes never went through");
 
-    /*  Node 3 comes back with what it missed from a donor's gcache. */
-    h_galera("rejoin", 3);
-    H_ASSERT(h_galera_log_has(3, "IST received", 400), "node 3 did not rejoin by IST");
+    /*  Node 1 comes back with what it missed from a donor's gcache, and
+        the writers return to it (A's reader stays on node 2: readers
+        keep the node they have). */
+    h_galera("rejoin", 1);
+    H_ASSERT(h_galera_log_has(1, "IST received"), "node 1 did not rejoin by IST");
+    int64_t back = h_now_ms() + H_T;
+    while (!(placed(A, 1, 2) && placed(B, 1, 2) && placed(C, 1, 3)) && h_now_ms() < back)
+        gl_run(l, 250);
+    report_placement("node 1 back");
+    H_ASSERT(placed(A, 1, 2) && placed(B, 1, 2) && placed(C, 1, 3),
+             "the writers did not return to node 1");
     h_attach(D, 3);
     h_start(D);
     h_wait_cluster();
-    H_WAIT(h_db_node(D) == 3, H_T, "D is not on node 3 (on %d)", h_db_node(D));
+    H_WAIT(placed(D, 1, 3), H_T, "D does not write through node 1 and read from node 3");
     H_WAIT(lists_equal_to(D), H_T, "a replica on the rejoined node never listed what A, B "
            "and C list");
     for (int i = A; i <= D; i++)
