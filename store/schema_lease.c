@@ -46,11 +46,13 @@ void mt__store_schema_lease_holder(char *out, size_t len)
              (unsigned long long) mt_wall_ms());
 }
 
-/*  One conditional UPDATE and COMMIT: *held if the row is ours now. */
-static int try_take(mt__store_conn_t *c, const char *holder, bool *held)
+/*  One conditional UPDATE and COMMIT: *held if the row is ours now;
+    *conflict if it lost to another taker's statement at that moment
+    (1213, or a lock wait timeout), which says nothing of who holds it. */
+static int try_take(mt__store_conn_t *c, const char *holder, bool *held, bool *conflict)
 {
     char sql[512];
-    *held = false;
+    *held = *conflict = false;
     snprintf(sql, sizeof sql, "UPDATE mt_schema_lease SET holder = '%s', until_ms = " DB_NOW_MS
              " + " XSTR(MT_SCHEMA_LEASE_MS) " WHERE id = 1 AND (holder IS NULL OR holder = '%s'"
              " OR until_ms < " DB_NOW_MS ")", holder, holder);
@@ -69,7 +71,14 @@ static int try_take(mt__store_conn_t *c, const char *holder, bool *held)
     }
     mt__store_conn_rollback(c);
     /*  Another node took it at the same moment: not ours, not an error. */
-    return c->err_no == ER_LOCK_DEADLOCK || c->err_no == ER_LOCK_WAIT_TIMEOUT ? MT_OK : rc;
+    *conflict = c->err_no == ER_LOCK_DEADLOCK || c->err_no == ER_LOCK_WAIT_TIMEOUT;
+    return *conflict ? MT_OK : rc;
+}
+
+static void pause_ms(long ms)
+{
+    struct timespec ts = { 0, ms * 1000 * 1000 };
+    nanosleep(&ts, NULL);
 }
 
 int mt__store_schema_lease_take(mt__store_conn_t *c, const char *holder)
@@ -87,8 +96,8 @@ int mt__store_schema_lease_take(mt__store_conn_t *c, const char *holder)
         rc = MT_OK;
     }
     for (int tries = 0; rc == MT_OK; tries++) {
-        bool held;
-        rc = try_take(c, holder, &held);
+        bool held, conflict;
+        rc = try_take(c, holder, &held, &conflict);
         if (rc != MT_OK || held)
             return rc;
         if (tries == MT_SCHEMA_LEASE_WAIT_S * 4) {
@@ -98,16 +107,27 @@ int mt__store_schema_lease_take(mt__store_conn_t *c, const char *holder)
             c->err_no = 0;
             return MT_EUNAVAIL;
         }
-        struct timespec ts = { 0, 250 * 1000 * 1000 };
-        nanosleep(&ts, NULL);
+        pause_ms(250);
     }
     return rc;
 }
 
+/*  Renewals that meet another taker's statement try again: only a row
+    that names someone else means the lease is lost. Declared lost on a
+    mere conflict, the lease would stay ours for MT_SCHEMA_LEASE_MS while
+    this connection, starting over under a new holder name, waited for it
+    (svc's concurrent starts did, when every writer shared one node). */
+#define RENEW_TRIES 20
+
 int mt__store_schema_lease_renew(mt__store_conn_t *c, const char *holder)
 {
-    bool held;
-    int rc = try_take(c, holder, &held);
+    bool held = false, conflict = true;
+    int rc = MT_OK;
+    for (int k = 0; rc == MT_OK && conflict && k < RENEW_TRIES; k++) {
+        if (k)
+            pause_ms(50 + 25 * k);
+        rc = try_take(c, holder, &held, &conflict);
+    }
     if (rc == MT_OK && !held) {
         snprintf(c->err, sizeof c->err, "schema: the migration lease was lost (expired)");
         c->err_no = 0;
@@ -121,8 +141,16 @@ void mt__store_schema_lease_release(mt__store_conn_t *c, const char *holder)
     char sql[256];
     snprintf(sql, sizeof sql, "UPDATE mt_schema_lease SET holder = NULL, until_ms = 0"
              " WHERE id = 1 AND holder = '%.127s'", holder);
-    /*  Failing to release costs the others MT_SCHEMA_LEASE_MS at most. */
-    if (mt__store_conn_up(c) && mt__store_conn_sql(c, sql) == MT_OK)
-        mt__store_conn_commit(c);
-    mt__store_conn_rollback(c);
+    /*  Failing to release costs the others MT_SCHEMA_LEASE_MS at most;
+        a conflict with another taker is worth a few more tries. */
+    for (int k = 0; k < RENEW_TRIES && mt__store_conn_up(c); k++) {
+        if (k)
+            pause_ms(50 + 25 * k);
+        int rc = mt__store_conn_sql(c, sql);
+        if (rc == MT_OK)
+            rc = mt__store_conn_commit(c);
+        mt__store_conn_rollback(c);
+        if (rc == MT_OK || (c->err_no != ER_LOCK_DEADLOCK && c->err_no != ER_LOCK_WAIT_TIMEOUT))
+            return;
+    }
 }
