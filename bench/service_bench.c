@@ -89,6 +89,9 @@
       MT_BENCH_GET_S          get: timed seconds per target and round (default 5,
                               after 0.5 s of warm-up)
       MT_BENCH_GET_ROUNDS     get: rounds, echo then node.get in each (default 2)
+      MT_BENCH_STEADY_NODES   steady: nodes (default 10000)
+      MT_BENCH_STEADY_RATE    steady: heartbeats per second (default 10000)
+      MT_BENCH_STEADY_S       steady: seconds measured (default 20)
       MT_BENCH_E2E_NODES      e2e: nodes (default 10000)
       MT_BENCH_E2E_S          e2e: seconds of heartbeats (default 10)
       MT_BENCH_E2E_CONC       e2e: requests in flight (default 256)
@@ -308,6 +311,7 @@ static const cli_figure_t figures[] = {
     { "get_curve", fig_get_curve },
     { "e2e", fig_e2e },
     { "e2e_curve", fig_e2e_curve },
+    { "steady", fig_steady },
     { "flood", fig_flood },
     { "soak", fig_soak },
     { "versions", fig_versions },

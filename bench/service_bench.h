@@ -117,6 +117,7 @@ int fig_convergence(void);              /* service_conv.c */
 int fig_convergence_reload_only(void);
 int fig_get(void);                      /* service_get.c */
 int fig_e2e(void);                      /* service_e2e.c */
+int fig_steady(void);                   /* service_steady.c */
 int fig_flood(void);                    /* service_flood.c */
 int fig_soak(void);                     /* service_soak.c */
 int fig_versions(void);                 /* service_v2.c */

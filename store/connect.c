@@ -216,6 +216,9 @@ bool mt__store_conn_prefer(mt__store_conn_t *c)
     unsigned err_no = c->err_no;
     bool galera = c->galera;
     memcpy(err, c->err, sizeof err);
+    /*  A host still down is logged once, not at every look: the probes
+        compare against their own last error. */
+    c->err_no = c->probe_err_no;
     for (unsigned k = 0; k < rank; k++) {
         MYSQL *m = try_host(c, order, k, c->dsn->db);
         if (!m)
@@ -227,9 +230,10 @@ bool mt__store_conn_prefer(mt__store_conn_t *c)
             return true;
         }
         c->last_used_ms = mt_now_ms();
-        c->err_no = 0;
+        c->err_no = c->probe_err_no = 0;
         return true;
     }
+    c->probe_err_no = c->err_no;
     c->host_rank = rank;
     c->galera = galera;
     c->err_no = err_no;

@@ -147,6 +147,7 @@ struct mt_conn {
     bool commit_failed;             /* the last error came from COMMIT */
     bool galera;                    /* connected to a Galera node (galera.c) */
     unsigned host_rank;             /* which host of its order (connect.c); 0: the first */
+    unsigned probe_err_no;          /* the last error of mt__store_conn_prefer's probes */
     char err[256];
     uint64_t last_used_ms;
     uint64_t statements;            /* executed, for stats */
