@@ -89,7 +89,7 @@
       MT_BENCH_GET_S          get: timed seconds per target and round (default 5,
                               after 0.5 s of warm-up)
       MT_BENCH_GET_ROUNDS     get: rounds, echo then node.get in each (default 2)
-      MT_BENCH_STEADY_NODES   steady: nodes (default 10000)
+      MT_BENCH_STEADY_NODES   steady: nodes (default 100000)
       MT_BENCH_STEADY_RATE    steady: heartbeats per second (default 10000)
       MT_BENCH_STEADY_S       steady: seconds measured (default 20)
       MT_BENCH_E2E_NODES      e2e: nodes (default 10000)

@@ -62,6 +62,22 @@ void cpu_begin(cpu_win_t *w);
     (e.g. metactl), counted as "children". */
 void cpu_end(cpu_win_t *w, const char *what, unsigned long long extra_ticks);
 
+/* ---- service_loader.c -------------------------------------------------- */
+
+typedef struct {
+    bp_proc_t *proc;
+    int fd;                         /* its stdout */
+    char out[4096];
+} loader_t;
+
+/*  `metactl load --bench` against endpoint: nodes ids prefix-NNNNN, rate
+    heartbeats/s in all (0: as fast as conc in flight allow) for secs
+    seconds; reg: register them first. */
+void loader_start(loader_t *ld, const char *endpoint, const char *prefix, long nodes, long rate,
+                  long secs, long conc, bool reg);
+/*  Waits for the loader's end: its rate (the heartbeat phase's acks/s). */
+double loader_finish(loader_t *ld);
+
 /* ---- service_nodes.c --------------------------------------------------- */
 
 void reg_node(cli_t *c, const char *id);

@@ -104,62 +104,6 @@ static void cpu_add_dbs(cpu_win_t *w)
 
 /* ---- ingest through three replicas ----------------------------------------------- */
 
-typedef struct {
-    bp_proc_t *proc;
-    int fd;                         /* its stdout */
-    char out[4096];
-} loader_t;
-
-static void loader_start(loader_t *ld, const char *endpoint, const char *prefix, long nodes,
-                         long secs, long conc, bool reg)
-{
-    char path[512], s_nodes[32], s_secs[32], s_conc[32];
-    snprintf(path, sizeof path, "%s/metactl", g_bindir);
-    snprintf(s_nodes, sizeof s_nodes, "%ld", nodes);
-    snprintf(s_secs, sizeof s_secs, "%ld", secs);
-    snprintf(s_conc, sizeof s_conc, "%ld", conc);
-    char *argv[] = { path, "-e", (char *) endpoint, "-t", "10000", "load", "--nodes", s_nodes,
-                     "--rate", "0", "--duration", s_secs, "--concurrency", s_conc, "--prefix",
-                     (char *) prefix, "--bench", reg ? "--register" : NULL, NULL };
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        bp_die("pipe: %s", strerror(errno));
-    char name[16];
-    snprintf(name, sizeof name, "metactl-%s%s", prefix, reg ? "-reg" : "");
-    ld->proc = bp_spawn(name, argv, fds[1]);
-    close(fds[1]);
-    ld->fd = fds[0];
-}
-
-/*  Waits for the loader's end: its rate (the heartbeat phase's acks/s). */
-static double loader_finish(loader_t *ld)
-{
-    size_t n = 0;
-    ssize_t r;
-    while ((r = read(ld->fd, ld->out + n, sizeof ld->out - 1 - n)) > 0 || (r < 0 && errno == EINTR))
-        if (r > 0)
-            n += (size_t) r;
-    ld->out[n] = '\0';
-    close(ld->fd);
-    int st = bp_wait(ld->proc);
-    FILE *f = fopen(ld->proc->log, "r");
-    if (f) {
-        char line[1024];
-        while (fgets(line, sizeof line, f))
-            fprintf(stderr, "#   %s: %s", ld->proc->name, line);
-        fclose(f);
-    }
-    const char *p = strstr(ld->out, "bench=e2e_heartbeat_ingest value=");
-    double v = 0;
-    if (!p || sscanf(p, "bench=e2e_heartbeat_ingest value=%lf", &v) != 1)
-        bp_die("%s printed no bench line (exit status %d)", ld->proc->name,
-               WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        note("%s: exit status %d: some requests failed (see its report above)", ld->proc->name,
-             WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-    return v;
-}
-
 static int ingest3(const char *figure)
 {
     long nodes = env_long("MT_BENCH_E2E_NODES", 10000, 3, 10000000);
@@ -182,7 +126,7 @@ static int ingest3(const char *figure)
     loader_t ld[REPLICAS];
     static const char *const prefixes[REPLICAS] = { "ia", "ib", "ic" };
     for (int i = 0; i < REPLICAS; i++)
-        loader_start(&ld[i], p[i]->endpoint, prefixes[i], nodes / REPLICAS, 1, conc, true);
+        loader_start(&ld[i], p[i]->endpoint, prefixes[i], nodes / REPLICAS, 0, 1, conc, true);
     for (int i = 0; i < REPLICAS; i++)
         loader_finish(&ld[i]);
     cpu_win_t cpu = { 0 };
@@ -191,7 +135,7 @@ static int ingest3(const char *figure)
     cpu_add_dbs(&cpu);
     cpu_begin(&cpu);
     for (int i = 0; i < REPLICAS; i++)
-        loader_start(&ld[i], p[i]->endpoint, prefixes[i], nodes / REPLICAS, secs, conc, false);
+        loader_start(&ld[i], p[i]->endpoint, prefixes[i], nodes / REPLICAS, 0, secs, conc, false);
     double sum = 0;
     for (int i = 0; i < REPLICAS; i++) {
         double v = loader_finish(&ld[i]);
