@@ -29,6 +29,13 @@
                                node.list has_template requests/s, the informer's
                                list and its catch-up after a replica restart
                                (service_v2.c documents them)
+      list                     list_rps (requests/s), list_p50, list_p99 (ms),
+                               list_bytes (bytes/list): etcd's workload 4, the
+                               healthy nodes with zone=z3 among 10,000 of etcd's
+                               documents, node.list answering the query itself
+                               (service_list.c documents it)
+      list_100k                the same among 100,000 nodes (list_100k_rps,
+                               list_100k_p50, list_100k_p99, list_100k_bytes)
       soak                     soak_rss_drift (%), soak_p99_first, soak_p99_last
                                (ms), soak_errors: A, B and C for minutes
                                (service_soak.c; scripts/bench soak)
@@ -62,12 +69,13 @@
 
     Node contents are the "typical" ones of the store figures: a registration
     with 10 labels, 5 component versions, 4 capacity and 3 quota entries; a
-    status with 2 conditions, 3 images and 2 local templates.
+    status with 2 conditions, 3 images and 2 local templates. The list figures
+    write etcd's node document instead (service_list.c).
 
     Files: this one (the replicas, the CPU window, main), service_nodes.c (node
     requests), service_rss.c (VmRSS over time), service_conv.c, service_get.c,
-    service_e2e.c, service_flood.c, service_soak.c, service_galera.c and
-    service_failover.c (the figures).
+    service_e2e.c, service_flood.c, service_soak.c, service_galera.c,
+    service_failover.c and service_list.c (the figures).
 
     stdout: only figure lines, exactly `bench=NAME value=V unit=U` (3 decimals).
     stderr: diagnostics, every line starting with '#'.
@@ -89,6 +97,10 @@
       MT_BENCH_GET_S          get: timed seconds per target and round (default 5,
                               after 0.5 s of warm-up)
       MT_BENCH_GET_ROUNDS     get: rounds, echo then node.get in each (default 2)
+      MT_BENCH_LIST_NODES     list: nodes (default 10000; list_100k: always 100000)
+      MT_BENCH_LIST_S         list, list_100k: timed seconds (default 5)
+      MT_BENCH_LIST_CLIENTS   list, list_100k: client threads, one DEALER and one
+                              request in flight each (default 4)
       MT_BENCH_STEADY_NODES   steady: nodes (default 100000)
       MT_BENCH_STEADY_RATE    steady: heartbeats per second (default 10000)
       MT_BENCH_STEADY_S       steady: seconds measured (default 20)
@@ -317,6 +329,8 @@ static const cli_figure_t figures[] = {
     { "versions", fig_versions },
     { "locality", fig_locality },
     { "informer", fig_informer },
+    { "list", fig_list },
+    { "list_100k", fig_list_100k },
     { "e2e_3", fig_e2e_3 },
     { "galera_ingest", fig_galera_ingest },
     { "galera_convergence", fig_galera_convergence },

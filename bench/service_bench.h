@@ -139,6 +139,8 @@ int fig_soak(void);                     /* service_soak.c */
 int fig_versions(void);                 /* service_v2.c */
 int fig_locality(void);
 int fig_informer(void);
+int fig_list(void);                     /* service_list.c */
+int fig_list_100k(void);
 int fig_e2e_3(void);                    /* service_galera.c */
 int fig_galera_ingest(void);
 int fig_galera_convergence(void);
