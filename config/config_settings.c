@@ -45,8 +45,10 @@ const setting_t mt__config_settings[MT_CONFIG_NSETTINGS] = {
         "(the default is the server of scripts/mariadb). A Galera cluster:\n"
         "mysql://USER@H1:P1,H2:P2,H3:P3/DB (scripts/galera) - each connection uses\n"
         "the first host that answers and is Synced, and moves on to the next when\n"
-        "its node dies or leaves the cluster; order the hosts differently per\n"
-        "replica to spread replicas over the nodes. Leave the password out\n"
+        "its node dies or leaves the cluster. Reads take the hosts in the order\n"
+        "given (order them differently per replica to spread reads); writes take\n"
+        "them sorted, so that every replica writes through the same node (Galera\n"
+        "loses concurrent read-modify-writes made through two nodes). Leave the password out\n"
         "(see --db-password-file): on the command line every user reads it.\n"
         "TLS: ?ssl_ca=FILE (ssl_cert, ssl_key, ssl_verify; docs/security.md)." },
     [MT_CONFIG_S_DB_PASSWORD_FILE] = { "db-password-file", "store/password_file",
