@@ -56,9 +56,11 @@ int fig_steady(void)
     for (int i = 0; i < REPLICAS; i++)
         loader_finish(&ld[i]);
 
-    uint64_t r0[REPLICAS];
-    for (int i = 0; i < REPLICAS; i++)
+    uint64_t r0[REPLICAS], b0[REPLICAS];
+    for (int i = 0; i < REPLICAS; i++) {
         r0[i] = cli_stat(&c[i], "store_rows");
+        b0[i] = cli_stat(&c[i], "store_batches");
+    }
     cpu_win_t cpu = { 0 };
     for (int i = 0; i < REPLICAS; i++)
         cpu_add(&cpu, p[i]->name, p[i]->pid);
@@ -73,14 +75,17 @@ int fig_steady(void)
         note("%s through %s: %.1f acks/s", ld[i].proc->name, p[i]->name, loader_finish(&ld[i]));
     cpu_end(&cpu, "steady heartbeats", (unsigned long long) (children_ticks() - ch0));
 
-    uint64_t rows = 0;
+    uint64_t rows = 0, batches = 0;
     unsigned long long replicas = 0;
     for (int i = 0; i < REPLICAS; i++) {
         if (!bp_running(p[i]))
             bp_die("%s ended during the load; the figure is void", p[i]->name);
         rows += cli_stat(&c[i], "store_rows") - r0[i];
+        batches += cli_stat(&c[i], "store_batches") - b0[i];
         replicas += cpu.p[i].d;
     }
+    note("%" PRIu64 " store commits, %.1f heartbeats per commit", batches,
+         batches ? (double) rows / (double) batches : 0.0);
     if (rows == 0)
         bp_die("no heartbeat was stored");
     double us = 1e6 / (double) sysconf(_SC_CLK_TCK);
