@@ -1,7 +1,9 @@
 /*  housekeep.c — the runtime's housekeeping thread.
 
     Every MT__HOUSEKEEP_MS it sweeps the pool (pool.c): slabs whose blocks
-    are all back in the stock after a burst are given back to the system.
+    are all back in the stock after a burst are given back to the system,
+    in the size classes the burst is over for (mt__pool_sweep_idle: under
+    steady traffic the stock is in use).
 
     A thread of its own rather than the timer thread or a worker: a sweep
     after a large backlog walks every block of the stock (hundreds of
@@ -46,7 +48,7 @@ static void *housekeep_main(void *arg)
         if (h->stop)
             break;
         pthread_mutex_unlock(&h->lock);
-        mt__pool_sweep(MT__POOL_KEEP_BATCHES);
+        mt__pool_sweep_idle(MT__POOL_KEEP_BATCHES);
         pthread_mutex_lock(&h->lock);
     }
     pthread_mutex_unlock(&h->lock);

@@ -30,12 +30,16 @@ void *mt__pool_calloc(size_t size);
 void mt__pool_free(void *p, size_t size);
 
 /*  Gives back to the system every slab all of whose blocks are in the
-    stock, in each class whose stock holds more than keep_batches batches
-    (a few are left alone: the stock's ordinary traffic between threads).
-    Returns the slabs unmapped. Off the request path: the housekeeping
-    thread every MT__HOUSEKEEP_MS, with MT__POOL_KEEP_BATCHES. */
+    stock beyond its first keep_batches batches (those are left alone: the
+    stock's ordinary traffic between threads), in each class whose stock
+    holds more. Returns the slabs unmapped. */
 #define MT__POOL_KEEP_BATCHES 8
 size_t mt__pool_sweep(unsigned keep_batches);
+/*  The same, in the classes whose stock was asked for at most keep_batches
+    batches since the last call: a burst is over there. Off the request
+    path: the housekeeping thread every MT__HOUSEKEEP_MS, with
+    MT__POOL_KEEP_BATCHES. */
+size_t mt__pool_sweep_idle(unsigned keep_batches);
 
 typedef struct {
     uint64_t slabs;             /* mapped now */

@@ -53,6 +53,12 @@ size_t mt__pool_sweep(unsigned keep_batches)
     return 0;
 }
 
+size_t mt__pool_sweep_idle(unsigned keep_batches)
+{
+    (void) keep_batches;
+    return 0;
+}
+
 void mt__pool_stats(mt__pool_stats_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -99,6 +105,7 @@ static struct {
     pthread_mutex_t lock;       /* guards stock and batches */
     batch_t *stock[CLASSES];
     uint32_t batches[CLASSES];  /* in stock[c] */
+    uint64_t takes[CLASSES];    /* batches asked of stock[c] (given or carved) */
     pthread_key_t key;
     pthread_once_t once;
     /*  Statistics only: relaxed, nothing is ordered by them. */
@@ -107,6 +114,8 @@ static struct {
 
 /*  One sweep at a time: the slab headers' `seen` and `next` are its own. */
 static pthread_mutex_t s_sweep_lock = PTHREAD_MUTEX_INITIALIZER;
+/*  s_pool.takes at the last idle sweep's look (under both locks). */
+static uint64_t s_seen_takes[CLASSES];
 
 static _Thread_local cache_t s_cache;
 
@@ -261,6 +270,7 @@ static unsigned stock_take(int c, block_t **out)
         s_pool.stock[c] = b->next;
         s_pool.batches[c]--;
     }
+    s_pool.takes[c]++;
     pthread_mutex_unlock(&s_pool.lock);
     if (!b)
         return slab_carve(c, out);
@@ -352,18 +362,31 @@ void mt__pool_free(void *p, size_t size)
 
 /* ---- the sweep --------------------------------------------------------- */
 
-/*  Class c's whole stock as one list of blocks, if it holds more than
-    keep batches (NULL otherwise); *n is its length. Others find the stock
-    empty meanwhile and carve new slabs: the sweep is short, and a burst
-    that needs them is what made the stock big in the first place. */
-static block_t *stock_take_all(int c, unsigned keep, unsigned *n)
+/*  Class c's stock but its first keep batches, as one list of blocks, if
+    it holds more (NULL otherwise); *n is its length. The kept batches
+    serve allocations while the sweep walks the rest: a thread finding the
+    stock empty carves a new slab, and a sweep that took the whole stock
+    under steady traffic made every sweep carve slabs that the next
+    could not free (the blocks of old and new slabs mix) — the soak's RSS
+    climbed ~6 MB a minute. idle_only: only if at most keep batches were
+    asked of the stock since the last idle look, i.e. the burst that
+    filled it is over; under steady traffic the stock is in use. */
+static block_t *stock_take_all(int c, unsigned keep, bool idle_only, unsigned *n)
 {
     pthread_mutex_lock(&s_pool.lock);
+    bool idle = true;
+    if (idle_only) {
+        idle = s_pool.takes[c] - s_seen_takes[c] <= keep;
+        s_seen_takes[c] = s_pool.takes[c];
+    }
     batch_t *b = NULL;
-    if (s_pool.batches[c] > keep) {
-        b = s_pool.stock[c];
-        s_pool.stock[c] = NULL;
-        s_pool.batches[c] = 0;
+    if (idle && s_pool.batches[c] > keep) {
+        batch_t **cut = &s_pool.stock[c];
+        for (unsigned i = 0; i < keep; i++)
+            cut = &(*cut)->next;
+        b = *cut;
+        *cut = NULL;
+        s_pool.batches[c] = keep;
     }
     pthread_mutex_unlock(&s_pool.lock);
     block_t *list = NULL;
@@ -387,10 +410,10 @@ static block_t *stock_take_all(int c, unsigned keep, unsigned *n)
 /*  Takes class c's stock; every slab all of whose blocks are in it goes
     on *dead, the other blocks back into the stock. Returns the slabs
     listed. Caller holds s_sweep_lock. */
-static size_t sweep_class(int c, unsigned keep, slab_t **dead)
+static size_t sweep_class(int c, unsigned keep, bool idle_only, slab_t **dead)
 {
     unsigned n;
-    block_t *list = stock_take_all(c, keep, &n);
+    block_t *list = stock_take_all(c, keep, idle_only, &n);
     if (!list)
         return 0;
     for (block_t *b = list; b; b = b->next)
@@ -419,13 +442,13 @@ static size_t sweep_class(int c, unsigned keep, slab_t **dead)
     return listed;
 }
 
-size_t mt__pool_sweep(unsigned keep_batches)
+static size_t sweep(unsigned keep_batches, bool idle_only)
 {
     slab_t *dead = NULL;
     size_t freed = 0;
     pthread_mutex_lock(&s_sweep_lock);
     for (int c = 0; c < CLASSES; c++)
-        freed += sweep_class(c, keep_batches, &dead);
+        freed += sweep_class(c, keep_batches, idle_only, &dead);
     /*  Unmapped only now: the walks above read blocks inside them. */
     while (dead) {
         slab_t *next = dead->next;
@@ -436,6 +459,16 @@ size_t mt__pool_sweep(unsigned keep_batches)
     atomic_fetch_sub_explicit(&s_pool.slabs, freed, memory_order_relaxed);
     atomic_fetch_add_explicit(&s_pool.slabs_freed, freed, memory_order_relaxed);
     return freed;
+}
+
+size_t mt__pool_sweep(unsigned keep_batches)
+{
+    return sweep(keep_batches, false);
+}
+
+size_t mt__pool_sweep_idle(unsigned keep_batches)
+{
+    return sweep(keep_batches, true);
 }
 
 void mt__pool_stats(mt__pool_stats_t *out)

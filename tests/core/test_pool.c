@@ -139,6 +139,29 @@ START_TEST(blocks_left_after_a_sweep_are_reused)
 }
 END_TEST
 
+/*  The housekeeping thread's sweep leaves a stock in demand alone (taking
+    it made threads carve new slabs meanwhile, which the next sweep could
+    not free: RSS climbed under steady load) and gives a burst back at the
+    first look after it, keeping its first batches for the traffic. */
+START_TEST(an_idle_sweep_waits_for_the_burst_to_end)
+{
+    mt__pool_sweep(0);
+    mt__pool_sweep_idle(MT__POOL_KEEP_BATCHES);     /* the last look: now */
+    mt__pool_stats_t s0, s1;
+    mt__pool_stats(&s0);
+    burst_t b = { .size = 192, .n = 20 * BLOCKS_PER_SLAB(192) };
+    on_thread(burst, &b);           /* about 20 batches asked of the stock */
+    mt__pool_stats(&s1);
+    uint64_t grown = s1.slabs - s0.slabs;
+    ck_assert_uint_ge(grown, 20);
+    ck_assert_uint_eq(mt__pool_sweep_idle(MT__POOL_KEEP_BATCHES), 0);     /* in demand */
+    size_t freed = mt__pool_sweep_idle(MT__POOL_KEEP_BATCHES);            /* idle now */
+    ck_assert_uint_gt(freed, 0);
+    ck_assert_uint_lt(freed, grown);        /* the kept batches keep their slabs */
+    ck_assert_uint_eq(mt__pool_sweep(0), grown - freed);
+}
+END_TEST
+
 /* ---- sweeps racing with the alloc/free traffic of the runtime ---------- */
 
 /*  Producers allocate blocks of mixed sizes and hand them over through a
@@ -251,6 +274,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, a_block_in_use_or_cached_keeps_its_slab);
     tcase_add_test(tc, a_small_stock_is_left_alone);
     tcase_add_test(tc, blocks_left_after_a_sweep_are_reused);
+    tcase_add_test(tc, an_idle_sweep_waits_for_the_burst_to_end);
     tcase_add_test(tc, sweeps_race_with_alloc_and_free);
     suite_add_tcase(s, tc);
     return s;
