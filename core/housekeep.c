@@ -2,8 +2,9 @@
 
     Every MT__HOUSEKEEP_MS it sweeps the pool (pool.c): slabs whose blocks
     are all back in the stock after a burst are given back to the system,
-    in the size classes the burst is over for (mt__pool_sweep_idle: under
-    steady traffic the stock is in use).
+    beyond what each size class's traffic used since the last sweep
+    (mt__pool_sweep_idle: taking a stock in use makes threads carve new
+    slabs).
 
     A thread of its own rather than the timer thread or a worker: a sweep
     after a large backlog walks every block of the stock (hundreds of

@@ -35,10 +35,10 @@ void mt__pool_free(void *p, size_t size);
     holds more. Returns the slabs unmapped. */
 #define MT__POOL_KEEP_BATCHES 8
 size_t mt__pool_sweep(unsigned keep_batches);
-/*  The same, in the classes whose stock was asked for at most keep_batches
-    batches since the last call: a burst is over there. Off the request
-    path: the housekeeping thread every MT__HOUSEKEEP_MS, with
-    MT__POOL_KEEP_BATCHES. */
+/*  The same, leaving besides as many batches as were asked of each
+    class's stock since the last call (what its traffic uses): only the
+    surplus of a burst or a backlog is swept. Off the request path: the
+    housekeeping thread every MT__HOUSEKEEP_MS, with MT__POOL_KEEP_BATCHES. */
 size_t mt__pool_sweep_idle(unsigned keep_batches);
 
 typedef struct {

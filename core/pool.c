@@ -368,25 +368,25 @@ void mt__pool_free(void *p, size_t size)
     stock empty carves a new slab, and a sweep that took the whole stock
     under steady traffic made every sweep carve slabs that the next
     could not free (the blocks of old and new slabs mix) — the soak's RSS
-    climbed ~6 MB a minute. idle_only: only if at most keep batches were
-    asked of the stock since the last idle look, i.e. the burst that
-    filled it is over; under steady traffic the stock is in use. */
-static block_t *stock_take_all(int c, unsigned keep, bool idle_only, unsigned *n)
+    climbed ~6 MB a minute. in_demand: also keep as many batches as were
+    asked of the stock since the last such look — what steady traffic
+    needs — and sweep only the surplus beyond (a burst's or a backlog's). */
+static block_t *stock_take_all(int c, unsigned keep, bool in_demand, unsigned *n)
 {
     pthread_mutex_lock(&s_pool.lock);
-    bool idle = true;
-    if (idle_only) {
-        idle = s_pool.takes[c] - s_seen_takes[c] <= keep;
+    uint64_t leave = keep;
+    if (in_demand) {
+        leave += s_pool.takes[c] - s_seen_takes[c];
         s_seen_takes[c] = s_pool.takes[c];
     }
     batch_t *b = NULL;
-    if (idle && s_pool.batches[c] > keep) {
+    if (s_pool.batches[c] > leave) {
         batch_t **cut = &s_pool.stock[c];
-        for (unsigned i = 0; i < keep; i++)
+        for (uint64_t i = 0; i < leave; i++)
             cut = &(*cut)->next;
         b = *cut;
         *cut = NULL;
-        s_pool.batches[c] = keep;
+        s_pool.batches[c] = (uint32_t) leave;
     }
     pthread_mutex_unlock(&s_pool.lock);
     block_t *list = NULL;

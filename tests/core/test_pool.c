@@ -139,22 +139,25 @@ START_TEST(blocks_left_after_a_sweep_are_reused)
 }
 END_TEST
 
-/*  The housekeeping thread's sweep leaves a stock in demand alone (taking
-    it made threads carve new slabs meanwhile, which the next sweep could
-    not free: RSS climbed under steady load) and gives a burst back at the
-    first look after it, keeping its first batches for the traffic. */
+/*  The housekeeping thread's sweep leaves in the stock what its traffic
+    took since the last sweep (taking a stock in use made threads carve
+    new slabs meanwhile, which the next sweep could not free: RSS climbed
+    under steady load), and the rest of a burst at the next look. */
 START_TEST(an_idle_sweep_waits_for_the_burst_to_end)
 {
     mt__pool_sweep(0);
     mt__pool_sweep_idle(MT__POOL_KEEP_BATCHES);     /* the last look: now */
     mt__pool_stats_t s0, s1;
     mt__pool_stats(&s0);
-    burst_t b = { .size = 192, .n = 20 * BLOCKS_PER_SLAB(192) };
-    on_thread(burst, &b);           /* about 20 batches asked of the stock */
+    /*  Blocks of 1024 B: 63 a slab, so a slab is one batch asked of the
+        stock, and all 40 are asked (carved) while the burst allocates. */
+    burst_t b = { .size = 1024, .n = 40 * BLOCKS_PER_SLAB(1024) };
+    on_thread(burst, &b);
     mt__pool_stats(&s1);
     uint64_t grown = s1.slabs - s0.slabs;
-    ck_assert_uint_ge(grown, 20);
-    ck_assert_uint_eq(mt__pool_sweep_idle(MT__POOL_KEEP_BATCHES), 0);     /* in demand */
+    ck_assert_uint_ge(grown, 40);
+    /*  40 batches asked + 8 kept of about 40 in stock: nothing to take. */
+    ck_assert_uint_eq(mt__pool_sweep_idle(MT__POOL_KEEP_BATCHES), 0);
     size_t freed = mt__pool_sweep_idle(MT__POOL_KEEP_BATCHES);            /* idle now */
     ck_assert_uint_gt(freed, 0);
     ck_assert_uint_lt(freed, grown);        /* the kept batches keep their slabs */
