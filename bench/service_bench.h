@@ -77,6 +77,9 @@ void loader_start(loader_t *ld, const char *endpoint, const char *prefix, long n
                   long secs, long conc, bool reg);
 /*  Waits for the loader's end: its rate (the heartbeat phase's acks/s). */
 double loader_finish(loader_t *ld);
+/*  Replicas 0 .. n-1 started (p), a client on each (c), each ready and
+    all members of one cluster. */
+void replicas_start(int n, bp_proc_t **p, cli_t *c);
 
 /* ---- service_nodes.c --------------------------------------------------- */
 

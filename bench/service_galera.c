@@ -111,12 +111,7 @@ static int ingest3(const char *figure)
     long conc = env_long("MT_BENCH_E2E_CONC", 256, 1, 65536);
     bp_proc_t *p[REPLICAS];
     cli_t c[REPLICAS];
-    for (int i = 0; i < REPLICAS; i++) {
-        p[i] = start_replica(i, NULL);
-        cli_open(&c[i], p[i]->name, p[i]->endpoint);
-        cli_wait_ready(&c[i], p[i], 60000);
-    }
-    cli_wait_members(&c[0], REPLICAS, 30000);
+    replicas_start(REPLICAS, p, c);
     note("%d loaders at once, each: %ld nodes, %ld in flight, %ld s of heartbeats", REPLICAS,
          nodes / REPLICAS, conc, secs);
     /*  Registrations first, each loader its own nodes (and a second of

@@ -1,7 +1,8 @@
-/*  service_loader.c — `metactl load` as a child of the bench: started with
-    its stdout on a pipe, waited for, its report copied to the diagnostics
-    and its figure line read. For figures that load several replicas at
-    once (service_galera.c, service_steady.c). */
+/*  service_loader.c — figures that load several replicas at once
+    (service_galera.c, service_steady.c): the replicas started and ready,
+    and `metactl load` as a child of the bench — started with its stdout on
+    a pipe, waited for, its report copied to the diagnostics and its
+    figure line read. */
 #include "service_bench.h"
 
 #include <fcntl.h>
@@ -56,4 +57,14 @@ double loader_finish(loader_t *ld)
         note("%s: exit status %d: some requests failed (see its report above)", ld->proc->name,
              WIFEXITED(st) ? WEXITSTATUS(st) : -1);
     return v;
+}
+
+void replicas_start(int n, bp_proc_t **p, cli_t *c)
+{
+    for (int i = 0; i < n; i++) {
+        p[i] = start_replica(i, NULL);
+        cli_open(&c[i], p[i]->name, p[i]->endpoint);
+        cli_wait_ready(&c[i], p[i], 60000);
+    }
+    cli_wait_members(&c[0], n, 30000);
 }

@@ -41,12 +41,7 @@ int fig_steady(void)
     long secs = env_long("MT_BENCH_STEADY_S", 20, 1, 3600);
     bp_proc_t *p[REPLICAS];
     cli_t c[REPLICAS];
-    for (int i = 0; i < REPLICAS; i++) {
-        p[i] = start_replica(i, NULL);
-        cli_open(&c[i], p[i]->name, p[i]->endpoint);
-        cli_wait_ready(&c[i], p[i], 60000);
-    }
-    cli_wait_members(&c[0], REPLICAS, 30000);
+    replicas_start(REPLICAS, p, c);
 
     static const char *const prefixes[REPLICAS] = { "sa", "sb", "sc" };
     loader_t ld[REPLICAS];
