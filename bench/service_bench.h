@@ -77,6 +77,8 @@ void loader_start(loader_t *ld, const char *endpoint, const char *prefix, long n
                   long secs, long conc, bool reg);
 /*  Waits for the loader's end: its rate (the heartbeat phase's acks/s). */
 double loader_finish(loader_t *ld);
+/*  CPU time of this process's waited-for children so far, in clock ticks. */
+double children_ticks(void);
 /*  Replicas 0 .. n-1 started (p), a client on each (c), each ready and
     all members of one cluster. */
 void replicas_start(int n, bp_proc_t **p, cli_t *c);
@@ -84,6 +86,8 @@ void replicas_start(int n, bp_proc_t **p, cli_t *c);
 /* ---- service_nodes.c --------------------------------------------------- */
 
 void reg_node(cli_t *c, const char *id);
+/*  "conditions" and two conditions (type, status, reason, message each). */
+void pack_conditions(msgpack_packer *pk, const char *const conds[2][4]);
 /*  A heartbeat with the typical status; returns its status_revision. */
 uint64_t heartbeat(cli_t *c, const char *id, int64_t hb_at);
 /*  node.get: 0 and the node's status_revision, 1 not_found. */

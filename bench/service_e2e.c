@@ -6,7 +6,6 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,8 +49,7 @@ int fig_e2e(void)
     cpu_add_db(&cpu);
     cpu_add(&cpu, "bench", getpid());
     cpu_begin(&cpu);
-    struct rusage ru0, ru1;
-    getrusage(RUSAGE_CHILDREN, &ru0);
+    double ch0 = children_ticks();
     bp_proc_t *pl = bp_spawn("metactl", argv, fds[1]);
     close(fds[1]);
     char out[4096];
@@ -63,13 +61,8 @@ int fig_e2e(void)
     out[n] = '\0';
     close(fds[0]);
     int st = bp_wait(pl);
-    getrusage(RUSAGE_CHILDREN, &ru1);
-    double child_s = (double) (ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec)
-                     + (double) (ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec)
-                     + (double) (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6
-                     + (double) (ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
     cpu_end(&cpu, "metactl load (register + heartbeats; children = metactl)",
-            (unsigned long long) (child_s * (double) sysconf(_SC_CLK_TCK)));
+            (unsigned long long) (children_ticks() - ch0));
     /*  metactl's report (it went to the log): shown as diagnostics. */
     FILE *f = fopen(pl->log, "r");
     if (f) {

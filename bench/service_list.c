@@ -134,7 +134,6 @@ static void pack_beat(cli_t *c, long i, int64_t now_ms)
         { "DiskPressure", "False", "NoDiskPressure", "disk ok" },
         { "MemoryPressure", "False", "SufficientMemory", "memory ok" },
     };
-    static const char *const ck[4] = { "type", "status", "reason", "message" };
     char id[32];
     node_id(id, sizeof id, i);
     cli_begin(c, "node.heartbeat", 5);
@@ -148,15 +147,7 @@ static void pack_beat(cli_t *c, long i, int64_t now_ms)
         msgpack_pack_false(pk);
     cli_pack_str(pk, "heartbeat_at");
     msgpack_pack_int64(pk, now_ms);
-    cli_pack_str(pk, "conditions");
-    msgpack_pack_array(pk, 2);
-    for (int k = 0; k < 2; k++) {
-        msgpack_pack_map(pk, 4);
-        for (int f = 0; f < 4; f++) {
-            cli_pack_str(pk, ck[f]);
-            cli_pack_str(pk, conds[k][f]);
-        }
-    }
+    pack_conditions(pk, conds);
     cli_pack_str(pk, "images");
     msgpack_pack_array(pk, 3);
     cli_pack_str(pk, "reg.cube.io/cube/agent:1.14.2");

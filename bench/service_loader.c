@@ -6,6 +6,7 @@
 #include "service_bench.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,4 +68,13 @@ void replicas_start(int n, bp_proc_t **p, cli_t *c)
         cli_wait_ready(&c[i], p[i], 60000);
     }
     cli_wait_members(&c[0], n, 30000);
+}
+
+double children_ticks(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    double s = (double) ru.ru_utime.tv_sec + (double) ru.ru_stime.tv_sec
+               + (double) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    return s * (double) sysconf(_SC_CLK_TCK);
 }

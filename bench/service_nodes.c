@@ -71,6 +71,20 @@ void reg_node(cli_t *c, const char *id)
         bp_die("node.register %s on %s: %s", id, c->name, rc < 0 ? "timeout" : c->code);
 }
 
+void pack_conditions(msgpack_packer *pk, const char *const conds[2][4])
+{
+    static const char *const ck[4] = { "type", "status", "reason", "message" };
+    cli_pack_str(pk, "conditions");
+    msgpack_pack_array(pk, 2);
+    for (int i = 0; i < 2; i++) {
+        msgpack_pack_map(pk, 4);
+        for (int k = 0; k < 4; k++) {
+            cli_pack_str(pk, ck[k]);
+            cli_pack_str(pk, conds[i][k]);
+        }
+    }
+}
+
 /*  A heartbeat with the typical status; returns its status_revision. */
 uint64_t heartbeat(cli_t *c, const char *id, int64_t hb_at)
 {
@@ -82,20 +96,11 @@ uint64_t heartbeat(cli_t *c, const char *id, int64_t hb_at)
     msgpack_pack_true(pk);
     cli_pack_str(pk, "heartbeat_at");
     msgpack_pack_int64(pk, hb_at);
-    cli_pack_str(pk, "conditions");
-    msgpack_pack_array(pk, 2);
     static const char *const conds[2][4] = {
         { "Ready", "True", "KubeletReady", "kubelet is posting ready status" },
         { "DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure" },
     };
-    static const char *const ck[4] = { "type", "status", "reason", "message" };
-    for (int i = 0; i < 2; i++) {
-        msgpack_pack_map(pk, 4);
-        for (int k = 0; k < 4; k++) {
-            cli_pack_str(pk, ck[k]);
-            cli_pack_str(pk, conds[i][k]);
-        }
-    }
+    pack_conditions(pk, conds);
     cli_pack_str(pk, "images");
     msgpack_pack_array(pk, 3);
     cli_pack_str(pk, "registry.local/base/ubuntu:22.04");

@@ -20,19 +20,9 @@
 #include "service_bench.h"
 
 #include <inttypes.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #define REPLICAS 3
-
-static double children_ticks(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_CHILDREN, &ru);
-    double s = (double) ru.ru_utime.tv_sec + (double) ru.ru_stime.tv_sec
-               + (double) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-    return s * (double) sysconf(_SC_CLK_TCK);
-}
 
 int fig_steady(void)
 {

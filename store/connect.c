@@ -210,11 +210,10 @@ bool mt__store_conn_prefer(mt__store_conn_t *c)
         return false;
     unsigned order[MT_DSN_HOSTS_MAX], rank = c->host_rank;
     host_order(c, order);
-    /*  The probes must not disturb c: its error and host stay as they are
-        unless an earlier host takes over. */
+    /*  A failed probe must not disturb c: its error stays as it was
+        (try_host changes host_rank and galera only when it succeeds). */
     char err[sizeof c->err];
     unsigned err_no = c->err_no;
-    bool galera = c->galera;
     memcpy(err, c->err, sizeof err);
     /*  A host still down is logged once, not at every look: the probes
         compare against their own last error. */
@@ -234,8 +233,6 @@ bool mt__store_conn_prefer(mt__store_conn_t *c)
         return true;
     }
     c->probe_err_no = c->err_no;
-    c->host_rank = rank;
-    c->galera = galera;
     c->err_no = err_no;
     memcpy(c->err, err, sizeof err);
     return false;

@@ -163,8 +163,11 @@ static void try_connect(sactor_t *a)
     that serves again (connect.c says why all writers must share one). */
 static void prefer_first(sactor_t *a)
 {
+    /*  On every request: nothing but a field's test unless failed over. */
+    if (!a->up || a->conn.host_rank == 0)
+        return;
     uint64_t now = mt_now_ms();
-    if (!a->up || a->conn.host_rank == 0 || now - a->last_prefer_ms < PREFER_MS)
+    if (now - a->last_prefer_ms < PREFER_MS)
         return;
     a->last_prefer_ms = now;
     if (!mt__store_conn_prefer(&a->conn))

@@ -78,20 +78,13 @@ static uint64_t stat_of(int i, const char *key)
     return v;
 }
 
-static int least_acked(const gl_load_t *l, int n)
+/*  The least of count(l, i) over replicas 0 .. n-1. */
+static int least(const gl_load_t *l, int n, int (*count)(const gl_load_t *, int))
 {
-    int least = gl_acked(l, 0);
+    int m = count(l, 0);
     for (int i = 1; i < n; i++)
-        least = gl_acked(l, i) < least ? gl_acked(l, i) : least;
-    return least;
-}
-
-static int least_acked_since_mark(const gl_load_t *l, int n)
-{
-    int least = gl_acked_since_mark(l, 0);
-    for (int i = 1; i < n; i++)
-        least = gl_acked_since_mark(l, i) < least ? gl_acked_since_mark(l, i) : least;
-    return least;
+        m = count(l, i) < m ? count(l, i) : m;
+    return m;
 }
 
 static bool lists_equal_to(int fresh)
@@ -106,11 +99,11 @@ START_TEST(writers_on_three_nodes)
 {
     gl_load_t *l = gl_new(3, 80);
     int64_t deadline = h_now_ms() + 4 * H_T;
-    while ((!gl_deletes_done(l) || least_acked(l, 3) < MIN_ACKED) && h_now_ms() < deadline)
+    while ((!gl_deletes_done(l) || least(l, 3, gl_acked) < MIN_ACKED) && h_now_ms() < deadline)
         gl_run(l, 1000);
     gl_drain(l);
     gl_report(l, "writers_on_three_nodes");
-    H_ASSERT(gl_deletes_done(l) && least_acked(l, 3) >= MIN_ACKED,
+    H_ASSERT(gl_deletes_done(l) && least(l, 3, gl_acked) >= MIN_ACKED,
              "the load never got %d writes acknowledged per replica and its deletes", MIN_ACKED);
     /*  An unknown outcome needs a lost connection (a COMMIT without an
         answer); without one, every write is known, and what is stored is
@@ -152,7 +145,7 @@ START_TEST(node_killed_mid_load)
     gl_mark(l);
     h_galera("kill", 1);
     int64_t deadline = h_now_ms() + 2 * H_T;
-    while ((least_acked_since_mark(l, 3) < 30 || !(placed(A, 2, 2) && placed(B, 2, 2)
+    while ((least(l, 3, gl_acked_since_mark) < 30 || !(placed(A, 2, 2) && placed(B, 2, 2)
                                                    && placed(C, 2, 3)))
            && h_now_ms() < deadline)
         gl_run(l, 250);
