@@ -15,6 +15,8 @@
       reload_full         ms        a full resync pass of 100,000 nodes into a fresh
                                     node service (its node actors get spawned)
       node_actor_rss      bytes/node resident bytes per node held by a node service
+      node_actor_rss_unique_labels  bytes/node  the same, each node with a label
+                          of its own (a hostname), so no two label maps are equal
       store_txn           rows/s    (diagnostic) raw_upsert running the store's whole
                                     heartbeat transaction (lock FOR UPDATE, draw, upsert,
                                     commit) on raw connections, no actors
@@ -120,17 +122,21 @@ void node_id(char *out, size_t n, uint32_t k)
 
 /*  A typical registration of node k. `tier` lets reload_incremental change a
     label. registered_at 0: the store stamps it (the raw fill stamps it too). */
+bool g_unique_labels;
+
 mt_node_reg_t *typical_reg(uint32_t k, const char *tier)
 {
     char zone[16], rack[16], host[32];
     snprintf(zone, sizeof zone, "zone-%u", k % 4);
     snprintf(rack, sizeof rack, "rack-%02u", k % 64);
     snprintf(host, sizeof host, "10.%u.%u.%u", (k >> 16) & 255, (k >> 8) & 255, k & 255);
+    char hostname[32];
+    snprintf(hostname, sizeof hostname, "host-%06u.cube-prod-1", k);
     mt_str_pair_t labels[] = {
         { "zone", zone }, { "rack", rack }, { "region", "eu-west-1" },
         { "pool", "general" }, { "arch", "amd64" }, { "os", "linux" },
         { "gpu", "none" }, { "tier", tier }, { "team", "infra" },
-        { "cluster", "cube-prod-1" },
+        { "cluster", "cube-prod-1" }, { "hostname", hostname },
     };
     mt_str_pair_t versions[] = {
         { "cubelet", "1.4.2" }, { "runc", "1.1.12" }, { "containerd", "1.7.13" },
@@ -142,7 +148,7 @@ mt_node_reg_t *typical_reg(uint32_t k, const char *tier)
     mt_int_pair_t quota[] = { { "cpu_milli", 14000 }, { "memory_mb", 60000 }, { "pods", 100 } };
     mt_node_reg_t t = {
         .host_ip = host, .grpc_port = 9000, .instance_type = "cube.xlarge",
-        .labels = labels, .nlabels = 10, .versions = versions, .nversions = 5,
+        .labels = labels, .nlabels = g_unique_labels ? 11 : 10, .versions = versions, .nversions = 5,
         .capacity = capacity, .ncapacity = 4, .quota = quota, .nquota = 3,
     };
     return mt_node_reg_build(&t);
@@ -225,6 +231,7 @@ static const struct { const char *name; void (*run)(void); } figures[] = {
     { "reload_incremental", run_reload_incremental },
     { "reload_full", run_reload_full },
     { "node_actor_rss", run_node_actor_rss },
+    { "node_actor_rss_unique_labels", run_node_actor_rss_unique_labels },
     { "store_txn", run_store_txn },             /* diagnostic */
 };
 

@@ -48,6 +48,8 @@ void cpu_note(const char *what, const cpu_t *a, const cpu_t *b, uint64_t count,
 void node_id(char *out, size_t n, uint32_t k);
 /*  A typical registration of node k. `tier` lets reload_incremental change a
     label. registered_at 0: the store stamps it (the raw fill stamps it too). */
+/*  g_unique_labels: an 11th label, hostname, of the node's own. */
+extern bool g_unique_labels;
 mt_node_reg_t *typical_reg(uint32_t k, const char *tier);
 /*  A typical heartbeat. heartbeat_at 0: the node actor stamps it. */
 mt_node_status_t *typical_status(int64_t heartbeat_at);
@@ -159,5 +161,6 @@ void run_store_txn(void);
 void run_reload_incremental(void);      /* store_reload.c */
 void run_reload_full(void);
 void run_node_actor_rss(void);
+void run_node_actor_rss_unique_labels(void);
 
 #endif

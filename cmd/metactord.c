@@ -47,6 +47,12 @@
 #define HEAP_TRIM_FREE ((size_t) 8 << 20)
 
 /*  Waits until `a` has stopped (its DOWN reaches a probe). */
+/*  The gateway's node.get from memory (mt_gateway_opts_t.peek_fn). */
+static bool peek_node(void *nodes, const char *id, mt_node_view_t *view)
+{
+    return mt_nodes_peek(nodes, id, view);
+}
+
 static void await_stop(mt_runtime_t *rt, mt_actor_t *a, int timeout_ms)
 {
     mt_probe_t *p = mt_probe_new(rt);
@@ -213,6 +219,7 @@ int main(int argc, char **argv)
         .nodes = mt_nodes_directory(nodes), .cluster = membership,
         .rc = mt_rcs_registry(rcs), .security = sec,
         .stats_fn = md_ops_extra_stats, .stats_arg = &ops, .counters = &ops.gateway,
+        .peek_fn = peek_node, .peek_arg = nodes,
     };
     if (mt_gateway_new(rt, &go, &gateway, err, sizeof err) != MT_OK) {
         mt_log_error("%s", err);

@@ -36,7 +36,7 @@ mt_actor_t *mt_spawn_opts(mt_runtime_t *rt, const mt_spawn_opts_t *opts)
     if (!opts || !opts->behaviour || atomic_load(&rt->stopping))
         return NULL;
     size_t size = sizeof(mt_actor_t) + opts->state_size;
-    mt_actor_t *a = mt__pool_alloc(size);
+    mt_actor_t *a = mt__pool_alloc_lasting(size);
     memset(a, 0, size);
     mt__mailbox_init(&a->mbox);
     atomic_init(&a->refs, 2);          /* the caller's and its own */
@@ -101,7 +101,7 @@ void mt__actor_free(mt_actor_t *a)
 {
     mt__runtime_unlink(a->rt, a);
     mt__pinned_free(a);
-    mt__pool_free(a, a->size);
+    mt__pool_free_lasting(a, a->size);
 }
 
 bool mt_actor_alive(mt_actor_t *a)

@@ -28,6 +28,10 @@
 void *mt__pool_alloc(size_t size);
 void *mt__pool_calloc(size_t size);
 void mt__pool_free(void *p, size_t size);
+/*  The same for what lives long (actors): its own slabs, apart from the
+    messages', so that a burst's messages leave whole slabs to give back. */
+void *mt__pool_alloc_lasting(size_t size);
+void mt__pool_free_lasting(void *p, size_t size);
 
 /*  Gives back to the system every slab all of whose blocks are in the
     stock beyond its first keep_batches batches (those are left alone: the

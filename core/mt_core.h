@@ -156,6 +156,7 @@ typedef struct {
     uint64_t steals;             /* actors taken from another worker */
     uint64_t parks;              /* times a worker went to sleep */
     int workers;
+    uint64_t pool_bytes;         /* mapped by the message and actor pool now */
 } mt_stats_t;
 
 MT_API void mt_runtime_stats(mt_runtime_t *rt, mt_stats_t *out);

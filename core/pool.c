@@ -47,6 +47,16 @@ void mt__pool_free(void *p, size_t size)
     free(p);
 }
 
+void *mt__pool_alloc_lasting(size_t size)
+{
+    return mt__pool_alloc(size);
+}
+
+void mt__pool_free_lasting(void *p, size_t size)
+{
+    mt__pool_free(p, size);
+}
+
 size_t mt__pool_sweep(unsigned keep_batches)
 {
     (void) keep_batches;
@@ -71,8 +81,15 @@ void mt__pool_stats(mt__pool_stats_t *out)
 
 /*  Classes in steps of half a power of two: an actor (176 bytes) fits 192,
     not 256, which is a quarter of an idle actor's memory. */
-#define CLASSES 9
-static const uint32_t s_class_size[CLASSES] = { 64, 96, 128, 192, 256, 384, 512, 768, 1024 };
+#define SIZES 9
+static const uint32_t s_class_size[SIZES] = { 64, 96, 128, 192, 256, 384, 512, 768, 1024 };
+/*  Each size twice: classes SIZES.. hold what lives long (actors), so that
+    the messages of a burst never share a slab with them and their slabs
+    can go back once the burst is over. 100,000 node actors spawned among
+    100,000 merge messages of the same size kept 43 MB of free blocks
+    pinned, none of their slabs free. */
+#define CLASSES (2 * SIZES)
+#define LASTING SIZES
 #define BATCH 64
 #define SLAB_BYTES ((size_t) 64 * 1024)
 #define SLAB_HDR MT__CACHE_LINE     /* blocks start after the header's line */
@@ -132,6 +149,11 @@ static int class_of(size_t size)
     return size <= 1024 ? s_class_of[(size - 1) / 32] : -1;
 }
 
+static size_t class_size(int c)
+{
+    return s_class_size[c % SIZES];
+}
+
 static slab_t *slab_of(const block_t *b)
 {
     return (slab_t *) ((uintptr_t) b & ~(uintptr_t) (SLAB_BYTES - 1));
@@ -189,7 +211,7 @@ static slab_t *slab_map(void)
 /*  A new slab of class c, all its blocks in one list. */
 static unsigned slab_carve(int c, block_t **out)
 {
-    size_t bs = s_class_size[c];
+    size_t bs = class_size(c);
     size_t n = (SLAB_BYTES - SLAB_HDR) / bs;
     slab_t *s = slab_map();     /* zeroed: seen = 0 */
     s->blocks = (uint32_t) n;
@@ -309,9 +331,8 @@ static void cache_register(cache_t *cache)
 
 /* ---- alloc and free: the thread's cache, nothing else ----------------- */
 
-void *mt__pool_alloc(size_t size)
+static void *alloc_in(int c, size_t size)
 {
-    int c = class_of(size);
     if (c < 0) {
         void *p = malloc(size);
         if (!p)
@@ -330,16 +351,8 @@ void *mt__pool_alloc(size_t size)
     return b;
 }
 
-void *mt__pool_calloc(size_t size)
+static void free_in(int c, void *p)
 {
-    void *p = mt__pool_alloc(size);
-    memset(p, 0, size);
-    return p;
-}
-
-void mt__pool_free(void *p, size_t size)
-{
-    int c = class_of(size);
     if (c < 0) {
         free(p);
         return;
@@ -358,6 +371,39 @@ void mt__pool_free(void *p, size_t size)
         cache->count[c] -= BATCH;
         stock_put(c, batch, BATCH);
     }
+}
+
+void *mt__pool_alloc(size_t size)
+{
+    return alloc_in(class_of(size), size);
+}
+
+void *mt__pool_calloc(size_t size)
+{
+    void *p = mt__pool_alloc(size);
+    memset(p, 0, size);
+    return p;
+}
+
+void mt__pool_free(void *p, size_t size)
+{
+    free_in(class_of(size), p);
+}
+
+static int lasting_class_of(size_t size)
+{
+    int c = class_of(size);
+    return c < 0 ? c : LASTING + c;
+}
+
+void *mt__pool_alloc_lasting(size_t size)
+{
+    return alloc_in(lasting_class_of(size), size);
+}
+
+void mt__pool_free_lasting(void *p, size_t size)
+{
+    free_in(lasting_class_of(size), p);
 }
 
 /* ---- the sweep --------------------------------------------------------- */

@@ -161,4 +161,7 @@ void mt_runtime_stats(mt_runtime_t *rt, mt_stats_t *out)
         out->parks += atomic_load_explicit(&w->parks, memory_order_relaxed);
     }
     out->timers_armed = rt->timers ? mt__timers_count(rt) : 0;
+    mt__pool_stats_t ps;
+    mt__pool_stats(&ps);
+    out->pool_bytes = ps.slabs * ps.slab_bytes;
 }

@@ -1,8 +1,9 @@
-/*  model.c — packing node groups into immutable blocks; validation.
+/*  model.c — node groups as immutable blocks; lookups, digests, views.
 
-    A block is laid out as: the struct, then the pair/condition/pointer
-    arrays, then every string. One allocation, one free, no pointer into
-    anyone else's memory. */
+    A block is its struct with the strings of its own (host_ip,
+    instance_type) behind it; every map and list is a part (part.c), shared
+    with every other block whose map or list is equal. Building a block
+    looks its parts up; freeing it lets go of them. */
 #include "mt_model.h"
 #include "mt_hash.h"
 #include "mt_alloc.h"
@@ -10,6 +11,7 @@
 #include "block.h"
 #include "components.h"
 #include "mt_labels.h"
+#include "part.h"
 #include "sort.h"
 
 #include <stdio.h>
@@ -50,165 +52,101 @@ static const char *pack_str(packer_t *p, const char *s)
     return dst;
 }
 
-static const char *str_pair_key(const void *p) { return ((const mt_str_pair_t *) p)->key; }
+/*  Sort keys: a NULL key (never from a decoder) sorts as "", as it is kept. */
+static const char *str_pair_key(const void *p)
+{
+    const char *k = ((const mt_str_pair_t *) p)->key;
+    return k ? k : "";
+}
 
 static int cmp_str_pair(const void *a, const void *b)
 {
     return strcmp(str_pair_key(a), str_pair_key(b));
 }
-static const char *int_pair_key(const void *p) { return ((const mt_int_pair_t *) p)->key; }
 
-static uint32_t normalise_str_map(mt_str_pair_t *map, uint32_t n)
+static const char *int_pair_key(const void *p)
 {
-    return mt__sort_unique(map, n, sizeof *map, str_pair_key);
-}
-
-static uint32_t normalise_int_map(mt_int_pair_t *map, uint32_t n)
-{
-    return mt__sort_unique(map, n, sizeof *map, int_pair_key);
-}
-
-static size_t str_map_bytes(const mt_str_pair_t *m, uint32_t n)
-{
-    size_t s = 0;
-    for (uint32_t i = 0; i < n; i++)
-        s += str_size(m[i].key) + str_size(m[i].value);
-    return s;
-}
-
-static size_t int_map_bytes(const mt_int_pair_t *m, uint32_t n)
-{
-    size_t s = 0;
-    for (uint32_t i = 0; i < n; i++)
-        s += str_size(m[i].key);
-    return s;
-}
-
-static mt_str_pair_t *pack_str_map(packer_t *p, mt_str_pair_t *dst,
-                                   const mt_str_pair_t *src, uint32_t n)
-{
-    for (uint32_t i = 0; i < n; i++) {
-        dst[i].key = pack_str(p, src[i].key);
-        dst[i].value = pack_str(p, src[i].value);
-    }
-    return dst;
-}
-
-static mt_int_pair_t *pack_int_map(packer_t *p, mt_int_pair_t *dst,
-                                   const mt_int_pair_t *src, uint32_t n)
-{
-    for (uint32_t i = 0; i < n; i++) {
-        dst[i].key = pack_str(p, src[i].key);
-        dst[i].value = src[i].value;
-    }
-    return dst;
-}
-
-static size_t components_bytes(const mt_component_t *c, uint32_t n)
-{
-    size_t s = 0;
-    for (uint32_t i = 0; i < n; i++)
-        s += str_size(c[i].component) + str_size(c[i].version) + str_size(c[i].commit)
-            + str_size(c[i].build_time) + str_size(c[i].source);
-    return s;
-}
-
-static mt_component_t *pack_components(packer_t *p, mt_component_t *dst,
-                                       const mt_component_t *src, uint32_t n)
-{
-    for (uint32_t i = 0; i < n; i++) {
-        dst[i].component = pack_str(p, src[i].component);
-        dst[i].version = pack_str(p, src[i].version);
-        dst[i].commit = pack_str(p, src[i].commit);
-        dst[i].build_time = pack_str(p, src[i].build_time);
-        dst[i].source = pack_str(p, src[i].source);
-    }
-    return dst;
+    const char *k = ((const mt_int_pair_t *) p)->key;
+    return k ? k : "";
 }
 
 #define ALIGN8(x) (((x) + 7u) & ~(size_t) 7u)
 
+/*  A map of the template, sorted by key with the last of equal keys kept,
+    as the part every equal map shares. */
+static const void *map_part(mt__part_kind_t k, const void *items, uint32_t n, size_t size,
+                            mt__sort_key_fn *key_of, uint32_t *nout, size_t *bytes)
+{
+    void *tmp = mt_xmalloc(n * size);
+    if (n)
+        memcpy(tmp, items, n * size);
+    *nout = n ? mt__sort_unique(tmp, n, size, key_of) : 0;
+    const void *part = mt__part_get(k, tmp, *nout, bytes);
+    free(tmp);
+    return part;
+}
+
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
 /*  One representation for every registration: a template with versions
     but no components (a client of protocol v1, a row stored before schema
     v6) gets components with empty detail, so equal data gives equal
-    blocks and digests wherever it came from. */
-static mt_node_reg_t *build(const mt_node_reg_t *t);
-
-mt_node_reg_t *mt_node_reg_build(const mt_node_reg_t *tmpl)
+    blocks and digests wherever it came from. The versions are always the
+    components' (component → version); the template's own are then
+    ignored. */
+static uint32_t components_of(const mt_node_reg_t *t, mt_component_t **out)
 {
-    if (tmpl->ncomponents || !tmpl->nversions)
-        return build(tmpl);
-    mt_component_t *c = malloc(tmpl->nversions * sizeof *c);
-    if (!c)
-        mt_oom("model");
-    for (uint32_t i = 0; i < tmpl->nversions; i++)
-        c[i] = (mt_component_t) { tmpl->versions[i].key, tmpl->versions[i].value, "", "", "" };
-    mt_node_reg_t t = *tmpl;
-    t.components = c;
-    t.ncomponents = tmpl->nversions;
-    mt_node_reg_t *r = build(&t);
-    free(c);
-    return r;
+    uint32_t n = t->ncomponents ? t->ncomponents : t->nversions;
+    mt_component_t *c = mt_xmalloc(n * sizeof *c);
+    for (uint32_t i = 0; i < n; i++) {
+        if (t->ncomponents) {
+            const mt_component_t *s = &t->components[i];
+            c[i] = (mt_component_t) { or_empty(s->component), or_empty(s->version),
+                                      or_empty(s->commit), or_empty(s->build_time),
+                                      or_empty(s->source) };
+        } else {
+            c[i] = (mt_component_t) { or_empty(t->versions[i].key),
+                                      or_empty(t->versions[i].value), "", "", "" };
+        }
+    }
+    *out = c;
+    return n ? mt__components_normalise(c, n) : 0;
 }
 
-static mt_node_reg_t *build(const mt_node_reg_t *t)
+mt_node_reg_t *mt_node_reg_build(const mt_node_reg_t *t)
 {
-    size_t arrays = sizeof(mt_node_reg_t);
-    size_t off_labels = arrays;
-    arrays += t->nlabels * sizeof(mt_str_pair_t);
-    size_t off_cap = arrays;
-    arrays += t->ncapacity * sizeof(mt_int_pair_t);
-    size_t off_quota = arrays;
-    arrays += t->nquota * sizeof(mt_int_pair_t);
-    /*  With components, versions are theirs: pairs pointing at the
-        components' own strings, no bytes of their own. */
-    bool derived = t->ncomponents > 0;
-    uint32_t nvers = derived ? t->ncomponents : t->nversions;
-    size_t off_vers = arrays;
-    arrays += nvers * sizeof(mt_str_pair_t);
-    size_t off_comp = arrays;
-    arrays += t->ncomponents * sizeof(mt_component_t);
-    size_t size = ALIGN8(arrays + str_size(t->host_ip) + str_size(t->instance_type)
-        + str_map_bytes(t->labels, t->nlabels) + int_map_bytes(t->capacity, t->ncapacity)
-        + int_map_bytes(t->quota, t->nquota)
-        + (derived ? 0 : str_map_bytes(t->versions, t->nversions))
-        + components_bytes(t->components, t->ncomponents));
-
-    char *block = malloc(size);
-    if (!block)
-        mt_oom("model");
-    mt_node_reg_t *r = (mt_node_reg_t *) block;
+    size_t head = sizeof(mt_node_reg_t), size = ALIGN8(head + str_size(t->host_ip)
+                                                       + str_size(t->instance_type));
+    mt_node_reg_t *r = mt_xmalloc(size);
     *r = *t;
     atomic_init(&r->refs, 1);
-    r->size = (uint32_t) size;
-    packer_t p = { block, arrays };
+    packer_t p = { (char *) r, head };
     r->host_ip = pack_str(&p, t->host_ip);
     r->instance_type = pack_str(&p, t->instance_type);
-    mt_str_pair_t *labels = pack_str_map(&p, (mt_str_pair_t *) (block + off_labels), t->labels, t->nlabels);
-    mt_int_pair_t *cap = pack_int_map(&p, (mt_int_pair_t *) (block + off_cap), t->capacity, t->ncapacity);
-    mt_int_pair_t *quota = pack_int_map(&p, (mt_int_pair_t *) (block + off_quota), t->quota, t->nquota);
-    mt_component_t *comp = pack_components(&p, (mt_component_t *) (block + off_comp),
-                                           t->components, t->ncomponents);
-    r->ncomponents = mt__components_normalise(comp, t->ncomponents);
-    r->components = comp;
-    mt_components_hash(comp, r->ncomponents, r->components_hash);
-    mt_str_pair_t *vers = (mt_str_pair_t *) (block + off_vers);
-    if (derived) {
-        for (uint32_t i = 0; i < r->ncomponents; i++)
-            vers[i] = (mt_str_pair_t) { comp[i].component, comp[i].version };
-        r->nversions = r->ncomponents;  /* sorted and unique already */
-    }
-    else
-        r->nversions = normalise_str_map(pack_str_map(&p, vers, t->versions, t->nversions),
-                                         t->nversions);
-    r->nlabels = normalise_str_map(labels, t->nlabels);
-    r->ncapacity = normalise_int_map(cap, t->ncapacity);
-    r->nquota = normalise_int_map(quota, t->nquota);
-    r->labels = labels;
-    r->capacity = cap;
-    r->quota = quota;
-    r->versions = vers;
-    mt_versions_hash(vers, r->nversions, r->versions_hash);
+
+    size_t bytes = size;
+    r->labels = map_part(MT__PART_STR_MAP, t->labels, t->nlabels, sizeof *t->labels,
+                         str_pair_key, &r->nlabels, &bytes);
+    r->capacity = map_part(MT__PART_INT_MAP, t->capacity, t->ncapacity, sizeof *t->capacity,
+                           int_pair_key, &r->ncapacity, &bytes);
+    r->quota = map_part(MT__PART_INT_MAP, t->quota, t->nquota, sizeof *t->quota,
+                        int_pair_key, &r->nquota, &bytes);
+    mt_component_t *comp;
+    uint32_t nc = components_of(t, &comp);
+    mt_str_pair_t *vers = mt_xmalloc(nc * sizeof *vers);
+    for (uint32_t i = 0; i < nc; i++)
+        vers[i] = (mt_str_pair_t) { comp[i].component, comp[i].version };
+    r->ncomponents = r->nversions = nc;
+    r->components = mt__part_get(MT__PART_COMPONENTS, comp, nc, &bytes);
+    r->versions = mt__part_get(MT__PART_STR_MAP, vers, nc, &bytes);
+    free(vers);
+    free(comp);
+    mt_components_hash(r->components, nc, r->components_hash);
+    mt_versions_hash(r->versions, nc, r->versions_hash);
+    r->size = (uint32_t) bytes;
     return r;
 }
 
@@ -223,56 +161,28 @@ void mt_node_reg_unref(mt_node_reg_t **reg_p)
 {
     mt_node_reg_t *reg = *reg_p;
     *reg_p = NULL;
-    if (reg && mt__block_release(&reg->refs))
-        free(reg);
+    if (!reg || !mt__block_release(&reg->refs))
+        return;
+    mt__part_put(reg->labels);
+    mt__part_put(reg->capacity);
+    mt__part_put(reg->quota);
+    mt__part_put(reg->versions);
+    mt__part_put(reg->components);
+    free(reg);
 }
 
+/*  Lists keep their order (a condition list, images, templates): no sorting. */
 mt_node_status_t *mt_node_status_build(const mt_node_status_t *t)
 {
-    size_t arrays = sizeof(mt_node_status_t);
-    size_t off_cond = arrays;
-    arrays += t->nconditions * sizeof(mt_condition_t);
-    size_t off_img = arrays;
-    arrays += t->nimages * sizeof(char *);
-    size_t off_tpl = arrays;
-    arrays += t->ntemplates * sizeof(char *);
-    size_t strings = 0;
-    for (uint32_t i = 0; i < t->nconditions; i++) {
-        const mt_condition_t *c = &t->conditions[i];
-        strings += str_size(c->type) + str_size(c->status) + str_size(c->reason)
-            + str_size(c->message);
-    }
-    for (uint32_t i = 0; i < t->nimages; i++)
-        strings += str_size(t->images[i]);
-    for (uint32_t i = 0; i < t->ntemplates; i++)
-        strings += str_size(t->local_templates[i]);
-    size_t size = ALIGN8(arrays + strings);
-
-    char *block = malloc(size);
-    if (!block)
-        mt_oom("model");
-    mt_node_status_t *s = (mt_node_status_t *) block;
+    mt_node_status_t *s = mt_xmalloc(sizeof *s);
     *s = *t;
     atomic_init(&s->refs, 1);
-    s->size = (uint32_t) size;
-    packer_t p = { block, arrays };
-    mt_condition_t *conds = (mt_condition_t *) (block + off_cond);
-    for (uint32_t i = 0; i < t->nconditions; i++) {
-        const mt_condition_t *c = &t->conditions[i];
-        conds[i].type = pack_str(&p, c->type);
-        conds[i].status = pack_str(&p, c->status);
-        conds[i].reason = pack_str(&p, c->reason);
-        conds[i].message = pack_str(&p, c->message);
-    }
-    const char **imgs = (const char **) (block + off_img);
-    for (uint32_t i = 0; i < t->nimages; i++)
-        imgs[i] = pack_str(&p, t->images[i]);
-    const char **tpls = (const char **) (block + off_tpl);
-    for (uint32_t i = 0; i < t->ntemplates; i++)
-        tpls[i] = pack_str(&p, t->local_templates[i]);
-    s->conditions = conds;
-    s->images = imgs;
-    s->local_templates = tpls;
+    size_t bytes = sizeof *s;
+    s->conditions = mt__part_get(MT__PART_CONDITIONS, t->conditions, t->nconditions, &bytes);
+    s->images = mt__part_get(MT__PART_STRINGS, t->images, t->nimages, &bytes);
+    s->local_templates = mt__part_get(MT__PART_STRINGS, t->local_templates, t->ntemplates,
+                                      &bytes);
+    s->size = (uint32_t) bytes;
     return s;
 }
 
@@ -287,8 +197,12 @@ void mt_node_status_unref(mt_node_status_t **st_p)
 {
     mt_node_status_t *st = *st_p;
     *st_p = NULL;
-    if (st && mt__block_release(&st->refs))
-        free(st);
+    if (!st || !mt__block_release(&st->refs))
+        return;
+    mt__part_put(st->conditions);
+    mt__part_put(st->images);
+    mt__part_put(st->local_templates);
+    free(st);
 }
 
 /* ---- lookups, digest, views ------------------------------------------- */

@@ -35,6 +35,12 @@ typedef struct {
     mt_security_t *security;        /* CURVE + roles, or NULL: plain, all allowed */
     mt_stats_fn *stats_fn;          /* optional */
     void *stats_arg;
+    /*  Answers node.get on the gateway's own thread when it can (metactord
+        gives mt_nodes_peek): true with the view filled (it holds
+        references); false: the request is asked of `nodes` like any other.
+        Optional. */
+    bool (*peek_fn)(void *arg, const char *id, mt_node_view_t *view);
+    void *peek_arg;
     /*  Where the gateway counts (zeroed by the caller; must outlive the
         gateway), or NULL: a set of its own. */
     mt_gateway_counters_t *counters;

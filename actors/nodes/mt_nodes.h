@@ -56,6 +56,13 @@ void mt_nodes_destroy(mt_nodes_t **nodes_p);
 mt_actor_t *mt_nodes_directory(mt_nodes_t *nodes);
 mt_actor_t *mt_nodes_reload(mt_nodes_t *nodes);
 
+/*  node.get without a message: the view the node's actor would answer,
+    read on the caller's thread (any thread) from what the actors publish
+    before they answer a write. False when this replica holds no
+    registration for id in memory: ask the directory then (it loads the
+    node from the database). The view holds references (mt_node_view_clear). */
+bool mt_nodes_peek(mt_nodes_t *nodes, const char *id, mt_node_view_t *view);
+
 typedef struct {
     uint64_t reloads;               /* reload passes completed */
     uint64_t reload_rows;           /* rows they read and merged */

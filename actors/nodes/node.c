@@ -375,6 +375,8 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
 static void destroy(void *state)
 {
     node_t *n = state;
+    if (n->reg)                     /* stopped while registered (shutdown) */
+        mt__views_set(n->cfg->views, n->id, NULL, NULL, NULL);
     mt_node_reg_unref(&n->reg);
     mt_node_status_unref(&n->status);
     mt_node_live_unref(&n->live);

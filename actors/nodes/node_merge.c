@@ -135,6 +135,8 @@ void mt__node_merge_and_notify(mt_actor_t *self, node_t *n, mt_node_reg_t *reg,
 {
     bool was_deleted;
     int64_t rev = merge(self, n, reg, status, live, deleted, deleted_rev, upto, &was_deleted);
+    /*  Published before anyone is answered (see views.c). */
+    mt__views_set(n->cfg->views, n->id, n->reg, n->status, n->live);
     if (was_deleted)
         mt__node_notify(n, MT_NODE_DELETED, rev, local);
     else if (rev && n->reg)

@@ -30,6 +30,7 @@ void mt__nodes_cfg_unref(mt__nodes_cfg_t **cfg_p)
         return;
     mt_actor_unref(&cfg->directory);
     mt_actor_unref(&cfg->listener);
+    mt__views_destroy(&cfg->views);
     free(cfg);
 }
 
@@ -60,6 +61,7 @@ mt_nodes_t *mt_nodes_new(mt_runtime_t *rt, const mt_nodes_opts_t *opts)
     cfg->listener = opts->listener ? mt_actor_ref(opts->listener) : NULL;
     cfg->horizon = opts->revision_horizon;
     cfg->db_clock = opts->db_clock;
+    cfg->views = mt__views_new();
     nodes->cfg = cfg;
     nodes->directory = mt__directory_spawn(rt, cfg);
     if (nodes->directory) {
@@ -93,6 +95,18 @@ void mt_nodes_destroy(mt_nodes_t **nodes_p)
 
 mt_actor_t *mt_nodes_directory(mt_nodes_t *nodes) { return nodes->directory; }
 mt_actor_t *mt_nodes_reload(mt_nodes_t *nodes) { return nodes->reload; }
+
+bool mt_nodes_peek(mt_nodes_t *nodes, const char *id, mt_node_view_t *view)
+{
+    memset(view, 0, sizeof *view);
+    if (!mt__views_get(nodes->cfg->views, id, view))
+        return false;
+    snprintf(view->id, sizeof view->id, "%s", id);
+    view->healthy = mt_node_healthy(view->status, mt__nodes_db_now(nodes->cfg),
+                                    nodes->cfg->health_timeout_ms);
+    view->schedulable = mt_node_schedulable(view->reg, view->healthy);
+    return true;
+}
 
 void mt_nodes_stats(mt_nodes_t *nodes, mt_nodes_stats_t *out)
 {

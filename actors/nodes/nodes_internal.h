@@ -4,6 +4,7 @@
 
 #include "mt_msg_types.h"
 #include "mt_nodes.h"
+#include "views.h"
 
 #include <stdatomic.h>
 
@@ -40,6 +41,7 @@ typedef struct {
     mt_actor_t *listener;               /* or NULL */
     _Atomic int64_t *horizon;           /* or NULL: see mt_nodes_opts_t */
     const mt_db_clock_t *db_clock;      /* or NULL: see mt_nodes_opts_t */
+    mt__views_t *views;                 /* what node actors publish for mt_nodes_peek */
 } mt__nodes_cfg_t;
 
 /*  The database's now as this replica estimates it: what health is

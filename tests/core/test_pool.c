@@ -165,6 +165,53 @@ START_TEST(an_idle_sweep_waits_for_the_burst_to_end)
 }
 END_TEST
 
+/* ---- what lives long keeps slabs of its own ----------------------------- */
+
+typedef struct {
+    size_t n;
+    void **lasting;
+} mixed_t;
+
+/*  Actors spawned among a burst of messages of their size (a reload). */
+static void *spawn_among_messages(void *arg)
+{
+    mixed_t *m = arg;
+    void **msgs = malloc(m->n * sizeof *msgs);
+    for (size_t i = 0; i < m->n; i++) {
+        m->lasting[i] = mt__pool_alloc_lasting(700);
+        msgs[i] = mt__pool_alloc(700);
+    }
+    for (size_t i = 0; i < m->n; i++)
+        mt__pool_free(msgs[i], 700);
+    free(msgs);
+    return NULL;
+}
+
+static void *free_lasting(void *arg)
+{
+    mixed_t *m = arg;
+    for (size_t i = 0; i < m->n; i++)
+        mt__pool_free_lasting(m->lasting[i], 700);
+    return NULL;
+}
+
+START_TEST(lasting_blocks_leave_a_burst_its_slabs)
+{
+    mt__pool_sweep(0);
+    uint64_t base = slabs();
+    mixed_t m = { .n = 4 * BLOCKS_PER_SLAB(768) };
+    m.lasting = malloc(m.n * sizeof *m.lasting);
+    on_thread(spawn_among_messages, &m);
+    mt__pool_sweep(0);
+    /*  Every message slab went back; the four of the lasting blocks stay. */
+    ck_assert_uint_eq(slabs(), base + 4);
+    on_thread(free_lasting, &m);
+    mt__pool_sweep(0);
+    ck_assert_uint_eq(slabs(), base);
+    free(m.lasting);
+}
+END_TEST
+
 /* ---- sweeps racing with the alloc/free traffic of the runtime ---------- */
 
 /*  Producers allocate blocks of mixed sizes and hand them over through a
@@ -278,6 +325,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, a_small_stock_is_left_alone);
     tcase_add_test(tc, blocks_left_after_a_sweep_are_reused);
     tcase_add_test(tc, an_idle_sweep_waits_for_the_burst_to_end);
+    tcase_add_test(tc, lasting_blocks_leave_a_burst_its_slabs);
     tcase_add_test(tc, sweeps_race_with_alloc_and_free);
     suite_add_tcase(s, tc);
     return s;

@@ -1,0 +1,187 @@
+/*  test_nodes_peek.c — mt_nodes_peek (node.get on the caller's thread, the
+    gateway's) answers what node.get through the directory answers: the
+    write just acknowledged, nothing for a node deleted or never loaded,
+    health judged when read. Two node services on one database stand for
+    two replicas, as in test_nodes.c. */
+#include "nodetest.h"
+#include "mt_check.h"
+
+#include <unistd.h>
+
+#define DB "metactor_t_nodes_peek"
+
+static mt_runtime_t *rt;
+static mt_store_t *store;
+static mt_nodes_t *A, *B;
+static char *dsn;
+
+static mt_nodes_t *service(int64_t health_timeout_ms)
+{
+    mt_nodes_opts_t o = { .store = store, .reload_interval_ms = -1,
+                          .health_timeout_ms = health_timeout_ms };
+    mt_nodes_t *n = mt_nodes_new(rt, &o);
+    ck_assert_ptr_nonnull(n);
+    return n;
+}
+
+static void setup(void)
+{
+    nt_fresh_db(DB);
+    dsn = nt_dsn_for(DB);
+    rt = mt_runtime_new(NULL);
+    store = nt_store(rt, dsn);
+    A = service(0);
+    B = service(0);
+}
+
+static void teardown(void)
+{
+    mt_nodes_destroy(&A);
+    mt_nodes_destroy(&B);
+    mt_store_destroy(&store);
+    mt_runtime_destroy(&rt);
+    free(dsn);
+}
+
+static const char *L1[] = { "zone=a", "gpu=none", NULL };
+static const char *L2[] = { "zone=b", NULL };
+static const char *V1[] = { "cubelet=1.0", NULL };
+
+/*  node.get on n (which loads id if n never had it), then a peek: the
+    same view. */
+static void peek_equals_get(mt_nodes_t *n, const char *id)
+{
+    mt_msg_t *reply = nt_ok(rt, n, mt_node_req_get(id));
+    mt_node_view_t v;
+    ck_assert_msg(mt_nodes_peek(n, id, &v), "%s: not in memory", id);
+    const mt_node_view_t *g = &mt_node_reply(reply)->view;
+    ck_assert_str_eq(v.id, id);
+    ck_assert_ptr_eq(v.reg, g->reg);            /* the very blocks the actor holds */
+    ck_assert_ptr_eq(v.status, g->status);
+    ck_assert_ptr_eq(v.live, g->live);
+    ck_assert_int_eq(v.healthy, g->healthy);
+    ck_assert_int_eq(v.schedulable, g->schedulable);
+    mt_msg_free(reply);
+    mt_node_view_clear(&v);
+}
+
+static bool peek_image(mt_nodes_t *n, const char *id, const char *image)
+{
+    mt_node_view_t v;
+    if (!mt_nodes_peek(n, id, &v))
+        return false;
+    bool has = v.status && v.status->nimages == 1 && strcmp(v.status->images[0], image) == 0;
+    mt_node_view_clear(&v);
+    return has;
+}
+
+START_TEST(a_node_never_seen_is_not_there)
+{
+    mt_node_view_t v;
+    ck_assert(!mt_nodes_peek(A, "nobody", &v));
+    ck_assert_ptr_null(v.reg);
+    ck_assert_int_eq(nt_err(rt, A, mt_node_req_get("nobody")), MT_ENOTFOUND);
+    ck_assert(!mt_nodes_peek(A, "nobody", &v));     /* the failed get published nothing */
+}
+END_TEST
+
+START_TEST(an_acknowledged_write_is_read_at_once)
+{
+    mt_msg_free(nt_ok(rt, A, mt_node_req_register("n1", nt_reg("10.0.0.1", 9000, L1, V1))));
+    peek_equals_get(A, "n1");
+    for (int i = 0; i < 50; i++) {
+        char img[32];
+        snprintf(img, sizeof img, "img:%d", i);
+        mt_msg_free(nt_ok(rt, A, mt_node_req_heartbeat("n1", nt_status(true, 0, img))));
+        /*  No wait between the answer and the read. */
+        ck_assert_msg(peek_image(A, "n1", img), "heartbeat %d not read back", i);
+    }
+    peek_equals_get(A, "n1");
+    mt_node_view_t v;
+    ck_assert(mt_nodes_peek(A, "n1", &v));
+    ck_assert(v.healthy);
+    ck_assert_str_eq(nt_label(&v, "zone"), "a");
+    mt_node_view_clear(&v);
+
+    mt_str_pair_t set = { "zone", "c" };
+    mt_node_reg_t t = { .labels = &set, .nlabels = 1 };
+    mt_msg_free(nt_ok(rt, A, mt_node_req_labels("n1", mt_node_reg_build(&t), NULL, 0)));
+    ck_assert(mt_nodes_peek(A, "n1", &v));
+    ck_assert_str_eq(nt_label(&v, "zone"), "c");
+    mt_node_view_clear(&v);
+}
+END_TEST
+
+START_TEST(another_replica_has_it_once_it_loaded_it)
+{
+    mt_msg_free(nt_ok(rt, A, mt_node_req_register("n2", nt_reg("10.0.0.2", 9000, L2, V1))));
+    mt_node_view_t v;
+    ck_assert(!mt_nodes_peek(B, "n2", &v));         /* B never loaded it: ask, which loads */
+    peek_equals_get(B, "n2");
+    mt_msg_free(nt_ok(rt, A, mt_node_req_heartbeat("n2", nt_status(true, 0, "img:a"))));
+    nt_reload(rt, B);                               /* B merges A's heartbeat */
+    ck_assert(peek_image(B, "n2", "img:a"));
+    peek_equals_get(B, "n2");
+}
+END_TEST
+
+START_TEST(a_deleted_node_is_gone_at_once_and_elsewhere_after_a_merge)
+{
+    mt_msg_free(nt_ok(rt, A, mt_node_req_register("n3", nt_reg("10.0.0.3", 9000, L1, V1))));
+    peek_equals_get(B, "n3");
+    mt_msg_free(nt_ok(rt, A, mt_node_req_delete("n3")));
+    mt_node_view_t v;
+    ck_assert(!mt_nodes_peek(A, "n3", &v));
+    ck_assert(mt_nodes_peek(B, "n3", &v));          /* B has not heard yet, as get would say */
+    mt_node_view_clear(&v);
+    nt_reload(rt, B);
+    ck_assert(!mt_nodes_peek(B, "n3", &v));
+    ck_assert_int_eq(nt_err(rt, B, mt_node_req_get("n3")), MT_ENOTFOUND);
+    /*  Registered again: back. */
+    mt_msg_free(nt_ok(rt, A, mt_node_req_register("n3", nt_reg("10.0.0.3", 9000, L2, V1))));
+    peek_equals_get(A, "n3");
+}
+END_TEST
+
+/*  Health is judged when the view is read, by the same rule as node.get. */
+START_TEST(health_is_judged_when_read)
+{
+    mt_nodes_t *C = service(300);
+    mt_msg_free(nt_ok(rt, C, mt_node_req_register("n4", nt_reg("10.0.0.4", 9000, L1, V1))));
+    mt_msg_free(nt_ok(rt, C, mt_node_req_heartbeat("n4", nt_status(true, 0, "img:1"))));
+    mt_node_view_t v;
+    ck_assert(mt_nodes_peek(C, "n4", &v));
+    bool was_healthy = v.healthy;
+    mt_node_view_clear(&v);
+    usleep(1200 * 1000);                            /* four timeouts */
+    ck_assert(mt_nodes_peek(C, "n4", &v));
+    ck_assert(!v.healthy);
+    ck_assert(!v.schedulable);
+    mt_node_view_clear(&v);
+    peek_equals_get(C, "n4");
+    /*  Healthy right after the heartbeat's answer unless this machine
+        stalled for a whole timeout in between: then say so. */
+    ck_assert_msg(was_healthy, "not healthy right after its heartbeat (a stall over 300 ms?)");
+    mt_nodes_destroy(&C);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("nodes_peek");
+    TCase *tc = tcase_create("peek");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, a_node_never_seen_is_not_there);
+    tcase_add_test(tc, an_acknowledged_write_is_read_at_once);
+    tcase_add_test(tc, another_replica_has_it_once_it_loaded_it);
+    tcase_add_test(tc, a_deleted_node_is_gone_at_once_and_elsewhere_after_a_merge);
+    tcase_add_test(tc, health_is_judged_when_read);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return mt_check_run(suite());
+}
