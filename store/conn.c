@@ -257,10 +257,6 @@ static void rows_bind(mt__store_rows_t *r)
     }
 }
 
-/*  A stored result of more rows than this closes its statement when done
-    (mt__store_rows_close). */
-#define CLOSE_AFTER_ROWS 256
-
 int mt__store_conn_exec(mt__store_conn_t *c, int id, mt__store_params_t *ps, const char *kinds, mt__store_rows_t *rows)
 {
     if (rows)
@@ -374,18 +370,15 @@ void mt__store_rows_close(mt__store_rows_t *r)
 {
     /*  The statement may be gone with a lost connection (closed there). */
     if (r->st && r->c->stmts[r->id] == r->st) {
-        /*  Connector/C 3.3 frees a stored result only while rows are left
-            to fetch: one read to its end (a scan always is) stays in the
-            statement until its next execution, ≈1.1 KB per node after a
-            full scan. Neither mysql_stmt_free_result nor mysql_stmt_reset
-            frees it then; closing the statement does, and a large result
-            comes from a scan, which is rare enough to prepare again. */
-        if (mysql_stmt_num_rows(r->st) > CLOSE_AFTER_ROWS) {
-            mysql_stmt_close(r->st);
-            r->c->stmts[r->id] = NULL;
-        } else {
-            mysql_stmt_free_result(r->st);
-        }
+        /*  Connector/C 3.3 frees a stored result only while its cursor
+            points at a row: one read to its end (a scan always is) stayed
+            in the statement until its next execution, ≈1.1 KB per node
+            after a full scan — neither mysql_stmt_free_result nor
+            mysql_stmt_reset freed it. Seeking back to the first row first
+            lets free_result free it. */
+        if (mysql_stmt_num_rows(r->st) > 0)
+            mysql_stmt_data_seek(r->st, 0);
+        mysql_stmt_free_result(r->st);
     }
     for (unsigned i = 0; r->cols && i < r->ncols; i++)
         free(r->cols[i].buf);
