@@ -141,7 +141,8 @@ int main(int argc, char **argv)
         mt_log_error("cannot start the runtime");
         goto out;
     }
-    mt_store_opts_t so = { .dsn = cfg.dsn, .writers = cfg.store_writers };
+    mt_store_opts_t so = { .dsn = cfg.dsn, .writers = cfg.store_writers,
+                           .linger_ms = cfg.store_linger_ms > 0 ? cfg.store_linger_ms : -1 };
     if (mt_store_new(rt, &so, &store, err, sizeof err) != MT_OK) {
         mt_log_error("%s", err);
         goto out;

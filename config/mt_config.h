@@ -79,6 +79,7 @@ enum {
     MT_CONFIG_S_DB, MT_CONFIG_S_DB_PASSWORD_FILE, MT_CONFIG_S_DB_PASSWORD,
     MT_CONFIG_S_RELOAD_INTERVAL, MT_CONFIG_S_HEALTH_TIMEOUT,
     MT_CONFIG_S_FULL_RESYNC_EVERY, MT_CONFIG_S_WORKERS, MT_CONFIG_S_STORE_WRITERS,
+    MT_CONFIG_S_STORE_LINGER,
     MT_CONFIG_S_MAX_BODY, MT_CONFIG_S_REQUEST_TIMEOUT, MT_CONFIG_S_BEAT_INTERVAL,
     MT_CONFIG_S_ALIVE_WINDOW, MT_CONFIG_S_REFRESH_INTERVAL, MT_CONFIG_S_RC_ALLOW_IPC,
     MT_CONFIG_S_LOG_LEVEL, MT_CONFIG_S_LOG_FORMAT, MT_CONFIG_S_SUBSCRIBE, MT_CONFIG_S_TOMBSTONE_RETENTION,
@@ -108,6 +109,7 @@ typedef struct {
     int tombstone_retention_ms; /* deleted nodes' rows purged after this; 0 = kept */
     int workers;                /* runtime worker threads; 0 = one per core */
     int store_writers;          /* store writer connections */
+    int store_linger_ms;        /* heartbeats wait for company this long; 0 = never */
     size_t max_body;            /* largest request body accepted, bytes */
     int request_timeout_ms;     /* a request's budget inside the service */
     int max_inflight;           /* requests in flight in the replica; then busy */

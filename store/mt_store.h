@@ -300,7 +300,15 @@ typedef struct {
     int writers;                    /* 0 = 2 */
     int batch_max;                  /* rows per transaction; 0 = 256 */
     int reconnect_ms;               /* retry interval while down; 0 = 1000 */
+    /*  While flushes carry heartbeats of several nodes (others heartbeat
+        meanwhile), a heartbeat waits up to this long for more to commit
+        with it: a commit costs the database far more than a row. batch_max
+        pending still commit at once; a lone client's heartbeat (one per
+        flush) never waits. 0 = MT_STORE_LINGER_MS_DEFAULT, < 0 = never. */
+    int linger_ms;
 } mt_store_opts_t;
+
+#define MT_STORE_LINGER_MS_DEFAULT 20
 
 /*  Parses the DSN and starts the actors. Connecting (and creating or
     migrating the schema, once, under a database lock so replicas may start

@@ -70,6 +70,7 @@ static const char *full_file =
     "store\n"
     "    dsn = 'mysql://u:p%23w@db.example:3306/meta?connect_timeout=3'\n"
     "    writers = 4\n"
+    "    linger = \"35ms\"\n"
     "\n"
     "nodes\n"
     "    reload_interval = 700\n"
@@ -186,6 +187,7 @@ START_TEST(file)
     ck_assert_int_eq(c.tombstone_retention_ms, 0);
     ck_assert_int_eq(c.workers, 5);
     ck_assert_int_eq(c.store_writers, 4);
+    ck_assert_int_eq(c.store_linger_ms, 35);
     ck_assert_uint_eq(c.max_body, 2048);
     ck_assert_int_eq(c.request_timeout_ms, 2500);
     ck_assert_int_eq(c.max_inflight, 300);
@@ -316,7 +318,7 @@ START_TEST(flag_overrides_env)
     ck_assert_msg(LOAD(&c, err, "--replica-id", "r1", "--endpoint", "ipc:///tmp/r1.sock",
                        "--publish", "ipc:///tmp/r1.pub", "--db", "mysql://127.0.0.1/x",
                        "--reload-interval", "10", "--health-timeout", "100",
-                       "--full-resync-every", "1000000", "--workers", "64", "--store-writers", "64",
+                       "--full-resync-every", "1000000", "--workers", "64", "--store-writers", "64", "--store-linger", "1s",
                        "--max-body", "268435456", "--request-timeout", "3600000",
                        "--beat-interval", "60000", "--alive-window", "120000",
                        "--refresh-interval", "86400000", "--log-level", "debug", "--log-format", "json",
@@ -335,6 +337,7 @@ START_TEST(flag_overrides_env)
     ck_assert_int_eq(c.tombstone_retention_ms, 2000000000);
     ck_assert_int_eq(c.workers, 64);
     ck_assert_int_eq(c.store_writers, 64);
+    ck_assert_int_eq(c.store_linger_ms, 1000);
     ck_assert_uint_eq(c.max_body, 268435456);
     ck_assert_int_eq(c.request_timeout_ms, 3600000);
     ck_assert_int_eq(c.max_inflight, 10000000);
