@@ -304,11 +304,11 @@ typedef struct {
         meanwhile), a heartbeat waits up to this long for more to commit
         with it: a commit costs the database far more than a row. batch_max
         pending still commit at once; a lone client's heartbeat (one per
-        flush) never waits. 0 = MT_STORE_LINGER_MS_DEFAULT, < 0 = never. */
+        flush) never waits — but a client that keeps fewer than batch_max
+        in flight and waits for their answers waits linger_ms a round (see
+        docs/operations.md). 0 = never wait (the default). */
     int linger_ms;
 } mt_store_opts_t;
-
-#define MT_STORE_LINGER_MS_DEFAULT 20
 
 /*  Parses the DSN and starts the actors. Connecting (and creating or
     migrating the schema, once, under a database lock so replicas may start
