@@ -142,7 +142,8 @@ static part_t *make(mt__part_kind_t k, const void *src, uint32_t n, uint64_t has
                     .shared = shared };
     atomic_init(&p->refs, 1);
     char *rec = (char *) (p + 1), *str = rec + n * rs;
-    memcpy(rec, src, n * rs);
+    if (n)                          /* src may be NULL then */
+        memcpy(rec, src, n * rs);
     for (uint32_t r = 0; r < n; r++)
         for (unsigned i = 0; i < s_kind[k].nstr; i++) {
             const char *s = str_at(src, k, r, i);
