@@ -120,10 +120,10 @@ void node_id(char *out, size_t n, uint32_t k)
     snprintf(out, n, "node-%06u", k);
 }
 
-/*  A typical registration of node k. `tier` lets reload_incremental change a
-    label. registered_at 0: the store stamps it (the raw fill stamps it too). */
 bool g_unique_labels;
 
+/*  A typical registration of node k. `tier` lets reload_incremental change a
+    label. registered_at 0: the store stamps it (the raw fill stamps it too). */
 mt_node_reg_t *typical_reg(uint32_t k, const char *tier)
 {
     char zone[16], rack[16], host[32];

@@ -46,13 +46,13 @@
 #define HEAP_TRIM_MS 5000
 #define HEAP_TRIM_FREE ((size_t) 8 << 20)
 
-/*  Waits until `a` has stopped (its DOWN reaches a probe). */
 /*  The gateway's node.get from memory (mt_gateway_opts_t.peek_fn). */
 static bool peek_node(void *nodes, const char *id, mt_node_view_t *view)
 {
     return mt_nodes_peek(nodes, id, view);
 }
 
+/*  Waits until `a` has stopped (its DOWN reaches a probe). */
 static void await_stop(mt_runtime_t *rt, mt_actor_t *a, int timeout_ms)
 {
     mt_probe_t *p = mt_probe_new(rt);
@@ -142,7 +142,7 @@ int main(int argc, char **argv)
         goto out;
     }
     mt_store_opts_t so = { .dsn = cfg.dsn, .writers = cfg.store_writers,
-                           .linger_ms = cfg.store_linger_ms > 0 ? cfg.store_linger_ms : -1 };
+                           .linger_ms = cfg.store_linger_ms };
     if (mt_store_new(rt, &so, &store, err, sizeof err) != MT_OK) {
         mt_log_error("%s", err);
         goto out;

@@ -414,14 +414,14 @@ void mt__pool_free_lasting(void *p, size_t size)
     stock empty carves a new slab, and a sweep that took the whole stock
     under steady traffic made every sweep carve slabs that the next
     could not free (the blocks of old and new slabs mix) — the soak's RSS
-    climbed ~6 MB a minute. in_demand: also keep as many batches as were
+    climbed ~6 MB a minute. surplus_only: also keep as many batches as were
     asked of the stock since the last such look — what steady traffic
     needs — and sweep only the surplus beyond (a burst's or a backlog's). */
-static block_t *stock_take_all(int c, unsigned keep, bool in_demand, unsigned *n)
+static block_t *stock_take_all(int c, unsigned keep, bool surplus_only, unsigned *n)
 {
     pthread_mutex_lock(&s_pool.lock);
     uint64_t leave = keep;
-    if (in_demand) {
+    if (surplus_only) {
         leave += s_pool.takes[c] - s_seen_takes[c];
         s_seen_takes[c] = s_pool.takes[c];
     }
@@ -456,10 +456,10 @@ static block_t *stock_take_all(int c, unsigned keep, bool in_demand, unsigned *n
 /*  Takes class c's stock; every slab all of whose blocks are in it goes
     on *dead, the other blocks back into the stock. Returns the slabs
     listed. Caller holds s_sweep_lock. */
-static size_t sweep_class(int c, unsigned keep, bool idle_only, slab_t **dead)
+static size_t sweep_class(int c, unsigned keep, bool surplus_only, slab_t **dead)
 {
     unsigned n;
-    block_t *list = stock_take_all(c, keep, idle_only, &n);
+    block_t *list = stock_take_all(c, keep, surplus_only, &n);
     if (!list)
         return 0;
     for (block_t *b = list; b; b = b->next)
@@ -488,13 +488,13 @@ static size_t sweep_class(int c, unsigned keep, bool idle_only, slab_t **dead)
     return listed;
 }
 
-static size_t sweep(unsigned keep_batches, bool idle_only)
+static size_t sweep(unsigned keep_batches, bool surplus_only)
 {
     slab_t *dead = NULL;
     size_t freed = 0;
     pthread_mutex_lock(&s_sweep_lock);
     for (int c = 0; c < CLASSES; c++)
-        freed += sweep_class(c, keep_batches, idle_only, &dead);
+        freed += sweep_class(c, keep_batches, surplus_only, &dead);
     /*  Unmapped only now: the walks above read blocks inside them. */
     while (dead) {
         slab_t *next = dead->next;

@@ -52,11 +52,15 @@ static const char *pack_str(packer_t *p, const char *s)
     return dst;
 }
 
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
 /*  Sort keys: a NULL key (never from a decoder) sorts as "", as it is kept. */
 static const char *str_pair_key(const void *p)
 {
-    const char *k = ((const mt_str_pair_t *) p)->key;
-    return k ? k : "";
+    return or_empty(((const mt_str_pair_t *) p)->key);
 }
 
 static int cmp_str_pair(const void *a, const void *b)
@@ -66,8 +70,7 @@ static int cmp_str_pair(const void *a, const void *b)
 
 static const char *int_pair_key(const void *p)
 {
-    const char *k = ((const mt_int_pair_t *) p)->key;
-    return k ? k : "";
+    return or_empty(((const mt_int_pair_t *) p)->key);
 }
 
 #define ALIGN8(x) (((x) + 7u) & ~(size_t) 7u)
@@ -84,11 +87,6 @@ static const void *map_part(mt__part_kind_t k, const void *items, uint32_t n, si
     const void *part = mt__part_get(k, tmp, *nout, bytes);
     free(tmp);
     return part;
-}
-
-static const char *or_empty(const char *s)
-{
-    return s ? s : "";
 }
 
 /*  One representation for every registration: a template with versions

@@ -1,8 +1,7 @@
 /*  part.c — arrays of node blocks shared by content (see part.h).
 
-    One table for the process, in SHARDS shards each with its own lock:
-    blocks are built on every thread (the gateway's decoders, the store's
-    readers, the notice listener), and a heartbeat looks up three parts.
+    One table for the process (lib's mt_htab: locked shards; blocks are
+    built on every thread), and a heartbeat looks up three parts.
 
     The reference count reaches zero only under the shard's lock, in the
     same critical section that unlinks the part, so a lookup (also under
@@ -12,6 +11,7 @@
 
 #include "mt_alloc.h"
 #include "mt_hash.h"
+#include "mt_htab.h"
 #include "mt_model.h"
 
 #include <pthread.h>
@@ -19,18 +19,13 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
-#define SHARDS 16
-#define BUCKETS_MIN 64
 #define PART_CHAIN_MAX 8
 
 typedef struct part {
+    mt_htab_link_t link;        /* hash, and the bucket's chain */
     _Atomic uint32_t refs;
     uint32_t n;                 /* records */
-    uint64_t hash;
-    struct part *next;          /* in its bucket */
     uint32_t bytes;             /* the whole allocation */
     uint8_t kind;
     bool shared;                /* in the table (else never looked up) */
@@ -50,28 +45,13 @@ _Static_assert(sizeof(mt_str_pair_t) == 16 && sizeof(mt_int_pair_t) == 16
                && sizeof(mt_component_t) == 40 && sizeof(mt_condition_t) == 32
                && sizeof(const char *) == 8, "records are arrays of 8-byte slots");
 
-typedef struct {
-    pthread_mutex_t mu;
-    part_t **buckets;
-    uint32_t nbuckets, count;
-} shard_t;
-
-static shard_t s_shards[SHARDS];
-static uint64_t s_seed;
+static mt_htab_t *s_table;
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
 static _Atomic uint64_t s_parts, s_bytes, s_unshared;
 
-/*  Seeded, so which records share a bucket cannot be chosen from outside
-    without knowing the process's seed. */
 static void init_once(void)
 {
-    if (getrandom(&s_seed, sizeof s_seed, 0) != (ssize_t) sizeof s_seed)
-        s_seed = (uint64_t) time(NULL) ^ (uint64_t) (uintptr_t) &s_seed;
-    for (int i = 0; i < SHARDS; i++) {
-        pthread_mutex_init(&s_shards[i].mu, NULL);
-        s_shards[i].nbuckets = BUCKETS_MIN;
-        s_shards[i].buckets = mt_xcalloc(BUCKETS_MIN, sizeof *s_shards[i].buckets);
-    }
+    s_table = mt_htab_new();
 }
 
 static size_t rec_size(mt__part_kind_t k)
@@ -99,7 +79,7 @@ static const void *records_of(const part_t *p)
 
 static uint64_t hash_of(mt__part_kind_t k, const void *src, uint32_t n)
 {
-    uint64_t h = mt_fnv1a64(MT_FNV1A64_INIT ^ s_seed, &n, sizeof n);
+    uint64_t h = mt_fnv1a64(MT_FNV1A64_INIT ^ mt_htab_seed(s_table), &n, sizeof n);
     h = mt_fnv1a64(h, &k, sizeof k);
     for (uint32_t r = 0; r < n; r++) {
         for (unsigned i = 0; i < s_kind[k].nstr; i++) {
@@ -138,8 +118,8 @@ static part_t *make(mt__part_kind_t k, const void *src, uint32_t n, uint64_t has
             strings += strlen(str_at(src, k, r, i)) + 1;
     size_t bytes = sizeof(part_t) + n * rs + strings;
     part_t *p = mt_xmalloc(bytes);
-    *p = (part_t) { .n = n, .hash = hash, .bytes = (uint32_t) bytes, .kind = (uint8_t) k,
-                    .shared = shared };
+    *p = (part_t) { .link.hash = hash, .n = n, .bytes = (uint32_t) bytes,
+                    .kind = (uint8_t) k, .shared = shared };
     atomic_init(&p->refs, 1);
     char *rec = (char *) (p + 1), *str = rec + n * rs;
     if (n)                          /* src may be NULL then */
@@ -164,50 +144,23 @@ static void destroy(part_t *p)
     free(p);
 }
 
-static part_t **bucket_of(shard_t *s, uint64_t hash)
-{
-    return &s->buckets[(hash / SHARDS) & (s->nbuckets - 1)];
-}
-
-/*  Doubles the buckets when there are more parts than buckets: chains stay
-    short, so a lookup compares one or two parts. */
-static void grow(shard_t *s)
-{
-    uint32_t old_n = s->nbuckets;
-    part_t **old = s->buckets;
-    s->nbuckets = old_n * 2;
-    s->buckets = mt_xcalloc(s->nbuckets, sizeof *s->buckets);
-    for (uint32_t b = 0; b < old_n; b++)
-        for (part_t *p = old[b], *next; p; p = next) {
-            next = p->next;
-            part_t **head = bucket_of(s, p->hash);
-            p->next = *head;
-            *head = p;
-        }
-    free(old);
-}
-
 const void *mt__part_get(mt__part_kind_t k, const void *src, uint32_t n, size_t *bytes)
 {
     pthread_once(&s_once, init_once);
     uint64_t hash = hash_of(k, src, n);
-    shard_t *s = &s_shards[hash % SHARDS];
-    pthread_mutex_lock(&s->mu);
-    part_t **head = bucket_of(s, hash), *p = *head;
+    mt_htab_shard_t *s = mt_htab_lock(s_table, hash);
+    part_t *p = NULL;
     unsigned chain = 0;
-    for (; p; p = p->next, chain++)
-        if (p->hash == hash && equal(p, k, src, n)) {
+    for (mt_htab_link_t *e = mt_htab_first(s, hash); e && !p; e = e->next, chain++)
+        if (e->hash == hash && equal((part_t *) e, k, src, n)) {
+            p = (part_t *) e;
             atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
-            break;
         }
     if (!p && chain < PART_CHAIN_MAX) {
         p = make(k, src, n, hash, true);
-        p->next = *head;
-        *head = p;
-        if (++s->count > s->nbuckets)
-            grow(s);
+        mt_htab_add(s, &p->link);
     }
-    pthread_mutex_unlock(&s->mu);
+    mt_htab_unlock(s);
     if (!p) {
         p = make(k, src, n, hash, false);
         atomic_fetch_add_explicit(&s_unshared, 1, memory_order_relaxed);
@@ -231,17 +184,11 @@ void mt__part_put(const void *records)
             destroy(p);
         return;
     }
-    shard_t *s = &s_shards[p->hash % SHARDS];
-    pthread_mutex_lock(&s->mu);
+    mt_htab_shard_t *s = mt_htab_lock(s_table, p->link.hash);
     bool last = atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1;
-    if (last) {
-        part_t **pp = bucket_of(s, p->hash);
-        while (*pp != p)
-            pp = &(*pp)->next;
-        *pp = p->next;
-        s->count--;
-    }
-    pthread_mutex_unlock(&s->mu);
+    if (last)
+        mt_htab_remove(s, &p->link);
+    mt_htab_unlock(s);
     if (last)
         destroy(p);
 }

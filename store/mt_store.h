@@ -306,7 +306,7 @@ typedef struct {
         pending still commit at once; a lone client's heartbeat (one per
         flush) never waits — but a client that keeps fewer than batch_max
         in flight and waits for their answers waits linger_ms a round (see
-        docs/operations.md). 0 = never wait (the default). */
+        docs/operations.md). 0 (the default) or less: never wait. */
     int linger_ms;
 } mt_store_opts_t;
 

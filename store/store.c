@@ -281,11 +281,9 @@ static void on_status(sactor_t *a, mt_msg_t *msg)
             flushes at once under load. A lone writer's heartbeat (one
             per flush, waiting for its answer) never waits. A loader
             that keeps fewer than batch_max in flight per writer and
-            waits for them does, every round: hence off by default.
-            (Adaptive waits — doubling while heartbeats arrive, halving
-            when none do, ending when the last batch's count is back —
-            were tried and lost on both: 4.5 heartbeats per commit at a
-            fleet's pace, -20 % for a loader.) */
+            waits for them does, every round: hence off by default
+            (docs/benchmarks.md has the figures, and an adaptive wait
+            that lost on both sides). */
         if (a->store->linger_ms > 0 && a->avg_batch16 >= LINGER_FROM_BATCH16)
             mt_timer_start(a->linger, a->self, mt_msg_new(MSG_FLUSH, 0),
                            (uint64_t) a->store->linger_ms);
@@ -497,7 +495,7 @@ int mt_store_new(mt_runtime_t *rt, const mt_store_opts_t *opts, mt_store_t **out
     s->nwriters = opts->writers > 0 ? opts->writers : 2;
     s->batch_max = opts->batch_max > 0 ? opts->batch_max : 256;
     s->reconnect_ms = opts->reconnect_ms > 0 ? opts->reconnect_ms : 1000;
-    s->linger_ms = opts->linger_ms > 0 ? opts->linger_ms : 0;
+    s->linger_ms = opts->linger_ms;
     int n = s->nactors = s->nwriters + 2;
     s->actors = calloc((size_t) n, sizeof *s->actors);
     s->ready = calloc((size_t) n, sizeof *s->ready);

@@ -134,9 +134,13 @@ void mt__node_merge_and_notify(mt_actor_t *self, node_t *n, mt_node_reg_t *reg,
                              int64_t deleted_rev, bool local, int64_t upto)
 {
     bool was_deleted;
+    const void *had[3] = { n->reg, n->status, n->live };
     int64_t rev = merge(self, n, reg, status, live, deleted, deleted_rev, upto, &was_deleted);
-    /*  Published before anyone is answered (see views.c). */
-    mt__views_set(n->cfg->views, n->id, n->reg, n->status, n->live);
+    /*  Published before anyone is answered (see views.c); a merge that took
+        nothing (a notice already seen, a reload of what we wrote) leaves
+        the shard's lock alone. */
+    if (had[0] != n->reg || had[1] != n->status || had[2] != n->live)
+        mt__views_set(n->cfg->views, n->id, n->reg, n->status, n->live);
     if (was_deleted)
         mt__node_notify(n, MT_NODE_DELETED, rev, local);
     else if (rev && n->reg)

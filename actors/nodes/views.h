@@ -3,11 +3,12 @@
 #ifndef MT_NODES_VIEWS_H_INCLUDED
 #define MT_NODES_VIEWS_H_INCLUDED
 
+#include "mt_htab.h"
 #include "mt_model.h"
 
 #include <stdbool.h>
 
-typedef struct mt__views mt__views_t;
+typedef mt_htab_t mt__views_t;
 
 mt__views_t *mt__views_new(void);
 void mt__views_destroy(mt__views_t **views_p);

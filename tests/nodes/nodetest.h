@@ -76,6 +76,18 @@ static inline mt_store_t *nt_store(mt_runtime_t *rt, const char *dsn)
     return store;
 }
 
+/*  A node service on store whose reloads run on demand only (nt_reload),
+    so every interleaving a test makes is deterministic. */
+static inline mt_nodes_t *nt_nodes(mt_runtime_t *rt, mt_store_t *store,
+                                   int64_t health_timeout_ms, mt_actor_t *listener)
+{
+    mt_nodes_opts_t o = { .store = store, .reload_interval_ms = -1,
+                          .health_timeout_ms = health_timeout_ms, .listener = listener };
+    mt_nodes_t *n = mt_nodes_new(rt, &o);
+    ck_assert_ptr_nonnull(n);
+    return n;
+}
+
 /*  Sends req to the directory and waits for the reply (caller frees). */
 static inline mt_msg_t *nt_call(mt_runtime_t *rt, mt_nodes_t *nodes, mt_msg_t *req)
 {

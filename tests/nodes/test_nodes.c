@@ -19,13 +19,7 @@ static char *dsn;
 
 static mt_nodes_t *service(int64_t health_timeout_ms, mt_actor_t *to)
 {
-    mt_nodes_opts_t o = {
-        .store = store, .reload_interval_ms = -1,
-        .health_timeout_ms = health_timeout_ms, .listener = to,
-    };
-    mt_nodes_t *n = mt_nodes_new(rt, &o);
-    ck_assert_ptr_nonnull(n);
-    return n;
+    return nt_nodes(rt, store, health_timeout_ms, to);
 }
 
 static void setup(void)

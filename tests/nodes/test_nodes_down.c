@@ -39,10 +39,7 @@ static char *dsn_for(const char *db)
 
 static mt_nodes_t *service(void)
 {
-    mt_nodes_opts_t o = { .store = store, .reload_interval_ms = -1 };
-    mt_nodes_t *n = mt_nodes_new(rt, &o);
-    ck_assert_ptr_nonnull(n);
-    return n;
+    return nt_nodes(rt, store, 0, NULL);
 }
 
 static void setup(void)
