@@ -84,11 +84,12 @@ const setting_t mt__config_settings[MT_CONFIG_NSETTINGS] = {
         K_INT, "N", 1, 64, "2", OFF(store_writers),
         "Database connections that write nodes (plus one reader)." },
     [MT_CONFIG_S_STORE_LINGER] = { "store-linger", "store/linger", "METACTOR_STORE_LINGER",
-        K_MS, "DURATION", 0, 1000, "0", OFF(store_linger_ms),
-        "While heartbeats of many nodes arrive together, each waits up to\n"
-        "this long for more to commit with it (fewer, larger commits: a\n"
-        "fleet at a steady pace). A full batch commits at once; a loader\n"
-        "keeping few requests in flight slows down. 0: commit at once." },
+        K_MS, "DURATION", 0, 1000, "20ms", OFF(store_linger_ms),
+        "While heartbeats of many nodes keep coming, each waits up to this\n"
+        "long for more to commit with it (fewer, larger commits: a fleet at\n"
+        "a steady pace). Silence ends a wait; a full batch, a lone client\n"
+        "and a client whose window of requests is spent never wait.\n"
+        "0: always commit at once." },
     [MT_CONFIG_S_MAX_BODY] = { "max-body", "transport/max_body", "METACTOR_MAX_BODY", K_SIZE,
         "BYTES", 1024, 268435456, "1048576", OFF(max_body),
         "Largest request body accepted; larger ones are refused (too_large)." },

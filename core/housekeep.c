@@ -39,6 +39,7 @@ static void deadline_in(struct timespec *ts, long ms)
 static void *housekeep_main(void *arg)
 {
     mt__housekeep_t *h = arg;
+    pthread_setname_np(pthread_self(), "mt-housekeep");
     pthread_mutex_lock(&h->lock);
     while (!h->stop) {
         struct timespec ts;

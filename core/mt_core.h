@@ -184,6 +184,7 @@ typedef struct {
     bool pinned;                   /* run on a dedicated thread (blocking work) */
     mt_wait_fn *wait;              /* pinned only: custom wait (see above) */
     mt_fd_fn *on_fd;               /* pinned only: called for watched fds */
+    const char *thread_name;       /* pinned only: as top -H shows it (15 chars kept) */
 } mt_spawn_opts_t;
 
 /*  Returns a reference owned by the caller, or NULL (name taken, thread

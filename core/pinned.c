@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@ struct mt__pinned {
     mt_fd_fn *on_fd;
     int nwatch;
     struct pollfd watch[MT_MAX_WATCH];
+    char name[16];
 };
 
 void mt__pinned_wake(mt_actor_t *a)
@@ -55,6 +57,7 @@ static void *pinned_main(void *arg)
     mt__pinned_t *p = a->pinned;
     mt_runtime_t *rt = a->rt;
     mt__tls.rt = rt;               /* counts go to rt->foreign */
+    pthread_setname_np(pthread_self(), p->name);
     for (;;) {
         /*  This thread is the mailbox's only consumer: the token is its own
             whether a sender took it (and rang the doorbell) or it is free. */
@@ -107,6 +110,7 @@ int mt__pinned_start(mt_actor_t *a, const mt_spawn_opts_t *opts)
     }
     p->wait = opts->wait;
     p->on_fd = opts->on_fd;
+    snprintf(p->name, sizeof p->name, "%s", opts->thread_name ? opts->thread_name : "mt-pinned");
     a->pinned = p;
     /*  The thread holds a reference of its own, so the actor outlives its
         terminate on that thread. */

@@ -289,6 +289,9 @@ static void *worker_main(void *arg)
     mt__tls.rt = rt;
     mt__tls.worker = w;
     mt__tls.ctr = &w->ctr;
+    char name[16];
+    snprintf(name, sizeof name, "mt-worker-%d", w->index);
+    pthread_setname_np(pthread_self(), name);
     bool spinning = false;
     for (;;) {
         mt_actor_t *a = find_work(w, &spinning);

@@ -232,6 +232,7 @@ static void *timer_main(void *arg)
     mt_runtime_t *rt = arg;
     mt__timers_t *h = rt->timers;
     due_t due[256];
+    pthread_setname_np(pthread_self(), "mt-timers");
     pthread_mutex_lock(&h->lock);
     while (!h->stop) {
         uint64_t now = mt_now_ms();

@@ -300,13 +300,13 @@ typedef struct {
     int writers;                    /* 0 = 2 */
     int batch_max;                  /* rows per transaction; 0 = 256 */
     int reconnect_ms;               /* retry interval while down; 0 = 1000 */
-    /*  While flushes carry heartbeats of several nodes (others heartbeat
-        meanwhile), a heartbeat waits up to this long for more to commit
-        with it: a commit costs the database far more than a row. batch_max
-        pending still commit at once; a lone client's heartbeat (one per
-        flush) never waits — but a client that keeps fewer than batch_max
-        in flight and waits for their answers waits linger_ms a round (see
-        docs/operations.md). 0 (the default) or less: never wait. */
+    /*  While heartbeats of several nodes keep coming, a heartbeat waits up
+        to this long for more to commit with it: a commit costs the
+        database far more than a row. Silence (judged by the pace they
+        come at) ends a wait; batch_max pending commit at once; a lone
+        client (one per flush) never waits, nor, after its first round, a
+        client whose window of requests is spent (linger.c). metactord
+        sets 20 ms; here 0 (the default) or less: never wait. */
     int linger_ms;
 } mt_store_opts_t;
 

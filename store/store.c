@@ -38,6 +38,7 @@
     after its own commit; status_batch.c cuts a flush into transactions and
     retries rows alone when the database refuses a batch. */
 #include "store_internal.h"
+#include "linger.h"
 #include "mt_hash.h"
 #include "mt_alloc.h"
 #include "mt_log.h"
@@ -50,13 +51,13 @@
 #include <time.h>
 
 /*  Internal messages, above every public type of mt_store.h. */
-enum { MSG_CONNECT = MT_STORE_MSG_END_, MSG_FLUSH, STORE_OWN_END_ };
+enum { MSG_CONNECT = MT_STORE_MSG_END_, MSG_FLUSH, MSG_LINGER, STORE_OWN_END_ };
 MT_MSG_RANGE_CHECK(MT_MSGR_STORE, STORE_OWN_END_);
 
 #define IDLE_PING_MS 5000   /* check a connection idle this long before use */
 #define PREFER_MS 3000      /* a writer that failed over looks for its first host this often */
-/*  Flushes average more than 1.5 heartbeats: others are heartbeating meanwhile. */
-#define LINGER_FROM_BATCH16 24
+/*  A wait for company ends once no heartbeat has come for this long (linger.c). */
+#define LINGER_GAP_MS 2
 
 struct mt_store {
     mt_runtime_t *rt;
@@ -86,8 +87,8 @@ typedef struct {
     uint32_t npending, cap;
     size_t pending_bytes;           /* their blocks' sizes: about their rows' */
     bool flush_queued;              /* a FLUSH is in the mailbox */
-    mt_timer_t *linger;             /* armed: a FLUSH comes when it fires */
-    uint32_t avg_batch16;           /* heartbeats per flush, x16, moving average */
+    mt_timer_t *linger;             /* armed: a LINGER comes when it fires */
+    mt__store_linger_t policy;      /* flush now, or wait for company */
     mt__store_status_entry_t *entries;
 } sactor_t;
 
@@ -213,7 +214,7 @@ static void flush(sactor_t *a)
     uint32_t n = a->npending;
     if (mt_timer_armed(a->linger))
         mt_timer_cancel(a->linger);
-    a->avg_batch16 = (a->avg_batch16 * 7 + (n > 4096 ? 4096 : n) * 16) / 8;
+    mt__store_linger_flushed(&a->policy, n, mt_now_ms());
     a->entries = mt_xrealloc(a->entries, n * sizeof *a->entries);
     for (uint32_t i = 0; i < n; i++) {
         mt_store_node_status_t *p = mt_msg_data(a->pending[i]);
@@ -271,27 +272,28 @@ static void on_status(sactor_t *a, mt_msg_t *msg)
     }
     a->pending[a->npending++] = msg;
     a->pending_bytes += p->status->size;
+    uint64_t now = mt_now_ms(), wait;
+    mt__store_linger_arrival(&a->policy, now);
     if (a->npending >= (uint32_t) a->store->batch_max)
         flush(a);
-    else if (!a->flush_queued && !mt_timer_armed(a->linger)) {
-        /*  Heartbeats from many nodes at once (flushes of more than one
-            on average): wait linger_ms for more to join this commit.
-            A commit costs the database far more than a row, so at a
-            fleet's steady pace this is most of its CPU; batch_max still
-            flushes at once under load. A lone writer's heartbeat (one
-            per flush, waiting for its answer) never waits. A loader
-            that keeps fewer than batch_max in flight per writer and
-            waits for them does, every round: hence off by default
-            (docs/benchmarks.md has the figures, and an adaptive wait
-            that lost on both sides). */
-        if (a->store->linger_ms > 0 && a->avg_batch16 >= LINGER_FROM_BATCH16)
-            mt_timer_start(a->linger, a->self, mt_msg_new(MSG_FLUSH, 0),
-                           (uint64_t) a->store->linger_ms);
-        else {
-            a->flush_queued = true;
-            mt_send(a->self, mt_msg_new(MSG_FLUSH, 0));
-        }
+    else if (a->policy.lingering || a->flush_queued)
+        ;                           /* joins the commit already coming */
+    else if ((wait = mt__store_linger_begin(&a->policy, now)) > 0)
+        mt_timer_start(a->linger, a->self, mt_msg_new(MSG_LINGER, 0), wait);
+    else {
+        a->flush_queued = true;
+        mt_send(a->self, mt_msg_new(MSG_FLUSH, 0));
     }
+}
+
+/*  The wait's timer: flush once it is over, else look again when it may be. */
+static void on_linger(sactor_t *a)
+{
+    uint64_t due = mt__store_linger_due(&a->policy, mt_now_ms());
+    if (due > 0)
+        mt_timer_start(a->linger, a->self, mt_msg_new(MSG_LINGER, 0), due);
+    else
+        flush(a);
 }
 
 /* ---- one-off requests ------------------------------------------------------------------- */
@@ -413,6 +415,9 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
         a->flush_queued = false;
         flush(a);
         break;
+    case MSG_LINGER:
+        on_linger(a);
+        break;
     case MT_STORE_NODE_STATUS:
         on_status(a, msg);
         break;
@@ -516,8 +521,14 @@ int mt_store_new(mt_runtime_t *rt, const mt_store_opts_t *opts, mt_store_t **out
         snprintf(a->conn.err, sizeof a->conn.err, "not connected yet");
         a->retry = mt_timer_new(rt);
         a->linger = mt_timer_new(rt);
+        mt__store_linger_init(&a->policy, s->linger_ms, LINGER_GAP_MS);
+        char name[16];
+        if (i < s->nwriters)
+            snprintf(name, sizeof name, "mt-store-w%u", (unsigned) i & 0xffu);
+        else
+            snprintf(name, sizeof name, "%s", i == s->nwriters ? "mt-store-read" : "mt-store-member");
         mt_spawn_opts_t so = { .behaviour = behaviour, .state = a, .destroy = destroy,
-                               .pinned = true };
+                               .pinned = true, .thread_name = name };
         s->actors[i] = mt_spawn_opts(rt, &so);
         if (!s->actors[i]) {
             mt_timer_destroy(&a->retry);

@@ -384,7 +384,7 @@ int mt_bus_new(mt_runtime_t *rt, const mt_bus_opts_t *opts, mt_actor_t **out, ch
     msgpack_sbuffer_init(&b->buf);
     mt_spawn_opts_t o = {
         .behaviour = behaviour, .state = b, .destroy = destroy,
-        .pinned = true, .wait = wait_io,
+        .pinned = true, .wait = wait_io, .thread_name = "mt-bus",
     };
     *out = mt_spawn_opts(rt, &o);
     if (!*out) {

@@ -474,7 +474,7 @@ int mt_gateway_new(mt_runtime_t *rt, const mt_gateway_opts_t *opts, mt_actor_t *
     msgpack_sbuffer_init(&g->buf);
     mt_spawn_opts_t o = {
         .behaviour = behaviour, .state = g, .destroy = destroy,
-        .pinned = true, .wait = wait_io,
+        .pinned = true, .wait = wait_io, .thread_name = "mt-gateway",
     };
     *out = mt_spawn_opts(rt, &o);
     if (!*out) {

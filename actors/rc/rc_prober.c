@@ -274,7 +274,10 @@ mt_actor_t *mt__rc_prober_spawn(mt_runtime_t *rt, uint32_t timeout_ms, bool allo
     p->dispatcher = mt_actor_ref(dispatcher);
     p->clients = zhashx_new();
     zhashx_set_destructor(p->clients, client_free);
-    mt_spawn_opts_t o = { .behaviour = behaviour, .state = p, .destroy = destroy, .pinned = true };
+    char name[16];
+    snprintf(name, sizeof name, "mt-rc-probe%d", index);
+    mt_spawn_opts_t o = { .behaviour = behaviour, .state = p, .destroy = destroy, .pinned = true,
+                          .thread_name = name };
     mt_actor_t *a = mt_spawn_opts(rt, &o);
     if (!a)
         destroy(p);

@@ -28,6 +28,7 @@ static void assert_defaults(const mt_config_t *c)
     ck_assert_int_eq(c->tombstone_retention_ms, 3600000);
     ck_assert_int_eq(c->workers, 0);
     ck_assert_int_eq(c->store_writers, 2);
+    ck_assert_int_eq(c->store_linger_ms, 20);
     ck_assert_uint_eq(c->max_body, 1048576);
     ck_assert_int_eq(c->request_timeout_ms, 10000);
     ck_assert_int_eq(c->max_inflight, 20000);

@@ -439,6 +439,41 @@ START_TEST(watch_limits)
 }
 END_TEST
 
+/*  A pinned thread carries the name it was given, as top -H and perf
+    show it; one without a name gets the runtime's generic one. */
+static void name_behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
+{
+    (void) self;
+    char name[16] = "";
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    t_tell(state, T_ACK, strcmp(name, msg->type == T_MSG ? "mt-test-pin" : "mt-pinned") == 0);
+}
+
+START_TEST(pinned_threads_are_named)
+{
+    mt_spawn_opts_t o = { .behaviour = name_behaviour, .state = t_probe_ref(),
+                          .destroy = unref_state, .pinned = true,
+                          .thread_name = "mt-test-pin-and-more-than-15" };
+    mt_actor_t *a = mt_spawn_opts(rt, &o);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_int_eq(mt_send_i64(a, T_MSG, 0), MT_OK);
+    ck_assert_int_eq(t_recv_i64(T_ACK), 0);     /* 15 characters kept: "mt-test-pin-and" */
+    o.thread_name = "mt-test-pin";
+    o.state = t_probe_ref();
+    mt_actor_t *b = mt_spawn_opts(rt, &o);
+    ck_assert_int_eq(mt_send_i64(b, T_MSG, 0), MT_OK);
+    ck_assert_int_eq(t_recv_i64(T_ACK), 1);
+    o.thread_name = NULL;
+    o.state = t_probe_ref();
+    mt_actor_t *c = mt_spawn_opts(rt, &o);
+    ck_assert_int_eq(mt_send_i64(c, T_SET, 0), MT_OK);
+    ck_assert_int_eq(t_recv_i64(T_ACK), 1);
+    mt_actor_unref(&a);
+    mt_actor_unref(&b);
+    mt_actor_unref(&c);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("core_pinned");
@@ -449,6 +484,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, wait_hook_stop_and_destroy);
     tcase_add_test(tc, many_pinned_chain);
     tcase_add_test(tc, watch_limits);
+    tcase_add_test(tc, pinned_threads_are_named);
     suite_add_tcase(s, tc);
 
     TCase *one = tcase_create("one_worker");

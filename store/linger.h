@@ -1,0 +1,32 @@
+/*  linger.h — a writer's commit policy: at once, or after waiting for
+    company (linger.c says why and how). Internal to the store; plain data,
+    no clock of its own, so tests drive it with made-up times. */
+#ifndef MT_STORE_LINGER_H
+#define MT_STORE_LINGER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    uint64_t max_ms, gap_ms;        /* 0 max_ms: never wait */
+    uint32_t avg_batch16;           /* heartbeats per flush, x16, moving average */
+    bool lingering;
+    uint64_t first_ms, last_ms;     /* arrivals of the wait under way */
+    uint32_t arrivals;
+    uint64_t seen_ms;               /* the last heartbeat's arrival, 0: none yet */
+    uint32_t pace16;                /* ms between heartbeats, x16, moving average */
+    uint32_t eager_left, eager_run; /* flushes at once after a burst */
+} mt__store_linger_t;
+
+void mt__store_linger_init(mt__store_linger_t *l, int max_ms, int gap_ms);
+/*  A heartbeat became pending (every one: the pace is learnt from all). */
+void mt__store_linger_arrival(mt__store_linger_t *l, uint64_t now_ms);
+/*  After its arrival, with no flush queued and no wait under way: 0 =
+    flush now, else check again (mt__store_linger_due) in that many ms. */
+uint64_t mt__store_linger_begin(mt__store_linger_t *l, uint64_t now_ms);
+/*  ms left before the wait under way should flush; 0 = now. */
+uint64_t mt__store_linger_due(const mt__store_linger_t *l, uint64_t now_ms);
+/*  n heartbeats were flushed (for whatever reason): ends the wait, learns. */
+void mt__store_linger_flushed(mt__store_linger_t *l, uint32_t n, uint64_t now_ms);
+
+#endif
