@@ -164,6 +164,12 @@ static void deliver(mt_actor_t *a, mt_msg_t *msg)
         mt_msg_free(msg);
         return;
     }
+    if (msg->type == MT__MSG_ASK_TICK) {
+        COUNT(a->rt, delivered);        /* handled, by the runtime */
+        mt__asks_tick(a);
+        mt_msg_free(msg);
+        return;
+    }
     /*  Only an actor that asked filters answers: a probe takes any. */
     if ((msg->flags & MT__F_REPLY)
         && (atomic_load_explicit(&a->flags, memory_order_relaxed) & MT__A_ASKED)

@@ -1,22 +1,31 @@
 /*  ask.c — request/reply with a correlation id and a timeout.
 
     The asking actor keeps its pending asks in a small open-addressing table
-    (corr → timeout timer); the gateway may have thousands in flight. The
-    first of reply and timeout to be handled completes the ask and cancels
-    the other: a cancelled timeout never arrives (timer.c), a late reply is
-    dropped in actor.c because its corr is no longer pending. */
+    (corr → deadline); the gateway may have thousands in flight. One timer
+    per actor, not one per ask: it is armed for the earliest deadline when
+    an ask would otherwise expire unnoticed, and left alone by every ask
+    that ends sooner or later than that (all of the gateway's, which share
+    one timeout) — an ask then costs no timer allocation and no trip
+    through the runtime's timer heap and its lock, which every thread
+    shares. When the timer fires, each ask past its deadline gets its
+    MT_MSG_TIMEOUT, sent to the actor itself, and the timer is armed for
+    the next deadline. The first of reply and timeout to be handled
+    completes the ask; the other is dropped in actor.c because its corr is
+    no longer pending. */
 #include "internal.h"
 
 #include <string.h>
 
 typedef struct {
     uint64_t corr;              /* 0 = empty slot */
-    mt_timer_t *timer;
+    uint64_t deadline;          /* mt_now_ms; 0 = its timeout is sent */
 } slot_t;
 
 struct mt__asks {
     uint32_t cap, len;          /* cap is a power of two */
     slot_t *slots;
+    mt_timer_t *timer;          /* fires an MT__MSG_ASK_TICK */
+    uint64_t armed_for;         /* the deadline it fires at; 0 = not armed */
 };
 
 static uint32_t hash(uint64_t corr, uint32_t cap)
@@ -24,7 +33,7 @@ static uint32_t hash(uint64_t corr, uint32_t cap)
     return (uint32_t) ((corr * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
 }
 
-static void table_put(mt__asks_t *t, uint64_t corr, mt_timer_t *timer);
+static void table_put(mt__asks_t *t, uint64_t corr, uint64_t deadline);
 
 static void table_grow(mt__asks_t *t)
 {
@@ -37,33 +46,32 @@ static void table_grow(mt__asks_t *t)
     t->len = 0;
     for (uint32_t i = 0; i < old_cap; i++)
         if (old[i].corr)
-            table_put(t, old[i].corr, old[i].timer);
+            table_put(t, old[i].corr, old[i].deadline);
     free(old);
 }
 
-static void table_put(mt__asks_t *t, uint64_t corr, mt_timer_t *timer)
+static void table_put(mt__asks_t *t, uint64_t corr, uint64_t deadline)
 {
     if ((t->len + 1) * 4 > t->cap * 3)
         table_grow(t);
     uint32_t i = hash(corr, t->cap);
     while (t->slots[i].corr)
         i = (i + 1) & (t->cap - 1);
-    t->slots[i] = (slot_t) { corr, timer };
+    t->slots[i] = (slot_t) { corr, deadline };
     t->len++;
 }
 
 /*  Removes corr; backward-shift deletion keeps probe chains intact. */
-static mt_timer_t *table_take(mt__asks_t *t, uint64_t corr)
+static bool table_take(mt__asks_t *t, uint64_t corr)
 {
     if (!t || !t->len)
-        return NULL;
+        return false;
     uint32_t mask = t->cap - 1, i = hash(corr, t->cap);
     while (t->slots[i].corr != corr) {
         if (!t->slots[i].corr)
-            return NULL;
+            return false;
         i = (i + 1) & mask;
     }
-    mt_timer_t *timer = t->slots[i].timer;
     t->len--;
     for (uint32_t j = (i + 1) & mask; t->slots[j].corr; j = (j + 1) & mask) {
         uint32_t home = hash(t->slots[j].corr, t->cap);
@@ -73,8 +81,21 @@ static mt_timer_t *table_take(mt__asks_t *t, uint64_t corr)
             i = j;
         }
     }
-    t->slots[i] = (slot_t) { 0, NULL };
-    return timer;
+    t->slots[i] = (slot_t) { 0, 0 };
+    return true;
+}
+
+/*  The timer fires no later than `deadline`: armed already for that or
+    sooner, it is left alone. */
+static void arm(mt_actor_t *a, mt__asks_t *t, uint64_t deadline, uint64_t now)
+{
+    if (t->armed_for && t->armed_for <= deadline)
+        return;
+    if (!t->timer)
+        t->timer = mt_timer_new(a->rt);
+    mt_timer_start(t->timer, a, mt_msg_new(MT__MSG_ASK_TICK, 0),
+                   deadline > now ? deadline - now : 0);
+    t->armed_for = deadline;
 }
 
 uint64_t mt_ask(mt_actor_t *self, mt_actor_t *to, mt_msg_t *req, uint32_t timeout_ms)
@@ -84,12 +105,9 @@ uint64_t mt_ask(mt_actor_t *self, mt_actor_t *to, mt_msg_t *req, uint32_t timeou
         self->asks = mt__pool_calloc(sizeof(mt__asks_t));
         atomic_fetch_or_explicit(&self->flags, MT__A_ASKED, memory_order_relaxed);
     }
-    mt_timer_t *timer = mt_timer_new(self->rt);
-    mt_msg_t *timeout = mt_msg_new(MT_MSG_TIMEOUT, 0);
-    timeout->corr = corr;
-    timeout->flags |= MT__F_REPLY;
-    mt_timer_start(timer, self, timeout, timeout_ms);
-    table_put(self->asks, corr, timer);
+    uint64_t now = mt_now_ms(), deadline = now + timeout_ms;
+    table_put(self->asks, corr, deadline ? deadline : 1);
+    arm(self, self->asks, deadline, now);
 
     mt_actor_unref(&req->from);
     req->from = mt_actor_ref(self);
@@ -98,18 +116,41 @@ uint64_t mt_ask(mt_actor_t *self, mt_actor_t *to, mt_msg_t *req, uint32_t timeou
     return corr;
 }
 
+void mt__asks_tick(mt_actor_t *a)
+{
+    mt__asks_t *t = a->asks;
+    if (!t)
+        return;
+    t->armed_for = 0;
+    uint64_t now = mt_now_ms(), next = 0;
+    for (uint32_t i = 0; i < t->cap; i++) {
+        slot_t *s = &t->slots[i];
+        if (!s->corr || !s->deadline)
+            continue;
+        if (s->deadline <= now) {
+            /*  Queued behind what has arrived: a reply already there wins. */
+            mt_msg_t *timeout = mt_msg_new(MT_MSG_TIMEOUT, 0);
+            timeout->corr = s->corr;
+            timeout->flags |= MT__F_REPLY;
+            mt_send(a, timeout);
+            s->deadline = 0;
+        }
+        else if (!next || s->deadline < next)
+            next = s->deadline;
+    }
+    if (next)
+        arm(a, t, next, now);
+}
+
 bool mt__ask_complete(mt_actor_t *a, mt_msg_t *msg)
 {
-    mt_timer_t *timer = table_take(a->asks, msg->corr);
-    if (!timer)
+    if (!table_take(a->asks, msg->corr))
         return false;
     /*  Most actors ask one thing at a time: an empty table is freed rather
-        than kept (144 bytes on each of 100,000 node actors). */
+        than kept (144 bytes on each of 100,000 node actors), its timer
+        with it. */
     if (a->asks->len == 0)
         mt__asks_free(a);
-    /*  The timeout being handled is this very message: it was claimed
-        already, cancel finds nothing; for a reply it stops the timeout. */
-    mt_timer_destroy(&timer);
     return true;
 }
 
@@ -118,9 +159,7 @@ void mt__asks_free(mt_actor_t *a)
     mt__asks_t *t = a->asks;
     if (!t)
         return;
-    for (uint32_t i = 0; i < t->cap; i++)
-        if (t->slots[i].corr)
-            mt_timer_destroy(&t->slots[i].timer);
+    mt_timer_destroy(&t->timer);
     free(t->slots);
     mt__pool_free(t, sizeof *t);
     a->asks = NULL;

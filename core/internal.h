@@ -56,6 +56,7 @@ void mt__pool_stats(mt__pool_stats_t *out);
 
 enum {
     MT__MSG_STOP = 3,          /* queued stop request; payload int reason */
+    MT__MSG_ASK_TICK = 4,      /* an actor's ask timer: time some asks out (ask.c) */
 };
 enum {
     MT__F_REPLY = 1u << 0,     /* an answer to an ask (reply or timeout) */
@@ -203,6 +204,7 @@ void mt__housekeep_stop(mt_runtime_t *rt);      /* joins the thread, frees */
 
 /*  Owner side: true if msg answers a pending ask (and clears it). */
 bool mt__ask_complete(mt_actor_t *a, mt_msg_t *msg);
+void mt__asks_tick(mt_actor_t *a);
 void mt__asks_free(mt_actor_t *a);
 void mt__monitors_fire(mt_actor_t *a, int reason);
 void mt__registry_init(mt_runtime_t *rt);

@@ -21,10 +21,14 @@
       quiet that long (a Poisson stream: e^-16); a spent window always
       does.
     * Such a client would still pay gap_ms a round: a wait that silence
-      ended tells who is sending, so the next flushes commit at once,
-      for four times as many flushes each time this repeats (up to
-      EAGER_MAX). A wait that runs to max_ms (a fleet's pace) puts the
-      writer back to lingering every time.
+      ended tells who is sending, so every writer of the store commits at
+      once for a while (EAGER_FIRST_MS, four times longer each time this
+      repeats, up to EAGER_MAX_MS), and a wait under way on another
+      writer ends. Together, because a writer that waited while another
+      answered at once would keep receiving that client's next requests
+      and never hear silence: with two writers, one eager and one waiting
+      its full max_ms every round, a loader fell to half its rate. A wait
+      that runs to max_ms (a fleet's pace) resets the period.
     * max_ms bounds every wait; batch_max pending commit at once
       (store.c).
 
@@ -38,12 +42,14 @@
     meanwhile. */
 #define LINGER_FROM_BATCH16 24
 #define QUIET_TIMES 16
-#define EAGER_FIRST 2
-#define EAGER_MAX 4096
+#define EAGER_FIRST_MS 50
+#define EAGER_MAX_MS 10000
 
-void mt__store_linger_init(mt__store_linger_t *l, int max_ms, int gap_ms)
+void mt__store_linger_init(mt__store_linger_t *l, mt__store_linger_shared_t *shared, int max_ms,
+                           int gap_ms)
 {
     *l = (mt__store_linger_t) {
+        .shared = shared,
         .max_ms = max_ms > 0 ? (uint64_t) max_ms : 0,
         .gap_ms = gap_ms > 0 ? (uint64_t) gap_ms : 1,
     };
@@ -51,14 +57,15 @@ void mt__store_linger_init(mt__store_linger_t *l, int max_ms, int gap_ms)
         l->gap_ms = l->max_ms;
 }
 
+static bool eager(const mt__store_linger_t *l, uint64_t now_ms)
+{
+    return now_ms < atomic_load_explicit(&l->shared->eager_until_ms, memory_order_relaxed);
+}
+
 uint64_t mt__store_linger_begin(mt__store_linger_t *l, uint64_t now_ms)
 {
-    if (l->max_ms == 0 || l->avg_batch16 < LINGER_FROM_BATCH16)
+    if (l->max_ms == 0 || l->avg_batch16 < LINGER_FROM_BATCH16 || eager(l, now_ms))
         return 0;
-    if (l->eager_left > 0) {
-        l->eager_left--;
-        return 0;
-    }
     l->lingering = true;
     l->first_ms = l->last_ms = now_ms;
     l->arrivals = 1;
@@ -89,7 +96,7 @@ static uint64_t quiet_ms(const mt__store_linger_t *l)
 
 uint64_t mt__store_linger_due(const mt__store_linger_t *l, uint64_t now_ms)
 {
-    if (!l->lingering)
+    if (!l->lingering || eager(l, now_ms))
         return 0;
     uint64_t end = l->first_ms + l->max_ms, quiet = l->last_ms + quiet_ms(l);
     uint64_t due = end < quiet ? end : quiet;
@@ -103,14 +110,17 @@ void mt__store_linger_flushed(mt__store_linger_t *l, uint32_t n, uint64_t now_ms
         return;
     bool quiet = now_ms >= l->last_ms + quiet_ms(l);
     l->lingering = false;
+    mt__store_linger_shared_t *sh = l->shared;
     if (now_ms >= l->first_ms + l->max_ms)
-        l->eager_run = 0;           /* they kept coming: a fleet's pace */
-    else if (quiet && l->arrivals > 1) {
-        l->eager_run = l->eager_run ? l->eager_run * 4 : EAGER_FIRST;
-        if (l->eager_run > EAGER_MAX)
-            l->eager_run = EAGER_MAX;
-        l->eager_left = l->eager_run;
+        atomic_store_explicit(&sh->eager_run_ms, 0, memory_order_relaxed);    /* a fleet's pace */
+    else if (quiet && l->arrivals > 1 && !eager(l, now_ms)) {
+        uint64_t run = atomic_load_explicit(&sh->eager_run_ms, memory_order_relaxed);
+        run = run ? run * 4 : EAGER_FIRST_MS;
+        if (run > EAGER_MAX_MS)
+            run = EAGER_MAX_MS;
+        atomic_store_explicit(&sh->eager_run_ms, run, memory_order_relaxed);
+        atomic_store_explicit(&sh->eager_until_ms, now_ms + run, memory_order_relaxed);
     }
-    /*  Cut short (batch_max, bytes, another request), or one heartbeat
-        alone: learns nothing. */
+    /*  Cut short (batch_max, bytes, another request, another writer's
+        silence), or one heartbeat alone: learns nothing. */
 }

@@ -4,10 +4,19 @@
 #ifndef MT_STORE_LINGER_H
 #define MT_STORE_LINGER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+/*  What the writers of one store learn together: their heartbeats come
+    from the same clients (a node's writer is chosen by its id). */
 typedef struct {
+    _Atomic uint64_t eager_until_ms;    /* commit at once until then */
+    _Atomic uint64_t eager_run_ms;      /* the last such period; 0: none since a steady stream */
+} mt__store_linger_shared_t;
+
+typedef struct {
+    mt__store_linger_shared_t *shared;
     uint64_t max_ms, gap_ms;        /* 0 max_ms: never wait */
     uint32_t avg_batch16;           /* heartbeats per flush, x16, moving average */
     bool lingering;
@@ -15,10 +24,10 @@ typedef struct {
     uint32_t arrivals;
     uint64_t seen_ms;               /* the last heartbeat's arrival, 0: none yet */
     uint32_t pace16;                /* ms between heartbeats, x16, moving average */
-    uint32_t eager_left, eager_run; /* flushes at once after a burst */
 } mt__store_linger_t;
 
-void mt__store_linger_init(mt__store_linger_t *l, int max_ms, int gap_ms);
+void mt__store_linger_init(mt__store_linger_t *l, mt__store_linger_shared_t *shared, int max_ms,
+                           int gap_ms);
 /*  A heartbeat became pending (every one: the pace is learnt from all). */
 void mt__store_linger_arrival(mt__store_linger_t *l, uint64_t now_ms);
 /*  After its arrival, with no flush queued and no wait under way: 0 =

@@ -70,6 +70,7 @@ struct mt_store {
     _Atomic uint64_t rows_rejected;
     _Atomic uint64_t raises;        /* the sequence moved past a row's revision */
     _Atomic int galera;             /* a connection found a Galera node */
+    mt__store_linger_shared_t linger;   /* what the writers' policies learn together */
 };
 
 typedef struct {
@@ -521,7 +522,7 @@ int mt_store_new(mt_runtime_t *rt, const mt_store_opts_t *opts, mt_store_t **out
         snprintf(a->conn.err, sizeof a->conn.err, "not connected yet");
         a->retry = mt_timer_new(rt);
         a->linger = mt_timer_new(rt);
-        mt__store_linger_init(&a->policy, s->linger_ms, LINGER_GAP_MS);
+        mt__store_linger_init(&a->policy, &s->linger, s->linger_ms, LINGER_GAP_MS);
         char name[16];
         if (i < s->nwriters)
             snprintf(name, sizeof name, "mt-store-w%u", (unsigned) i & 0xffu);
