@@ -162,6 +162,7 @@ int main(int argc, char **argv)
         .store = store, .health_timeout_ms = cfg.health_timeout_ms,
         .reload_interval_ms = cfg.reload_interval_ms,
         .full_resync_every = cfg.full_resync_every, .listener = bus,
+        .listener_local_only = true,
         .tombstone_retention_ms = cfg.tombstone_retention_ms ? cfg.tombstone_retention_ms : -1,
         .revision_horizon = &bus_ctr->horizon,
         .db_clock = &db_clock,

@@ -10,7 +10,8 @@
                         first sight (it loads itself from the database).
       MT_NODE_MERGE     from the reload actor: forwarded the same way.
       MT_NODE_CHANGED   from a node actor: its new view goes into the
-                        snapshot, then on to the listener (the notice bus).
+                        snapshot, then on to the listener (the notice bus;
+                        only our own commits with listener_local_only).
       MT_NODE_RELOADED  from the reload actor, after a pass's merges: after a
                         full pass, nodes it did not meet are deleted (see
                         delete_unmet); absent nodes (deleted, or asked for
@@ -380,7 +381,7 @@ static void changed(directory_t *d, mt_msg_t *msg)
         else if (c->revision > e->deleted_revision)
             e->deleted_revision = c->revision;
     }
-    if (d->cfg->listener) {
+    if (d->cfg->listener && (c->local || !d->cfg->listener_local_only)) {
         mt_msg_keep(msg);
         mt_send(d->cfg->listener, msg);
     }

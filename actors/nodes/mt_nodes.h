@@ -39,6 +39,10 @@ typedef struct {
                                        MT_STORE_GALERA_LAG_MS), < 0 = none (tests
                                        that shrink txn_max_ms to milliseconds) */
     mt_actor_t *listener;           /* gets MT_NODE_CHANGED / MT_NODE_RELOADED, or NULL */
+    /*  Only this replica's own commits (`local`) go to the listener: the
+        notice bus publishes nothing else, and two messages per heartbeat
+        (the peers' notices merged here) would reach it for nothing. */
+    bool listener_local_only;
     /*  Raised to every reload's mark (a revision the database has issued),
         for whoever judges notices (mt_bus_counters_t.horizon); or NULL.
         Must outlive the node service. */

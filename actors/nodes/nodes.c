@@ -59,6 +59,7 @@ mt_nodes_t *mt_nodes_new(mt_runtime_t *rt, const mt_nodes_opts_t *opts)
     cfg->txn_max_ms = opts->txn_max_ms > 0 ? opts->txn_max_ms : MT_STORE_TXN_MAX_MS;
     cfg->lag_ms = opts->lag_ms;
     cfg->listener = opts->listener ? mt_actor_ref(opts->listener) : NULL;
+    cfg->listener_local_only = opts->listener_local_only;
     cfg->horizon = opts->revision_horizon;
     cfg->db_clock = opts->db_clock;
     cfg->views = mt__views_new();

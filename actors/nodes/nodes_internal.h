@@ -39,6 +39,7 @@ typedef struct {
     uint32_t max_stash;                 /* requests one node keeps waiting */
     mt_actor_t *directory;              /* set once spawned */
     mt_actor_t *listener;               /* or NULL */
+    bool listener_local_only;           /* see mt_nodes_opts_t */
     _Atomic int64_t *horizon;           /* or NULL: see mt_nodes_opts_t */
     const mt_db_clock_t *db_clock;      /* or NULL: see mt_nodes_opts_t */
     mt__views_t *views;                 /* what node actors publish for mt_nodes_peek */

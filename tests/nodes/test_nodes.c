@@ -184,6 +184,49 @@ START_TEST(stale_snapshot_never_overwrites_registration)
 }
 END_TEST
 
+/*  The notice bus is told only this replica's commits: a merged peer's
+    change is taken (node.get shows it) but never reaches a local-only
+    listener, while every commit made here does. */
+START_TEST(a_local_only_listener_hears_only_our_commits)
+{
+    mt_probe_t *bus = mt_probe_new(rt);
+    mt_nodes_opts_t o = { .store = store, .reload_interval_ms = -1, .listener = mt_probe_actor(bus),
+                          .listener_local_only = true };
+    mt_nodes_t *here = mt_nodes_new(rt, &o);
+    ck_assert_ptr_nonnull(here);
+    register_node(here, "ours", L1, V1);
+    mt_msg_t *m = mt_probe_expect(bus, MT_NODE_CHANGED, 5000);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_str_eq(mt_node_changed(m)->view.id, "ours");
+    ck_assert(mt_node_changed(m)->local);
+    mt_msg_free(m);
+    /*  A peer's registration arrives as a merge (what the bus hands over). */
+    register_node(A, "theirs", L1, V1);
+    mt_msg_t *r = get(A, "theirs");
+    mt_node_view_t *v = &mt_node_reply(r)->view;
+    mt_send(mt_nodes_directory(here), mt_node_merge_new("theirs", mt_node_reg_ref(v->reg),
+                                                        mt_node_status_ref(v->status), false, 0));
+    mt_msg_free(r);
+    for (int i = 0; i < 100; i++) {     /* merged: the node answers for it */
+        r = nt_call(rt, here, mt_node_req_get("theirs"));
+        bool found = mt_node_reply(r)->err == MT_OK;
+        mt_msg_free(r);
+        if (found)
+            break;
+        usleep(20 * 1000);
+    }
+    mt_msg_free(get(here, "theirs"));
+    /*  Our own next commit is the next thing the listener hears. */
+    register_node(here, "ours2", L1, V1);
+    m = mt_probe_expect(bus, MT_NODE_CHANGED, 5000);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_str_eq(mt_node_changed(m)->view.id, "ours2");
+    mt_msg_free(m);
+    mt_nodes_destroy(&here);
+    mt_probe_destroy(&bus);
+}
+END_TEST
+
 /* ---- deletes, labels, health, validation -------------------------------- */
 
 START_TEST(delete_seen_by_other_replica)
@@ -621,6 +664,7 @@ static Suite *suite(void)
     tcase_add_test(tc, invalid_fields_rejected_nothing_written);
     tcase_add_test(tc, heartbeats_pipelined_all_answered_in_order);
     tcase_add_test(tc, list_keeps_a_merge_taken_during_a_write);
+    tcase_add_test(tc, a_local_only_listener_hears_only_our_commits);
     tcase_add_test(tc, out_of_order_commit_reloaded);
     suite_add_tcase(s, tc);
     return s;
