@@ -124,3 +124,8 @@ void mt__store_linger_flushed(mt__store_linger_t *l, uint32_t n, uint64_t now_ms
     /*  Cut short (batch_max, bytes, another request, another writer's
         silence), or one heartbeat alone: learns nothing. */
 }
+
+void mt__store_linger_cancel(mt__store_linger_t *l)
+{
+    l->lingering = false;
+}

@@ -37,5 +37,8 @@ uint64_t mt__store_linger_begin(mt__store_linger_t *l, uint64_t now_ms);
 uint64_t mt__store_linger_due(const mt__store_linger_t *l, uint64_t now_ms);
 /*  n heartbeats were flushed (for whatever reason): ends the wait, learns. */
 void mt__store_linger_flushed(mt__store_linger_t *l, uint32_t n, uint64_t now_ms);
+/*  What waited was answered otherwise (the connection went down): ends
+    the wait, learns nothing. */
+void mt__store_linger_cancel(mt__store_linger_t *l);
 
 #endif

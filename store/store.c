@@ -125,6 +125,11 @@ static void go_down(sactor_t *a)
     }
     a->npending = 0;
     a->pending_bytes = 0;
+    /*  What waited for company is answered: no wait goes on (one left
+        "under way" would hold the first heartbeats after the outage). */
+    if (mt_timer_armed(a->linger))
+        mt_timer_cancel(a->linger);
+    mt__store_linger_cancel(&a->policy);
     if (!mt_timer_armed(a->retry))
         arm_retry(a);
 }
@@ -210,6 +215,8 @@ static bool usable(sactor_t *a)
 
 static void flush(sactor_t *a)
 {
+    if (!a->npending)
+        mt__store_linger_cancel(&a->policy);
     if (!a->npending || !usable(a))     /* down: go_down answered them */
         return;
     uint32_t n = a->npending;

@@ -73,6 +73,25 @@ START_TEST(off_or_a_lone_client_never_waits)
 }
 END_TEST
 
+/*  A wait whose heartbeats were answered otherwise (the connection went
+    down) is over: the next heartbeat starts a wait of its own, it does not
+    join one nobody will end. */
+START_TEST(a_cancelled_wait_is_over)
+{
+    mt__store_linger_t l = policy_after(8);
+    mt__store_linger_arrival(&l, 100);
+    ck_assert_uint_gt(mt__store_linger_begin(&l, 100), 0);
+    ck_assert(l.lingering);
+    mt__store_linger_cancel(&l);
+    ck_assert(!l.lingering);
+    ck_assert_uint_eq(mt__store_linger_due(&l, 101), 0);
+    mt__store_linger_arrival(&l, 5000);
+    ck_assert_uint_gt(mt__store_linger_begin(&l, 5000), 0);
+    ck_assert_uint_eq(l.first_ms, 5000);
+    ck_assert_uint_eq(shared.eager_run_ms, 0);      /* learnt nothing */
+}
+END_TEST
+
 /*  A fleet's pace: heartbeats keep coming, so the wait runs to max_ms
     and the next heartbeat waits again. */
 START_TEST(a_steady_stream_waits_the_whole_linger)
@@ -160,6 +179,7 @@ int main(void)
     TCase *tc = tcase_create("policy");
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, off_or_a_lone_client_never_waits);
+    tcase_add_test(tc, a_cancelled_wait_is_over);
     tcase_add_test(tc, a_steady_stream_waits_the_whole_linger);
     tcase_add_test(tc, silence_ends_a_wait_and_every_writer_then_commits_at_once);
     tcase_add_test(tc, the_period_of_commits_at_once_is_bounded);
