@@ -6,6 +6,8 @@
       CONNECT (internal)   connect, migrate the schema; on failure retry
                            after reconnect_ms (an mt_timer)
       FLUSH (internal)     commit every pending heartbeat in one transaction
+      LINGER (internal)    a wait for company is due: flush, or wait on
+                           (linger.c decides)
       MT_STORE_NODE_STATUS kept as pending: group commit (below)
       MT_STORE_NODE_REG, _DELETE, _LOAD, _SCAN, MT_STORE_REPLICA_BEAT, _LEAVE,
       MT_STORE_RC_ADD, _SET, _DEL, _SCAN (rc_sql.c)
@@ -32,8 +34,10 @@
     Group commit: the first heartbeat to become pending sends this actor a
     FLUSH, which lands behind the messages already queued. While a commit
     blocks the thread, new heartbeats pile up in the mailbox; they all
-    become pending before the FLUSH arrives and commit together. A lone
-    heartbeat waits for nothing but its own FLUSH; batch_max pending (or
+    become pending before the FLUSH arrives and commit together. At a
+    fleet's pace that makes small commits, so a heartbeat that finds the
+    writer idle may instead wait for company (linger.c: while others keep
+    coming; never a lone client's); batch_max pending (or
     MT_STORE_BATCH_BYTES of them) flush at once. Each request is answered
     after its own commit; status_batch.c cuts a flush into transactions and
     retries rows alone when the database refuses a batch. */
