@@ -223,6 +223,12 @@ MT_API mt_actor_t *mt_self(void);
 #define MT_MAX_WATCH 8
 MT_API int mt_actor_watch_fd(mt_actor_t *self, int fd, short events);
 MT_API int mt_actor_unwatch_fd(mt_actor_t *self, int fd);
+/*  Pinned actors only, actor only: messages that arrive before until_ms
+    (mt_now_ms) do not wake the thread; they are handled then, in order,
+    with whatever came meanwhile. For an actor that is waiting on purpose
+    (a store writer gathering heartbeats): each message would otherwise
+    cost a wake-up for nothing. Runtime shutdown waits for it too. */
+MT_API int mt_actor_hold_mail(mt_actor_t *self, uint64_t until_ms);
 
 /* ---- monitors ---------------------------------------------------------- */
 

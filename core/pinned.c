@@ -23,6 +23,7 @@ struct mt__pinned {
     int nwatch;
     struct pollfd watch[MT_MAX_WATCH];
     char name[16];
+    uint64_t hold_until;            /* mt_actor_hold_mail; 0 = none */
 };
 
 void mt__pinned_wake(mt_actor_t *a)
@@ -72,6 +73,15 @@ static void *pinned_main(void *arg)
             break;
         if (more)
             continue;
+        uint64_t now;
+        if (p->hold_until && p->hold_until > (now = mt_now_ms())) {
+            /*  Deaf until then: the doorbell stays rung for what comes. */
+            uint64_t ms = p->hold_until - now;
+            p->hold_until = 0;
+            poll(NULL, 0, (int) (ms > 1000 ? 1000 : ms));
+            continue;
+        }
+        p->hold_until = 0;
         int rc;
         if (p->wait) {
             mt__tls.current = a;
@@ -179,6 +189,15 @@ int mt_actor_watch_fd(mt_actor_t *self, int fd, short events)
     if (p->nwatch == MT_MAX_WATCH)
         return MT_ENOMEM;
     p->watch[p->nwatch++] = (struct pollfd) { .fd = fd, .events = events };
+    return MT_OK;
+}
+
+int mt_actor_hold_mail(mt_actor_t *self, uint64_t until_ms)
+{
+    mt__pinned_t *p = self->pinned;
+    if (!p || mt__tls.current != self)
+        return MT_EINVAL;
+    p->hold_until = until_ms;
     return MT_OK;
 }
 

@@ -87,6 +87,7 @@ mt_msg_t *mt_store_msg_status(const char *id, mt_node_status_t *status, bool reg
     copy_id(p->id, id);
     p->status = status;
     p->registered = registered;
+    p->sent_ms = mt_now_ms();
     m->drop = status_drop;
     return m;
 }

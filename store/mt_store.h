@@ -100,6 +100,7 @@ typedef struct {
     char id[MT_NODE_ID_MAX + 1];
     mt_node_status_t *status;
     bool registered;                /* see mt_store_msg_status */
+    uint64_t sent_ms;               /* mt_now_ms when made: when it "arrived" (linger.c) */
 } mt_store_node_status_t;
 
 typedef struct { char id[MT_NODE_ID_MAX + 1]; } mt_store_node_delete_t;

@@ -133,6 +133,7 @@ static void go_down(sactor_t *a)
         "under way" would hold the first heartbeats after the outage). */
     if (mt_timer_armed(a->linger))
         mt_timer_cancel(a->linger);
+    mt_actor_hold_mail(a->self, 0);
     mt__store_linger_cancel(&a->policy);
     if (!mt_timer_armed(a->retry))
         arm_retry(a);
@@ -219,6 +220,7 @@ static bool usable(sactor_t *a)
 
 static void flush(sactor_t *a)
 {
+    mt_actor_hold_mail(a->self, 0);     /* no wait goes on: hear what comes */
     if (!a->npending)
         mt__store_linger_cancel(&a->policy);
     if (!a->npending || !usable(a))     /* down: go_down answered them */
@@ -260,6 +262,16 @@ static void flush(sactor_t *a)
         go_down(a);
 }
 
+/*  Waits `ms` for company: heartbeats arriving meanwhile need not wake
+    this thread one by one (at a fleet's pace that was a wake-up per
+    heartbeat); they are read when the wait is due, with the time each was
+    sent. Other requests wait that long too (at most the linger). */
+static void linger_for(sactor_t *a, uint64_t now, uint64_t ms)
+{
+    mt_timer_start(a->linger, a->self, mt_msg_new(MSG_LINGER, 0), ms);
+    mt_actor_hold_mail(a->self, now + ms);
+}
+
 static void on_status(sactor_t *a, mt_msg_t *msg)
 {
     mt_store_node_status_t *p = mt_msg_data(msg);
@@ -284,14 +296,16 @@ static void on_status(sactor_t *a, mt_msg_t *msg)
     }
     a->pending[a->npending++] = msg;
     a->pending_bytes += p->status->size;
+    /*  Its arrival is when it was sent: a writer holding its mail (below)
+        reads a backlog at once, and the pace is the senders'. */
     uint64_t now = mt_now_ms(), wait;
-    mt__store_linger_arrival(&a->policy, now);
+    mt__store_linger_arrival(&a->policy, p->sent_ms && p->sent_ms <= now ? p->sent_ms : now);
     if (a->npending >= (uint32_t) a->store->batch_max)
         flush(a);
     else if (a->policy.lingering || a->flush_queued)
         ;                           /* joins the commit already coming */
     else if ((wait = mt__store_linger_begin(&a->policy, now)) > 0)
-        mt_timer_start(a->linger, a->self, mt_msg_new(MSG_LINGER, 0), wait);
+        linger_for(a, now, wait);
     else {
         a->flush_queued = true;
         mt_send(a->self, mt_msg_new(MSG_FLUSH, 0));
@@ -301,9 +315,9 @@ static void on_status(sactor_t *a, mt_msg_t *msg)
 /*  The wait's timer: flush once it is over, else look again when it may be. */
 static void on_linger(sactor_t *a)
 {
-    uint64_t due = mt__store_linger_due(&a->policy, mt_now_ms());
+    uint64_t now = mt_now_ms(), due = mt__store_linger_due(&a->policy, now);
     if (due > 0)
-        mt_timer_start(a->linger, a->self, mt_msg_new(MSG_LINGER, 0), due);
+        linger_for(a, now, due);
     else
         flush(a);
 }
