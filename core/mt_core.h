@@ -223,12 +223,15 @@ MT_API mt_actor_t *mt_self(void);
 #define MT_MAX_WATCH 8
 MT_API int mt_actor_watch_fd(mt_actor_t *self, int fd, short events);
 MT_API int mt_actor_unwatch_fd(mt_actor_t *self, int fd);
-/*  Pinned actors only, actor only: messages that arrive before until_ms
-    (mt_now_ms) do not wake the thread; they are handled then, in order,
-    with whatever came meanwhile. For an actor that is waiting on purpose
-    (a store writer gathering heartbeats): each message would otherwise
-    cost a wake-up for nothing. Runtime shutdown waits for it too. */
-MT_API int mt_actor_hold_mail(mt_actor_t *self, uint64_t until_ms);
+/*  Pinned actors only, actor only: until until_ms (mt_now_ms) messages do
+    not wake the thread; then `end` (taken, even on error) is sent to the
+    actor itself, behind whatever came meanwhile, which is handled in order.
+    For an actor that waits on purpose (a store writer gathering heartbeats):
+    each message would otherwise cost a wake-up for nothing, and `end` is its
+    timer. A new hold replaces the one under way (its `end` is dropped);
+    end = NULL ends a hold without a message. Runtime shutdown waits for a
+    hold too (at most a second). */
+MT_API int mt_actor_hold_mail(mt_actor_t *self, uint64_t until_ms, mt_msg_t *end);
 
 /* ---- monitors ---------------------------------------------------------- */
 

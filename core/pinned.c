@@ -23,7 +23,8 @@ struct mt__pinned {
     int nwatch;
     struct pollfd watch[MT_MAX_WATCH];
     char name[16];
-    uint64_t hold_until;            /* mt_actor_hold_mail; 0 = none */
+    uint64_t hold_until;            /* mt_actor_hold_mail, while hold_end is set */
+    mt_msg_t *hold_end;             /* sent to the actor itself when the hold ends */
 };
 
 void mt__pinned_wake(mt_actor_t *a)
@@ -71,17 +72,23 @@ static void *pinned_main(void *arg)
         bool more = mt__actor_run(a, rt->batch);
         if (!mt_actor_alive(a))
             break;
+        if (p->hold_end) {
+            uint64_t now = mt_now_ms();
+            if (now >= p->hold_until) {         /* over: its message ends it */
+                mt_msg_t *end = p->hold_end;
+                p->hold_end = NULL;
+                mt_send(a, end);
+                continue;
+            }
+            if (!more) {
+                /*  Deaf until then: the doorbell stays rung for what comes. */
+                uint64_t ms = p->hold_until - now;
+                poll(NULL, 0, (int) (ms > 1000 ? 1000 : ms));
+                continue;
+            }
+        }
         if (more)
             continue;
-        uint64_t now;
-        if (p->hold_until && p->hold_until > (now = mt_now_ms())) {
-            /*  Deaf until then: the doorbell stays rung for what comes. */
-            uint64_t ms = p->hold_until - now;
-            p->hold_until = 0;
-            poll(NULL, 0, (int) (ms > 1000 ? 1000 : ms));
-            continue;
-        }
-        p->hold_until = 0;
         int rc;
         if (p->wait) {
             mt__tls.current = a;
@@ -171,6 +178,7 @@ void mt__pinned_free(mt_actor_t *a)
     if (!p)
         return;
     close(p->efd);
+    mt_msg_free(p->hold_end);
     free(p);
     a->pinned = NULL;
 }
@@ -192,11 +200,15 @@ int mt_actor_watch_fd(mt_actor_t *self, int fd, short events)
     return MT_OK;
 }
 
-int mt_actor_hold_mail(mt_actor_t *self, uint64_t until_ms)
+int mt_actor_hold_mail(mt_actor_t *self, uint64_t until_ms, mt_msg_t *end)
 {
     mt__pinned_t *p = self->pinned;
-    if (!p || mt__tls.current != self)
+    if (!p || mt__tls.current != self) {
+        mt_msg_free(end);
         return MT_EINVAL;
+    }
+    mt_msg_free(p->hold_end);
+    p->hold_end = end;
     p->hold_until = until_ms;
     return MT_OK;
 }

@@ -6,8 +6,8 @@
       CONNECT (internal)   connect, migrate the schema; on failure retry
                            after reconnect_ms (an mt_timer)
       FLUSH (internal)     commit every pending heartbeat in one transaction
-      LINGER (internal)    a wait for company is due: flush, or wait on
-                           (linger.c decides)
+      LINGER (internal)    the end of a hold on our mail (a wait for
+                           company): flush, or wait on (linger.c decides)
       MT_STORE_NODE_STATUS kept as pending: group commit (below)
       MT_STORE_NODE_REG, _DELETE, _LOAD, _SCAN, MT_STORE_REPLICA_BEAT, _LEAVE,
       MT_STORE_RC_ADD, _SET, _DEL, _SCAN (rc_sql.c)
@@ -92,7 +92,6 @@ typedef struct {
     uint32_t npending, cap;
     size_t pending_bytes;           /* their blocks' sizes: about their rows' */
     bool flush_queued;              /* a FLUSH is in the mailbox */
-    mt_timer_t *linger;             /* armed: a LINGER comes when it fires */
     mt__store_linger_t policy;      /* flush now, or wait for company */
     mt__store_status_entry_t *entries;
 } sactor_t;
@@ -116,6 +115,13 @@ static void arm_retry(sactor_t *a)
     mt_timer_start(a->retry, a->self, mt_msg_new(MSG_CONNECT, 0), next > now ? next - now : 0);
 }
 
+/*  No wait for company is under way any more: stop holding the mail, and
+    with it the LINGER that would have ended the hold. */
+static void end_wait(sactor_t *a)
+{
+    mt_actor_hold_mail(a->self, 0, NULL);
+}
+
 static void go_down(sactor_t *a)
 {
     mt__store_conn_close(&a->conn);
@@ -131,9 +137,7 @@ static void go_down(sactor_t *a)
     a->pending_bytes = 0;
     /*  What waited for company is answered: no wait goes on (one left
         "under way" would hold the first heartbeats after the outage). */
-    if (mt_timer_armed(a->linger))
-        mt_timer_cancel(a->linger);
-    mt_actor_hold_mail(a->self, 0);
+    end_wait(a);
     mt__store_linger_cancel(&a->policy);
     if (!mt_timer_armed(a->retry))
         arm_retry(a);
@@ -220,14 +224,14 @@ static bool usable(sactor_t *a)
 
 static void flush(sactor_t *a)
 {
-    mt_actor_hold_mail(a->self, 0);     /* no wait goes on: hear what comes */
-    if (!a->npending)
+    end_wait(a);
+    if (!a->npending) {
         mt__store_linger_cancel(&a->policy);
-    if (!a->npending || !usable(a))     /* down: go_down answered them */
+        return;
+    }
+    if (!usable(a))                     /* down: go_down answered them */
         return;
     uint32_t n = a->npending;
-    if (mt_timer_armed(a->linger))
-        mt_timer_cancel(a->linger);
     mt__store_linger_flushed(&a->policy, n, mt_now_ms());
     a->entries = mt_xrealloc(a->entries, n * sizeof *a->entries);
     for (uint32_t i = 0; i < n; i++) {
@@ -262,14 +266,14 @@ static void flush(sactor_t *a)
         go_down(a);
 }
 
-/*  Waits `ms` for company: heartbeats arriving meanwhile need not wake
-    this thread one by one (at a fleet's pace that was a wake-up per
-    heartbeat); they are read when the wait is due, with the time each was
-    sent. Other requests wait that long too (at most the linger). */
+/*  Waits `ms` for company, holding the mail: heartbeats arriving meanwhile
+    do not wake this thread one by one (at a fleet's pace that was a wake-up
+    per heartbeat); they are read when the wait is due — each with the time
+    it was sent — and then the hold's LINGER. Other requests wait that long
+    too (at most the linger). */
 static void linger_for(sactor_t *a, uint64_t now, uint64_t ms)
 {
-    mt_timer_start(a->linger, a->self, mt_msg_new(MSG_LINGER, 0), ms);
-    mt_actor_hold_mail(a->self, now + ms);
+    mt_actor_hold_mail(a->self, now + ms, mt_msg_new(MSG_LINGER, 0));
 }
 
 static void on_status(sactor_t *a, mt_msg_t *msg)
@@ -299,7 +303,7 @@ static void on_status(sactor_t *a, mt_msg_t *msg)
     /*  Its arrival is when it was sent: a writer holding its mail (below)
         reads a backlog at once, and the pace is the senders'. */
     uint64_t now = mt_now_ms(), wait;
-    mt__store_linger_arrival(&a->policy, p->sent_ms && p->sent_ms <= now ? p->sent_ms : now);
+    mt__store_linger_arrival(&a->policy, p->sent_ms ? p->sent_ms : now);
     if (a->npending >= (uint32_t) a->store->batch_max)
         flush(a);
     else if (a->policy.lingering || a->flush_queued)
@@ -481,7 +485,6 @@ static void destroy(void *state)
         mt_msg_free(a->pending[i]);
     }
     mt_timer_destroy(&a->retry);
-    mt_timer_destroy(&a->linger);
     mt__store_conn_close(&a->conn);
     mt__store_scratch_free(&a->scratch);
     free(a->pending);
@@ -546,7 +549,6 @@ int mt_store_new(mt_runtime_t *rt, const mt_store_opts_t *opts, mt_store_t **out
         a->conn.reader = i == s->nwriters;
         snprintf(a->conn.err, sizeof a->conn.err, "not connected yet");
         a->retry = mt_timer_new(rt);
-        a->linger = mt_timer_new(rt);
         mt__store_linger_init(&a->policy, &s->linger, s->linger_ms, LINGER_GAP_MS);
         char name[16];
         if (i < s->nwriters)
@@ -558,7 +560,6 @@ int mt_store_new(mt_runtime_t *rt, const mt_store_opts_t *opts, mt_store_t **out
         s->actors[i] = mt_spawn_opts(rt, &so);
         if (!s->actors[i]) {
             mt_timer_destroy(&a->retry);
-            mt_timer_destroy(&a->linger);
             free(a);
             snprintf(err, errlen, "store: cannot start an actor");
             mt_store_destroy(&s);

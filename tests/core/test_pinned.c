@@ -474,57 +474,62 @@ START_TEST(pinned_threads_are_named)
 }
 END_TEST
 
-/*  mt_actor_hold_mail: what arrives during a hold is handled once it
-    ends — never before (a lower bound: no clock bound on the machine's
-    speed) — in order; a hold of 0 ends one early; an actor on a worker
-    cannot hold. T_SET starts a hold of the given ms; T_MSG reports when
-    it was handled. */
+/*  mt_actor_hold_mail: a hold ends with its message, sent to the actor
+    itself no earlier than the hold's end (a lower bound: no clock bound on
+    the machine's speed) and behind the mail that came meanwhile, which is
+    all handled, in order; a new hold drops the old one's message; a hold
+    with no message ends one; an actor on a worker cannot hold. T_SET
+    starts a hold of the given ms (0: none, ending any), ended by T_ACK
+    with the time; T_MSG reports its value. */
 static void hold_behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
 {
     switch (msg->type) {
     case T_SET: {
         int64_t ms = mt_msg_i64(msg);
-        t_tell(state, T_ACK, mt_actor_hold_mail(self, ms ? mt_now_ms() + (uint64_t) ms : 0));
+        mt_msg_t *end = ms ? mt_msg_new(T_ACK, sizeof(int64_t)) : NULL;
+        t_tell(state, T_RC, mt_actor_hold_mail(self, ms ? mt_now_ms() + (uint64_t) ms : 0, end));
         break;
     }
+    case T_ACK:                         /* the end of a hold */
+        t_tell(state, T_ACK, (int64_t) mt_now_ms());
+        break;
     case T_MSG:
-        t_tell(state, T_MSG, (int64_t) mt_now_ms());
+        t_tell(state, T_MSG, mt_msg_i64(msg));
         break;
     }
 }
 
-START_TEST(held_mail_waits_for_the_hold_to_end)
+START_TEST(a_hold_ends_with_its_message_behind_the_held_mail)
 {
     mt_spawn_opts_t o = { .behaviour = hold_behaviour, .state = t_probe_ref(),
                           .destroy = unref_state, .pinned = true };
     mt_actor_t *a = mt_spawn_opts(rt, &o);
     ck_assert_ptr_nonnull(a);
-    uint64_t until = mt_now_ms() + 1000;        /* no later than the actor's */
-    ck_assert_int_eq(mt_send_i64(a, T_SET, 1000), MT_OK);
-    ck_assert_int_eq(t_recv_i64(T_ACK), MT_OK);
-    /*  The hold starts when the actor's thread would wait (its mailbox
-        empty): give it that moment before the mail comes. */
-    usleep(100 * 1000);
+    uint64_t until = mt_now_ms() + 300;         /* no later than the actor's */
+    ck_assert_int_eq(mt_send_i64(a, T_SET, 300), MT_OK);
+    ck_assert_int_eq(t_recv_i64(T_RC), MT_OK);
     for (int i = 0; i < 5; i++)
         ck_assert_int_eq(mt_send_i64(a, T_MSG, i), MT_OK);
-    int64_t last = 0;
-    for (int i = 0; i < 5; i++) {
-        int64_t at = t_recv_i64(T_MSG);
-        ck_assert_int_ge(at, (int64_t) until);
-        ck_assert_int_ge(at, last);
-        last = at;
-    }
-    /*  A hold ended early by a hold of 0 (the same message turn): the
-        next message is not held. */
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(t_recv_i64(T_MSG), i);
+    ck_assert_int_ge(t_recv_i64(T_ACK), (int64_t) until);
+    /*  A new hold replaces one under way: only its end comes; and a hold
+        without a message ends one, so nothing comes at all. */
     ck_assert_int_eq(mt_send_i64(a, T_SET, 60000), MT_OK);
-    ck_assert_int_eq(t_recv_i64(T_ACK), MT_OK);
+    ck_assert_int_eq(t_recv_i64(T_RC), MT_OK);
+    ck_assert_int_eq(mt_send_i64(a, T_SET, 50), MT_OK);
+    ck_assert_int_eq(t_recv_i64(T_RC), MT_OK);
+    t_recv_i64(T_ACK);                          /* the 50 ms one, long before a minute */
+    ck_assert_int_eq(mt_send_i64(a, T_SET, 200), MT_OK);
+    ck_assert_int_eq(t_recv_i64(T_RC), MT_OK);
     ck_assert_int_eq(mt_send_i64(a, T_SET, 0), MT_OK);
-    ck_assert_int_eq(t_recv_i64(T_ACK), MT_OK);
-    ck_assert_int_eq(mt_send_i64(a, T_MSG, 0), MT_OK);
-    t_recv_i64(T_MSG);                          /* long before a minute */
+    ck_assert_int_eq(t_recv_i64(T_RC), MT_OK);
+    ck_assert_int_eq(mt_send_i64(a, T_MSG, 7), MT_OK);
+    ck_assert_int_eq(t_recv_i64(T_MSG), 7);
+    t_assert_quiet();                           /* no end of the cancelled holds */
     mt_actor_t *b = mt_spawn(rt, hold_behaviour, t_probe_ref(), unref_state);
     ck_assert_int_eq(mt_send_i64(b, T_SET, 100), MT_OK);
-    ck_assert_int_eq(t_recv_i64(T_ACK), MT_EINVAL);
+    ck_assert_int_eq(t_recv_i64(T_RC), MT_EINVAL);
     mt_actor_unref(&a);
     mt_actor_unref(&b);
 }
@@ -541,7 +546,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, many_pinned_chain);
     tcase_add_test(tc, watch_limits);
     tcase_add_test(tc, pinned_threads_are_named);
-    tcase_add_test(tc, held_mail_waits_for_the_hold_to_end);
+    tcase_add_test(tc, a_hold_ends_with_its_message_behind_the_held_mail);
     suite_add_tcase(s, tc);
 
     TCase *one = tcase_create("one_worker");
