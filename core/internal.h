@@ -161,6 +161,7 @@ struct mt__worker {
     _Atomic size_t q_len;           /* read without the lock by thieves */
     mt_actor_t *next;               /* owner only: runs next, not stealable */
     int next_streak;                /* turns in a row taken from `next` */
+    int spin_rounds;                /* owner only: how long it looks before parking */
     unsigned tick;
     pthread_mutex_t park_lock;
     pthread_cond_t park_cond;

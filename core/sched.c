@@ -20,14 +20,30 @@
 #include <sched.h>
 #include <time.h>
 
-/*  Looking for work before parking: 20 rounds of 32 pauses is ~10 µs on
-    these VMs (a pause is ~13 ns, plus a look at the queues per round).
+/*  Looking for work before parking: 20 rounds of 32 pauses is ~16 µs on
+    these VMs (a pause is ~25 ns, plus a look at the queues per round).
     Long enough to catch the next message of a busy exchange, short enough
     that an idle worker does not burn the core a request needs (measured:
-    200 rounds spent half of a replica's CPU spinning under node.get load). */
+    200 rounds spent half of a replica's CPU spinning under node.get load).
+
+    The spin adapts to what it would have caught. A worker woken soon after
+    it parked (within SPIN_PAYS_NS, a wake-up's own latency included) spins
+    the whole SPIN_ROUNDS next time; one that slept longer halves its spin,
+    down to one round. At a fleet's pace — a request every few hundred µs,
+    each its own wake-up — the full spin never caught anything and was a
+    third of the workers' CPU (issue 15's steady figure); under a busy
+    exchange the parks stay short and the spin stays whole. */
 #define SPIN_ROUNDS 20
+#define SPIN_PAYS_NS 100000
 #define NEXT_STREAK_MAX 64         /* fairness: then `next` goes to the queue */
 #define INJECT_EVERY 61            /* check the inject queue even when busy */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
 
 static inline void cpu_relax(void)
 {
@@ -268,7 +284,7 @@ static mt_actor_t *find_work(mt__worker_t *w, bool *spinning)
             *spinning = true;
             atomic_fetch_add_explicit(&rt->nspinning, 1, memory_order_seq_cst);
         }
-        for (int i = 0; i < SPIN_ROUNDS; i++) {
+        for (int i = 0; i < w->spin_rounds; i++) {
             for (int j = 0; j < 32; j++)
                 cpu_relax();
             if (work_visible(rt))
@@ -278,7 +294,12 @@ static mt_actor_t *find_work(mt__worker_t *w, bool *spinning)
             continue;
         *spinning = false;
         atomic_fetch_sub_explicit(&rt->nspinning, 1, memory_order_seq_cst);
+        uint64_t parked = now_ns();
         *spinning = park(w);    /* a waker counted us as spinning */
+        if (now_ns() - parked < SPIN_PAYS_NS)
+            w->spin_rounds = SPIN_ROUNDS;
+        else if (w->spin_rounds > 1)
+            w->spin_rounds /= 2;
     }
 }
 
@@ -347,6 +368,7 @@ int mt__sched_start(mt_runtime_t *rt)
         mt__worker_t *w = &rt->workers[i];
         w->rt = rt;
         w->index = i;
+        w->spin_rounds = SPIN_ROUNDS;
         pthread_mutex_init(&w->lock, NULL);
         pthread_mutex_init(&w->park_lock, NULL);
         pthread_cond_init(&w->park_cond, NULL);
