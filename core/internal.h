@@ -146,6 +146,9 @@ typedef struct {
     mt__counters_t *ctr;       /* a worker's own counters, or NULL */
     mt_msg_t *handling;        /* the message the behaviour is handling */
     mt_msg_t *kept;            /* == handling once mt_msg_keep was called */
+    bool helps;                /* a pinned thread: runs what it made runnable (sched.c) */
+    int nhelp;
+    mt_actor_t *help_head, *help_tail;
 } mt__tls_t;
 
 extern _Thread_local mt__tls_t mt__tls;
@@ -175,6 +178,9 @@ int mt__sched_start(mt_runtime_t *rt);
 void mt__sched_stop(mt_runtime_t *rt);
 /*  Makes a runnable actor run: the caller holds its token. */
 void mt__schedule(mt_actor_t *a);
+/*  A pinned thread, between its actor's turns: runs the actors it made
+    runnable while every worker was parked (or hands them to the workers). */
+void mt__sched_help(void);
 
 /* ---- timers (timer.c) -------------------------------------------------- */
 

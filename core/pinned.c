@@ -59,6 +59,7 @@ static void *pinned_main(void *arg)
     mt__pinned_t *p = a->pinned;
     mt_runtime_t *rt = a->rt;
     mt__tls.rt = rt;               /* counts go to rt->foreign */
+    mt__tls.helps = true;
     pthread_setname_np(pthread_self(), p->name);
     for (;;) {
         /*  This thread is the mailbox's only consumer: the token is its own
@@ -70,6 +71,7 @@ static void *pinned_main(void *arg)
             break;
         }
         bool more = mt__actor_run(a, rt->batch);
+        mt__sched_help();
         if (!mt_actor_alive(a))
             break;
         if (p->hold_end) {
@@ -97,6 +99,7 @@ static void *pinned_main(void *arg)
         }
         else
             rc = wait_poll(a, -1);
+        mt__sched_help();           /* what its sockets' traffic made runnable */
         eventfd_t v;
         eventfd_read(p->efd, &v);    /* non-blocking: resets the doorbell */
         if (rc != MT_OK) {
@@ -105,6 +108,7 @@ static void *pinned_main(void *arg)
             break;
         }
     }
+    mt__sched_help();               /* what its end made runnable */
     mt__tls = (mt__tls_t) { 0 };
     mt_actor_unref(&a);             /* the thread's reference */
     /*  Last touch of rt: the runtime may be freed once it sees zero. */
