@@ -32,6 +32,8 @@ typedef struct {
     zsock_t *pub, *sub;
     mt_bus_opts_t opts;
     mt_actor_t *rc;                 /* reference registry, or NULL */
+    mt_codec_reg_known_fn *reg_known;   /* from the route, or NULL */
+    void *reg_known_arg;
     char replica_id[MT_REPLICA_ID_MAX + 1];
     uint64_t seq;
     zhashx_t *last_seq;             /* publisher id → uint64_t* last seq seen */
@@ -46,7 +48,7 @@ typedef struct {
 
 /* ---- publishing -------------------------------------------------------- */
 
-static void send_notice(bus_t *b, const char *topic);
+static void send_notice(bus_t *b, const char *kind, const char *id);
 
 void mt_bus_horizon_raise(_Atomic int64_t *horizon, int64_t revision)
 {
@@ -69,9 +71,7 @@ static void publish(bus_t *b, mt_node_changed_t *c)
         return;
     raise_horizon(b, c->revision);
     mt_codec_encode_node_notice(&b->buf, b->replica_id, ++b->seq, c);
-    char topic[MT_NODE_ID_MAX + 8];
-    snprintf(topic, sizeof topic, "node/%s", c->view.id);
-    send_notice(b, topic);
+    send_notice(b, "node/", c->view.id);
 }
 
 static void publish_rc(bus_t *b, mt_rc_changed_t *c)
@@ -80,22 +80,24 @@ static void publish_rc(bus_t *b, mt_rc_changed_t *c)
         return;
     raise_horizon(b, c->revision);
     mt_codec_encode_rc_notice(&b->buf, b->replica_id, ++b->seq, c);
-    char topic[MT_RC_ID_MAX + 8];
-    snprintf(topic, sizeof topic, "rc/%s", c->ref->id);
-    send_notice(b, topic);
+    send_notice(b, "rc/", c->ref->id);
 }
 
-static void send_notice(bus_t *b, const char *topic)
+/*  Topic frame, then b->buf. Straight to libzmq, which copies each frame
+    once: czmq's zmsg would allocate a message, a list and two frames per
+    notice, one notice per committed write. */
+static void send_notice(bus_t *b, const char *kind, const char *id)
 {
-    zmsg_t *m = zmsg_new();
-    zmsg_addstr(m, topic);
-    zmsg_addmem(m, b->buf.data, b->buf.size);
+    char topic[8 + (MT_NODE_ID_MAX > MT_RC_ID_MAX ? MT_NODE_ID_MAX : MT_RC_ID_MAX)];
+    size_t k = strlen(kind), n = strnlen(id, sizeof topic - k);
+    memcpy(topic, kind, k);
+    memcpy(topic + k, id, n);
+    void *pub = zsock_resolve(b->pub);
     /*  PUB never blocks: past its high-water mark libzmq drops, and the
         subscriber sees the gap in seq and reloads. */
-    if (zmsg_send(&m, b->pub) != 0) {
-        zmsg_destroy(&m);
+    if (zmq_send(pub, topic, k + n, ZMQ_SNDMORE) < 0
+        || zmq_send(pub, b->buf.data, b->buf.size, 0) < 0)
         mt_counter_add(&b->ctr->dropped, 1);
-    }
     else
         mt_counter_add(&b->ctr->sent, 1);
 }
@@ -143,15 +145,12 @@ static void observe_convergence(const mt_notice_t *n)
         mt_metrics_observe_convergence(mg->status->seen_at);
 }
 
-static void receive(bus_t *b, zmsg_t *m)
+static void receive(bus_t *b, const void *body, size_t size)
 {
-    zframe_t *topic = zmsg_first(m);
-    zframe_t *body = zmsg_next(m);
-    if (!topic || !body)
-        return;
     mt_notice_t n;
     char err[200];
-    if (mt_codec_decode_notice(zframe_data(body), zframe_size(body), &n, err, sizeof err) != MT_OK) {
+    if (mt_codec_decode_notice_known(body, size, b->reg_known, b->reg_known_arg, &n, err,
+                                     sizeof err) != MT_OK) {
         mt_log_warning("bus: dropped a malformed notice: %s", err);
         return;
     }
@@ -267,6 +266,44 @@ static void check_trust(bus_t *b)
     }
 }
 
+/*  Reads the rest of a message whose parts we do not need. */
+static void recv_skip(void *sub, bool more)
+{
+    while (more) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        more = zmq_msg_recv(&part, sub, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&part);
+        zmq_msg_close(&part);
+    }
+}
+
+/*  One message off the SUB socket into zmq_msg_t on the stack — no czmq
+    frames, list or message per notice, and a peer sends one per write it
+    commits. A notice is a topic, then its body (parts after it are read
+    and ignored, as a one-part message is). A message's parts arrive
+    together: only the first can be missing. False when none was waiting. */
+static bool recv_notice(bus_t *b)
+{
+    void *sub = zsock_resolve(b->sub);
+    zmq_msg_t topic, body;
+    zmq_msg_init(&topic);
+    if (zmq_msg_recv(&topic, sub, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&topic);
+        return false;
+    }
+    bool more = zmq_msg_more(&topic);
+    zmq_msg_close(&topic);
+    if (!more)
+        return true;
+    zmq_msg_init(&body);
+    if (zmq_msg_recv(&body, sub, ZMQ_DONTWAIT) >= 0) {
+        recv_skip(sub, zmq_msg_more(&body));
+        receive(b, zmq_msg_data(&body), zmq_msg_size(&body));
+    }
+    zmq_msg_close(&body);
+    return true;
+}
+
 /* ---- the actor --------------------------------------------------------- */
 
 static int wait_io(mt_actor_t *self, void *state, int mailbox_fd, int timeout_ms)
@@ -282,15 +319,9 @@ static int wait_io(mt_actor_t *self, void *state, int mailbox_fd, int timeout_ms
     int rc = zmq_poll(items, b->sub ? 2 : 1, timeout_ms);
     if (rc < 0)
         return errno == ETERM ? MT_ECLOSED : MT_OK;     /* EINTR: go on */
-    if (b->sub && (items[1].revents & ZMQ_POLLIN)) {
-        for (int i = 0; i < BURST; i++) {
-            zmsg_t *m = zmsg_recv(b->sub);
-            if (!m)
-                break;
-            receive(b, m);
-            zmsg_destroy(&m);
-        }
-    }
+    if (b->sub && (items[1].revents & ZMQ_POLLIN))
+        for (int i = 0; i < BURST && recv_notice(b); i++)
+            ;
     return MT_OK;
 }
 
@@ -315,6 +346,8 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
         b->opts.directory = r->directory ? mt_actor_ref(r->directory) : NULL;
         b->opts.reload = r->reload ? mt_actor_ref(r->reload) : NULL;
         b->rc = r->rc ? mt_actor_ref(r->rc) : NULL;
+        b->reg_known = r->reg_known;
+        b->reg_known_arg = r->reg_known_arg;
         break;
     }
     default:
@@ -411,13 +444,16 @@ static void route_drop(mt_msg_t *msg)
     mt_actor_unref(&r->rc);
 }
 
-mt_msg_t *mt_bus_route_new(mt_actor_t *directory, mt_actor_t *reload, mt_actor_t *rc)
+mt_msg_t *mt_bus_route_new(mt_actor_t *directory, mt_actor_t *reload, mt_actor_t *rc,
+                           mt_codec_reg_known_fn *reg_known, void *reg_known_arg)
 {
     mt_msg_t *m = mt_msg_new(MT_BUS_ROUTE, sizeof(mt_bus_route_t));
     mt_bus_route_t *r = mt_msg_data(m);
     r->directory = directory ? mt_actor_ref(directory) : NULL;
     r->reload = reload ? mt_actor_ref(reload) : NULL;
     r->rc = rc ? mt_actor_ref(rc) : NULL;
+    r->reg_known = reg_known;
+    r->reg_known_arg = reg_known_arg;
     m->drop = route_drop;
     return m;
 }

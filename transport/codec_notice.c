@@ -2,7 +2,8 @@
     notices"): {"replica", "seq", "kind", "change", "id", "revision", "view"}.
 
     A node notice decodes into an MT_NODE_MERGE: the registration group is
-    rebuilt from the view when its reg_revision is > 0, the status group when
+    rebuilt from the view when its reg_revision is > 0 (and above what the
+    receiver says it holds, mt_codec_decode_notice_known), the status group when
     its status_revision is > 0 (a group with revision 0 was never written and
     must not be merged); a "delete" carries no group, only deleted and the
     notice's revision. An "rc" notice decodes into an MT_RC_MERGE
@@ -54,7 +55,14 @@ static int required(mt__codec_dec_t *d, const msgpack_object *map, const char *k
     return MT_OK;
 }
 
-static int node_merge(mt__codec_dec_t *d, const msgpack_object *body, mt_notice_t *out)
+/*  What the receiver holds already (mt_codec_decode_notice_known). */
+typedef struct {
+    mt_codec_reg_known_fn *fn;
+    void *arg;
+} known_t;
+
+static int node_merge(mt__codec_dec_t *d, const msgpack_object *body, const known_t *known,
+                      mt_notice_t *out)
 {
     const char *id;
     TRY(mt__codec_dec_node_id(d, body, &id));
@@ -76,9 +84,13 @@ static int node_merge(mt__codec_dec_t *d, const msgpack_object *body, mt_notice_
     }
     if (!view)
         FAIL("view: required");
-    mt_node_reg_t rt;
+    mt_node_reg_t rt = { 0 };
     mt_node_status_t st;
-    TRY(mt__codec_dec_reg(d, view, true, &rt));
+    int64_t reg_revision = 0;
+    if (known->fn)
+        TRY(mt__codec_dec_opt_count(d, view, "reg_revision", &reg_revision));
+    if (!known->fn || reg_revision <= 0 || reg_revision > known->fn(known->arg, id))
+        TRY(mt__codec_dec_reg(d, view, true, &rt));
     TRY(mt__codec_dec_status(d, view, true, &st));
     mt_node_live_t lt;
     bool has_live;
@@ -93,7 +105,8 @@ static int node_merge(mt__codec_dec_t *d, const msgpack_object *body, mt_notice_
     return MT_OK;
 }
 
-static int decode(mt__codec_dec_t *d, const msgpack_object *body, mt_notice_t *out)
+static int decode(mt__codec_dec_t *d, const msgpack_object *body, const known_t *known,
+                  mt_notice_t *out)
 {
     if (body->type != MSGPACK_OBJECT_MAP)
         FAIL("body: expected a map");
@@ -125,7 +138,7 @@ static int decode(mt__codec_dec_t *d, const msgpack_object *body, mt_notice_t *o
     if (out->revision < 0)
         FAIL("revision: must not be negative");
     if (out->node)
-        return node_merge(d, body, out);
+        return node_merge(d, body, known, out);
     return mt__codec_dec_rc_merge(d, body, out->change == MT_NODE_DELETED, out->revision,
                             &out->rc_merge);
 }
@@ -133,6 +146,13 @@ static int decode(mt__codec_dec_t *d, const msgpack_object *body, mt_notice_t *o
 int mt_codec_decode_notice(const void *body, size_t size, mt_notice_t *out,
                            char *err, size_t errlen)
 {
+    return mt_codec_decode_notice_known(body, size, NULL, NULL, out, err, errlen);
+}
+
+int mt_codec_decode_notice_known(const void *body, size_t size, mt_codec_reg_known_fn *known_fn,
+                                 void *arg, mt_notice_t *out, char *err, size_t errlen)
+{
+    known_t known = { known_fn, arg };
     memset(out, 0, sizeof *out);
     if (err && errlen)
         err[0] = '\0';
@@ -146,7 +166,7 @@ int mt_codec_decode_notice(const void *body, size_t size, mt_notice_t *out,
     int rc = mt__codec_unpack(body, size, &u, err, errlen);
     if (rc == MT_OK) {
         mt__codec_dec_t d = { u.zone, err, errlen };
-        rc = decode(&d, &u.data, out);
+        rc = decode(&d, &u.data, &known, out);
     }
     msgpack_unpacked_destroy(&u);
     if (rc != MT_OK) {

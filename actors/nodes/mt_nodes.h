@@ -66,6 +66,10 @@ mt_actor_t *mt_nodes_reload(mt_nodes_t *nodes);
     registration for id in memory: ask the directory then (it loads the
     node from the database). The view holds references (mt_node_view_clear). */
 bool mt_nodes_peek(mt_nodes_t *nodes, const char *id, mt_node_view_t *view);
+/*  The registration revision this replica holds in memory for id (0:
+    none), from any thread: what a peer's notice need not bring again
+    (mt_bus_opts_t.reg_known). */
+int64_t mt_nodes_reg_revision(mt_nodes_t *nodes, const char *id);
 
 typedef struct {
     uint64_t reloads;               /* reload passes completed */

@@ -109,6 +109,11 @@ bool mt_nodes_peek(mt_nodes_t *nodes, const char *id, mt_node_view_t *view)
     return true;
 }
 
+int64_t mt_nodes_reg_revision(mt_nodes_t *nodes, const char *id)
+{
+    return mt__views_reg_revision(nodes->cfg->views, id);
+}
+
 void mt_nodes_stats(mt_nodes_t *nodes, mt_nodes_stats_t *out)
 {
     out->reloads = atomic_load_explicit(&nodes->cfg->reloads, memory_order_relaxed);

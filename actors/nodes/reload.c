@@ -3,8 +3,10 @@
     Messages handled:
       MT__RELOAD_TICK   the interval timer: run a pass (unless one runs).
       MT_NODE_RELOAD    run a pass now (the notice bus sends it on a sequence
-                        gap; tests ask it and get MT_NODE_RELOADED back when
-                        the pass is merged).
+                        gap; tests ask it and get MT_NODE_RELOADED back once
+                        the pass's merges are sent: a request to the
+                        directory after that is handled after them, while
+                        what node actors publish may still lag).
       MT_STORE_SCANNED  the reader's answer: every row is sent to the
                         directory as an MT_NODE_MERGE (nodes merge by
                         revision, so a stale row changes nothing).

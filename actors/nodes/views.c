@@ -107,3 +107,13 @@ bool mt__views_get(mt__views_t *v, const char *id, mt_node_view_t *out)
     mt_htab_unlock(s);
     return e != NULL;
 }
+
+int64_t mt__views_reg_revision(mt__views_t *v, const char *id)
+{
+    uint64_t hash = hash_of(v, id);
+    mt_htab_shard_t *s = mt_htab_lock(v, hash);
+    view_t *e = find(s, hash, id);
+    int64_t revision = e ? e->reg->reg_revision : 0;
+    mt_htab_unlock(s);
+    return revision;
+}

@@ -143,6 +143,63 @@ START_TEST(upsert_round_trip)
 }
 END_TEST
 
+/*  What the receiver says it holds (mt_codec_decode_notice_known). */
+static int64_t held_revision;
+static const char *held_asked;
+
+static int64_t held(void *arg, const char *id)
+{
+    ck_assert_ptr_eq(arg, &held_revision);
+    held_asked = id;
+    return held_revision;
+}
+
+static mt_node_merge_t *decode_known(const mt_node_view_t *view, mt_notice_t *out)
+{
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    mt_msg_t *changed = mt_node_changed_new(MT_NODE_UPSERT, view->status->status_revision, view);
+    mt_codec_encode_node_notice(&buf, "replica-1", 43, mt_node_changed(changed));
+    mt_msg_free(changed);
+    char err[200];
+    held_asked = NULL;
+    int rc = mt_codec_decode_notice_known(buf.data, buf.size, held, &held_revision, out, err,
+                                          sizeof err);
+    msgpack_sbuffer_destroy(&buf);
+    ck_assert_msg(rc == MT_OK, "%s", err);
+    ck_assert_str_eq(held_asked, view->id);
+    return mt_msg_data(out->merge);
+}
+
+/*  A heartbeat's notice repeats the registration: at or below what the
+    receiver holds it is not merged (the status is); above, it is. */
+START_TEST(a_registration_held_already_is_not_merged_again)
+{
+    mt_node_view_t view = { .id = "node-8", .healthy = true };
+    view.reg = make_reg(11);
+    view.status = make_status(12);
+    mt_notice_t n;
+    int64_t held_by_receiver[] = { 11, 30 };
+    for (int i = 0; i < 2; i++) {
+        held_revision = held_by_receiver[i];
+        mt_node_merge_t *m = decode_known(&view, &n);
+        ck_assert_ptr_null(m->reg);
+        assert_status_equal(m->status, view.status);
+        mt_msg_free(n.merge);
+    }
+    int64_t older[] = { 10, 0 };
+    for (int i = 0; i < 2; i++) {
+        held_revision = older[i];
+        mt_node_merge_t *m = decode_known(&view, &n);
+        ck_assert_ptr_nonnull(m->reg);
+        assert_reg_equal(m->reg, view.reg);
+        assert_status_equal(m->status, view.status);
+        mt_msg_free(n.merge);
+    }
+    mt_node_view_clear(&view);
+}
+END_TEST
+
 START_TEST(delete_round_trip)
 {
     mt_node_view_t view = { .id = "gone" };
@@ -333,6 +390,7 @@ static Suite *make_suite(void)
     Suite *s = suite_create("codec_notice");
     TCase *tc = tcase_create("notice");
     tcase_add_test(tc, upsert_round_trip);
+    tcase_add_test(tc, a_registration_held_already_is_not_merged_again);
     tcase_add_test(tc, delete_round_trip);
     tcase_add_test(tc, body_keys);
     tcase_add_loop_test(tc, table, 0, sizeof cases / sizeof cases[0]);
