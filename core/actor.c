@@ -126,6 +126,8 @@ int mt_send(mt_actor_t *to, mt_msg_t *msg)
     }
     if (mt__mailbox_push(&to->mbox, msg))
         mt__schedule(to);       /* it was empty: we hold its token */
+    if (mt__tls.nhelp)
+        mt__sched_help_due();
     return MT_OK;
 }
 

@@ -105,6 +105,7 @@ struct mt_actor {
     _Atomic uint32_t refs;
     _Atomic uint32_t flags;
     int stop_reason;
+    _Atomic uint32_t help_after_ms;     /* not helped before (mt_now_ms, low bits; sched.c) */
     mt_runtime_t *rt;
     mt_behaviour_fn *behaviour;
     void *state;
@@ -148,6 +149,7 @@ typedef struct {
     mt_msg_t *kept;            /* == handling once mt_msg_keep was called */
     bool helps;                /* a pinned thread: runs what it made runnable (sched.c) */
     int nhelp;
+    uint64_t help_since_ns;    /* when the first on the list was taken */
     mt_actor_t *help_head, *help_tail;
 } mt__tls_t;
 
@@ -181,6 +183,9 @@ void mt__schedule(mt_actor_t *a);
 /*  A pinned thread, between its actor's turns: runs the actors it made
     runnable while every worker was parked (or hands them to the workers). */
 void mt__sched_help(void);
+/*  On a send from a pinned thread with actors on its list: hands them to
+    the workers once they have waited HELP_WAIT_NS (sched.c). */
+void mt__sched_help_due(void);
 
 /* ---- timers (timer.c) -------------------------------------------------- */
 

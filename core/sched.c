@@ -22,7 +22,16 @@
     wake-up of its own (a futex, two context switches, ~30 µs on these
     VMs) for a few µs of work; with a worker awake, or past HELP_MAX runs
     in a row, the work goes to the workers as before, so a busy runtime
-    keeps its parallelism and a pinned thread its own duties. */
+    keeps its parallelism. Two bounds keep a pinned thread to its own
+    duties and a taken actor from waiting on them:
+    * an actor taken waits at most HELP_WAIT_NS: a send by the thread
+      after that hands the list to the workers (a reload's turn that
+      sends thousands of merges held the directory, and with it every
+      request, for up to 60 ms at 100,000 nodes);
+    * an actor whose helped turn ran over HELP_TURN_NS (a list over every
+      node, a reload pass) is not helped for HELP_BAN_MS: its long turns
+      run on a worker, as before, while the pinned thread reads its
+      socket. */
 #include "internal.h"
 
 #include <errno.h>
@@ -46,6 +55,9 @@
 #define SPIN_PAYS_NS 100000
 #define NEXT_STREAK_MAX 64         /* fairness: then `next` goes to the queue */
 #define HELP_MAX 64                /* runs a pinned thread helps with in a row */
+#define HELP_WAIT_NS 200000        /* longest an actor taken waits for its run */
+#define HELP_TURN_NS 500000        /* a helped turn longer than this... */
+#define HELP_BAN_MS 1000           /* ...bars the actor from help this long */
 #define INJECT_EVERY 61            /* check the inject queue even when busy */
 
 static uint64_t now_ns(void)
@@ -177,6 +189,14 @@ static bool help_take(mt_runtime_t *rt, mt_actor_t *a)
     if (!mt__tls.helps || mt__tls.rt != rt || mt__tls.nhelp >= HELP_MAX
         || atomic_load_explicit(&rt->nidle, memory_order_seq_cst) != rt->nworkers)
         return false;
+    uint32_t after = atomic_load_explicit(&a->help_after_ms, memory_order_relaxed);
+    if (after) {
+        if ((int32_t) (after - (uint32_t) mt_now_ms()) > 0)
+            return false;
+        atomic_store_explicit(&a->help_after_ms, 0, memory_order_relaxed);
+    }
+    if (!mt__tls.help_head)
+        mt__tls.help_since_ns = now_ns();
     a->runq_next = NULL;
     if (mt__tls.help_tail)
         mt__tls.help_tail->runq_next = a;
@@ -394,22 +414,53 @@ void mt__schedule(mt_actor_t *a)
     wake_one(rt);
 }
 
-void mt__sched_help(void)
+static mt_actor_t *help_pop(void)
 {
-    mt_runtime_t *rt = mt__tls.rt;
-    for (int runs = 0; mt__tls.help_head; runs++) {
-        mt_actor_t *a = mt__tls.help_head;
+    mt_actor_t *a = mt__tls.help_head;
+    if (a) {
         mt__tls.help_head = a->runq_next;
         if (!mt__tls.help_head)
             mt__tls.help_tail = NULL;
         mt__tls.nhelp--;
+    }
+    return a;
+}
+
+/*  One helped turn; an actor whose turn ran long is barred for a while. */
+static bool help_run(mt_runtime_t *rt, mt_actor_t *a)
+{
+    uint64_t began = now_ns();
+    bool more = mt__actor_run(a, rt->batch);
+    if (now_ns() - began > HELP_TURN_NS) {
+        uint32_t after = (uint32_t) (mt_now_ms() + HELP_BAN_MS);
+        atomic_store_explicit(&a->help_after_ms, after ? after : 1, memory_order_relaxed);
+    }
+    return more;
+}
+
+void mt__sched_help(void)
+{
+    mt_runtime_t *rt = mt__tls.rt;
+    mt_actor_t *a;
+    for (int runs = 0; (a = help_pop()); runs++) {
         /*  Still runnable after its batch, one run too many, or a runtime
             that stops (queued actors stay queued): a worker's. */
         if (runs < HELP_MAX && !atomic_load_explicit(&rt->stopping, memory_order_acquire)
-            && !mt__actor_run(a, rt->batch))
+            && !help_run(rt, a))
             continue;
         inject_push(rt, a);
         wake_one(rt);
+    }
+}
+
+void mt__sched_help_due(void)
+{
+    if (now_ns() - mt__tls.help_since_ns < HELP_WAIT_NS)
+        return;
+    mt_actor_t *a;
+    while ((a = help_pop())) {
+        inject_push(mt__tls.rt, a);
+        wake_one(mt__tls.rt);
     }
 }
 
