@@ -191,6 +191,12 @@ static void deliver(mt_actor_t *a, mt_msg_t *msg)
 
 bool mt__actor_run(mt_actor_t *a, int batch)
 {
+    int handled;
+    return mt__actor_run_n(a, batch, &handled);
+}
+
+bool mt__actor_run_n(mt_actor_t *a, int batch, int *handled)
+{
     mt_actor_t *prev = mt__tls.current;
     mt__tls.current = a;
     int n = 0;
@@ -202,10 +208,12 @@ bool mt__actor_run(mt_actor_t *a, int batch)
         if (atomic_load_explicit(&a->flags, memory_order_relaxed) & MT__A_STOPPING) {
             mt__actor_terminate(a);
             mt__tls.current = prev;
+            *handled = n + 1;
             return false;
         }
     }
     mt__tls.current = prev;
+    *handled = n;
     if (n == batch)
         return true;            /* probably more: keep the token, requeue */
     return !mt__mailbox_release(&a->mbox);

@@ -28,8 +28,8 @@
       after that hands the list to the workers (a reload's turn that
       sends thousands of merges held the directory, and with it every
       request, for up to 60 ms at 100,000 nodes);
-    * an actor whose helped turn ran over HELP_TURN_NS (a list over every
-      node, a reload pass) is not helped for HELP_BAN_MS: its long turns
+    * an actor whose helped turn took over HELP_TURN_NS a message (a list
+      over every node, a reload pass) is not helped for HELP_BAN_MS: its long turns
       run on a worker, as before, while the pinned thread reads its
       socket. */
 #include "internal.h"
@@ -56,7 +56,7 @@
 #define NEXT_STREAK_MAX 64         /* fairness: then `next` goes to the queue */
 #define HELP_MAX 64                /* runs a pinned thread helps with in a row */
 #define HELP_WAIT_NS 200000        /* longest an actor taken waits for its run */
-#define HELP_TURN_NS 500000        /* a helped turn longer than this... */
+#define HELP_TURN_NS 500000        /* a helped turn longer than this a message... */
 #define HELP_BAN_MS 1000           /* ...bars the actor from help this long */
 #define INJECT_EVERY 61            /* check the inject queue even when busy */
 
@@ -426,12 +426,15 @@ static mt_actor_t *help_pop(void)
     return a;
 }
 
-/*  One helped turn; an actor whose turn ran long is barred for a while. */
+/*  One helped turn; an actor whose messages took long is barred for a
+    while. By the message, not the turn: a turn through a burst of light
+    messages (the directory routing a commit's merges) is no reason. */
 static bool help_run(mt_runtime_t *rt, mt_actor_t *a)
 {
     uint64_t began = now_ns();
-    bool more = mt__actor_run(a, rt->batch);
-    if (now_ns() - began > HELP_TURN_NS) {
+    int handled = 0;
+    bool more = mt__actor_run_n(a, rt->batch, &handled);
+    if (now_ns() - began > HELP_TURN_NS * (uint64_t) (handled > 1 ? handled : 1)) {
         uint32_t after = (uint32_t) (mt_now_ms() + HELP_BAN_MS);
         atomic_store_explicit(&a->help_after_ms, after ? after : 1, memory_order_relaxed);
     }
