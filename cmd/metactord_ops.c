@@ -67,6 +67,7 @@ uint32_t md_ops_extra_stats(void *arg, mt_stat_t *out, uint32_t cap)
         { "notices_implausible", atomic_load(&src->bus->implausible) },
         { "reloads", ns.reloads },
         { "reload_rows", ns.reload_rows },
+        { "reload_known", ns.reload_known },
         { "tombstones_purged", ns.tombstones_purged },
         { "nodes_absent_deleted", ns.absent_deleted },
         { "requests_expired", ns.expired },

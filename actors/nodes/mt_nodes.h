@@ -73,7 +73,8 @@ int64_t mt_nodes_reg_revision(mt_nodes_t *nodes, const char *id);
 
 typedef struct {
     uint64_t reloads;               /* reload passes completed */
-    uint64_t reload_rows;           /* rows they read and merged */
+    uint64_t reload_rows;           /* rows they read */
+    uint64_t reload_known;          /* of those, held already: not merged again */
     uint64_t tombstones_purged;     /* node tombstones this replica purged */
     uint64_t absent_deleted;        /* nodes dropped because a full resync no
                                        longer found them (tombstone purged

@@ -118,6 +118,7 @@ void mt_nodes_stats(mt_nodes_t *nodes, mt_nodes_stats_t *out)
 {
     out->reloads = atomic_load_explicit(&nodes->cfg->reloads, memory_order_relaxed);
     out->reload_rows = atomic_load_explicit(&nodes->cfg->reload_rows, memory_order_relaxed);
+    out->reload_known = atomic_load_explicit(&nodes->cfg->reload_known, memory_order_relaxed);
     out->tombstones_purged = atomic_load_explicit(&nodes->cfg->purged, memory_order_relaxed);
     out->absent_deleted = atomic_load_explicit(&nodes->cfg->absent_deleted, memory_order_relaxed);
     out->expired = atomic_load_explicit(&nodes->cfg->expired, memory_order_relaxed);

@@ -32,7 +32,8 @@ typedef struct {
     int64_t txn_max_ms;
     int64_t lag_ms;                 /* mt_nodes_opts_t.lag_ms */
     int64_t tombstone_retention_ms;     /* < 0: never purge */
-    _Atomic uint64_t reloads, reload_rows;  /* passes done, rows they merged */
+    _Atomic uint64_t reloads, reload_rows;  /* passes done, rows they read */
+    _Atomic uint64_t reload_known;          /* rows held already, not merged */
     _Atomic uint64_t purged, absent_deleted;
     _Atomic uint64_t expired, stash_busy;   /* requests past their deadline, refused busy */
     _Atomic uint64_t present, healthy;      /* nodes, and healthy ones, at the last pass */

@@ -117,3 +117,15 @@ int64_t mt__views_reg_revision(mt__views_t *v, const char *id)
     mt_htab_unlock(s);
     return revision;
 }
+
+bool mt__views_has(mt__views_t *v, const char *id, int64_t reg_revision,
+                   int64_t status_revision)
+{
+    uint64_t hash = hash_of(v, id);
+    mt_htab_shard_t *s = mt_htab_lock(v, hash);
+    view_t *e = find(s, hash, id);
+    bool has = e && e->reg->reg_revision >= reg_revision
+               && (status_revision <= 0 || (e->status && e->status->status_revision >= status_revision));
+    mt_htab_unlock(s);
+    return has;
+}

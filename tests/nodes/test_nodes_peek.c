@@ -119,6 +119,34 @@ START_TEST(another_replica_has_it_once_it_loaded_it)
 }
 END_TEST
 
+static uint64_t reload_known(mt_nodes_t *n)
+{
+    mt_nodes_stats_t st;
+    mt_nodes_stats(n, &st);
+    return st.reload_known;
+}
+
+/*  An incremental pass does not merge again a row the replica holds at
+    its revisions (what the notices brought, at a fleet's pace nearly all);
+    a row it lacks is merged. */
+START_TEST(a_reload_merges_only_what_the_replica_lacks)
+{
+    nt_reload(rt, B);                               /* past a first, full pass */
+    mt_msg_free(nt_ok(rt, A, mt_node_req_register("n4", nt_reg("10.0.0.4", 9000, L1, V1))));
+    mt_msg_free(nt_ok(rt, A, mt_node_req_heartbeat("n4", nt_status(true, 0, "img:a"))));
+    peek_equals_get(B, "n4");                       /* B loads it as stored */
+    uint64_t known = reload_known(B);
+    nt_reload(rt, B);
+    ck_assert_uint_gt(reload_known(B), known);      /* n4's rows: held already */
+    mt_msg_free(nt_ok(rt, A, mt_node_req_heartbeat("n4", nt_status(true, 0, "img:b"))));
+    known = reload_known(B);
+    nt_reload(rt, B);
+    ck_assert_uint_eq(reload_known(B), known);      /* newer than B's: merged */
+    peek_equals_get(B, "n4");                       /* get first (see above) */
+    ck_assert(peek_image(B, "n4", "img:b"));
+}
+END_TEST
+
 START_TEST(a_deleted_node_is_gone_at_once_and_elsewhere_after_a_merge)
 {
     mt_msg_free(nt_ok(rt, A, mt_node_req_register("n3", nt_reg("10.0.0.3", 9000, L1, V1))));
@@ -175,6 +203,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_node_never_seen_is_not_there);
     tcase_add_test(tc, an_acknowledged_write_is_read_at_once);
     tcase_add_test(tc, another_replica_has_it_once_it_loaded_it);
+    tcase_add_test(tc, a_reload_merges_only_what_the_replica_lacks);
     tcase_add_test(tc, a_deleted_node_is_gone_at_once_and_elsewhere_after_a_merge);
     tcase_add_test(tc, health_is_judged_when_read);
     suite_add_tcase(s, tc);
