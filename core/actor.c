@@ -205,6 +205,10 @@ bool mt__actor_run_n(mt_actor_t *a, int batch, int *handled)
         if (!msg)
             break;
         deliver(a, msg);
+        /*  A pinned actor's next message may block (a commit): what this
+            one made runnable runs first (sched.c, "Helping"). */
+        if (mt__tls.help_head && !mt__tls.helping)
+            mt__sched_help();
         if (atomic_load_explicit(&a->flags, memory_order_relaxed) & MT__A_STOPPING) {
             mt__actor_terminate(a);
             mt__tls.current = prev;

@@ -150,6 +150,7 @@ typedef struct {
     mt_msg_t *handling;        /* the message the behaviour is handling */
     mt_msg_t *kept;            /* == handling once mt_msg_keep was called */
     bool helps;                /* a pinned thread: runs what it made runnable (sched.c) */
+    bool helping;              /* running its help list now */
     int nhelp;
     uint64_t help_since_ns;    /* when the first on the list was taken */
     mt_actor_t *help_head, *help_tail;

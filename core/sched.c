@@ -24,14 +24,16 @@
     in a row, the work goes to the workers as before, so a busy runtime
     keeps its parallelism. Two bounds keep a pinned thread to its own
     duties and a taken actor from waiting on them:
-    * an actor taken waits at most HELP_WAIT_NS: a send by the thread
-      after that hands the list to the workers (a reload's turn that
-      sends thousands of merges held the directory, and with it every
-      request, for up to 60 ms at 100,000 nodes);
+    * an actor taken waits at most for the end of the message that woke
+      it (the list runs between a pinned actor's messages: the next may
+      block on a commit), and within one at most HELP_WAIT_NS: a send by
+      the thread after that hands the list to the workers (a reload's
+      turn that sends thousands of merges held the directory, and with it
+      every request, for up to 60 ms at 100,000 nodes);
     * an actor whose helped turn took over HELP_TURN_NS a message (a list
-      over every node, a reload pass) is not helped for HELP_BAN_MS: its long turns
-      run on a worker, as before, while the pinned thread reads its
-      socket. */
+      over every node, a reload pass) is not helped for HELP_BAN_MS: its
+      long turns run on a worker, as before, while the pinned thread
+      reads its socket. */
 #include "internal.h"
 
 #include <errno.h>
@@ -445,6 +447,7 @@ void mt__sched_help(void)
 {
     mt_runtime_t *rt = mt__tls.rt;
     mt_actor_t *a;
+    mt__tls.helping = true;         /* what helped actors wake joins this loop */
     for (int runs = 0; (a = help_pop()); runs++) {
         /*  Still runnable after its batch, one run too many, or a runtime
             that stops (queued actors stay queued): a worker's. */
@@ -454,6 +457,7 @@ void mt__sched_help(void)
         inject_push(rt, a);
         wake_one(rt);
     }
+    mt__tls.helping = false;
 }
 
 void mt__sched_help_due(void)
