@@ -189,13 +189,7 @@ static void deliver(mt_actor_t *a, mt_msg_t *msg)
     mt__tls.kept = NULL;
 }
 
-bool mt__actor_run(mt_actor_t *a, int batch)
-{
-    int handled;
-    return mt__actor_run_n(a, batch, &handled);
-}
-
-bool mt__actor_run_n(mt_actor_t *a, int batch, int *handled)
+bool mt__actor_run(mt_actor_t *a, int batch, int *handled)
 {
     mt_actor_t *prev = mt__tls.current;
     mt__tls.current = a;
@@ -212,12 +206,14 @@ bool mt__actor_run_n(mt_actor_t *a, int batch, int *handled)
         if (atomic_load_explicit(&a->flags, memory_order_relaxed) & MT__A_STOPPING) {
             mt__actor_terminate(a);
             mt__tls.current = prev;
-            *handled = n + 1;
+            if (handled)
+                *handled = n + 1;
             return false;
         }
     }
     mt__tls.current = prev;
-    *handled = n;
+    if (handled)
+        *handled = n;
     if (n == batch)
         return true;            /* probably more: keep the token, requeue */
     return !mt__mailbox_release(&a->mbox);

@@ -121,12 +121,10 @@ struct mt_actor {
     uint64_t id;
 };
 
-/*  Handles up to `batch` messages. Returns true if the actor is still
-    scheduled (it kept the token and must be queued again), false if it gave
-    the token back or terminated. */
-bool mt__actor_run(mt_actor_t *a, int batch);
-/*  Same, telling how many messages it handled. */
-bool mt__actor_run_n(mt_actor_t *a, int batch, int *handled);
+/*  Handles up to `batch` messages (*handled: how many, if not NULL).
+    Returns true if the actor is still scheduled (it kept the token and must
+    be queued again), false if it gave the token back or terminated. */
+bool mt__actor_run(mt_actor_t *a, int batch, int *handled);
 /*  Runs the destructor, notifies monitors, drops queued messages. */
 void mt__actor_terminate(mt_actor_t *a);
 /*  Sender side of a dead actor: the token holder drains and drops. */

@@ -381,7 +381,7 @@ static void *worker_main(void *arg)
         }
         atomic_store_explicit(&w->runs,
             atomic_load_explicit(&w->runs, memory_order_relaxed) + 1, memory_order_relaxed);
-        if (mt__actor_run(a, rt->batch))
+        if (mt__actor_run(a, rt->batch, NULL))
             runq_push(w, a);
     }
     if (spinning)
@@ -435,7 +435,7 @@ static bool help_run(mt_runtime_t *rt, mt_actor_t *a)
 {
     uint64_t began = now_ns();
     int handled = 0;
-    bool more = mt__actor_run_n(a, rt->batch, &handled);
+    bool more = mt__actor_run(a, rt->batch, &handled);
     if (now_ns() - began > HELP_TURN_NS * (uint64_t) (handled > 1 ? handled : 1)) {
         uint32_t after = (uint32_t) (mt_now_ms() + HELP_BAN_MS);
         atomic_store_explicit(&a->help_after_ms, after ? after : 1, memory_order_relaxed);
