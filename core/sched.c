@@ -433,6 +433,9 @@ static mt_actor_t *help_pop(void)
     messages (the directory routing a commit's merges) is no reason. */
 static bool help_run(mt_runtime_t *rt, mt_actor_t *a)
 {
+    /*  Ours for the turn: once it gives its token back another thread may
+        run it, and it may have stopped and gone. */
+    mt_actor_ref(a);
     uint64_t began = now_ns();
     int handled = 0;
     bool more = mt__actor_run(a, rt->batch, &handled);
@@ -440,6 +443,7 @@ static bool help_run(mt_runtime_t *rt, mt_actor_t *a)
         uint32_t after = (uint32_t) (mt_now_ms() + HELP_BAN_MS);
         atomic_store_explicit(&a->help_after_ms, after ? after : 1, memory_order_relaxed);
     }
+    mt_actor_unref(&a);
     return more;
 }
 

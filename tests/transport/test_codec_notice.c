@@ -145,12 +145,12 @@ END_TEST
 
 /*  What the receiver says it holds (mt_codec_decode_notice_known). */
 static int64_t held_revision;
-static const char *held_asked;
+static char held_asked[MT_NODE_ID_MAX + 1];     /* a copy: the id is the decoder's */
 
 static int64_t held(void *arg, const char *id)
 {
     ck_assert_ptr_eq(arg, &held_revision);
-    held_asked = id;
+    snprintf(held_asked, sizeof held_asked, "%s", id);
     return held_revision;
 }
 
@@ -162,7 +162,7 @@ static mt_node_merge_t *decode_known(const mt_node_view_t *view, mt_notice_t *ou
     mt_codec_encode_node_notice(&buf, "replica-1", 43, mt_node_changed(changed));
     mt_msg_free(changed);
     char err[200];
-    held_asked = NULL;
+    held_asked[0] = '\0';
     int rc = mt_codec_decode_notice_known(buf.data, buf.size, held, &held_revision, out, err,
                                           sizeof err);
     msgpack_sbuffer_destroy(&buf);
