@@ -191,6 +191,8 @@ void mt__sched_help_due(void);
 /* ---- timers (timer.c) -------------------------------------------------- */
 
 typedef struct mt__timers mt__timers_t;
+/*  CLOCK_MONOTONIC in ns (mt_now_ms is this in ms). */
+uint64_t mt__now_ns(void);
 int mt__timers_start(mt_runtime_t *rt);
 /*  A condition variable whose timed waits run on CLOCK_MONOTONIC (the
     timer and housekeeping threads: a wall-clock step must not stall or

@@ -70,8 +70,7 @@ static void *pinned_main(void *arg)
             mt__actor_terminate(a);
             break;
         }
-        bool more = mt__actor_run(a, rt->batch, NULL);
-        mt__sched_help();
+        bool more = mt__actor_run(a, rt->batch, NULL);     /* helps between messages */
         if (!mt_actor_alive(a))
             break;
         if (p->hold_end) {

@@ -62,13 +62,6 @@
 #define HELP_BAN_MS 1000           /* ...bars the actor from help this long */
 #define INJECT_EVERY 61            /* check the inject queue even when busy */
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
-}
-
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -198,7 +191,7 @@ static bool help_take(mt_runtime_t *rt, mt_actor_t *a)
         atomic_store_explicit(&a->help_after_ms, 0, memory_order_relaxed);
     }
     if (!mt__tls.help_head)
-        mt__tls.help_since_ns = now_ns();
+        mt__tls.help_since_ns = mt__now_ns();
     a->runq_next = NULL;
     if (mt__tls.help_tail)
         mt__tls.help_tail->runq_next = a;
@@ -346,9 +339,9 @@ static mt_actor_t *find_work(mt__worker_t *w, bool *spinning)
             continue;
         *spinning = false;
         atomic_fetch_sub_explicit(&rt->nspinning, 1, memory_order_seq_cst);
-        uint64_t parked = now_ns();
+        uint64_t parked = mt__now_ns();
         *spinning = park(w);    /* a waker counted us as spinning */
-        if (now_ns() - parked < SPIN_PAYS_NS)
+        if (mt__now_ns() - parked < SPIN_PAYS_NS)
             w->spin_rounds = SPIN_ROUNDS;
         else if (w->spin_rounds > 1)
             w->spin_rounds /= 2;
@@ -436,10 +429,10 @@ static bool help_run(mt_runtime_t *rt, mt_actor_t *a)
     /*  Ours for the turn: once it gives its token back another thread may
         run it, and it may have stopped and gone. */
     mt_actor_ref(a);
-    uint64_t began = now_ns();
+    uint64_t began = mt__now_ns();
     int handled = 0;
     bool more = mt__actor_run(a, rt->batch, &handled);
-    if (now_ns() - began > HELP_TURN_NS * (uint64_t) (handled > 1 ? handled : 1)) {
+    if (mt__now_ns() - began > HELP_TURN_NS * (uint64_t) (handled > 1 ? handled : 1)) {
         uint32_t after = (uint32_t) (mt_now_ms() + HELP_BAN_MS);
         atomic_store_explicit(&a->help_after_ms, after ? after : 1, memory_order_relaxed);
     }
@@ -466,7 +459,7 @@ void mt__sched_help(void)
 
 void mt__sched_help_due(void)
 {
-    if (now_ns() - mt__tls.help_since_ns < HELP_WAIT_NS)
+    if (mt__now_ns() - mt__tls.help_since_ns < HELP_WAIT_NS)
         return;
     mt_actor_t *a;
     while ((a = help_pop())) {

@@ -38,11 +38,16 @@ struct mt__timers {
     uint32_t len, cap;
 };
 
-uint64_t mt_now_ms(void)
+uint64_t mt__now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+uint64_t mt_now_ms(void)
+{
+    return mt__now_ns() / 1000000u;
 }
 
 /* ---- the heap (caller holds the lock) ---------------------------------- */

@@ -35,16 +35,16 @@ typedef struct {
     mt_actor_t *directory;          /* references, released with the message */
     mt_actor_t *reload;
     mt_actor_t *rc;                 /* the reference registry: gets MT_RC_MERGE */
-    /*  Optional, called on the bus's thread: the registration revision the
-        directory holds for a node (mt_nodes_reg_revision) — a peer's
-        notice at or below it merges its status alone
+    /*  Optional, called on the bus's thread: whether this replica holds a
+        node's registration at a revision (mt_nodes_holds) — a peer's
+        notice of one held merges its status alone
         (mt_codec_decode_notice_known). */
-    mt_codec_reg_known_fn *reg_known;
-    void *reg_known_arg;
+    mt_codec_reg_held_fn *reg_held;
+    void *reg_held_arg;
 } mt_bus_route_t;
 
 mt_msg_t *mt_bus_route_new(mt_actor_t *directory, mt_actor_t *reload, mt_actor_t *rc,
-                           mt_codec_reg_known_fn *reg_known, void *reg_known_arg);
+                           mt_codec_reg_held_fn *reg_held, void *reg_held_arg);
 
 typedef struct {
     uint32_t n;

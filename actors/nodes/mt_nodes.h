@@ -66,10 +66,11 @@ mt_actor_t *mt_nodes_reload(mt_nodes_t *nodes);
     registration for id in memory: ask the directory then (it loads the
     node from the database). The view holds references (mt_node_view_clear). */
 bool mt_nodes_peek(mt_nodes_t *nodes, const char *id, mt_node_view_t *view);
-/*  The registration revision this replica holds in memory for id (0:
-    none), from any thread: what a peer's notice need not bring again
-    (mt_bus_opts_t.reg_known). */
-int64_t mt_nodes_reg_revision(mt_nodes_t *nodes, const char *id);
+/*  True when this replica holds id in memory at these revisions or newer
+    (0: that group is not asked about), from any thread: what a peer's
+    notice need not bring again (mt_bus_route_t.reg_held). */
+bool mt_nodes_holds(mt_nodes_t *nodes, const char *id, int64_t reg_revision,
+                    int64_t status_revision);
 
 typedef struct {
     uint64_t reloads;               /* reload passes completed */

@@ -109,9 +109,10 @@ bool mt_nodes_peek(mt_nodes_t *nodes, const char *id, mt_node_view_t *view)
     return true;
 }
 
-int64_t mt_nodes_reg_revision(mt_nodes_t *nodes, const char *id)
+bool mt_nodes_holds(mt_nodes_t *nodes, const char *id, int64_t reg_revision,
+                    int64_t status_revision)
 {
-    return mt__views_reg_revision(nodes->cfg->views, id);
+    return mt__views_has(nodes->cfg->views, id, reg_revision, status_revision);
 }
 
 void mt_nodes_stats(mt_nodes_t *nodes, mt_nodes_stats_t *out)

@@ -108,16 +108,6 @@ bool mt__views_get(mt__views_t *v, const char *id, mt_node_view_t *out)
     return e != NULL;
 }
 
-int64_t mt__views_reg_revision(mt__views_t *v, const char *id)
-{
-    uint64_t hash = hash_of(v, id);
-    mt_htab_shard_t *s = mt_htab_lock(v, hash);
-    view_t *e = find(s, hash, id);
-    int64_t revision = e ? e->reg->reg_revision : 0;
-    mt_htab_unlock(s);
-    return revision;
-}
-
 bool mt__views_has(mt__views_t *v, const char *id, int64_t reg_revision,
                    int64_t status_revision)
 {

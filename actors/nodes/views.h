@@ -18,8 +18,6 @@ void mt__views_set(mt__views_t *v, const char *id, mt_node_reg_t *reg,
 /*  Fills out's reg, status and live (references) when id has blocks here;
     leaves out alone and returns false otherwise. */
 bool mt__views_get(mt__views_t *v, const char *id, mt_node_view_t *out);
-/*  The reg_revision of id's published registration, 0 when none. */
-int64_t mt__views_reg_revision(mt__views_t *v, const char *id);
 /*  True when id's published blocks are at these revisions or newer (a
     revision 0: that group is not asked about): a merge of them would
     change nothing. */

@@ -147,11 +147,11 @@ END_TEST
 static int64_t held_revision;
 static char held_asked[MT_NODE_ID_MAX + 1];     /* a copy: the id is the decoder's */
 
-static int64_t held(void *arg, const char *id)
+static bool held(void *arg, const char *id, int64_t reg_revision)
 {
     ck_assert_ptr_eq(arg, &held_revision);
     snprintf(held_asked, sizeof held_asked, "%s", id);
-    return held_revision;
+    return reg_revision <= held_revision;
 }
 
 static mt_node_merge_t *decode_known(const mt_node_view_t *view, mt_notice_t *out)
