@@ -122,6 +122,22 @@ mt_msg_t *mt_store_msg_scan(int64_t after, bool full)
     return m;
 }
 
+static void scan_req_drop(mt_msg_t *m)
+{
+    mt_store_held_t *h = &((mt_store_scan_req_t *) mt_msg_data(m))->held;
+    if (h->release)
+        h->release(h->arg);
+    h->release = NULL;
+}
+
+mt_msg_t *mt_store_msg_scan_unheld(int64_t after, const mt_store_held_t *held)
+{
+    mt_msg_t *m = mt_store_msg_scan(after, false);
+    ((mt_store_scan_req_t *) mt_msg_data(m))->held = *held;
+    m->drop = scan_req_drop;
+    return m;
+}
+
 /*  Copies s into dst, or "" if it does not fit (refused by the store as a
     bad request rather than cut into another replica's id or address). */
 static void copy_fit(char *dst, size_t size, const char *s)

@@ -169,9 +169,25 @@ typedef struct {
     full resync). 0 on one server. */
 #define MT_STORE_GALERA_LAG_MS 10000
 
+/*  An incremental scan may leave out what its asker holds already: held()
+    says whether the asker has node id at or above these revisions (0: that
+    group was not read). It runs on the reader's thread while the scan
+    reads, before a row is decoded — at a fleet's pace nearly every row a
+    pass reads came by notice already, and decoding each to merge nothing
+    was most of a pass. It must be thread-safe and quick. release(arg)
+    runs when the request is freed: arg lives as long as the request. */
+typedef bool mt_store_held_fn(void *arg, const char *id, int64_t reg_revision,
+                              int64_t status_revision);
+typedef struct {
+    mt_store_held_fn *held;
+    void (*release)(void *arg);
+    void *arg;
+} mt_store_held_t;
+
 typedef struct {
     int64_t after;
     bool full;
+    mt_store_held_t held;           /* SCAN, not full: rows left out (optional) */
     char rc_id[MT_RC_ID_MAX + 1];   /* RC_SCAN only: "" every reference, else this
                                        one's row whatever its revision */
 } mt_store_scan_req_t;
@@ -180,6 +196,7 @@ typedef struct {
     MT_RESULT_HEAD;
     int64_t mark;
     uint32_t nrows;
+    uint32_t nheld;                 /* rows read and left out: held already */
     mt_store_row_t *rows;           /* sorted by id; owned by the message */
 } mt_store_scanned_t;
 
@@ -372,6 +389,9 @@ mt_msg_t *mt_store_msg_delete(const char *id);
 mt_msg_t *mt_store_msg_purge(int64_t older_than_ms);
 mt_msg_t *mt_store_msg_load(const char *id);
 mt_msg_t *mt_store_msg_scan(int64_t after, bool full);
+/*  An incremental scan after `after` that leaves out the rows held says
+    its asker holds (mt_store_held_t; copied, released with the request). */
+mt_msg_t *mt_store_msg_scan_unheld(int64_t after, const mt_store_held_t *held);
 
 /*  Frees a row's references (rows in SCANNED/LOADED are freed with their
     message; call this on copies you made). */

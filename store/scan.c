@@ -145,26 +145,49 @@ int mt__store_sql_mark(mt__store_conn_t *c, int64_t *mark)
 /*  A scan by three statements (registrations, statuses, versions), each
     taking `after` nparams times (0: every row). */
 static int scan_by(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t after, int nparams, const int sql[3],
-                   mt_store_scanned_t *out);
+                   const mt_store_held_t *held, mt_store_scanned_t *out);
 
-int mt__store_sql_scan(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t after, bool full, mt_store_scanned_t *out)
+int mt__store_sql_scan(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t after, bool full,
+                       const mt_store_held_t *held, mt_store_scanned_t *out)
 {
     static const int all[3] = { SQL_SCAN_REG_ALL, SQL_SCAN_STATUS_ALL, SQL_SCAN_VERS_ALL };
     static const int since[3] = { SQL_SCAN_REG_AFTER, SQL_SCAN_STATUS_AFTER, SQL_SCAN_VERS_AFTER };
-    return scan_by(c, s, after, full ? 0 : 1, full ? all : since, out);
+    /*  A full pass must return every row: its asker counts whom it met. */
+    return scan_by(c, s, after, full ? 0 : 1, full ? all : since, full ? NULL : held, out);
 }
 
 int mt__store_sql_scan_changed(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t after, mt_store_scanned_t *out)
 {
     static const int changed[3] = { SQL_CHANGES_REG, SQL_CHANGES_STATUS, SQL_CHANGES_VERS };
-    return scan_by(c, s, after, 2, changed, out);
+    return scan_by(c, s, after, 2, changed, NULL, out);
+}
+
+/*  Skips the versions of node id (sorted by node_id), unread. */
+static int skip_versions(mt__store_conn_t *c, vcursor_t *v, const char *id)
+{
+    while (v->have == 1 && strcmp(mt__store_rows_str(&v->r, 0, NULL), id) <= 0)
+        v->have = mt__store_rows_next(c, &v->r);
+    return v->have < 0 ? MT_EINTERNAL : MT_OK;
+}
+
+/*  Whether the asker holds node id's groups as read — the registration
+    (ra's current row, if with_reg) and the status (rb's, if with_status) —
+    so its row can be left out undecoded. A tombstone never is. */
+static bool is_held(const mt_store_held_t *held, const char *id, const mt__store_rows_t *ra,
+                    bool with_reg, const mt__store_rows_t *rb, bool with_status)
+{
+    if (!held || (with_reg && mt__store_rows_i64(ra, 10)))
+        return false;
+    return held->held(held->arg, id, with_reg ? mt__store_rows_i64(ra, 9) : 0,
+                      with_status ? mt__store_rows_i64(rb, 6) : 0);
 }
 
 static int scan_by(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t after, int nparams, const int sql[3],
-                   mt_store_scanned_t *out)
+                   const mt_store_held_t *held, mt_store_scanned_t *out)
 {
     out->mark = 0;
     out->nrows = 0;
+    out->nheld = 0;
     out->rows = NULL;
     mt__store_rows_t ra = { 0 }, rb = { 0 };
     vcursor_t v = { 0 };
@@ -189,6 +212,16 @@ static int scan_by(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t after, i
         const char *ida = fa == 1 ? mt__store_rows_str(&ra, 0, NULL) : NULL;
         const char *idb = fb == 1 ? mt__store_rows_str(&rb, 0, NULL) : NULL;
         int cmp = ida && idb ? strcmp(ida, idb) : (ida ? -1 : 1);
+        if (is_held(held, cmp <= 0 ? ida : idb, &ra, cmp <= 0, &rb, cmp >= 0)) {
+            out->nheld++;
+            if (cmp <= 0) {
+                rc = skip_versions(c, &v, ida);
+                fa = mt__store_rows_next(c, &ra);
+            }
+            if (cmp >= 0)
+                fb = mt__store_rows_next(c, &rb);
+            continue;
+        }
         if (out->nrows == cap) {
             cap = cap ? cap * 2 : 64;
             out->rows = mt_xreallocarray(out->rows, cap, sizeof *out->rows);

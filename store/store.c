@@ -395,7 +395,8 @@ static void on_request(sactor_t *a, mt_msg_t *msg)
         mt_store_scan_req_t *q = mt_msg_data(msg);
         mt_msg_t *r = mt_msg_new(MT_STORE_SCANNED, sizeof(mt_store_scanned_t));
         mt_store_scanned_t *s = mt_msg_data(r);
-        s->err = mt__store_sql_scan(&a->conn, &a->scratch, q->after, q->full, s);
+        s->err = mt__store_sql_scan(&a->conn, &a->scratch, q->after, q->full,
+                                    q->held.held ? &q->held : NULL, s);
         if (s->err != MT_OK)
             snprintf(s->message, sizeof s->message, "%.199s", a->conn.err);
         r->drop = mt__store_scanned_drop;

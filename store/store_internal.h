@@ -367,7 +367,10 @@ void mt__store_scanned_drop(mt_msg_t *m);
 /* ---- reads (scan.c) ------------------------------------------------------------- */
 
 int mt__store_sql_load(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, mt_store_row_t *row);
-int mt__store_sql_scan(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t after, bool full, mt_store_scanned_t *out);
+/*  held (NULL: none): rows it says the asker holds are left out (counted
+    in out->nheld), never a tombstone; only without full. */
+int mt__store_sql_scan(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t after, bool full,
+                       const mt_store_held_t *held, mt_store_scanned_t *out);
 /*  Draws a scan's mark and ends that transaction (a snapshot begun after
     it sees every revision <= mark that committed before). */
 int mt__store_sql_mark(mt__store_conn_t *c, int64_t *mark);

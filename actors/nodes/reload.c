@@ -43,6 +43,26 @@ typedef struct {
     mt_msgq_t askers;               /* MT_NODE_RELOAD requests to answer, in order */
 } reload_t;
 
+/*  A row this replica holds already, as its node's actor has published it
+    (views.c): on an incremental pass its merge would change nothing. Such
+    are almost all rows at a fleet's pace — the notices brought them — and
+    a pass every 5 s read, decoded and sent the directory ~100,000 merges
+    at 10,000 heartbeats/s (the window re-reads txn_max_ms of changes), a
+    tenth of a replica's CPU. The reader asks before it decodes a row
+    (mt_store_held_t). A full pass reads every row: the directory counts
+    whom it met (delete_unmet). */
+static bool held_fn(void *arg, const char *id, int64_t reg_revision, int64_t status_revision)
+{
+    return mt__views_has(((mt__nodes_cfg_t *) arg)->views, id, reg_revision, status_revision);
+}
+
+/*  The scan request holds the views (through cfg) until it is freed. */
+static void held_release(void *arg)
+{
+    mt__nodes_cfg_t *cfg = arg;
+    mt__nodes_cfg_unref(&cfg);
+}
+
 static void start_pass(mt_actor_t *self, reload_t *r)
 {
     if (r->corr) {
@@ -56,9 +76,15 @@ static void start_pass(mt_actor_t *self, reload_t *r)
     int64_t after = mt_scan_window_start(&r->window, mt_now_ms());
     r->covered = mt_scan_window_covered(&r->window);
     r->started_us = mt_metrics_now_us();
+    mt_msg_t *scan;
     if (r->full)
-        after = 0;
-    r->corr = mt_ask(self, mt_store_reader(r->cfg->store), mt_store_msg_scan(after, r->full),
+        scan = mt_store_msg_scan(0, true);
+    else {
+        mt_store_held_t held = { .held = held_fn, .release = held_release,
+                                 .arg = mt__nodes_cfg_ref(r->cfg) };
+        scan = mt_store_msg_scan_unheld(after, &held);
+    }
+    r->corr = mt_ask(self, mt_store_reader(r->cfg->store), scan,
                      (uint32_t) r->cfg->store_timeout_ms);
 }
 
@@ -110,20 +136,6 @@ static void finish_pass(mt_actor_t *self, reload_t *r, int err, uint32_t nrows)
         start_pass(self, r);
 }
 
-/*  A row this replica holds already, as its node's actor has published it
-    (views.c): on an incremental pass its merge would change nothing. Such
-    are almost all rows at a fleet's pace — the notices brought them — and
-    a pass every 5 s sent the directory ~50,000 merges at once at 10,000
-    heartbeats/s, every request queued behind them for ~100 ms. A full pass
-    sends every row: the directory counts whom it met (delete_unmet). */
-static bool known(const reload_t *r, const mt_store_row_t *row)
-{
-    if (r->full || row->deleted || !row->reg)
-        return false;
-    return mt__views_has(r->cfg->views, row->id, row->reg->reg_revision,
-                         row->status ? row->status->status_revision : 0);
-}
-
 static void scanned(mt_actor_t *self, reload_t *r, mt_msg_t *msg)
 {
     mt_store_scanned_t *s = mt_msg_data(msg);
@@ -132,12 +144,9 @@ static void scanned(mt_actor_t *self, reload_t *r, mt_msg_t *msg)
         finish_pass(self, r, s->err, 0);
         return;
     }
+    atomic_fetch_add_explicit(&r->cfg->reload_known, s->nheld, memory_order_relaxed);
     for (uint32_t i = 0; i < s->nrows; i++) {
         mt_store_row_t *row = &s->rows[i];
-        if (known(r, row)) {
-            atomic_fetch_add_explicit(&r->cfg->reload_known, 1, memory_order_relaxed);
-            continue;
-        }
         mt_msg_t *m = mt_node_merge_new(row->id, mt_node_reg_ref(row->reg),
                                         mt_node_status_ref(row->status), row->deleted,
                                         row->deleted_revision);
@@ -151,7 +160,8 @@ static void scanned(mt_actor_t *self, reload_t *r, mt_msg_t *msg)
         mt_bus_horizon_raise(r->cfg->horizon, s->mark);
     mt_scan_window_done(&r->window, mt_now_ms(), s->mark);
     atomic_fetch_add_explicit(&r->cfg->reloads, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&r->cfg->reload_rows, s->nrows, memory_order_relaxed);
+    atomic_fetch_add_explicit(&r->cfg->reload_rows, (uint64_t) s->nrows + s->nheld,
+                              memory_order_relaxed);
     finish_pass(self, r, MT_OK, s->nrows);
 }
 
