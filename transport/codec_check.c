@@ -152,19 +152,6 @@ int mt_codec_check(const void *body, size_t size, char *err, size_t errlen)
     return MT_OK;
 }
 
-int mt__codec_unpack(const void *body, size_t size, msgpack_unpacked *u,
-                     char *err, size_t errlen)
-{
-    int rc = mt_codec_check(body, size, err, errlen);
-    if (rc != MT_OK)
-        return rc;
-    size_t off = 0;
-    msgpack_unpack_return r = msgpack_unpack_next(u, body, size, &off);
-    if (r != MSGPACK_UNPACK_SUCCESS || off != size)
-        return mt__codec_fail(err, errlen, "body: malformed msgpack");
-    return MT_OK;
-}
-
 /*  Skips one object; NULL if it is malformed, truncated or too deep. */
 static const uint8_t *skip(const uint8_t *p, const uint8_t *end, int depth)
 {

@@ -201,7 +201,7 @@ int mt_remote_info_decode(const void *body, size_t size, bool allow_ipc, mt_remo
     int rc = mt__codec_unpack(body, size, &u, err, errlen);
     if (rc == MT_OK)
         rc = mt_remote_info_parse(&u.data, allow_ipc, out, err, errlen);
-    msgpack_unpacked_destroy(&u);
+    mt__codec_unpack_done(&u);
     return rc;
 }
 

@@ -4,7 +4,7 @@
     (codec_check.c) and only then lets msgpack-c unpack them; the typed
     field readers below (codec_field.c) turn msgpack objects into node group
     templates. Every copy a reader makes lives in the unpacked object's zone,
-    so one msgpack_unpacked_destroy frees all temporary memory and no error
+    so one mt__codec_unpack_done frees all temporary memory and no error
     path has anything else to release. */
 #ifndef MT_CODEC_INTERNAL_H_INCLUDED
 #define MT_CODEC_INTERNAL_H_INCLUDED
@@ -21,10 +21,14 @@
 int mt__codec_fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/*  mt_codec_check, then msgpack-c. u must be initialised
-    (msgpack_unpacked_init); the caller destroys it in every case. */
+/*  mt_codec_check, then msgpack-c, into the calling thread's decoding zone
+    (codec_unpack.c). u must be initialised (msgpack_unpacked_init); the
+    caller ends it with mt__codec_unpack_done in every case, on the same
+    thread, before the next decode there. */
 int mt__codec_unpack(const void *body, size_t size, msgpack_unpacked *u,
                      char *err, size_t errlen);
+/*  Gives u's zone back to the thread, emptied. */
+void mt__codec_unpack_done(msgpack_unpacked *u);
 
 /* ---- typed fields ------------------------------------------------------ */
 

@@ -168,7 +168,7 @@ int mt_codec_decode_notice_known(const void *body, size_t size, mt_codec_reg_hel
         mt__codec_dec_t d = { u.zone, err, errlen };
         rc = decode(&d, &u.data, &known, out);
     }
-    msgpack_unpacked_destroy(&u);
+    mt__codec_unpack_done(&u);
     if (rc != MT_OK) {
         if (out->merge)
             mt_msg_free(out->merge);

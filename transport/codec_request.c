@@ -282,7 +282,7 @@ int mt_codec_decode_request(const void *body, size_t size, size_t max_size,
         mt__codec_dec_t d = { u.zone, err, errlen };
         rc = decode(&d, &u.data, out);
     }
-    msgpack_unpacked_destroy(&u);
+    mt__codec_unpack_done(&u);
     if (rc != MT_OK && out->msg)
         mt_msg_free(out->msg);
     if (rc != MT_OK)
