@@ -38,6 +38,10 @@
 
 #define BURST 256                   /* requests read per wake-up (fairness) */
 #define STATS_CAP 64
+/*  Routing frames kept to answer a request: the client's id, REQ's empty
+    delimiter, and a few proxies between. A request with more is dropped
+    (it could not be answered within the bound) and counted. */
+#define ENVELOPE_MAX 8
 
 /*  One client connection's requests in flight; gone when none are. */
 typedef struct {
@@ -45,10 +49,18 @@ typedef struct {
     char key[];                     /* its routing id in hex (the hash key) */
 } client_t;
 
+/*  A request's routing frames as libzmq received them (no copy, no
+    allocation: routing ids fit in a zmq_msg_t), sent back before the
+    answer. n == 0 once sent or closed. */
+typedef struct {
+    zmq_msg_t frames[ENVELOPE_MAX];
+    int n;
+} envelope_t;
+
 typedef struct {
     uint64_t corr;
     client_t *client;
-    zmsg_t *envelope;               /* routing frames, delimiter included */
+    envelope_t envelope;            /* routing frames, delimiter included */
     mt_op_t op;
     bool has_rid;
     uint64_t rid;
@@ -80,12 +92,31 @@ static int corr_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static void envelope_close(envelope_t *env)
+{
+    for (int i = 0; i < env->n; i++)
+        zmq_msg_close(&env->frames[i]);
+    env->n = 0;
+}
+
+/*  Moves src's frames to dst (dst's own are not closed: it has none). */
+static void envelope_move(envelope_t *dst, envelope_t *src)
+{
+    for (int i = 0; i < src->n; i++) {
+        zmq_msg_init(&dst->frames[i]);
+        zmq_msg_move(&dst->frames[i], &src->frames[i]);
+        zmq_msg_close(&src->frames[i]);
+    }
+    dst->n = src->n;
+    src->n = 0;
+}
+
 static void pending_free(void **item)
 {
     pending_t *p = *item;
     if (!p)
         return;
-    zmsg_destroy(&p->envelope);
+    envelope_close(&p->envelope);
     free(p);
     *item = NULL;
 }
@@ -100,12 +131,12 @@ static void client_free(void **item)
 
 /*  The connection a request came on: its routing id (the envelope's first
     frame), as the key of its counter. */
-static void client_key(zmsg_t *m, char *key, size_t cap)
+static void client_key(envelope_t *env, char *key, size_t cap)
 {
-    zframe_t *id = zmsg_first(m);
-    size_t n = zframe_size(id) < (cap - 1) / 2 ? zframe_size(id) : (cap - 1) / 2;
+    zmq_msg_t *id = &env->frames[0];
+    size_t n = zmq_msg_size(id) < (cap - 1) / 2 ? zmq_msg_size(id) : (cap - 1) / 2;
     static const char hex[] = "0123456789abcdef";
-    const unsigned char *b = zframe_data(id);
+    const unsigned char *b = zmq_msg_data(id);
     for (size_t i = 0; i < n; i++) {
         key[2 * i] = hex[b[i] >> 4];
         key[2 * i + 1] = hex[b[i] & 15];
@@ -139,19 +170,24 @@ static bool admit(const gateway_t *g, const client_t *c)
 
 /* ---- replies ----------------------------------------------------------- */
 
-/*  Sends the packed buffer to the envelope (consumed). */
-static void send_to(gateway_t *g, zmsg_t **envelope)
+/*  Sends the packed buffer to the envelope (consumed). Only the first
+    frame can fail (ROUTER_MANDATORY, never blocking): the client is gone
+    or not reading, and the reply is its loss. */
+static void send_to(gateway_t *g, envelope_t *env)
 {
-    zmsg_t *m = *envelope;
-    *envelope = NULL;
-    zmsg_addmem(m, g->buf.data, g->buf.size);
-    if (zmsg_send(&m, g->sock) != 0) {
-        zmsg_destroy(&m);           /* peer gone, or not reading: its loss */
+    void *sock = zsock_resolve(g->sock);
+    int i = 0;
+    while (i < env->n && zmq_msg_send(&env->frames[i], sock, ZMQ_SNDMORE) >= 0)
+        i++;
+    bool sent = i == env->n && zmq_send(sock, g->buf.data, g->buf.size, 0) >= 0;
+    for (; i < env->n; i++)
+        zmq_msg_close(&env->frames[i]);
+    env->n = 0;
+    if (!sent)
         mt_counter_add(&g->ctr->dropped, 1);
-    }
 }
 
-static void reply_error(gateway_t *g, zmsg_t **envelope, bool has_rid, uint64_t rid,
+static void reply_error(gateway_t *g, envelope_t *envelope, bool has_rid, uint64_t rid,
                         int err, const char *message)
 {
     mt_counter_add(&g->ctr->errors, 1);
@@ -214,7 +250,7 @@ typedef struct {
 } sender_t;
 
 static void ask(mt_actor_t *self, gateway_t *g, mt_actor_t *to, mt_msg_t *msg,
-                zmsg_t **envelope, const mt_request_t *req, sender_t *from)
+                envelope_t *envelope, const mt_request_t *req, sender_t *from)
 {
     pending_t *p = mt_xcalloc(1, sizeof *p);
     if (!from->c)
@@ -223,8 +259,7 @@ static void ask(mt_actor_t *self, gateway_t *g, mt_actor_t *to, mt_msg_t *msg,
     p->client->inflight++;
     if (msg && msg->type == MT_NODE_REQ)
         mt_node_req(msg)->deadline_ms = (int64_t) mt_now_ms() + g->opts.request_timeout_ms;
-    p->envelope = *envelope;
-    *envelope = NULL;
+    envelope_move(&p->envelope, envelope);
     p->op = req->op;
     p->has_rid = req->has_rid;
     p->rid = req->rid;
@@ -237,7 +272,7 @@ static void ask(mt_actor_t *self, gateway_t *g, mt_actor_t *to, mt_msg_t *msg,
 /*  With security on, whoever sent the request must be allowed it by the
     trust store as it is now: a certificate removed since the connection
     was made is refused here. Nothing has been done yet when this refuses. */
-static int authorize(gateway_t *g, zframe_t *body, const mt_request_t *req,
+static int authorize(gateway_t *g, zmq_msg_t *body, const mt_request_t *req,
                      char *err, size_t errlen)
 {
     if (!g->opts.security)
@@ -254,7 +289,7 @@ static int authorize(gateway_t *g, zframe_t *body, const mt_request_t *req,
     here, without the two thread hand-offs an ask takes — each wakes a
     thread, and those wake-ups were most of a read's cost. A node not in
     memory (false) is asked of the directory, which loads it. */
-static bool peek(gateway_t *g, mt_request_t *req, zmsg_t **envelope)
+static bool peek(gateway_t *g, mt_request_t *req, envelope_t *envelope)
 {
     if (!g->opts.peek_fn)
         return false;
@@ -272,11 +307,11 @@ static bool peek(gateway_t *g, mt_request_t *req, zmsg_t **envelope)
     return true;
 }
 
-static void handle_request(mt_actor_t *self, gateway_t *g, zmsg_t *m)
+/*  The body (closed here) and envelope (sent, handed on, or closed) of one
+    request. */
+static void handle_request(mt_actor_t *self, gateway_t *g, envelope_t *m, zmq_msg_t *body)
 {
     mt_counter_add(&g->ctr->requests, 1);
-    zframe_t *body = zmsg_last(m);
-    zmsg_remove(m, body);           /* m is now the envelope */
     mt_request_t req = { 0 };
     char err[256] = "";
     sender_t from;
@@ -284,43 +319,43 @@ static void handle_request(mt_actor_t *self, gateway_t *g, zmsg_t *m)
     from.c = zhashx_lookup(g->clients, from.key);
     if (!admit(g, from.c)) {
         mt_counter_add(&g->ctr->busy, 1);
-        req.has_rid = mt_codec_peek_rid(zframe_data(body), zframe_size(body), &req.rid);
-        zframe_destroy(&body);
-        reply_error(g, &m, req.has_rid, req.rid, MT_EBUSY,
+        req.has_rid = mt_codec_peek_rid(zmq_msg_data(body), zmq_msg_size(body), &req.rid);
+        zmq_msg_close(body);
+        reply_error(g, m, req.has_rid, req.rid, MT_EBUSY,
                     "too many requests in flight; retry with back-off");
         return;
     }
-    int rc = mt_codec_decode_request(zframe_data(body), zframe_size(body), g->opts.max_body,
+    int rc = mt_codec_decode_request(zmq_msg_data(body), zmq_msg_size(body), g->opts.max_body,
                                      &req, err, sizeof err);
     if (rc == MT_OK && (rc = authorize(g, body, &req, err, sizeof err)) != MT_OK)
         mt_msg_free(req.msg);
     /*  rc.add / rc.set may carry a password and a client secret: the
         decoded request holds its own copies (wiped after use). */
     if (req.op == MT_OP_RC_ADD || req.op == MT_OP_RC_SET)
-        explicit_bzero(zframe_data(body), zframe_size(body));
-    zframe_destroy(&body);
+        explicit_bzero(zmq_msg_data(body), zmq_msg_size(body));
+    zmq_msg_close(body);
     if (rc != MT_OK) {
-        reply_error(g, &m, req.has_rid, req.rid, rc, err);
+        reply_error(g, m, req.has_rid, req.rid, rc, err);
         return;
     }
-    if (req.op == MT_OP_NODE_GET && peek(g, &req, &m))
+    if (req.op == MT_OP_NODE_GET && peek(g, &req, m))
         return;
     switch (req.op) {
     case MT_OP_NODE_REGISTER: case MT_OP_NODE_HEARTBEAT: case MT_OP_NODE_LABELS:
     case MT_OP_NODE_GET: case MT_OP_NODE_LIST: case MT_OP_NODE_DELETE:
     case MT_OP_NODE_VERSIONS: case MT_OP_NODE_CHANGES:
-        ask(self, g, g->opts.nodes, req.msg, &m, &req, &from);
+        ask(self, g, g->opts.nodes, req.msg, m, &req, &from);
         return;
     case MT_OP_RC_ADD: case MT_OP_RC_SET: case MT_OP_RC_DEL:
     case MT_OP_RC_GET: case MT_OP_RC_LIST:
         if (!g->opts.rc || !req.msg)
             break;
-        ask(self, g, g->opts.rc, req.msg, &m, &req, &from);
+        ask(self, g, g->opts.rc, req.msg, m, &req, &from);
         return;
     case MT_OP_CLUSTER_INFO:
         if (!g->opts.cluster)
             break;
-        ask(self, g, g->opts.cluster, mt_msg_new(MT_CLUSTER_INFO_REQ, 0), &m, &req,
+        ask(self, g, g->opts.cluster, mt_msg_new(MT_CLUSTER_INFO_REQ, 0), m, &req,
             &from);
         return;
     case MT_OP_REPLICA_STATS: {
@@ -332,15 +367,49 @@ static void handle_request(mt_actor_t *self, gateway_t *g, zmsg_t *m)
         memcpy(list->stats, stats, n * sizeof(mt_stat_t));
         mt_codec_encode_stats(&g->buf, req.has_rid, req.rid, list);
         free(list);
-        send_to(g, &m);
+        send_to(g, m);
         return;
     }
     default:
         break;
     }
     mt_msg_free(req.msg);
-    reply_error(g, &m, req.has_rid, req.rid, MT_EUNKNOWNOP,
+    reply_error(g, m, req.has_rid, req.rid, MT_EUNKNOWNOP,
                 "this replica does not serve that operation yet");
+}
+
+/*  One request off the socket, as libzmq holds it: 1, or 0 when none is
+    waiting (rcvtimeo 0), or -1 when one was read and dropped — with no
+    envelope it cannot be answered, with more than ENVELOPE_MAX routing
+    frames it is beyond the bound (counted as a reply dropped). The rest of
+    a multipart message is there once its first frame is. */
+static int recv_request(gateway_t *g, envelope_t *env, zmq_msg_t *body)
+{
+    void *sock = zsock_resolve(g->sock);
+    env->n = 0;
+    zmq_msg_init(body);
+    if (zmq_msg_recv(body, sock, 0) < 0) {
+        zmq_msg_close(body);
+        return 0;
+    }
+    bool deep = false;
+    while (zmq_msg_more(body)) {
+        if (env->n < ENVELOPE_MAX) {
+            zmq_msg_init(&env->frames[env->n]);
+            zmq_msg_move(&env->frames[env->n++], body);
+        }
+        else
+            deep = true;
+        if (zmq_msg_recv(body, sock, 0) < 0)
+            break;                  /* only when the context ends */
+    }
+    if (env->n > 0 && !deep && !zmq_msg_more(body))
+        return 1;
+    if (deep)
+        mt_counter_add(&g->ctr->dropped, 1);
+    envelope_close(env);
+    zmq_msg_close(body);
+    return -1;
 }
 
 /*  The wait hook: the socket and the mailbox's doorbell, polled together. */
@@ -357,13 +426,13 @@ static int wait_io(mt_actor_t *self, void *state, int mailbox_fd, int timeout_ms
         return errno == EINTR ? MT_OK : (errno == ETERM ? MT_ECLOSED : MT_OK);
     if (items[0].revents & ZMQ_POLLIN) {
         for (int i = 0; i < BURST; i++) {
-            zmsg_t *m = zmsg_recv(g->sock);   /* rcvtimeo 0: NULL when drained */
-            if (!m)
+            envelope_t env;
+            zmq_msg_t body;
+            int got = recv_request(g, &env, &body);
+            if (got == 0)
                 break;
-            if (zmsg_size(m) < 2)
-                zmsg_destroy(&m);             /* no envelope: cannot answer */
-            else
-                handle_request(self, g, m);
+            if (got > 0)
+                handle_request(self, g, &env, &body);
         }
     }
     return MT_OK;

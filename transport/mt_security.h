@@ -46,7 +46,7 @@ int mt_security_client(mt_security_t *sec, zsock_t *sock, const char *server_key
 /*  Who sent a frame received on a socket served by mt_security_serve, as
     the trust store says now (not as when the connection was made):
     MT_ROLE_NONE once the certificate was removed. node as mt_trust_lookup. */
-mt_role_t mt_security_sender(mt_security_t *sec, zframe_t *frame, char *node);
+mt_role_t mt_security_sender(mt_security_t *sec, zmq_msg_t *frame, char *node);
 
 /*  Connections the ZAP handler refused since start. */
 uint64_t mt_security_refused(const mt_security_t *sec);

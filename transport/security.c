@@ -83,9 +83,9 @@ int mt_security_client(mt_security_t *s, zsock_t *sock, const char *server_key)
                           MT_KEY_Z85_LEN) == 0 ? MT_OK : MT_EINVAL;
 }
 
-mt_role_t mt_security_sender(mt_security_t *s, zframe_t *frame, char *node)
+mt_role_t mt_security_sender(mt_security_t *s, zmq_msg_t *frame, char *node)
 {
-    const char *key = zframe_meta(frame, "User-Id");
+    const char *key = zmq_msg_gets(frame, "User-Id");
     return mt_trust_lookup(s->trust, key, node);
 }
 

@@ -16,7 +16,10 @@
                                 or max_inflight in all: `busy` at once, the
                                 actors never asked; freed by the answers
       deadline_is_unavailable   no answer within request_timeout_ms:
-                                `unavailable`; the late answer is dropped */
+                                `unavailable`; the late answer is dropped
+      envelope_frames_come_back_up_to_the_bound
+                                a reply carries every routing frame back
+                                (up to 8); a request with more is dropped */
 #include "mt_check.h"
 #include "mt_cluster_msg.h"
 #include "mt_gateway.h"
@@ -266,6 +269,52 @@ START_TEST(deadline_is_unavailable)
 }
 END_TEST
 
+/*  replica.stats with rid sent on s after `extra` frames of its own (the
+    routing frames of proxies between): the reply, or NULL. */
+static zmsg_t *stats_through(zsock_t *s, int extra, uint64_t rid)
+{
+    char text[80];
+    snprintf(text, sizeof text, "{'op':'replica.stats','rid':%llu}", (unsigned long long) rid);
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    tj_pack(text, &buf);
+    zmsg_t *m = zmsg_new();
+    for (int i = 0; i < extra; i++)
+        zmsg_addstrf(m, "hop-%d", i);
+    zmsg_addmem(m, buf.data, buf.size);
+    ck_assert_int_eq(zmsg_send(&m, s), 0);
+    msgpack_sbuffer_destroy(&buf);
+    return zmsg_recv(s);
+}
+
+/*  A reply goes back through every routing frame a request came with (the
+    client's id is the ROUTER's, the rest the client's: REQ's delimiter,
+    proxies), up to the gateway's bound of 8; a request with more is
+    dropped unanswered and counted. */
+START_TEST(envelope_frames_come_back_up_to_the_bound)
+{
+    start(0, 0, 0);
+    zsock_t *c = dealer();
+    zsock_set_rcvtimeo(c, 500);
+    for (int extra = 0; extra <= 7; extra++) {
+        zmsg_t *r = stats_through(c, extra, 10 + (uint64_t) extra);
+        ck_assert_msg(r, "no reply through %d frames", extra);
+        ck_assert_uint_eq(zmsg_size(r), (size_t) extra + 1);
+        for (int i = 0; i < extra; i++) {
+            char want[16], *got = zmsg_popstr(r);
+            snprintf(want, sizeof want, "hop-%d", i);
+            ck_assert_str_eq(got, want);
+            free(got);
+        }
+        zmsg_destroy(&r);
+    }
+    ck_assert_ptr_null(stats_through(c, 8, 20));   /* 9 routing frames: beyond */
+    zsock_set_rcvtimeo(c, T);
+    ck_assert_uint_eq(stat_of(c, 21, "replies_dropped"), 1);
+    zsock_destroy(&c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("gateway");
@@ -276,6 +325,7 @@ int main(void)
     tcase_add_test(tc, slow_answer_holds_nobody);
     tcase_add_test(tc, busy_per_client_and_total);
     tcase_add_test(tc, deadline_is_unavailable);
+    tcase_add_test(tc, envelope_frames_come_back_up_to_the_bound);
     suite_add_tcase(s, tc);
     return mt_check_run(s);
 }
