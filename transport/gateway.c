@@ -16,7 +16,9 @@
     done. Node requests carry their deadline, so work whose client was
     answered `unavailable` is not started (node.c). Replies to a client
     that does not read are dropped at the socket's high-water mark and
-    counted (ROUTER_MANDATORY), rather than piling up in memory.
+    counted (ROUTER_MANDATORY), rather than piling up in memory. A
+    request's routing frames are kept as libzmq received them (envelope.c),
+    at most 8; one with more is dropped and counted the same way.
 
     The socket lives and dies on this actor's thread (zmq sockets are not
     thread-safe); it is created and bound by mt_gateway_new so a bind
@@ -26,6 +28,7 @@
     they get `too_large`; beyond that libzmq (ZMQ_MAXMSGSIZE) drops the
     connection without reading the rest into memory. */
 #include "mt_gateway.h"
+#include "envelope.h"
 #include "mt_counter.h"
 #include "mt_alloc.h"
 #include "mt_authz.h"
@@ -38,10 +41,6 @@
 
 #define BURST 256                   /* requests read per wake-up (fairness) */
 #define STATS_CAP 64
-/*  Routing frames kept to answer a request: the client's id, REQ's empty
-    delimiter, and a few proxies between. A request with more is dropped
-    (it could not be answered within the bound) and counted. */
-#define ENVELOPE_MAX 8
 
 /*  One client connection's requests in flight; gone when none are. */
 typedef struct {
@@ -49,18 +48,10 @@ typedef struct {
     char key[];                     /* its routing id in hex (the hash key) */
 } client_t;
 
-/*  A request's routing frames as libzmq received them (no copy, no
-    allocation: routing ids fit in a zmq_msg_t), sent back before the
-    answer. n == 0 once sent or closed. */
-typedef struct {
-    zmq_msg_t frames[ENVELOPE_MAX];
-    int n;
-} envelope_t;
-
 typedef struct {
     uint64_t corr;
     client_t *client;
-    envelope_t envelope;            /* routing frames, delimiter included */
+    mt__envelope_t envelope;        /* routing frames, delimiter included */
     mt_op_t op;
     bool has_rid;
     uint64_t rid;
@@ -92,31 +83,12 @@ static int corr_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void envelope_close(envelope_t *env)
-{
-    for (int i = 0; i < env->n; i++)
-        zmq_msg_close(&env->frames[i]);
-    env->n = 0;
-}
-
-/*  Moves src's frames to dst (dst's own are not closed: it has none). */
-static void envelope_move(envelope_t *dst, envelope_t *src)
-{
-    for (int i = 0; i < src->n; i++) {
-        zmq_msg_init(&dst->frames[i]);
-        zmq_msg_move(&dst->frames[i], &src->frames[i]);
-        zmq_msg_close(&src->frames[i]);
-    }
-    dst->n = src->n;
-    src->n = 0;
-}
-
 static void pending_free(void **item)
 {
     pending_t *p = *item;
     if (!p)
         return;
-    envelope_close(&p->envelope);
+    mt__envelope_close(&p->envelope);
     free(p);
     *item = NULL;
 }
@@ -127,21 +99,6 @@ static void client_free(void **item)
 {
     free(*item);
     *item = NULL;
-}
-
-/*  The connection a request came on: its routing id (the envelope's first
-    frame), as the key of its counter. */
-static void client_key(envelope_t *env, char *key, size_t cap)
-{
-    zmq_msg_t *id = &env->frames[0];
-    size_t n = zmq_msg_size(id) < (cap - 1) / 2 ? zmq_msg_size(id) : (cap - 1) / 2;
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *b = zmq_msg_data(id);
-    for (size_t i = 0; i < n; i++) {
-        key[2 * i] = hex[b[i] >> 4];
-        key[2 * i + 1] = hex[b[i] & 15];
-    }
-    key[2 * n] = '\0';
 }
 
 /*  The connection's counter, made on its first request in flight. */
@@ -170,24 +127,15 @@ static bool admit(const gateway_t *g, const client_t *c)
 
 /* ---- replies ----------------------------------------------------------- */
 
-/*  Sends the packed buffer to the envelope (consumed). Only the first
-    frame can fail (ROUTER_MANDATORY, never blocking): the client is gone
-    or not reading, and the reply is its loss. */
-static void send_to(gateway_t *g, envelope_t *env)
+/*  Sends the packed buffer to the envelope (consumed): a client gone or
+    not reading loses its reply (counted). */
+static void send_to(gateway_t *g, mt__envelope_t *env)
 {
-    void *sock = zsock_resolve(g->sock);
-    int i = 0;
-    while (i < env->n && zmq_msg_send(&env->frames[i], sock, ZMQ_SNDMORE) >= 0)
-        i++;
-    bool sent = i == env->n && zmq_send(sock, g->buf.data, g->buf.size, 0) >= 0;
-    for (; i < env->n; i++)
-        zmq_msg_close(&env->frames[i]);
-    env->n = 0;
-    if (!sent)
+    if (!mt__envelope_send(env, zsock_resolve(g->sock), g->buf.data, g->buf.size))
         mt_counter_add(&g->ctr->dropped, 1);
 }
 
-static void reply_error(gateway_t *g, envelope_t *envelope, bool has_rid, uint64_t rid,
+static void reply_error(gateway_t *g, mt__envelope_t *envelope, bool has_rid, uint64_t rid,
                         int err, const char *message)
 {
     mt_counter_add(&g->ctr->errors, 1);
@@ -250,7 +198,7 @@ typedef struct {
 } sender_t;
 
 static void ask(mt_actor_t *self, gateway_t *g, mt_actor_t *to, mt_msg_t *msg,
-                envelope_t *envelope, const mt_request_t *req, sender_t *from)
+                mt__envelope_t *envelope, const mt_request_t *req, sender_t *from)
 {
     pending_t *p = mt_xcalloc(1, sizeof *p);
     if (!from->c)
@@ -259,7 +207,7 @@ static void ask(mt_actor_t *self, gateway_t *g, mt_actor_t *to, mt_msg_t *msg,
     p->client->inflight++;
     if (msg && msg->type == MT_NODE_REQ)
         mt_node_req(msg)->deadline_ms = (int64_t) mt_now_ms() + g->opts.request_timeout_ms;
-    envelope_move(&p->envelope, envelope);
+    mt__envelope_move(&p->envelope, envelope);
     p->op = req->op;
     p->has_rid = req->has_rid;
     p->rid = req->rid;
@@ -289,7 +237,7 @@ static int authorize(gateway_t *g, zmq_msg_t *body, const mt_request_t *req,
     here, without the two thread hand-offs an ask takes — each wakes a
     thread, and those wake-ups were most of a read's cost. A node not in
     memory (false) is asked of the directory, which loads it. */
-static bool peek(gateway_t *g, mt_request_t *req, envelope_t *envelope)
+static bool peek(gateway_t *g, mt_request_t *req, mt__envelope_t *envelope)
 {
     if (!g->opts.peek_fn)
         return false;
@@ -309,13 +257,13 @@ static bool peek(gateway_t *g, mt_request_t *req, envelope_t *envelope)
 
 /*  The body (closed here) and envelope (sent, handed on, or closed) of one
     request. */
-static void handle_request(mt_actor_t *self, gateway_t *g, envelope_t *m, zmq_msg_t *body)
+static void handle_request(mt_actor_t *self, gateway_t *g, mt__envelope_t *m, zmq_msg_t *body)
 {
     mt_counter_add(&g->ctr->requests, 1);
     mt_request_t req = { 0 };
     char err[256] = "";
     sender_t from;
-    client_key(m, from.key, sizeof from.key);
+    mt__envelope_key(m, from.key, sizeof from.key);
     from.c = zhashx_lookup(g->clients, from.key);
     if (!admit(g, from.c)) {
         mt_counter_add(&g->ctr->busy, 1);
@@ -378,40 +326,6 @@ static void handle_request(mt_actor_t *self, gateway_t *g, envelope_t *m, zmq_ms
                 "this replica does not serve that operation yet");
 }
 
-/*  One request off the socket, as libzmq holds it: 1, or 0 when none is
-    waiting (rcvtimeo 0), or -1 when one was read and dropped — with no
-    envelope it cannot be answered, with more than ENVELOPE_MAX routing
-    frames it is beyond the bound (counted as a reply dropped). The rest of
-    a multipart message is there once its first frame is. */
-static int recv_request(gateway_t *g, envelope_t *env, zmq_msg_t *body)
-{
-    void *sock = zsock_resolve(g->sock);
-    env->n = 0;
-    zmq_msg_init(body);
-    if (zmq_msg_recv(body, sock, 0) < 0) {
-        zmq_msg_close(body);
-        return 0;
-    }
-    bool deep = false;
-    while (zmq_msg_more(body)) {
-        if (env->n < ENVELOPE_MAX) {
-            zmq_msg_init(&env->frames[env->n]);
-            zmq_msg_move(&env->frames[env->n++], body);
-        }
-        else
-            deep = true;
-        if (zmq_msg_recv(body, sock, 0) < 0)
-            break;                  /* only when the context ends */
-    }
-    if (env->n > 0 && !deep && !zmq_msg_more(body))
-        return 1;
-    if (deep)
-        mt_counter_add(&g->ctr->dropped, 1);
-    envelope_close(env);
-    zmq_msg_close(body);
-    return -1;
-}
-
 /*  The wait hook: the socket and the mailbox's doorbell, polled together. */
 static int wait_io(mt_actor_t *self, void *state, int mailbox_fd, int timeout_ms)
 {
@@ -426,13 +340,16 @@ static int wait_io(mt_actor_t *self, void *state, int mailbox_fd, int timeout_ms
         return errno == EINTR ? MT_OK : (errno == ETERM ? MT_ECLOSED : MT_OK);
     if (items[0].revents & ZMQ_POLLIN) {
         for (int i = 0; i < BURST; i++) {
-            envelope_t env;
+            mt__envelope_t env;
             zmq_msg_t body;
-            int got = recv_request(g, &env, &body);
+            bool deep = false;
+            int got = mt__envelope_recv(zsock_resolve(g->sock), &env, &body, &deep);
             if (got == 0)
                 break;
             if (got > 0)
                 handle_request(self, g, &env, &body);
+            else if (deep)
+                mt_counter_add(&g->ctr->dropped, 1);
         }
     }
     return MT_OK;
