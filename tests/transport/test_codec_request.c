@@ -464,6 +464,18 @@ static bool pack_width(msgpack_packer *pk, width_t w, int64_t v)
     }
 }
 
+/*  A heartbeat's map of nkeys entries, its first three: op, id n1, ready. */
+static void pack_heartbeat_head(msgpack_packer *pk, uint32_t nkeys)
+{
+    msgpack_pack_map(pk, nkeys);
+    msgpack_pack_str_with_body(pk, "op", 2);
+    msgpack_pack_str_with_body(pk, "node.heartbeat", 14);
+    msgpack_pack_str_with_body(pk, "id", 2);
+    msgpack_pack_str_with_body(pk, "n1", 2);
+    msgpack_pack_str_with_body(pk, "ready", 5);
+    msgpack_pack_true(pk);
+}
+
 /*  {"op":"node.heartbeat","id":"n1","ready":true,"heartbeat_at":v,"rid":r} */
 static int heartbeat_with(width_t w, int64_t hb, int64_t rid, mt_request_t *req, char *err)
 {
@@ -471,13 +483,7 @@ static int heartbeat_with(width_t w, int64_t hb, int64_t rid, mt_request_t *req,
     msgpack_sbuffer_init(&buf);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 5);
-    msgpack_pack_str_with_body(&pk, "op", 2);
-    msgpack_pack_str_with_body(&pk, "node.heartbeat", 14);
-    msgpack_pack_str_with_body(&pk, "id", 2);
-    msgpack_pack_str_with_body(&pk, "n1", 2);
-    msgpack_pack_str_with_body(&pk, "ready", 5);
-    msgpack_pack_true(&pk);
+    pack_heartbeat_head(&pk, 5);
     msgpack_pack_str_with_body(&pk, "heartbeat_at", 12);
     ck_assert(pack_width(&pk, w, hb));
     msgpack_pack_str_with_body(&pk, "rid", 3);
@@ -734,13 +740,7 @@ static void pack_heartbeat(msgpack_sbuffer *buf, unsigned n, size_t len)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 4);
-    msgpack_pack_str_with_body(&pk, "op", 2);
-    msgpack_pack_str_with_body(&pk, "node.heartbeat", 14);
-    msgpack_pack_str_with_body(&pk, "id", 2);
-    msgpack_pack_str_with_body(&pk, "n1", 2);
-    msgpack_pack_str_with_body(&pk, "ready", 5);
-    msgpack_pack_true(&pk);
+    pack_heartbeat_head(&pk, 4);
     msgpack_pack_str_with_body(&pk, "images", 6);
     msgpack_pack_array(&pk, n);
     char image[MT_STR_MAX];
