@@ -52,10 +52,10 @@ static bool peek_node(void *nodes, const char *id, mt_node_view_t *view)
     return mt_nodes_peek(nodes, id, view);
 }
 
-/*  The bus's mt_bus_route_t.reg_held. */
-static bool reg_held(void *nodes, const char *id, int64_t reg_revision)
+/*  The bus's mt_bus_route_t.held. */
+static bool holds(void *nodes, const char *id, int64_t reg_revision, int64_t status_revision)
 {
-    return mt_nodes_holds(nodes, id, reg_revision, 0);
+    return mt_nodes_holds(nodes, id, reg_revision, status_revision);
 }
 
 /*  Waits until `a` has stopped (its DOWN reaches a probe). */
@@ -191,7 +191,7 @@ int main(int argc, char **argv)
         goto out;
     }
     mt_send(bus, mt_bus_route_new(mt_nodes_directory(nodes), mt_nodes_reload(nodes),
-                                  mt_rcs_registry(rcs), reg_held, nodes));
+                                  mt_rcs_registry(rcs), holds, nodes));
 
     mt_membership_opts_t mo = {
         .store = store, .replica_id = cfg.replica_id, .endpoint = cfg.endpoint,
@@ -264,7 +264,7 @@ out:
     mt_actor_unref(&gateway);
     mt_actor_unref(&membership);
     if (bus)
-        await_stop(rt, bus, 5000);  /* it reads the node views (reg_held) */
+        await_stop(rt, bus, 5000);  /* it reads the node views (holds) */
     mt_rcs_destroy(&rcs);
     mt_nodes_destroy(&nodes);
     mt_actor_unref(&bus);

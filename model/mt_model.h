@@ -114,6 +114,14 @@ void mt_node_live_unref(mt_node_live_t **live_p);
 bool mt_node_live_newer(const mt_node_live_t *a, const mt_node_live_t *b);
 int mt_node_live_check(const mt_node_live_t *live, char *err, size_t errlen);
 
+/*  True when a replica holds node id in memory at these revisions or
+    newer (0: that group is not asked about): a merge of them would change
+    nothing. What reads nodes from outside — a peer's notice (transport's
+    codec), a reload's scan (the store's reader) — asks it, from its own
+    thread, before decoding a group, so nothing held is built again. */
+typedef bool mt_node_held_fn(void *arg, const char *id, int64_t reg_revision,
+                             int64_t status_revision);
+
 /*  Copies tmpl (and everything it points to) into one new block with one
     reference. NULL strings become "". Does not validate: see
     mt_node_reg_check. versions_hash is computed, not copied. */

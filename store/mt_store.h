@@ -169,17 +169,15 @@ typedef struct {
     full resync). 0 on one server. */
 #define MT_STORE_GALERA_LAG_MS 10000
 
-/*  An incremental scan may leave out what its asker holds already: held()
-    says whether the asker has node id at or above these revisions (0: that
-    group was not read). It runs on the reader's thread while the scan
-    reads, before a row is decoded — at a fleet's pace nearly every row a
-    pass reads came by notice already, and decoding each to merge nothing
-    was most of a pass. It must be thread-safe and quick. release(arg)
-    runs when the request is freed: arg lives as long as the request. */
-typedef bool mt_store_held_fn(void *arg, const char *id, int64_t reg_revision,
-                              int64_t status_revision);
+/*  An incremental scan may leave out what its asker holds already
+    (mt_node_held_fn, asked with the revisions read; 0: that group was not
+    read). It runs on the reader's thread while the scan reads, before a
+    row is decoded — at a fleet's pace nearly every row a pass reads came by
+    notice already, and decoding each to merge nothing was most of a pass.
+    release(arg) runs when the request is freed: arg lives as long as the
+    request. */
 typedef struct {
-    mt_store_held_fn *held;
+    mt_node_held_fn *held;
     void (*release)(void *arg);
     void *arg;
 } mt_store_held_t;

@@ -32,8 +32,8 @@ typedef struct {
     zsock_t *pub, *sub;
     mt_bus_opts_t opts;
     mt_actor_t *rc;                 /* reference registry, or NULL */
-    mt_codec_reg_held_fn *reg_held;   /* from the route, or NULL */
-    void *reg_held_arg;
+    mt_node_held_fn *held;          /* from the route, or NULL */
+    void *held_arg;
     char replica_id[MT_REPLICA_ID_MAX + 1];
     uint64_t seq;
     zhashx_t *last_seq;             /* publisher id → uint64_t* last seq seen */
@@ -149,7 +149,7 @@ static void receive(bus_t *b, const void *body, size_t size)
 {
     mt_notice_t n;
     char err[200];
-    if (mt_codec_decode_notice_known(body, size, b->reg_held, b->reg_held_arg, &n, err,
+    if (mt_codec_decode_notice_known(body, size, b->held, b->held_arg, &n, err,
                                      sizeof err) != MT_OK) {
         mt_log_warning("bus: dropped a malformed notice: %s", err);
         return;
@@ -346,8 +346,8 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
         b->opts.directory = r->directory ? mt_actor_ref(r->directory) : NULL;
         b->opts.reload = r->reload ? mt_actor_ref(r->reload) : NULL;
         b->rc = r->rc ? mt_actor_ref(r->rc) : NULL;
-        b->reg_held = r->reg_held;
-        b->reg_held_arg = r->reg_held_arg;
+        b->held = r->held;
+        b->held_arg = r->held_arg;
         break;
     }
     default:
@@ -445,15 +445,15 @@ static void route_drop(mt_msg_t *msg)
 }
 
 mt_msg_t *mt_bus_route_new(mt_actor_t *directory, mt_actor_t *reload, mt_actor_t *rc,
-                           mt_codec_reg_held_fn *reg_held, void *reg_held_arg)
+                           mt_node_held_fn *held, void *held_arg)
 {
     mt_msg_t *m = mt_msg_new(MT_BUS_ROUTE, sizeof(mt_bus_route_t));
     mt_bus_route_t *r = mt_msg_data(m);
     r->directory = directory ? mt_actor_ref(directory) : NULL;
     r->reload = reload ? mt_actor_ref(reload) : NULL;
     r->rc = rc ? mt_actor_ref(rc) : NULL;
-    r->reg_held = reg_held;
-    r->reg_held_arg = reg_held_arg;
+    r->held = held;
+    r->held_arg = held_arg;
     m->drop = route_drop;
     return m;
 }

@@ -57,7 +57,7 @@ static int required(mt__codec_dec_t *d, const msgpack_object *map, const char *k
 
 /*  What the receiver holds already (mt_codec_decode_notice_known). */
 typedef struct {
-    mt_codec_reg_held_fn *fn;
+    mt_node_held_fn *fn;
     void *arg;
 } known_t;
 
@@ -89,7 +89,7 @@ static int node_merge(mt__codec_dec_t *d, const msgpack_object *body, const know
     int64_t reg_revision = 0;
     if (known->fn)
         TRY(mt__codec_dec_opt_count(d, view, "reg_revision", &reg_revision));
-    if (!known->fn || reg_revision <= 0 || !known->fn(known->arg, id, reg_revision))
+    if (!known->fn || reg_revision <= 0 || !known->fn(known->arg, id, reg_revision, 0))
         TRY(mt__codec_dec_reg(d, view, true, &rt));
     TRY(mt__codec_dec_status(d, view, true, &st));
     mt_node_live_t lt;
@@ -149,7 +149,7 @@ int mt_codec_decode_notice(const void *body, size_t size, mt_notice_t *out,
     return mt_codec_decode_notice_known(body, size, NULL, NULL, out, err, errlen);
 }
 
-int mt_codec_decode_notice_known(const void *body, size_t size, mt_codec_reg_held_fn *known_fn,
+int mt_codec_decode_notice_known(const void *body, size_t size, mt_node_held_fn *known_fn,
                                  void *arg, mt_notice_t *out, char *err, size_t errlen)
 {
     known_t known = { known_fn, arg };

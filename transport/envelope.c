@@ -1,10 +1,10 @@
 /*  envelope.c — see envelope.h. */
 #include "envelope.h"
 
-int mt__envelope_recv(void *sock, mt__envelope_t *env, zmq_msg_t *body, bool *deep)
+int mt__envelope_recv(void *sock, mt__envelope_t *env, zmq_msg_t *body)
 {
     env->n = 0;
-    *deep = false;
+    bool deep = false;
     zmq_msg_init(body);
     if (zmq_msg_recv(body, sock, 0) < 0) {
         zmq_msg_close(body);
@@ -17,11 +17,11 @@ int mt__envelope_recv(void *sock, mt__envelope_t *env, zmq_msg_t *body, bool *de
             zmq_msg_move(&env->frames[env->n++], body);
         }
         else
-            *deep = true;
+            deep = true;
         if (zmq_msg_recv(body, sock, 0) < 0)
             break;                  /* only when the context ends */
     }
-    if (env->n > 0 && !*deep && !zmq_msg_more(body))
+    if (env->n > 0 && !deep && !zmq_msg_more(body))
         return 1;
     mt__envelope_close(env);
     zmq_msg_close(body);

@@ -21,10 +21,10 @@ typedef struct {
 
 /*  One request off sock (a ROUTER with rcvtimeo 0): 1 with its envelope
     and body (the caller closes both), 0 when none waits, -1 when one was
-    read and dropped — with no envelope it cannot be answered; with more
-    than MT__ENVELOPE_MAX routing frames (*deep set) it is beyond the
-    bound. */
-int mt__envelope_recv(void *sock, mt__envelope_t *env, zmq_msg_t *body, bool *deep);
+    read and dropped: more than MT__ENVELOPE_MAX routing frames, beyond the
+    bound (a ROUTER gives every message its routing id, so none comes
+    without an envelope). */
+int mt__envelope_recv(void *sock, mt__envelope_t *env, zmq_msg_t *body);
 /*  Sends the envelope's frames, then size bytes of data, to sock; env is
     consumed either way. false: not sent (the client is gone, or its queue
     is full: ROUTER_MANDATORY, never blocking). */

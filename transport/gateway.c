@@ -342,14 +342,13 @@ static int wait_io(mt_actor_t *self, void *state, int mailbox_fd, int timeout_ms
         for (int i = 0; i < BURST; i++) {
             mt__envelope_t env;
             zmq_msg_t body;
-            bool deep = false;
-            int got = mt__envelope_recv(zsock_resolve(g->sock), &env, &body, &deep);
+            int got = mt__envelope_recv(zsock_resolve(g->sock), &env, &body);
             if (got == 0)
                 break;
             if (got > 0)
                 handle_request(self, g, &env, &body);
-            else if (deep)
-                mt_counter_add(&g->ctr->dropped, 1);
+            else
+                mt_counter_add(&g->ctr->dropped, 1);    /* beyond the envelope's bound */
         }
     }
     return MT_OK;

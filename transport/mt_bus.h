@@ -39,12 +39,12 @@ typedef struct {
         node's registration at a revision (mt_nodes_holds) — a peer's
         notice of one held merges its status alone
         (mt_codec_decode_notice_known). */
-    mt_codec_reg_held_fn *reg_held;
-    void *reg_held_arg;
+    mt_node_held_fn *held;
+    void *held_arg;
 } mt_bus_route_t;
 
 mt_msg_t *mt_bus_route_new(mt_actor_t *directory, mt_actor_t *reload, mt_actor_t *rc,
-                           mt_codec_reg_held_fn *reg_held, void *reg_held_arg);
+                           mt_node_held_fn *held, void *held_arg);
 
 typedef struct {
     uint32_t n;

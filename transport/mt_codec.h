@@ -88,15 +88,12 @@ typedef struct {
     out->merge, out->rc_merge is set, and the caller owns it. */
 int mt_codec_decode_notice(const void *body, size_t size, mt_notice_t *out,
                            char *err, size_t errlen);
-/*  True when the receiver holds node id's registration at reg_revision or
-    newer. */
-typedef bool (mt_codec_reg_held_fn)(void *arg, const char *id, int64_t reg_revision);
 /*  Same, but a node notice's registration group that held(arg, id, its
-    revision) says the receiver has is neither decoded nor merged
+    revision, 0) says the receiver has is neither decoded nor merged
     (out->merge has no registration): a revision is one write. A
     heartbeat's notice repeats its node's whole registration, and building
     it again was most of what a peer's notice cost. held NULL: as above. */
-int mt_codec_decode_notice_known(const void *body, size_t size, mt_codec_reg_held_fn *held,
+int mt_codec_decode_notice_known(const void *body, size_t size, mt_node_held_fn *held,
                                  void *arg, mt_notice_t *out, char *err, size_t errlen);
 
 /*  A remote cluster's cluster.info answer, parsed as untrusted input

@@ -68,7 +68,7 @@ mt_actor_t *mt_nodes_reload(mt_nodes_t *nodes);
 bool mt_nodes_peek(mt_nodes_t *nodes, const char *id, mt_node_view_t *view);
 /*  True when this replica holds id in memory at these revisions or newer
     (0: that group is not asked about), from any thread: what a peer's
-    notice need not bring again (mt_bus_route_t.reg_held). */
+    notice need not bring again (an mt_node_held_fn). */
 bool mt_nodes_holds(mt_nodes_t *nodes, const char *id, int64_t reg_revision,
                     int64_t status_revision);
 

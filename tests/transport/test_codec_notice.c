@@ -147,9 +147,10 @@ END_TEST
 static int64_t held_revision;
 static char held_asked[MT_NODE_ID_MAX + 1];     /* a copy: the id is the decoder's */
 
-static bool held(void *arg, const char *id, int64_t reg_revision)
+static bool held(void *arg, const char *id, int64_t reg_revision, int64_t status_revision)
 {
     ck_assert_ptr_eq(arg, &held_revision);
+    ck_assert_int_eq(status_revision, 0);           /* the status is merged anyway */
     snprintf(held_asked, sizeof held_asked, "%s", id);
     return reg_revision <= held_revision;
 }
