@@ -208,7 +208,25 @@ static const char *const v8[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = { NULL, v1, v2, v3, v4, v5, v6, v7, v8 };
+/*  Version 9 (issue 15): node_status loses its index on status_revision.
+    Every heartbeat moves that key, and keeping the index (an entry
+    delete-marked, one inserted, the old one purged later) was ~40 % of the
+    database's work per heartbeat (docs/benchmarks.md, "Issue 15, sixth
+    part"). It bought nothing at a fleet's pace: an incremental reload
+    re-reads txn_max_ms + its interval (15 s), so with heartbeats every
+    10 s it selects every row, and the range scan through the index cost
+    more than reading the table in primary-key order, as scans now do.
+    Where few rows change (a quiet fleet, a slow heartbeat) a scan reads
+    the whole table for a few rows: ~25 ms per 100,000 nodes, a replica
+    every 5 s. node_registrations keeps its reg_revision index:
+    registrations change rarely. Dropping an index is in place and brief
+    (InnoDB frees its pages); IF EXISTS makes it idempotent. */
+static const char *const v9[] = {
+    "ALTER TABLE node_status DROP INDEX IF EXISTS status_revision",
+    NULL,
+};
+
+static const char *const *const migrations[] = { NULL, v1, v2, v3, v4, v5, v6, v7, v8, v9 };
 
 
 static int current_version(mt__store_conn_t *c, int *version)

@@ -13,7 +13,7 @@ static void teardown(void) { mt_runtime_destroy(&rt); }
 static void check_schema(const char *dsn, const char *db, char **uuid_out)
 {
     MYSQL *m = tu_raw(dsn, db);
-    ck_assert_int_eq(tu_i64(m, "SELECT version FROM mt_schema WHERE id = 1"), 8);
+    ck_assert_int_eq(tu_i64(m, "SELECT version FROM mt_schema WHERE id = 1"), 9);
     /*  INCREMENT BY 0: the server's auto_increment_increment (1 on one
         server, the cluster's size on Galera); nobody holds the lease. */
     ck_assert_int_eq(tu_i64(m, "SELECT increment FROM mt_revision"), 0);
@@ -44,6 +44,10 @@ static void check_schema(const char *dsn, const char *db, char **uuid_out)
              " table_schema = '%s' AND table_name = 'node_status' AND column_name = 'seen_at'",
              db);
     ck_assert_int_eq(tu_i64(m, sql), 1);                /* v5 */
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM information_schema.statistics WHERE"
+             " table_schema = '%s' AND table_name = 'node_status' AND index_name <> 'PRIMARY'",
+             db);
+    ck_assert_int_eq(tu_i64(m, sql), 0);                /* v9: no status_revision index */
     snprintf(sql, sizeof sql, "SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.schemata"
              " WHERE schema_name = '%s'", db);
     char *cs = tu_str(m, sql);
@@ -143,7 +147,7 @@ START_TEST(migrates_v4_to_v5)
 END_TEST
 
 /*  A database of version 5 (its sequence INCREMENT BY 1) is brought to
-    version 8 without issuing a revision twice, and a lease left by a
+    version 9 without issuing a revision twice, and a lease left by a
     migrator that died is taken over once it has expired. */
 START_TEST(migrates_v5_to_v6)
 {
