@@ -2,10 +2,20 @@
 
     A scan is three queries in one REPEATABLE READ snapshot — registrations,
     statuses, versions of the covered registrations — each sorted by id and
-    stored on the client, then merged in one pass. With `after`, every
-    query reads through a revision index, so a scan costs what changed, not
-    what is stored. The mark is drawn (and its transaction ended) before
-    the snapshot starts: every revision drawn later is greater. */
+    stored on the client, then merged in one pass. With `after`,
+    registrations and versions are read through the reg_revision index, so
+    they cost what changed; statuses, which have no revision index (schema
+    v9: every heartbeat moved its key), by reading the table in id order.
+    The mark is drawn (and its transaction ended) before the snapshot
+    starts: every revision drawn later is greater.
+
+    An incremental scan for an asker that holds nodes (the reload) reads
+    statuses narrow — id and status_revision — and then, in the same
+    snapshot, the whole rows of only those the asker does not hold, by id.
+    At a fleet's pace its window covers every node and the notices brought
+    nearly all of them: the whole rows were ~2/3 of the database's work for
+    a pass and ~25 MB a pass through the client at 100,000 nodes; a quiet
+    table is read in half the time without its JSON columns. */
 #include "store_internal.h"
 #include "mt_alloc.h"
 
@@ -171,15 +181,65 @@ static int skip_versions(mt__store_conn_t *c, vcursor_t *v, const char *id)
 }
 
 /*  Whether the asker holds node id's groups as read — the registration
-    (ra's current row, if with_reg) and the status (rb's, if with_status) —
-    so its row can be left out undecoded. A tombstone never is. */
+    (ra's current row, if with_reg) and the status (rb's, if with_status;
+    its revision in column rb_rev) — so its row can be left out undecoded.
+    A tombstone never is. */
 static bool is_held(const mt_store_held_t *held, const char *id, const mt__store_rows_t *ra,
-                    bool with_reg, const mt__store_rows_t *rb, bool with_status)
+                    bool with_reg, const mt__store_rows_t *rb, unsigned rb_rev, bool with_status)
 {
     if (!held || (with_reg && mt__store_rows_i64(ra, 10)))
         return false;
     return held->held(held->arg, id, with_reg ? mt__store_rows_i64(ra, 9) : 0,
-                      with_status ? mt__store_rows_i64(rb, 6) : 0);
+                      with_status ? mt__store_rows_i64(rb, rb_rev) : 0);
+}
+
+/*  The whole status rows of out->rows[pend[0..n)] (ids ascending), read
+    by id in the scan's snapshot. */
+static int fetch_status(mt__store_conn_t *c, mt__store_scratch_t *s, mt_store_scanned_t *out,
+                        const uint32_t *pend, uint32_t n)
+{
+    int rc = MT_OK;
+    for (uint32_t k = 0; rc == MT_OK && k < n;) {
+        unsigned take;
+        int v = mt__store_sql_chunk(n - k, &take);
+        mt__store_params_reset(&s->params);
+        for (unsigned j = 0; j < mt__store_sql_variants[v]; j++)
+            mt__store_params_cstr(&s->params, out->rows[pend[k + (j < take ? j : take - 1)]].id);
+        mt__store_rows_t r;
+        if ((rc = mt__store_conn_exec(c, SQL_STATUS_BY_ID + v, &s->params, "s" MT_SQL_STATUS_KINDS,
+                                      &r)) != MT_OK)
+            break;
+        uint32_t x = k, end = k + take;
+        int f;
+        while ((f = mt__store_rows_next(c, &r)) == 1) {
+            const char *id = mt__store_rows_str(&r, 0, NULL);
+            while (x < end && strcmp(out->rows[pend[x]].id, id) < 0)
+                x++;
+            if (x < end && strcmp(out->rows[pend[x]].id, id) == 0) {
+                mt_json_arena_reset(&s->arena);
+                fill_status(s, &r, &out->rows[pend[x]]);
+            }
+        }
+        mt__store_rows_close(&r);
+        if (f < 0)
+            rc = MT_EINTERNAL;
+        k += take;
+    }
+    return rc;
+}
+
+/*  Drops the rows left with nothing to merge: a status row alone (its
+    registration not covered) that could not be read. A registration row
+    is never dropped: a full pass that missed one would delete the node. */
+static void drop_empty(mt_store_scanned_t *out)
+{
+    uint32_t w = 0;
+    for (uint32_t i = 0; i < out->nrows; i++) {
+        mt_store_row_t *row = &out->rows[i];
+        if (row->reg || row->status || row->deleted)
+            out->rows[w++] = *row;
+    }
+    out->nrows = w;
 }
 
 static int scan_by(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t after, int nparams, const int sql[3],
@@ -191,6 +251,8 @@ static int scan_by(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t after, i
     out->rows = NULL;
     mt__store_rows_t ra = { 0 }, rb = { 0 };
     vcursor_t v = { 0 };
+    uint32_t *pend = NULL, npend = 0, pcap = 0;    /* narrow: rows whose status is read after */
+    bool narrow = held != NULL;
     int rc = mt__store_sql_mark(c, &out->mark);
     if (rc != MT_OK)
         return rc;
@@ -200,19 +262,22 @@ static int scan_by(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t after, i
     mt__store_params_t *ps = nparams ? &s->params : NULL;
     if ((rc = mt__store_conn_exec(c, sql[2], ps, MT_SQL_VERS_KINDS, &v.r))
         || (rc = mt__store_conn_exec(c, sql[0], ps, "s" MT_SQL_REG_KINDS, &ra))
-        || (rc = mt__store_conn_exec(c, sql[1], ps, "s" MT_SQL_STATUS_KINDS, &rb)))
+        || (rc = mt__store_conn_exec(c, narrow ? SQL_SCAN_STATUS_REVS : sql[1], ps,
+                                     narrow ? "si" : "s" MT_SQL_STATUS_KINDS, &rb)))
         goto out;
-    mt__store_conn_rollback(c);        /* every row is on the client now */
+    if (!narrow)
+        mt__store_conn_rollback(c);    /* every row is on the client now */
 
     /*  Merge registrations and statuses by id. */
     uint32_t cap = 0;
+    unsigned rb_rev = narrow ? 1 : 6;
     int fa = mt__store_rows_next(c, &ra), fb = mt__store_rows_next(c, &rb);
     v.have = mt__store_rows_next(c, &v.r);
     while (rc == MT_OK && (fa == 1 || fb == 1)) {
         const char *ida = fa == 1 ? mt__store_rows_str(&ra, 0, NULL) : NULL;
         const char *idb = fb == 1 ? mt__store_rows_str(&rb, 0, NULL) : NULL;
         int cmp = ida && idb ? strcmp(ida, idb) : (ida ? -1 : 1);
-        if (is_held(held, cmp <= 0 ? ida : idb, &ra, cmp <= 0, &rb, cmp >= 0)) {
+        if (is_held(held, cmp <= 0 ? ida : idb, &ra, cmp <= 0, &rb, rb_rev, cmp >= 0)) {
             out->nheld++;
             if (cmp <= 0) {
                 rc = skip_versions(c, &v, ida);
@@ -235,18 +300,26 @@ static int scan_by(mt__store_conn_t *c, mt__store_scratch_t *s, int64_t after, i
             fa = mt__store_rows_next(c, &ra);
         }
         if (rc == MT_OK && cmp >= 0) {
-            fill_status(s, &rb, row);
+            if (narrow) {
+                if (npend == pcap) {
+                    pcap = pcap ? pcap * 2 : 64;
+                    pend = mt_xreallocarray(pend, pcap, sizeof *pend);
+                }
+                pend[npend++] = out->nrows - 1;
+            }
+            else
+                fill_status(s, &rb, row);
             fb = mt__store_rows_next(c, &rb);
         }
-        /*  A status row alone (its registration not covered) that could
-            not be read leaves nothing to merge. A registration row is
-            never dropped: a full pass that missed one would delete it. */
-        if (rc == MT_OK && !row->reg && !row->status && !row->deleted)
-            out->nrows--;
     }
     if (rc == MT_OK && (fa < 0 || fb < 0 || v.have < 0))
         rc = MT_EINTERNAL;
+    if (rc == MT_OK && npend)
+        rc = fetch_status(c, s, out, pend, npend);
+    if (rc == MT_OK)
+        drop_empty(out);
 out:
+    free(pend);
     mt__store_rows_close(&v.r);
     mt__store_rows_close(&ra);
     mt__store_rows_close(&rb);

@@ -1,6 +1,6 @@
 /*  test_store_scan.c — change scans: full and incremental, tombstones,
-    versions of covered registrations, the mark, and a transaction that
-    commits out of revision order. */
+    versions of covered registrations, the mark, a transaction that
+    commits out of revision order, and what an asker holds left out. */
 #include "store_testutil.h"
 #include "mt_check.h"
 
@@ -238,6 +238,69 @@ START_TEST(many_nodes)
 }
 END_TEST
 
+/*  The asker holds the even nodes' statuses at the revisions they were
+    written with (statuses[i]); asked about a registration, never. */
+typedef struct { int64_t statuses[10]; int asked; } holds_t;
+
+static bool holds_even(void *arg, const char *id, int64_t reg_revision, int64_t status_revision)
+{
+    holds_t *h = arg;
+    int n = atoi(id + 1);
+    h->asked++;
+    return reg_revision == 0 && n % 2 == 0 && status_revision == h->statuses[n];
+}
+
+/*  An incremental scan for an asker that holds nodes reads their statuses
+    narrow (id, revision) and only the others whole, by id: the held are
+    left out and counted, the rest come back whole, and a status row alone
+    that cannot be read is dropped. */
+START_TEST(unheld_statuses_come_back_whole)
+{
+    char id[32];
+    holds_t h = { .asked = 0 };
+    for (int i = 0; i < 10; i++) {
+        snprintf(id, sizeof id, "n%02d", i);
+        reg(id, "a=1", NULL);
+    }
+    mt_msg_t *m;
+    int64_t mark = scan(0, true, &m)->mark;
+    mt_msg_free(m);
+    for (int i = 0; i < 10; i++) {
+        snprintf(id, sizeof id, "n%02d", i);
+        beat(id, 7000 + i, &h.statuses[i]);
+    }
+    /*  n09's status as raw SQL wrote it: another shape, a new revision. */
+    MYSQL *raw = tu_raw(dsn, DB);
+    tu_exec(raw, "UPDATE node_status SET conditions = '{\"not\":\"a list\"}',"
+                 " status_revision = NEXTVAL(mt_revision) WHERE id = 'n09'");
+    tu_exec(raw, "COMMIT");
+    mysql_close(raw);
+    mt_store_held_t held = { .held = holds_even, .arg = &h };
+    m = tu_ask(rt, mt_store_reader(store), mt_store_msg_scan_unheld(mark, &held));
+    ck_assert_int_eq(m->type, MT_STORE_SCANNED);
+    mt_store_scanned_t *s = mt_msg_data(m);
+    ck_assert_msg(s->err == MT_OK, "%s", s->message);
+    ck_assert_int_eq(h.asked, 10);
+    ck_assert_uint_eq(s->nheld, 5);                 /* n00, n02, ... n08 */
+    ck_assert_uint_eq(s->nrows, 4);                 /* n01 ... n07 whole; n09 unreadable */
+    for (uint32_t i = 0; i < s->nrows; i++) {
+        const mt_store_row_t *r = &s->rows[i];
+        int n = atoi(r->id + 1);
+        ck_assert_int_eq(n % 2, 1);
+        ck_assert_ptr_null(r->reg);
+        ck_assert_ptr_nonnull(r->status);
+        ck_assert(r->status->status_revision == h.statuses[n]);
+        ck_assert(r->status->heartbeat_at == 7000 + n && r->status->ready);
+        ck_assert_uint_eq(r->status->nconditions, 1);  /* tu_status's, read whole */
+        ck_assert_str_eq(r->status->conditions[0].type, "Ready");
+        ck_assert_uint_eq(r->status->nimages, 2);
+        ck_assert_str_eq(r->status->local_templates[0], "tpl-a");
+    }
+    ck_assert_ptr_null(find(s, "n09"));
+    mt_msg_free(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("store_scan");
@@ -247,6 +310,7 @@ int main(void)
     tcase_add_test(tc, full_then_incremental);
     tcase_add_test(tc, out_of_order_commit);
     tcase_add_test(tc, many_nodes);
+    tcase_add_test(tc, unheld_statuses_come_back_whole);
     suite_add_tcase(su, tc);
     return mt_check_run(su);
 }
