@@ -285,9 +285,7 @@ static int status_floor(mt__store_conn_t *c, mt__store_scratch_t *s, const char 
     for (uint32_t k = 0; rc == MT_OK && k < n;) {
         unsigned take;
         int v = mt__store_sql_chunk(n - k, &take);
-        mt__store_params_reset(&s->params);
-        for (unsigned j = 0; j < mt__store_sql_variants[v]; j++)
-            mt__store_params_cstr(&s->params, ids[k + (j < take ? j : take - 1)]);
+        mt__store_params_in_list(&s->params, ids + k, take, v);
         mt__store_rows_t r;
         if ((rc = mt__store_conn_exec(c, SQL_STATUS_FLOOR + v, &s->params, "i", &r)) != MT_OK)
             break;
@@ -333,9 +331,7 @@ static int status_checked(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store
     for (uint32_t k = 0; rc == MT_OK && k < nids;) {
         unsigned take;
         int v = mt__store_sql_chunk(nids - k, &take);
-        mt__store_params_reset(&s->params);
-        for (unsigned j = 0; j < mt__store_sql_variants[v]; j++)
-            mt__store_params_cstr(&s->params, ids[k + (j < take ? j : take - 1)]);
+        mt__store_params_in_list(&s->params, ids + k, take, v);
         mt__store_rows_t r;
         if ((rc = mt__store_conn_exec(c, SQL_LOCK + v, &s->params, "s", &r)) != MT_OK)
             break;

@@ -198,13 +198,14 @@ static bool is_held(const mt_store_held_t *held, const char *id, const mt__store
 static int fetch_status(mt__store_conn_t *c, mt__store_scratch_t *s, mt_store_scanned_t *out,
                         const uint32_t *pend, uint32_t n)
 {
+    const char *ids[MT_SQL_ROWS_MAX];
     int rc = MT_OK;
     for (uint32_t k = 0; rc == MT_OK && k < n;) {
         unsigned take;
         int v = mt__store_sql_chunk(n - k, &take);
-        mt__store_params_reset(&s->params);
-        for (unsigned j = 0; j < mt__store_sql_variants[v]; j++)
-            mt__store_params_cstr(&s->params, out->rows[pend[k + (j < take ? j : take - 1)]].id);
+        for (unsigned j = 0; j < take; j++)
+            ids[j] = out->rows[pend[k + j]].id;
+        mt__store_params_in_list(&s->params, ids, take, v);
         mt__store_rows_t r;
         if ((rc = mt__store_conn_exec(c, SQL_STATUS_BY_ID + v, &s->params, "s" MT_SQL_STATUS_KINDS,
                                       &r)) != MT_OK)

@@ -31,6 +31,13 @@ int mt__store_sql_chunk(unsigned n, unsigned *rows)
     return v;
 }
 
+void mt__store_params_in_list(mt__store_params_t *ps, const char *const *ids, unsigned take, int v)
+{
+    mt__store_params_reset(ps);
+    for (unsigned j = 0; j < mt__store_sql_variants[v]; j++)
+        mt__store_params_cstr(ps, ids[j < take ? j : take - 1]);
+}
+
 #define REG_COLS "id, host_ip, grpc_port, instance_type, labels, capacity, quota, " \
     "versions_hash, registered_at, reg_revision, deleted"
 /*  The database's clock in ms since the epoch. The session's time zone is

@@ -119,6 +119,9 @@ void mt__store_params_free(mt__store_params_t *ps);
 void mt__store_params_i64(mt__store_params_t *ps, int64_t v);
 void mt__store_params_str(mt__store_params_t *ps, const char *s, size_t len);   /* borrowed */
 void mt__store_params_cstr(mt__store_params_t *ps, const char *s);
+/*  The parameters of an IN list of variant v: ids[0..take), then the last
+    repeated to the variant's size (IN ignores the copies). Resets ps. */
+void mt__store_params_in_list(mt__store_params_t *ps, const char *const *ids, unsigned take, int v);
 
 typedef struct {
     char kind;
