@@ -103,8 +103,6 @@ static const char *fixed[SQL_COUNT] = {
     [SQL_SCAN_REG_AFTER] = "SELECT " REG_COLS " FROM node_registrations"
         " WHERE reg_revision > ? ORDER BY id",
     [SQL_SCAN_STATUS_ALL] = "SELECT " STATUS_COLS " FROM node_status ORDER BY id",
-    [SQL_SCAN_STATUS_AFTER] = "SELECT " STATUS_COLS " FROM node_status"
-        " WHERE status_revision > ? ORDER BY id",
     /*  No index on status_revision (schema v9): a table read, which costs
         half as much without the JSON columns (scan.c reads the rows it
         needs whole by id). */

@@ -71,7 +71,6 @@ typedef enum {
     SQL_SCAN_REG_ALL,
     SQL_SCAN_REG_AFTER,
     SQL_SCAN_STATUS_ALL,
-    SQL_SCAN_STATUS_AFTER,
     SQL_SCAN_STATUS_REVS,   /* id, status_revision of the rows above a revision */
     SQL_SCAN_VERS_ALL,
     SQL_SCAN_VERS_AFTER,
