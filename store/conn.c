@@ -42,6 +42,8 @@ void mt__store_params_free(mt__store_params_t *ps)
 {
     free(ps->v);
     free(ps->b);
+    free(ps->cells);
+    free(ps->lens);
     *ps = (mt__store_params_t) { 0 };
 }
 
@@ -257,6 +259,20 @@ static void rows_bind(mt__store_rows_t *r)
     }
 }
 
+/*  Statement id of c, prepared on first use; NULL (*rc set) if it cannot be. */
+static MYSQL_STMT *statement(mt__store_conn_t *c, int id, int *rc)
+{
+    MYSQL_STMT *st = c->stmts[id];
+    if (!st) {
+        if (!(st = prepare(c, mt__store_sql_text(id), rc)))
+            return NULL;
+        my_bool on = 1;
+        mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &on);
+        c->stmts[id] = st;
+    }
+    return st;
+}
+
 int mt__store_conn_exec(mt__store_conn_t *c, int id, mt__store_params_t *ps, const char *kinds, mt__store_rows_t *rows)
 {
     if (rows)
@@ -264,14 +280,9 @@ int mt__store_conn_exec(mt__store_conn_t *c, int id, mt__store_params_t *ps, con
     if (!c->m)
         return mt__store_conn_fail(c, NULL, "exec");
     int rc = MT_OK;
-    MYSQL_STMT *st = c->stmts[id];
-    if (!st) {
-        if (!(st = prepare(c, mt__store_sql_text(id), &rc)))
-            return rc;
-        my_bool on = 1;
-        mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &on);
-        c->stmts[id] = st;
-    }
+    MYSQL_STMT *st = statement(c, id, &rc);
+    if (!st)
+        return rc;
     unsigned nparams = ps ? ps->n : 0;
     if (nparams != mysql_stmt_param_count(st)) {
         snprintf(c->err, sizeof c->err, "statement %d: %u parameters given, %lu expected",
@@ -323,6 +334,85 @@ int mt__store_conn_exec(mt__store_conn_t *c, int id, mt__store_params_t *ps, con
         return rc;
     }
     return MT_OK;
+}
+
+/*  Column-wise arrays (Connector/C's layout for bulk: a column's values,
+    then for strings a column's lengths) from ps's rows. */
+static MYSQL_BIND *bulk_bind(mt__store_params_t *ps, unsigned ncols, unsigned nrows)
+{
+    if (ps->ncells < ps->n) {
+        ps->cells = mt_xrealloc(ps->cells, ps->n * sizeof *ps->cells);
+        ps->lens = mt_xrealloc(ps->lens, ps->n * sizeof *ps->lens);
+        ps->ncells = ps->n;
+    }
+    memset(ps->b, 0, ncols * sizeof *ps->b);
+    for (unsigned j = 0; j < ncols; j++) {
+        mt__store_cell_t *col = ps->cells + (size_t) j * nrows;
+        unsigned long *len = ps->lens + (size_t) j * nrows;
+        int kind = ps->v[j].kind;
+        for (unsigned r = 0; r < nrows; r++) {
+            const mt__store_param_t *p = &ps->v[(size_t) r * ncols + j];
+            if (p->kind != kind)
+                return NULL;
+            if (kind == 'i')
+                col[r].i = p->i;
+            else
+                col[r].s = p->s, len[r] = p->len;
+        }
+        MYSQL_BIND *b = &ps->b[j];
+        if (kind == 'i') {
+            b->buffer_type = MYSQL_TYPE_LONGLONG;
+            b->buffer = &col->i;            /* int64_t and the union: one size */
+        }
+        else {
+            b->buffer_type = MYSQL_TYPE_STRING;
+            b->buffer = &col->s;            /* an array of pointers, as bulk wants */
+            b->length = len;
+        }
+    }
+    return ps->b;
+}
+
+_Static_assert(sizeof(mt__store_cell_t) == sizeof(int64_t)
+               && sizeof(mt__store_cell_t) == sizeof(char *), "a cell is one value wide");
+
+int mt__store_conn_exec_bulk(mt__store_conn_t *c, int id, mt__store_params_t *ps, unsigned nrows)
+{
+    if (!c->m)
+        return mt__store_conn_fail(c, NULL, "exec");
+    int rc = MT_OK;
+    MYSQL_STMT *st = statement(c, id, &rc);
+    if (!st)
+        return rc;
+    unsigned long ncols = mysql_stmt_param_count(st);
+    if (!c->bulk || nrows == 0 || ncols == 0 || ps->n != ncols * nrows) {
+        snprintf(c->err, sizeof c->err, "statement %d: %u parameters for %u rows of %lu%s", id,
+                 ps->n, nrows, ncols, c->bulk ? "" : " (no bulk execution)");
+        return MT_EINTERNAL;
+    }
+    MYSQL_BIND *b = bulk_bind(ps, (unsigned) ncols, nrows);
+    if (!b) {
+        snprintf(c->err, sizeof c->err, "statement %d: a column of mixed kinds", id);
+        return MT_EINTERNAL;
+    }
+    unsigned int size = nrows;
+    if (mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &size) != 0)
+        return mt__store_conn_fail(c, st, "array size");
+    if (mysql_stmt_bind_param(st, b) != 0)
+        rc = mt__store_conn_fail(c, st, "bind");
+    else {
+        c->statements++;
+        c->last_used_ms = mt_now_ms();
+        if (mysql_stmt_execute(st) != 0)
+            rc = mt__store_conn_fail(c, st, mt__store_sql_text(id));
+    }
+    /*  The statement serves single rows too (mt__store_conn_exec). A
+        failure above may have closed the connection, and st with it. */
+    if (c->m && c->stmts[id] == st) {
+        size = 0;
+        mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &size);
+    }
+    return rc;
 }
 
 uint64_t mt__store_conn_affected(mt__store_conn_t *c, int id)

@@ -175,6 +175,19 @@ static int session(mt__store_conn_t *c)
     return MT_OK;
 }
 
+/*  MariaDB (10.2 and later) executes an array of rows in one round trip
+    (conn.c, mt__store_conn_exec_bulk); MySQL, and a proxy that does not
+    pass the capability on, do not: their writers pad multi-row statements
+    instead (node_sql.c). */
+static bool bulk_capable(MYSQL *m)
+{
+    unsigned long caps = 0, ext = 0;
+    if (mariadb_get_infov(m, MARIADB_CONNECTION_SERVER_CAPABILITIES, &caps) != 0
+        || mariadb_get_infov(m, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &ext) != 0)
+        return false;
+    return !(caps & CLIENT_MYSQL) && (ext & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32)) != 0;
+}
+
 int mt__store_conn_open(mt__store_conn_t *c)
 {
     mt__store_conn_close(c);
@@ -199,6 +212,7 @@ int mt__store_conn_open(mt__store_conn_t *c)
     int rc = session(c);
     if (rc != MT_OK)
         return rc;
+    c->bulk = bulk_capable(c->m);
     c->last_used_ms = mt_now_ms();
     c->err_no = 0;      /* the next outage is news again (see worth_logging) */
     return MT_OK;

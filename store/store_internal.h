@@ -107,10 +107,16 @@ typedef struct {
     unsigned long len;
 } mt__store_param_t;
 
+/*  A bulk execution's column of values (conn.c). */
+typedef union { int64_t i; const char *s; } mt__store_cell_t;
+
 typedef struct {
     mt__store_param_t *v;
     MYSQL_BIND *b;
     unsigned n, cap;
+    mt__store_cell_t *cells;        /* bulk: v by column, not by row */
+    unsigned long *lens;
+    size_t ncells;
 } mt__store_params_t;
 
 void mt__store_params_reset(mt__store_params_t *ps);
@@ -150,6 +156,7 @@ struct mt_conn {
     unsigned err_no;
     bool commit_failed;             /* the last error came from COMMIT */
     bool galera;                    /* connected to a Galera node (galera.c) */
+    bool bulk;                      /* the server executes arrays of rows (conn.c) */
     unsigned host_rank;             /* which host of its order (connect.c); 0: the first */
     unsigned probe_err_no;          /* the last error of mt__store_conn_prefer's probes */
     char err[256];
@@ -210,7 +217,12 @@ int mt__store_conn_exec(mt__store_conn_t *c, int id, mt__store_params_t *ps, con
 int mt__store_conn_sql(mt__store_conn_t *c, const char *sql);
 int mt__store_conn_commit(mt__store_conn_t *c);
 void mt__store_conn_rollback(mt__store_conn_t *c);
-/*  Affected rows of the last mt__store_conn_exec of statement id. */
+/*  Bulk execution (MariaDB's COM_STMT_BULK_EXECUTE, when c->bulk): one
+    round trip executes statement id once for each of nrows rows, whose
+    parameters ps holds row after row. No padding, one prepared statement
+    for any count; affected rows are the rows' sum. */
+int mt__store_conn_exec_bulk(mt__store_conn_t *c, int id, mt__store_params_t *ps, unsigned nrows);
+/*  Affected rows of the last execution of statement id. */
 uint64_t mt__store_conn_affected(mt__store_conn_t *c, int id);
 
 /*  1: a row; 0: no more; < 0: an error (mt__store_conn_fail recorded). */
