@@ -65,6 +65,10 @@ typedef struct {
     uint32_t nfree, cap;
     uint64_t gen;
     msgpack_sbuffer buf;
+    /*  Replies decode into this one zone, emptied after each: a zone per
+        reply (msgpack_unpack_next's) is an 8 KiB malloc and free per
+        heartbeat, CPU the load takes from the service it measures. */
+    msgpack_zone *zone;
     char id[512];
 } engine_t;
 
@@ -140,18 +144,17 @@ static void on_reply(engine_t *e, load_phase_t *p, const void *data, size_t size
         p->late++;                  /* unreadable: its request will time out */
         return;
     }
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
+    msgpack_object obj;
     size_t off = 0;
     const msgpack_object *top = NULL;
-    if (msgpack_unpack_next(&u, data, size, &off) == MSGPACK_UNPACK_SUCCESS)
-        top = &u.data;
+    if (msgpack_unpack(data, size, &off, e->zone, &obj) == MSGPACK_UNPACK_SUCCESS)
+        top = &obj;
     const msgpack_object *rid = ctl_get(top, "rid");
     uint64_t s = rid && rid->type == MSGPACK_OBJECT_POSITIVE_INTEGER
                  ? rid->via.u64 & SLOT_MASK : UINT64_MAX;
     if (s >= e->cap || e->slots[s].rid != rid->via.u64) {
         p->late++;
-        msgpack_unpacked_destroy(&u);
+        msgpack_zone_clear(e->zone);
         return;
     }
     int64_t lat = now - e->slots[s].sent_us;
@@ -166,7 +169,7 @@ static void on_reply(engine_t *e, load_phase_t *p, const void *data, size_t size
         ctl_get_str(ctl_get(top, "error"), "code", code, sizeof code);
         load_phase_error(p, code[0] ? code : "invalid_reply");
     }
-    msgpack_unpacked_destroy(&u);
+    msgpack_zone_clear(e->zone);
 }
 
 /*  Takes one waiting reply: 1, or 0 when none is waiting, -1 on error. */
@@ -293,6 +296,8 @@ static int engine_init(engine_t *e, const ctl_t *g, const load_args_t *a)
     for (uint32_t s = 0; s < e->cap; s++)
         e->free_slots[e->nfree++] = e->cap - 1 - s;
     msgpack_sbuffer_init(&e->buf);
+    if (!(e->zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE)))
+        return CTL_EFAIL;
     e->zs = zsock_new(ZMQ_DEALER);
     if (!e->zs)
         return CTL_EFAIL;
@@ -322,6 +327,8 @@ static void engine_fini(engine_t *e)
 {
     zsock_destroy(&e->zs);
     msgpack_sbuffer_destroy(&e->buf);
+    if (e->zone)
+        msgpack_zone_free(e->zone);
     free(e->slots);
     free(e->free_slots);
 }
