@@ -259,9 +259,14 @@ static void rows_bind(mt__store_rows_t *r)
     }
 }
 
-/*  Statement id of c, prepared on first use; NULL (*rc set) if it cannot be. */
+/*  Statement id of c, prepared on first use; NULL (*rc set) if it cannot
+    be, or c is down. */
 static MYSQL_STMT *statement(mt__store_conn_t *c, int id, int *rc)
 {
+    if (!c->m) {
+        *rc = mt__store_conn_fail(c, NULL, "exec");
+        return NULL;
+    }
     MYSQL_STMT *st = c->stmts[id];
     if (!st) {
         if (!(st = prepare(c, mt__store_sql_text(id), rc)))
@@ -277,8 +282,6 @@ int mt__store_conn_exec(mt__store_conn_t *c, int id, mt__store_params_t *ps, con
 {
     if (rows)
         *rows = (mt__store_rows_t) { 0 };
-    if (!c->m)
-        return mt__store_conn_fail(c, NULL, "exec");
     int rc = MT_OK;
     MYSQL_STMT *st = statement(c, id, &rc);
     if (!st)
@@ -378,8 +381,6 @@ _Static_assert(sizeof(mt__store_cell_t) == sizeof(int64_t)
 
 int mt__store_conn_exec_bulk(mt__store_conn_t *c, int id, mt__store_params_t *ps, unsigned nrows)
 {
-    if (!c->m)
-        return mt__store_conn_fail(c, NULL, "exec");
     int rc = MT_OK;
     MYSQL_STMT *st = statement(c, id, &rc);
     if (!st)
