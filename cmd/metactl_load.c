@@ -135,26 +135,14 @@ static void slot_free(engine_t *e, uint32_t s)
     e->free_slots[e->nfree++] = s;
 }
 
-/*  Accounts one reply body to its request. */
-static void on_reply(engine_t *e, load_phase_t *p, const void *data, size_t size,
-                     int64_t now)
+/*  Accounts a decoded reply (top NULL: undecodable) to its request. */
+static void account(engine_t *e, load_phase_t *p, const msgpack_object *top, int64_t now)
 {
-    char err[128];
-    if (mt_codec_check(data, size, err, sizeof err) != MT_OK) {
-        p->late++;                  /* unreadable: its request will time out */
-        return;
-    }
-    msgpack_object obj;
-    size_t off = 0;
-    const msgpack_object *top = NULL;
-    if (msgpack_unpack(data, size, &off, e->zone, &obj) == MSGPACK_UNPACK_SUCCESS)
-        top = &obj;
     const msgpack_object *rid = ctl_get(top, "rid");
     uint64_t s = rid && rid->type == MSGPACK_OBJECT_POSITIVE_INTEGER
                  ? rid->via.u64 & SLOT_MASK : UINT64_MAX;
     if (s >= e->cap || e->slots[s].rid != rid->via.u64) {
         p->late++;
-        msgpack_zone_clear(e->zone);
         return;
     }
     int64_t lat = now - e->slots[s].sent_us;
@@ -169,6 +157,21 @@ static void on_reply(engine_t *e, load_phase_t *p, const void *data, size_t size
         ctl_get_str(ctl_get(top, "error"), "code", code, sizeof code);
         load_phase_error(p, code[0] ? code : "invalid_reply");
     }
+}
+
+/*  Accounts one reply body to its request. */
+static void on_reply(engine_t *e, load_phase_t *p, const void *data, size_t size,
+                     int64_t now)
+{
+    char err[128];
+    if (mt_codec_check(data, size, err, sizeof err) != MT_OK) {
+        p->late++;                  /* unreadable: its request will time out */
+        return;
+    }
+    msgpack_object obj;
+    size_t off = 0;
+    bool decoded = msgpack_unpack(data, size, &off, e->zone, &obj) == MSGPACK_UNPACK_SUCCESS;
+    account(e, p, decoded ? &obj : NULL, now);
     msgpack_zone_clear(e->zone);
 }
 

@@ -53,6 +53,8 @@ static mt__store_param_t *param_push(mt__store_params_t *ps)
         ps->cap = ps->cap ? ps->cap * 2 : 64;
         ps->v = mt_xrealloc(ps->v, ps->cap * sizeof *ps->v);
         ps->b = mt_xrealloc(ps->b, ps->cap * sizeof *ps->b);
+        ps->cells = mt_xrealloc(ps->cells, ps->cap * sizeof *ps->cells);
+        ps->lens = mt_xrealloc(ps->lens, ps->cap * sizeof *ps->lens);
     }
     return &ps->v[ps->n++];
 }
@@ -343,11 +345,6 @@ int mt__store_conn_exec(mt__store_conn_t *c, int id, mt__store_params_t *ps, con
     then for strings a column's lengths) from ps's rows. */
 static MYSQL_BIND *bulk_bind(mt__store_params_t *ps, unsigned ncols, unsigned nrows)
 {
-    if (ps->ncells < ps->n) {
-        ps->cells = mt_xrealloc(ps->cells, ps->n * sizeof *ps->cells);
-        ps->lens = mt_xrealloc(ps->lens, ps->n * sizeof *ps->lens);
-        ps->ncells = ps->n;
-    }
     memset(ps->b, 0, ncols * sizeof *ps->b);
     for (unsigned j = 0; j < ncols; j++) {
         mt__store_cell_t *col = ps->cells + (size_t) j * nrows;

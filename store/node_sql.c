@@ -180,6 +180,26 @@ static void put_row(mt__store_scratch_t *s, const mt__store_status_entry_t *en, 
     mt__store_params_i64(&s->params, en->seen_at);
 }
 
+/*  The rows from k of a padded statement: *take of the batch's, then
+    copies of the smallest up to the variant's size (*sent). */
+static int put_padded(mt__store_scratch_t *s, const mt__store_status_entry_t *e, const enc_t *enc,
+                      const uint32_t *rows, const int64_t *rev, uint32_t k, uint32_t m,
+                      unsigned *take, unsigned *sent)
+{
+    int v = mt__store_sql_chunk(m - k, take);
+    *sent = mt__store_sql_variants[v];
+    uint32_t pad = k;
+    for (uint32_t x = k + 1; *take < *sent && x < k + *take; x++)
+        if (mt__store_status_row_bytes(&e[rows[x]], &enc[rows[x]])
+            < mt__store_status_row_bytes(&e[rows[pad]], &enc[rows[pad]]))
+            pad = x;
+    for (unsigned j = 0; j < *sent; j++) {
+        uint32_t x = j < *take ? k + j : pad;
+        put_row(s, &e[rows[x]], &enc[rows[x]], rev[x]);
+    }
+    return SQL_STATUS_UPSERT + v;
+}
+
 /*  Upserts e[rows[0..m)] with revisions rev[0..m).
     *all_updated: every real row came back "updated" (2 affected rows) and
     every padding row "found, left alone" (1: the connection has
@@ -204,30 +224,20 @@ static int upsert(mt__store_conn_t *c, mt__store_scratch_t *s, const mt__store_s
     *all_updated = true;
     for (uint32_t k = 0; rc == MT_OK && k < m && (*all_updated || !fast);) {
         mt__store_params_reset(&s->params);
+        unsigned take, sent;        /* the batch's rows; every row sent, padding too */
+        int id = SQL_STATUS_UPSERT;
         if (c->bulk && m - k > 1) {
-            unsigned take = m - k < MT_SQL_ROWS_MAX ? m - k : MT_SQL_ROWS_MAX;
+            take = sent = m - k < MT_SQL_ROWS_MAX ? m - k : MT_SQL_ROWS_MAX;
             for (unsigned j = 0; j < take; j++)
                 put_row(s, &e[rows[k + j]], &enc[rows[k + j]], rev[k + j]);
-            rc = mt__store_conn_exec_bulk(c, SQL_STATUS_UPSERT, &s->params, take);
-            if (rc == MT_OK && mt__store_conn_affected(c, SQL_STATUS_UPSERT) != 2 * take)
-                *all_updated = false;
-            k += take;
-            continue;
+            rc = mt__store_conn_exec_bulk(c, id, &s->params, take);
         }
-        unsigned take;
-        int v = mt__store_sql_chunk(m - k, &take);
-        uint32_t pad = k;
-        for (uint32_t x = k + 1; take < mt__store_sql_variants[v] && x < k + take; x++)
-            if (mt__store_status_row_bytes(&e[rows[x]], &enc[rows[x]])
-                < mt__store_status_row_bytes(&e[rows[pad]], &enc[rows[pad]]))
-                pad = x;
-        for (unsigned j = 0; j < mt__store_sql_variants[v]; j++) {
-            uint32_t x = j < take ? k + j : pad;
-            put_row(s, &e[rows[x]], &enc[rows[x]], rev[x]);
+        else {
+            id = put_padded(s, e, enc, rows, rev, k, m, &take, &sent);
+            rc = mt__store_conn_exec(c, id, &s->params, NULL, NULL);
         }
-        rc = mt__store_conn_exec(c, SQL_STATUS_UPSERT + v, &s->params, NULL, NULL);
-        if (rc == MT_OK
-            && mt__store_conn_affected(c, SQL_STATUS_UPSERT + v) != 2 * take + (mt__store_sql_variants[v] - take))
+        /*  2 a row updated, 1 a padding row found and left alone. */
+        if (rc == MT_OK && mt__store_conn_affected(c, id) != (uint64_t) take + sent)
             *all_updated = false;
         k += take;
     }

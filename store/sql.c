@@ -2,8 +2,9 @@
 
     Multi-row statements (and IN lists) exist for 1, 8, 64 and 256 rows and
     are generated once per process. On MariaDB the heartbeats' upsert is the
-    one-row statement executed over an array instead (node_sql.c). Column lists of the reads are fixed: scan.c decodes
-    rows by position (MT_SQL_REG_KINDS, MT_SQL_STATUS_KINDS). */
+    one-row statement executed over an array instead (node_sql.c). Column
+    lists of the reads are fixed: scan.c decodes rows by position
+    (MT_SQL_REG_KINDS, MT_SQL_STATUS_KINDS). */
 #include "store_internal.h"
 #include "mt_alloc.h"
 

@@ -116,7 +116,6 @@ typedef struct {
     unsigned n, cap;
     mt__store_cell_t *cells;        /* bulk: v by column, not by row */
     unsigned long *lens;
-    size_t ncells;
 } mt__store_params_t;
 
 void mt__store_params_reset(mt__store_params_t *ps);
