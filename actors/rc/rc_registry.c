@@ -464,6 +464,11 @@ mt_actor_t *mt__rc_registry_spawn(mt_runtime_t *rt, mt__rcs_cfg_t *cfg)
         destroy(r);
         return NULL;
     }
+    /*  Agents address the registry through cfg. Published before the first
+        message, so that no agent spawned by the first reload can run
+        before the address is there (the mailbox then orders the write
+        before every agent's read). */
+    cfg->registry = a;
     if (cfg->reload_interval_ms > 0)
         mt_send(a, mt_msg_new(MT__RC_RELOAD, 0));   /* learn what is stored at once */
     return a;

@@ -102,6 +102,7 @@ typedef struct {
 } mt__rc_init_t;
 
 mt_actor_t *mt__rc_agent_spawn(mt_runtime_t *rt, mt__rcs_cfg_t *cfg, const char *id);
+/*  Sets cfg->registry itself, before the registry's first message. */
 mt_actor_t *mt__rc_registry_spawn(mt_runtime_t *rt, mt__rcs_cfg_t *cfg);
 mt_actor_t *mt__rc_prober_spawn(mt_runtime_t *rt, uint32_t timeout_ms, bool allow_ipc,
                                 int index, mt_actor_t *dispatcher);
