@@ -54,11 +54,7 @@ static void start(int64_t reload_interval_ms)
 
 static void setup_store(void)
 {
-    rt = mt_runtime_new(NULL);
-    ck_assert_ptr_nonnull(rt);
-    tu_drop_db(NULL, DB);
-    dsn = tu_dsn_for(NULL, DB);
-    store = tu_store(rt, dsn, 2);
+    tu_open(&rt, &dsn, &store, NULL, DB, 2);
 }
 
 static void setup(void)
@@ -70,9 +66,7 @@ static void setup(void)
 static void teardown(void)
 {
     mt_rcs_destroy(&rcs);
-    mt_store_destroy(&store);
-    mt_runtime_destroy(&rt);
-    free(dsn);
+    tu_close(&rt, &dsn, &store, NULL);
 }
 
 static mt_rc_t *mk(const char *id, const char *name, int64_t revision, bool deleted)
