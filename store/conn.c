@@ -280,6 +280,18 @@ static MYSQL_STMT *statement(mt__store_conn_t *c, int id, int *rc)
     return st;
 }
 
+/*  Binds b to st (NULL: no parameters) and executes it, counted. */
+static int run(mt__store_conn_t *c, MYSQL_STMT *st, int id, MYSQL_BIND *b)
+{
+    if (b && mysql_stmt_bind_param(st, b) != 0)
+        return mt__store_conn_fail(c, st, "bind");
+    c->statements++;
+    c->last_used_ms = mt_now_ms();
+    if (mysql_stmt_execute(st) != 0)
+        return mt__store_conn_fail(c, st, mt__store_sql_text(id));
+    return MT_OK;
+}
+
 int mt__store_conn_exec(mt__store_conn_t *c, int id, mt__store_params_t *ps, const char *kinds, mt__store_rows_t *rows)
 {
     if (rows)
@@ -294,14 +306,8 @@ int mt__store_conn_exec(mt__store_conn_t *c, int id, mt__store_params_t *ps, con
                  id, nparams, mysql_stmt_param_count(st));
         return MT_EINTERNAL;
     }
-    if (nparams && mysql_stmt_bind_param(st, params_bind(ps)) != 0)
-        return mt__store_conn_fail(c, st, "bind");
-    c->statements++;
-    c->last_used_ms = mt_now_ms();
-    if (mysql_stmt_execute(st) != 0)
-        return mt__store_conn_fail(c, st, mt__store_sql_text(id));
-    if (!rows)
-        return MT_OK;
+    if ((rc = run(c, st, id, nparams ? params_bind(ps) : NULL)) != MT_OK || !rows)
+        return rc;
 
     if (mysql_stmt_store_result(st) != 0)
         return mt__store_conn_fail(c, st, "store result");
@@ -396,14 +402,7 @@ int mt__store_conn_exec_bulk(mt__store_conn_t *c, int id, mt__store_params_t *ps
     unsigned int size = nrows;
     if (mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &size) != 0)
         return mt__store_conn_fail(c, st, "array size");
-    if (mysql_stmt_bind_param(st, b) != 0)
-        rc = mt__store_conn_fail(c, st, "bind");
-    else {
-        c->statements++;
-        c->last_used_ms = mt_now_ms();
-        if (mysql_stmt_execute(st) != 0)
-            rc = mt__store_conn_fail(c, st, mt__store_sql_text(id));
-    }
+    rc = run(c, st, id, b);
     /*  The statement serves single rows too (mt__store_conn_exec). A
         failure above may have closed the connection, and st with it. */
     if (c->m && c->stmts[id] == st) {

@@ -62,7 +62,7 @@ mt_rcs_t *mt_rcs_new(mt_runtime_t *rt, const mt_rcs_opts_t *opts)
         if (!(cfg->probers[i] = mt__rc_prober_spawn(rt, cfg->probe_timeout_ms, cfg->allow_ipc,
                                                     i, cfg->dispatcher)))
             goto fail;
-    if (!cfg->probers || !mt__rc_registry_spawn(rt, cfg))  /* sets cfg->registry */
+    if (!mt__rc_registry_spawn(rt, cfg))    /* sets cfg->registry */
         goto fail;
     return rcs;
 fail:

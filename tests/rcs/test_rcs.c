@@ -40,8 +40,6 @@ static mt_store_t *store;
 static mt_rcs_t *rcs;
 static char *dsn;
 
-static mt_rc_t *mk(const char *id, const char *name, int64_t revision, bool deleted);
-
 static void start(int64_t reload_interval_ms)
 {
     mt_rcs_opts_t o = {
