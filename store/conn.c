@@ -491,35 +491,6 @@ int mt__store_conn_commit(mt__store_conn_t *c)
     return MT_OK;
 }
 
-int mt__store_conn_commit_send(mt__store_conn_t *c)
-{
-    if (!c->m)
-        return mt__store_conn_fail(c, NULL, "commit");
-    c->statements++;
-    c->commit_sent_us = mt_metrics_now_us();
-    if (mysql_send_query(c->m, "COMMIT", 6) != 0) {
-        /*  Whether the server read any of it is unknown, as for a COMMIT
-            lost in flight. */
-        int rc = mt__store_conn_fail(c, NULL, "commit");
-        c->commit_failed = true;
-        return rc;
-    }
-    return MT_OK;
-}
-
-int mt__store_conn_commit_wait(mt__store_conn_t *c)
-{
-    if (!c->m)
-        return mt__store_conn_fail(c, NULL, "commit");
-    if (mysql_read_query_result(c->m) != 0) {
-        int rc = mt__store_conn_fail(c, NULL, "commit");
-        c->commit_failed = true;
-        return rc;
-    }
-    mt_histo_observe_since(&mt_metrics()->store_commit, c->commit_sent_us);
-    return MT_OK;
-}
-
 void mt__store_conn_rollback(mt__store_conn_t *c)
 {
     if (c->m && mysql_rollback(c->m) != 0)

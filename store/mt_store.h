@@ -324,11 +324,6 @@ typedef struct {
         client whose window of requests is spent (linger.c). metactord
         sets 20 ms; here 0 (the default) or less: never wait. */
     int linger_ms;
-    /*  A writer commits one batch while it writes the next, on a second
-        session (store.c, "The pipeline"): true turns that off — one
-        session per writer, each batch's COMMIT answered before the next
-        batch starts. */
-    bool one_session;
 } mt_store_opts_t;
 
 /*  Parses the DSN and starts the actors. Connecting (and creating or

@@ -118,22 +118,15 @@ int mt__store_sql_draw_at(mt__store_conn_t *c, mt__store_scratch_t *s, uint32_t 
 }
 
 /*  A revision drawn at drawn_ms must be committed or gone within
-    MT_STORE_TXN_MAX_MS; refuse to commit a transaction that took half.
-    (A COMMIT only sent is answered well within the rest: its writer reads
-    the answer before its next batch's commit.) */
-static int commit_by(mt__store_conn_t *c, uint64_t drawn_ms, mt__store_commit_t how)
+    MT_STORE_TXN_MAX_MS; refuse to commit a transaction that took half. */
+int mt__store_sql_commit_by(mt__store_conn_t *c, uint64_t drawn_ms)
 {
     if (mt_now_ms() - drawn_ms > MT_STORE_TXN_MAX_MS / 2) {
         snprintf(c->err, sizeof c->err, "transaction too slow: rolled back");
         c->err_no = 0;
         return MT_EUNAVAIL;
     }
-    return how == MT__COMMIT_SEND ? mt__store_conn_commit_send(c) : mt__store_conn_commit(c);
-}
-
-int mt__store_sql_commit_by(mt__store_conn_t *c, uint64_t drawn_ms)
-{
-    return commit_by(c, drawn_ms, MT__COMMIT_WAIT);
+    return mt__store_conn_commit(c);
 }
 
 int mt__store_sql_bad(mt__store_conn_t *c, const char *what)
@@ -252,12 +245,11 @@ static int upsert(mt__store_conn_t *c, mt__store_scratch_t *s, const mt__store_s
 }
 
 /*  Draws m revisions (above `above`: see mt__store_sql_draw), upserts,
-    commits (as `how` says); entries get their revisions. With fast, a
-    batch whose rows did not all update is left uncommitted and *recheck
-    set: the caller rolls it back. */
+    commits; entries get their revisions. With fast, a batch whose rows did
+    not all update is left uncommitted and *recheck set: the caller rolls
+    it back. */
 static int write_rows(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e, const enc_t *enc,
-                      const uint32_t *rows, uint32_t m, int64_t above, bool fast,
-                      mt__store_commit_t how, bool *recheck)
+                      const uint32_t *rows, uint32_t m, int64_t above, bool fast, bool *recheck)
 {
     int64_t *rev = mt_xmalloc((m ? m : 1) * sizeof *rev);
     uint64_t drawn = mt_now_ms();
@@ -272,7 +264,7 @@ static int write_rows(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_sta
         rc = upsert(c, s, e, enc, rows, m, rev, fast, &all_updated);
     *recheck = rc == MT_OK && fast && !all_updated;
     if (rc == MT_OK && !*recheck)
-        rc = commit_by(c, drawn, how);
+        rc = mt__store_sql_commit_by(c, drawn);
     if (rc == MT_OK && !*recheck)
         for (uint32_t x = 0; x < m; x++)
             e[rows[x]].revision = rev[x];
@@ -349,7 +341,7 @@ static int status_floor(mt__store_conn_t *c, mt__store_scratch_t *s, const char 
     commit on another node after our read meets ours at certification
     (1213: the whole transaction again). */
 static int status_checked(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e, uint32_t n,
-                          const enc_t *enc, mt__store_commit_t how)
+                          const enc_t *enc)
 {
     const char **ids = mt_xmalloc((n ? n : 1) * sizeof *ids);
     uint32_t nids = 0;
@@ -397,7 +389,7 @@ static int status_checked(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store
         uint32_t m;
         uint32_t *rows = sorted_rows(e, n, &m);
         bool recheck;
-        rc = write_rows(c, s, e, enc, rows, m, floor, false, how, &recheck);
+        rc = write_rows(c, s, e, enc, rows, m, floor, false, &recheck);
         free(rows);
     }
     free(ids);
@@ -414,11 +406,11 @@ static int status_checked(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store
     newer heartbeat from another replica committed first) sets *recheck
     and nothing is committed. */
 static int status_fast(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e, uint32_t n,
-                       const enc_t *enc, mt__store_commit_t how, bool *recheck)
+                       const enc_t *enc, bool *recheck)
 {
     uint32_t m;
     uint32_t *rows = sorted_rows(e, n, &m);
-    int rc = write_rows(c, s, e, enc, rows, m, 0, true, how, recheck);
+    int rc = write_rows(c, s, e, enc, rows, m, 0, true, recheck);
     free(rows);
     return rc;
 }
@@ -427,19 +419,19 @@ static int status_fast(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_st
     found a row it cannot vouch for — the checked path in a new
     transaction. */
 static int status_once(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e, uint32_t n,
-                       const enc_t *enc, bool fast, mt__store_commit_t how, bool *rechecked)
+                       const enc_t *enc, bool fast, bool *rechecked)
 {
     if (fast) {
-        int rc = status_fast(c, s, e, n, enc, how, rechecked);
+        int rc = status_fast(c, s, e, n, enc, rechecked);
         if (rc != MT_OK || !*rechecked)
             return rc;
         mt__store_conn_rollback(c);
     }
-    return status_checked(c, s, e, n, enc, how);
+    return status_checked(c, s, e, n, enc);
 }
 
 int mt__store_sql_status_txn(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e, const enc_t *enc,
-                      uint32_t n, mt__store_commit_t how, bool *rechecked)
+                      uint32_t n, bool *rechecked)
 {
     bool fast = true;
     for (uint32_t i = 0; i < n; i++)
@@ -449,7 +441,7 @@ int mt__store_sql_status_txn(mt__store_conn_t *c, mt__store_scratch_t *s, mt__st
     *rechecked = false;
     do {
         bool again = false;
-        rc = status_once(c, s, e, n, enc, fast && attempt == 0, how, &again);
+        rc = status_once(c, s, e, n, enc, fast && attempt == 0, &again);
         *rechecked = *rechecked || again;
     } while (mt__store_sql_retry(c, rc, &attempt));
     return rc;

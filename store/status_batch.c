@@ -108,10 +108,9 @@ static void fail_live(mt__store_status_entry_t *e, uint32_t n, int err, const ch
 }
 
 /*  One transaction for e[0..n) — or, when the database refuses it, one
-    per row (each waiting for its COMMIT). */
+    per row. */
 static int commit(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e,
-                  const mt__store_status_enc_t *enc, uint32_t n, mt__store_commit_t how,
-                  mt__store_status_stats_t *stats)
+                  const mt__store_status_enc_t *enc, uint32_t n, mt__store_status_stats_t *stats)
 {
     uint32_t live = 0;
     for (uint32_t x = 0; x < n; x++)
@@ -123,13 +122,10 @@ static int commit(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_
         return MT_EUNAVAIL;
     }
     bool again = false;
-    int rc = mt__store_sql_status_txn(c, s, e, enc, n, how, &again);
+    int rc = mt__store_sql_status_txn(c, s, e, enc, n, &again);
     stats->rechecked = stats->rechecked || again;
     if (rc == MT_OK) {
-        if (how == MT__COMMIT_SEND)
-            stats->sent = true;     /* counted when its answer is read */
-        else
-            stats->commits++;
+        stats->commits++;
         return MT_OK;
     }
     if (rc != MT_EINTERNAL || live == 1 || !mt__store_conn_up(c)) {
@@ -146,7 +142,7 @@ static int commit(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_
             refuse(&e[x], MT_EUNAVAIL, "%s", c->err);
             continue;
         }
-        rc = mt__store_sql_status_txn(c, s, &e[x], &enc[x], 1, MT__COMMIT_WAIT, &again);
+        rc = mt__store_sql_status_txn(c, s, &e[x], &enc[x], 1, &again);
         stats->rechecked = stats->rechecked || again;
         stats->alone++;
         if (rc == MT_OK)
@@ -158,7 +154,7 @@ static int commit(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_
 }
 
 int mt__store_sql_status_batch(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e, uint32_t n,
-                        mt__store_commit_t how, mt__store_status_stats_t *stats)
+                        mt__store_status_stats_t *stats)
 {
     *stats = (mt__store_status_stats_t) { 0 };
     for (uint32_t i = 0; i < n; i++) {
@@ -184,10 +180,7 @@ int mt__store_sql_status_batch(mt__store_conn_t *c, mt__store_scratch_t *s, mt__
             }
             bytes += add;
         }
-        /*  Only a batch that is one transaction leaves its COMMIT
-            unanswered: the writer keeps one batch in flight, not parts. */
-        int r = commit(c, s, e + i, enc + i, j - i, i == 0 && j == n ? how : MT__COMMIT_WAIT,
-                       stats);
+        int r = commit(c, s, e + i, enc + i, j - i, stats);
         if (r != MT_OK && !mt__store_conn_up(c))
             rc = r;
         i = j;
@@ -197,28 +190,4 @@ int mt__store_sql_status_batch(mt__store_conn_t *c, mt__store_scratch_t *s, mt__
             refuse(&e[i], MT_ENOTFOUND, "node not found");
     free(enc);
     return rc;
-}
-
-int mt__store_sql_status_settle(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e,
-                                uint32_t n, mt__store_status_stats_t *stats)
-{
-    stats->sent = false;
-    int rc = mt__store_conn_commit_wait(c);
-    if (rc == MT_OK) {
-        stats->commits++;
-        return MT_OK;
-    }
-    /*  Refused at COMMIT for a reason of the moment (a deadlock, a Galera
-        certification conflict): nothing of it is stored, and the batch
-        runs again as any transaction would (retry.c) — from its draw,
-        waiting for its COMMIT this time. */
-    int attempt = 0;
-    if (mt__store_sql_retry(c, rc, &attempt)) {
-        bool rechecked = stats->rechecked;
-        rc = mt__store_sql_status_batch(c, s, e, n, MT__COMMIT_WAIT, stats);
-        stats->rechecked = stats->rechecked || rechecked;
-        return rc;
-    }
-    fail_live(e, n, rc, c->err);
-    return mt__store_conn_up(c) ? MT_OK : MT_EUNAVAIL;
 }

@@ -55,7 +55,7 @@
 #include <time.h>
 
 /*  Internal messages, above every public type of mt_store.h. */
-enum { MSG_CONNECT = MT_STORE_MSG_END_, MSG_FLUSH, MSG_LINGER, MSG_SETTLE, STORE_OWN_END_ };
+enum { MSG_CONNECT = MT_STORE_MSG_END_, MSG_FLUSH, MSG_LINGER, STORE_OWN_END_ };
 MT_MSG_RANGE_CHECK(MT_MSGR_STORE, STORE_OWN_END_);
 
 #define IDLE_PING_MS 5000   /* check a connection idle this long before use */
@@ -77,18 +77,6 @@ struct mt_store {
     mt__store_linger_shared_t linger;   /* what the writers' policies learn together */
 };
 
-/*  A writer's batch whose COMMIT is sent and whose answer is not read yet
-    (the pipeline, below), on the writer's second session. */
-typedef struct {
-    mt__store_conn_t conn;
-    mt_msg_t **msgs;                /* its STATUS requests */
-    mt__store_status_entry_t *entries;
-    uint32_t n, cap;                /* cap: of msgs */
-    mt__store_status_stats_t st;
-    bool open;                      /* the COMMIT's answer is unread */
-    uint64_t last_open_ms;          /* the session's last connect attempt */
-} inflight_t;
-
 typedef struct {
     mt_store_t *store;
     int index;
@@ -106,30 +94,20 @@ typedef struct {
     bool flush_queued;              /* a FLUSH is in the mailbox */
     mt__store_linger_t policy;      /* flush now, or wait for company */
     mt__store_status_entry_t *entries;
-    bool pipeline;                  /* a writer: its batches' commits overlap */
-    inflight_t sent;
 } sactor_t;
 
 
 /* ---- connection states ------------------------------------------------------------- */
 
-static void publish_conn(sactor_t *a, mt__store_conn_t *c)
-{
-    atomic_fetch_add(&a->store->statements, c->statements);
-    c->statements = 0;
-    atomic_fetch_add(&a->store->raises, c->raises);
-    c->raises = 0;
-}
-
 static void publish_statements(sactor_t *a)
 {
-    publish_conn(a, &a->conn);
-    publish_conn(a, &a->sent.conn);
+    atomic_fetch_add(&a->store->statements, a->conn.statements);
+    a->conn.statements = 0;
+    atomic_fetch_add(&a->store->raises, a->conn.raises);
+    a->conn.raises = 0;
     atomic_fetch_add(&a->store->rows_rejected, a->scratch.rejects.fresh);
     a->scratch.rejects.fresh = 0;
 }
-
-static void settle(sactor_t *a);
 
 static void arm_retry(sactor_t *a)
 {
@@ -146,8 +124,6 @@ static void end_wait(sactor_t *a)
 
 static void go_down(sactor_t *a)
 {
-    settle(a);                      /* its own session: it may have committed */
-    mt__store_conn_close(&a->sent.conn);
     mt__store_conn_close(&a->conn);
     if (a->up)
         mt_log_warning("store[%d]: database unavailable: %s", a->index, a->conn.err);
@@ -214,8 +190,6 @@ static void prefer_first(sactor_t *a)
     if (now - a->last_prefer_ms < PREFER_MS)
         return;
     a->last_prefer_ms = now;
-    settle(a);
-    mt__store_conn_close(&a->sent.conn);  /* reopened on the writer's new host */
     if (!mt__store_conn_prefer(&a->conn))
         return;
     publish_statements(a);
@@ -248,100 +222,6 @@ static bool usable(sactor_t *a)
 
 /* ---- group commit ---------------------------------------------------------------------- */
 
-/*  Answers a batch's requests, counting first: stats read after an answer
-    include its batch. */
-static void answer(sactor_t *a, mt_msg_t **msgs, mt__store_status_entry_t *entries, uint32_t n,
-                   const mt__store_status_stats_t *st)
-{
-    if (st->rechecked)
-        atomic_fetch_add(&a->store->rechecks, 1);
-    publish_statements(a);
-    uint64_t ok = 0;
-    for (uint32_t i = 0; i < n; i++)
-        ok += entries[i].err == MT_OK;
-    atomic_fetch_add(&a->store->batches, st->commits);
-    atomic_fetch_add(&a->store->rows, ok);
-    atomic_fetch_add(&a->store->alone, st->alone);
-    for (uint32_t i = 0; i < n; i++) {
-        mt__store_status_entry_t *e = &entries[i];
-        int err = e->err;
-        mt_msg_t *done = mt__store_done(err, e->why, err == MT_OK ? e->revision : 0);
-        ((mt_store_done_t *) mt_msg_data(done))->seen_at = err == MT_OK ? e->seen_at : 0;
-        mt_reply(msgs[i], done);
-        mt_msg_free(msgs[i]);
-    }
-}
-
-/*  The pipeline. A writer's transaction is three round trips — draw,
-    upsert, COMMIT — and the COMMIT's (the redo log's write and flush) is
-    the longest. So a writer keeps a second session: the COMMIT of one
-    batch is sent, and its answer read only after the next batch has been
-    drawn and upserted on the other session (or when nothing else is to be
-    done: MSG_SETTLE). One writer then commits about twice the rows at a
-    time for the same latency, and the database's cost per row falls with
-    the batch (docs/benchmarks.md, "Issue 15, eighth part").
-    Order is kept: a node has one write in flight (its actor waits for the
-    answer), and every other request settles the batch in flight first.
-    Without a second session (it cannot connect, or is on another host
-    than the first after a failover) the writer commits as before. */
-static bool pipeline_ready(sactor_t *a)
-{
-    inflight_t *f = &a->sent;
-    if (!a->pipeline || f->open)
-        return a->pipeline;
-    if (mt__store_conn_up(&f->conn) && f->conn.host_rank != a->conn.host_rank)
-        mt__store_conn_close(&f->conn);
-    if (!mt__store_conn_up(&f->conn)) {
-        uint64_t now = mt_now_ms();
-        if (now - f->last_open_ms < (uint64_t) a->store->reconnect_ms)
-            return false;
-        f->last_open_ms = now;
-        if (mt__store_conn_open(&f->conn) != MT_OK || f->conn.host_rank != a->conn.host_rank) {
-            mt__store_conn_close(&f->conn);
-            return false;
-        }
-    }
-    return true;
-}
-
-/*  Reads the answer of the batch in flight, if any, and answers its
-    requests. */
-static void settle(sactor_t *a)
-{
-    inflight_t *f = &a->sent;
-    if (!f->open)
-        return;
-    f->open = false;
-    mt__store_sql_status_settle(&f->conn, &a->scratch, f->entries, f->n, &f->st);
-    answer(a, f->msgs, f->entries, f->n, &f->st);
-    f->n = 0;
-    if (!mt__store_conn_up(&f->conn))
-        mt__store_conn_close(&f->conn);
-}
-
-/*  The batch just sent on a->conn goes in flight: the sessions trade
-    places (a->conn is the free one again), and so do the arrays. */
-static void put_in_flight(sactor_t *a, uint32_t n, const mt__store_status_stats_t *st)
-{
-    inflight_t *f = &a->sent;
-    mt__store_conn_t c = f->conn;
-    f->conn = a->conn;
-    a->conn = c;
-    mt_msg_t **msgs = f->msgs;
-    f->msgs = a->pending;
-    a->pending = msgs;
-    uint32_t cap = f->cap;
-    f->cap = a->cap;
-    a->cap = cap;
-    mt__store_status_entry_t *entries = f->entries;
-    f->entries = a->entries;
-    a->entries = entries;
-    f->n = n;
-    f->st = *st;
-    f->open = true;
-    mt_send(a->self, mt_msg_new(MSG_SETTLE, 0));
-}
-
 static void flush(sactor_t *a)
 {
     end_wait(a);
@@ -360,15 +240,28 @@ static void flush(sactor_t *a)
             .id = p->id, .status = p->status, .registered = p->registered };
     }
     mt__store_status_stats_t st;
-    mt__store_sql_status_batch(&a->conn, &a->scratch, a->entries, n,
-                               pipeline_ready(a) ? MT__COMMIT_SEND : MT__COMMIT_WAIT, &st);
+    mt__store_sql_status_batch(&a->conn, &a->scratch, a->entries, n, &st);
+    if (st.rechecked)
+        atomic_fetch_add(&a->store->rechecks, 1);
+    publish_statements(a);
+    /*  Counted before anyone is answered: stats read after an answer
+        include its batch. */
+    uint64_t ok = 0;
+    for (uint32_t i = 0; i < n; i++)
+        ok += a->entries[i].err == MT_OK;
+    atomic_fetch_add(&a->store->batches, st.commits);
+    atomic_fetch_add(&a->store->rows, ok);
+    atomic_fetch_add(&a->store->alone, st.alone);
+    for (uint32_t i = 0; i < n; i++) {
+        mt__store_status_entry_t *e = &a->entries[i];
+        int err = e->err;
+        mt_msg_t *done = mt__store_done(err, e->why, err == MT_OK ? e->revision : 0);
+        ((mt_store_done_t *) mt_msg_data(done))->seen_at = err == MT_OK ? e->seen_at : 0;
+        mt_reply(a->pending[i], done);
+        mt_msg_free(a->pending[i]);
+    }
     a->npending = 0;
     a->pending_bytes = 0;
-    settle(a);                          /* the batch before: its COMMIT is done by now */
-    if (st.sent)
-        put_in_flight(a, n, &st);
-    else
-        answer(a, a->pending, a->entries, n, &st);
     if (!mt__store_conn_up(&a->conn))
         go_down(a);
 }
@@ -380,7 +273,6 @@ static void flush(sactor_t *a)
     too (at most the linger). */
 static void linger_for(sactor_t *a, uint64_t now, uint64_t ms)
 {
-    settle(a);                      /* its answers are not held with the mail */
     mt_actor_hold_mail(a->self, now + ms, mt_msg_new(MSG_LINGER, 0));
 }
 
@@ -458,7 +350,6 @@ static void on_reg(sactor_t *a, mt_msg_t *msg)
 static void on_request(sactor_t *a, mt_msg_t *msg)
 {
     flush(a);       /* heartbeats sent before this request commit before it */
-    settle(a);
     char why[200];
     if (mt__store_check(msg, why, sizeof why) != MT_OK) {
         mt__store_reply_error(msg, MT_EBADREQ, why);
@@ -558,12 +449,6 @@ static void behaviour(mt_actor_t *self, void *state, mt_msg_t *msg)
     case MSG_LINGER:
         on_linger(a);
         break;
-    case MSG_SETTLE:
-        /*  Heartbeats came meanwhile: their flush settles, after their
-            upsert — the overlap the pipeline is for. */
-        if (!a->flush_queued)
-            settle(a);
-        break;
     case MT_STORE_NODE_STATUS:
         on_status(a, msg);
         break;
@@ -596,19 +481,15 @@ static void destroy(void *state)
     /*  Stopping: heartbeats already pending still commit (drain). */
     if (a->up)
         flush(a);
-    settle(a);
     for (uint32_t i = 0; i < a->npending; i++) {
         mt__store_reply_error(a->pending[i], MT_EUNAVAIL, "store stopped");
         mt_msg_free(a->pending[i]);
     }
     mt_timer_destroy(&a->retry);
     mt__store_conn_close(&a->conn);
-    mt__store_conn_close(&a->sent.conn);
     mt__store_scratch_free(&a->scratch);
     free(a->pending);
     free(a->entries);
-    free(a->sent.msgs);
-    free(a->sent.entries);
     atomic_store(&a->store->ready[a->index], 0);
     free(a);
     mysql_thread_end();
@@ -667,8 +548,6 @@ int mt_store_new(mt_runtime_t *rt, const mt_store_opts_t *opts, mt_store_t **out
         a->index = i;
         a->conn.dsn = dsn;
         a->conn.reader = i == s->nwriters;
-        a->sent.conn.dsn = dsn;
-        a->pipeline = i < s->nwriters && !opts->one_session;
         snprintf(a->conn.err, sizeof a->conn.err, "not connected yet");
         a->retry = mt_timer_new(rt);
         mt__store_linger_init(&a->policy, &s->linger, s->linger_ms, LINGER_GAP_MS);

@@ -162,7 +162,6 @@ struct mt_conn {
     uint64_t last_used_ms;
     uint64_t statements;            /* executed, for stats */
     uint64_t raises;                /* sequence raised past a row's revision, for stats */
-    uint64_t commit_sent_us;        /* mt__store_conn_commit_send's time, for the histogram */
 };
 
 /*  Writers' sessions: a statement runs at most this long (with the 2 s row
@@ -216,12 +215,6 @@ int mt__store_conn_exec(mt__store_conn_t *c, int id, mt__store_params_t *ps, con
 /*  A one-off statement with no parameters and no result (DDL, session). */
 int mt__store_conn_sql(mt__store_conn_t *c, const char *sql);
 int mt__store_conn_commit(mt__store_conn_t *c);
-/*  A COMMIT in two halves, for the writers' pipeline (store.c): _send
-    writes it and returns; the session then takes nothing else until
-    _wait has read the server's answer (MT_OK: committed; a failure as
-    mt__store_conn_commit's, commit_failed set). */
-int mt__store_conn_commit_send(mt__store_conn_t *c);
-int mt__store_conn_commit_wait(mt__store_conn_t *c);
 void mt__store_conn_rollback(mt__store_conn_t *c);
 /*  Bulk execution (MariaDB's COM_STMT_BULK_EXECUTE, when c->bulk): one
     round trip executes statement id once for each of nrows rows, whose
@@ -305,27 +298,20 @@ static inline size_t mt__store_status_row_bytes(const mt__store_status_entry_t *
     return js->len[0] + js->len[1] + js->len[2] + strlen(e->id) + 32;
 }
 
-/*  How a heartbeat transaction ends: COMMIT and its answer, or COMMIT
-    sent only — the writer reads the answer later (store.c's pipeline;
-    mt__store_sql_status_settle). */
-typedef enum { MT__COMMIT_WAIT, MT__COMMIT_SEND } mt__store_commit_t;
-
 /*  One transaction for the entries whose err is MT_OK (node_sql.c), encoded
     in enc: when every one is registered, upserts without locking the
     registrations; else, or when the row counts show a node the sender did
     not know about, locks the live registrations first (*rechecked: that
     second transaction ran). A deadlock or lock wait is retried once.
     Returns the transaction's result (MT_OK: entries carry theirs, MT_OK or
-    MT_ENOTFOUND — with MT__COMMIT_SEND, once the COMMIT's answer says so). */
+    MT_ENOTFOUND). */
 int mt__store_sql_status_txn(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e,
-                      const mt__store_status_enc_t *enc, uint32_t n, mt__store_commit_t how,
-                      bool *rechecked);
+                      const mt__store_status_enc_t *enc, uint32_t n, bool *rechecked);
 
 typedef struct {
     bool rechecked;                 /* a transaction had to lock the registrations */
     uint32_t commits;               /* transactions committed */
     uint32_t alone;                 /* rows retried alone after their batch was refused */
-    bool sent;                      /* its COMMIT is sent, the answer unread (settle) */
 } mt__store_status_stats_t;
 
 /*  Group commit of heartbeats (status_batch.c): every entry gets its own
@@ -335,18 +321,9 @@ typedef struct {
     MT_STORE_BATCH_BYTES (at least one row each), in arrival order. A
     transaction the database refuses (MT_EINTERNAL: a row it will not take)
     is retried row by row, so that only the rows it refuses fail. Returns
-    MT_OK, or the error that took the connection down.
-    With MT__COMMIT_SEND, a batch that is one transaction ends with its
-    COMMIT sent (stats->sent; entries as if committed): c takes nothing
-    else until mt__store_sql_status_settle. */
+    MT_OK, or the error that took the connection down. */
 int mt__store_sql_status_batch(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e, uint32_t n,
-                        mt__store_commit_t how, mt__store_status_stats_t *stats);
-/*  Reads the answer to a batch's COMMIT sent: committed, the entries stand;
-    refused for a reason of the moment (retry.c: nothing of it stored), the
-    batch runs again, waiting for its COMMIT; otherwise the outcome is
-    unknown and every live entry gets the error. Returns as above. */
-int mt__store_sql_status_settle(mt__store_conn_t *c, mt__store_scratch_t *s, mt__store_status_entry_t *e,
-                                uint32_t n, mt__store_status_stats_t *stats);
+                        mt__store_status_stats_t *stats);
 
 /*  REGISTER / LABELS: *out is the committed registration block. */
 int mt__store_sql_register(mt__store_conn_t *c, mt__store_scratch_t *s, const char *id, const mt_node_reg_t *reg,
