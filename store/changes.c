@@ -1,6 +1,6 @@
 /*  changes.c — node.changes, answered by the reader (PROTOCOL.md).
 
-    Messages handled (through store.c's behaviour):
+    Messages handled (through store_actor.c's behaviour):
       MT_NODE_REQ (op CHANGES), forwarded by the directory with `upto` (its
                   newest reload pass's covered revision) and the clock health
                   is judged by → MT_NODE_REPLY to the original asker.

@@ -1,5 +1,5 @@
 /*  linger.c — when a writer's pending heartbeats commit: at once, or after
-    waiting for company (store.c asks; this file only decides).
+    waiting for company (store_actor.c asks; this file only decides).
 
     A commit costs the database far more than a row (~400 µs of CPU against
     ~15 µs on the benchmark's machine), and a writer that commits as soon
@@ -35,7 +35,7 @@
       writer eager 10 s into them (28 heartbeats a commit instead of 36
       at 100,000 nodes); a probe a second costs a loader one 2-ms wait.
     * max_ms bounds every wait; batch_max pending commit at once
-      (store.c).
+      (store_actor.c).
 
     An earlier adaptive wait (docs/benchmarks.md, "Heartbeats at a fleet's
     pace") ended a wait when the last flush's count was back: at a steady

@@ -225,7 +225,7 @@ void mt_store_row_clear(mt_store_row_t *row)
     mt_node_status_unref(&row->status);
 }
 
-/* ---- replies (for store.c) ------------------------------------------------- */
+/* ---- replies (for store_actor.c) ------------------------------------------- */
 
 static void done_drop(mt_msg_t *m)
 {

@@ -1,5 +1,5 @@
 /*  status_batch.c — group commit of heartbeats: what a batch of pending
-    heartbeats becomes (store.c hands them over; node_sql.c writes one
+    heartbeats becomes (store_actor.c hands them over; node_sql.c writes one
     transaction).
 
     * Encoding first, outside any transaction (it stays short). A row whose

@@ -16,7 +16,8 @@
       scan.c      the reader: point loads, change scans, rows → blocks
       replicas.c  membership: a replica's beat and leave, the replica list
       rc_sql.c    remote cluster references: add, set, delete, scan
-      store.c     the pool, the actors, group commit
+      store.c     the pool of store actors, a node's writer
+      store_actor.c  one store actor: its connection's states, group commit
       messages.c  request constructors, replies, what their payloads own
       json.c      the JSON of the LONGTEXT columns (decoder: json_decode.c)
       row_decode.c  stored rows into blocks, as untrusted input; rows rejected */
@@ -26,6 +27,7 @@
 #include "mt_json.h"
 #include "mt_dsn.h"
 #include "mt_store.h"
+#include "linger.h"
 
 #include <mysql.h>
 #include <stdatomic.h>
@@ -260,7 +262,7 @@ void mt__store_schema_lease_release(mt__store_conn_t *c, const char *holder);
 typedef struct {
     uint64_t *seen;                 /* hashes, open addressing (0: free) */
     uint32_t n;
-    uint64_t fresh;                 /* rejected since store.c last took the count */
+    uint64_t fresh;                 /* rejected since store_actor.c last took the count */
 } mt__store_rejects_t;
 
 /*  A row that could not be read: logged (first time only) and counted. */
@@ -365,6 +367,26 @@ int mt__store_sql_bad(mt__store_conn_t *c, const char *what);        /* MT_EBADR
 int mt__store_sql_refuse(mt__store_conn_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int mt__store_sql_too_large(mt__store_conn_t *c, const char *column, size_t len);
 int mt__store_sql_not_found(mt__store_conn_t *c, const char *id);    /* MT_ENOTFOUND, message */
+
+/* ---- the pool and its actors (store.c, store_actor.c) ------------------------------ */
+
+struct mt_store {
+    mt_runtime_t *rt;
+    mt_dsn_t *dsn;
+    int nwriters, nactors, batch_max, reconnect_ms, linger_ms;
+    mt_actor_t **actors;            /* writers, the reader, the members actor */
+    _Atomic int *ready;             /* per actor: connected, schema current */
+    _Atomic uint64_t batches, rows, rechecks, alone, statements, reconnects, rc_writes,
+        rc_conflicts;
+    _Atomic uint64_t rows_rejected;
+    _Atomic uint64_t raises;        /* the sequence moved past a row's revision */
+    _Atomic int galera;             /* a connection found a Galera node */
+    mt__store_linger_shared_t linger;   /* what the writers' policies learn together */
+};
+
+/*  Starts actor `index` of s (writers first, then the reader, then the
+    members actor) and sends it its first CONNECT; NULL if it cannot. */
+mt_actor_t *mt__store_actor_spawn(mt_store_t *s, int index);
 
 /* ---- replies (messages.c) ------------------------------------------------------- */
 
