@@ -329,6 +329,17 @@ static void on_reg(sactor_t *a, mt_msg_t *msg)
     mt__store_reply_done(msg, rc, a->conn.err, out ? out->reg_revision : 0, out);
 }
 
+/*  Answers msg with r, whose payload holds err and message: the
+    connection's error as the message, and the statements (and rows
+    rejected) counted before the asker can read them. */
+static void answer(sactor_t *a, mt_msg_t *msg, mt_msg_t *r, int err, char *message, size_t size)
+{
+    if (err != MT_OK)
+        snprintf(message, size, "%.199s", a->conn.err);
+    publish_statements(a);
+    mt_reply(msg, r);
+}
+
 static void on_request(sactor_t *a, mt_msg_t *msg)
 {
     flush(a);       /* heartbeats sent before this request commit before it */
@@ -364,26 +375,20 @@ static void on_request(sactor_t *a, mt_msg_t *msg)
     case MT_STORE_NODE_LOAD: {
         mt_msg_t *r = mt_msg_new(MT_STORE_LOADED, sizeof(mt_store_loaded_t));
         mt_store_loaded_t *l = mt_msg_data(r);
+        r->drop = mt__store_loaded_drop;
         l->err = mt__store_sql_load(&a->conn, &a->scratch,
                              ((mt_store_node_load_t *) mt_msg_data(msg))->id, &l->row);
-        if (l->err != MT_OK)
-            snprintf(l->message, sizeof l->message, "%.199s", a->conn.err);
-        r->drop = mt__store_loaded_drop;
-        publish_statements(a);  /* rows rejected: counted before the answer */
-        mt_reply(msg, r);
+        answer(a, msg, r, l->err, l->message, sizeof l->message);
         break;
     }
     case MT_STORE_SCAN: {
         mt_store_scan_req_t *q = mt_msg_data(msg);
         mt_msg_t *r = mt_msg_new(MT_STORE_SCANNED, sizeof(mt_store_scanned_t));
         mt_store_scanned_t *s = mt_msg_data(r);
+        r->drop = mt__store_scanned_drop;
         s->err = mt__store_sql_scan(&a->conn, &a->scratch, q->after, q->full,
                                     q->held.held ? &q->held : NULL, s);
-        if (s->err != MT_OK)
-            snprintf(s->message, sizeof s->message, "%.199s", a->conn.err);
-        r->drop = mt__store_scanned_drop;
-        publish_statements(a);  /* rows rejected: counted before the answer */
-        mt_reply(msg, r);
+        answer(a, msg, r, s->err, s->message, sizeof s->message);
         break;
     }
     case MT_STORE_REPLICA_BEAT: {
@@ -391,9 +396,7 @@ static void on_request(sactor_t *a, mt_msg_t *msg)
         mt_store_replicas_t *l = mt_msg_data(r);
         r->drop = mt__store_replicas_drop;
         l->err = mt__store_sql_replica_beat(&a->conn, &a->scratch, mt_msg_data(msg), l);
-        if (l->err != MT_OK)
-            snprintf(l->message, sizeof l->message, "%.199s", a->conn.err);
-        mt_reply(msg, r);
+        answer(a, msg, r, l->err, l->message, sizeof l->message);
         break;
     }
     case MT_STORE_REPLICA_LEAVE: {
