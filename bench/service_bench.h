@@ -72,9 +72,14 @@ typedef struct {
 
 /*  `metactl load --bench` against endpoint: nodes ids prefix-NNNNN, rate
     heartbeats/s in all (0: as fast as conc in flight allow) for secs
-    seconds; reg: register them first. */
+    seconds, each heartbeat with `images` image names; reg: register them
+    first. */
 void loader_start(loader_t *ld, const char *endpoint, const char *prefix, long nodes, long rate,
-                  long secs, long conc, bool reg);
+                  long secs, long conc, long images, bool reg);
+/*  Images in each heartbeat of the ingest figures (MT_BENCH_E2E_IMAGES,
+    default 3): etcd's peer puts a status with three image names
+    (../shared/peers/etcd), so ours carries as many. */
+long e2e_images(void);
 /*  Waits for the loader's end: its rate (the heartbeat phase's acks/s). */
 double loader_finish(loader_t *ld);
 /*  CPU time of this process's waited-for children so far, in clock ticks. */

@@ -14,22 +14,25 @@ int fig_e2e(void)
     long nodes = env_long("MT_BENCH_E2E_NODES", 10000, 1, 10000000);
     long secs = env_long("MT_BENCH_E2E_S", 10, 1, 3600);
     long conc = env_long("MT_BENCH_E2E_CONC", 256, 1, 65536);
+    long images = e2e_images();
     bp_proc_t *pa = start_replica(0, NULL);
     cli_t a;
     cli_open(&a, "A", pa->endpoint);
     cli_wait_ready(&a, pa, 30000);
     uint64_t b0 = cli_stat(&a, "store_batches"), r0 = cli_stat(&a, "store_rows");
 
-    char path[512], s_nodes[32], s_secs[32], s_conc[32];
+    char path[512], s_nodes[32], s_secs[32], s_conc[32], s_images[32];
     snprintf(path, sizeof path, "%s/metactl", g_bindir);
     snprintf(s_nodes, sizeof s_nodes, "%ld", nodes);
     snprintf(s_secs, sizeof s_secs, "%ld", secs);
     snprintf(s_conc, sizeof s_conc, "%ld", conc);
+    snprintf(s_images, sizeof s_images, "%ld", images);
     /*  Under CURVE: --server-key (the cluster's public key) and --cert
         (the admin certificate) before the command. */
     char *curve[] = { "--server-key", g_curve.server_pub, "--cert", g_curve.admin };
     char *load[] = { "load", "--nodes", s_nodes, "--rate", "0", "--duration", s_secs,
-                     "--concurrency", s_conc, "--prefix", "e2e", "--register", "--bench" };
+                     "--concurrency", s_conc, "--images", s_images, "--prefix", "e2e", "--register",
+                     "--bench" };
     char *argv[32] = { path, "-e", pa->endpoint, "-t", "10000" };
     int argc = 5;
     for (size_t i = 0; g_curve.on && i < sizeof curve / sizeof curve[0]; i++)

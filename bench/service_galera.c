@@ -109,6 +109,7 @@ static int ingest3(const char *figure)
     long nodes = env_long("MT_BENCH_E2E_NODES", 10000, 3, 10000000);
     long secs = env_long("MT_BENCH_E2E_S", 10, 1, 3600);
     long conc = env_long("MT_BENCH_E2E_CONC", 256, 1, 65536);
+    long images = e2e_images();
     bp_proc_t *p[REPLICAS];
     cli_t c[REPLICAS];
     replicas_start(REPLICAS, p, c);
@@ -121,7 +122,7 @@ static int ingest3(const char *figure)
     loader_t ld[REPLICAS];
     static const char *const prefixes[REPLICAS] = { "ia", "ib", "ic" };
     for (int i = 0; i < REPLICAS; i++)
-        loader_start(&ld[i], p[i]->endpoint, prefixes[i], nodes / REPLICAS, 0, 1, conc, true);
+        loader_start(&ld[i], p[i]->endpoint, prefixes[i], nodes / REPLICAS, 0, 1, conc, images, true);
     for (int i = 0; i < REPLICAS; i++)
         loader_finish(&ld[i]);
     cpu_win_t cpu = { 0 };
@@ -130,7 +131,8 @@ static int ingest3(const char *figure)
     cpu_add_dbs(&cpu);
     cpu_begin(&cpu);
     for (int i = 0; i < REPLICAS; i++)
-        loader_start(&ld[i], p[i]->endpoint, prefixes[i], nodes / REPLICAS, 0, secs, conc, false);
+        loader_start(&ld[i], p[i]->endpoint, prefixes[i], nodes / REPLICAS, 0, secs, conc, images,
+                     false);
     double sum = 0;
     for (int i = 0; i < REPLICAS; i++) {
         double v = loader_finish(&ld[i]);

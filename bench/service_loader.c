@@ -10,18 +10,25 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-void loader_start(loader_t *ld, const char *endpoint, const char *prefix, long nodes, long rate,
-                  long secs, long conc, bool reg)
+long e2e_images(void)
 {
-    char path[512], s_nodes[32], s_rate[32], s_secs[32], s_conc[32];
+    return env_long("MT_BENCH_E2E_IMAGES", 3, 0, 64);
+}
+
+void loader_start(loader_t *ld, const char *endpoint, const char *prefix, long nodes, long rate,
+                  long secs, long conc, long images, bool reg)
+{
+    char path[512], s_nodes[32], s_rate[32], s_secs[32], s_conc[32], s_images[32];
     snprintf(path, sizeof path, "%s/metactl", g_bindir);
     snprintf(s_nodes, sizeof s_nodes, "%ld", nodes);
     snprintf(s_rate, sizeof s_rate, "%ld", rate);
     snprintf(s_secs, sizeof s_secs, "%ld", secs);
     snprintf(s_conc, sizeof s_conc, "%ld", conc);
+    snprintf(s_images, sizeof s_images, "%ld", images);
     char *argv[] = { path, "-e", (char *) endpoint, "-t", "10000", "load", "--nodes", s_nodes,
-                     "--rate", s_rate, "--duration", s_secs, "--concurrency", s_conc, "--prefix",
-                     (char *) prefix, "--bench", reg ? "--register" : NULL, NULL };
+                     "--rate", s_rate, "--duration", s_secs, "--concurrency", s_conc,
+                     "--images", s_images, "--prefix", (char *) prefix, "--bench",
+                     reg ? "--register" : NULL, NULL };
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
         bp_die("pipe: %s", strerror(errno));

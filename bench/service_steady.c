@@ -46,7 +46,7 @@ int fig_steady(void)
     loader_t ld[REPLICAS];
     note("registering %ld nodes, a third through each replica", nodes);
     for (int i = 0; i < REPLICAS; i++)
-        loader_start(&ld[i], p[i]->endpoint, prefixes[i], nodes / REPLICAS, 1, 1, 256, true);
+        loader_start(&ld[i], p[i]->endpoint, prefixes[i], nodes / REPLICAS, 1, 1, 256, 0, true);
     for (int i = 0; i < REPLICAS; i++)
         loader_finish(&ld[i]);
 
@@ -64,7 +64,7 @@ int fig_steady(void)
     note("heartbeats: %ld/s in all for %ld s", rate, secs);
     for (int i = 0; i < REPLICAS; i++)
         loader_start(&ld[i], p[i]->endpoint, prefixes[i], nodes / REPLICAS, rate / REPLICAS, secs,
-                     FLEET_WINDOW, false);
+                     FLEET_WINDOW, 0, false);
     for (int i = 0; i < REPLICAS; i++)
         note("%s through %s: %.1f acks/s", ld[i].proc->name, p[i]->name, loader_finish(&ld[i]));
     cpu_end(&cpu, "steady heartbeats", (unsigned long long) (children_ticks() - ch0));

@@ -25,7 +25,7 @@
 
 static const char usage_load[] =
     "usage: metactl load --nodes N --rate R --duration S [--prefix P] [--concurrency C]\n"
-    "           [--register] [--bench]\n"
+    "           [--images K] [--register] [--bench]\n"
     "  Simulates N nodes (ids P-00000, P-00001, ...) heartbeating (node.heartbeat,\n"
     "  ready) round-robin at R requests per second in total for S seconds, with\n"
     "  up to C requests in flight over one DEALER socket; then prints the rate of\n"
@@ -39,6 +39,8 @@ static const char usage_load[] =
     "  --duration S          seconds of heartbeats\n"
     "  --prefix P            node id prefix and `load` label (default `load`)\n"
     "  --concurrency C       requests in flight at most (default 256, max 65536)\n"
+    "  --images K            each heartbeat also reports K images (0-64, default 0;\n"
+    "                        names of ~30 bytes, e.g. reg.cube.io/cube/image-1:1.0.1)\n"
     "  --register            register the N nodes first (C in flight, no rate limit;\n"
     "                        label load=P, host_ip 10.x.y.z, grpc_port 50051)\n"
     "  --bench               also print `bench=e2e_heartbeat_ingest value=V unit=acks/s`\n"
@@ -70,6 +72,7 @@ typedef struct {
         heartbeat, CPU the load takes from the service it measures. */
     msgpack_zone *zone;
     char id[512];
+    char images[LOAD_IMAGES_MAX][64];   /* --images: made once, sent with every heartbeat */
 } engine_t;
 
 static int64_t now_us(void)
@@ -85,7 +88,7 @@ static void pack_body(engine_t *e, bool reg, uint64_t node, uint64_t rid)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &e->buf, msgpack_sbuffer_write);
     snprintf(e->id, sizeof e->id, "%s-%05" PRIu64, e->a->prefix, node);
-    msgpack_pack_map(&pk, reg ? 3 : 4);
+    msgpack_pack_map(&pk, reg ? 3 : e->a->images > 0 ? 5 : 4);
     ctl_pack_str(&pk, "op");
     ctl_pack_str(&pk, reg ? "node.register" : "node.heartbeat");
     ctl_pack_str(&pk, "rid");
@@ -114,6 +117,12 @@ static void pack_body(engine_t *e, bool reg, uint64_t node, uint64_t rid)
         ctl_pack_str(&pk, e->id);
         ctl_pack_str(&pk, "ready");
         msgpack_pack_true(&pk);
+        if (e->a->images > 0) {
+            ctl_pack_str(&pk, "images");
+            msgpack_pack_array(&pk, (size_t) e->a->images);
+            for (int64_t i = 0; i < e->a->images; i++)
+                ctl_pack_str(&pk, e->images[i]);
+        }
     }
 }
 
@@ -298,6 +307,9 @@ static int engine_init(engine_t *e, const ctl_t *g, const load_args_t *a)
         return CTL_EFAIL;
     for (uint32_t s = 0; s < e->cap; s++)
         e->free_slots[e->nfree++] = e->cap - 1 - s;
+    for (int64_t i = 0; i < a->images; i++)
+        snprintf(e->images[i], sizeof e->images[i], "reg.cube.io/cube/image-%d:1.0.%d",
+                 (int) i + 1, (int) i + 1);
     msgpack_sbuffer_init(&e->buf);
     if (!(e->zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE)))
         return CTL_EFAIL;
@@ -389,7 +401,7 @@ static int run(const ctl_t *g, const load_args_t *a)
 
 int ctl_cmd_load(ctl_t *g, int argc, char **argv)
 {
-    enum { O_NODES = 256, O_RATE, O_DURATION, O_PREFIX, O_CONC, O_REGISTER, O_BENCH };
+    enum { O_NODES = 256, O_RATE, O_DURATION, O_PREFIX, O_CONC, O_IMAGES, O_REGISTER, O_BENCH };
     static const struct option opts[] = {
         CTL_GLOBAL_LONG,
         { "nodes", required_argument, NULL, O_NODES },
@@ -397,6 +409,7 @@ int ctl_cmd_load(ctl_t *g, int argc, char **argv)
         { "duration", required_argument, NULL, O_DURATION },
         { "prefix", required_argument, NULL, O_PREFIX },
         { "concurrency", required_argument, NULL, O_CONC },
+        { "images", required_argument, NULL, O_IMAGES },
         { "register", no_argument, NULL, O_REGISTER },
         { "bench", no_argument, NULL, O_BENCH },
         { NULL, 0, NULL, 0 },
@@ -414,6 +427,9 @@ int ctl_cmd_load(ctl_t *g, int argc, char **argv)
             rc = ctl_opt_i64(u, "--duration", optarg, 1, 7 * 86400, &a.duration_s);
             break;
         case O_CONC: rc = ctl_opt_i64(u, "--concurrency", optarg, 1, 65536, &a.concurrency); break;
+        case O_IMAGES:
+            rc = ctl_opt_i64(u, "--images", optarg, 0, LOAD_IMAGES_MAX, &a.images);
+            break;
         case O_PREFIX: a.prefix = optarg; break;
         case O_REGISTER: a.reg = true; break;
         case O_BENCH: a.bench = true; break;

@@ -41,8 +41,11 @@ void load_phase_error(load_phase_t *p, const char *code);
 double load_phase_seconds(const load_phase_t *p);
 double load_phase_rate(const load_phase_t *p);     /* acked per second */
 
+#define LOAD_IMAGES_MAX 64
+
 typedef struct {
     int64_t nodes, rate, duration_s, concurrency;
+    int64_t images;                 /* image names in each heartbeat's status */
     const char *prefix;
     bool reg, bench;
 } load_args_t;

@@ -5,6 +5,9 @@
     * registers_then_heartbeats: --register stores every node (seen on the
       other replica, with its label and a heartbeat), every request is
       acknowledged, exit status 0.
+    * heartbeats_carry_images: --images K puts K image names in every
+      heartbeat (the e2e figures' shape, as etcd's peer puts them), stored
+      and seen on the other replica; without it, none.
     * keeps_to_its_rate: open loop — never more requests than were due
       (rate × duration, plus the first at 0), each one answered.
     * counts_each_failure: heartbeats for nodes never registered are all
@@ -80,6 +83,42 @@ START_TEST(registers_then_heartbeats)
 }
 END_TEST
 
+/*  Node id's stored images as B sees them once it has a heartbeat: their
+    count, the second one's name in second (cap bytes, "" if none). */
+static uint32_t images_on_b(const char *id, char *second, size_t cap)
+{
+    h_reply_t *r = NULL;
+    H_WAIT(((r = h_call(B, "{s:s, s:s}", "op", "node.get", "id", id)) && r->ok
+            && h_int(r->result, "node/status_revision") > 0) || (h_reply_free(&r), false), H_T,
+           "%s with a heartbeat on B", id);
+    uint32_t n = h_size(r->result, "node/images");
+    second[0] = '\0';
+    if (n > 1) {
+        char *s = h_sdup(r->result, "node/images/1");
+        snprintf(second, cap, "%s", s);
+        free(s);
+    }
+    h_reply_free(&r);
+    return n;
+}
+
+START_TEST(heartbeats_carry_images)
+{
+    char out[8192], second[128];
+    int rc = load(A, "load --nodes 4 --rate 0 --duration 1 --concurrency 4 --register "
+                     "--images 3 --prefix img", out, sizeof out);
+    H_ASSERT(rc == 0, "exit status %d: %s", rc, out);
+    uint32_t n = images_on_b("img-00003", second, sizeof second);
+    H_ASSERT(n == 3, "3 images stored, not %u", n);
+    H_ASSERT(strcmp(second, "reg.cube.io/cube/image-2:1.0.2") == 0, "the second: %s", second);
+    rc = load(A, "load --nodes 4 --rate 0 --duration 1 --concurrency 4 --register --prefix bare",
+              out, sizeof out);
+    H_ASSERT(rc == 0, "exit status %d: %s", rc, out);
+    n = images_on_b("bare-00003", second, sizeof second);
+    H_ASSERT(n == 0, "no images without --images, not %u", n);
+}
+END_TEST
+
 START_TEST(keeps_to_its_rate)
 {
     char out[8192];
@@ -128,7 +167,7 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("service_load");
-    h_tcase(s, "load", setup, TIMEOUT_S, registers_then_heartbeats, keeps_to_its_rate,
-            counts_each_failure, no_replica, NULL);
+    h_tcase(s, "load", setup, TIMEOUT_S, registers_then_heartbeats, heartbeats_carry_images,
+            keeps_to_its_rate, counts_each_failure, no_replica, NULL);
     return h_run(s);
 }
