@@ -226,7 +226,27 @@ static const char *const v9[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = { NULL, v1, v2, v3, v4, v5, v6, v7, v8, v9 };
+/*  Version 10 (issue 15): node_status's three JSON columns lose their
+    JSON_VALID checks. They are written by one path only — the heartbeat
+    writer, from our own encoder (mt_json_put_*: escaped, valid UTF-8, or
+    refused before the row reaches the database) — and every status row
+    read back is parsed strictly (row_decode.c): a row that does not parse
+    is not taken and the node's next heartbeat rewrites it. So the checks
+    only re-parsed our own output, at every heartbeat: ~18 % of MariaDB's
+    CPU for a heartbeat with conditions, images and templates
+    (docs/benchmarks.md, "Issue 15, tenth part"), in the one part every
+    replica shares. The registrations' and references' JSON keeps its
+    checks (written rarely), and constraints an operator adds still hold
+    for the service's writes (check_constraint_checks stays on). Dropping
+    a column's CHECK rebuilds the table in MariaDB (~0.2 s per 100,000
+    rows, writes to it wait); the schema lease runs it once. */
+static const char *const v10[] = {
+    "ALTER TABLE node_status MODIFY conditions LONGTEXT NOT NULL,"
+    " MODIFY images LONGTEXT NOT NULL, MODIFY local_templates LONGTEXT NOT NULL",
+    NULL,
+};
+
+static const char *const *const migrations[] = { NULL, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10 };
 
 
 static int current_version(mt__store_conn_t *c, int *version)

@@ -239,7 +239,7 @@ static inline const char *mt__store_rows_str(const mt__store_rows_t *r, unsigned
 
 /* ---- schema (schema.c) ---------------------------------------------------------- */
 
-#define MT_SCHEMA_VERSION 9
+#define MT_SCHEMA_VERSION 10
 /*  Brings the schema to MT_SCHEMA_VERSION under the lease row (below).
     Idempotent; safe when replicas run it at once, on any nodes. */
 int mt__store_schema_migrate(mt__store_conn_t *c);

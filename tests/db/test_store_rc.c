@@ -681,7 +681,7 @@ END_TEST
 
 START_TEST(schema_v2_idempotent)
 {
-    ck_assert_int_eq(tu_i64(raw, "SELECT version FROM mt_schema"), 9);
+    ck_assert_int_eq(tu_i64(raw, "SELECT version FROM mt_schema"), 10);
     /* the v1 key on name (tombstones included) is gone; the live keys are there */
     ck_assert_int_eq(tu_i64(raw, "SELECT COUNT(*) FROM information_schema.statistics WHERE"
                                  " table_schema = '" DB "' AND table_name = 'rc_refs'"
@@ -696,7 +696,7 @@ START_TEST(schema_v2_idempotent)
     mt_store_destroy(&store);
     tu_exec(raw, "UPDATE mt_schema SET version = 0");
     store = tu_store(rt, dsn, 1);
-    ck_assert_int_eq(tu_i64(raw, "SELECT version FROM mt_schema"), 9);
+    ck_assert_int_eq(tu_i64(raw, "SELECT version FROM mt_schema"), 10);
     ck_assert_int_eq(tu_i64(raw, "SELECT COUNT(*) FROM rc_refs WHERE live_name = 'east'"), 1);
     ck_assert_int_eq(add(mk(ID_B, "east", "tcp://e:1", UUID_Y, "", NULL, false, 0),
                          NULL, NULL, NULL), MT_ECONFLICT);

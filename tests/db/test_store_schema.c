@@ -13,7 +13,7 @@ static void teardown(void) { mt_runtime_destroy(&rt); }
 static void check_schema(const char *dsn, const char *db, char **uuid_out)
 {
     MYSQL *m = tu_raw(dsn, db);
-    ck_assert_int_eq(tu_i64(m, "SELECT version FROM mt_schema WHERE id = 1"), 9);
+    ck_assert_int_eq(tu_i64(m, "SELECT version FROM mt_schema WHERE id = 1"), 10);
     /*  INCREMENT BY 0: the server's auto_increment_increment (1 on one
         server, the cluster's size on Galera); nobody holds the lease. */
     ck_assert_int_eq(tu_i64(m, "SELECT increment FROM mt_revision"), 0);
@@ -48,6 +48,15 @@ static void check_schema(const char *dsn, const char *db, char **uuid_out)
              " table_schema = '%s' AND table_name = 'node_status' AND index_name <> 'PRIMARY'",
              db);
     ck_assert_int_eq(tu_i64(m, sql), 0);                /* v9: no status_revision index */
+    /*  v10: no JSON_VALID on node_status (written only from our encoder);
+        the registrations' three stay. */
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM information_schema.check_constraints WHERE"
+             " constraint_schema = '%s' AND table_name = 'node_status'", db);
+    ck_assert_int_eq(tu_i64(m, sql), 0);
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM information_schema.check_constraints WHERE"
+             " constraint_schema = '%s' AND table_name = 'node_registrations'"
+             " AND check_clause LIKE 'json_valid(%%'", db);
+    ck_assert_int_eq(tu_i64(m, sql), 3);
     snprintf(sql, sizeof sql, "SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.schemata"
              " WHERE schema_name = '%s'", db);
     char *cs = tu_str(m, sql);
@@ -147,7 +156,7 @@ START_TEST(migrates_v4_to_v5)
 END_TEST
 
 /*  A database of version 5 (its sequence INCREMENT BY 1) is brought to
-    version 9 without issuing a revision twice, and a lease left by a
+    the current version without issuing a revision twice, and a lease left by a
     migrator that died is taken over once it has expired. */
 START_TEST(migrates_v5_to_v6)
 {
@@ -168,6 +177,57 @@ START_TEST(migrates_v5_to_v6)
     check_schema(dsn, db, &uuid);
     free(uuid);
     ck_assert_int_gt(tu_i64(m, "SELECT NEXTVAL(mt_revision)"), before);
+    mysql_close(m);
+    mt_store_destroy(&s);
+    free(dsn);
+}
+END_TEST
+
+/*  A database of version 9 (JSON_VALID on node_status's three JSON
+    columns) is brought to version 10: the checks go, the rows stay. What
+    the store writes there still passes MariaDB's own JSON_VALID — the
+    guarantee the checks gave is now the encoder's — with escapes, control
+    characters, non-ASCII and empty strings in every column. */
+START_TEST(migrates_v9_to_v10)
+{
+    const char *db = "metactor_t_store_schema_v9";
+    tu_drop_db(NULL, db);
+    char *dsn = tu_dsn_for(NULL, db);
+    mt_store_t *s = tu_store(rt, dsn, 1);
+    ck_assert_int_eq(tu_write(rt, s, "n", mt_store_msg_register("n", tu_reg("h", NULL, NULL)),
+                              NULL, NULL), MT_OK);
+    ck_assert_int_eq(tu_write(rt, s, "n", mt_store_msg_status("n", tu_status(1000, true), false),
+                              NULL, NULL), MT_OK);
+    mt_store_destroy(&s);
+    MYSQL *m = tu_raw(dsn, db);
+    tu_exec(m, "ALTER TABLE node_status"
+               " MODIFY conditions LONGTEXT NOT NULL CHECK (JSON_VALID(conditions)),"
+               " MODIFY images LONGTEXT NOT NULL CHECK (JSON_VALID(images)),"
+               " MODIFY local_templates LONGTEXT NOT NULL CHECK (JSON_VALID(local_templates))");
+    tu_exec(m, "UPDATE mt_schema SET version = 9");
+    s = tu_store(rt, dsn, 1);
+    char *uuid;
+    check_schema(dsn, db, &uuid);
+    free(uuid);
+    ck_assert_int_eq(tu_i64(m, "SELECT heartbeat_at FROM node_status WHERE id = 'n'"), 1000);
+
+    mt_condition_t conds[] = {
+        { "back\\slash \"quoted\"", "\x01\x1f\x7f", "</script> \xe2\x82\xac", "" },
+        { "", "tab\tnl\ncr\r", "\xf0\x9f\x98\x80", "/" },
+    };
+    const char *images[] = { "", "\\", "\"", "reg.local/a:1 \xc3\xa9" };
+    const char *tpls[] = { "\x1b[0m", "{}[],:" };
+    mt_node_status_t t = {
+        .heartbeat_at = 2000, .ready = true,
+        .conditions = conds, .nconditions = 2, .images = images, .nimages = 4,
+        .local_templates = tpls, .ntemplates = 2,
+    };
+    ck_assert_int_eq(tu_write(rt, s, "n", mt_store_msg_status("n", mt_node_status_build(&t), true),
+                              NULL, NULL), MT_OK);
+    ck_assert_int_eq(tu_i64(m, "SELECT JSON_VALID(conditions) + JSON_VALID(images)"
+                               " + JSON_VALID(local_templates) FROM node_status"
+                               " WHERE id = 'n' AND heartbeat_at = 2000"), 3);
+    ck_assert_int_eq(tu_i64(m, "SELECT JSON_LENGTH(images) FROM node_status WHERE id = 'n'"), 4);
     mysql_close(m);
     mt_store_destroy(&s);
     free(dsn);
@@ -241,6 +301,7 @@ int main(void)
     tcase_add_test(tc, migrates_v2_to_v3);
     tcase_add_test(tc, migrates_v4_to_v5);
     tcase_add_test(tc, migrates_v5_to_v6);
+    tcase_add_test(tc, migrates_v9_to_v10);
     tcase_add_test(tc, bad_dsn);
     suite_add_tcase(su, tc);
     return mt_check_run(su);

@@ -40,6 +40,9 @@ static const struct { const char *id, *sql; } corrupt[] = {
     { "img-big", "UPDATE node_status SET images = CONCAT('[\"', REPEAT('y', 2000), '\"]')"
                  " WHERE id = 'img-big'" },
     { "seen", "UPDATE node_status SET seen_at = -5 WHERE id = 'seen'" },
+    /*  Not JSON at all: node_status has no JSON_VALID check (schema v10). */
+    { "img-text", "UPDATE node_status SET images = 'not json' WHERE id = 'img-text'" },
+    { "cond-cut", "UPDATE node_status SET conditions = '[{\"type\":\"a\"' WHERE id = 'cond-cut'" },
 };
 #define NCORRUPT (sizeof corrupt / sizeof corrupt[0])
 #define NREJECTED (NCORRUPT - 2)
@@ -105,7 +108,7 @@ static void check_row(const mt_store_row_t *r)
     ck_assert_msg(mt_node_reg_check(r->reg, err, sizeof err) == MT_OK, "%s: %s", id, err);
     bool reg_bad = id[0] == 'l' || !strcmp(id, "host") || !strcmp(id, "port") || !strcmp(id, "cap");
     bool status_bad = !strcmp(id, "img") || !strcmp(id, "cond") || !strcmp(id, "img-big")
-                   || !strcmp(id, "seen");
+                   || !strcmp(id, "seen") || !strcmp(id, "img-text") || !strcmp(id, "cond-cut");
     if (reg_bad) {
         const char *what = unreadable(r->reg);
         ck_assert_msg(what, "%s: marked unreadable", id);
