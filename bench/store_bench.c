@@ -42,6 +42,9 @@
       MT_BENCH_WORKERS   runtime worker threads (default 0 = one per online CPU)
       MT_BENCH_INFLIGHT  heartbeat_ingest: heartbeats in flight (default 10,000:
                          one per node)
+      MT_BENCH_HEARTBEAT_IMAGES  heartbeat_ingest: K (0-64) sends e2e's heartbeat,
+                         ready and K image names, instead of the typical one
+                         (scripts/bench peers: 3, as e2e)
       MT_BENCH_WINDOW_S  timed window of the rate figures (default 5 s)
       MT_BENCH_ROUNDS    reload_incremental: measured passes (default 3; median)
       MT_BENCH_KEEP_DB   set: do not drop the figure's database at the end
@@ -172,6 +175,26 @@ mt_node_status_t *typical_status(int64_t heartbeat_at)
         .images = images, .nimages = 3,
         .local_templates = templates, .ntemplates = 2,
     };
+    return mt_node_status_build(&t);
+}
+
+mt_node_status_t *ingest_status(void)
+{
+    /*  Read once, by the driver actor (one at a time): -1 the typical heartbeat. */
+    static long images = -2;
+    static char names[64][64];
+    static const char *list[64];
+    if (images == -2) {
+        images = env_long("MT_BENCH_HEARTBEAT_IMAGES", -1, -1, 64);
+        for (long i = 0; i < images; i++) {
+            snprintf(names[i], sizeof names[i], "reg.cube.io/cube/image-%d:1.0.%d", (int) i + 1,
+                     (int) i + 1);
+            list[i] = names[i];
+        }
+    }
+    if (images < 0)
+        return typical_status(0);
+    mt_node_status_t t = { .ready = true, .images = list, .nimages = (uint32_t) images };
     return mt_node_status_build(&t);
 }
 

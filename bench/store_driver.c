@@ -72,7 +72,7 @@ static mt_msg_t *make_request(driver_t *d, uint32_t k)
     node_id(id, sizeof id, k);
     switch (d->o.op) {
     case OP_REGISTER: return mt_node_req_register(id, typical_reg(k, "standard"));
-    case OP_HEARTBEAT: return mt_node_req_heartbeat(id, typical_status(0));
+    case OP_HEARTBEAT: return mt_node_req_heartbeat(id, ingest_status());
     case OP_GET: return mt_node_req_get(id);
     }
     return NULL;
