@@ -238,8 +238,8 @@ static const char *const v9[] = {
     replica shares. The registrations' and references' JSON keeps its
     checks (written rarely), and constraints an operator adds still hold
     for the service's writes (check_constraint_checks stays on). Dropping
-    a column's CHECK rebuilds the table in MariaDB (~0.2 s per 100,000
-    rows, writes to it wait); the schema lease runs it once. */
+    a column's CHECK rebuilds the table in MariaDB (~0.9 s per 100,000
+    typical rows here, writes to it wait); the schema lease runs it once. */
 static const char *const v10[] = {
     "ALTER TABLE node_status MODIFY conditions LONGTEXT NOT NULL,"
     " MODIFY images LONGTEXT NOT NULL, MODIFY local_templates LONGTEXT NOT NULL",
