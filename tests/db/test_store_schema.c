@@ -66,12 +66,30 @@ static void check_schema(const char *dsn, const char *db, char **uuid_out)
     *uuid_out = uuid;
 }
 
+/*  A store on a new, empty database db (*dsn its DSN, the caller's). */
+static mt_store_t *fresh_store(const char *db, char **dsn)
+{
+    tu_drop_db(NULL, db);
+    *dsn = tu_dsn_for(NULL, db);
+    return tu_store(rt, *dsn, 1);
+}
+
+/*  A store on db after its schema was set back: migrated to the current
+    version, checked. */
+static mt_store_t *migrated_store(const char *db, const char *dsn)
+{
+    mt_store_t *s = tu_store(rt, dsn, 1);
+    char *uuid;
+    check_schema(dsn, db, &uuid);
+    free(uuid);
+    return s;
+}
+
 START_TEST(creates_then_idempotent)
 {
     const char *db = "metactor_t_store_schema";
-    tu_drop_db(NULL, db);
-    char *dsn = tu_dsn_for(NULL, db);
-    mt_store_t *s = tu_store(rt, dsn, 1);
+    char *dsn;
+    mt_store_t *s = fresh_store(db, &dsn);
     char *uuid1, *uuid2;
     check_schema(dsn, db, &uuid1);
     mt_store_destroy(&s);
@@ -93,9 +111,8 @@ END_TEST
 START_TEST(migrates_v2_to_v3)
 {
     const char *db = "metactor_t_store_schema_v2";
-    tu_drop_db(NULL, db);
-    char *dsn = tu_dsn_for(NULL, db);
-    mt_store_t *s = tu_store(rt, dsn, 1);
+    char *dsn;
+    mt_store_t *s = fresh_store(db, &dsn);
     ck_assert_int_eq(tu_write(rt, s, "old", mt_store_msg_register("old", tu_reg("h", NULL, NULL)),
                               NULL, NULL), MT_OK);
     ck_assert_int_eq(tu_write(rt, s, "old", mt_store_msg_delete("old"), NULL, NULL), MT_OK);
@@ -103,10 +120,7 @@ START_TEST(migrates_v2_to_v3)
     MYSQL *m = tu_raw(dsn, db);
     tu_exec(m, "ALTER TABLE node_registrations DROP KEY tombstones, DROP COLUMN deleted_at");
     tu_exec(m, "UPDATE mt_schema SET version = 2");
-    s = tu_store(rt, dsn, 1);
-    char *uuid;
-    check_schema(dsn, db, &uuid);
-    free(uuid);
+    s = migrated_store(db, dsn);
     ck_assert_int_eq(tu_i64(m, "SELECT deleted FROM node_registrations WHERE id = 'old'"), 1);
     ck_assert_int_ge(tu_i64(m, "SELECT deleted_at FROM node_registrations WHERE id = 'old'"),
                      tu_i64(m, "SELECT UNIX_TIMESTAMP(NOW(3)) * 1000") - 60000);
@@ -123,9 +137,8 @@ END_TEST
 START_TEST(migrates_v4_to_v5)
 {
     const char *db = "metactor_t_store_schema_v4";
-    tu_drop_db(NULL, db);
-    char *dsn = tu_dsn_for(NULL, db);
-    mt_store_t *s = tu_store(rt, dsn, 1);
+    char *dsn;
+    mt_store_t *s = fresh_store(db, &dsn);
     const char *ids[2] = { "past", "future" };
     int64_t now = mt_wall_ms();
     int64_t at[2] = { now - 60000, now + 3600000 };
@@ -139,10 +152,7 @@ START_TEST(migrates_v4_to_v5)
     MYSQL *m = tu_raw(dsn, db);
     tu_exec(m, "ALTER TABLE node_status DROP COLUMN seen_at");
     tu_exec(m, "UPDATE mt_schema SET version = 4");
-    s = tu_store(rt, dsn, 1);
-    char *uuid;
-    check_schema(dsn, db, &uuid);
-    free(uuid);
+    s = migrated_store(db, dsn);
     long long db_now = tu_i64(m, "SELECT CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)");
     ck_assert_int_eq(tu_i64(m, "SELECT seen_at FROM node_status WHERE id = 'past'"), at[0]);
     long long future = tu_i64(m, "SELECT seen_at FROM node_status WHERE id = 'future'");
@@ -161,9 +171,8 @@ END_TEST
 START_TEST(migrates_v5_to_v6)
 {
     const char *db = "metactor_t_store_schema_v5";
-    tu_drop_db(NULL, db);
-    char *dsn = tu_dsn_for(NULL, db);
-    mt_store_t *s = tu_store(rt, dsn, 1);
+    char *dsn;
+    mt_store_t *s = fresh_store(db, &dsn);
     mt_store_destroy(&s);
     MYSQL *m = tu_raw(dsn, db);
     bool galera = tu_dsn_hosts(dsn) > 1;
@@ -172,10 +181,7 @@ START_TEST(migrates_v5_to_v6)
     long long before = tu_i64(m, "SELECT NEXTVAL(mt_revision)");
     tu_exec(m, "UPDATE mt_schema SET version = 5");
     tu_exec(m, "UPDATE mt_schema_lease SET holder = 'dead:1:0:0', until_ms = 1");
-    s = tu_store(rt, dsn, 1);
-    char *uuid;
-    check_schema(dsn, db, &uuid);
-    free(uuid);
+    s = migrated_store(db, dsn);
     ck_assert_int_gt(tu_i64(m, "SELECT NEXTVAL(mt_revision)"), before);
     mysql_close(m);
     mt_store_destroy(&s);
@@ -191,9 +197,8 @@ END_TEST
 START_TEST(migrates_v9_to_v10)
 {
     const char *db = "metactor_t_store_schema_v9";
-    tu_drop_db(NULL, db);
-    char *dsn = tu_dsn_for(NULL, db);
-    mt_store_t *s = tu_store(rt, dsn, 1);
+    char *dsn;
+    mt_store_t *s = fresh_store(db, &dsn);
     ck_assert_int_eq(tu_write(rt, s, "n", mt_store_msg_register("n", tu_reg("h", NULL, NULL)),
                               NULL, NULL), MT_OK);
     ck_assert_int_eq(tu_write(rt, s, "n", mt_store_msg_status("n", tu_status(1000, true), false),
@@ -205,10 +210,7 @@ START_TEST(migrates_v9_to_v10)
                " MODIFY images LONGTEXT NOT NULL CHECK (JSON_VALID(images)),"
                " MODIFY local_templates LONGTEXT NOT NULL CHECK (JSON_VALID(local_templates))");
     tu_exec(m, "UPDATE mt_schema SET version = 9");
-    s = tu_store(rt, dsn, 1);
-    char *uuid;
-    check_schema(dsn, db, &uuid);
-    free(uuid);
+    s = migrated_store(db, dsn);
     ck_assert_int_eq(tu_i64(m, "SELECT heartbeat_at FROM node_status WHERE id = 'n'"), 1000);
 
     mt_condition_t conds[] = {
