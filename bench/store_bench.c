@@ -180,7 +180,9 @@ mt_node_status_t *typical_status(int64_t heartbeat_at)
 
 mt_node_status_t *ingest_status(void)
 {
-    /*  Read once, by the driver actor (one at a time): -1 the typical heartbeat. */
+    /*  Read once, by the driver actor (one at a time): -1 the typical
+        heartbeat. The names are metactl_load.c's, so that the store alone
+        and e2e carry byte for byte the same heartbeat. */
     static long images = -2;
     static char names[64][64];
     static const char *list[64];
