@@ -42,9 +42,9 @@
       MT_BENCH_WORKERS   runtime worker threads (default 0 = one per online CPU)
       MT_BENCH_INFLIGHT  heartbeat_ingest: heartbeats in flight (default 10,000:
                          one per node)
-      MT_BENCH_HEARTBEAT_IMAGES  heartbeat_ingest: K (0-64) sends e2e's heartbeat,
-                         ready and K image names, instead of the typical one
-                         (scripts/bench peers: 3, as e2e)
+      MT_BENCH_HEARTBEAT_IMAGES  heartbeat_ingest, lone_heartbeat: K (0-64) sends
+                         e2e's heartbeat, ready and K image names, instead of
+                         the typical one (scripts/bench peers: 3, as e2e)
       MT_BENCH_WINDOW_S  timed window of the rate figures (default 5 s)
       MT_BENCH_ROUNDS    reload_incremental: measured passes (default 3; median)
       MT_BENCH_KEEP_DB   set: do not drop the figure's database at the end

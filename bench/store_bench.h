@@ -53,7 +53,7 @@ extern bool g_unique_labels;
 mt_node_reg_t *typical_reg(uint32_t k, const char *tier);
 /*  A typical heartbeat. heartbeat_at 0: the node actor stamps it. */
 mt_node_status_t *typical_status(int64_t heartbeat_at);
-/*  heartbeat_ingest's heartbeat: the typical one, or with
+/*  The heartbeat of heartbeat_ingest and lone_heartbeat: the typical one, or with
     MT_BENCH_HEARTBEAT_IMAGES=K what `metactl load --images K` sends (ready
     and K image names, nothing else): the store alone measured on the
     service's end-to-end heartbeats. */

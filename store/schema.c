@@ -232,7 +232,7 @@ static const char *const v9[] = {
     refused before the row reaches the database) — and every status row
     read back is parsed strictly (row_decode.c): a row that does not parse
     is not taken and the node's next heartbeat rewrites it. So the checks
-    only re-parsed our own output, at every heartbeat: ~18 % of MariaDB's
+    only re-parsed our own output, at every heartbeat: 17-22 % of MariaDB's
     CPU for a heartbeat with conditions, images and templates
     (docs/benchmarks.md, "Issue 15, tenth part"), in the one part every
     replica shares. The registrations' and references' JSON keeps its

@@ -57,6 +57,11 @@ static void check_schema(const char *dsn, const char *db, char **uuid_out)
              " constraint_schema = '%s' AND table_name = 'node_registrations'"
              " AND check_clause LIKE 'json_valid(%%'", db);
     ck_assert_int_eq(tu_i64(m, sql), 3);
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM information_schema.columns WHERE"
+             " table_schema = '%s' AND table_name = 'node_status' AND column_name IN"
+             " ('conditions', 'images', 'local_templates') AND collation_name = 'utf8mb4_bin'"
+             " AND data_type = 'longtext' AND is_nullable = 'NO'", db);
+    ck_assert_int_eq(tu_i64(m, sql), 3);                /* v10 kept their type */
     snprintf(sql, sizeof sql, "SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.schemata"
              " WHERE schema_name = '%s'", db);
     char *cs = tu_str(m, sql);
