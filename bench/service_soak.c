@@ -9,8 +9,8 @@
     Nodes: soak-00000, soak-00001, ...; node i lives on replica i % 3 (it is
     registered there and always heartbeats there). Registration: {id,
     host_ip, grpc_port, labels {zone: z<i%10>, rack: r<i%100>, pool: soak}};
-    heartbeat: {id, ready} (metactl load's body, the one of the e2e figure
-    whose maximum the rate is half of). All registered, and listed in full
+    heartbeat: {id, ready} (metactl load's body without --images: scripts/bench
+    measures the e2e maximum the rate is half of with MT_BENCH_E2E_IMAGES=0). All registered, and listed in full
     on every replica, before the clock starts.
 
     Heartbeats: one thread per replica, each a third of the rate, with
