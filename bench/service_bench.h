@@ -67,20 +67,23 @@ void cpu_end(cpu_win_t *w, const char *what, unsigned long long extra_ticks);
 typedef struct {
     bp_proc_t *proc;
     int fd;                         /* its stdout */
+    bool failed;                    /* loader_finish: some requests failed */
     char out[4096];
 } loader_t;
 
 /*  `metactl load --bench` against endpoint: nodes ids prefix-NNNNN, rate
     heartbeats/s in all (0: as fast as conc in flight allow) for secs
     seconds, each heartbeat with `images` image names; reg: register them
-    first. */
+    first. Under CURVE it connects with the cluster's key and the admin
+    certificate. */
 void loader_start(loader_t *ld, const char *endpoint, const char *prefix, long nodes, long rate,
                   long secs, long conc, long images, bool reg);
 /*  Images in each heartbeat of the ingest figures (MT_BENCH_E2E_IMAGES,
     default 3): etcd's peer puts a status with three image names
     (../shared/peers/etcd), so ours carries as many. */
 long e2e_images(void);
-/*  Waits for the loader's end: its rate (the heartbeat phase's acks/s). */
+/*  Waits for the loader's end: its rate (the heartbeat phase's acks/s);
+    ld->failed if it exited non-zero. */
 double loader_finish(loader_t *ld);
 /*  CPU time of this process's waited-for children so far, in clock ticks. */
 double children_ticks(void);

@@ -1,6 +1,6 @@
-/*  service_loader.c — figures that load several replicas at once
-    (service_galera.c, service_steady.c): the replicas started and ready,
-    and `metactl load` as a child of the bench — started with its stdout on
+/*  service_loader.c — `metactl load` for the ingest figures (service_e2e.c,
+    service_galera.c, service_steady.c), and replicas started and ready for
+    those that load several at once: `metactl load` is a child of the bench — started with its stdout on
     a pipe, waited for, its report copied to the diagnostics and its
     figure line read. */
 #include "service_bench.h"
@@ -25,10 +25,23 @@ void loader_start(loader_t *ld, const char *endpoint, const char *prefix, long n
     snprintf(s_secs, sizeof s_secs, "%ld", secs);
     snprintf(s_conc, sizeof s_conc, "%ld", conc);
     snprintf(s_images, sizeof s_images, "%ld", images);
-    char *argv[] = { path, "-e", (char *) endpoint, "-t", "10000", "load", "--nodes", s_nodes,
-                     "--rate", s_rate, "--duration", s_secs, "--concurrency", s_conc,
-                     "--images", s_images, "--prefix", (char *) prefix, "--bench",
-                     reg ? "--register" : NULL, NULL };
+    /*  Under CURVE: --server-key (the cluster's public key) and --cert
+        (the admin certificate) before the command. */
+    char *curve[] = { "--server-key", g_curve.server_pub, "--cert", g_curve.admin };
+    char *load[] = { "load", "--nodes", s_nodes, "--rate", s_rate, "--duration", s_secs,
+                     "--concurrency", s_conc, "--images", s_images, "--prefix", (char *) prefix,
+                     "--bench", reg ? "--register" : NULL };
+    char *argv[32] = { path, "-e", (char *) endpoint, "-t", "10000" };
+    int argc = 5;
+    for (size_t i = 0; g_curve.on && i < sizeof curve / sizeof curve[0]; i++)
+        argv[argc++] = curve[i];
+    for (size_t i = 0; i < sizeof load / sizeof load[0] && load[i]; i++)
+        argv[argc++] = load[i];
+    char cmd[1024] = "";
+    size_t len = 0;
+    for (int i = 1; i < argc && len < sizeof cmd; i++)
+        len += (size_t) snprintf(cmd + len, sizeof cmd - len, " %s", argv[i]);
+    note("running metactl%s", cmd);
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
         bp_die("pipe: %s", strerror(errno));
@@ -49,6 +62,7 @@ double loader_finish(loader_t *ld)
     ld->out[n] = '\0';
     close(ld->fd);
     int st = bp_wait(ld->proc);
+    ld->failed = !WIFEXITED(st) || WEXITSTATUS(st) != 0;
     FILE *f = fopen(ld->proc->log, "r");
     if (f) {
         char line[1024];
@@ -61,7 +75,7 @@ double loader_finish(loader_t *ld)
     if (!p || sscanf(p, "bench=e2e_heartbeat_ingest value=%lf", &v) != 1)
         bp_die("%s printed no bench line (exit status %d)", ld->proc->name,
                WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    if (ld->failed)
         note("%s: exit status %d: some requests failed (see its report above)", ld->proc->name,
              WIFEXITED(st) ? WEXITSTATUS(st) : -1);
     return v;
