@@ -10,6 +10,16 @@ static mt_runtime_t *rt;
 static void setup(void) { rt = mt_runtime_new(NULL); ck_assert_ptr_nonnull(rt); }
 static void teardown(void) { mt_runtime_destroy(&rt); }
 
+/*  Rows of information_schema.`view` about database db that match where. */
+static long long info_count(MYSQL *m, const char *view, const char *db, const char *where)
+{
+    char sql[600];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM information_schema.%s WHERE %s = '%s' AND %s",
+             view, strcmp(view, "check_constraints") == 0 ? "constraint_schema" : "table_schema",
+             db, where);
+    return tu_i64(m, sql);
+}
+
 static void check_schema(const char *dsn, const char *db, char **uuid_out)
 {
     MYSQL *m = tu_raw(dsn, db);
@@ -26,42 +36,30 @@ static void check_schema(const char *dsn, const char *db, char **uuid_out)
     ck_assert_ptr_nonnull(strchr("89ab", uuid[19]));    /* RFC 4122 variant */
     const char *tables[] = { "node_registrations", "node_status", "node_component_versions",
                              "rc_refs", "replicas", "mt_cluster", "mt_schema" };
+    char where[160];
     for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
-        char sql[300];
-        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM information_schema.tables WHERE"
-                 " table_schema = '%s' AND table_name = '%s'", db, tables[i]);
-        ck_assert_msg(tu_i64(m, sql) == 1, "missing table %s", tables[i]);
+        snprintf(where, sizeof where, "table_name = '%s'", tables[i]);
+        ck_assert_msg(info_count(m, "tables", db, where) == 1, "missing table %s", tables[i]);
     }
+    ck_assert_int_eq(info_count(m, "tables", db,
+                                "table_name = 'mt_revision' AND table_type = 'SEQUENCE'"), 1);
+    ck_assert_int_eq(info_count(m, "statistics", db, "table_name = 'node_registrations'"
+                                " AND index_name = 'tombstones'"), 2);  /* (deleted, deleted_at) */
+    ck_assert_int_eq(info_count(m, "columns", db,
+                                "table_name = 'node_status' AND column_name = 'seen_at'"), 1);
+    /*  v9: no status_revision index. */
+    ck_assert_int_eq(info_count(m, "statistics", db,
+                                "table_name = 'node_status' AND index_name <> 'PRIMARY'"), 0);
+    /*  v10: no JSON_VALID on node_status (written only from our encoder),
+        its columns' type kept; the registrations' three checks stay. */
+    ck_assert_int_eq(info_count(m, "check_constraints", db, "table_name = 'node_status'"), 0);
+    ck_assert_int_eq(info_count(m, "columns", db, "table_name = 'node_status' AND column_name IN"
+                                " ('conditions', 'images', 'local_templates')"
+                                " AND collation_name = 'utf8mb4_bin' AND data_type = 'longtext'"
+                                " AND is_nullable = 'NO'"), 3);
+    ck_assert_int_eq(info_count(m, "check_constraints", db, "table_name = 'node_registrations'"
+                                " AND check_clause LIKE 'json_valid(%'"), 3);
     char sql[300];
-    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM information_schema.tables WHERE"
-             " table_schema = '%s' AND table_name = 'mt_revision' AND table_type = 'SEQUENCE'", db);
-    ck_assert_int_eq(tu_i64(m, sql), 1);
-    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM information_schema.statistics WHERE"
-             " table_schema = '%s' AND table_name = 'node_registrations'"
-             " AND index_name = 'tombstones'", db);
-    ck_assert_int_eq(tu_i64(m, sql), 2);                /* (deleted, deleted_at) */
-    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM information_schema.columns WHERE"
-             " table_schema = '%s' AND table_name = 'node_status' AND column_name = 'seen_at'",
-             db);
-    ck_assert_int_eq(tu_i64(m, sql), 1);                /* v5 */
-    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM information_schema.statistics WHERE"
-             " table_schema = '%s' AND table_name = 'node_status' AND index_name <> 'PRIMARY'",
-             db);
-    ck_assert_int_eq(tu_i64(m, sql), 0);                /* v9: no status_revision index */
-    /*  v10: no JSON_VALID on node_status (written only from our encoder);
-        the registrations' three stay. */
-    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM information_schema.check_constraints WHERE"
-             " constraint_schema = '%s' AND table_name = 'node_status'", db);
-    ck_assert_int_eq(tu_i64(m, sql), 0);
-    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM information_schema.check_constraints WHERE"
-             " constraint_schema = '%s' AND table_name = 'node_registrations'"
-             " AND check_clause LIKE 'json_valid(%%'", db);
-    ck_assert_int_eq(tu_i64(m, sql), 3);
-    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM information_schema.columns WHERE"
-             " table_schema = '%s' AND table_name = 'node_status' AND column_name IN"
-             " ('conditions', 'images', 'local_templates') AND collation_name = 'utf8mb4_bin'"
-             " AND data_type = 'longtext' AND is_nullable = 'NO'", db);
-    ck_assert_int_eq(tu_i64(m, sql), 3);                /* v10 kept their type */
     snprintf(sql, sizeof sql, "SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.schemata"
              " WHERE schema_name = '%s'", db);
     char *cs = tu_str(m, sql);
@@ -88,6 +86,23 @@ static mt_store_t *migrated_store(const char *db, const char *dsn)
     check_schema(dsn, db, &uuid);
     free(uuid);
     return s;
+}
+
+/*  A write the store must take. */
+static void write_ok(mt_store_t *s, const char *id, mt_msg_t *req)
+{
+    ck_assert_int_eq(tu_write(rt, s, id, req, NULL, NULL), MT_OK);
+}
+
+/*  The schema set back to `version`: undo (SQL, or NULL) takes back what
+    the versions after it did. */
+static void set_back(MYSQL *m, int version, const char *undo)
+{
+    if (undo)
+        tu_exec(m, undo);
+    char sql[64];
+    snprintf(sql, sizeof sql, "UPDATE mt_schema SET version = %d", version);
+    tu_exec(m, sql);
 }
 
 START_TEST(creates_then_idempotent)
@@ -118,13 +133,11 @@ START_TEST(migrates_v2_to_v3)
     const char *db = "metactor_t_store_schema_v2";
     char *dsn;
     mt_store_t *s = fresh_store(db, &dsn);
-    ck_assert_int_eq(tu_write(rt, s, "old", mt_store_msg_register("old", tu_reg("h", NULL, NULL)),
-                              NULL, NULL), MT_OK);
-    ck_assert_int_eq(tu_write(rt, s, "old", mt_store_msg_delete("old"), NULL, NULL), MT_OK);
+    write_ok(s, "old", mt_store_msg_register("old", tu_reg("h", NULL, NULL)));
+    write_ok(s, "old", mt_store_msg_delete("old"));
     mt_store_destroy(&s);
     MYSQL *m = tu_raw(dsn, db);
-    tu_exec(m, "ALTER TABLE node_registrations DROP KEY tombstones, DROP COLUMN deleted_at");
-    tu_exec(m, "UPDATE mt_schema SET version = 2");
+    set_back(m, 2, "ALTER TABLE node_registrations DROP KEY tombstones, DROP COLUMN deleted_at");
     s = migrated_store(db, dsn);
     ck_assert_int_eq(tu_i64(m, "SELECT deleted FROM node_registrations WHERE id = 'old'"), 1);
     ck_assert_int_ge(tu_i64(m, "SELECT deleted_at FROM node_registrations WHERE id = 'old'"),
@@ -148,15 +161,12 @@ START_TEST(migrates_v4_to_v5)
     int64_t now = mt_wall_ms();
     int64_t at[2] = { now - 60000, now + 3600000 };
     for (int i = 0; i < 2; i++) {
-        ck_assert_int_eq(tu_write(rt, s, ids[i], mt_store_msg_register(ids[i],
-                                  tu_reg("h", NULL, NULL)), NULL, NULL), MT_OK);
-        ck_assert_int_eq(tu_write(rt, s, ids[i], mt_store_msg_status(ids[i],
-                                  tu_status(at[i], true), false), NULL, NULL), MT_OK);
+        write_ok(s, ids[i], mt_store_msg_register(ids[i], tu_reg("h", NULL, NULL)));
+        write_ok(s, ids[i], mt_store_msg_status(ids[i], tu_status(at[i], true), false));
     }
     mt_store_destroy(&s);
     MYSQL *m = tu_raw(dsn, db);
-    tu_exec(m, "ALTER TABLE node_status DROP COLUMN seen_at");
-    tu_exec(m, "UPDATE mt_schema SET version = 4");
+    set_back(m, 4, "ALTER TABLE node_status DROP COLUMN seen_at");
     s = migrated_store(db, dsn);
     long long db_now = tu_i64(m, "SELECT CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)");
     ck_assert_int_eq(tu_i64(m, "SELECT seen_at FROM node_status WHERE id = 'past'"), at[0]);
@@ -184,7 +194,7 @@ START_TEST(migrates_v5_to_v6)
     if (!galera)        /* Galera refuses a cached INCREMENT BY 1 (1235) */
         tu_exec(m, "ALTER SEQUENCE mt_revision INCREMENT BY 1");
     long long before = tu_i64(m, "SELECT NEXTVAL(mt_revision)");
-    tu_exec(m, "UPDATE mt_schema SET version = 5");
+    set_back(m, 5, NULL);
     tu_exec(m, "UPDATE mt_schema_lease SET holder = 'dead:1:0:0', until_ms = 1");
     s = migrated_store(db, dsn);
     ck_assert_int_gt(tu_i64(m, "SELECT NEXTVAL(mt_revision)"), before);
@@ -204,17 +214,14 @@ START_TEST(migrates_v9_to_v10)
     const char *db = "metactor_t_store_schema_v9";
     char *dsn;
     mt_store_t *s = fresh_store(db, &dsn);
-    ck_assert_int_eq(tu_write(rt, s, "n", mt_store_msg_register("n", tu_reg("h", NULL, NULL)),
-                              NULL, NULL), MT_OK);
-    ck_assert_int_eq(tu_write(rt, s, "n", mt_store_msg_status("n", tu_status(1000, true), false),
-                              NULL, NULL), MT_OK);
+    write_ok(s, "n", mt_store_msg_register("n", tu_reg("h", NULL, NULL)));
+    write_ok(s, "n", mt_store_msg_status("n", tu_status(1000, true), false));
     mt_store_destroy(&s);
     MYSQL *m = tu_raw(dsn, db);
-    tu_exec(m, "ALTER TABLE node_status"
-               " MODIFY conditions LONGTEXT NOT NULL CHECK (JSON_VALID(conditions)),"
-               " MODIFY images LONGTEXT NOT NULL CHECK (JSON_VALID(images)),"
-               " MODIFY local_templates LONGTEXT NOT NULL CHECK (JSON_VALID(local_templates))");
-    tu_exec(m, "UPDATE mt_schema SET version = 9");
+    set_back(m, 9, "ALTER TABLE node_status"
+                   " MODIFY conditions LONGTEXT NOT NULL CHECK (JSON_VALID(conditions)),"
+                   " MODIFY images LONGTEXT NOT NULL CHECK (JSON_VALID(images)),"
+                   " MODIFY local_templates LONGTEXT NOT NULL CHECK (JSON_VALID(local_templates))");
     s = migrated_store(db, dsn);
     ck_assert_int_eq(tu_i64(m, "SELECT heartbeat_at FROM node_status WHERE id = 'n'"), 1000);
 
@@ -229,8 +236,7 @@ START_TEST(migrates_v9_to_v10)
         .conditions = conds, .nconditions = 2, .images = images, .nimages = 4,
         .local_templates = tpls, .ntemplates = 2,
     };
-    ck_assert_int_eq(tu_write(rt, s, "n", mt_store_msg_status("n", mt_node_status_build(&t), true),
-                              NULL, NULL), MT_OK);
+    write_ok(s, "n", mt_store_msg_status("n", mt_node_status_build(&t), true));
     ck_assert_int_eq(tu_i64(m, "SELECT JSON_VALID(conditions) + JSON_VALID(images)"
                                " + JSON_VALID(local_templates) FROM node_status"
                                " WHERE id = 'n' AND heartbeat_at = 2000"), 3);
