@@ -15,6 +15,11 @@
                                the same clients with a body of node.get's reply size
       e2e                      e2e_heartbeat_ingest (acks/s): `metactl load
                                --register --bench` against one replica
+      e2e_floor                e2e_floor (acks/s), e2e_floor_cpu_per_ack (µs): the
+                               same metactl load against a bare zmq echo in this
+                               process answering each heartbeat with a real
+                               reply's bytes and its rid: the front's floor
+                               (service_e2e.c)
       convergence_curve, get_curve, e2e_curve
                                the same figure measured the same way with
                                CURVE on every hop, its names ending in _curve
@@ -64,7 +69,7 @@
     SIGTERM if this process dies (PR_SET_PDEATHSIG).
 
     Replicas: A on tcp://127.0.0.1:PORT (notices on PORT+1), B on PORT+2 (PORT+3),
-    C on PORT+4 (PORT+5), the echo server on PORT+9; PORT is MT_BENCH_SVC_PORT
+    C on PORT+4 (PORT+5), the echo servers on PORT+9; PORT is MT_BENCH_SVC_PORT
     (default 7460).
 
     Node contents are the "typical" ones of the store figures: a registration
@@ -73,9 +78,10 @@
     write etcd's node document instead (service_list.c).
 
     Files: this one (the replicas, the CPU window, main), service_nodes.c (node
-    requests), service_rss.c (VmRSS over time), service_conv.c, service_get.c,
-    service_e2e.c, service_flood.c, service_soak.c, service_galera.c,
-    service_failover.c and service_list.c (the figures).
+    requests), service_rss.c (VmRSS over time), service_echo.c (the bare
+    echo), service_conv.c, service_get.c, service_e2e.c, service_flood.c,
+    service_soak.c, service_galera.c, service_failover.c and service_list.c
+    (the figures).
 
     stdout: only figure lines, exactly `bench=NAME value=V unit=U` (3 decimals).
     stderr: diagnostics, every line starting with '#'.
@@ -325,6 +331,7 @@ static const cli_figure_t figures[] = {
     { "get_curve", fig_get_curve },
     { "e2e", fig_e2e },
     { "e2e_curve", fig_e2e_curve },
+    { "e2e_floor", fig_e2e_floor },
     { "steady", fig_steady },
     { "flood", fig_flood },
     { "soak", fig_soak },

@@ -105,6 +105,25 @@ void wait_peers(cli_t *c, uint64_t n, int timeout_ms);
 /*  Until node `id` on c shows status_revision >= rev. */
 void wait_visible(cli_t *c, const char *id, uint64_t rev, int timeout_ms);
 
+/* ---- service_echo.c ---------------------------------------------------- */
+/*  A bare zmq ROUTER on its own thread of this process, answering every
+    request (identity, delimiter, body) with blob — or, with_rid, with
+    {"ok": true, "rid": the request's rid, "result": blob}, blob a packed
+    result. Under CURVE a CURVE server with the cluster's key. */
+typedef struct {
+    const char *endpoint;
+    const void *blob;
+    size_t size;
+    bool with_rid;
+    atomic_bool stop;
+    atomic_bool bound;
+    uint64_t requests;
+    pthread_t thread;
+} echo_t;
+/*  Returns once it is bound. */
+void echo_start(echo_t *e);
+void echo_stop(echo_t *e);
+
 /* ---- service_rss.c ----------------------------------------------------- */
 
 /*  Resident memory (VmRSS) of up to RSS_MAX_PIDS processes, sampled every
@@ -148,6 +167,7 @@ int fig_convergence(void);              /* service_conv.c */
 int fig_convergence_reload_only(void);
 int fig_get(void);                      /* service_get.c */
 int fig_e2e(void);                      /* service_e2e.c */
+int fig_e2e_floor(void);
 int fig_steady(void);                   /* service_steady.c */
 int fig_flood(void);                    /* service_flood.c */
 int fig_soak(void);                     /* service_soak.c */

@@ -1,10 +1,22 @@
-/*  service_e2e.c — mt_bench_service's e2e figure: end-to-end heartbeat
-    ingest, `metactl load --register --bench` against one replica; the
-    figure is the rate metactl reports (service_loader.c runs it, with
-    --server-key and --cert under CURVE: e2e_curve). */
+/*  service_e2e.c — mt_bench_service's e2e figures.
+
+    e2e: end-to-end heartbeat ingest, `metactl load --register --bench`
+    against one replica; the figure is the rate metactl reports
+    (service_loader.c runs it, with --server-key and --cert under CURVE:
+    e2e_curve).
+
+    e2e_floor: the same `metactl load` against the bare echo
+    (service_echo.c) answering each heartbeat with a real heartbeat reply's
+    bytes. No server can answer for less, so its CPU per ack (metactl and
+    the echo, with their libzmq I/O threads) is the front's floor: what e2e
+    pays on top of the store on a machine where client, server and database
+    share the CPUs. The store alone (mt_bench_store heartbeat_ingest) pays
+    none of it: its requests are function calls. */
 #include "service_bench.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 int fig_e2e(void)
@@ -17,6 +29,13 @@ int fig_e2e(void)
     cli_t a;
     cli_open(&a, "A", pa->endpoint);
     cli_wait_ready(&a, pa, 30000);
+    /*  Registration by a metactl of its own (and a second of heartbeats),
+        so that the CPU window holds the measured heartbeats alone. */
+    loader_t ld;
+    loader_start(&ld, pa->endpoint, "e2e", nodes, 0, 1, conc, images, true);
+    loader_finish(&ld);
+    if (ld.failed)
+        bp_die("registering the nodes failed");
     uint64_t b0 = cli_stat(&a, "store_batches"), r0 = cli_stat(&a, "store_rows");
 
     cpu_win_t cpu = { 0 };
@@ -25,17 +44,90 @@ int fig_e2e(void)
     cpu_add(&cpu, "bench", getpid());
     cpu_begin(&cpu);
     double ch0 = children_ticks();
-    loader_t ld;
-    loader_start(&ld, pa->endpoint, "e2e", nodes, 0, secs, conc, images, true);
+    loader_start(&ld, pa->endpoint, "e2e", nodes, 0, secs, conc, images, false);
     double v = loader_finish(&ld);
-    cpu_end(&cpu, "metactl load (register + heartbeats; children = metactl)",
-            (unsigned long long) (children_ticks() - ch0));
+    double ch = children_ticks() - ch0;
+    cpu_end(&cpu, "metactl load (heartbeats; children = metactl)", (unsigned long long) ch);
     if (!bp_running(pa))
         bp_die("A ended during the load; the figure is void");
     uint64_t batches = cli_stat(&a, "store_batches") - b0, rows = cli_stat(&a, "store_rows") - r0;
     note("A: %" PRIu64 " store batches, %" PRIu64 " rows (%.1f rows per batch)", batches, rows,
          batches ? (double) rows / (double) batches : 0.0);
+    /*  CPU an ack, every process of the window: comparable with the
+        store's "cpu per ack" (bench + server) and with e2e_floor's. */
+    double us = rows ? 1e6 / (double) sysconf(_SC_CLK_TCK) / (double) rows : 0;
+    note("cpu per ack: A %.1f us, database %.1f us, metactl %.1f us, all %.1f us",
+         (double) cpu.p[0].d * us, (double) cpu.p[1].d * us, ch * us,
+         ((double) (cpu.p[0].d + cpu.p[1].d + cpu.p[2].d) + ch) * us);
     emit_fig("e2e_heartbeat_ingest", v, "acks/s");
     cli_close(&a);
+    return ld.failed ? 1 : 0;
+}
+
+/*  A real heartbeat reply's result ({"node": view}, as metactl load's
+    heartbeats leave it: registered by metactl, 3 images), packed: node.get
+    answers with the same result. */
+static void real_result(const char *endpoint, long images, msgpack_sbuffer *out)
+{
+    loader_t ld;
+    loader_start(&ld, endpoint, "floor", 1, 0, 1, 1, images, true);
+    loader_finish(&ld);
+    if (ld.failed)
+        bp_die("metactl load against A failed: no reply to copy");
+    cli_t a;
+    cli_open(&a, "A", endpoint);
+    cli_begin(&a, "node.get", 1);
+    cli_pack_str(&a.pk, "id");
+    cli_pack_str(&a.pk, "floor-00000");
+    const msgpack_object *result = NULL;
+    if (cli_call(&a, CLI_CALL_MS, &result) != 0 || !result)
+        bp_die("node.get floor-00000: %s", a.code);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    msgpack_pack_object(&pk, *result);
+    cli_close(&a);
+}
+
+int fig_e2e_floor(void)
+{
+    long nodes = env_long("MT_BENCH_E2E_NODES", 10000, 1, 10000000);
+    long secs = env_long("MT_BENCH_E2E_S", 10, 1, 3600);
+    long conc = env_long("MT_BENCH_E2E_CONC", 256, 1, 65536);
+    long images = e2e_images();
+    bp_proc_t *pa = start_replica(0, NULL);
+    cli_t a;
+    cli_open(&a, "A", pa->endpoint);
+    cli_wait_ready(&a, pa, 30000);
+    cli_close(&a);
+    msgpack_sbuffer result;
+    msgpack_sbuffer_init(&result);
+    real_result(pa->endpoint, images, &result);
+    bp_stop(pa);                    /* the floor is the echo's alone */
+    note("the echo answers every heartbeat with a %zu-byte result (a real one's)", result.size);
+
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", g_port + 9);
+    echo_t e = { .endpoint = ep, .blob = result.data, .size = result.size, .with_rid = true };
+    echo_start(&e);
+    cpu_win_t cpu = { 0 };
+    cpu_add(&cpu, "bench (the echo)", getpid());
+    cpu_begin(&cpu);
+    double ch0 = children_ticks();
+    loader_t ld;
+    loader_start(&ld, ep, "e2e", nodes, 0, secs, conc, images, false);
+    double v = loader_finish(&ld);
+    double ch = children_ticks() - ch0;
+    cpu_end(&cpu, "metactl load against the echo (children = metactl)", (unsigned long long) ch);
+    echo_stop(&e);
+    /*  The acks: the rate times the heartbeat phase's seconds; the CPU: the
+        window's, metactl's start and end included (a few ms of 10 s). */
+    double acks = v * (double) secs;
+    double us = acks > 0 ? ((double) cpu.p[0].d + ch) / (double) sysconf(_SC_CLK_TCK) * 1e6 / acks : 0;
+    note("echo: %" PRIu64 " requests answered; metactl %.1f us an ack, the echo %.1f us",
+         e.requests, acks > 0 ? ch / (double) sysconf(_SC_CLK_TCK) * 1e6 / acks : 0.0,
+         acks > 0 ? (double) cpu.p[0].d / (double) sysconf(_SC_CLK_TCK) * 1e6 / acks : 0.0);
+    emit_fig("e2e_floor", v, "acks/s");
+    emit_fig("e2e_floor_cpu_per_ack", us, "us");
+    msgpack_sbuffer_destroy(&result);
     return ld.failed ? 1 : 0;
 }

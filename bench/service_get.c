@@ -19,74 +19,6 @@ static int64_t now_ns(void)
     return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/*  The echo server: a bare ROUTER; every request (identity, delimiter,
-    body) is answered with the identity, an empty delimiter and `blob`. */
-typedef struct {
-    const char *endpoint;
-    const void *blob;
-    size_t size;
-    atomic_bool stop;
-    atomic_bool bound;
-    uint64_t requests;
-} echo_t;
-
-static void *echo_main(void *arg)
-{
-    echo_t *e = arg;
-    void *s = zmq_socket(cli_zctx(), ZMQ_ROUTER);
-    int hwm = 100000, zero = 0;
-    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    if (g_curve.on) {               /* no ZAP handler here: any client key is admitted */
-        int one = 1;
-        if (zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one) != 0
-            || zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, g_curve.server_sec, 40) != 0)
-            bp_die("echo: CURVE: %s", zmq_strerror(errno));
-    }
-    if (zmq_bind(s, e->endpoint) != 0)
-        bp_die("echo: cannot bind %s: %s", e->endpoint, zmq_strerror(errno));
-    atomic_store(&e->bound, true);
-    zmq_msg_t f[4];
-    while (!atomic_load(&e->stop)) {
-        zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll(&it, 1, 100) <= 0)
-            continue;
-        for (;;) {
-            int n = 0, more = 1;
-            bool got = true;
-            while (more) {
-                zmq_msg_t *m = &f[n < 3 ? n : 3];
-                zmq_msg_init(m);
-                if (zmq_msg_recv(m, s, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
-                    zmq_msg_close(m);
-                    got = false;
-                    break;
-                }
-                more = zmq_msg_more(m);
-                if (n >= 3)
-                    zmq_msg_close(m);   /* extra frames: dropped */
-                n++;
-            }
-            if (!got)
-                break;
-            /*  f[0] identity, f[1] delimiter, f[2] body */
-            if (n >= 3) {
-                zmq_msg_send(&f[0], s, ZMQ_SNDMORE);
-                zmq_send(s, "", 0, ZMQ_SNDMORE);
-                zmq_send(s, e->blob, e->size, 0);
-                e->requests++;
-            }
-            else
-                zmq_msg_close(&f[0]);
-            for (int i = 1; i < n && i < 3; i++)
-                zmq_msg_close(&f[i]);
-        }
-    }
-    zmq_close(s);
-    return NULL;
-}
-
 typedef struct {
     const char *endpoint;
     const void *req;                /* the request body, sent as is */
@@ -295,11 +227,7 @@ int fig_get(void)
     char echo_ep[64];
     snprintf(echo_ep, sizeof echo_ep, "tcp://127.0.0.1:%d", g_port + 9);
     echo_t e = { .endpoint = echo_ep, .blob = reply, .size = reply_size };
-    pthread_t eth;
-    if (pthread_create(&eth, NULL, echo_main, &e) != 0)
-        bp_die("pthread_create");
-    while (!atomic_load(&e.bound))
-        sleep_us(1000);
+    echo_start(&e);
 
     load_result_t echo = { .what = "echo" }, get = { .what = "node.get" };
     cpu_win_t cpu_echo = { 0 }, cpu_get = { 0 };
@@ -325,8 +253,7 @@ int fig_get(void)
          reqs ? (double) runs / (double) reqs : 0.0,
          get.done ? (double) a_ticks / (double) sysconf(_SC_CLK_TCK) * 1e6 / (double) get.done : 0.0);
     note("get_rps / echo_rps = %.0f%%", result_rps(&echo) > 0 ? 100.0 * result_rps(&get) / result_rps(&echo) : 0.0);
-    atomic_store(&e.stop, true);
-    pthread_join(eth, NULL);
+    echo_stop(&e);
     if (get.bad || echo.bad)
         bp_die("%" PRIu64 " node.get replies were not ok", get.bad);
     if (!bp_running(pa))
