@@ -60,6 +60,7 @@ int fig_e2e(void)
          (double) cpu.p[0].d * us, (double) cpu.p[1].d * us, ch * us,
          ((double) (cpu.p[0].d + cpu.p[1].d + cpu.p[2].d) + ch) * us);
     emit_fig("e2e_heartbeat_ingest", v, "acks/s");
+    emit_fig("e2e_cpu_per_ack", ((double) (cpu.p[0].d + cpu.p[1].d + cpu.p[2].d) + ch) * us, "us");
     cli_close(&a);
     return ld.failed ? 1 : 0;
 }

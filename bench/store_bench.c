@@ -95,6 +95,12 @@ void cpu_sample(cpu_t *c)
         c->server = proc_ticks(server);
 }
 
+double cpu_us(const cpu_t *a, const cpu_t *b, uint64_t count)
+{
+    double ticks = (double) ((b->self - a->self) + (b->server - a->server));
+    return count ? ticks * 1e6 / (double) sysconf(_SC_CLK_TCK) / (double) count : 0;
+}
+
 void cpu_note(const char *what, const cpu_t *a, const cpu_t *b, uint64_t count,
               const char *item)
 {

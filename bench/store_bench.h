@@ -41,6 +41,9 @@ typedef struct {
 } cpu_t;
 
 void cpu_sample(cpu_t *c);
+/*  CPU of this process and the database server (MT_BENCH_SERVER_PID)
+    between a and b, in µs per one of count. */
+double cpu_us(const cpu_t *a, const cpu_t *b, uint64_t count);
 /*  count > 0: also the CPU time per item (row, ack) of the bench and the server. */
 void cpu_note(const char *what, const cpu_t *a, const cpu_t *b, uint64_t count,
               const char *item);
