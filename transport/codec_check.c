@@ -176,7 +176,13 @@ static const uint8_t *skip(const uint8_t *p, const uint8_t *end, int depth)
     return p;
 }
 
-bool mt_codec_peek_rid(const void *body, size_t size, uint64_t *rid)
+/*  The top map's "rid" (into *rid; true if there is one) and, with ok
+    not NULL, its "ok" when that is a boolean (else *ok is left alone),
+    without decoding: every element is skipped by its header. For a
+    request's rid (an error answered cheaply) a map cut short still tells
+    its rid; for a reply's (ok not NULL) every element the map claims must
+    be there. */
+static bool peek(const void *body, size_t size, uint64_t *rid, bool *ok)
 {
     if (!body || size == 0)
         return false;
@@ -195,8 +201,10 @@ bool mt_codec_peek_rid(const void *body, size_t size, uint64_t *rid)
         integer is a rid — in any width, signed ones too (msgpack-c reads
         d0 03 as the positive integer 3). */
     bool found = false;
-    for (uint64_t i = 0; i < n && p < end; i++) {
+    uint64_t i = 0;
+    for (; i < n && p < end; i++) {
         bool is_rid = end - p >= 4 && p[0] == 0xa3 && memcmp(p + 1, "rid", 3) == 0;
+        bool is_ok = ok && end - p >= 3 && p[0] == 0xa2 && memcmp(p + 1, "ok", 2) == 0;
         if (!(p = skip(p, end, 1)) || p >= end)
             return false;
         if (is_rid) {
@@ -209,8 +217,21 @@ bool mt_codec_peek_rid(const void *body, size_t size, uint64_t *rid)
             if (found)
                 *rid = bytes ? be(p + 1, bytes) : t;
         }
+        if (is_ok && (*p == 0xc2 || *p == 0xc3))
+            *ok = *p == 0xc3;
         if (!(p = skip(p, end, 1)))     /* the value */
             return false;
     }
-    return found;
+    return found && (!ok || i == n);
+}
+
+bool mt_codec_peek_rid(const void *body, size_t size, uint64_t *rid)
+{
+    return peek(body, size, rid, NULL);
+}
+
+bool mt_codec_peek_reply(const void *body, size_t size, uint64_t *rid, bool *ok)
+{
+    *ok = false;
+    return peek(body, size, rid, ok);
 }

@@ -48,9 +48,32 @@ static inline void fuzz_check_encoded(const msgpack_sbuffer *buf)
 /*  Differential: whatever mt_codec_check accepts, msgpack-c unpacks whole
     (and it is never asked to unpack what the check refused, whose declared
     sizes may be absurd). The unpacked object converts to valid JSON. */
+/*  What mt_codec_peek_reply told (rid and ok true) the full decode of the
+    same map agrees with: a "rid" of that value, an "ok" that is true. */
+static inline void fuzz_check_peek(const msgpack_object *o, uint64_t rid, bool ok)
+{
+    FUZZ_ASSERT(o->type == MSGPACK_OBJECT_MAP);
+    bool rid_seen = false, ok_seen = !ok;
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
+        if (k->type != MSGPACK_OBJECT_STR)
+            continue;
+        if (k->via.str.size == 3 && memcmp(k->via.str.ptr, "rid", 3) == 0
+            && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 == rid)
+            rid_seen = true;
+        if (k->via.str.size == 2 && memcmp(k->via.str.ptr, "ok", 2) == 0
+            && v->type == MSGPACK_OBJECT_BOOLEAN && v->via.boolean)
+            ok_seen = true;
+    }
+    FUZZ_ASSERT(rid_seen && ok_seen);
+}
+
 static inline void fuzz_check_raw(const uint8_t *data, size_t size)
 {
     char err[200];
+    uint64_t rid = 0;
+    bool ok = false;
+    bool peeked = mt_codec_peek_reply(data, size, &rid, &ok);   /* any bytes: no crash */
     int rc = mt_codec_check(data, size, err, sizeof err);
     FUZZ_ASSERT(rc == MT_OK || rc == MT_EBADREQ);
     if (rc != MT_OK) {
@@ -62,6 +85,8 @@ static inline void fuzz_check_raw(const uint8_t *data, size_t size)
     size_t off = 0;
     FUZZ_ASSERT(msgpack_unpack_next(&u, (const char *) data, size, &off) == MSGPACK_UNPACK_SUCCESS);
     FUZZ_ASSERT(off == size);
+    if (peeked)
+        fuzz_check_peek(&u.data, rid, ok);
     char *json = ctl_json_of(&u.data);
     FUZZ_ASSERT(json_valid(json));
     free(json);

@@ -1,6 +1,7 @@
 /*  test_codec_check.c — the bounds pre-check of untrusted msgpack
     (mt_codec_check): every msgpack type, truncation, length bombs, depth
-    bombs, trailing bytes; and that whatever it accepts msgpack-c unpacks. */
+    bombs, trailing bytes; and that whatever it accepts msgpack-c unpacks.
+    Also the peek at a reply's rid and ok (mt_codec_peek_reply). */
 #include "mt_check.h"
 #include <check.h>
 #include <stdlib.h>
@@ -181,6 +182,54 @@ START_TEST(large_flat)
 }
 END_TEST
 
+/*  mt_codec_peek_reply: what metactl load accounts an acknowledgement by. */
+START_TEST(peek_reply)
+{
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    uint64_t rid = 0;
+    bool ok = true;
+
+    /*  A real error reply: its rid, not ok. */
+    mt_codec_encode_error(&buf, true, 7, MT_ENOTFOUND, "no such node");
+    ck_assert(mt_codec_peek_reply(buf.data, buf.size, &rid, &ok));
+    ck_assert_uint_eq(rid, 7);
+    ck_assert(!ok);
+    msgpack_sbuffer_clear(&buf);
+
+    /*  An acknowledgement, rid in two bytes. */
+    tj_pack("{\"ok\": true, \"rid\": 300, \"result\": {\"node\": {\"id\": \"n-1\"}}}", &buf);
+    ck_assert(mt_codec_peek_reply(buf.data, buf.size, &rid, &ok));
+    ck_assert_uint_eq(rid, 300);
+    ck_assert(ok);
+    /*  Cut short anywhere: not an acknowledgement. */
+    for (size_t n = 0; n < buf.size; n++)
+        ck_assert_msg(!mt_codec_peek_reply(buf.data, n, &rid, &ok) || !ok, "cut at %zu", n);
+    msgpack_sbuffer_clear(&buf);
+
+    /*  No rid; an "ok" that is not a boolean; a negative rid. */
+    tj_pack("{\"ok\": true, \"result\": {}}", &buf);
+    ck_assert(!mt_codec_peek_reply(buf.data, buf.size, &rid, &ok));
+    msgpack_sbuffer_clear(&buf);
+    tj_pack("{\"ok\": 1, \"rid\": 5}", &buf);
+    ck_assert(mt_codec_peek_reply(buf.data, buf.size, &rid, &ok));
+    ck_assert(!ok);
+    msgpack_sbuffer_clear(&buf);
+    tj_pack("{\"ok\": true, \"rid\": -5}", &buf);
+    ck_assert(!mt_codec_peek_reply(buf.data, buf.size, &rid, &ok));
+    msgpack_sbuffer_destroy(&buf);
+
+    /*  A map that claims three pairs and holds two: refused, where the
+        request's peek (an error answered cheaply) still tells its rid. */
+    unsigned char body[32];
+    size_t n = hex_bytes("83 a2 6f 6b c3 a3 72 69 64 05", body, sizeof body);
+    ck_assert(!mt_codec_peek_reply(body, n, &rid, &ok));
+    ck_assert(mt_codec_peek_rid(body, n, &rid));
+    ck_assert_uint_eq(rid, 5);
+    ck_assert(!mt_codec_peek_reply(NULL, 0, &rid, &ok));
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("codec_check");
@@ -189,6 +238,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, empty_and_null);
     tcase_add_test(tc, depth);
     tcase_add_test(tc, large_flat);
+    tcase_add_test(tc, peek_reply);
     suite_add_tcase(s, tc);
     return s;
 }
