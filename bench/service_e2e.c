@@ -19,20 +19,39 @@
 #include <string.h>
 #include <unistd.h>
 
+/*  e2e's load (MT_BENCH_E2E_*): e2e_floor sends the same. */
+typedef struct {
+    long nodes, secs, conc, images;
+} load_shape_t;
+
+static load_shape_t load_shape(void)
+{
+    return (load_shape_t) {
+        .nodes = env_long("MT_BENCH_E2E_NODES", 10000, 1, 10000000),
+        .secs = env_long("MT_BENCH_E2E_S", 10, 1, 3600),
+        .conc = env_long("MT_BENCH_E2E_CONC", 256, 1, 65536),
+        .images = e2e_images(),
+    };
+}
+
+/*  Replica A, ready; *a a client on it. */
+static bp_proc_t *start_a(cli_t *a)
+{
+    bp_proc_t *pa = start_replica(0, NULL);
+    cli_open(a, "A", pa->endpoint);
+    cli_wait_ready(a, pa, 30000);
+    return pa;
+}
+
 int fig_e2e(void)
 {
-    long nodes = env_long("MT_BENCH_E2E_NODES", 10000, 1, 10000000);
-    long secs = env_long("MT_BENCH_E2E_S", 10, 1, 3600);
-    long conc = env_long("MT_BENCH_E2E_CONC", 256, 1, 65536);
-    long images = e2e_images();
-    bp_proc_t *pa = start_replica(0, NULL);
+    load_shape_t l = load_shape();
     cli_t a;
-    cli_open(&a, "A", pa->endpoint);
-    cli_wait_ready(&a, pa, 30000);
+    bp_proc_t *pa = start_a(&a);
     /*  Registration by a metactl of its own (and a second of heartbeats),
         so that the CPU window holds the measured heartbeats alone. */
     loader_t ld;
-    loader_start(&ld, pa->endpoint, "e2e", nodes, 0, 1, conc, images, true);
+    loader_start(&ld, pa->endpoint, "e2e", l.nodes, 0, 1, l.conc, l.images, true);
     loader_finish(&ld);
     if (ld.failed)
         bp_die("registering the nodes failed");
@@ -44,7 +63,7 @@ int fig_e2e(void)
     cpu_add(&cpu, "bench", getpid());
     cpu_begin(&cpu);
     double ch0 = children_ticks();
-    loader_start(&ld, pa->endpoint, "e2e", nodes, 0, secs, conc, images, false);
+    loader_start(&ld, pa->endpoint, "e2e", l.nodes, 0, l.secs, l.conc, l.images, false);
     double v = loader_finish(&ld);
     double ch = children_ticks() - ch0;
     cpu_end(&cpu, "metactl load (heartbeats; children = metactl)", (unsigned long long) ch);
@@ -91,18 +110,13 @@ static void real_result(const char *endpoint, long images, msgpack_sbuffer *out)
 
 int fig_e2e_floor(void)
 {
-    long nodes = env_long("MT_BENCH_E2E_NODES", 10000, 1, 10000000);
-    long secs = env_long("MT_BENCH_E2E_S", 10, 1, 3600);
-    long conc = env_long("MT_BENCH_E2E_CONC", 256, 1, 65536);
-    long images = e2e_images();
-    bp_proc_t *pa = start_replica(0, NULL);
+    load_shape_t l = load_shape();
     cli_t a;
-    cli_open(&a, "A", pa->endpoint);
-    cli_wait_ready(&a, pa, 30000);
+    bp_proc_t *pa = start_a(&a);
     cli_close(&a);
     msgpack_sbuffer result;
     msgpack_sbuffer_init(&result);
-    real_result(pa->endpoint, images, &result);
+    real_result(pa->endpoint, l.images, &result);
     bp_stop(pa);                    /* the floor is the echo's alone */
     note("the echo answers every heartbeat with a %zu-byte result (a real one's)", result.size);
 
@@ -115,14 +129,14 @@ int fig_e2e_floor(void)
     cpu_begin(&cpu);
     double ch0 = children_ticks();
     loader_t ld;
-    loader_start(&ld, ep, "e2e", nodes, 0, secs, conc, images, false);
+    loader_start(&ld, ep, "e2e", l.nodes, 0, l.secs, l.conc, l.images, false);
     double v = loader_finish(&ld);
     double ch = children_ticks() - ch0;
     cpu_end(&cpu, "metactl load against the echo (children = metactl)", (unsigned long long) ch);
     echo_stop(&e);
     /*  The acks: the rate times the heartbeat phase's seconds; the CPU: the
         window's, metactl's start and end included (a few ms of 10 s). */
-    double acks = v * (double) secs;
+    double acks = v * (double) l.secs;
     double us = acks > 0 ? ((double) cpu.p[0].d + ch) / (double) sysconf(_SC_CLK_TCK) * 1e6 / acks : 0;
     note("echo: %" PRIu64 " requests answered; metactl %.1f us an ack, the echo %.1f us",
          e.requests, acks > 0 ? ch / (double) sysconf(_SC_CLK_TCK) * 1e6 / acks : 0.0,
