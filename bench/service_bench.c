@@ -14,7 +14,9 @@
                                ROUTER echo in this process (its own thread) answering
                                the same clients with a body of node.get's reply size
       e2e                      e2e_heartbeat_ingest (acks/s): `metactl load
-                               --register --bench` against one replica
+                               --bench` against one replica (its nodes registered
+                               by a metactl before); e2e_cpu_per_ack (µs, every
+                               process), e2e_machine_busy (% of all CPUs)
       e2e_floor                e2e_floor (acks/s), e2e_floor_cpu_per_ack (µs): the
                                same metactl load against a bare zmq echo in this
                                process answering each heartbeat with a real
@@ -282,6 +284,12 @@ void cpu_add(cpu_win_t *w, const char *name, pid_t pid)
 void cpu_add_db(cpu_win_t *w)
 {
     cpu_add(w, "database", server_pid());
+}
+
+double cpu_busy_pct(const cpu_win_t *w)
+{
+    double hz = (double) sysconf(_SC_CLK_TCK), secs = w->secs > 0 ? w->secs : 1;
+    return 100.0 * (double) w->busy / hz / secs / (double) sysconf(_SC_NPROCESSORS_ONLN);
 }
 
 void cpu_end(cpu_win_t *w, const char *what, unsigned long long extra_ticks)

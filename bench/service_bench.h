@@ -61,6 +61,9 @@ void cpu_begin(cpu_win_t *w);
 /*  Prints the window's line; extra_ticks: CPU of processes already gone
     (e.g. metactl), counted as "children". */
 void cpu_end(cpu_win_t *w, const char *what, unsigned long long extra_ticks);
+/*  After cpu_end: the machine's busy share over the window, in % of all
+    its CPUs. */
+double cpu_busy_pct(const cpu_win_t *w);
 
 /* ---- service_loader.c -------------------------------------------------- */
 

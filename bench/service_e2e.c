@@ -1,9 +1,11 @@
 /*  service_e2e.c — mt_bench_service's e2e figures.
 
-    e2e: end-to-end heartbeat ingest, `metactl load --register --bench`
-    against one replica; the figure is the rate metactl reports
-    (service_loader.c runs it, with --server-key and --cert under CURVE:
-    e2e_curve).
+    e2e: end-to-end heartbeat ingest: one `metactl load --register` for
+    the nodes, then the measured `metactl load --bench` against one
+    replica; the figure is the rate metactl reports (service_loader.c runs
+    it, with --server-key and --cert under CURVE: e2e_curve). Also the CPU
+    an ack of every process (e2e_cpu_per_ack) and the machine's busy share
+    (e2e_machine_busy) over the measured heartbeats.
 
     e2e_floor: the same `metactl load` against the bare echo
     (service_echo.c) answering each heartbeat with a real heartbeat reply's
@@ -73,20 +75,28 @@ int fig_e2e(void)
     note("A: %" PRIu64 " store batches, %" PRIu64 " rows (%.1f rows per batch)", batches, rows,
          batches ? (double) rows / (double) batches : 0.0);
     /*  CPU an ack, every process of the window: comparable with the
-        store's "cpu per ack" (bench + server) and with e2e_floor's. */
-    double us = rows ? 1e6 / (double) sysconf(_SC_CLK_TCK) / (double) rows : 0;
-    note("cpu per ack: A %.1f us, database %.1f us, metactl %.1f us, all %.1f us",
-         (double) cpu.p[0].d * us, (double) cpu.p[1].d * us, ch * us,
-         ((double) (cpu.p[0].d + cpu.p[1].d + cpu.p[2].d) + ch) * us);
+        store's "cpu per ack" (its process and the database) and with
+        e2e_floor's; a figure only with the database in the window. */
+    double us = rows ? 1e6 / (double) sysconf(_SC_CLK_TCK) / (double) rows : 0, all = ch;
+    char split[256];
+    int len = 0;
+    for (int i = 0; i < cpu.n; i++) {
+        all += (double) cpu.p[i].d;
+        len += snprintf(split + len, sizeof split - (size_t) len, "%s %.1f us, ", cpu.p[i].name,
+                        (double) cpu.p[i].d * us);
+    }
+    note("cpu per ack: %smetactl %.1f us, all %.1f us", split, ch * us, all * us);
     emit_fig("e2e_heartbeat_ingest", v, "acks/s");
-    emit_fig("e2e_cpu_per_ack", ((double) (cpu.p[0].d + cpu.p[1].d + cpu.p[2].d) + ch) * us, "us");
+    if (rows && server_pid() > 0)
+        emit_fig("e2e_cpu_per_ack", all * us, "us");
+    emit_fig("e2e_machine_busy", cpu_busy_pct(&cpu), "%");
     cli_close(&a);
     return ld.failed ? 1 : 0;
 }
 
 /*  A real heartbeat reply's result ({"node": view}, as metactl load's
-    heartbeats leave it: registered by metactl, 3 images), packed: node.get
-    answers with the same result. */
+    heartbeats leave it: registered by metactl, with e2e's images), packed:
+    node.get answers with the same result. */
 static void real_result(const char *endpoint, long images, msgpack_sbuffer *out)
 {
     loader_t ld;
@@ -134,15 +144,16 @@ int fig_e2e_floor(void)
     double ch = children_ticks() - ch0;
     cpu_end(&cpu, "metactl load against the echo (children = metactl)", (unsigned long long) ch);
     echo_stop(&e);
-    /*  The acks: the rate times the heartbeat phase's seconds; the CPU: the
-        window's, metactl's start and end included (a few ms of 10 s). */
-    double acks = v * (double) l.secs;
-    double us = acks > 0 ? ((double) cpu.p[0].d + ch) / (double) sysconf(_SC_CLK_TCK) * 1e6 / acks : 0;
+    /*  The acks: what the echo answered (metactl's are the same, but for
+        a timeout); the CPU: the window's, metactl's start and end included
+        (a few ms of 10 s). */
+    double hz = (double) sysconf(_SC_CLK_TCK), acks = (double) e.requests;
     note("echo: %" PRIu64 " requests answered; metactl %.1f us an ack, the echo %.1f us",
-         e.requests, acks > 0 ? ch / (double) sysconf(_SC_CLK_TCK) * 1e6 / acks : 0.0,
-         acks > 0 ? (double) cpu.p[0].d / (double) sysconf(_SC_CLK_TCK) * 1e6 / acks : 0.0);
+         e.requests, acks > 0 ? ch / hz * 1e6 / acks : 0.0,
+         acks > 0 ? (double) cpu.p[0].d / hz * 1e6 / acks : 0.0);
     emit_fig("e2e_floor", v, "acks/s");
-    emit_fig("e2e_floor_cpu_per_ack", us, "us");
+    if (acks > 0)
+        emit_fig("e2e_floor_cpu_per_ack", ((double) cpu.p[0].d + ch) / hz * 1e6 / acks, "us");
     msgpack_sbuffer_destroy(&result);
     return ld.failed ? 1 : 0;
 }

@@ -2,7 +2,11 @@
 
     Usage: mt_bench_store FIGURE DSN
       heartbeat_ingest    acks/s    acknowledged heartbeats through the directory,
-                                    the node actors and the store's group commit
+                                    the node actors and the store's group commit;
+                                    also heartbeat_ingest_machine_busy (% of all
+                                    CPUs) and, with MT_BENCH_SERVER_PID,
+                                    heartbeat_ingest_cpu_per_ack (µs of this process
+                                    and the database an ack)
       lone_heartbeat      ms        p50 and p99 of one heartbeat at a time through a
                                     node actor: a lone write's own commit, no batching
                                     delay (prints lone_heartbeat_p50, _p99)
@@ -99,6 +103,12 @@ double cpu_us(const cpu_t *a, const cpu_t *b, uint64_t count)
 {
     double ticks = (double) ((b->self - a->self) + (b->server - a->server));
     return count ? ticks * 1e6 / (double) sysconf(_SC_CLK_TCK) / (double) count : 0;
+}
+
+double cpu_busy_pct(const cpu_t *a, const cpu_t *b)
+{
+    double total = (double) ((b->busy - a->busy) + (b->idle - a->idle) + (b->steal - a->steal));
+    return total > 0 ? 100 * (double) (b->busy - a->busy) / total : 0;
 }
 
 void cpu_note(const char *what, const cpu_t *a, const cpu_t *b, uint64_t count,

@@ -44,6 +44,8 @@ void cpu_sample(cpu_t *c);
 /*  CPU of this process and the database server (MT_BENCH_SERVER_PID)
     between a and b, in µs per one of count. */
 double cpu_us(const cpu_t *a, const cpu_t *b, uint64_t count);
+/*  The machine's busy share between a and b, in % of all its CPUs. */
+double cpu_busy_pct(const cpu_t *a, const cpu_t *b);
 /*  count > 0: also the CPU time per item (row, ack) of the bench and the server. */
 void cpu_note(const char *what, const cpu_t *a, const cpu_t *b, uint64_t count,
               const char *item);

@@ -53,10 +53,11 @@ void run_heartbeat_ingest(void)
     free(r.lat_us);
     emit("heartbeat_ingest", rate, "acks/s");
     /*  This process (the store, its runtime and the driver) and the
-        database: set against e2e_cpu_per_ack and e2e_floor_cpu_per_ack
-        (scripts/bench peers). */
-    if (getenv("MT_BENCH_SERVER_PID") && r.window_acks)
+        database, and how busy the machine was: set against e2e's and
+        e2e_floor's (scripts/bench peers). */
+    if (server_pid() > 0 && r.window_acks)
         emit("heartbeat_ingest_cpu_per_ack", cpu_us(&r.cpu0, &r.cpu1, r.window_acks), "us");
+    emit("heartbeat_ingest_machine_busy", cpu_busy_pct(&r.cpu0, &r.cpu1), "%");
 
     mt_nodes_destroy(&nodes);
     mt_store_destroy(&store);

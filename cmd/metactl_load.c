@@ -145,11 +145,12 @@ static void slot_free(engine_t *e, uint32_t s)
 }
 
 /*  Frees the request's slot: its latency, or false if no request in
-    flight has this rid (late: it timed out already). */
+    flight has this rid (late: it timed out already). Rid 0 is never
+    sent: it marks a free slot, which must not be freed twice. */
 static bool slot_take(engine_t *e, uint64_t rid, int64_t now, int64_t *lat)
 {
     uint64_t s = rid & SLOT_MASK;
-    if (s >= e->cap || e->slots[s].rid != rid)
+    if (rid == 0 || s >= e->cap || e->slots[s].rid != rid)
         return false;
     *lat = now - e->slots[s].sent_us;
     slot_free(e, (uint32_t) s);
@@ -181,12 +182,12 @@ static void account(engine_t *e, load_phase_t *p, const msgpack_object *top, int
     }
 }
 
-/*  Accounts one reply body to its request. An acknowledgement — a whole
-    map with a rid in flight and "ok": true — is told by peeking at those
-    two keys: the load generator shares the machine with the service it
-    measures, and decoding every reply in full cost it a sixth of its CPU.
-    Anything else (an error's code, a reply not well formed) is checked
-    and decoded in full. */
+/*  Accounts one reply body to its request. An acknowledgement — one
+    whole map with "ok": true and a rid (mt_codec_peek_reply) — is told by
+    peeking at those two keys: the load generator shares the machine with
+    the service it measures, and decoding every reply in full cost it a
+    sixth of its CPU. Anything else (an error's code, a reply the peek
+    refuses) is checked and decoded in full. */
 static void on_reply(engine_t *e, load_phase_t *p, const void *data, size_t size,
                      int64_t now)
 {

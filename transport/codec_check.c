@@ -176,62 +176,100 @@ static const uint8_t *skip(const uint8_t *p, const uint8_t *end, int depth)
     return p;
 }
 
-/*  The top map's "rid" (into *rid; true if there is one) and, with ok
-    not NULL, its "ok" when that is a boolean (else *ok is left alone),
-    without decoding: every element is skipped by its header. For a
-    request's rid (an error answered cheaply) a map cut short still tells
-    its rid; for a reply's (ok not NULL) every element the map claims must
-    be there. */
-static bool peek(const void *body, size_t size, uint64_t *rid, bool *ok)
+/*  The top map's element count; *p past its header. false if body does
+    not start with a map header. */
+static bool map_open(const uint8_t **p, const uint8_t *end, uint64_t *n)
 {
-    if (!body || size == 0)
-        return false;
-    const uint8_t *p = body, *end = p + size;
     header_t h;
-    if (!header(*p++, &h) || !h.container || h.per != 2)
+    if (*p >= end || !header(*(*p)++, &h) || !h.container || h.per != 2)
         return false;
-    uint64_t n = h.count;
+    *n = h.count;
     if (h.lenbytes) {
-        if ((size_t) (end - p) < (size_t) h.lenbytes)
+        if ((size_t) (end - *p) < (size_t) h.lenbytes)
             return false;
-        n = be(p, h.lenbytes);
-        p += h.lenbytes;
+        *n = be(*p, h.lenbytes);
+        *p += h.lenbytes;
     }
-    /*  As the full decode: the last "rid" wins, and only a non-negative
-        integer is a rid — in any width, signed ones too (msgpack-c reads
-        d0 03 as the positive integer 3). */
-    bool found = false;
-    uint64_t i = 0;
-    for (; i < n && p < end; i++) {
-        bool is_rid = end - p >= 4 && p[0] == 0xa3 && memcmp(p + 1, "rid", 3) == 0;
-        bool is_ok = ok && end - p >= 3 && p[0] == 0xa2 && memcmp(p + 1, "ok", 2) == 0;
-        if (!(p = skip(p, end, 1)) || p >= end)
-            return false;
-        if (is_rid) {
-            uint8_t t = *p;
-            int bytes = t <= 0x7f ? 0 : t == 0xcc ? 1 : t == 0xcd ? 2 : t == 0xce ? 4 : t == 0xcf ? 8 : -1;
-            bool is_signed = t >= 0xd0 && t <= 0xd3;
-            if (is_signed)
-                bytes = 1 << (t - 0xd0);
-            found = bytes >= 0 && end - p >= 1 + bytes && !(is_signed && (p[1] & 0x80));
-            if (found)
-                *rid = bytes ? be(p + 1, bytes) : t;
-        }
-        if (is_ok && (*p == 0xc2 || *p == 0xc3))
-            *ok = *p == 0xc3;
-        if (!(p = skip(p, end, 1)))     /* the value */
-            return false;
-    }
-    return found && (!ok || i == n);
+    return true;
+}
+
+/*  A non-negative integer at p, in any width — signed ones too, as the
+    full decode reads them (msgpack-c reads d0 03 as the positive
+    integer 3). */
+static bool read_uint(const uint8_t *p, const uint8_t *end, uint64_t *v)
+{
+    uint8_t t = *p;
+    int bytes = t <= 0x7f ? 0 : t == 0xcc ? 1 : t == 0xcd ? 2 : t == 0xce ? 4 : t == 0xcf ? 8 : -1;
+    bool is_signed = t >= 0xd0 && t <= 0xd3;
+    if (is_signed)
+        bytes = 1 << (t - 0xd0);
+    if (bytes < 0 || end - p < 1 + bytes || (is_signed && (p[1] & 0x80)))
+        return false;
+    *v = bytes ? be(p + 1, bytes) : t;
+    return true;
+}
+
+static bool key_is(const uint8_t *p, const uint8_t *end, const char *key, size_t len)
+{
+    return (size_t) (end - p) > len && p[0] == (0xa0 | len) && memcmp(p + 1, key, len) == 0;
 }
 
 bool mt_codec_peek_rid(const void *body, size_t size, uint64_t *rid)
 {
-    return peek(body, size, rid, NULL);
+    if (!body)
+        return false;
+    const uint8_t *p = body, *end = p + size;
+    uint64_t n;
+    if (!map_open(&p, end, &n))
+        return false;
+    /*  As the request's full decode: the last "rid" wins. A map cut short
+        still tells the rid it holds: the error it is answered with carries
+        it. */
+    bool found = false;
+    for (uint64_t i = 0; i < n && p < end; i++) {
+        bool is_rid = key_is(p, end, "rid", 3);
+        if (!(p = skip(p, end, 1)) || p >= end)
+            return false;
+        if (is_rid)
+            found = read_uint(p, end, rid);
+        if (!(p = skip(p, end, 1)))     /* the value */
+            return false;
+    }
+    return found;
 }
 
+/*  Stricter than the request's peek: anything the full decode could read
+    otherwise is refused, so the caller decodes it in full — a key not a
+    fixstr (a long-form "rid" is still "rid" to msgpack-c), a second "rid"
+    or "ok", an "ok" not a boolean, a map cut short, bytes after it, and
+    nesting as deep as mt_codec_check refuses (values start at depth 2:
+    the map is the first). */
 bool mt_codec_peek_reply(const void *body, size_t size, uint64_t *rid, bool *ok)
 {
     *ok = false;
-    return peek(body, size, rid, ok);
+    if (!body)
+        return false;
+    const uint8_t *p = body, *end = p + size;
+    uint64_t n, i = 0;
+    bool seen_rid = false, seen_ok = false;
+    if (!map_open(&p, end, &n))
+        return false;
+    for (; i < n && p < end; i++) {
+        if ((*p & 0xe0) != 0xa0)
+            return false;
+        bool is_rid = key_is(p, end, "rid", 3), is_ok = key_is(p, end, "ok", 2);
+        if (!(p = skip(p, end, 2)) || p >= end)
+            return false;
+        if (is_rid && (seen_rid || !read_uint(p, end, rid)))
+            return false;
+        if (is_ok && (seen_ok || (*p != 0xc2 && *p != 0xc3)))
+            return false;
+        if (is_ok)
+            *ok = *p == 0xc3;
+        seen_rid |= is_rid;
+        seen_ok |= is_ok;
+        if (!(p = skip(p, end, 2)))
+            return false;
+    }
+    return i == n && p == end && seen_rid && seen_ok;
 }

@@ -126,9 +126,10 @@ void mt_remote_info_destroy(mt_remote_info_t **info);
 /*  The "rid" of a request body without decoding it (for an answer that
     must be cheap: too_large, busy). false when there is none. */
 bool mt_codec_peek_rid(const void *body, size_t size, uint64_t *rid);
-/*  A reply's "rid" (false when there is none) and whether its "ok" is
-    true, without decoding: enough for a load generator to account an
-    acknowledgement (metactl load); anything else it decodes in full. */
+/*  A reply's "rid" and whether its "ok" is true, without decoding: enough
+    for a load generator to account an acknowledgement (metactl load).
+    false — decode it in full — unless the body is one whole map with
+    fixstr keys, one "rid" (a non-negative integer) and one boolean "ok". */
 bool mt_codec_peek_reply(const void *body, size_t size, uint64_t *rid, bool *ok);
 /*  True if o (NULL: false) is the string s: map keys, op names, enums. */
 bool mt_codec_str_is(const msgpack_object *o, const char *s);

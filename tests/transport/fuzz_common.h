@@ -45,29 +45,33 @@ static inline void fuzz_check_encoded(const msgpack_sbuffer *buf)
     msgpack_unpacked_destroy(&u);
 }
 
-/*  Differential: whatever mt_codec_check accepts, msgpack-c unpacks whole
-    (and it is never asked to unpack what the check refused, whose declared
-    sizes may be absurd). The unpacked object converts to valid JSON. */
-/*  What mt_codec_peek_reply told (rid and ok true) the full decode of the
-    same map agrees with: a "rid" of that value, an "ok" that is true. */
+/*  What mt_codec_peek_reply told, the full decode of the same map agrees
+    with: exactly one "rid", of that value, and exactly one "ok", a
+    boolean of that value — so metactl's full decode (the first key of a
+    name) would have read the same. */
 static inline void fuzz_check_peek(const msgpack_object *o, uint64_t rid, bool ok)
 {
     FUZZ_ASSERT(o->type == MSGPACK_OBJECT_MAP);
-    bool rid_seen = false, ok_seen = !ok;
+    int rids = 0, oks = 0;
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
         if (k->type != MSGPACK_OBJECT_STR)
             continue;
-        if (k->via.str.size == 3 && memcmp(k->via.str.ptr, "rid", 3) == 0
-            && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 == rid)
-            rid_seen = true;
-        if (k->via.str.size == 2 && memcmp(k->via.str.ptr, "ok", 2) == 0
-            && v->type == MSGPACK_OBJECT_BOOLEAN && v->via.boolean)
-            ok_seen = true;
+        if (k->via.str.size == 3 && memcmp(k->via.str.ptr, "rid", 3) == 0) {
+            FUZZ_ASSERT(v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 == rid);
+            rids++;
+        }
+        if (k->via.str.size == 2 && memcmp(k->via.str.ptr, "ok", 2) == 0) {
+            FUZZ_ASSERT(v->type == MSGPACK_OBJECT_BOOLEAN && v->via.boolean == ok);
+            oks++;
+        }
     }
-    FUZZ_ASSERT(rid_seen && ok_seen);
+    FUZZ_ASSERT(rids == 1 && oks == 1);
 }
 
+/*  Differential: whatever mt_codec_check accepts, msgpack-c unpacks whole
+    (and it is never asked to unpack what the check refused, whose declared
+    sizes may be absurd). The unpacked object converts to valid JSON. */
 static inline void fuzz_check_raw(const uint8_t *data, size_t size)
 {
     char err[200];
@@ -76,6 +80,7 @@ static inline void fuzz_check_raw(const uint8_t *data, size_t size)
     bool peeked = mt_codec_peek_reply(data, size, &rid, &ok);   /* any bytes: no crash */
     int rc = mt_codec_check(data, size, err, sizeof err);
     FUZZ_ASSERT(rc == MT_OK || rc == MT_EBADREQ);
+    FUZZ_ASSERT(!peeked || rc == MT_OK);        /* the peek is never laxer than the check */
     if (rc != MT_OK) {
         fuzz_check_message(err, sizeof err);
         return;

@@ -207,17 +207,40 @@ START_TEST(peek_reply)
         ck_assert_msg(!mt_codec_peek_reply(buf.data, n, &rid, &ok) || !ok, "cut at %zu", n);
     msgpack_sbuffer_clear(&buf);
 
-    /*  No rid; an "ok" that is not a boolean; a negative rid. */
+    /*  No rid; no ok; an "ok" that is not a boolean; a negative rid: all
+        left to the full decode. */
     tj_pack("{\"ok\": true, \"result\": {}}", &buf);
     ck_assert(!mt_codec_peek_reply(buf.data, buf.size, &rid, &ok));
     msgpack_sbuffer_clear(&buf);
+    tj_pack("{\"rid\": 5, \"result\": {}}", &buf);
+    ck_assert(!mt_codec_peek_reply(buf.data, buf.size, &rid, &ok));
+    msgpack_sbuffer_clear(&buf);
     tj_pack("{\"ok\": 1, \"rid\": 5}", &buf);
-    ck_assert(mt_codec_peek_reply(buf.data, buf.size, &rid, &ok));
+    ck_assert(!mt_codec_peek_reply(buf.data, buf.size, &rid, &ok));
     ck_assert(!ok);
     msgpack_sbuffer_clear(&buf);
     tj_pack("{\"ok\": true, \"rid\": -5}", &buf);
     ck_assert(!mt_codec_peek_reply(buf.data, buf.size, &rid, &ok));
     msgpack_sbuffer_destroy(&buf);
+
+    /*  Whatever the full decode could read otherwise is left to it: a
+        second "ok" or "rid", bytes after the map, a long-form key. A rid
+        in a signed width is still a rid. */
+    const struct { const char *hex; bool peeks; uint64_t rid; } more[] = {
+        { "82 a2 6f 6b c3 a3 72 69 64 d0 05", true, 5 },            /* {ok: true, rid: int8 5} */
+        { "83 a2 6f 6b c2 a3 72 69 64 05 a2 6f 6b c3", false, 0 },  /* ok false, then ok true */
+        { "83 a2 6f 6b c3 a3 72 69 64 05 a3 72 69 64 06", false, 0 },
+        { "82 a2 6f 6b c3 a3 72 69 64 05 c0", false, 0 },          /* trailing nil */
+        { "82 a2 6f 6b c3 d9 03 72 69 64 05", false, 0 },          /* str8 "rid" */
+    };
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
+        unsigned char b[32];
+        size_t len = hex_bytes(more[i].hex, b, sizeof b);
+        bool peeked = mt_codec_peek_reply(b, len, &rid, &ok);
+        ck_assert_msg(peeked == more[i].peeks, "case %zu", i);
+        if (peeked)
+            ck_assert_uint_eq(rid, more[i].rid);
+    }
 
     /*  A map that claims three pairs and holds two: refused, where the
         request's peek (an error answered cheaply) still tells its rid. */
