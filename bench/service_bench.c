@@ -117,6 +117,8 @@
       MT_BENCH_E2E_CONC       e2e: requests in flight (default 256)
       MT_BENCH_E2E_IMAGES     e2e: image names in each heartbeat (default 3, as
                               etcd's peer puts them in its status; 0-64)
+      MT_BENCH_FLOOR_RATE     e2e_floor: heartbeats/s (default 0: as fast as the
+                              requests in flight allow)
       MT_BENCH_TRUST_NODES    FIGURE_curve: node certificates in the trust store
                               besides cluster and admin (default 0; a cluster
                               whose nodes each hold one trusts that many)

@@ -139,7 +139,10 @@ int fig_e2e_floor(void)
     cpu_begin(&cpu);
     double ch0 = children_ticks();
     loader_t ld;
-    loader_start(&ld, ep, "e2e", l.nodes, 0, l.secs, l.conc, l.images, false);
+    /*  MT_BENCH_FLOOR_RATE: the floor at a given pace (e2e's, say) rather
+        than at its own maximum, where a wake-up carries more messages. */
+    long rate = env_long("MT_BENCH_FLOOR_RATE", 0, 0, 100000000);
+    loader_start(&ld, ep, "e2e", l.nodes, rate, l.secs, l.conc, l.images, false);
     double v = loader_finish(&ld);
     double ch = children_ticks() - ch0;
     cpu_end(&cpu, "metactl load against the echo (children = metactl)", (unsigned long long) ch);
