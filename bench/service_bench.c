@@ -294,6 +294,11 @@ double cpu_busy_pct(const cpu_win_t *w)
     return 100.0 * (double) w->busy / hz / secs / (double) sysconf(_SC_NPROCESSORS_ONLN);
 }
 
+double ticks_us(double ticks, double count)
+{
+    return count > 0 ? ticks * 1e6 / (double) sysconf(_SC_CLK_TCK) / count : 0;
+}
+
 void cpu_end(cpu_win_t *w, const char *what, unsigned long long extra_ticks)
 {
     w->secs = (double) (now_us() - w->t0_us) / 1e6;
@@ -316,7 +321,7 @@ void cpu_end(cpu_win_t *w, const char *what, unsigned long long extra_ticks)
                         100.0 * (double) extra_ticks / hz / secs);
     double others = w->busy > ours ? (double) (w->busy - ours) : 0;
     snprintf(line + len, sizeof line - (size_t) len, " others %.0f%%; machine busy %.0f%% of %ld CPUs",
-             100.0 * others / hz / secs, 100.0 * (double) w->busy / hz / secs / (double) ncpu, ncpu);
+             100.0 * others / hz / secs, cpu_busy_pct(w), ncpu);
     fprintf(stderr, "%s\n", line);
 }
 

@@ -64,6 +64,8 @@ void cpu_end(cpu_win_t *w, const char *what, unsigned long long extra_ticks);
 /*  After cpu_end: the machine's busy share over the window, in % of all
     its CPUs. */
 double cpu_busy_pct(const cpu_win_t *w);
+/*  ticks clock ticks as µs per one of count (0 when count is). */
+double ticks_us(double ticks, double count);
 
 /* ---- service_loader.c -------------------------------------------------- */
 
@@ -81,10 +83,15 @@ typedef struct {
     certificate. */
 void loader_start(loader_t *ld, const char *endpoint, const char *prefix, long nodes, long rate,
                   long secs, long conc, long images, bool reg);
-/*  Images in each heartbeat of the ingest figures (MT_BENCH_E2E_IMAGES,
-    default 3): etcd's peer puts a status with three image names
-    (../shared/peers/etcd), so ours carries as many. */
-long e2e_images(void);
+/*  The ingest figures' load (e2e, e2e_floor, e2e_3, galera_ingest):
+    MT_BENCH_E2E_NODES nodes (default 10,000), MT_BENCH_E2E_S seconds of
+    heartbeats (10), MT_BENCH_E2E_CONC in flight (256), and
+    MT_BENCH_E2E_IMAGES image names in each heartbeat (3: etcd's peer puts
+    a status with three, ../shared/peers/etcd, so ours carries as many). */
+typedef struct {
+    long nodes, secs, conc, images;
+} e2e_shape_t;
+e2e_shape_t e2e_shape(void);
 /*  Waits for the loader's end: its rate (the heartbeat phase's acks/s);
     ld->failed if it exited non-zero. */
 double loader_finish(loader_t *ld);

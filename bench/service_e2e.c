@@ -21,21 +21,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/*  e2e's load (MT_BENCH_E2E_*): e2e_floor sends the same. */
-typedef struct {
-    long nodes, secs, conc, images;
-} load_shape_t;
-
-static load_shape_t load_shape(void)
-{
-    return (load_shape_t) {
-        .nodes = env_long("MT_BENCH_E2E_NODES", 10000, 1, 10000000),
-        .secs = env_long("MT_BENCH_E2E_S", 10, 1, 3600),
-        .conc = env_long("MT_BENCH_E2E_CONC", 256, 1, 65536),
-        .images = e2e_images(),
-    };
-}
-
 /*  Replica A, ready; *a a client on it. */
 static bp_proc_t *start_a(cli_t *a)
 {
@@ -47,7 +32,7 @@ static bp_proc_t *start_a(cli_t *a)
 
 int fig_e2e(void)
 {
-    load_shape_t l = load_shape();
+    e2e_shape_t l = e2e_shape();
     cli_t a;
     bp_proc_t *pa = start_a(&a);
     /*  Registration by a metactl of its own (and a second of heartbeats),
@@ -77,18 +62,19 @@ int fig_e2e(void)
     /*  CPU an ack, every process of the window: comparable with the
         store's "cpu per ack" (its process and the database) and with
         e2e_floor's; a figure only with the database in the window. */
-    double us = rows ? 1e6 / (double) sysconf(_SC_CLK_TCK) / (double) rows : 0, all = ch;
+    double all = ch;
     char split[256];
     int len = 0;
     for (int i = 0; i < cpu.n; i++) {
         all += (double) cpu.p[i].d;
         len += snprintf(split + len, sizeof split - (size_t) len, "%s %.1f us, ", cpu.p[i].name,
-                        (double) cpu.p[i].d * us);
+                        ticks_us((double) cpu.p[i].d, (double) rows));
     }
-    note("cpu per ack: %smetactl %.1f us, all %.1f us", split, ch * us, all * us);
+    note("cpu per ack: %smetactl %.1f us, all %.1f us", split, ticks_us(ch, (double) rows),
+         ticks_us(all, (double) rows));
     emit_fig("e2e_heartbeat_ingest", v, "acks/s");
     if (rows && server_pid() > 0)
-        emit_fig("e2e_cpu_per_ack", all * us, "us");
+        emit_fig("e2e_cpu_per_ack", ticks_us(all, (double) rows), "us");
     emit_fig("e2e_machine_busy", cpu_busy_pct(&cpu), "%");
     cli_close(&a);
     return ld.failed ? 1 : 0;
@@ -120,7 +106,7 @@ static void real_result(const char *endpoint, long images, msgpack_sbuffer *out)
 
 int fig_e2e_floor(void)
 {
-    load_shape_t l = load_shape();
+    e2e_shape_t l = e2e_shape();
     cli_t a;
     bp_proc_t *pa = start_a(&a);
     cli_close(&a);
@@ -150,13 +136,12 @@ int fig_e2e_floor(void)
     /*  The acks: what the echo answered (metactl's are the same, but for
         a timeout); the CPU: the window's, metactl's start and end included
         (a few ms of 10 s). */
-    double hz = (double) sysconf(_SC_CLK_TCK), acks = (double) e.requests;
+    double acks = (double) e.requests, echo = (double) cpu.p[0].d;
     note("echo: %" PRIu64 " requests answered; metactl %.1f us an ack, the echo %.1f us",
-         e.requests, acks > 0 ? ch / hz * 1e6 / acks : 0.0,
-         acks > 0 ? (double) cpu.p[0].d / hz * 1e6 / acks : 0.0);
+         e.requests, ticks_us(ch, acks), ticks_us(echo, acks));
     emit_fig("e2e_floor", v, "acks/s");
     if (acks > 0)
-        emit_fig("e2e_floor_cpu_per_ack", ((double) cpu.p[0].d + ch) / hz * 1e6 / acks, "us");
+        emit_fig("e2e_floor_cpu_per_ack", ticks_us(echo + ch, acks), "us");
     msgpack_sbuffer_destroy(&result);
     return ld.failed ? 1 : 0;
 }

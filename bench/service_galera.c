@@ -106,15 +106,13 @@ static void cpu_add_dbs(cpu_win_t *w)
 
 static int ingest3(const char *figure)
 {
-    long nodes = env_long("MT_BENCH_E2E_NODES", 10000, 3, 10000000);
-    long secs = env_long("MT_BENCH_E2E_S", 10, 1, 3600);
-    long conc = env_long("MT_BENCH_E2E_CONC", 256, 1, 65536);
-    long images = e2e_images();
+    e2e_shape_t l = e2e_shape();
+    long nodes = l.nodes >= REPLICAS ? l.nodes / REPLICAS : 1;     /* each loader's */
     bp_proc_t *p[REPLICAS];
     cli_t c[REPLICAS];
     replicas_start(REPLICAS, p, c);
     note("%d loaders at once, each: %ld nodes, %ld in flight, %ld s of heartbeats", REPLICAS,
-         nodes / REPLICAS, conc, secs);
+         nodes, l.conc, l.secs);
     /*  Registrations first, each loader its own nodes (and a second of
         heartbeats), then the measured heartbeats, the three started
         together: registration phases differ in length, and a sum of
@@ -122,7 +120,7 @@ static int ingest3(const char *figure)
     loader_t ld[REPLICAS];
     static const char *const prefixes[REPLICAS] = { "ia", "ib", "ic" };
     for (int i = 0; i < REPLICAS; i++)
-        loader_start(&ld[i], p[i]->endpoint, prefixes[i], nodes / REPLICAS, 0, 1, conc, images, true);
+        loader_start(&ld[i], p[i]->endpoint, prefixes[i], nodes, 0, 1, l.conc, l.images, true);
     for (int i = 0; i < REPLICAS; i++)
         loader_finish(&ld[i]);
     cpu_win_t cpu = { 0 };
@@ -131,7 +129,7 @@ static int ingest3(const char *figure)
     cpu_add_dbs(&cpu);
     cpu_begin(&cpu);
     for (int i = 0; i < REPLICAS; i++)
-        loader_start(&ld[i], p[i]->endpoint, prefixes[i], nodes / REPLICAS, 0, secs, conc, images,
+        loader_start(&ld[i], p[i]->endpoint, prefixes[i], nodes, 0, l.secs, l.conc, l.images,
                      false);
     double sum = 0;
     for (int i = 0; i < REPLICAS; i++) {

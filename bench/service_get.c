@@ -251,7 +251,7 @@ int fig_get(void)
          "request), %" PRIu64 " actor turns (%.2f per request), %.1f us of A's cpu per reply",
          reqs, parks, reqs ? (double) parks / (double) reqs : 0.0, runs,
          reqs ? (double) runs / (double) reqs : 0.0,
-         get.done ? (double) a_ticks / (double) sysconf(_SC_CLK_TCK) * 1e6 / (double) get.done : 0.0);
+         ticks_us((double) a_ticks, (double) get.done));
     note("get_rps / echo_rps = %.0f%%", result_rps(&echo) > 0 ? 100.0 * result_rps(&get) / result_rps(&echo) : 0.0);
     echo_stop(&e);
     if (get.bad || echo.bad)

@@ -1,8 +1,8 @@
 /*  service_loader.c — `metactl load` for the ingest figures (service_e2e.c,
-    service_galera.c, service_steady.c), and replicas started and ready for
-    those that load several at once: `metactl load` is a child of the bench — started with its stdout on
-    a pipe, waited for, its report copied to the diagnostics and its
-    figure line read. */
+    service_galera.c, service_steady.c) and their shape, and replicas
+    started and ready for those that load several at once. `metactl load`
+    is a child of the bench: started with its stdout on a pipe, waited for,
+    its report copied to the diagnostics and its figure line read. */
 #include "service_bench.h"
 
 #include <fcntl.h>
@@ -10,9 +10,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-long e2e_images(void)
+e2e_shape_t e2e_shape(void)
 {
-    return env_long("MT_BENCH_E2E_IMAGES", 3, 0, 64);
+    return (e2e_shape_t) {
+        .nodes = env_long("MT_BENCH_E2E_NODES", 10000, 1, 10000000),
+        .secs = env_long("MT_BENCH_E2E_S", 10, 1, 3600),
+        .conc = env_long("MT_BENCH_E2E_CONC", 256, 1, 65536),
+        .images = env_long("MT_BENCH_E2E_IMAGES", 3, 0, 64),
+    };
 }
 
 void loader_start(loader_t *ld, const char *endpoint, const char *prefix, long nodes, long rate,

@@ -82,14 +82,13 @@ int fig_steady(void)
          batches ? (double) rows / (double) batches : 0.0);
     if (rows == 0)
         bp_die("no heartbeat was stored");
-    double us = 1e6 / (double) sysconf(_SC_CLK_TCK);
     unsigned long long db = server_pid() > 0 ? cpu.p[REPLICAS].d : 0;
     note("%" PRIu64 " heartbeats stored in %.1f s (%.0f/s)", rows, cpu.secs,
          (double) rows / cpu.secs);
-    emit_fig("steady_cpu_per_heartbeat_us", (double) (replicas + db) * us / (double) rows, "us");
-    emit_fig("steady_replicas_cpu_per_heartbeat_us", (double) replicas * us / (double) rows, "us");
+    emit_fig("steady_cpu_per_heartbeat_us", ticks_us((double) (replicas + db), (double) rows), "us");
+    emit_fig("steady_replicas_cpu_per_heartbeat_us", ticks_us((double) replicas, (double) rows), "us");
     if (server_pid() > 0)
-        emit_fig("steady_db_cpu_per_heartbeat_us", (double) db * us / (double) rows, "us");
+        emit_fig("steady_db_cpu_per_heartbeat_us", ticks_us((double) db, (double) rows), "us");
     for (int i = 0; i < REPLICAS; i++)
         cli_close(&c[i]);
     return 0;

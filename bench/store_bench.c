@@ -99,22 +99,33 @@ void cpu_sample(cpu_t *c)
         c->server = proc_ticks(server);
 }
 
+/*  The machine's clock ticks between a and b: busy, idle and stolen. */
+static double window_ticks(const cpu_t *a, const cpu_t *b)
+{
+    return (double) ((b->busy - a->busy) + (b->idle - a->idle) + (b->steal - a->steal));
+}
+
+/*  ticks clock ticks as µs per one of count (0 when count is). */
+static double per_item_us(double ticks, uint64_t count)
+{
+    return count ? ticks * 1e6 / (double) sysconf(_SC_CLK_TCK) / (double) count : 0;
+}
+
 double cpu_us(const cpu_t *a, const cpu_t *b, uint64_t count)
 {
-    double ticks = (double) ((b->self - a->self) + (b->server - a->server));
-    return count ? ticks * 1e6 / (double) sysconf(_SC_CLK_TCK) / (double) count : 0;
+    return per_item_us((double) ((b->self - a->self) + (b->server - a->server)), count);
 }
 
 double cpu_busy_pct(const cpu_t *a, const cpu_t *b)
 {
-    double total = (double) ((b->busy - a->busy) + (b->idle - a->idle) + (b->steal - a->steal));
+    double total = window_ticks(a, b);
     return total > 0 ? 100 * (double) (b->busy - a->busy) / total : 0;
 }
 
 void cpu_note(const char *what, const cpu_t *a, const cpu_t *b, uint64_t count,
               const char *item)
 {
-    double total = (double) ((b->busy - a->busy) + (b->idle - a->idle) + (b->steal - a->steal));
+    double total = window_ticks(a, b);
     if (total <= 0)
         return;
     double self = (double) (b->self - a->self), server = (double) (b->server - a->server);
@@ -125,11 +136,9 @@ void cpu_note(const char *what, const cpu_t *a, const cpu_t *b, uint64_t count,
             getenv("MT_BENCH_SERVER_PID") ? "" : "(unknown, in others) ", 100 * server / total,
             100 * (others > 0 ? others : 0) / total,
             100 * (double) (b->idle - a->idle) / total, 100 * (double) (b->steal - a->steal) / total);
-    if (count) {
-        double us = 1e6 / (double) sysconf(_SC_CLK_TCK) / (double) count;
+    if (count)
         fprintf(stderr, "# %s cpu per %s: bench %.1f us, server %.1f us\n", what, item,
-                self * us, server * us);
-    }
+                per_item_us(self, count), per_item_us(server, count));
 }
 
 /* --------------------------------------------------------- node content -- */
